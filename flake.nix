@@ -1,0 +1,357 @@
+{
+  description = "EduCoin (Quokki) backend: classroom behaviour-points API (Rust, poem)";
+
+  # Keep these identical to the `original` entries in flake.lock (checked by scripts/nix-check.sh).
+  inputs = {
+    nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
+    crane.url = "github:ipetkov/crane";
+  };
+
+  outputs =
+    {
+      self,
+      nixpkgs,
+      crane,
+    }:
+    let
+      inherit (nixpkgs) lib;
+      systems = [
+        "x86_64-linux"
+        "aarch64-linux"
+      ];
+      forAllSystems = f: lib.genAttrs systems (system: f system);
+
+      # MongoDB Community (mongodb-ce) is SSPL-licensed, which nixpkgs marks unfree. Allow exactly that
+      # package (dev shell and `nix run .#dev` only; the server package and image never contain it).
+      pkgsFor =
+        system:
+        import nixpkgs {
+          inherit system;
+          config.allowUnfreePredicate = pkg: builtins.elem (lib.getName pkg) [ "mongodb-ce" ];
+        };
+
+      perSystem =
+        system:
+        let
+          pkgs = pkgsFor system;
+          craneLib = crane.mkLib pkgs;
+
+          # Only what the compiler reads: editing docs/, nixos/, tests/, scripts or the README does not
+          # rebuild the server. src/ is taken whole because it holds include_str!'d SQL migrations.
+          buildFiles = [
+            ./Cargo.toml
+            ./Cargo.lock
+            ./src
+            (lib.fileset.maybeMissing ./build.rs)
+            (lib.fileset.maybeMissing ./public)
+          ];
+          src = lib.fileset.toSource {
+            root = ./.;
+            fileset = lib.fileset.unions buildFiles;
+          };
+          # Tests additionally need tests/ (without the npm test services and the systemd e2e test).
+          testSrc = lib.fileset.toSource {
+            root = ./.;
+            fileset = lib.fileset.unions (
+              buildFiles
+              ++ [
+                (lib.fileset.difference ./tests (
+                  lib.fileset.unions [
+                    (lib.fileset.maybeMissing ./tests/services)
+                    (lib.fileset.maybeMissing ./tests/systemd)
+                  ]
+                ))
+              ]
+            );
+          };
+
+          commonArgs = {
+            inherit src;
+            strictDeps = true;
+            pname = "educoin";
+            # rustls everywhere and SQLite bundled: no OpenSSL, no pkg-config, no system libraries.
+            nativeBuildInputs = [ ];
+            buildInputs = [ ];
+          };
+
+          # Dependencies are compiled once and shared by the package and every cargo check.
+          cargoArtifacts = craneLib.buildDepsOnly commonArgs;
+
+          educoin = craneLib.buildPackage (
+            commonArgs
+            // {
+              inherit cargoArtifacts;
+              doCheck = false; # tests run in `checks` (nextest) against real services
+              meta = {
+                description = "EduCoin (Quokki) backend API server";
+                mainProgram = "educoin";
+                platforms = systems;
+              };
+            }
+          );
+
+          # OCI image: the binary + CA certificates. No shell, no coreutils, no toolchain.
+          docker = pkgs.dockerTools.buildLayeredImage {
+            name = "educoin";
+            tag = educoin.version;
+            created = "1970-01-01T00:00:01Z"; # reproducible
+            contents = [ pkgs.dockerTools.caCertificates ];
+            # A writable state directory for the embedded SQLite default, owned by the runtime user.
+            extraCommands = ''
+              mkdir -p var/lib/educoin tmp
+              chmod 1777 tmp
+            '';
+            fakeRootCommands = ''
+              chown 65534:65534 var/lib/educoin
+              chmod 0700 var/lib/educoin
+            '';
+            enableFakechroot = false;
+            config = {
+              Entrypoint = [ "${educoin}/bin/educoin" ];
+              Cmd = [ "serve" ];
+              User = "65534:65534"; # nobody:nogroup, numeric so no /etc/passwd is needed
+              WorkingDirectory = "/var/lib/educoin";
+              Env = [
+                "NODE_ENV=production"
+                "IP_ADDRESS=0.0.0.0"
+                "PORT=5000"
+                "METRICS_ADDRESS=0.0.0.0:9464"
+                "STATE_DIRECTORY=/var/lib/educoin"
+                "SSL_CERT_FILE=/etc/ssl/certs/ca-bundle.crt"
+              ];
+              ExposedPorts = {
+                "5000/tcp" = { };
+                "9464/tcp" = { };
+              };
+              Volumes = {
+                "/var/lib/educoin" = { };
+              };
+              StopSignal = "SIGTERM";
+              # Docker extension (other runtimes may ignore it); durations are integer nanoseconds.
+              Healthcheck = {
+                Test = [
+                  "CMD"
+                  "${educoin}/bin/educoin"
+                  "healthcheck"
+                ];
+                Interval = 30000000000; # 30 s
+                Timeout = 5000000000; # 5 s
+                StartPeriod = 60000000000; # 60 s (migrations)
+                StartInterval = 2000000000; # 2 s while starting
+                Retries = 3;
+              };
+              Labels = {
+                "org.opencontainers.image.title" = "educoin";
+                "org.opencontainers.image.description" = "EduCoin (Quokki) backend API server";
+                "org.opencontainers.image.version" = educoin.version;
+                "org.opencontainers.image.revision" = self.rev or "dirty";
+              };
+            };
+          };
+
+          # Local MongoDB (single-node replica set, so transactions work) + Redis under ./.dev/.
+          devServices = pkgs.writeShellApplication {
+            name = "educoin-dev-services";
+            runtimeInputs = [
+              pkgs.mongodb-ce
+              pkgs.mongosh
+              pkgs.redis
+              pkgs.coreutils
+            ];
+            text = builtins.readFile ./scripts/dev-services.sh;
+          };
+
+          toolchain = [
+            pkgs.cargo-nextest
+            pkgs.rust-analyzer
+          ];
+        in
+        {
+          inherit
+            pkgs
+            craneLib
+            src
+            testSrc
+            commonArgs
+            cargoArtifacts
+            educoin
+            docker
+            devServices
+            toolchain
+            ;
+        };
+
+      bySystem = forAllSystems perSystem;
+    in
+    {
+      packages = forAllSystems (system: {
+        default = bySystem.${system}.educoin;
+        educoin = bySystem.${system}.educoin;
+        docker = bySystem.${system}.docker;
+        dev-services = bySystem.${system}.devServices;
+      });
+
+      apps = forAllSystems (system: {
+        default = {
+          type = "app";
+          program = lib.getExe bySystem.${system}.educoin;
+          meta.description = "Run the EduCoin API server (development defaults: SQLite + in-process cache)";
+        };
+        dev = {
+          type = "app";
+          program = lib.getExe bySystem.${system}.devServices;
+          meta.description = "Start/stop local MongoDB (replica set rs0) and Redis under ./.dev/";
+        };
+      });
+
+      checks = forAllSystems (
+        system:
+        let
+          s = bySystem.${system};
+          inherit (s)
+            pkgs
+            craneLib
+            commonArgs
+            cargoArtifacts
+            educoin
+            ;
+          testArgs = commonArgs // {
+            src = s.testSrc;
+            inherit cargoArtifacts;
+          };
+        in
+        {
+          package = educoin;
+          image = s.docker;
+
+          clippy = craneLib.cargoClippy (
+            testArgs
+            // {
+              cargoClippyExtraArgs = "--all-targets -- --deny warnings";
+            }
+          );
+
+          fmt = craneLib.cargoFmt { inherit (s) src; };
+
+          doc = craneLib.cargoDoc (commonArgs // { inherit cargoArtifacts; });
+
+          # Unit tests (lib + bin) and the integration suite against the embedded SQLite store and a
+          # real Redis started inside the build sandbox. The MongoDB adapter's contract tests need a
+          # MongoDB wire server (jongodb from npm, see .ci/run); they are selected out here by the
+          # `mongo` name filter and run by .ci/run instead.
+          nextest = craneLib.cargoNextest (
+            testArgs
+            // {
+              nativeBuildInputs = [ pkgs.redis ];
+              partitions = 1;
+              partitionType = "count";
+              cargoNextestExtraArgs = "--no-tests=warn -E 'not test(/mongo/)'";
+              preCheck = ''
+                redis-server --port 0 --unixsocket "$TMPDIR/redis.sock" --daemonize yes \
+                  --dir "$TMPDIR" --save "" --appendonly no
+                export REDIS_URL="unix://$TMPDIR/redis.sock"
+                export EDUCOIN_TEST_REDIS_URL="$REDIS_URL"
+              '';
+              postCheck = ''
+                redis-cli -s "$TMPDIR/redis.sock" shutdown nosave || true
+              '';
+            }
+          );
+
+          # The server closure must not drag the Rust toolchain or a compiler into production.
+          closure =
+            pkgs.runCommand "educoin-closure-check"
+              {
+                closure = pkgs.closureInfo { rootPaths = [ educoin ]; };
+              }
+              ''
+                if grep -E -- '-(rustc|cargo|rust-std|clang)-[0-9]|-gcc-[0-9.]+$|-openssl-' "$closure/store-paths"; then
+                  echo "toolchain or OpenSSL in the runtime closure" >&2
+                  exit 1
+                fi
+                touch "$out"
+              '';
+
+          # Every shell script in the repository is shellcheck-clean.
+          shellcheck =
+            pkgs.runCommand "educoin-shellcheck"
+              {
+                nativeBuildInputs = [ pkgs.shellcheck ];
+                src = lib.fileset.toSource {
+                  root = ./.;
+                  fileset = lib.fileset.unions [
+                    ./deploy.sh
+                    ./scripts
+                    ./tests/systemd
+                    (lib.fileset.maybeMissing ./.ci)
+                  ];
+                };
+              }
+              ''
+                cd "$src"
+                find . -type f \( -name '*.sh' -o -path './.ci/run' \) -print0 | xargs -0 shellcheck
+                touch "$out"
+              '';
+
+          # The pure unit file evaluates and keeps its invariants (also checked by scripts/nix-check.sh).
+          unit =
+            let
+              u = import ./nixos/unit.nix { socketActivation = true; };
+            in
+            assert u.serviceConfig.Type == "notify";
+            assert u.serviceConfig.DynamicUser;
+            assert u.sockets.educoin.socketConfig.FileDescriptorName == "http";
+            pkgs.writeText "educoin-unit.json" (builtins.toJSON u);
+
+          # NixOS VM test: the module, READY, health, journald, socket-activated restart, hardening score.
+          vm = import ./nixos/tests/educoin.nix {
+            inherit pkgs;
+            module = self.nixosModules.default;
+          };
+        }
+      );
+
+      devShells = forAllSystems (
+        system:
+        let
+          s = bySystem.${system};
+          inherit (s) pkgs;
+        in
+        {
+          default = s.craneLib.devShell {
+            # Inputs of the cargo checks (compilers, redis, ...), not of the VM test.
+            checks = {
+              inherit (self.checks.${system}) clippy nextest;
+            };
+            packages = s.toolchain ++ [
+              # services for the integration tests and local development
+              pkgs.redis
+              pkgs.mongodb-ce
+              pkgs.mongosh
+              pkgs.nodejs # tests/services (jongodb, a MongoDB wire-protocol test double)
+              s.devServices
+              # the tools .ci/run, deploy.sh and the e2e test use
+              pkgs.shellcheck
+              pkgs.curl
+              pkgs.jq
+              pkgs.python3
+              pkgs.skopeo
+              pkgs.nixos-rebuild
+              pkgs.nixfmt
+              pkgs.debootstrap
+            ];
+            EDUCOIN_DEV_DIR = ".dev";
+          };
+        }
+      );
+
+      nixosModules.default =
+        { pkgs, lib, ... }:
+        {
+          imports = [ ./nixos/module.nix ];
+          services.educoin.package = lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.default;
+        };
+
+      formatter = forAllSystems (system: (pkgsFor system).nixfmt);
+    };
+}
