@@ -1,0 +1,31 @@
+//! The REST API: one poem-openapi service per contract module, gathered into one OpenAPI document.
+
+mod health;
+pub mod test_hooks;
+
+use poem_openapi::{OpenApiService, Tags};
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Liveness and readiness probes.
+    Health,
+}
+
+pub type Apis = health::HealthApi;
+
+/// The API under `/api/v1`. The server URL is relative so that the generated document does not
+/// depend on where the server runs (and `public/openapi.json` is reproducible).
+pub fn service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(health::HealthApi, "EduCoin API", env!("CARGO_PKG_VERSION"))
+        .description(
+            "The API of EduCoin (Quokki), a classroom behaviour-points app. Every answer is an \
+             envelope: `{success, message, data, pagination?}` or, on failure, \
+             `{success: false, message, errorMessages: [{path, message}]}`.",
+        )
+        .server("/api/v1")
+}
+
+/// The OpenAPI document as pretty JSON, exactly what `educoin openapi` prints.
+pub fn spec_json() -> String {
+    service().spec()
+}

@@ -1,0 +1,105 @@
+//! Assembles the HTTP application: routes, static files and middleware. No logic lives here.
+
+use std::sync::Arc;
+
+use poem::endpoint::BoxEndpoint;
+use poem::http::Method;
+use poem::middleware::{CatchPanic, Cors};
+use poem::{EndpointExt, IntoResponse, Route};
+
+use crate::cache::Cache;
+use crate::config::Config;
+use crate::http::ApiError;
+use crate::http::middleware;
+use crate::ops::readiness::Readiness;
+use crate::store::Store;
+use crate::{api, ops::metrics};
+
+/// What handlers share. Cloning is cheap.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub cache: Arc<dyn Cache>,
+    pub readiness: Arc<Readiness>,
+}
+
+impl AppState {
+    pub fn new(config: Arc<Config>, store: Store, cache: Arc<dyn Cache>) -> Self {
+        let readiness = Arc::new(Readiness::new(store.clone(), cache.clone()));
+        AppState {
+            config,
+            store,
+            cache,
+            readiness,
+        }
+    }
+}
+
+fn cors(config: &Config) -> Cors {
+    let cors = Cors::new()
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers(["authorization", "content-type", "x-request-id"])
+        .expose_headers(["x-request-id", "retry-after"])
+        .max_age(600);
+    // Production answers only the configured dashboards; development answers any origin so that
+    // a local dashboard or Expo web build works without setup.
+    if config.environment.is_production() || !config.frontend_origins.is_empty() {
+        cors.allow_origins(config.frontend_origins.iter().map(String::as_str))
+    } else {
+        cors
+    }
+}
+
+/// The API application on the public port.
+pub fn build(state: AppState) -> BoxEndpoint<'static> {
+    let service = api::service();
+    let mut routes = Route::new()
+        .at("/api/v1/openapi.json", service.spec_endpoint())
+        .nest("/api/docs", service.swagger_ui())
+        .nest("/api/v1", service);
+    if state.config.test_hooks {
+        routes = routes.nest("/api/v1/test", api::test_hooks::routes());
+    }
+
+    let config = state.config.clone();
+    let limit = config.max_body_bytes;
+    let cache = state.cache.clone();
+    let limits = config.rate_limit.clone();
+    let trusted: Arc<[ipnet::IpNet]> = config.trusted_proxies.clone().into();
+    routes
+        .around(move |ep, req| middleware::body_limit(ep, req, limit))
+        .around(move |ep, req| {
+            middleware::rate_limit(ep, req, cache.clone(), limits.clone(), trusted.clone())
+        })
+        .around(middleware::errors_to_envelope)
+        .with(CatchPanic::new().with_handler(|_| {
+            poem::error::ResponseError::as_response(&ApiError::Internal("handler panicked".into()))
+        }))
+        .with(cors(&config))
+        .around(middleware::security_headers)
+        .data(state)
+        .around(middleware::observe)
+        .boxed()
+}
+
+/// The metrics application on its own port: Prometheus text at `/metrics`.
+pub fn build_metrics() -> BoxEndpoint<'static> {
+    Route::new()
+        .at(
+            "/metrics",
+            poem::get(poem::endpoint::make_sync(|_| {
+                metrics::render()
+                    .with_content_type("text/plain; version=0.0.4; charset=utf-8")
+                    .into_response()
+            })),
+        )
+        .boxed()
+}

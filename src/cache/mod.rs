@@ -1,0 +1,82 @@
+//! Short-lived shared state: rate-limit counters, single-use codes, and pub/sub for realtime fan-out.
+//! Redis when several replicas must agree; in-process memory for a single instance.
+
+pub mod memory;
+pub mod redis;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::broadcast;
+
+use crate::config::CacheConfig;
+use crate::ops::metrics;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("the cache is unavailable: {0}")]
+    Unavailable(String),
+}
+
+pub type CacheResult<T> = Result<T, CacheError>;
+
+/// The state of a fixed-window counter after one hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowCount {
+    /// Hits in the current window, this one included.
+    pub count: u64,
+    /// Time until the window resets.
+    pub resets_in: Duration,
+}
+
+/// A message on a pub/sub channel, delivered to every subscriber of every replica.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub channel: String,
+    pub payload: String,
+}
+
+#[async_trait::async_trait]
+pub trait Cache: Send + Sync {
+    fn name(&self) -> &'static str;
+    async fn ping(&self) -> CacheResult<()>;
+    /// Counts one hit on `key` in a fixed window of `window` starting at the first hit.
+    async fn hit(&self, key: &str, window: Duration) -> CacheResult<WindowCount>;
+    async fn put(&self, key: &str, value: &str, ttl: Duration) -> CacheResult<()>;
+    async fn get(&self, key: &str) -> CacheResult<Option<String>>;
+    /// Reads and deletes in one step, so a single-use value is used once even under races.
+    async fn take(&self, key: &str) -> CacheResult<Option<String>>;
+    async fn delete(&self, key: &str) -> CacheResult<()>;
+    async fn publish(&self, channel: &str, payload: &str) -> CacheResult<()>;
+    /// Every message published from now on, on any channel.
+    fn subscribe(&self) -> broadcast::Receiver<Message>;
+}
+
+pub async fn open(config: &CacheConfig, key_prefix: &str) -> anyhow::Result<Arc<dyn Cache>> {
+    Ok(match config {
+        CacheConfig::Memory => Arc::new(memory::MemoryCache::new()),
+        CacheConfig::Redis { url } => Arc::new(redis::RedisCache::open(url.expose(), key_prefix)?),
+    })
+}
+
+/// Times one cache operation and counts its failures.
+pub(crate) async fn observe<T>(
+    backend: &'static str,
+    op: &'static str,
+    fut: impl std::future::Future<Output = CacheResult<T>>,
+) -> CacheResult<T> {
+    let started = Instant::now();
+    let result = fut.await;
+    let m = metrics::get();
+    m.cache_duration
+        .with_label_values(&[backend, op])
+        .observe(started.elapsed().as_secs_f64());
+    if result.is_err() {
+        m.cache_errors.with_label_values(&[backend, op]).inc();
+    }
+    result
+}
+
+/// Capacity of the local fan-out of pub/sub messages; a subscriber that lags further loses the
+/// oldest messages (and is told so by `RecvError::Lagged`).
+const FANOUT_CAPACITY: usize = 1024;

@@ -1,0 +1,211 @@
+//! Redis: counters and codes shared by every replica, and pub/sub so that a realtime event
+//! published on one replica reaches sockets connected to all of them.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Client, Script};
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+use super::{Cache, CacheError, CacheResult, FANOUT_CAPACITY, Message, WindowCount, observe};
+
+const NAME: &str = "redis";
+
+/// One round trip: count the hit, start the window on the first one, report the time left.
+const HIT_SCRIPT: &str = r"
+local n = redis.call('INCR', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+if n == 1 or ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {n, ttl}
+";
+
+pub struct RedisCache {
+    conn: ConnectionManager,
+    prefix: String,
+    hit_script: Script,
+    fanout: broadcast::Sender<Message>,
+    subscriber: JoinHandle<()>,
+}
+
+fn unavailable(e: redis::RedisError) -> CacheError {
+    CacheError::Unavailable(e.to_string())
+}
+
+impl RedisCache {
+    /// Connects lazily: a Redis that is down at start does not stop the server, and the
+    /// connection manager reconnects by itself when it returns.
+    pub fn open(url: &str, prefix: &str) -> anyhow::Result<Self> {
+        let client = Client::open(url)
+            .map_err(|e| anyhow::anyhow!("REDIS_URL is not a usable Redis URL: {e}"))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let fanout = broadcast::channel(FANOUT_CAPACITY).0;
+        let subscriber = tokio::spawn(subscribe_forever(
+            client,
+            format!("{prefix}events:"),
+            fanout.clone(),
+        ));
+        Ok(RedisCache {
+            conn,
+            prefix: prefix.to_owned(),
+            hit_script: Script::new(HIT_SCRIPT),
+            fanout,
+            subscriber,
+        })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{}", self.prefix, key)
+    }
+}
+
+impl Drop for RedisCache {
+    fn drop(&mut self) {
+        self.subscriber.abort();
+    }
+}
+
+/// A dedicated pub/sub connection (the connection manager cannot carry subscriptions without RESP3),
+/// re-established with backoff whenever it drops. Messages published while it is down are lost:
+/// realtime events are a push convenience, the stored notifications stay the source of truth.
+async fn subscribe_forever(
+    client: Client,
+    channel_prefix: String,
+    fanout: broadcast::Sender<Message>,
+) {
+    let pattern = format!("{channel_prefix}*");
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => match pubsub.psubscribe(&pattern).await {
+                Ok(()) => {
+                    tracing::info!("redis pub/sub subscribed");
+                    backoff = Duration::from_millis(200);
+                    let mut stream = pubsub.on_message();
+                    while let Some(msg) = stream.next().await {
+                        let Ok(payload) = msg.get_payload::<String>() else {
+                            continue;
+                        };
+                        let channel = msg
+                            .get_channel_name()
+                            .strip_prefix(&channel_prefix)
+                            .unwrap_or_default()
+                            .to_owned();
+                        let _ = fanout.send(Message { channel, payload });
+                    }
+                    tracing::warn!("redis pub/sub connection closed; reconnecting");
+                }
+                Err(e) => tracing::warn!(error = %e, "redis pub/sub subscribe failed"),
+            },
+            Err(e) => tracing::debug!(error = %e, "redis pub/sub connect failed"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+}
+
+#[async_trait::async_trait]
+impl Cache for RedisCache {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn ping(&self) -> CacheResult<()> {
+        let mut conn = self.conn.clone();
+        observe(NAME, "ping", async move {
+            redis::cmd("PING")
+                .query_async::<String>(&mut conn)
+                .await
+                .map(drop)
+                .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn hit(&self, key: &str, window: Duration) -> CacheResult<WindowCount> {
+        let mut conn = self.conn.clone();
+        let key = self.key(key);
+        let window_ms = window.as_millis().max(1) as u64;
+        observe(NAME, "hit", async move {
+            let (count, ttl_ms): (u64, i64) = self
+                .hit_script
+                .key(key)
+                .arg(window_ms)
+                .invoke_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(WindowCount {
+                count,
+                resets_in: Duration::from_millis(ttl_ms.max(0) as u64),
+            })
+        })
+        .await
+    }
+
+    async fn put(&self, key: &str, value: &str, ttl: Duration) -> CacheResult<()> {
+        let mut conn = self.conn.clone();
+        let key = self.key(key);
+        let ttl_ms = ttl.as_millis().max(1) as u64;
+        observe(NAME, "put", async move {
+            conn.pset_ex::<_, _, ()>(key, value, ttl_ms)
+                .await
+                .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn get(&self, key: &str) -> CacheResult<Option<String>> {
+        let mut conn = self.conn.clone();
+        let key = self.key(key);
+        observe(NAME, "get", async move {
+            conn.get(key).await.map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn take(&self, key: &str) -> CacheResult<Option<String>> {
+        let mut conn = self.conn.clone();
+        let key = self.key(key);
+        observe(NAME, "take", async move {
+            redis::cmd("GETDEL")
+                .arg(key)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &str) -> CacheResult<()> {
+        let mut conn = self.conn.clone();
+        let key = self.key(key);
+        observe(NAME, "delete", async move {
+            conn.del::<_, ()>(key).await.map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn publish(&self, channel: &str, payload: &str) -> CacheResult<()> {
+        let mut conn = self.conn.clone();
+        let channel = format!("{}events:{channel}", self.prefix);
+        observe(NAME, "publish", async move {
+            conn.publish::<_, _, ()>(channel, payload)
+                .await
+                .map_err(unavailable)
+        })
+        .await
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Message> {
+        self.fanout.subscribe()
+    }
+}

@@ -1,0 +1,87 @@
+//! The JSON shapes every client reads (CLIENT-CONTRACT §1).
+
+use poem_openapi::Object;
+use poem_openapi::payload::Json;
+use poem_openapi::types::{ParseFromJSON, ToJSON};
+
+/// `{"success": true, "message": "...", "data": ..., "pagination": {...}}`.
+#[derive(Object, Debug)]
+pub struct Envelope<T: ParseFromJSON + ToJSON> {
+    pub success: bool,
+    /// A sentence for a person.
+    pub message: String,
+    #[oai(skip_serializing_if_is_none)]
+    pub data: Option<T>,
+    /// Only on list routes.
+    #[oai(skip_serializing_if_is_none)]
+    pub pagination: Option<Pagination>,
+}
+
+#[derive(Object, Debug, Clone, PartialEq, Eq)]
+pub struct Pagination {
+    pub page: u64,
+    pub limit: u64,
+    pub total: u64,
+    #[oai(rename = "totalPage")]
+    pub total_page: u64,
+}
+
+impl Pagination {
+    pub fn new(page: u64, limit: u64, total: u64) -> Self {
+        Pagination {
+            page,
+            limit,
+            total,
+            total_page: total.div_ceil(limit.max(1)),
+        }
+    }
+}
+
+impl<T: ParseFromJSON + ToJSON> Envelope<T> {
+    pub fn ok(message: impl Into<String>, data: T) -> Json<Self> {
+        Json(Envelope {
+            success: true,
+            message: message.into(),
+            data: Some(data),
+            pagination: None,
+        })
+    }
+
+    pub fn page(message: impl Into<String>, data: T, pagination: Pagination) -> Json<Self> {
+        Json(Envelope {
+            success: true,
+            message: message.into(),
+            data: Some(data),
+            pagination: Some(pagination),
+        })
+    }
+}
+
+/// `{"success": false, "message": "...", "errorMessages": [{"path": "...", "message": "..."}]}`.
+#[derive(Object, Debug, Clone, serde::Serialize)]
+pub struct ErrorBody {
+    pub success: bool,
+    pub message: String,
+    #[oai(rename = "errorMessages")]
+    #[serde(rename = "errorMessages")]
+    pub error_messages: Vec<ErrorMessage>,
+}
+
+#[derive(Object, Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ErrorMessage {
+    /// The field (or URL path) the message is about; empty when it is about the whole request.
+    pub path: String,
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn total_pages_round_up() {
+        assert_eq!(Pagination::new(1, 10, 0).total_page, 0);
+        assert_eq!(Pagination::new(1, 10, 10).total_page, 1);
+        assert_eq!(Pagination::new(1, 10, 11).total_page, 2);
+    }
+}

@@ -1,0 +1,234 @@
+//! The layers every request passes through, outermost first: `observe` (request id, tracing span,
+//! metrics, access log), `security_headers`, CORS, catch-panic, `errors_to_envelope`, `rate_limit`,
+//! `body_limit`, then the routes.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use ipnet::IpNet;
+use poem::PathPattern;
+use poem::http::{HeaderName, HeaderValue, header};
+use poem::{Body, Endpoint, IntoResponse, Request, Response};
+use tracing::Instrument;
+
+use super::error::{ApiError, into_envelope};
+use crate::cache::Cache;
+use crate::config::RateLimitConfig;
+use crate::ops::metrics;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the request being served, for handlers that want to mention it.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// A client-supplied id is kept when it is short and plain (so a proxy's id links the logs);
+/// anything else is replaced, so that logs cannot be injected through it.
+fn request_id(req: &Request) -> String {
+    req.headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Decrements the in-flight gauge even when the client goes away and the future is dropped.
+struct InFlight;
+
+impl InFlight {
+    fn start() -> Self {
+        metrics::get().http_in_flight.inc();
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::get().http_in_flight.dec();
+    }
+}
+
+pub async fn observe<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Response> {
+    let id = request_id(&req);
+    req.set_data(RequestId(id.clone()));
+    let method = req.method().clone();
+    // The path only: query strings may carry tokens (the Socket.IO handshake does).
+    let path = req.uri().path().to_owned();
+    let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
+    let _in_flight = InFlight::start();
+    let started = Instant::now();
+
+    let mut resp = match ep.call(req).instrument(span.clone()).await {
+        Ok(r) => r.into_response(),
+        Err(e) => into_envelope(e, &path),
+    };
+
+    let elapsed = started.elapsed();
+    let status = resp.status();
+    // Route templates, not raw paths, keep the label set bounded.
+    let route = resp
+        .data::<PathPattern>()
+        .map(|p| p.0.to_string())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let m = metrics::get();
+    m.http_requests
+        .with_label_values(&[method.as_str(), &route, status.as_str()])
+        .inc();
+    m.http_duration
+        .with_label_values(&[method.as_str(), &route])
+        .observe(elapsed.as_secs_f64());
+    span.in_scope(|| {
+        tracing::info!(
+            status = status.as_u16(),
+            route = %route,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            "request served"
+        )
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert(REQUEST_ID, v);
+    }
+    Ok(resp)
+}
+
+/// Headers for an API that serves JSON and images, never pages; Swagger UI needs its scripts.
+pub async fn security_headers<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Response> {
+    let is_docs = req.uri().path().starts_with("/api/docs");
+    let mut resp = ep.call(req).await?.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if !is_docs {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
+    Ok(resp)
+}
+
+/// Errors raised by the layers inside this one (and by the routes) become the envelope here, so
+/// that the layers outside (CORS, metrics) see an ordinary response.
+pub async fn errors_to_envelope<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Response> {
+    let path = req.uri().path().to_owned();
+    match ep.call(req).await {
+        Ok(r) => Ok(r.into_response()),
+        Err(e) => {
+            let pattern = e.data::<PathPattern>().cloned();
+            let mut resp = into_envelope(e, &path);
+            if let Some(p) = pattern {
+                resp.set_data(p);
+            }
+            Ok(resp)
+        }
+    }
+}
+
+/// Refuses bodies over `limit` bytes: at once when `Content-Length` says so, and while streaming
+/// when it does not (chunked uploads).
+pub async fn body_limit<E: Endpoint>(
+    ep: Arc<E>,
+    mut req: Request,
+    limit: usize,
+) -> poem::Result<Response> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "The request body is too large (at most {} KiB)",
+            limit / 1024
+        ))
+        .into());
+    }
+    if declared.is_none() {
+        let mut seen = 0usize;
+        let limited = req.take_body().into_bytes_stream().map(move |chunk| {
+            let chunk = chunk?;
+            seen += chunk.len();
+            if seen > limit {
+                Err(std::io::Error::other("request body too large"))
+            } else {
+                Ok(chunk)
+            }
+        });
+        req.set_body(Body::from_bytes_stream(limited));
+    }
+    Ok(ep.call(req).await?.into_response())
+}
+
+/// The client's address: the peer, or, when the peer is a trusted proxy, the nearest untrusted
+/// address in `X-Forwarded-For` (read right to left: only our proxies' additions are believed).
+pub fn client_ip(req: &Request, trusted: &[IpNet]) -> Option<IpAddr> {
+    let peer = match req.remote_addr().0 {
+        poem::Addr::SocketAddr(a) => a.ip(),
+        _ => return None,
+    };
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !is_trusted(ip))
+            .unwrap_or(peer),
+    )
+}
+
+/// The general per-address limit (`RATE_LIMIT_WINDOW_MS` / `RATE_LIMIT_MAX_REQUESTS`), counted in
+/// the cache so that every replica shares it. Health and metrics are exempt: probes must not be
+/// throttled. When the cache is down the request is let through (and the failure counted): an
+/// outage of the limiter must not become an outage of the API.
+pub async fn rate_limit<E: Endpoint>(
+    ep: Arc<E>,
+    req: Request,
+    cache: Arc<dyn Cache>,
+    limits: RateLimitConfig,
+    trusted: Arc<[IpNet]>,
+) -> poem::Result<Response> {
+    let path = req.uri().path();
+    if path.starts_with("/api/v1/health") {
+        return Ok(ep.call(req).await?.into_response());
+    }
+    if let Some(ip) = client_ip(&req, &trusted) {
+        match cache.hit(&format!("rl:ip:{ip}"), limits.window).await {
+            Ok(w) if w.count > limits.max_requests => {
+                metrics::get().rate_limited.with_label_values(&["ip"]).inc();
+                return Err(ApiError::RateLimited {
+                    retry_after: w.resets_in,
+                }
+                .into());
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "rate limiter unavailable; request allowed"),
+        }
+    }
+    Ok(ep.call(req).await?.into_response())
+}

@@ -1,0 +1,8 @@
+//! The HTTP edge: the response envelope, the one place errors become responses, and middleware.
+
+pub mod envelope;
+pub mod error;
+pub mod middleware;
+
+pub use envelope::{Envelope, Pagination};
+pub use error::{ApiError, ApiResult};

@@ -1,0 +1,12 @@
+//! educoin: the server behind EduCoin (Quokki), a classroom behaviour-points app.
+
+pub mod api;
+pub mod app;
+pub mod cache;
+pub mod config;
+pub mod domain;
+pub mod healthcheck;
+pub mod http;
+pub mod ops;
+pub mod serve;
+pub mod store;

@@ -1,0 +1,128 @@
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use educoin::config::Config;
+use educoin::ops::{systemd, telemetry};
+use educoin::{api, healthcheck, serve};
+
+/// The EduCoin (Quokki) backend. Configuration comes from the environment; see README.md.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply database migrations, then exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Exit 0 when the local server is ready (for container HEALTHCHECKs).
+    Healthcheck {
+        /// host:port to probe instead of the configured one.
+        #[arg(long)]
+        address: Option<std::net::SocketAddr>,
+    },
+    /// Validate the configuration and print it with secrets redacted.
+    CheckConfig,
+}
+
+fn load_config() -> Result<Config, ExitCode> {
+    Config::from_env().map_err(|e| {
+        eprintln!("educoin: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Openapi => {
+            println!("{}", api::spec_json());
+            ExitCode::SUCCESS
+        }
+        Command::CheckConfig => match load_config() {
+            Ok(config) => {
+                for line in config.redacted_lines() {
+                    println!("{line}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        Command::Healthcheck { address } => {
+            let addr = match address {
+                Some(a) => a,
+                None => match load_config() {
+                    Ok(config) => healthcheck::local_address(&config),
+                    Err(code) => return code,
+                },
+            };
+            match healthcheck::probe(addr) {
+                Ok(200) => ExitCode::SUCCESS,
+                Ok(status) => {
+                    eprintln!("educoin healthcheck: {addr} answered {status}");
+                    ExitCode::FAILURE
+                }
+                Err(e) => {
+                    eprintln!("educoin healthcheck: {addr}: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Migrate => {
+            let config = match load_config() {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            telemetry::init(config.environment, &config.log_level);
+            match runtime()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(serve::migrate(config)))
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %e, "migration failed");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Serve => {
+            let config = match load_config() {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            telemetry::init(config.environment, &config.log_level);
+            // Taken before the runtime starts any thread, and exactly once.
+            let sockets = match systemd::activated_sockets() {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "socket activation failed");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime()
+                .map_err(anyhow::Error::from)
+                .and_then(|rt| rt.block_on(serve::run(config, sockets)))
+            {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %e, "server failed");
+                    eprintln!("educoin: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

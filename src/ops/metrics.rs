@@ -1,0 +1,130 @@
+//! Prometheus metrics, served as text on their own listener (default `0.0.0.0:9464`) so the API port
+//! never exposes them.
+
+use std::sync::LazyLock;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+pub struct Metrics {
+    pub registry: Registry,
+    pub http_requests: IntCounterVec,
+    pub http_duration: HistogramVec,
+    pub http_in_flight: IntGauge,
+    pub store_duration: HistogramVec,
+    pub store_errors: IntCounterVec,
+    pub cache_duration: HistogramVec,
+    pub cache_errors: IntCounterVec,
+    pub login_failures: IntCounterVec,
+    pub rate_limited: IntCounterVec,
+    pub sockets_connected: IntGauge,
+}
+
+/// Latency buckets from 1 ms to 10 s: API calls are expected in the low milliseconds, logins
+/// (argon2) around 50–100 ms.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+fn build() -> Result<Metrics, prometheus::Error> {
+    let registry = Registry::new_custom(Some("educoin".into()), None)?;
+    let counter =
+        |name: &str, help: &str, labels: &[&str]| -> Result<IntCounterVec, prometheus::Error> {
+            let c = IntCounterVec::new(Opts::new(name, help), labels)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok(c)
+        };
+    let histogram =
+        |name: &str, help: &str, labels: &[&str]| -> Result<HistogramVec, prometheus::Error> {
+            let h = HistogramVec::new(
+                HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec()),
+                labels,
+            )?;
+            registry.register(Box::new(h.clone()))?;
+            Ok(h)
+        };
+    let gauge = |name: &str, help: &str| -> Result<IntGauge, prometheus::Error> {
+        let g = IntGauge::new(name, help)?;
+        registry.register(Box::new(g.clone()))?;
+        Ok(g)
+    };
+
+    let build_info = IntGaugeVec::new(
+        Opts::new(
+            "build_info",
+            "Version of the running server (value is always 1)",
+        ),
+        &["version"],
+    )?;
+    build_info
+        .with_label_values(&[env!("CARGO_PKG_VERSION")])
+        .set(1);
+    registry.register(Box::new(build_info))?;
+    #[cfg(target_os = "linux")]
+    registry.register(Box::new(
+        prometheus::process_collector::ProcessCollector::for_self(),
+    ))?;
+
+    Ok(Metrics {
+        http_requests: counter(
+            "http_requests_total",
+            "HTTP requests by method, route template and status",
+            &["method", "route", "status"],
+        )?,
+        http_duration: histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency by method and route template",
+            &["method", "route"],
+        )?,
+        http_in_flight: gauge("http_requests_in_flight", "HTTP requests being served")?,
+        store_duration: histogram(
+            "store_operation_duration_seconds",
+            "Database operation latency",
+            &["backend", "operation"],
+        )?,
+        store_errors: counter(
+            "store_operation_errors_total",
+            "Database operations that failed",
+            &["backend", "operation"],
+        )?,
+        cache_duration: histogram(
+            "cache_operation_duration_seconds",
+            "Cache operation latency",
+            &["backend", "operation"],
+        )?,
+        cache_errors: counter(
+            "cache_operation_errors_total",
+            "Cache operations that failed",
+            &["backend", "operation"],
+        )?,
+        login_failures: counter(
+            "login_failures_total",
+            "Failed logins by kind of account",
+            &["kind"],
+        )?,
+        rate_limited: counter(
+            "rate_limit_rejections_total",
+            "Requests refused by a rate limit",
+            &["scope"],
+        )?,
+        sockets_connected: gauge("realtime_sockets_connected", "Connected Socket.IO clients")?,
+        registry,
+    })
+}
+
+static METRICS: LazyLock<Metrics> =
+    LazyLock::new(|| build().expect("metric names and labels are static and valid"));
+
+pub fn get() -> &'static Metrics {
+    &METRICS
+}
+
+/// The Prometheus text exposition of every metric.
+pub fn render() -> String {
+    let mut out = Vec::new();
+    // Encoding into a Vec fails only on invalid metric names, which are static here.
+    let _ = TextEncoder::new().encode(&METRICS.registry.gather(), &mut out);
+    String::from_utf8(out).unwrap_or_default()
+}

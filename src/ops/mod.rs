@@ -1,0 +1,7 @@
+//! Running in production: logs, metrics, systemd integration, and orderly shutdown.
+
+pub mod metrics;
+pub mod readiness;
+pub mod shutdown;
+pub mod systemd;
+pub mod telemetry;

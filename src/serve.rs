@@ -1,0 +1,210 @@
+//! The server's life: bind, serve, bootstrap the dependencies, announce readiness, and on a signal
+//! stop accepting, drain in-flight requests and exit cleanly.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::Server;
+use poem::listener::TcpAcceptor;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{self, AppState};
+use crate::cache;
+use crate::config::{CacheConfig, Config};
+use crate::ops::{shutdown, systemd};
+use crate::store::Store;
+
+/// A running server, as tests and `main` see it.
+pub struct Running {
+    pub http_addr: SocketAddr,
+    pub metrics_addr: Option<SocketAddr>,
+    pub state: AppState,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Starts an orderly shutdown, as SIGTERM would.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// Resolves when every listener has drained.
+    pub async fn finished(self) -> anyhow::Result<()> {
+        self.task.await?
+    }
+}
+
+fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    let listener = TcpListener::bind(addr)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} for {what}: {e}"))?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+fn warn_about_setup(config: &Config) {
+    if matches!(config.cache, CacheConfig::Memory) {
+        tracing::warn!(
+            "REDIS_URL is not set: rate limits, one-time codes and realtime events live in this \
+             process only. Run a single instance, or set REDIS_URL."
+        );
+    }
+    for name in &config.generated_secrets {
+        tracing::warn!(
+            secret = name,
+            "no secret configured; generated one for this process (tokens will not survive a restart)"
+        );
+    }
+    if config.google.allow_legacy_login {
+        tracing::warn!(
+            "GOOGLE_ALLOW_LEGACY_LOGIN is on: teachers can sign in with an unverified email. \
+             Turn it off once every app sends idToken."
+        );
+    }
+}
+
+/// Opens the configured dependencies and starts serving on the given (or configured) sockets.
+/// Returns once the listeners are bound; readiness follows when the dependencies answer.
+pub async fn start(config: Config, sockets: systemd::ActivatedSockets) -> anyhow::Result<Running> {
+    let config = Arc::new(config);
+    warn_about_setup(&config);
+    let store = Store::open(&config.database).await?;
+    let cache = cache::open(&config.cache, &config.redis_key_prefix).await?;
+    let state = AppState::new(config.clone(), store, cache);
+
+    let http_listener = match sockets.http {
+        Some(l) => l,
+        None => bind(config.http_address(), "the API")?,
+    };
+    let metrics_listener = match (sockets.metrics, config.metrics_address) {
+        (Some(l), _) => Some(l),
+        (None, Some(addr)) => Some(bind(addr, "metrics")?),
+        (None, None) => None,
+    };
+    let http_addr = http_listener.local_addr()?;
+    let metrics_addr = metrics_listener
+        .as_ref()
+        .map(|l| l.local_addr())
+        .transpose()?;
+
+    let token = CancellationToken::new();
+    let deadline = Some(config.shutdown_timeout);
+    let api = Server::new_with_acceptor(TcpAcceptor::from_std(http_listener)?)
+        .name("api")
+        .run_with_graceful_shutdown(
+            app::build(state.clone()),
+            token.clone().cancelled_owned(),
+            deadline,
+        );
+    let metrics = match metrics_listener {
+        Some(l) => Some(
+            Server::new_with_acceptor(TcpAcceptor::from_std(l)?)
+                .name("metrics")
+                .run_with_graceful_shutdown(
+                    app::build_metrics(),
+                    token.clone().cancelled_owned(),
+                    deadline,
+                ),
+        ),
+        None => None,
+    };
+    tracing::info!(http = %http_addr, metrics = ?metrics_addr, backend = state.store.backend.name(),
+        cache = state.cache.name(), "listening");
+
+    let bootstrap = tokio::spawn(bootstrap(state.clone(), token.clone()));
+    let task_token = token.clone();
+    let task = tokio::spawn(async move {
+        let metrics = async {
+            match metrics {
+                Some(m) => m.await,
+                None => Ok(()),
+            }
+        };
+        let stopping = async {
+            task_token.cancelled().await;
+            systemd::stopping();
+            tracing::info!("stopping: no new connections; draining in-flight requests");
+        };
+        let (api, metrics, ()) = tokio::join!(api, metrics, stopping);
+        bootstrap.abort();
+        api?;
+        metrics?;
+        tracing::info!("stopped");
+        Ok(())
+    });
+    Ok(Running {
+        http_addr,
+        metrics_addr,
+        state,
+        shutdown: token,
+        task,
+    })
+}
+
+/// Waits for the database and the cache, runs the migrations, then tells systemd we are ready.
+/// Retries with backoff: a dependency that is down at start delays readiness, it does not crash
+/// the process (liveness keeps answering meanwhile).
+async fn bootstrap(state: AppState, stop: CancellationToken) {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        systemd::status("waiting for the database and the cache");
+        let db = state.store.backend.ping().await;
+        let cache_up = state.cache.ping().await;
+        match (db, cache_up) {
+            (Ok(()), Ok(())) => {
+                systemd::status("running migrations");
+                systemd::extend_start_timeout(Duration::from_secs(120));
+                match state.store.backend.migrate().await {
+                    Ok(()) => break,
+                    Err(e) => tracing::error!(error = %e, "migrations failed; retrying"),
+                }
+            }
+            (db, cache_up) => {
+                if let Err(e) = db {
+                    tracing::warn!(error = %e, "database not reachable yet");
+                }
+                if let Err(e) = cache_up {
+                    tracing::warn!(error = %e, "cache not reachable yet");
+                }
+            }
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+    state.readiness.mark_migrated();
+    let status = format!(
+        "serving on {}:{} ({} + {})",
+        state.config.ip_address,
+        state.config.port,
+        state.store.backend.name(),
+        state.cache.name()
+    );
+    tracing::info!(status = %status, "ready");
+    systemd::ready(&status);
+    if let Some(interval) = systemd::watchdog_interval() {
+        tracing::info!(
+            interval_ms = interval.as_millis() as u64,
+            "systemd watchdog enabled"
+        );
+        systemd::spawn_watchdog(interval, stop);
+    }
+}
+
+/// `educoin serve`: runs until SIGTERM/SIGINT, then drains and returns.
+pub async fn run(config: Config, sockets: systemd::ActivatedSockets) -> anyhow::Result<()> {
+    let running = start(config, sockets).await?;
+    tokio::spawn(shutdown::on_signal(running.shutdown.clone()));
+    running.finished().await
+}
+
+/// `educoin migrate`: applies the migrations and exits.
+pub async fn migrate(config: Config) -> anyhow::Result<()> {
+    let store = Store::open(&config.database).await?;
+    store.backend.migrate().await?;
+    tracing::info!(backend = store.backend.name(), "migrations applied");
+    Ok(())
+}

@@ -1,0 +1,81 @@
+//! Storage ports (one small trait per aggregate, speaking domain types) and the two adapters
+//! behind them: embedded SQLite (default) and MongoDB (production).
+
+pub mod mongo;
+mod ports;
+pub mod sqlite;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use ports::{Admins, ListQuery, Page, Teachers};
+
+use crate::config::DatabaseConfig;
+use crate::ops::metrics;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint said no: the `field` of an `entity` is taken.
+    #[error("{entity} with this {field} already exists")]
+    Conflict {
+        entity: &'static str,
+        field: &'static str,
+    },
+    /// The database could not be reached (down, timed out, no primary).
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else the database said; a bug or a corrupted record, never the client's fault.
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Operations every backend offers beyond the aggregates: health and schema.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// A cheap round trip to the database.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Create indexes / apply schema migrations. Idempotent.
+    async fn migrate(&self) -> StoreResult<()>;
+}
+
+/// The ports the rest of the server uses. Cloning is cheap.
+#[derive(Clone)]
+pub struct Store {
+    pub backend: Arc<dyn Backend>,
+    pub teachers: Arc<dyn Teachers>,
+    pub admins: Arc<dyn Admins>,
+}
+
+impl Store {
+    /// Opens the configured backend without touching the network: a MongoDB that is down at start
+    /// must not stop the process (readiness reports it, and it heals when the database returns).
+    pub async fn open(config: &DatabaseConfig) -> anyhow::Result<Store> {
+        match config {
+            DatabaseConfig::Sqlite { path } => sqlite::open(path).await,
+            DatabaseConfig::Mongo { url } => mongo::open(url.expose()).await,
+        }
+    }
+}
+
+/// Times one storage operation and counts its failures (labels: backend and operation name).
+pub(crate) async fn observe<T>(
+    backend: &'static str,
+    op: &'static str,
+    fut: impl std::future::Future<Output = StoreResult<T>>,
+) -> StoreResult<T> {
+    let started = Instant::now();
+    let result = fut.await;
+    let m = metrics::get();
+    m.store_duration
+        .with_label_values(&[backend, op])
+        .observe(started.elapsed().as_secs_f64());
+    if let Err(e) = &result
+        && !matches!(e, StoreError::Conflict { .. })
+    {
+        m.store_errors.with_label_values(&[backend, op]).inc();
+    }
+    result
+}

@@ -1,0 +1,158 @@
+//! MongoDB, the production backend (official driver). Uniqueness and state transitions are enforced
+//! by indexes and conditional updates, never by read-then-write.
+
+mod accounts;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mongodb::bson::doc;
+use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::{Client, Database, IndexModel};
+
+use super::{Backend, Store, StoreError, StoreResult};
+
+const NAME: &str = "mongodb";
+const DEFAULT_DATABASE: &str = "educoin";
+const DUPLICATE_KEY: i32 = 11000;
+
+/// Times an operation under this backend's name.
+pub(crate) async fn observe<T>(
+    op: &'static str,
+    fut: impl std::future::IntoFuture<Output = Result<T, mongodb::error::Error>>,
+) -> StoreResult<T> {
+    super::observe(NAME, op, async move { fut.await.map_err(map_error) }).await
+}
+
+fn duplicate_key(e: &mongodb::error::Error) -> bool {
+    match e.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(w)) => w.code == DUPLICATE_KEY,
+        ErrorKind::Command(c) => c.code == DUPLICATE_KEY,
+        ErrorKind::InsertMany(m) => m
+            .write_errors
+            .as_ref()
+            .is_some_and(|errs| errs.iter().any(|w| w.code == DUPLICATE_KEY)),
+        _ => false,
+    }
+}
+
+fn map_error(e: mongodb::error::Error) -> StoreError {
+    if duplicate_key(&e) {
+        // Only unique indexes on email exist so far; the adapter that inserts says which entity.
+        return StoreError::Conflict {
+            entity: "a record",
+            field: "email",
+        };
+    }
+    match e.kind.as_ref() {
+        ErrorKind::ServerSelection { .. }
+        | ErrorKind::Io(_)
+        | ErrorKind::ConnectionPoolCleared { .. }
+        | ErrorKind::DnsResolve { .. } => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+/// Names the entity of a `Conflict` that `map_error` could only call "a record".
+pub(crate) fn conflict_entity(e: StoreError, entity: &'static str) -> StoreError {
+    match e {
+        StoreError::Conflict { field, .. } => StoreError::Conflict { entity, field },
+        other => other,
+    }
+}
+
+struct MongoBackend {
+    db: Database,
+}
+
+#[async_trait::async_trait]
+impl Backend for MongoBackend {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        observe("ping", self.db.run_command(doc! { "ping": 1 }))
+            .await
+            .map(drop)
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        let unique_email = || {
+            IndexModel::builder()
+                .keys(doc! { "email": 1 })
+                .options(
+                    IndexOptions::builder()
+                        .unique(true)
+                        .name("email_unique".to_owned())
+                        .build(),
+                )
+                .build()
+        };
+        let newest_first = IndexModel::builder()
+            .keys(doc! { "createdAt": -1, "_id": -1 })
+            .options(
+                IndexOptions::builder()
+                    .name("created_at".to_owned())
+                    .build(),
+            )
+            .build();
+        observe(
+            "migrate",
+            self.db
+                .collection::<mongodb::bson::Document>(accounts::TEACHERS)
+                .create_indexes([unique_email(), newest_first]),
+        )
+        .await?;
+        observe(
+            "migrate",
+            self.db
+                .collection::<mongodb::bson::Document>(accounts::ADMINS)
+                .create_index(unique_email()),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+pub async fn open(url: &str) -> anyhow::Result<Store> {
+    let mut options = ClientOptions::parse(url)
+        .await
+        .map_err(|e| anyhow::anyhow!("DATABASE_URL is not a usable MongoDB URL: {}", e.kind))?;
+    options.app_name.get_or_insert_with(|| "educoin".to_owned());
+    // Fail fast while the database is down instead of holding requests for the driver's 30 s;
+    // a URL that sets these keeps its own values.
+    options
+        .server_selection_timeout
+        .get_or_insert(Duration::from_secs(5));
+    options
+        .connect_timeout
+        .get_or_insert(Duration::from_secs(3));
+    let db_name = options
+        .default_database
+        .clone()
+        .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+    let client = Client::with_options(options)?;
+    let db = client.database(&db_name);
+    Ok(Store {
+        backend: Arc::new(MongoBackend { db: db.clone() }),
+        teachers: Arc::new(accounts::MongoTeachers::new(&db)),
+        admins: Arc::new(accounts::MongoAdmins::new(&db)),
+    })
+}
+
+/// `search` as a case-insensitive regex that matches the text literally.
+pub(crate) fn literal_regex(search: &str) -> mongodb::bson::Regex {
+    let mut pattern = String::with_capacity(search.len());
+    for c in search.chars() {
+        if "\\^$.|?*+()[]{}".contains(c) {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    mongodb::bson::Regex {
+        pattern,
+        options: "i".to_owned(),
+    }
+}

@@ -1,0 +1,158 @@
+//! The embedded default: one SQLite file, so that the server runs anywhere with no service to set
+//! up. Suited to one instance; run MongoDB for more.
+//!
+//! rusqlite is synchronous: every call runs on tokio's blocking pool behind one connection (SQLite
+//! allows one writer at a time anyway), so a slow query never stalls the async workers.
+
+mod accounts;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, ErrorCode};
+
+use super::{Backend, Store, StoreError, StoreResult};
+
+const NAME: &str = "sqlite";
+
+/// Versioned schema migrations, applied in order; `PRAGMA user_version` records the last one.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_accounts.sql")];
+
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Db {
+    /// Runs `f` on the blocking pool with the connection, timing it as operation `op`.
+    pub async fn call<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let conn = self.conn.clone();
+        super::observe(NAME, op, async move {
+            tokio::task::spawn_blocking(move || {
+                // A panic while holding the lock poisons it; the connection itself is still sound.
+                let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+                f(&mut guard)
+            })
+            .await
+            .map_err(|e| StoreError::Backend(format!("sqlite task failed: {e}")))?
+            .map_err(map_error)
+        })
+        .await
+    }
+}
+
+fn map_error(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, Some(msg))
+            if f.code == ErrorCode::ConstraintViolation =>
+        {
+            // "UNIQUE constraint failed: teachers.email"
+            if let Some(target) = msg.strip_prefix("UNIQUE constraint failed: ") {
+                let (table, field) = target.split_once('.').unwrap_or((target, "value"));
+                return StoreError::Conflict {
+                    entity: entity_name(table),
+                    field: static_field(field),
+                };
+            }
+            StoreError::Backend(e.to_string())
+        }
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) =>
+        {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+fn entity_name(table: &str) -> &'static str {
+    match table {
+        "teachers" => "a teacher",
+        "admins" => "an admin",
+        _ => "a record",
+    }
+}
+
+fn static_field(field: &str) -> &'static str {
+    match field {
+        "email" => "email",
+        _ => "value",
+    }
+}
+
+struct SqliteBackend {
+    db: Db,
+}
+
+#[async_trait::async_trait]
+impl Backend for SqliteBackend {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.db
+            .call("ping", |c| c.query_row("SELECT 1", [], |_| Ok(())))
+            .await
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        self.db.call("migrate", migrate).await
+    }
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let applied: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index + 1)?;
+        tx.commit()?;
+        tracing::info!(version = index + 1, "applied sqlite migration");
+    }
+    Ok(())
+}
+
+pub async fn open(path: &Path) -> anyhow::Result<Store> {
+    let path = path.to_owned();
+    let conn = tokio::task::spawn_blocking(move || -> anyhow::Result<Connection> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+        }
+        let conn = Connection::open(&path)
+            .map_err(|e| anyhow::anyhow!("cannot open SQLite database {}: {e}", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        Ok(conn)
+    })
+    .await??;
+    let db = Db {
+        conn: Arc::new(Mutex::new(conn)),
+    };
+    Ok(Store {
+        backend: Arc::new(SqliteBackend { db: db.clone() }),
+        teachers: Arc::new(accounts::SqliteTeachers { db: db.clone() }),
+        admins: Arc::new(accounts::SqliteAdmins { db }),
+    })
+}
+
+/// `%text%` for LIKE, with the wildcard characters of the search text escaped (`ESCAPE '\'`).
+pub(crate) fn like_pattern(search: &str) -> String {
+    let mut out = String::with_capacity(search.len() + 2);
+    out.push('%');
+    for c in search.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
