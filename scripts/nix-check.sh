@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# Checks of the Nix and shell parts that run without nixpkgs (Debian's nix-bin is enough):
+#   1. every .nix file parses (nix-instantiate --parse);
+#   2. the pure unit file nixos/unit.nix evaluates to JSON (plain and socket-activated) and keeps its
+#      invariants (Type=notify, watchdog, DynamicUser, hardening, credentials, socket names, ...);
+#   3. flake.nix's inputs match flake.lock's `original` entries, and every locked node holds the real
+#      values recorded in NIX-FACTS.md (cross-checked against that file when it is found);
+#   4. shellcheck reports nothing on every shell script in the repository.
+#
+# usage: scripts/nix-check.sh [PATH/TO/NIX-FACTS.md]     (default: ../shared/docs/NIX-FACTS.md if present)
+# Needs: nix-instantiate, python3, shellcheck, git. Exit 1 on the first failing group; prints a summary.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+FACTS=${1:-}
+if [[ -z $FACTS ]]; then
+  for f in "$REPO/../shared/docs/NIX-FACTS.md" "$REPO/docs/NIX-FACTS.md"; do
+    [[ -f $f ]] && FACTS=$f && break
+  done
+fi
+
+passed=0
+failed=0
+ok() { echo "PASS: $*"; passed=$((passed + 1)); }
+bad() { echo "FAIL: $*"; failed=$((failed + 1)); }
+
+for tool in nix-instantiate python3 shellcheck; do
+  command -v "$tool" >/dev/null || { echo "nix-check: missing tool: $tool" >&2; exit 2; }
+done
+
+# Files of the repository (tracked or not, minus ignored ones), without node_modules and build output.
+list_files() {
+  if git -C "$REPO" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    git -C "$REPO" ls-files --cached --others --exclude-standard -z | tr '\0' '\n'
+  else
+    find . -type f -not -path './.git/*' -not -path './target/*' | sed 's|^\./||'
+  fi | grep -vE '(^|/)(node_modules|target|\.dev)/' | while IFS= read -r f; do [[ -f $f ]] && echo "$f"; done
+}
+
+# ---------------------------------------------------------------------------------------------------
+# 1. parse every .nix file
+# ---------------------------------------------------------------------------------------------------
+mapfile -t nix_files < <(list_files | grep -E '\.nix$' | sort)
+parse_fail=0
+for f in "${nix_files[@]}"; do
+  if ! err=$(nix-instantiate --parse "$f" 2>&1 >/dev/null); then
+    bad "nix-instantiate --parse $f: $err"
+    parse_fail=1
+  fi
+done
+((${#nix_files[@]} > 0)) || bad "no .nix files found"
+((parse_fail)) || ok "nix-instantiate --parse: ${#nix_files[@]} files parse (${nix_files[*]})"
+
+# ---------------------------------------------------------------------------------------------------
+# 2. evaluate the pure unit file
+# ---------------------------------------------------------------------------------------------------
+eval_unit() { nix-instantiate --eval --strict --json nixos/unit.nix --argstr package /opt/educoin "$@"; }
+if plain=$(eval_unit) && socket=$(eval_unit --arg socketActivation true \
+  --arg credentials '{ jwt_secret = "/run/secrets/jwt"; }' --arg settings '{ PORT = 8080; IP_ADDRESS = "::"; }'); then
+  if msg=$(python3 - "$plain" "$socket" <<'PY'
+import json, sys
+plain, sock = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+problems = []
+def expect(cond, what):
+    if not cond:
+        problems.append(what)
+s = plain["serviceConfig"]
+want = {
+    "Type": "notify", "NotifyAccess": "main", "Restart": "on-failure", "DynamicUser": True,
+    "StateDirectory": "educoin", "StateDirectoryMode": "0700", "UMask": "0077", "ProtectSystem": "strict",
+    "ProtectHome": True, "PrivateTmp": True, "PrivateDevices": True, "PrivateUsers": True,
+    "NoNewPrivileges": True, "CapabilityBoundingSet": "", "LockPersonality": True,
+    "MemoryDenyWriteExecute": True, "ProtectClock": True, "ProtectHostname": True,
+    "ProtectControlGroups": True, "ProtectKernelLogs": True, "ProtectKernelModules": True,
+    "ProtectKernelTunables": True, "ProtectProc": "invisible", "ProcSubset": "pid",
+    "RestrictAddressFamilies": ["AF_INET", "AF_INET6", "AF_UNIX"], "RestrictNamespaces": True,
+    "RestrictRealtime": True, "RestrictSUIDSGID": True, "SystemCallArchitectures": "native",
+    "SystemCallFilter": ["@system-service", "~@privileged @resources"], "WatchdogSec": "30s",
+    "ExecStart": "/opt/educoin/bin/educoin serve",
+}
+for k, v in want.items():
+    expect(s.get(k) == v, f"serviceConfig.{k} = {s.get(k)!r}, want {v!r}")
+stop = int(s["TimeoutStopSec"].rstrip("s"))
+expect(stop > int(plain["environment"]["SHUTDOWN_TIMEOUT_SECS"]), "TimeoutStopSec must exceed SHUTDOWN_TIMEOUT_SECS")
+expect(int(s["TimeoutStartSec"].rstrip("s")) >= 120, "TimeoutStartSec should be generous (>= 120 s)")
+expect(plain["environment"].get("NODE_ENV") == "production", "NODE_ENV defaults to production")
+expect(plain["sockets"] == {}, "no sockets without socketActivation")
+expect("LoadCredential" not in s, "no LoadCredential without credentials")
+ss = sock["serviceConfig"]
+expect(ss.get("LoadCredential") == ["jwt_secret:/run/secrets/jwt"], f"LoadCredential = {ss.get('LoadCredential')}")
+expect(sock["sockets"]["educoin"]["listenStreams"] == ["[::]:8080"], f"http listen {sock['sockets']['educoin']['listenStreams']}")
+expect(sock["sockets"]["educoin"]["socketConfig"]["FileDescriptorName"] == "http", "http socket name")
+expect(sock["sockets"]["educoin-metrics"]["socketConfig"]["FileDescriptorName"] == "metrics", "metrics socket name")
+expect(ss.get("Sockets") == ["educoin.socket", "educoin-metrics.socket"], "service lists its sockets")
+expect("educoin.socket" in sock["requires"], "service requires educoin.socket")
+expect(set(sock["files"]) == {"educoin.service", "educoin.socket", "educoin-metrics.socket"}, f"files {sorted(sock['files'])}")
+if problems:
+    print("; ".join(problems)); sys.exit(1)
+print(f"{len(s)} service settings, {len(want)} invariants hold; socket variant renders "
+      + ", ".join(sorted(sock["files"])))
+PY
+  ); then
+    ok "nix-instantiate --eval --strict --json nixos/unit.nix: $msg"
+  else
+    bad "nixos/unit.nix invariants: $msg"
+  fi
+else
+  bad "nix-instantiate --eval --strict --json nixos/unit.nix failed"
+fi
+
+# ---------------------------------------------------------------------------------------------------
+# 3. flake inputs and flake.lock against NIX-FACTS.md
+# ---------------------------------------------------------------------------------------------------
+if inputs=$(nix-instantiate --eval --strict --json -E '(import ./flake.nix).inputs'); then
+  if msg=$(python3 - "$inputs" flake.lock "$FACTS" <<'PY'
+import json, re, sys
+inputs = json.loads(sys.argv[1])
+lock = json.load(open(sys.argv[2]))
+facts_path = sys.argv[3]
+# The real values, copied from NIX-FACTS.md (nixpkgs nixos-26.05 and crane, from crane's own test lock).
+FACTS = {
+    "nixpkgs": {
+        "original": {"owner": "NixOS", "repo": "nixpkgs", "ref": "nixos-26.05", "type": "github"},
+        "locked": {"owner": "NixOS", "repo": "nixpkgs", "type": "github",
+                   "rev": "531670d871c0e29724a02f3cbcac170adc65b58c",
+                   "narHash": "sha256-ODZkEK9Gy50yg6h98u7KkitZ3oc/uuTFK00bh1CRdNA=",
+                   "lastModified": 1785734586},
+        "url": "github:NixOS/nixpkgs/nixos-26.05",
+    },
+    "crane": {
+        "original": {"owner": "ipetkov", "repo": "crane", "type": "github"},
+        "locked": {"owner": "ipetkov", "repo": "crane", "type": "github",
+                   "rev": "b8d87f76ea4e4b6f30f2e6eaf3fbb60ff7d87167",
+                   "narHash": "sha256-H++/2dMt+5+tErKU+t5z6c4Xedvj9w+UPQYrpygwIPw=",
+                   "lastModified": 1785631643},
+        "url": "github:ipetkov/crane",
+    },
+}
+problems = []
+if facts_path:
+    text = open(facts_path, encoding="utf-8").read()
+    for name, f in FACTS.items():
+        for key in ("rev", "narHash", "lastModified"):
+            if str(f["locked"][key]) not in text:
+                problems.append(f"{name}.{key} {f['locked'][key]} not found in {facts_path}")
+if lock.get("version") != 7:
+    problems.append(f"flake.lock version {lock.get('version')}, want 7")
+if lock.get("root") != "root":
+    problems.append("flake.lock root node must be 'root'")
+nodes = lock.get("nodes", {})
+root_inputs = nodes.get("root", {}).get("inputs", {})
+if set(root_inputs) != set(inputs):
+    problems.append(f"flake.nix inputs {sorted(inputs)} != flake.lock root inputs {sorted(root_inputs)}")
+if set(nodes) != set(inputs) | {"root"}:
+    problems.append(f"flake.lock nodes {sorted(nodes)} != inputs + root")
+for name, spec in inputs.items():
+    if name not in FACTS:
+        problems.append(f"input {name} has no recorded facts in NIX-FACTS.md")
+        continue
+    f = FACTS[name]
+    if spec.get("url") != f["url"]:
+        problems.append(f"flake.nix {name}.url = {spec.get('url')!r}, want {f['url']!r}")
+    if set(spec) - {"url"}:
+        problems.append(f"flake.nix {name} has extra attributes {sorted(set(spec) - {'url'})}")
+    node = nodes.get(root_inputs.get(name), {})
+    if node.get("original") != f["original"]:
+        problems.append(f"flake.lock {name}.original = {node.get('original')}, want {f['original']}")
+    if node.get("locked") != f["locked"]:
+        problems.append(f"flake.lock {name}.locked = {node.get('locked')}, want {f['locked']}")
+    if node.get("inputs"):
+        problems.append(f"flake.lock {name} has inputs {node['inputs']} (expected none)")
+if problems:
+    print("; ".join(problems)); sys.exit(1)
+print("inputs " + ", ".join(f"{n}@{FACTS[n]['locked']['rev'][:12]}" for n in sorted(inputs))
+      + f"; version 7; values match {'NIX-FACTS.md' if facts_path else 'the recorded facts (NIX-FACTS.md not found)'}")
+PY
+  ); then
+    ok "flake.lock: $msg"
+  else
+    bad "flake.lock: $msg"
+  fi
+else
+  bad "cannot evaluate (import ./flake.nix).inputs"
+fi
+
+# ---------------------------------------------------------------------------------------------------
+# 4. shellcheck every shell script
+# ---------------------------------------------------------------------------------------------------
+mapfile -t scripts < <(list_files | while IFS= read -r f; do
+  if [[ $f == *.sh || $f == *.bash ]] || head -n1 "$f" 2>/dev/null | grep -qE '^#!.*\b(ba|da|k)?sh\b'; then
+    echo "$f"
+  fi
+done | sort -u)
+if ((${#scripts[@]} == 0)); then
+  bad "no shell scripts found"
+elif out=$(shellcheck -x "${scripts[@]}" 2>&1); then
+  ok "shellcheck: ${#scripts[@]} scripts clean (${scripts[*]})"
+else
+  bad "shellcheck:"
+  printf '%s\n' "$out" | sed 's/^/      /'
+fi
+
+echo "$passed passed, $failed failed"
+((failed == 0))
