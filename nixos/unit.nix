@@ -132,6 +132,8 @@ let
     NotifyAccess = "main";
     ExecStart = "${package}/bin/educoin serve";
     Restart = "on-failure";
+    # Exit 2 = invalid configuration (the server names every problem): restarting cannot fix it.
+    RestartPreventExitStatus = 2;
     RestartSec = "${toString restartSec}s";
     TimeoutStartSec = "${toString startTimeoutSec}s";
     # SIGTERM -> STOPPING=1 -> drain for SHUTDOWN_TIMEOUT_SECS -> exit 0. Leave headroom before SIGKILL.
