@@ -34,7 +34,10 @@ fn stderr_is_journal() -> bool {
     }
     // SAFETY: initialised by the successful fstat above.
     let stat = unsafe { stat.assume_init() };
-    stat.st_dev as u64 == dev && stat.st_ino as u64 == ino
+    // The field types differ between platforms (u64 here, u32/i64 elsewhere).
+    #[allow(clippy::unnecessary_cast)]
+    let same = stat.st_dev as u64 == dev && stat.st_ino as u64 == ino;
+    same
 }
 
 pub fn choose_format(environment: Environment) -> LogFormat {

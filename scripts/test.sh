@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The test command: makes sure the real services the tests talk to are up, then runs every test.
+#   - Redis: uses the one on 127.0.0.1:6379 when it answers, else starts redis-server on a free port.
+#   - MongoDB wire protocol: jongodb from the pinned npm package (tests/services), one server for the run.
+# Extra arguments go to cargo nextest (e.g. scripts/test.sh store_contract).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Services started here are stopped when the script exits, whatever the outcome.
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]:-}"; do
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+
+if [ ! -x tests/services/node_modules/@jongodb/memory-server-bin-linux-x64-gnu/bin/jongodb ]; then
+  npm ci --prefix tests/services --no-audit --no-fund --loglevel=error
+fi
+
+if [ -z "${EDUCOIN_TEST_REDIS_URL:-}" ]; then
+  if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    export EDUCOIN_TEST_REDIS_URL=redis://127.0.0.1:6379
+  else
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no >/dev/null &
+    pids+=("$!")
+    for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    export EDUCOIN_TEST_REDIS_URL="redis://127.0.0.1:$port"
+  fi
+fi
+
+if [ -z "${EDUCOIN_TEST_MONGODB_URI:-}" ]; then
+  log=$(mktemp)
+  tests/services/node_modules/@jongodb/memory-server-bin-linux-x64-gnu/bin/jongodb \
+    --host=127.0.0.1 --port=0 >"$log" 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 100); do grep -q '^JONGODB_URI=' "$log" && break; sleep 0.1; done
+  uri=$(sed -n 's/^JONGODB_URI=//p' "$log" | head -n1)
+  [ -n "$uri" ] || { echo "jongodb did not start:"; cat "$log"; exit 1; }
+  export EDUCOIN_TEST_MONGODB_URI="${uri%/*}"
+fi
+
+echo "test services: redis=$EDUCOIN_TEST_REDIS_URL mongodb=$EDUCOIN_TEST_MONGODB_URI"
+cargo nextest run --workspace --all-targets --no-fail-fast "$@"

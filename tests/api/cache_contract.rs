@@ -1,0 +1,136 @@
+//! The cache contract: the in-process and Redis adapters behave the same.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use educoin::cache::{self, Cache};
+use educoin::config::{CacheConfig, Secret};
+
+use crate::on_both_caches;
+use crate::support::{Kv, services};
+
+async fn open(kv: Kv) -> Arc<dyn Cache> {
+    let config = match kv {
+        Kv::Memory => CacheConfig::Memory,
+        Kv::Redis => CacheConfig::Redis {
+            url: Secret::new(services::redis_url()),
+        },
+    };
+    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    cache::open(&config, &prefix).await.unwrap()
+}
+
+async fn counts_hits_in_a_fixed_window(kv: Kv) {
+    let c = open(kv).await;
+    let window = Duration::from_millis(600);
+    for expected in 1..=3 {
+        let w = c.hit("ip:1.2.3.4", window).await.unwrap();
+        assert_eq!(w.count, expected);
+        assert!(w.resets_in <= window && !w.resets_in.is_zero());
+    }
+    assert_eq!(
+        c.hit("ip:5.6.7.8", window).await.unwrap().count,
+        1,
+        "keys are independent"
+    );
+    tokio::time::sleep(window + Duration::from_millis(100)).await;
+    assert_eq!(
+        c.hit("ip:1.2.3.4", window).await.unwrap().count,
+        1,
+        "a new window starts"
+    );
+}
+
+async fn values_expire_and_take_is_single_use(kv: Kv) {
+    let c = open(kv).await;
+    c.put("otp:a", "1234", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(c.get("otp:a").await.unwrap().as_deref(), Some("1234"));
+    assert_eq!(c.take("otp:a").await.unwrap().as_deref(), Some("1234"));
+    assert_eq!(c.take("otp:a").await.unwrap(), None, "taken once");
+    assert_eq!(c.get("otp:a").await.unwrap(), None);
+
+    c.put("short", "x", Duration::from_millis(200))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(c.get("short").await.unwrap(), None, "expired");
+
+    c.put("gone", "x", Duration::from_secs(5)).await.unwrap();
+    c.delete("gone").await.unwrap();
+    assert_eq!(c.get("gone").await.unwrap(), None);
+}
+
+async fn take_is_single_use_under_races(kv: Kv) {
+    let c = open(kv).await;
+    c.put("token", "t", Duration::from_secs(5)).await.unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.take("token").await.unwrap() })
+        })
+        .collect();
+    let mut winners = 0;
+    for t in tasks {
+        if t.await.unwrap().is_some() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+}
+
+async fn published_messages_reach_subscribers(kv: Kv) {
+    let c = open(kv).await;
+    let mut rx = c.subscribe();
+    // Redis subscribes in the background; publish until the first message makes it through.
+    let received = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            c.publish("notifications", "hello").await.unwrap();
+            match tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {
+                Ok(Ok(m)) => return m,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("a message within 10 s");
+    assert_eq!(received.channel, "notifications");
+    assert_eq!(received.payload, "hello");
+    c.ping().await.unwrap();
+}
+
+on_both_caches!(
+    counts_hits_in_a_fixed_window,
+    values_expire_and_take_is_single_use,
+    take_is_single_use_under_races,
+    published_messages_reach_subscribers,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_redis_clients_share_pub_sub_and_counters() {
+    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    let config = CacheConfig::Redis {
+        url: Secret::new(services::redis_url()),
+    };
+    let a = cache::open(&config, &prefix).await.unwrap();
+    let b = cache::open(&config, &prefix).await.unwrap();
+    a.hit("shared", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(
+        b.hit("shared", Duration::from_secs(5)).await.unwrap().count,
+        2
+    );
+
+    let mut rx = b.subscribe();
+    let got = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            a.publish("events", "from-a").await.unwrap();
+            if let Ok(Ok(m)) = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {
+                return m;
+            }
+        }
+    })
+    .await
+    .expect("b hears a");
+    assert_eq!(got.payload, "from-a");
+}
