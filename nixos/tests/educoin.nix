@@ -25,6 +25,12 @@ let
       jwtRefreshSecretFile = "/etc/educoin/jwt_refresh_secret";
       passcodeKeyFile = "/etc/educoin/passcode_key";
       watchdogSec = 5;
+      # production requires a mail relay (password-reset codes); nothing is sent in this test
+      settings = {
+        EMAIL_HOST = "127.0.0.1";
+        EMAIL_PORT = 2525;
+        EMAIL_FROM = "EduCoin <noreply@vm-test.invalid>";
+      };
     };
   };
 in

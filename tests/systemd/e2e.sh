@@ -93,6 +93,11 @@ trap 'exit 130' INT TERM
 C() { timeout 120 nsenter -t "$CPID" -a "$@"; }
 prop() { C systemctl show -P "$2" "$1"; }
 http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time "${2:-5}" "$1" || true; }
+metrics_ok() { # Prometheus text on the metrics listener (no pipe into grep -q: SIGPIPE + pipefail)
+  local text
+  text=$(curl -s --max-time 5 "http://127.0.0.1:$MPORT/metrics" || true)
+  grep -q '^# TYPE' <<<"$text"
+}
 wait_http_200() { # URL SECONDS
   local end=$((SECONDS + $2))
   while ((SECONDS < end)); do
@@ -113,7 +118,8 @@ render() { # SOCKET_ACTIVATION(true|false) OUTDIR
     --arg socketActivation "$1" \
     --arg settings "{ NODE_ENV = \"production\"; PORT = $PORT; IP_ADDRESS = \"127.0.0.1\";
                       METRICS_ADDRESS = \"127.0.0.1:$MPORT\"; LOG_LEVEL = \"info\";
-                      SHUTDOWN_TIMEOUT_SECS = 10; }" \
+                      SHUTDOWN_TIMEOUT_SECS = 10; EMAIL_HOST = \"127.0.0.1\"; EMAIL_PORT = 2525;
+                      EMAIL_FROM = \"EduCoin <noreply@e2e.invalid>\"; }" \
     --arg credentials '{ jwt_secret = "/etc/educoin/secrets/jwt_secret";
                          jwt_refresh_secret = "/etc/educoin/secrets/jwt_refresh_secret";
                          passcode_key = "/etc/educoin/secrets/passcode_key"; }' \
@@ -227,7 +233,7 @@ if [[ $code == 200 ]]; then
 else
   fail "GET /api/v1/health/ready -> $code: $body"
 fi
-if [[ $(http_code "$BASE/api/v1/health") == 200 ]] && curl -s --max-time 5 "http://127.0.0.1:$MPORT/metrics" | grep -q '^# TYPE'; then
+if [[ $(http_code "$BASE/api/v1/health") == 200 ]] && metrics_ok; then
   pass "GET /api/v1/health -> 200 and Prometheus text on 127.0.0.1:$MPORT/metrics"
 else
   fail "liveness or metrics endpoint not answering"
@@ -281,7 +287,7 @@ fi
 # watchdog: freeze the main process; systemd must kill it (Result: watchdog) and restart it
 restarts0=$(prop educoin NRestarts)
 pid0=$(prop educoin MainPID)
-C kill -STOP "$pid0"
+C systemctl kill --kill-whom=main --signal=SIGSTOP educoin.service
 t0=$SECONDS
 restarted=""
 for _ in $(seq 150); do
@@ -297,7 +303,7 @@ if [[ -n $restarted && $wd_log == *watchdog* ]] && wait_http_200 "$BASE/api/v1/h
   pass "SIGSTOP'd main pid $pid0 killed by the watchdog (WatchdogSec=${WATCHDOG_SEC}s) and restarted as pid $pid (NRestarts $restarts0 -> $(prop educoin NRestarts), $((SECONDS - t0))s; journal: $wd_log)"
 else
   fail "watchdog did not kill+restart the frozen process (NRestarts=$(prop educoin NRestarts), MainPID=$(prop educoin MainPID), log: $wd_log)"
-  C kill -CONT "$pid0" 2>/dev/null || true
+  C systemctl kill --kill-whom=main --signal=SIGCONT educoin.service 2>/dev/null || true
 fi
 
 # drain: a slow request in flight survives `systemctl stop`, and the process exits 0
@@ -343,8 +349,8 @@ C systemctl daemon-reload
 C systemctl reset-failed educoin.service 2>/dev/null || true
 if C systemctl start educoin.socket educoin-metrics.socket; then
   # First request activates the service through the socket (service not started explicitly).
-  code=$(http_code "$BASE/api/v1/health/ready" 60)
-  if [[ $code == 200 && $(prop educoin ActiveState) == active ]]; then
+  code=$(http_code "$BASE/api/v1/health" 60)
+  if [[ $code == 200 && $(prop educoin ActiveState) == active ]] && wait_http_200 "$BASE/api/v1/health/ready" 30; then
     pass "socket activation: first connection to educoin.socket started the service and was answered 200 ($(prop educoin.socket Listen | tr '\n' ' '))"
   else
     fail "socket activation: first request -> $code, service $(prop educoin ActiveState)"
@@ -352,7 +358,7 @@ if C systemctl start educoin.socket educoin-metrics.socket; then
   fi
   fdnames=$(C cat "/proc/$(prop educoin MainPID)/environ" 2>/dev/null | tr '\0' '\n' | grep -E '^LISTEN_FD(S|NAMES)=' | tr '\n' ' ' || true)
   if [[ $fdnames == *LISTEN_FDS=2* && $fdnames == *http* && $fdnames == *metrics* ]] &&
-    curl -s --max-time 5 "http://127.0.0.1:$MPORT/metrics" | grep -q '^# TYPE'; then
+    metrics_ok; then
     pass "the server serves the inherited fds (${fdnames% }); metrics answer on the metrics socket"
   else
     fail "inherited fds not used as expected (${fdnames:-no LISTEN_FDS})"
@@ -363,7 +369,7 @@ if C systemctl start educoin.socket educoin-metrics.socket; then
   : >"$WORK/codes"
   (
     for _ in $(seq "$total"); do
-      curl -s -o /dev/null -w '%{http_code}\n' --max-time 30 "$BASE/api/v1/health" >>"$WORK/codes" || echo "curl-error" >>"$WORK/codes"
+      curl -s -o /dev/null -w '%{http_code}\n' --max-time 30 "$BASE${E2E_LOOP_PATH:-/api/v1/health}" >>"$WORK/codes" || echo "curl-error" >>"$WORK/codes"
     done
   ) &
   LOOP_PID=$!
