@@ -16,6 +16,7 @@
 #   E2E_PORT          API port on 127.0.0.1          (default 5077)
 #   E2E_METRICS_PORT  metrics port on 127.0.0.1      (default 9477)
 #   E2E_KEEP=1        keep the container's root directory for inspection
+#   E2E_LOOP_PATH     path hit by the restart loop   (default /api/v1/health)
 # Output: one PASS:/FAIL: line per check and a final "N passed, M failed" line; exit 1 on any failure.
 set -euo pipefail
 
@@ -89,6 +90,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The first child process of PID $1 (without procps: read /proc/*/stat).
+child_of() {
+  local p stat rest ppid
+  for p in /proc/[0-9]*; do
+    stat=$(cat "$p/stat" 2>/dev/null) || continue
+    rest=${stat##*) } # fields after "pid (comm) "
+    read -r _ ppid _ <<<"$rest"
+    if [[ $ppid == "$1" ]]; then
+      echo "${p#/proc/}"
+      return 0
+    fi
+  done
+  return 1
+}
+
 # Run a command inside the container (all namespaces of its PID 1).
 C() { timeout 120 nsenter -t "$CPID" -a "$@"; }
 prop() { C systemctl show -P "$2" "$1"; }
@@ -156,7 +172,7 @@ install -m 0644 "$WORK/plain/educoin.service" "$ROOT/etc/systemd/system/educoin.
 systemd-nspawn -D "$ROOT" --register=no --keep-unit -q -b -M educoin-e2e </dev/null >"$WORK/nspawn.log" 2>&1 &
 NSPAWN_PID=$!
 for _ in $(seq 100); do
-  CPID=$(ps -o pid= --ppid "$NSPAWN_PID" | head -n1 | tr -d ' ' || true)
+  CPID=$(child_of "$NSPAWN_PID" || true)
   [[ -n $CPID ]] && break
   sleep 0.1
 done
