@@ -237,12 +237,12 @@ in
           '';
         }
         {
-          assertion = !(cfg.database.createLocally && (cfg.settings.DATABASE_URL or null) != null);
-          message = "services.educoin: database.createLocally sets DATABASE_URL; do not set it in settings.";
+          assertion = !(cfg.database.createLocally && cfg.databaseUrlFile != null);
+          message = "services.educoin: database.createLocally sets DATABASE_URL; unset databaseUrlFile.";
         }
         {
-          assertion = !(cfg.redis.createLocally && (cfg.settings.REDIS_URL or null) != null);
-          message = "services.educoin: redis.createLocally sets REDIS_URL; do not set it in settings.";
+          assertion = !(cfg.redis.createLocally && cfg.redisUrlFile != null);
+          message = "services.educoin: redis.createLocally sets REDIS_URL; unset redisUrlFile.";
         }
       ];
 
@@ -254,6 +254,7 @@ in
         ) secrets
       );
 
+      # A different DATABASE_URL/REDIS_URL in settings is a definition conflict (an evaluation error).
       services.educoin.settings = mkMerge [
         (mkIf cfg.database.createLocally { DATABASE_URL = mongoUrl; })
         (mkIf cfg.redis.createLocally { REDIS_URL = redisUrl; })
