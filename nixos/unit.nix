@@ -121,9 +121,10 @@ let
   documentation = [ "https://github.com/educoin/educoin-backend/blob/main/docs/deployment.md" ];
 
   unitConfig = {
-    # Give up after 5 failed starts in 5 minutes instead of restarting forever.
-    StartLimitIntervalSec = 300;
-    StartLimitBurst = 5;
+    # Give up after 10 starts within a minute instead of restarting forever. Manual restarts and
+    # deploys count too, so keep the window short.
+    StartLimitIntervalSec = 60;
+    StartLimitBurst = 10;
   };
 
   serviceConfig = {
