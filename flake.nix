@@ -158,7 +158,8 @@
               pkgs.redis
               pkgs.coreutils
             ];
-            text = builtins.readFile ./scripts/dev-services.sh;
+            # writeShellApplication adds its own shebang and `set -euo pipefail`.
+            text = lib.removePrefix "#!/usr/bin/env bash\n" (builtins.readFile ./scripts/dev-services.sh);
           };
 
           toolchain = [
@@ -249,8 +250,7 @@
               preCheck = ''
                 redis-server --port 0 --unixsocket "$TMPDIR/redis.sock" --daemonize yes \
                   --dir "$TMPDIR" --save "" --appendonly no
-                export REDIS_URL="unix://$TMPDIR/redis.sock"
-                export EDUCOIN_TEST_REDIS_URL="$REDIS_URL"
+                export EDUCOIN_TEST_REDIS_URL="unix://$TMPDIR/redis.sock"
               '';
               postCheck = ''
                 redis-cli -s "$TMPDIR/redis.sock" shutdown nosave || true
