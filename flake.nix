@@ -49,7 +49,8 @@
             root = ./.;
             fileset = lib.fileset.unions buildFiles;
           };
-          # Tests additionally need tests/ (without the npm test services and the systemd e2e test).
+          # Tests additionally need tests/ (without the npm test services, the systemd e2e test and the
+          # Nix stubs).
           testSrc = lib.fileset.toSource {
             root = ./.;
             fileset = lib.fileset.unions (
@@ -59,6 +60,7 @@
                   lib.fileset.unions [
                     (lib.fileset.maybeMissing ./tests/services)
                     (lib.fileset.maybeMissing ./tests/systemd)
+                    (lib.fileset.maybeMissing ./tests/nix)
                   ]
                 ))
               ]

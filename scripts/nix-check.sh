@@ -3,6 +3,8 @@
 #   1. every .nix file parses (nix-instantiate --parse);
 #   2. the pure unit file nixos/unit.nix evaluates to JSON (plain and socket-activated) and keeps its
 #      invariants (Type=notify, watchdog, DynamicUser, hardening, credentials, socket names, ...);
+#   2b. flake.nix's outputs evaluate against stubs of nixpkgs and crane (tests/nix/) and have the
+#      required shape (packages, apps, checks, devShells, nixosModules, the image's config);
 #   3. flake.nix's inputs match flake.lock's `original` entries, and every locked node holds the real
 #      values recorded in NIX-FACTS.md (cross-checked against that file when it is found);
 #   4. shellcheck reports nothing on every shell script in the repository.
@@ -107,6 +109,60 @@ PY
   fi
 else
   bad "nix-instantiate --eval --strict --json nixos/unit.nix failed"
+fi
+
+# ---------------------------------------------------------------------------------------------------
+# 2b. flake outputs evaluate (against stubs of nixpkgs and crane) and have the required shape
+# ---------------------------------------------------------------------------------------------------
+if outputs=$(nix-instantiate --eval --strict --json tests/nix/flake-outputs.nix 2>&1); then
+  if msg=$(python3 - "$outputs" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])
+problems = []
+need = {"packages": {"default", "docker"}, "apps": {"default", "dev"},
+        "checks": {"clippy", "fmt", "nextest", "doc", "vm"}, "devShells": {"default"}}
+for system in ("x86_64-linux", "aarch64-linux"):
+    if system not in d:
+        problems.append(f"no outputs for {system}"); continue
+    o = d[system]
+    for kind, names in need.items():
+        missing = names - set(o[kind])
+        if missing:
+            problems.append(f"{system}: {kind} lacks {sorted(missing)}")
+    img = o["image"]
+    user = img.get("User", "")
+    if not user.split(":")[0].isdigit() or user.split(":")[0] == "0":
+        problems.append(f"image User {user!r} is not a numeric non-root user")
+    if set(img.get("ExposedPorts", {})) != {"5000/tcp", "9464/tcp"}:
+        problems.append(f"image ExposedPorts {img.get('ExposedPorts')}")
+    hc = img.get("Healthcheck", {})
+    if hc.get("Test", [None])[0] != "CMD" or hc.get("Test", [])[-1] != "healthcheck":
+        problems.append(f"image Healthcheck.Test {hc.get('Test')}")
+    for k in ("Interval", "Timeout", "StartPeriod"):
+        if not isinstance(hc.get(k), int) or hc[k] < 1_000_000_000:
+            problems.append(f"image Healthcheck.{k} must be integer nanoseconds, got {hc.get(k)!r}")
+    if "NODE_ENV=production" not in img.get("Env", []):
+        problems.append("image Env lacks NODE_ENV=production")
+    if not o["imageCreated"].startswith("1970-01-01"):
+        problems.append(f"image created {o['imageCreated']!r} is not a fixed epoch timestamp")
+    if o["apps"].get("default") != "app":
+        problems.append("apps.default is not an app")
+if d.get("nixosModules") != ["default"]:
+    problems.append(f"nixosModules {d.get('nixosModules')}")
+if problems:
+    print("; ".join(problems)); sys.exit(1)
+o = d["x86_64-linux"]
+print(f"packages {o['packages']}, apps {sorted(o['apps'])}, checks {o['checks']}, devShells {o['devShells']}, "
+      f"nixosModules {d['nixosModules']} (both systems); image User {o['image']['User']}, "
+      f"created {o['imageCreated']}, healthcheck + ports OK")
+PY
+  ); then
+    ok "flake outputs (stub nixpkgs/crane): $msg"
+  else
+    bad "flake outputs: $msg"
+  fi
+else
+  bad "tests/nix/flake-outputs.nix does not evaluate: $outputs"
 fi
 
 # ---------------------------------------------------------------------------------------------------
