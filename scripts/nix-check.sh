@@ -5,6 +5,8 @@
 #      invariants (Type=notify, watchdog, DynamicUser, hardening, credentials, socket names, ...);
 #   2b. flake.nix's outputs evaluate against stubs of nixpkgs and crane (tests/nix/) and have the
 #      required shape (packages, apps, checks, devShells, nixosModules, the image's config);
+#   2c. nixos/module.nix's config, evaluated with a stand-in lib, wires settings, credentials, local
+#      services, sockets and Prometheus as intended (tests/nix/module-glue.nix);
 #   3. flake.nix's inputs match flake.lock's `original` entries, and every locked node holds the real
 #      values recorded in NIX-FACTS.md (cross-checked against that file when it is found);
 #   4. shellcheck reports nothing on every shell script in the repository.
@@ -163,6 +165,52 @@ PY
   fi
 else
   bad "tests/nix/flake-outputs.nix does not evaluate: $outputs"
+fi
+
+# ---------------------------------------------------------------------------------------------------
+# 2c. the NixOS module's glue, evaluated with a stand-in lib (tests/nix/module-glue.nix)
+# ---------------------------------------------------------------------------------------------------
+if glue=$(nix-instantiate --eval --strict --json tests/nix/module-glue.nix 2>&1); then
+  if msg=$(python3 - "$glue" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1])
+problems = []
+def expect(cond, what):
+    if not cond:
+        problems.append(what)
+svc = d["service"]; sc = svc["serviceConfig"]
+expect(all(d["assertions"]), f"assertions {d['assertions']}")
+expect(any("Nix store" in w for w in d["warnings"]), "no warning for a secret file in the Nix store")
+expect("jwt_secret:/run/secrets/jwt" in sc.get("LoadCredential", []), f"LoadCredential {sc.get('LoadCredential')}")
+expect(sc.get("SupplementaryGroups") == ["redis-educoin"], f"SupplementaryGroups {sc.get('SupplementaryGroups')}")
+expect(sc.get("ExecStart") == "/nix/store/educoin-0.1.0/bin/educoin serve", f"ExecStart {sc.get('ExecStart')}")
+expect(not any(k in svc["environment"] for k in ("JWT_SECRET", "JWT_REFRESH_SECRET", "PASSCODE_KEY", "STRIPE_SECRET_KEY")),
+       "a secret leaked into the unit environment")
+expect(svc["environment"].get("TRUSTED_PROXIES") == "127.0.0.1,::1", "list settings are comma-joined")
+merged = {k: v for part in d["settingsMerge"] for k, v in part.items()}
+expect(merged.get("DATABASE_URL", "").startswith("mongodb://127.0.0.1:27017/") and "replicaSet=rs0" in merged.get("DATABASE_URL", ""),
+       f"DATABASE_URL {merged.get('DATABASE_URL')}")
+expect(merged.get("REDIS_URL") == "unix:///run/redis-educoin/redis.sock", f"REDIS_URL {merged.get('REDIS_URL')}")
+for dep in ("mongodb.service", "educoin-mongodb-replset.service", "redis-educoin.service", "educoin.socket"):
+    expect(dep in svc["after"], f"after lacks {dep}")
+expect(d["sockets"]["educoin"]["socketConfig"]["FileDescriptorName"] == "http", "http socket")
+expect(d["sockets"]["educoin-metrics"]["socketConfig"]["FileDescriptorName"] == "metrics", "metrics socket")
+expect(d["prometheus"][0]["static_configs"][0]["targets"] == ["127.0.0.1:9464"], f"scrape target {d['prometheus']}")
+expect(d["firewall"] == [5000], f"firewall {d['firewall']}")
+expect(d["redis"]["port"] == 0, "local redis listens on its unix socket only")
+expect(d["mongodb"]["replSetName"] == "rs0" and d["mongodb"]["bind_ip"] == "127.0.0.1", f"mongodb {d['mongodb']}")
+if problems:
+    print("; ".join(problems)); sys.exit(1)
+print(f"{len(d['options'])} options; credentials, local MongoDB (rs0) + Redis (unix socket, group), sockets, "
+      "scrape target, firewall and store-path warning wired as expected")
+PY
+  ); then
+    ok "NixOS module glue (stand-in lib): $msg"
+  else
+    bad "NixOS module glue: $msg"
+  fi
+else
+  bad "tests/nix/module-glue.nix does not evaluate: $glue"
 fi
 
 # ---------------------------------------------------------------------------------------------------
