@@ -7,10 +7,12 @@ use poem::http::Method;
 use poem::middleware::{CatchPanic, Cors};
 use poem::{EndpointExt, IntoResponse, Route};
 
+use crate::auth::Auth;
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::http::ApiError;
 use crate::http::middleware;
+use crate::mail::Mailer;
 use crate::ops::readiness::Readiness;
 use crate::store::Store;
 use crate::{api, ops::metrics};
@@ -22,17 +24,20 @@ pub struct AppState {
     pub store: Store,
     pub cache: Arc<dyn Cache>,
     pub readiness: Arc<Readiness>,
+    pub auth: Arc<Auth>,
+    pub mailer: Arc<Mailer>,
 }
 
 impl AppState {
-    pub fn new(config: Arc<Config>, store: Store, cache: Arc<dyn Cache>) -> Self {
-        let readiness = Arc::new(Readiness::new(store.clone(), cache.clone()));
-        AppState {
+    pub fn new(config: Arc<Config>, store: Store, cache: Arc<dyn Cache>) -> anyhow::Result<Self> {
+        Ok(AppState {
+            readiness: Arc::new(Readiness::new(store.clone(), cache.clone())),
+            auth: Arc::new(Auth::new(&config, &store, cache.clone())?),
+            mailer: Arc::new(Mailer::new(config.email.as_ref())?),
             config,
             store,
             cache,
-            readiness,
-        }
+        })
     }
 }
 
@@ -80,6 +85,7 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
             middleware::rate_limit(ep, req, cache.clone(), limits.clone(), trusted.clone())
         })
         .around(middleware::errors_to_envelope)
+        .around(middleware::normalize_path)
         .with(CatchPanic::new().with_handler(|_| {
             poem::error::ResponseError::as_response(&ApiError::Internal("handler panicked".into()))
         }))

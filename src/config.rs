@@ -131,6 +131,17 @@ pub struct StripeConfig {
 pub struct RateLimitConfig {
     pub window: Duration,
     pub max_requests: u64,
+    /// The window of the login limits below.
+    pub login_window: Duration,
+    /// Failed logins from one address (any account) before it must wait.
+    pub login_failures_per_address: u64,
+    /// Failed logins on one account (any address) before it must wait.
+    pub login_failures_per_account: u64,
+    /// Passcode login attempts from one address, failed or not: bounds a burst of guesses sent
+    /// before the failures are counted. Generous, since a class shares one school address.
+    pub passcode_attempts_per_address: u64,
+    /// Failed passcode logins across all addresses: 6 digits are guessable by a distributed attacker.
+    pub passcode_failures_global: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -282,6 +293,13 @@ impl<S: Source> Reader<'_, S> {
         })
     }
 
+    fn millis(&mut self, name: &str, default: Duration) -> Duration {
+        self.parsed(name, default, |raw| match raw.parse::<u64>() {
+            Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
+            _ => Err("expected a positive number of milliseconds".to_owned()),
+        })
+    }
+
     fn duration(&mut self, name: &str, default: Duration) -> Duration {
         self.parsed(name, default, parse_duration)
     }
@@ -363,7 +381,7 @@ fn random_hex(bytes: usize) -> String {
 /// The fixed development passcode key: passcodes stay readable across restarts of a dev server, and
 /// production refuses to start without a real one.
 const DEVELOPMENT_PASSCODE_KEY: &str =
-    "646576656c6f706d656e74206f6e6c793a206e6f7420612073656372657421";
+    "646576656c6f706d656e74206f6e6c793a206e6f742061207365637265742121";
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -594,15 +612,13 @@ impl Config {
         };
 
         let rate_limit = RateLimitConfig {
-            window: r.parsed(
-                "RATE_LIMIT_WINDOW_MS",
-                Duration::from_secs(900),
-                |raw| match raw.parse::<u64>() {
-                    Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
-                    _ => Err("expected a positive number of milliseconds".to_owned()),
-                },
-            ),
+            window: r.millis("RATE_LIMIT_WINDOW_MS", Duration::from_secs(900)),
             max_requests: r.number("RATE_LIMIT_MAX_REQUESTS", 1000u64),
+            login_window: r.millis("LOGIN_RATE_LIMIT_WINDOW_MS", Duration::from_secs(900)),
+            login_failures_per_address: r.number("LOGIN_RATE_LIMIT_MAX_FAILURES", 10u64),
+            login_failures_per_account: r.number("LOGIN_RATE_LIMIT_MAX_ACCOUNT_FAILURES", 5u64),
+            passcode_attempts_per_address: r.number("PASSCODE_RATE_LIMIT_MAX_ATTEMPTS", 60u64),
+            passcode_failures_global: r.number("PASSCODE_RATE_LIMIT_MAX_FAILURES", 100u64),
         };
 
         let frontend_origins = r
@@ -761,6 +777,26 @@ impl Config {
                 self.rate_limit.window.as_millis()
             ),
             format!("RATE_LIMIT_MAX_REQUESTS={}", self.rate_limit.max_requests),
+            format!(
+                "LOGIN_RATE_LIMIT_WINDOW_MS={}",
+                self.rate_limit.login_window.as_millis()
+            ),
+            format!(
+                "LOGIN_RATE_LIMIT_MAX_FAILURES={}",
+                self.rate_limit.login_failures_per_address
+            ),
+            format!(
+                "LOGIN_RATE_LIMIT_MAX_ACCOUNT_FAILURES={}",
+                self.rate_limit.login_failures_per_account
+            ),
+            format!(
+                "PASSCODE_RATE_LIMIT_MAX_ATTEMPTS={}",
+                self.rate_limit.passcode_attempts_per_address
+            ),
+            format!(
+                "PASSCODE_RATE_LIMIT_MAX_FAILURES={}",
+                self.rate_limit.passcode_failures_global
+            ),
             format!("FRONTEND_URL={}", self.frontend_origins.join(",")),
             format!(
                 "TRUSTED_PROXIES={}",
@@ -883,6 +919,13 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("JWT_SECRET and JWT_SECRET_FILE are both set")
+        );
+    }
+
+    #[test]
+    fn the_development_passcode_key_is_a_valid_key() {
+        assert!(
+            crate::domain::passcode::PasscodeCipher::from_hex_key(DEVELOPMENT_PASSCODE_KEY).is_ok()
         );
     }
 

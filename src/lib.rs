@@ -2,11 +2,13 @@
 
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod domain;
 pub mod healthcheck;
 pub mod http;
+pub mod mail;
 pub mod ops;
 pub mod serve;
 pub mod store;

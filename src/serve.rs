@@ -71,7 +71,7 @@ pub async fn start(config: Config, sockets: systemd::ActivatedSockets) -> anyhow
     warn_about_setup(&config);
     let store = Store::open(&config.database).await?;
     let cache = cache::open(&config.cache, &config.redis_key_prefix).await?;
-    let state = AppState::new(config.clone(), store, cache);
+    let state = AppState::new(config.clone(), store, cache)?;
 
     let http_listener = match sockets.http {
         Some(l) => l,
@@ -156,7 +156,12 @@ async fn bootstrap(state: AppState, stop: CancellationToken) {
                 systemd::status("running migrations");
                 systemd::extend_start_timeout(Duration::from_secs(120));
                 match state.store.backend.migrate().await {
-                    Ok(()) => break,
+                    Ok(()) => match seed_super_admin(&state).await {
+                        Ok(()) => break,
+                        Err(e) => {
+                            tracing::error!(error = %e, "seeding the super admin failed; retrying")
+                        }
+                    },
                     Err(e) => tracing::error!(error = %e, "migrations failed; retrying"),
                 }
             }
@@ -192,6 +197,38 @@ async fn bootstrap(state: AppState, stop: CancellationToken) {
         );
         systemd::spawn_watchdog(interval, stop);
     }
+}
+
+/// Creates the super admin of `SUPER_ADMIN_EMAIL` once. Idempotent across restarts and replicas (the
+/// unique email decides a race), and it never resets a password that was changed since.
+async fn seed_super_admin(state: &AppState) -> anyhow::Result<()> {
+    let Some(seed) = &state.config.super_admin else {
+        return Ok(());
+    };
+    let email = crate::domain::account::normalize_email(&seed.email);
+    if state.store.admins.by_email(&email).await?.is_some() {
+        return Ok(());
+    }
+    let now = crate::domain::Millis::now();
+    let admin = crate::domain::Admin {
+        id: crate::domain::Id::generate(),
+        name: "Super Admin".into(),
+        email,
+        contact: String::new(),
+        location: String::new(),
+        profile: None,
+        role: crate::domain::AdminRole::SuperAdmin,
+        password_hash: state.auth.passwords.hash(seed.password.expose()).await,
+        created_at: now,
+        updated_at: now,
+        version: 0,
+    };
+    match state.store.admins.insert(&admin).await {
+        Ok(()) => tracing::info!(email = %admin.email, "super admin created"),
+        Err(crate::store::StoreError::Conflict { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
 }
 
 /// `educoin serve`: runs until SIGTERM/SIGINT, then drains and returns.

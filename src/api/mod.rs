@@ -1,7 +1,14 @@
 //! The REST API: one poem-openapi service per contract module, gathered into one OpenAPI document.
 
+mod admin;
+mod auth;
+mod google_login;
 mod health;
+mod sessions;
+mod student;
+mod teacher;
 pub mod test_hooks;
+pub mod views;
 
 use poem_openapi::{OpenApiService, Tags};
 
@@ -9,20 +16,44 @@ use poem_openapi::{OpenApiService, Tags};
 pub enum ApiTags {
     /// Liveness and readiness probes.
     Health,
+    /// Admin login, password reset by email, password change, token refresh and logout.
+    Auth,
+    /// The dashboard's admins.
+    Admin,
+    /// Teachers: sign-up, login, profile; the admins' teacher list.
+    Teacher,
+    /// Students: passcode login, profile; teachers' and admins' student lists.
+    Student,
 }
 
-pub type Apis = health::HealthApi;
+pub type Apis = (
+    health::HealthApi,
+    auth::AuthApi,
+    admin::AdminApi,
+    teacher::TeacherApi,
+    student::StudentApi,
+);
 
 /// The API under `/api/v1`. The server URL is relative so that the generated document does not
 /// depend on where the server runs (and `public/openapi.json` is reproducible).
 pub fn service() -> OpenApiService<Apis, ()> {
-    OpenApiService::new(health::HealthApi, "EduCoin API", env!("CARGO_PKG_VERSION"))
-        .description(
-            "The API of EduCoin (Quokki), a classroom behaviour-points app. Every answer is an \
-             envelope: `{success, message, data, pagination?}` or, on failure, \
-             `{success: false, message, errorMessages: [{path, message}]}`.",
-        )
-        .server("/api/v1")
+    OpenApiService::new(
+        (
+            health::HealthApi,
+            auth::AuthApi,
+            admin::AdminApi,
+            teacher::TeacherApi,
+            student::StudentApi,
+        ),
+        "EduCoin API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "The API of EduCoin (Quokki), a classroom behaviour-points app. Every answer is an \
+         envelope: `{success, message, data, pagination?}` or, on failure, \
+         `{success: false, message, errorMessages: [{path, message}]}`.",
+    )
+    .server("/api/v1")
 }
 
 /// The OpenAPI document as pretty JSON, exactly what `educoin openapi` prints.

@@ -89,6 +89,18 @@ impl Cache for MemoryCache {
         }))
     }
 
+    async fn peek(&self, key: &str) -> CacheResult<Option<WindowCount>> {
+        Ok(self.with_entries(|entries, now| {
+            entries
+                .get(key)
+                .filter(|e| e.expires_at > now)
+                .map(|e| WindowCount {
+                    count: e.value.parse().unwrap_or(0),
+                    resets_in: e.expires_at - now,
+                })
+        }))
+    }
+
     async fn put(&self, key: &str, value: &str, ttl: Duration) -> CacheResult<()> {
         self.with_entries(|entries, now| {
             entries.insert(

@@ -42,6 +42,8 @@ pub trait Cache: Send + Sync {
     async fn ping(&self) -> CacheResult<()>;
     /// Counts one hit on `key` in a fixed window of `window` starting at the first hit.
     async fn hit(&self, key: &str, window: Duration) -> CacheResult<WindowCount>;
+    /// The open window of `key` without counting a hit; `None` when there is none.
+    async fn peek(&self, key: &str) -> CacheResult<Option<WindowCount>>;
     async fn put(&self, key: &str, value: &str, ttl: Duration) -> CacheResult<()>;
     async fn get(&self, key: &str) -> CacheResult<Option<String>>;
     /// Reads and deletes in one step, so a single-use value is used once even under races.

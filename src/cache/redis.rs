@@ -151,6 +151,24 @@ impl Cache for RedisCache {
         .await
     }
 
+    async fn peek(&self, key: &str) -> CacheResult<Option<WindowCount>> {
+        let mut conn = self.conn.clone();
+        let key = self.key(key);
+        observe(NAME, "peek", async move {
+            let (count, ttl_ms): (Option<u64>, i64) = redis::pipe()
+                .get(&key)
+                .pttl(&key)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            Ok(count.filter(|_| ttl_ms > 0).map(|count| WindowCount {
+                count,
+                resets_in: Duration::from_millis(ttl_ms as u64),
+            }))
+        })
+        .await
+    }
+
     async fn put(&self, key: &str, value: &str, ttl: Duration) -> CacheResult<()> {
         let mut conn = self.conn.clone();
         let key = self.key(key);

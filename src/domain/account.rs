@@ -1,7 +1,44 @@
-//! The people who sign in: teachers (mobile app) and admins (dashboard). Students come with the
-//! accounts issue.
+//! The people who sign in: admins (dashboard), teachers and students (mobile app).
 
 use super::{Id, Millis};
+
+/// What a token says its bearer is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Role {
+    #[serde(rename = "SUPER_ADMIN")]
+    SuperAdmin,
+    #[serde(rename = "ADMIN")]
+    Admin,
+    #[serde(rename = "TEACHER")]
+    Teacher,
+    #[serde(rename = "STUDENT")]
+    Student,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::SuperAdmin => "SUPER_ADMIN",
+            Role::Admin => "ADMIN",
+            Role::Teacher => "TEACHER",
+            Role::Student => "STUDENT",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "SUPER_ADMIN" => Some(Role::SuperAdmin),
+            "ADMIN" => Some(Role::Admin),
+            "TEACHER" => Some(Role::Teacher),
+            "STUDENT" => Some(Role::Student),
+            _ => None,
+        }
+    }
+
+    pub fn is_admin(self) -> bool {
+        matches!(self, Role::Admin | Role::SuperAdmin)
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AccountStatus {
@@ -37,9 +74,10 @@ pub struct Teacher {
     /// A path under `/images/`, or `None` for the default avatar.
     pub profile: Option<String>,
     pub status: AccountStatus,
-    pub total_student: i64,
     /// `None` for an account that only signs in with Google.
     pub password_hash: Option<String>,
+    /// The teacher's own 6-digit code (`GET /teacher/pass-code`), sealed; see `domain::passcode`.
+    pub passcode_sealed: Option<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
     pub version: i64,
@@ -61,6 +99,13 @@ pub enum AdminRole {
 }
 
 impl AdminRole {
+    pub fn role(self) -> Role {
+        match self {
+            AdminRole::Admin => Role::Admin,
+            AdminRole::SuperAdmin => Role::SuperAdmin,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AdminRole::Admin => "ADMIN",

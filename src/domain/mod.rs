@@ -1,9 +1,13 @@
-//! The rules of EduCoin with no I/O: identities, accounts, validation.
+//! The rules of EduCoin with no I/O: identities, accounts, passwords, passcodes, validation.
 
 pub mod account;
 pub mod id;
+pub mod passcode;
+pub mod password;
+pub mod student;
 pub mod time;
 
-pub use account::{AccountStatus, Admin, AdminRole, Teacher};
+pub use account::{AccountStatus, Admin, AdminRole, Role, Teacher};
 pub use id::Id;
+pub use student::Student;
 pub use time::Millis;

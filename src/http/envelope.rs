@@ -15,6 +15,12 @@ pub struct Envelope<T: ParseFromJSON + ToJSON> {
     /// Only on list routes.
     #[oai(skip_serializing_if_is_none)]
     pub pagination: Option<Pagination>,
+    /// Only on login and refresh: the refresh token (old clients ignore it).
+    #[oai(rename = "refreshToken", skip_serializing_if_is_none)]
+    pub refresh_token: Option<String>,
+    /// Only on `GET /notifications`: how many are unread.
+    #[oai(rename = "totalNotification", skip_serializing_if_is_none)]
+    pub total_notification: Option<u64>,
 }
 
 #[derive(Object, Debug, Clone, PartialEq, Eq)]
@@ -44,17 +50,34 @@ impl<T: ParseFromJSON + ToJSON> Envelope<T> {
             message: message.into(),
             data: Some(data),
             pagination: None,
+            refresh_token: None,
+            total_notification: None,
         })
     }
 
     pub fn page(message: impl Into<String>, data: T, pagination: Pagination) -> Json<Self> {
-        Json(Envelope {
-            success: true,
-            message: message.into(),
-            data: Some(data),
-            pagination: Some(pagination),
-        })
+        let mut envelope = Self::ok(message, data);
+        envelope.0.pagination = Some(pagination);
+        envelope
     }
+}
+
+/// A success with nothing to return.
+pub type Done = Json<Envelope<Empty>>;
+
+/// No data: the envelope's `data` is omitted.
+#[derive(Object, Debug)]
+pub struct Empty {}
+
+pub fn done(message: impl Into<String>) -> Done {
+    Json(Envelope {
+        success: true,
+        message: message.into(),
+        data: None,
+        pagination: None,
+        refresh_token: None,
+        total_notification: None,
+    })
 }
 
 /// `{"success": false, "message": "...", "errorMessages": [{"path": "...", "message": "..."}]}`.

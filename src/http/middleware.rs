@@ -99,6 +99,29 @@ pub async fn observe<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<
     Ok(resp)
 }
 
+/// The old clients call `/teacher/profile/` with a trailing slash and build `//images/...` URLs: one
+/// trailing slash is dropped and leading slashes collapse, so that every route has one spelling.
+pub async fn normalize_path<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Response> {
+    let path = req.uri().path();
+    let trimmed = {
+        let p = path.trim_end_matches('/');
+        let p = if p.is_empty() { "/" } else { p };
+        let leading = p.len() - p.trim_start_matches('/').len();
+        if leading > 1 { &p[leading - 1..] } else { p }
+    };
+    if trimmed != path {
+        let query = req
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        if let Ok(uri) = format!("{trimmed}{query}").parse() {
+            *req.uri_mut() = uri;
+        }
+    }
+    Ok(ep.call(req).await?.into_response())
+}
+
 /// Headers for an API that serves JSON and images, never pages; Swagger UI needs its scripts.
 pub async fn security_headers<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Response> {
     let is_docs = req.uri().path().starts_with("/api/docs");

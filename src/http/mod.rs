@@ -1,8 +1,10 @@
 //! The HTTP edge: the response envelope, the one place errors become responses, and middleware.
 
+pub mod auth;
 pub mod envelope;
 pub mod error;
+pub mod input;
 pub mod middleware;
 
-pub use envelope::{Envelope, Pagination};
+pub use envelope::{Done, Envelope, Pagination, done};
 pub use error::{ApiError, ApiResult};

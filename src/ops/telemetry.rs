@@ -81,7 +81,7 @@ pub fn init(environment: Environment, log_level: &str) -> LogFormat {
     };
     // A second init (several servers in one test process) keeps the first subscriber.
     let _ = installed;
-    install_panic_hook();
+    install_panic_hook(format);
     format
 }
 
@@ -97,12 +97,14 @@ where
         .with_writer(std::io::stderr)
 }
 
-/// Panics become error events (so they reach journald with a priority), without the payload's
-/// details going to the client.
-fn install_panic_hook() {
+/// Panics become error events (so they reach journald with a priority, or the JSON log as one
+/// line), without the payload's details going to the client. In development the standard message
+/// (with its backtrace hint) is printed as well.
+fn install_panic_hook(format: LogFormat) {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
             let location = info
                 .location()
                 .map(|l| format!("{}:{}", l.file(), l.line()))
@@ -114,6 +116,9 @@ fn install_panic_hook() {
                 .or_else(|| info.payload().downcast_ref::<String>().cloned())
                 .unwrap_or_default();
             tracing::error!(panic.location = %location, panic.message = %payload, "panic");
+            if format == LogFormat::Pretty {
+                previous(info);
+            }
         }));
     });
 }

@@ -8,7 +8,9 @@ pub mod sqlite;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use ports::{Admins, ListQuery, Page, Teachers};
+pub use ports::{
+    Admins, Consumed, ListQuery, Page, RefreshToken, RefreshTokens, Students, Teachers,
+};
 
 use crate::config::DatabaseConfig;
 use crate::ops::metrics;
@@ -47,6 +49,8 @@ pub struct Store {
     pub backend: Arc<dyn Backend>,
     pub teachers: Arc<dyn Teachers>,
     pub admins: Arc<dyn Admins>,
+    pub students: Arc<dyn Students>,
+    pub refresh_tokens: Arc<dyn RefreshTokens>,
 }
 
 impl Store {

@@ -36,7 +36,7 @@ fn teacher(name: &str, email: &str, created_at: i64) -> Teacher {
         location: "Dhaka".into(),
         profile: None,
         status: AccountStatus::Active,
-        total_student: 0,
+        passcode_sealed: None,
         password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
         created_at: Millis(created_at),
         updated_at: Millis(created_at),

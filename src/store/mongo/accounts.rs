@@ -5,7 +5,7 @@ use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
-use super::{conflict_entity, literal_regex, observe};
+use super::{conflict_on, created_between, literal_regex, observe};
 use crate::domain::account::{AdminPatch, TeacherPatch};
 use crate::domain::{AccountStatus, Admin, AdminRole, Id, Millis, Teacher};
 use crate::store::{Admins, ListQuery, Page, StoreError, StoreResult, Teachers};
@@ -27,10 +27,10 @@ struct TeacherDoc {
     #[serde(default)]
     profile: Option<String>,
     status: String,
-    #[serde(rename = "totalStudent", default)]
-    total_student: i64,
     #[serde(rename = "passwordHash", default)]
     password_hash: Option<String>,
+    #[serde(rename = "passcodeSealed", default)]
+    passcode_sealed: Option<String>,
     #[serde(rename = "createdAt")]
     created_at: DateTime,
     #[serde(rename = "updatedAt")]
@@ -49,8 +49,8 @@ impl From<&Teacher> for TeacherDoc {
             location: t.location.clone(),
             profile: t.profile.clone(),
             status: t.status.as_str().to_owned(),
-            total_student: t.total_student,
             password_hash: t.password_hash.clone(),
+            passcode_sealed: t.passcode_sealed.clone(),
             created_at: DateTime::from_millis(t.created_at.0),
             updated_at: DateTime::from_millis(t.updated_at.0),
             version: t.version,
@@ -71,8 +71,8 @@ impl TryFrom<TeacherDoc> for Teacher {
             contact: d.contact,
             location: d.location,
             profile: d.profile,
-            total_student: d.total_student,
             password_hash: d.password_hash,
+            passcode_sealed: d.passcode_sealed,
             created_at: Millis(d.created_at.timestamp_millis()),
             updated_at: Millis(d.updated_at.timestamp_millis()),
             version: d.version,
@@ -153,7 +153,9 @@ fn patch_update(fields: &[(&str, &Option<String>)]) -> Document {
     doc! { "$set": set, "$inc": { "__v": 1 } }
 }
 
-fn convert<D, T: TryFrom<D, Error = StoreError>>(doc: Option<D>) -> StoreResult<Option<T>> {
+pub(super) fn convert<D, T: TryFrom<D, Error = StoreError>>(
+    doc: Option<D>,
+) -> StoreResult<Option<T>> {
     doc.map(T::try_from).transpose()
 }
 
@@ -175,7 +177,7 @@ impl Teachers for MongoTeachers {
         observe("teachers.insert", self.coll.insert_one(TeacherDoc::from(t)))
             .await
             .map(drop)
-            .map_err(|e| conflict_entity(e, "a teacher"))
+            .map_err(|e| conflict_on(e, "a teacher", "email"))
     }
 
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Teacher>> {
@@ -257,8 +259,28 @@ impl Teachers for MongoTeachers {
         Ok(r.matched_count == 1)
     }
 
+    async fn set_passcode_if_missing(&self, id: &Id, sealed: &str) -> StoreResult<bool> {
+        let r = observe(
+            "teachers.set_passcode_if_missing",
+            self.coll.update_one(
+                doc! { "_id": id.to_object_id(), "passcodeSealed": null },
+                doc! { "$set": { "passcodeSealed": sealed } },
+            ),
+        )
+        .await?;
+        Ok(r.modified_count == 1)
+    }
+
     async fn count(&self) -> StoreResult<u64> {
         observe("teachers.count", self.coll.count_documents(doc! {})).await
+    }
+
+    async fn count_created_between(&self, from: Millis, to: Millis) -> StoreResult<u64> {
+        observe(
+            "teachers.count_created_between",
+            self.coll.count_documents(created_between(from, to)),
+        )
+        .await
     }
 }
 
@@ -280,7 +302,7 @@ impl Admins for MongoAdmins {
         observe("admins.insert", self.coll.insert_one(AdminDoc::from(a)))
             .await
             .map(drop)
-            .map_err(|e| conflict_entity(e, "an admin"))
+            .map_err(|e| conflict_on(e, "an admin", "email"))
     }
 
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Admin>> {
@@ -319,7 +341,7 @@ impl Admins for MongoAdmins {
                     .return_document(ReturnDocument::After),
             )
             .await
-            .map_err(|e| conflict_entity(e, "an admin"))?,
+            .map_err(|e| conflict_on(e, "an admin", "email"))?,
         )
     }
 

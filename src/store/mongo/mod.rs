@@ -2,6 +2,8 @@
 //! by indexes and conditional updates, never by read-then-write.
 
 mod accounts;
+mod students;
+mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,10 +41,10 @@ fn duplicate_key(e: &mongodb::error::Error) -> bool {
 
 fn map_error(e: mongodb::error::Error) -> StoreError {
     if duplicate_key(&e) {
-        // Only unique indexes on email exist so far; the adapter that inserts says which entity.
+        // The adapter that wrote says which entity and field (see `conflict_on`).
         return StoreError::Conflict {
             entity: "a record",
-            field: "email",
+            field: "value",
         };
     }
     match e.kind.as_ref() {
@@ -54,10 +56,10 @@ fn map_error(e: mongodb::error::Error) -> StoreError {
     }
 }
 
-/// Names the entity of a `Conflict` that `map_error` could only call "a record".
-pub(crate) fn conflict_entity(e: StoreError, entity: &'static str) -> StoreError {
+/// Names what a duplicate-key `Conflict` is about, which `map_error` cannot know.
+pub(crate) fn conflict_on(e: StoreError, entity: &'static str, field: &'static str) -> StoreError {
     match e {
-        StoreError::Conflict { field, .. } => StoreError::Conflict { entity, field },
+        StoreError::Conflict { .. } => StoreError::Conflict { entity, field },
         other => other,
     }
 }
@@ -112,6 +114,8 @@ impl Backend for MongoBackend {
                 .create_index(unique_email()),
         )
         .await?;
+        students::create_indexes(&self.db).await?;
+        tokens::create_indexes(&self.db).await?;
         Ok(())
     }
 }
@@ -139,10 +143,23 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
         backend: Arc::new(MongoBackend { db: db.clone() }),
         teachers: Arc::new(accounts::MongoTeachers::new(&db)),
         admins: Arc::new(accounts::MongoAdmins::new(&db)),
+        students: Arc::new(students::MongoStudents::new(&db)),
+        refresh_tokens: Arc::new(tokens::MongoRefreshTokens::new(&db)),
     })
 }
 
 /// `search` as a case-insensitive regex that matches the text literally.
+/// `{field: {$gte: from, $lt: to}}` on a date field.
+pub(crate) fn created_between(
+    from: crate::domain::Millis,
+    to: crate::domain::Millis,
+) -> mongodb::bson::Document {
+    doc! { "createdAt": {
+        "$gte": mongodb::bson::DateTime::from_millis(from.0),
+        "$lt": mongodb::bson::DateTime::from_millis(to.0),
+    } }
+}
+
 pub(crate) fn literal_regex(search: &str) -> mongodb::bson::Regex {
     let mut pattern = String::with_capacity(search.len());
     for c in search.chars() {

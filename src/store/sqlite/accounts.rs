@@ -5,13 +5,13 @@ use crate::domain::account::{AdminPatch, TeacherPatch};
 use crate::domain::{AccountStatus, Admin, AdminRole, Id, Millis, Teacher};
 use crate::store::{Admins, ListQuery, Page, StoreResult, Teachers};
 
-const TEACHER_COLUMNS: &str = "id, name, email, contact, location, profile, status, total_student, \
-                               password_hash, created_at, updated_at, version";
+const TEACHER_COLUMNS: &str = "id, name, email, contact, location, profile, status, password_hash, \
+                               passcode_sealed, created_at, updated_at, version";
 const ADMIN_COLUMNS: &str = "id, name, email, contact, location, profile, role, password_hash, \
                              created_at, updated_at, version";
 
 /// A stored value the domain does not know (edited by hand, or written by a newer version).
-fn corrupt(column: usize, what: &str) -> rusqlite::Error {
+pub(super) fn corrupt(column: usize, what: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
         column,
         rusqlite::types::Type::Text,
@@ -19,7 +19,7 @@ fn corrupt(column: usize, what: &str) -> rusqlite::Error {
     )
 }
 
-fn id_column(row: &Row<'_>, index: usize) -> rusqlite::Result<Id> {
+pub(super) fn id_column(row: &Row<'_>, index: usize) -> rusqlite::Result<Id> {
     let raw: String = row.get(index)?;
     Id::parse(&raw).map_err(|_| corrupt(index, "id"))
 }
@@ -34,8 +34,8 @@ fn teacher_from_row(row: &Row<'_>) -> rusqlite::Result<Teacher> {
         location: row.get(4)?,
         profile: row.get(5)?,
         status: AccountStatus::parse(&status).ok_or_else(|| corrupt(6, "status"))?,
-        total_student: row.get(7)?,
-        password_hash: row.get(8)?,
+        password_hash: row.get(7)?,
+        passcode_sealed: row.get(8)?,
         created_at: Millis(row.get(9)?),
         updated_at: Millis(row.get(10)?),
         version: row.get(11)?,
@@ -59,6 +59,15 @@ fn admin_from_row(row: &Row<'_>) -> rusqlite::Result<Admin> {
     })
 }
 
+pub(super) fn count(
+    c: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<u64> {
+    c.query_row(sql, params, |r| r.get::<_, i64>(0))
+        .map(|n| n as u64)
+}
+
 pub(super) struct SqliteTeachers {
     pub(super) db: Db,
 }
@@ -73,7 +82,7 @@ impl Teachers for SqliteTeachers {
                     &format!("INSERT INTO teachers ({TEACHER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
                     params![
                         t.id.as_str(), t.name, t.email, t.contact, t.location, t.profile,
-                        t.status.as_str(), t.total_student, t.password_hash,
+                        t.status.as_str(), t.password_hash, t.passcode_sealed,
                         t.created_at.0, t.updated_at.0, t.version
                     ],
                 )
@@ -176,11 +185,35 @@ impl Teachers for SqliteTeachers {
             .await
     }
 
+    async fn set_passcode_if_missing(&self, id: &Id, sealed: &str) -> StoreResult<bool> {
+        let (id, sealed) = (id.clone(), sealed.to_owned());
+        self.db
+            .call("teachers.set_passcode_if_missing", move |c| {
+                c.execute(
+                    "UPDATE teachers SET passcode_sealed = ?2 WHERE id = ?1 AND passcode_sealed IS NULL",
+                    params![id.as_str(), sealed],
+                )
+                .map(|n| n == 1)
+            })
+            .await
+    }
+
     async fn count(&self) -> StoreResult<u64> {
         self.db
             .call("teachers.count", |c| {
-                c.query_row("SELECT COUNT(*) FROM teachers", [], |r| r.get::<_, i64>(0))
-                    .map(|n| n as u64)
+                count(c, "SELECT COUNT(*) FROM teachers", [])
+            })
+            .await
+    }
+
+    async fn count_created_between(&self, from: Millis, to: Millis) -> StoreResult<u64> {
+        self.db
+            .call("teachers.count_created_between", move |c| {
+                count(
+                    c,
+                    "SELECT COUNT(*) FROM teachers WHERE created_at >= ?1 AND created_at < ?2",
+                    [from.0, to.0],
+                )
             })
             .await
     }

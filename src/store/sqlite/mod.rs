@@ -5,6 +5,8 @@
 //! allows one writer at a time anyway), so a slow query never stalls the async workers.
 
 mod accounts;
+mod students;
+mod tokens;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -16,7 +18,10 @@ use super::{Backend, Store, StoreError, StoreResult};
 const NAME: &str = "sqlite";
 
 /// Versioned schema migrations, applied in order; `PRAGMA user_version` records the last one.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_accounts.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_accounts.sql"),
+    include_str!("migrations/0002_students_tokens.sql"),
+];
 
 #[derive(Clone)]
 pub struct Db {
@@ -73,6 +78,7 @@ fn entity_name(table: &str) -> &'static str {
     match table {
         "teachers" => "a teacher",
         "admins" => "an admin",
+        "students" => "a student",
         _ => "a record",
     }
 }
@@ -80,6 +86,7 @@ fn entity_name(table: &str) -> &'static str {
 fn static_field(field: &str) -> &'static str {
     match field {
         "email" => "email",
+        "passcode_lookup" => "passcode",
         _ => "value",
     }
 }
@@ -139,7 +146,9 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
     Ok(Store {
         backend: Arc::new(SqliteBackend { db: db.clone() }),
         teachers: Arc::new(accounts::SqliteTeachers { db: db.clone() }),
-        admins: Arc::new(accounts::SqliteAdmins { db }),
+        admins: Arc::new(accounts::SqliteAdmins { db: db.clone() }),
+        students: Arc::new(students::SqliteStudents { db: db.clone() }),
+        refresh_tokens: Arc::new(tokens::SqliteRefreshTokens { db }),
     })
 }
 

@@ -1,0 +1,354 @@
+//! `/auth/*`: admin login and password reset by email, password change for everyone, refresh and
+//! logout.
+
+use poem::Request;
+use poem::http::header;
+use poem_openapi::payload::Json;
+use poem_openapi::types::Any;
+use poem_openapi::{Object, OpenApi};
+
+use super::ApiTags;
+use super::sessions::{self, TokenResponse};
+use crate::app::AppState;
+use crate::auth::limits::Key;
+use crate::auth::otp::{self, CodeCheck};
+use crate::auth::refresh::RefreshError;
+use crate::domain::password::{self, Verified};
+use crate::domain::{Id, Role};
+use crate::http::auth::{Account, Auth};
+use crate::http::error::capitalize;
+use crate::http::input::{email, required, text_or_number};
+use crate::http::{ApiError, ApiResult, Done, Envelope, done};
+
+pub struct AuthApi;
+
+#[derive(Object)]
+struct LoginBody {
+    email: Option<String>,
+    password: Option<String>,
+    /// Accepted and ignored: sessions last `JWT_REFRESH_EXPIRE_IN` anyway.
+    remember: Option<bool>,
+}
+
+#[derive(Object)]
+struct ForgetBody {
+    email: Option<String>,
+}
+
+#[derive(Object)]
+struct VerifyBody {
+    email: Option<String>,
+    /// The 4-digit code from the email (a number or a string).
+    #[oai(rename = "oneTimeCode")]
+    one_time_code: Option<Any<serde_json::Value>>,
+}
+
+#[derive(Object)]
+struct ResetBody {
+    #[oai(rename = "newPassword")]
+    new_password: Option<String>,
+    #[oai(rename = "confirmPassword")]
+    confirm_password: Option<String>,
+}
+
+#[derive(Object)]
+struct ChangeBody {
+    #[oai(rename = "currentPassword")]
+    current_password: Option<String>,
+    #[oai(rename = "newPassword")]
+    new_password: Option<String>,
+    #[oai(rename = "confirmPassword")]
+    confirm_password: Option<String>,
+}
+
+#[derive(Object)]
+struct RefreshBody {
+    #[oai(rename = "refreshToken")]
+    refresh_token: Option<String>,
+}
+
+/// The new password, checked against the policy and its confirmation.
+pub(crate) fn new_password(
+    new: Option<&str>,
+    confirm: Option<&str>,
+    confirm_field: &str,
+) -> ApiResult<String> {
+    let new = new.unwrap_or_default();
+    if new.is_empty() {
+        return Err(ApiError::field("newPassword", "newPassword is required"));
+    }
+    password::check_policy(new).map_err(|m| ApiError::field("newPassword", m))?;
+    if confirm != Some(new) {
+        return Err(ApiError::field(confirm_field, "The passwords do not match"));
+    }
+    Ok(new.to_owned())
+}
+
+const SENT: &str = "If an account exists for this email, a code has been sent to it.";
+
+#[OpenApi(tag = "ApiTags::Auth")]
+impl AuthApi {
+    /// Admin login (dashboard). `data` is the access token; `refreshToken` opens `/auth/refresh-token`.
+    #[oai(path = "/auth/login", method = "post")]
+    async fn login(
+        &self,
+        state: poem::web::Data<&AppState>,
+        req: &Request,
+        body: Json<LoginBody>,
+    ) -> ApiResult<TokenResponse> {
+        let email = email("email", body.email.as_deref())?;
+        let password = required("password", body.password.as_deref())?;
+        let _ = body.remember;
+        let admin = state.store.admins.by_email(&email).await?;
+        let rehash = sessions::verify_password(
+            &state,
+            req,
+            "admin",
+            &email,
+            &password,
+            admin.as_ref().map(|a| a.password_hash.as_str()),
+        )
+        .await?;
+        let admin = admin.ok_or_else(sessions::wrong_credentials)?;
+        if rehash {
+            let hash = state.auth.passwords.hash(&password).await;
+            state
+                .store
+                .admins
+                .set_password_hash(&admin.id, &hash)
+                .await?;
+        }
+        sessions::open(
+            &state,
+            &admin.id,
+            admin.role.role(),
+            Some(&admin.email),
+            "Logged in successfully",
+        )
+        .await
+    }
+
+    /// Emails a 4-digit code (valid 3 minutes) to an admin. The answer is the same whether or not
+    /// the account exists.
+    #[oai(path = "/auth/forget-password", method = "post")]
+    async fn forget_password(
+        &self,
+        state: poem::web::Data<&AppState>,
+        body: Json<ForgetBody>,
+    ) -> ApiResult<Done> {
+        let email = email("email", body.email.as_deref())?;
+        state
+            .auth
+            .limits
+            .count(&[Key::ResetRequests(email.clone())])
+            .await?;
+        if state.store.admins.by_email(&email).await?.is_some() {
+            let code = state.auth.otp.issue_code(&email).await?;
+            // Sent in the background: the answer's timing must not reveal that the account exists.
+            let mailer = state.mailer.clone();
+            tokio::spawn(async move {
+                let minutes = otp::CODE_TTL.as_secs() / 60;
+                if let Err(e) = mailer.send_reset_code(&email, &code, minutes).await {
+                    tracing::error!(error = %e, "could not send the password-reset code");
+                }
+            });
+        }
+        Ok(done(SENT))
+    }
+
+    /// Exchanges the emailed code for a single-use reset token (valid 5 minutes), sent as the raw
+    /// `Authorization` header of `/auth/reset-password`.
+    #[oai(path = "/auth/verify-email", method = "post")]
+    async fn verify_email(
+        &self,
+        state: poem::web::Data<&AppState>,
+        body: Json<VerifyBody>,
+    ) -> ApiResult<Json<Envelope<String>>> {
+        let email = email("email", body.email.as_deref())?;
+        let code = text_or_number("oneTimeCode", body.one_time_code.as_ref())?
+            .ok_or_else(|| ApiError::field("oneTimeCode", "oneTimeCode is required"))?;
+        match state.auth.otp.check_code(&email, &code).await? {
+            CodeCheck::Valid => {
+                let admin = state.store.admins.by_email(&email).await?.ok_or_else(|| {
+                    ApiError::field(
+                        "oneTimeCode",
+                        "The code has expired. Please request a new one.",
+                    )
+                })?;
+                let token = state.auth.otp.issue_reset_token(&admin.id).await?;
+                Ok(Envelope::ok(
+                    "The code is correct. You can now set a new password.",
+                    token,
+                ))
+            }
+            CodeCheck::Wrong => Err(ApiError::field("oneTimeCode", "The code is not correct.")),
+            CodeCheck::Expired => Err(ApiError::field(
+                "oneTimeCode",
+                "The code has expired or was used too many times. Please request a new one.",
+            )),
+        }
+    }
+
+    /// Sets a new admin password with the reset token from `/auth/verify-email` (raw, no `Bearer`).
+    #[oai(path = "/auth/reset-password", method = "post")]
+    async fn reset_password(
+        &self,
+        state: poem::web::Data<&AppState>,
+        req: &Request,
+        body: Json<ResetBody>,
+    ) -> ApiResult<Done> {
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                ApiError::Unauthorized(
+                    "The reset token is missing. Please verify your email again.".into(),
+                )
+            })?;
+        let password = new_password(
+            body.new_password.as_deref(),
+            body.confirm_password.as_deref(),
+            "confirmPassword",
+        )?;
+        let id = state
+            .auth
+            .otp
+            .redeem_reset_token(&token)
+            .await?
+            .ok_or_else(|| {
+                ApiError::Unauthorized(
+                    "The reset token is not valid or has expired. Please start again.".into(),
+                )
+            })?;
+        let hash = state.auth.passwords.hash(&password).await;
+        if !state.store.admins.set_password_hash(&id, &hash).await? {
+            return Err(ApiError::Unauthorized(
+                "This account no longer exists.".into(),
+            ));
+        }
+        state.auth.refresh.revoke_account(&id).await?;
+        Ok(done("Your password has been reset. Please log in."))
+    }
+
+    /// Changes the caller's password. Other sessions (refresh tokens) are ended.
+    #[oai(path = "/auth/change-password", method = "post")]
+    async fn change_password(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Account>,
+        body: Json<ChangeBody>,
+    ) -> ApiResult<Done> {
+        let current = required("currentPassword", body.current_password.as_deref())?;
+        let password = new_password(
+            body.new_password.as_deref(),
+            body.confirm_password.as_deref(),
+            "confirmPassword",
+        )?;
+        let (id, stored): (Id, Option<String>) = match &auth.who {
+            Account::Admin(a) => (a.id.clone(), Some(a.password_hash.clone())),
+            Account::Teacher(t) => {
+                if t.password_hash.is_none() {
+                    return Err(ApiError::BadRequest(
+                        "This account signs in with Google and has no password to change.".into(),
+                    ));
+                }
+                (t.id.clone(), t.password_hash.clone())
+            }
+            Account::Student(_) => {
+                // Letting a student pick a passcode would tell it which codes other students use.
+                return Err(ApiError::Forbidden(
+                    "A student's passcode is set by its teacher.".into(),
+                ));
+            }
+        };
+        if let Verified::No = state
+            .auth
+            .passwords
+            .verify(&current, stored.as_deref())
+            .await
+        {
+            return Err(ApiError::field(
+                "currentPassword",
+                "The current password is incorrect.",
+            ));
+        }
+        let hash = state.auth.passwords.hash(&password).await;
+        match auth.claims.role {
+            Role::Teacher => state.store.teachers.set_password_hash(&id, &hash).await?,
+            _ => state.store.admins.set_password_hash(&id, &hash).await?,
+        };
+        state.auth.refresh.revoke_account(&id).await?;
+        Ok(done("Your password has been changed."))
+    }
+
+    /// Exchanges a refresh token for a new access token and a new refresh token (rotation). A
+    /// refresh token used twice ends every session of its login.
+    #[oai(path = "/auth/refresh-token", method = "post")]
+    async fn refresh_token(
+        &self,
+        state: poem::web::Data<&AppState>,
+        body: Json<RefreshBody>,
+    ) -> ApiResult<TokenResponse> {
+        let presented = required("refreshToken", body.refresh_token.as_deref())?;
+        let rotated = state
+            .auth
+            .refresh
+            .rotate(&presented)
+            .await
+            .map_err(|e| match e {
+                RefreshError::Store(s) => s.into(),
+                other => ApiError::Unauthorized(format!(
+                    "{}. Please log in again.",
+                    capitalize(&other.to_string())
+                )),
+            })?;
+        let email = match rotated.role {
+            Role::Admin | Role::SuperAdmin => state
+                .store
+                .admins
+                .by_id(&rotated.account_id)
+                .await?
+                .map(|a| Some(a.email)),
+            Role::Teacher => state
+                .store
+                .teachers
+                .by_id(&rotated.account_id)
+                .await?
+                .map(|t| Some(t.email)),
+            Role::Student => state
+                .store
+                .students
+                .by_id(&rotated.account_id)
+                .await?
+                .map(|_| None),
+        }
+        .ok_or_else(|| {
+            ApiError::Unauthorized("This account no longer exists. Please log in again.".into())
+        })?;
+        let access = state
+            .auth
+            .access
+            .issue(&rotated.account_id, rotated.role, email.as_deref());
+        Ok(sessions::with_refresh(
+            access,
+            rotated.token,
+            "Token refreshed",
+        ))
+    }
+
+    /// Ends the session of this refresh token (and every token rotated from it).
+    #[oai(path = "/auth/logout", method = "post")]
+    async fn logout(
+        &self,
+        state: poem::web::Data<&AppState>,
+        body: Json<RefreshBody>,
+    ) -> ApiResult<Done> {
+        if let Some(token) = body.refresh_token.as_deref().filter(|t| !t.is_empty()) {
+            state.auth.refresh.revoke(token).await?;
+        }
+        Ok(done("Logged out"))
+    }
+}

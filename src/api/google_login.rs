@@ -1,0 +1,103 @@
+//! Teacher sign-in with Google. The old app sent `{type: "social", email, name, profile}` with no
+//! proof, so anyone could sign in as any teacher (CLIENT-CONTRACT §2, Security). We require a Google
+//! ID token and verify it; the legacy body is accepted only when `GOOGLE_ALLOW_LEGACY_LOGIN` is on,
+//! with a warning on every such login.
+
+use super::sessions::{self, TokenResponse};
+use super::teacher::new_teacher;
+use crate::app::AppState;
+use crate::domain::{AccountStatus, Role};
+use crate::http::input::{bounded, email, optional};
+use crate::http::{ApiError, ApiResult};
+use crate::store::StoreError;
+
+/// Who Google says the caller is.
+struct Identity {
+    email: String,
+    name: Option<String>,
+    picture: Option<String>,
+}
+
+async fn identity(
+    state: &AppState,
+    claimed_email: String,
+    id_token: Option<&str>,
+) -> ApiResult<Identity> {
+    match id_token.filter(|t| !t.trim().is_empty()) {
+        Some(token) => verify(state, token, claimed_email).await,
+        None if state.config.google.allow_legacy_login => {
+            tracing::warn!(email = %claimed_email, "legacy Google login without idToken accepted (GOOGLE_ALLOW_LEGACY_LOGIN)");
+            Ok(Identity {
+                email: claimed_email,
+                name: None,
+                picture: None,
+            })
+        }
+        None => Err(ApiError::field(
+            "idToken",
+            "Google sign-in needs the Google ID token: the app must send idToken. Please update the app.",
+        )),
+    }
+}
+
+async fn verify(_state: &AppState, _token: &str, _email: String) -> ApiResult<Identity> {
+    Err(ApiError::BadRequest(
+        "Google sign-in is not available on this server yet.".into(),
+    ))
+}
+
+pub async fn login(
+    state: &AppState,
+    email_raw: Option<&str>,
+    name: Option<&str>,
+    profile: Option<&str>,
+    id_token: Option<&str>,
+) -> ApiResult<TokenResponse> {
+    let claimed = email("email", email_raw)?;
+    let who = identity(state, claimed, id_token).await?;
+    let teacher = match state.store.teachers.by_email(&who.email).await? {
+        Some(t) => t,
+        None => {
+            let name = who
+                .name
+                .or_else(|| optional(name))
+                .unwrap_or_else(|| who.email.split('@').next().unwrap_or_default().to_owned());
+            let picture = who.picture.or_else(|| optional(profile));
+            let t = new_teacher(
+                state,
+                bounded("name", name, 100)?,
+                who.email.clone(),
+                String::new(),
+                String::new(),
+                None,
+                picture,
+            );
+            match state.store.teachers.insert(&t).await {
+                Ok(()) => t,
+                // Two first logins raced: the other one created the account.
+                Err(StoreError::Conflict { .. }) => state
+                    .store
+                    .teachers
+                    .by_email(&who.email)
+                    .await?
+                    .ok_or_else(|| {
+                        ApiError::Internal("teacher vanished after a conflict".into())
+                    })?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    if teacher.status == AccountStatus::Blocked {
+        return Err(ApiError::Forbidden(
+            "This account has been blocked. Please contact support.".into(),
+        ));
+    }
+    sessions::open(
+        state,
+        &teacher.id,
+        Role::Teacher,
+        Some(&teacher.email),
+        "Logged in successfully",
+    )
+    .await
+}

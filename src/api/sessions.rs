@@ -1,0 +1,80 @@
+//! What every login route shares: brute-force limits, password verification, and the session it
+//! opens (an access token in `data`, a refresh token beside it).
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use poem::Request;
+use poem_openapi::payload::Json;
+
+use crate::app::AppState;
+use crate::auth::limits::Key;
+use crate::domain::password::Verified;
+use crate::domain::{Id, Role};
+use crate::http::middleware::client_ip;
+use crate::http::{ApiError, ApiResult, Envelope};
+use crate::ops::metrics;
+
+pub type TokenResponse = Json<Envelope<String>>;
+
+pub fn caller_ip(state: &AppState, req: &Request) -> IpAddr {
+    client_ip(req, &state.config.trusted_proxies).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+pub fn wrong_credentials() -> ApiError {
+    ApiError::Unauthorized("The email or password is incorrect.".into())
+}
+
+/// Checks `password` for the account with `email` (whose hash is `stored`, `None` if there is no
+/// such account) under the per-address and per-account failure limits. Returns whether the hash
+/// should be upgraded. Unknown accounts cost the same time and get the same answer as wrong
+/// passwords.
+pub async fn verify_password(
+    state: &AppState,
+    req: &Request,
+    kind: &'static str,
+    email: &str,
+    password: &str,
+    stored: Option<&str>,
+) -> ApiResult<bool> {
+    let keys = [
+        Key::AddressFailures(caller_ip(state, req)),
+        Key::AccountFailures(email.to_owned()),
+    ];
+    state.auth.limits.check(&keys).await?;
+    match state.auth.passwords.verify(password, stored).await {
+        Verified::Yes { rehash } => {
+            state.auth.limits.clear(&keys[1]).await?;
+            Ok(rehash)
+        }
+        Verified::No => {
+            metrics::get()
+                .login_failures
+                .with_label_values(&[kind])
+                .inc();
+            state.auth.limits.count(&keys).await?;
+            Err(wrong_credentials())
+        }
+    }
+}
+
+/// Opens a session: the access token as `data`, a new refresh-token family beside it.
+pub async fn open(
+    state: &AppState,
+    id: &Id,
+    role: Role,
+    email: Option<&str>,
+    message: &str,
+) -> ApiResult<TokenResponse> {
+    let refresh = state.auth.refresh.issue(id, role, None).await?;
+    Ok(with_refresh(
+        state.auth.access.issue(id, role, email),
+        refresh,
+        message,
+    ))
+}
+
+pub fn with_refresh(access: String, refresh: String, message: &str) -> TokenResponse {
+    let mut envelope = Envelope::ok(message, access);
+    envelope.0.refresh_token = Some(refresh);
+    envelope
+}

@@ -1,0 +1,322 @@
+//! `/student/*`: passcode login, the student's own profile, a teacher's students, and the admin's
+//! list (which never shows passcodes).
+
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::Any;
+use poem_openapi::{Object, OpenApi};
+
+use super::ApiTags;
+use super::sessions::{self, TokenResponse};
+use super::views::StudentView;
+use crate::app::AppState;
+use crate::auth::limits::Key;
+use crate::domain::passcode::{self, Purpose};
+use crate::domain::student::{self, StudentPatch};
+use crate::domain::{Admin, Id, Millis, Role, Student, Teacher};
+use crate::http::auth::Auth;
+use crate::http::input::{bounded, list_query, optional, path_id, required, text_or_number};
+use crate::http::{ApiError, ApiResult, Envelope, Pagination};
+use crate::ops::metrics;
+use crate::store::{Page, StoreError};
+
+pub struct StudentApi;
+
+#[derive(Object)]
+struct StudentLoginBody {
+    /// The 6-digit passcode (a string or a number).
+    password: Option<Any<serde_json::Value>>,
+}
+
+#[derive(Object)]
+struct CreateStudentBody {
+    name: Option<String>,
+    /// The 6-digit passcode the teacher chose (a string or a number).
+    password: Option<Any<serde_json::Value>>,
+    #[oai(rename = "dateOfBirth")]
+    date_of_birth: Option<String>,
+    /// The name of one of the teacher's classes.
+    class: Option<String>,
+    profile: Option<String>,
+}
+
+/// The app echoes the whole profile back; only these fields are read, the rest is ignored.
+#[derive(Object)]
+struct UpdateStudentBody {
+    name: Option<String>,
+    profile: Option<String>,
+    #[oai(rename = "dateOfBirth")]
+    date_of_birth: Option<String>,
+}
+
+const NAME_MAX: usize = 100;
+const PROFILE_MAX: usize = 500;
+
+fn student_not_found() -> ApiError {
+    ApiError::NotFound("Student not found.".into())
+}
+
+/// The student with the opened passcode: for the student itself and its own teacher only.
+fn with_passcode(state: &AppState, s: &Student) -> ApiResult<StudentView> {
+    let code = state
+        .auth
+        .passcodes
+        .open(Purpose::Student, &s.passcode_sealed)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(StudentView::new(s, Some(code)))
+}
+
+fn page_with_passcodes(
+    state: &AppState,
+    found: Page<Student>,
+    page: u64,
+    limit: u64,
+) -> ApiResult<Json<Envelope<Vec<StudentView>>>> {
+    let items = found
+        .items
+        .iter()
+        .map(|s| with_passcode(state, s))
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Envelope::page(
+        "Students retrieved",
+        items,
+        Pagination::new(page, limit, found.total),
+    ))
+}
+
+fn date_of_birth(raw: Option<&str>) -> ApiResult<Option<Millis>> {
+    match optional(raw) {
+        None => Ok(None),
+        Some(d) => student::parse_date(&d).map(Some).ok_or_else(|| {
+            ApiError::field("dateOfBirth", "dateOfBirth must be a date like 2015-04-01")
+        }),
+    }
+}
+
+/// One of the teacher's own students; anyone else's is "not found", never "forbidden".
+async fn own_student(state: &AppState, teacher: &Teacher, raw_id: &str) -> ApiResult<Student> {
+    let id = path_id("student", raw_id)?;
+    state
+        .store
+        .students
+        .by_id(&id)
+        .await?
+        .filter(|s| s.teacher == teacher.id)
+        .ok_or_else(student_not_found)
+}
+
+#[OpenApi(tag = "ApiTags::Student")]
+impl StudentApi {
+    /// A student logs in with its 6-digit passcode alone. Rate-limited per address and globally,
+    /// since six digits can be guessed.
+    #[oai(path = "/student/login", method = "post")]
+    async fn login(
+        &self,
+        state: poem::web::Data<&AppState>,
+        req: &Request,
+        body: Json<StudentLoginBody>,
+    ) -> ApiResult<TokenResponse> {
+        let code = text_or_number("password", body.password.as_ref())?
+            .ok_or_else(|| ApiError::field("password", "password is required"))?;
+        let ip = sessions::caller_ip(&state, req);
+        let limits = &state.auth.limits;
+        limits.check(&[Key::PasscodeFailures]).await?;
+        limits.count(&[Key::PasscodeAttempts(ip)]).await?;
+        let found = match passcode::check(&code) {
+            Ok(code) => {
+                state
+                    .store
+                    .students
+                    .by_passcode_lookup(&state.auth.passcodes.lookup_key(&code))
+                    .await?
+            }
+            Err(_) => None,
+        };
+        let Some(student) = found else {
+            metrics::get()
+                .login_failures
+                .with_label_values(&["student"])
+                .inc();
+            limits.count(&[Key::PasscodeFailures]).await?;
+            return Err(ApiError::Unauthorized("The passcode is incorrect.".into()));
+        };
+        sessions::open(
+            &state,
+            &student.id,
+            Role::Student,
+            None,
+            "Logged in successfully",
+        )
+        .await
+    }
+
+    /// The signed-in student, with its passcode.
+    #[oai(path = "/student/profile", method = "get")]
+    async fn profile(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Student>,
+    ) -> ApiResult<Json<Envelope<StudentView>>> {
+        Ok(Envelope::ok(
+            "Profile retrieved",
+            with_passcode(&state, &auth.who)?,
+        ))
+    }
+
+    /// A student edits its `name`, `profile` and `dateOfBirth`; points, level, rewards, role and
+    /// teacher in the echoed body are ignored.
+    #[oai(path = "/student", method = "patch")]
+    async fn update(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Student>,
+        body: Json<UpdateStudentBody>,
+    ) -> ApiResult<Json<Envelope<StudentView>>> {
+        let patch = StudentPatch {
+            name: optional(body.name.as_deref())
+                .map(|n| bounded("name", n, NAME_MAX))
+                .transpose()?,
+            profile: optional(body.profile.as_deref())
+                .map(|p| bounded("profile", p, PROFILE_MAX))
+                .transpose()?,
+            date_of_birth: date_of_birth(body.date_of_birth.as_deref())?,
+        };
+        let updated = state
+            .store
+            .students
+            .update(&auth.who.id, &patch)
+            .await?
+            .ok_or_else(|| ApiError::Unauthorized("This account no longer exists.".into()))?;
+        Ok(Envelope::ok(
+            "Profile updated",
+            with_passcode(&state, &updated)?,
+        ))
+    }
+
+    /// The teacher's own students, newest first, 10 a page, with passcodes.
+    #[oai(path = "/student", method = "get")]
+    async fn list_own(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        page: Query<Option<String>>,
+        search: Query<Option<String>>,
+    ) -> ApiResult<Json<Envelope<Vec<StudentView>>>> {
+        let q = list_query(page.as_deref(), search.as_deref());
+        let found = state
+            .store
+            .students
+            .list_for_teacher(&auth.who.id, None, &q)
+            .await?;
+        page_with_passcodes(&state, found, q.page, q.limit)
+    }
+
+    /// The teacher's students in one class (the name is free text, percent-encoded in the path).
+    #[oai(path = "/student/class/:class_name", method = "get")]
+    async fn list_class(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        class_name: Path<String>,
+        page: Query<Option<String>>,
+    ) -> ApiResult<Json<Envelope<Vec<StudentView>>>> {
+        let q = list_query(page.as_deref(), None);
+        let found = state
+            .store
+            .students
+            .list_for_teacher(&auth.who.id, Some(class_name.trim()), &q)
+            .await?;
+        page_with_passcodes(&state, found, q.page, q.limit)
+    }
+
+    /// Every student on the platform, without passcodes (admins).
+    #[oai(path = "/student/all", method = "get")]
+    async fn list_all(
+        &self,
+        state: poem::web::Data<&AppState>,
+        _auth: Auth<Admin>,
+        page: Query<Option<String>>,
+        search: Query<Option<String>>,
+    ) -> ApiResult<Json<Envelope<Vec<StudentView>>>> {
+        let q = list_query(page.as_deref(), search.as_deref());
+        let found = state.store.students.list_all(&q).await?;
+        let items = found
+            .items
+            .iter()
+            .map(|s| StudentView::new(s, None))
+            .collect();
+        Ok(Envelope::page(
+            "Students retrieved",
+            items,
+            Pagination::new(q.page, q.limit, found.total),
+        ))
+    }
+
+    /// One of the teacher's own students.
+    #[oai(path = "/student/:id", method = "get")]
+    async fn one(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        id: Path<String>,
+    ) -> ApiResult<Json<Envelope<StudentView>>> {
+        let s = own_student(&state, &auth.who, &id).await?;
+        Ok(Envelope::ok(
+            "Student retrieved",
+            with_passcode(&state, &s)?,
+        ))
+    }
+
+    /// A teacher adds a student with a 6-digit passcode that no other student has.
+    #[oai(path = "/student/create-student", method = "post")]
+    async fn create(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        body: Json<CreateStudentBody>,
+    ) -> ApiResult<Json<Envelope<StudentView>>> {
+        let name = bounded("name", required("name", body.name.as_deref())?, NAME_MAX)?;
+        let code = text_or_number("password", body.password.as_ref())?
+            .ok_or_else(|| ApiError::field("password", "password is required"))?;
+        let code = passcode::check(&code).map_err(|m| ApiError::field("password", m))?;
+        let class = bounded("class", required("class", body.class.as_deref())?, NAME_MAX)?;
+        let profile = optional(body.profile.as_deref())
+            .map(|p| bounded("profile", p, PROFILE_MAX))
+            .transpose()?;
+        let date_of_birth = date_of_birth(body.date_of_birth.as_deref())?;
+        // A taken passcode answers 409, which tells the teacher that some student has it: those
+        // answers spend the same global budget as failed passcode logins, so that creating students
+        // is no faster a way to find passcodes than guessing them.
+        let limits = &state.auth.limits;
+        limits.check(&[Key::PasscodeFailures]).await?;
+        let now = Millis::now();
+        let s = Student {
+            id: Id::generate(),
+            name,
+            passcode_sealed: state.auth.passcodes.seal(Purpose::Student, &code),
+            passcode_lookup: state.auth.passcodes.lookup_key(&code),
+            date_of_birth,
+            profile,
+            class,
+            teacher: auth.who.id.clone(),
+            points: 0,
+            level: student::level_for(0),
+            rewards: 0,
+            pending_points: 0,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        };
+        match state.store.students.insert(&s).await {
+            Ok(()) => Ok(Envelope::ok("Student created", with_passcode(&state, &s)?)),
+            Err(StoreError::Conflict { .. }) => {
+                limits.count(&[Key::PasscodeFailures]).await?;
+                Err(ApiError::Conflict(
+                    "This passcode is already in use. Please choose another one.".into(),
+                ))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! `/teacher/*`: sign-up and login (password or Google), the teacher's profile and pass-code, and the
+//! admin's teacher list and creation.
+
+use poem::Request;
+use poem_openapi::param::Query;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use super::ApiTags;
+use super::sessions::{self, TokenResponse};
+use super::views::TeacherView;
+use crate::app::AppState;
+use crate::domain::passcode::{self, Purpose};
+use crate::domain::{AccountStatus, Admin, Id, Millis, Role, Teacher};
+use crate::http::auth::Auth;
+use crate::http::input::{bounded, email, list_query, optional, required};
+use crate::http::{ApiError, ApiResult, Envelope, Pagination};
+use crate::store::StoreError;
+
+pub struct TeacherApi;
+
+#[derive(Object)]
+struct SignUpBody {
+    name: Option<String>,
+    email: Option<String>,
+    contact: Option<String>,
+    location: Option<String>,
+    password: Option<String>,
+    confirm_password: Option<String>,
+}
+
+#[derive(Object)]
+struct CreateTeacherBody {
+    name: Option<String>,
+    email: Option<String>,
+    contact: Option<String>,
+    location: Option<String>,
+    /// The first password, often a 6-digit code the admin hands over.
+    password: Option<String>,
+}
+
+#[derive(Object)]
+struct TeacherLoginBody {
+    email: Option<String>,
+    password: Option<String>,
+    /// `social` for Google sign-in.
+    #[oai(rename = "type")]
+    kind: Option<String>,
+    name: Option<String>,
+    profile: Option<String>,
+    /// A Google ID token (required for `type: "social"`).
+    #[oai(rename = "idToken")]
+    id_token: Option<String>,
+}
+
+const NAME_MAX: usize = 100;
+const FIELD_MAX: usize = 200;
+
+/// A new active teacher with its own sealed pass-code.
+pub(crate) fn new_teacher(
+    state: &AppState,
+    name: String,
+    email: String,
+    contact: String,
+    location: String,
+    password_hash: Option<String>,
+    profile: Option<String>,
+) -> Teacher {
+    let now = Millis::now();
+    Teacher {
+        id: Id::generate(),
+        name,
+        email,
+        contact,
+        location,
+        profile,
+        status: AccountStatus::Active,
+        password_hash,
+        passcode_sealed: Some(
+            state
+                .auth
+                .passcodes
+                .seal(Purpose::Teacher, &passcode::generate()),
+        ),
+        created_at: now,
+        updated_at: now,
+        version: 0,
+    }
+}
+
+fn email_taken(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict { .. } => {
+            ApiError::Conflict("An account with this email already exists.".into())
+        }
+        other => other.into(),
+    }
+}
+
+async fn view(state: &AppState, t: &Teacher) -> ApiResult<TeacherView> {
+    Ok(TeacherView::new(
+        t,
+        state.store.students.count_for_teacher(&t.id).await?,
+    ))
+}
+
+/// Validates the shared fields of sign-up and admin creation and stores the teacher.
+async fn create(
+    state: &AppState,
+    name: Option<&str>,
+    email_raw: Option<&str>,
+    contact: Option<&str>,
+    location: Option<&str>,
+    password: &str,
+) -> ApiResult<Teacher> {
+    let name = bounded("name", required("name", name)?, NAME_MAX)?;
+    let email = email("email", email_raw)?;
+    let contact = bounded("contact", optional(contact).unwrap_or_default(), FIELD_MAX)?;
+    let location = bounded(
+        "location",
+        optional(location).unwrap_or_default(),
+        FIELD_MAX,
+    )?;
+    crate::domain::password::check_policy(password).map_err(|m| ApiError::field("password", m))?;
+    if state.store.teachers.by_email(&email).await?.is_some() {
+        return Err(ApiError::Conflict(
+            "An account with this email already exists.".into(),
+        ));
+    }
+    let hash = state.auth.passwords.hash(password).await;
+    let teacher = new_teacher(state, name, email, contact, location, Some(hash), None);
+    state
+        .store
+        .teachers
+        .insert(&teacher)
+        .await
+        .map_err(email_taken)?;
+    Ok(teacher)
+}
+
+#[OpenApi(tag = "ApiTags::Teacher")]
+impl TeacherApi {
+    /// A teacher signs up with email and password and can log in at once.
+    #[oai(path = "/teacher/sign-up", method = "post")]
+    async fn sign_up(
+        &self,
+        state: poem::web::Data<&AppState>,
+        body: Json<SignUpBody>,
+    ) -> ApiResult<Json<Envelope<TeacherView>>> {
+        let password = required("password", body.password.as_deref())?;
+        if body.confirm_password.as_deref() != Some(password.as_str()) {
+            return Err(ApiError::field(
+                "confirm_password",
+                "The passwords do not match",
+            ));
+        }
+        let t = create(
+            &state,
+            body.name.as_deref(),
+            body.email.as_deref(),
+            body.contact.as_deref(),
+            body.location.as_deref(),
+            &password,
+        )
+        .await?;
+        Ok(Envelope::ok(
+            "Account created. You can log in now.",
+            view(&state, &t).await?,
+        ))
+    }
+
+    /// Email and password, or Google (`type: "social"` with a verified `idToken`).
+    #[oai(path = "/teacher/login", method = "post")]
+    async fn login(
+        &self,
+        state: poem::web::Data<&AppState>,
+        req: &Request,
+        body: Json<TeacherLoginBody>,
+    ) -> ApiResult<TokenResponse> {
+        if body.kind.as_deref() == Some("social") {
+            return super::google_login::login(
+                &state,
+                body.email.as_deref(),
+                body.name.as_deref(),
+                body.profile.as_deref(),
+                body.id_token.as_deref(),
+            )
+            .await;
+        }
+        let email = email("email", body.email.as_deref())?;
+        let password = required("password", body.password.as_deref())?;
+        let teacher = state.store.teachers.by_email(&email).await?;
+        let stored = teacher.as_ref().and_then(|t| t.password_hash.as_deref());
+        let rehash =
+            sessions::verify_password(&state, req, "teacher", &email, &password, stored).await?;
+        let teacher = teacher.ok_or_else(sessions::wrong_credentials)?;
+        if teacher.status == AccountStatus::Blocked {
+            return Err(ApiError::Forbidden(
+                "This account has been blocked. Please contact support.".into(),
+            ));
+        }
+        if rehash {
+            let hash = state.auth.passwords.hash(&password).await;
+            state
+                .store
+                .teachers
+                .set_password_hash(&teacher.id, &hash)
+                .await?;
+        }
+        sessions::open(
+            &state,
+            &teacher.id,
+            Role::Teacher,
+            Some(&teacher.email),
+            "Logged in successfully",
+        )
+        .await
+    }
+
+    /// The signed-in teacher (the app calls it with a trailing slash; both forms work).
+    #[oai(path = "/teacher/profile", method = "get")]
+    async fn profile(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+    ) -> ApiResult<Json<Envelope<TeacherView>>> {
+        Ok(Envelope::ok(
+            "Profile retrieved",
+            view(&state, &auth.who).await?,
+        ))
+    }
+
+    /// The teacher's own 6-digit pass-code (generated once, stored encrypted).
+    #[oai(path = "/teacher/pass-code", method = "get")]
+    async fn pass_code(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+    ) -> ApiResult<Json<Envelope<String>>> {
+        let mut teacher = auth.who;
+        if teacher.passcode_sealed.is_none() {
+            let sealed = state
+                .auth
+                .passcodes
+                .seal(Purpose::Teacher, &passcode::generate());
+            state
+                .store
+                .teachers
+                .set_passcode_if_missing(&teacher.id, &sealed)
+                .await?;
+            // Re-read: a concurrent request may have set it first, and both must show the same code.
+            teacher = state
+                .store
+                .teachers
+                .by_id(&teacher.id)
+                .await?
+                .ok_or_else(|| ApiError::Unauthorized("This account no longer exists.".into()))?;
+        }
+        let sealed = teacher.passcode_sealed.ok_or_else(|| {
+            ApiError::Internal("teacher pass-code missing after it was set".into())
+        })?;
+        let code = state
+            .auth
+            .passcodes
+            .open(Purpose::Teacher, &sealed)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(Envelope::ok("Pass-code retrieved", code))
+    }
+
+    /// Every teacher, newest first, 10 a page (admins).
+    #[oai(path = "/teacher", method = "get")]
+    async fn list(
+        &self,
+        state: poem::web::Data<&AppState>,
+        _auth: Auth<Admin>,
+        page: Query<Option<String>>,
+        search: Query<Option<String>>,
+    ) -> ApiResult<Json<Envelope<Vec<TeacherView>>>> {
+        let q = list_query(page.as_deref(), search.as_deref());
+        let found = state.store.teachers.list(&q).await?;
+        let mut items = Vec::with_capacity(found.items.len());
+        for t in &found.items {
+            items.push(view(&state, t).await?);
+        }
+        Ok(Envelope::page(
+            "Teachers retrieved",
+            items,
+            Pagination::new(q.page, q.limit, found.total),
+        ))
+    }
+
+    /// An admin creates a teacher account.
+    #[oai(path = "/teacher/create-teacher", method = "post")]
+    async fn create_teacher(
+        &self,
+        state: poem::web::Data<&AppState>,
+        _auth: Auth<Admin>,
+        body: Json<CreateTeacherBody>,
+    ) -> ApiResult<Json<Envelope<TeacherView>>> {
+        let password = required("password", body.password.as_deref())?;
+        let t = create(
+            &state,
+            body.name.as_deref(),
+            body.email.as_deref(),
+            body.contact.as_deref(),
+            body.location.as_deref(),
+            &password,
+        )
+        .await?;
+        Ok(Envelope::ok("Teacher created", view(&state, &t).await?))
+    }
+}

@@ -1,0 +1,177 @@
+//! Access tokens: HS256 JWTs carrying `id`, `role`, `email`, `iat`, `exp` and `typ: "access"`.
+//! The algorithm is pinned on verification, and `typ` keeps any other JWT we might sign from
+//! passing as an access token (RFC 8725 §3.11). Refresh tokens are opaque (see `refresh`).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::JwtConfig;
+use crate::domain::{Id, Millis, Role};
+
+const ACCESS: &str = "access";
+/// Clock skew tolerated between replicas.
+const LEEWAY_SECS: u64 = 5;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub id: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub iat: i64,
+    pub exp: i64,
+    pub typ: String,
+}
+
+impl Claims {
+    pub fn account_id(&self) -> Option<Id> {
+        Id::parse(&self.id).ok()
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    /// Not a JWT at all (`undefined`, empty, garbage): a client bug, answered with 400.
+    #[error("malformed token")]
+    Malformed,
+    #[error("expired token")]
+    Expired,
+    /// A JWT, but not one of ours: bad signature, other algorithm, wrong `typ`, bad claims.
+    #[error("invalid token")]
+    Invalid,
+}
+
+pub struct AccessTokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    ttl_secs: i64,
+    validation: Validation,
+}
+
+impl AccessTokens {
+    pub fn new(config: &JwtConfig) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = LEEWAY_SECS;
+        validation.set_required_spec_claims(&["exp", "iat"]);
+        AccessTokens {
+            encoding: EncodingKey::from_secret(config.secret.expose().as_bytes()),
+            decoding: DecodingKey::from_secret(config.secret.expose().as_bytes()),
+            ttl_secs: config.expires_in.as_secs().min(i64::MAX as u64) as i64,
+            validation,
+        }
+    }
+
+    pub fn issue(&self, id: &Id, role: Role, email: Option<&str>) -> String {
+        let now = Millis::now().0 / 1000;
+        let claims = Claims {
+            id: id.to_string(),
+            role,
+            email: email.map(str::to_owned),
+            iat: now,
+            exp: now.saturating_add(self.ttl_secs),
+            typ: ACCESS.to_owned(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing with a byte key cannot fail")
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        if !looks_like_jwt(token) {
+            return Err(TokenError::Malformed);
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            })?;
+        if data.claims.typ != ACCESS || data.claims.account_id().is_none() {
+            return Err(TokenError::Invalid);
+        }
+        Ok(data.claims)
+    }
+}
+
+/// Three base64url segments whose first decodes to a JSON object with an `alg`: a JWT, whether or
+/// not we signed it. `alg: none` and foreign keys are JWTs too, and get 401 rather than 400.
+fn looks_like_jwt(token: &str) -> bool {
+    let mut parts = token.split('.');
+    let (Some(header), Some(_), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    URL_SAFE_NO_PAD
+        .decode(header.trim_end_matches('='))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|h| h.get("alg").is_some_and(|a| a.is_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Secret;
+    use std::time::Duration;
+
+    fn tokens(secret: &str, ttl: u64) -> AccessTokens {
+        AccessTokens::new(&JwtConfig {
+            secret: Secret::new(secret),
+            expires_in: Duration::from_secs(ttl),
+            refresh_secret: Secret::new("unused"),
+            refresh_expires_in: Duration::from_secs(60),
+        })
+    }
+
+    #[test]
+    fn round_trip_and_classification() {
+        let t = tokens("k1-0123456789abcdef0123456789abcdef", 3600);
+        let id = Id::generate();
+        let jwt = t.issue(&id, Role::Teacher, Some("t@school.org"));
+        let claims = t.verify(&jwt).unwrap();
+        assert_eq!(claims.account_id(), Some(id));
+        assert_eq!(claims.role, Role::Teacher);
+
+        for garbage in ["undefined", "", "null", "a.b", "not.a.jwt", "x.y.z.w"] {
+            assert_eq!(t.verify(garbage), Err(TokenError::Malformed), "{garbage}");
+        }
+        let other = tokens("k2-0123456789abcdef0123456789abcdef", 3600);
+        assert_eq!(other.verify(&jwt), Err(TokenError::Invalid));
+
+        // alg: none is a JWT, but never ours.
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(
+            serde_json::to_vec(&serde_json::json!({
+                "id": Id::generate().to_string(), "role": "ADMIN", "iat": 0, "exp": 4_000_000_000i64, "typ": "access"
+            }))
+            .unwrap(),
+        );
+        assert_eq!(
+            t.verify(&format!("{header}.{payload}.")),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn expired_tokens_are_told_apart() {
+        let t = tokens("k1-0123456789abcdef0123456789abcdef", 3600);
+        let now = Millis::now().0 / 1000;
+        let claims = Claims {
+            id: Id::generate().to_string(),
+            role: Role::Student,
+            email: None,
+            iat: now - 7200,
+            exp: now - 3600,
+            typ: ACCESS.into(),
+        };
+        let jwt = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(b"k1-0123456789abcdef0123456789abcdef"),
+        )
+        .unwrap();
+        assert_eq!(t.verify(&jwt), Err(TokenError::Expired));
+    }
+}

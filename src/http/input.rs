@@ -1,0 +1,156 @@
+//! Reading what the clients send: loose where the old clients are loose (numbers as strings, the
+//! literal `undefined` as a page, echoed whole objects), strict about what gets stored.
+
+use poem_openapi::types::Any;
+
+use super::ApiError;
+use crate::domain::Id;
+use crate::store::ListQuery;
+
+/// The contract's page size.
+pub const PAGE_SIZE: u64 = 10;
+
+/// `page` is 1-based; anything that is not a positive number (the app sends `undefined`) is 1.
+/// An empty `search` means no filter.
+pub fn list_query(page: Option<&str>, search: Option<&str>) -> ListQuery {
+    ListQuery {
+        page: page
+            .and_then(|p| p.trim().parse::<u64>().ok())
+            .filter(|p| *p >= 1)
+            .unwrap_or(1),
+        limit: PAGE_SIZE,
+        search: search
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+    }
+}
+
+/// A required text field, trimmed and non-empty.
+pub fn required(field: &str, value: Option<&str>) -> Result<String, ApiError> {
+    match value.map(str::trim) {
+        Some(v) if !v.is_empty() => Ok(v.to_owned()),
+        _ => Err(ApiError::field(field, format!("{field} is required"))),
+    }
+}
+
+/// An optional text field: trimmed; empty means "not given".
+pub fn optional(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// At most `max` characters, so that a client cannot store a novel in a name.
+pub fn bounded(field: &str, value: String, max: usize) -> Result<String, ApiError> {
+    if value.chars().count() > max {
+        Err(ApiError::field(
+            field,
+            format!("{field} must have at most {max} characters"),
+        ))
+    } else {
+        Ok(value)
+    }
+}
+
+pub fn email(field: &str, value: Option<&str>) -> Result<String, ApiError> {
+    let e = crate::domain::account::normalize_email(&required(field, value)?);
+    let valid = e.len() <= 254
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !e.contains(char::is_whitespace);
+    if valid {
+        Ok(e)
+    } else {
+        Err(ApiError::field(
+            field,
+            format!("{field} is not a valid email address"),
+        ))
+    }
+}
+
+/// A path id: a 24-hex ObjectId.
+pub fn path_id(what: &str, raw: &str) -> Result<Id, ApiError> {
+    Id::parse(raw).map_err(|_| ApiError::field("id", format!("{raw:?} is not a valid {what} id")))
+}
+
+/// Text that the clients may send as a JSON string or a number (`"123456"` or `123456`).
+pub fn text_or_number(
+    field: &str,
+    value: Option<&Any<serde_json::Value>>,
+) -> Result<Option<String>, ApiError> {
+    match value.map(|v| &v.0) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s.trim().to_owned())),
+        Some(serde_json::Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(ApiError::field(
+            field,
+            format!("{field} must be text or a number"),
+        )),
+    }
+}
+
+/// A whole number the clients may send as a number or a numeric string (`25` or `"25"`).
+pub fn integer(
+    field: &str,
+    value: Option<&Any<serde_json::Value>>,
+) -> Result<Option<i64>, ApiError> {
+    let invalid = || ApiError::field(field, format!("{field} must be a whole number"));
+    match value.map(|v| &v.0) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Number(n)) => n.as_i64().map(Some).ok_or_else(invalid),
+        Some(serde_json::Value::String(s)) => s.trim().parse().map(Some).map_err(|_| invalid()),
+        Some(_) => Err(invalid()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_default_to_one() {
+        assert_eq!(list_query(Some("undefined"), None).page, 1);
+        assert_eq!(list_query(Some("0"), None).page, 1);
+        assert_eq!(list_query(Some("3"), Some("  ")).page, 3);
+        assert_eq!(list_query(None, Some("  ")).search, None);
+        assert_eq!(
+            list_query(None, Some(" ann ")).search.as_deref(),
+            Some("ann")
+        );
+    }
+
+    #[test]
+    fn numbers_may_be_strings() {
+        let v = |j: serde_json::Value| Some(Any(j));
+        assert_eq!(
+            integer("points", v(serde_json::json!("25")).as_ref()).unwrap(),
+            Some(25)
+        );
+        assert_eq!(
+            integer("points", v(serde_json::json!(25)).as_ref()).unwrap(),
+            Some(25)
+        );
+        assert!(integer("points", v(serde_json::json!("25x")).as_ref()).is_err());
+        assert!(integer("points", v(serde_json::json!(2.5)).as_ref()).is_err());
+        assert_eq!(
+            text_or_number("password", v(serde_json::json!(123456)).as_ref())
+                .unwrap()
+                .as_deref(),
+            Some("123456")
+        );
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(email("email", Some(" A@B.org ")).unwrap(), "a@b.org");
+        assert!(email("email", Some("nope")).is_err());
+        assert!(email("email", Some("a@b")).is_err());
+        assert!(email("email", None).is_err());
+    }
+}

@@ -1,0 +1,100 @@
+//! Outgoing mail: SMTP through lettre (STARTTLS when the server offers it, implicit TLS on port 465),
+//! or, in development without `EMAIL_HOST`, a transport that logs the message instead of sending it.
+
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::EmailConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("invalid address {0:?}")]
+    Address(String),
+    #[error("the mail server refused or could not be reached: {0}")]
+    Transport(String),
+}
+
+enum Transport {
+    Smtp(Box<AsyncSmtpTransport<Tokio1Executor>>),
+    /// Development only: config validation requires EMAIL_HOST in production.
+    Log,
+}
+
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+}
+
+impl Mailer {
+    pub fn new(config: Option<&EmailConfig>) -> anyhow::Result<Self> {
+        let Some(c) = config else {
+            return Ok(Mailer {
+                transport: Transport::Log,
+                from: "EduCoin <no-reply@localhost>".parse()?,
+            });
+        };
+        let tls = TlsParameters::new(c.host.clone())?;
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&c.host)
+            .port(c.port)
+            .timeout(Some(std::time::Duration::from_secs(15)))
+            .tls(if c.port == 465 {
+                Tls::Wrapper(tls)
+            } else {
+                Tls::Opportunistic(tls)
+            });
+        if let (Some(user), Some(pass)) = (&c.user, &c.password) {
+            builder = builder.credentials(Credentials::new(user.clone(), pass.expose().to_owned()));
+        }
+        let from = c
+            .from
+            .parse()
+            .map_err(|_| anyhow::anyhow!("EMAIL_FROM {:?} is not an email address", c.from))?;
+        Ok(Mailer {
+            transport: Transport::Smtp(Box::new(builder.build())),
+            from,
+        })
+    }
+
+    pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), MailError> {
+        let to_box: Mailbox = to.parse().map_err(|_| MailError::Address(to.to_owned()))?;
+        match &self.transport {
+            Transport::Log => {
+                tracing::warn!(to = %to, subject = %subject, body = %body,
+                    "EMAIL_HOST is not set: this mail is logged, not sent (development only)");
+                Ok(())
+            }
+            Transport::Smtp(smtp) => {
+                let message = Message::builder()
+                    .from(self.from.clone())
+                    .to(to_box)
+                    .subject(subject)
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(body.to_owned())
+                    .map_err(|e| MailError::Transport(e.to_string()))?;
+                smtp.send(message)
+                    .await
+                    .map(drop)
+                    .map_err(|e| MailError::Transport(e.to_string()))
+            }
+        }
+    }
+
+    pub async fn send_reset_code(
+        &self,
+        to: &str,
+        code: &str,
+        valid_minutes: u64,
+    ) -> Result<(), MailError> {
+        self.send(
+            to,
+            "Your EduCoin password reset code",
+            &format!(
+                "Your one-time code is {code}.\n\nIt is valid for {valid_minutes} minutes and can be used once. \
+                 If you did not ask to reset your password, you can ignore this email.\n\n— EduCoin (Quokki)"
+            ),
+        )
+        .await
+    }
+}

@@ -1,0 +1,106 @@
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::Db;
+use super::accounts::{corrupt, id_column};
+use crate::domain::{Id, Millis, Role};
+use crate::store::{Consumed, RefreshToken, RefreshTokens, StoreResult};
+
+const COLUMNS: &str = "hash, family, account_id, role, expires_at, created_at, used_at, revoked";
+
+/// The token, and whether it was already used or revoked.
+fn from_row(row: &Row<'_>) -> rusqlite::Result<(RefreshToken, bool)> {
+    let role: String = row.get(3)?;
+    let used_at: Option<i64> = row.get(6)?;
+    let revoked: i64 = row.get(7)?;
+    Ok((
+        RefreshToken {
+            hash: row.get(0)?,
+            family: row.get(1)?,
+            account_id: id_column(row, 2)?,
+            role: Role::parse(&role).ok_or_else(|| corrupt(3, "role"))?,
+            expires_at: Millis(row.get(4)?),
+            created_at: Millis(row.get(5)?),
+        },
+        used_at.is_some() || revoked != 0,
+    ))
+}
+
+pub(super) struct SqliteRefreshTokens {
+    pub(super) db: Db,
+}
+
+#[async_trait::async_trait]
+impl RefreshTokens for SqliteRefreshTokens {
+    async fn insert(&self, t: &RefreshToken) -> StoreResult<()> {
+        let t = t.clone();
+        self.db
+            .call("refresh_tokens.insert", move |c| {
+                // Expired tokens are useless: sweep them while we are writing anyway.
+                c.execute("DELETE FROM refresh_tokens WHERE expires_at < ?1", [Millis::now().0])?;
+                c.execute(
+                    "INSERT INTO refresh_tokens (hash, family, account_id, role, expires_at, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        t.hash, t.family, t.account_id.as_str(), t.role.as_str(),
+                        t.expires_at.0, t.created_at.0
+                    ],
+                )
+                .map(drop)
+            })
+            .await
+    }
+
+    async fn consume(&self, hash: &str, now: Millis) -> StoreResult<Consumed> {
+        let hash = hash.to_owned();
+        self.db
+            .call("refresh_tokens.consume", move |c| {
+                let tx = c.transaction()?;
+                // The conditional update is the single point where a token becomes used.
+                let won = tx.execute(
+                    "UPDATE refresh_tokens SET used_at = ?2 \
+                     WHERE hash = ?1 AND used_at IS NULL AND revoked = 0 AND expires_at > ?2",
+                    params![hash, now.0],
+                )? == 1;
+                let row = tx
+                    .query_row(
+                        &format!("SELECT {COLUMNS} FROM refresh_tokens WHERE hash = ?1"),
+                        [&hash],
+                        from_row,
+                    )
+                    .optional()?;
+                tx.commit()?;
+                Ok(match row {
+                    Some((token, _)) if won => Consumed::Fresh(token),
+                    Some((token, true)) => Consumed::Reused(token),
+                    _ => Consumed::Invalid,
+                })
+            })
+            .await
+    }
+
+    async fn revoke_family(&self, family: &str) -> StoreResult<()> {
+        let family = family.to_owned();
+        self.db
+            .call("refresh_tokens.revoke_family", move |c| {
+                c.execute(
+                    "UPDATE refresh_tokens SET revoked = 1 WHERE family = ?1",
+                    [family],
+                )
+                .map(drop)
+            })
+            .await
+    }
+
+    async fn revoke_account(&self, account_id: &Id) -> StoreResult<()> {
+        let id = account_id.as_str().to_owned();
+        self.db
+            .call("refresh_tokens.revoke_account", move |c| {
+                c.execute(
+                    "UPDATE refresh_tokens SET revoked = 1 WHERE account_id = ?1",
+                    [id],
+                )
+                .map(drop)
+            })
+            .await
+    }
+}
