@@ -187,7 +187,8 @@ impl GoogleVerifier {
 
         // Looked at before any key is fetched, so that junk costs no request to Google.
         // An unknown algorithm such as `none` fails to parse here.
-        let header = jsonwebtoken::decode_header(id_token).map_err(|_| rejected(NOT_AN_ID_TOKEN))?;
+        let header =
+            jsonwebtoken::decode_header(id_token).map_err(|_| rejected(NOT_AN_ID_TOKEN))?;
         if header.alg != Algorithm::RS256 {
             return Err(rejected(NOT_AN_ID_TOKEN));
         }
@@ -195,12 +196,20 @@ impl GoogleVerifier {
             return Err(rejected(NOT_AN_ID_TOKEN));
         };
 
-        let key = inner.key_for(kid).await?.ok_or_else(|| rejected(UNKNOWN_KEY))?;
+        let key = inner
+            .key_for(kid)
+            .await?
+            .ok_or_else(|| rejected(UNKNOWN_KEY))?;
         let claims = jsonwebtoken::decode::<Claims>(id_token, &key, &inner.validation)
             .map_err(|e| rejected(refusal(e.kind())))?
             .claims;
 
-        let Some(email) = claims.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) else {
+        let Some(email) = claims
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        else {
             return Err(rejected(NO_EMAIL));
         };
         if !claims.email_verified {
