@@ -559,3 +559,67 @@ async fn google_not_configured_without_a_client_id() {
     }
     assert_eq!(google.hits(), 0);
 }
+
+/// Google's own Python library (google-auth) verifying the test tokens against the fake Google:
+/// shows the fixtures and tokens are the real format, so the tests above test the real thing.
+/// Runs only where `EDUCOIN_TEST_GOOGLE_AUTH_PYTHON` (default `python3`) can import google-auth and
+/// pyjwt (which it uses for JWK sets); otherwise it says so and passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn google_auth_library_agrees_on_the_test_tokens() {
+    const SCRIPT: &str = r#"
+import sys
+from google.auth.transport.requests import Request
+from google.oauth2 import id_token
+token, certs_url, audience = sys.argv[1:4]
+try:
+    claims = id_token.verify_token(token, Request(), audience=audience, certs_url=certs_url)
+except Exception as e:
+    print("REJECTED", type(e).__name__, e)
+    sys.exit(3)
+print("ACCEPTED", claims["email"])
+"#;
+    let python =
+        std::env::var("EDUCOIN_TEST_GOOGLE_AUTH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let importable = std::process::Command::new(&python)
+        .args([
+            "-c",
+            "import google.oauth2.id_token, google.auth.transport.requests, jwt",
+        ])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !importable {
+        eprintln!("skipped: {python} cannot import google-auth, requests and pyjwt");
+        return;
+    }
+    let google = google().await;
+    let run = |token: String| {
+        let (python, url) = (python.clone(), google.url.clone());
+        // Blocking, on another thread: the fake Google must keep answering meanwhile.
+        tokio::task::spawn_blocking(move || {
+            let out = std::process::Command::new(python)
+                .args(["-c", SCRIPT, &token, &url, CLIENT_ID])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        })
+    };
+
+    let valid = sign(&claims());
+    assert_eq!(
+        run(valid.clone()).await.unwrap(),
+        format!("ACCEPTED {EMAIL}")
+    );
+    google.verifier().verify(&valid, EMAIL).await.unwrap();
+
+    let forged = sign_with("b", KID_A, &claims());
+    let answer = run(forged.clone()).await.unwrap();
+    assert!(answer.starts_with("REJECTED"), "{answer}");
+    refusal(google.verifier().verify(&forged, EMAIL).await);
+
+    let other_app = sign(&with(
+        json!({"aud": "someone-else.apps.googleusercontent.com"}),
+    ));
+    let answer = run(other_app.clone()).await.unwrap();
+    assert!(answer.starts_with("REJECTED"), "{answer}");
+    refusal(google.verifier().verify(&other_app, EMAIL).await);
+}
