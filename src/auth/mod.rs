@@ -1,5 +1,6 @@
 //! Who is calling: tokens, passwords, passcodes, login limits, and one-time codes.
 
+pub mod google;
 pub mod limits;
 pub mod otp;
 pub mod passwords;

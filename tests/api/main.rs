@@ -4,6 +4,7 @@ mod support;
 
 mod cache_contract;
 mod dependencies;
+mod google;
 mod http_edge;
 mod lifecycle;
 mod store_contract;
