@@ -2,6 +2,7 @@
 //! by indexes and conditional updates, never by read-then-write.
 
 mod accounts;
+mod files;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -139,6 +140,7 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
         backend: Arc::new(MongoBackend { db: db.clone() }),
         teachers: Arc::new(accounts::MongoTeachers::new(&db)),
         admins: Arc::new(accounts::MongoAdmins::new(&db)),
+        files: Arc::new(files::MongoFiles::new(&db)),
     })
 }
 

@@ -5,6 +5,7 @@
 //! allows one writer at a time anyway), so a slow query never stalls the async workers.
 
 mod accounts;
+mod files;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -119,6 +120,8 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 
 pub async fn open(path: &Path) -> anyhow::Result<Store> {
     let path = path.to_owned();
+    // Uploads live beside the database file, so one directory holds all the state.
+    let uploads = path.with_file_name("uploads");
     let conn = tokio::task::spawn_blocking(move || -> anyhow::Result<Connection> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -133,6 +136,7 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
         Ok(conn)
     })
     .await??;
+    let files = tokio::task::spawn_blocking(move || files::DiskFiles::open(uploads)).await??;
     let db = Db {
         conn: Arc::new(Mutex::new(conn)),
     };
@@ -140,6 +144,7 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
         backend: Arc::new(SqliteBackend { db: db.clone() }),
         teachers: Arc::new(accounts::SqliteTeachers { db: db.clone() }),
         admins: Arc::new(accounts::SqliteAdmins { db }),
+        files: Arc::new(files),
     })
 }
 
