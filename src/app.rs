@@ -68,6 +68,8 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
     if state.config.test_hooks {
         routes = routes.nest("/api/v1/test", api::test_hooks::routes());
     }
+    // Uploaded images and the default avatar, served from the root (CLIENT-CONTRACT §1, §6).
+    routes = routes.at("/images/:file", poem::get(crate::http::images::serve));
 
     let config = state.config.clone();
     let limit = config.max_body_bytes;
@@ -75,6 +77,8 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
     let limits = config.rate_limit.clone();
     let trusted: Arc<[ipnet::IpNet]> = config.trusted_proxies.clone().into();
     routes
+        // Innermost: the old clients' `//images/<file>` must reach the route above.
+        .around(crate::http::images::doubled_slash)
         .around(move |ep, req| middleware::body_limit(ep, req, limit))
         .around(move |ep, req| {
             middleware::rate_limit(ep, req, cache.clone(), limits.clone(), trusted.clone())

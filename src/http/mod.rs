@@ -2,7 +2,9 @@
 
 pub mod envelope;
 pub mod error;
+pub mod images;
 pub mod middleware;
+pub mod upload;
 
 pub use envelope::{Envelope, Pagination};
 pub use error::{ApiError, ApiResult};

@@ -4,6 +4,8 @@ mod support;
 
 mod cache_contract;
 mod dependencies;
+mod files_contract;
 mod http_edge;
+mod images;
 mod lifecycle;
 mod store_contract;

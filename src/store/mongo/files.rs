@@ -6,24 +6,71 @@
 //! "revision". `put` uploads a new revision and then deletes every revision of the name older
 //! than the newest, and `get` reads the newest; "newest" is the largest `_id` (not `uploadDate`,
 //! which ties within a millisecond), so concurrent writers converge on one survivor and readers
-//! never see a half-written file (GridFS writes the chunks before the file document).
+//! never see a half-written file (the chunks are written before the file document).
+//!
+//! Writing: the chunks and the file document are inserted here, in the GridFS spec's layout (so
+//! the driver's download stream, `mongofiles` and other drivers read them), rather than through
+//! the driver's upload stream. That stream creates its collections lazily with the `create`
+//! command, which the test double (jongodb) lacks; the spec's indexes are instead created by
+//! `migrate`, before the first upload, which real MongoDB is content with too.
 
-use futures_util::{AsyncReadExt, AsyncWriteExt, TryStreamExt};
-use mongodb::Database;
+use futures_util::{AsyncReadExt, TryStreamExt};
 use mongodb::bson::oid::ObjectId;
-use mongodb::bson::{Bson, doc};
+use mongodb::bson::spec::BinarySubtype;
+use mongodb::bson::{Binary, Bson, DateTime, Document, doc};
 use mongodb::error::{ErrorKind, GridFsErrorKind};
 use mongodb::gridfs::{FilesCollectionDocument, GridFsBucket};
-use mongodb::options::GridFsBucketOptions;
+use mongodb::options::{GridFsBucketOptions, IndexOptions};
+use mongodb::{Collection, Database, IndexModel};
 
 use super::observe;
 use crate::store::files::{check_name, check_put};
 use crate::store::{Files, StoreResult, StoredFile};
 
 pub(super) const BUCKET: &str = "images";
+/// The GridFS default: 255 KiB keeps a chunk well under the 16 MiB document limit.
+const CHUNK_SIZE: usize = 255 * 1024;
 
 pub(super) struct MongoFiles {
     bucket: GridFsBucket,
+    files: Collection<Document>,
+    chunks: Collection<Document>,
+}
+
+/// The indexes the GridFS spec asks for (the driver would create them on first upload).
+pub(super) async fn migrate(db: &Database) -> StoreResult<()> {
+    let index = |keys: Document, name: &str, unique: bool| {
+        IndexModel::builder()
+            .keys(keys)
+            .options(
+                IndexOptions::builder()
+                    .name(name.to_owned())
+                    .unique(unique)
+                    .build(),
+            )
+            .build()
+    };
+    observe(
+        "migrate",
+        db.collection::<Document>(&format!("{BUCKET}.files"))
+            .create_index(index(
+                doc! { "filename": 1, "uploadDate": 1 },
+                "filename_1_uploadDate_1",
+                false,
+            )),
+    )
+    .await?;
+    observe(
+        "migrate",
+        db.collection::<Document>(&format!("{BUCKET}.chunks"))
+            .create_index(index(
+                doc! { "files_id": 1, "n": 1 },
+                "files_id_1_n_1",
+                true,
+            )),
+    )
+    .await?;
+    Ok(())
 }
 
 impl MongoFiles {
@@ -33,7 +80,52 @@ impl MongoFiles {
             .build();
         MongoFiles {
             bucket: db.gridfs_bucket(options),
+            files: db.collection(&format!("{BUCKET}.files")),
+            chunks: db.collection(&format!("{BUCKET}.chunks")),
         }
+    }
+
+    /// Writes one revision: chunks first, then the file document that makes it visible. A failure
+    /// removes the chunks written so far, as the driver's upload stream does.
+    async fn upload(
+        &self,
+        name: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> mongodb::error::Result<()> {
+        let id = ObjectId::new();
+        let chunks: Vec<Document> = bytes
+            .chunks(CHUNK_SIZE)
+            .zip(0i32..)
+            .map(|(data, n)| {
+                doc! {
+                    "_id": ObjectId::new(),
+                    "files_id": id,
+                    "n": n,
+                    "data": Binary { subtype: BinarySubtype::Generic, bytes: data.to_vec() },
+                }
+            })
+            .collect();
+        let file = doc! {
+            "_id": id,
+            "length": i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+            "chunkSize": CHUNK_SIZE as i32,
+            "uploadDate": DateTime::now(),
+            "filename": name,
+            "metadata": { "contentType": content_type },
+        };
+        let written = async {
+            if !chunks.is_empty() {
+                self.chunks.insert_many(chunks).await?;
+            }
+            self.files.insert_one(file).await
+        }
+        .await;
+        if let Err(e) = written {
+            let _ = self.chunks.delete_many(doc! { "files_id": id }).await;
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// The newest revision stored under `name`.
@@ -61,7 +153,7 @@ fn file_not_found(e: &mongodb::error::Error) -> bool {
     )
 }
 
-/// The GridFS streams report the driver's error inside an `io::Error`; take it back out so that an
+/// The GridFS download stream reports the driver's error inside an `io::Error`; take it back out so that an
 /// outage is still `Unavailable`.
 fn from_stream(e: std::io::Error) -> mongodb::error::Error {
     match e
@@ -79,14 +171,7 @@ impl Files for MongoFiles {
     async fn put(&self, name: &str, content_type: &str, bytes: Vec<u8>) -> StoreResult<()> {
         check_put(name, content_type)?;
         observe("files.put", async {
-            let mut upload = self
-                .bucket
-                .open_upload_stream(name)
-                .id(ObjectId::new().into())
-                .metadata(doc! { "contentType": content_type })
-                .await?;
-            upload.write_all(&bytes).await.map_err(from_stream)?;
-            upload.close().await.map_err(from_stream)?;
+            self.upload(name, content_type, &bytes).await?;
             // Older revisions of the name go; the newest (ours, or a concurrent writer's) stays.
             if let Some(newest) = self.newest(name).await? {
                 let older: Vec<FilesCollectionDocument> = self

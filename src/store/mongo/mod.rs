@@ -113,6 +113,7 @@ impl Backend for MongoBackend {
                 .create_index(unique_email()),
         )
         .await?;
+        files::migrate(&self.db).await?;
         Ok(())
     }
 }
