@@ -71,6 +71,18 @@ async fn files_round_trip(db: Db) {
     let jpg = store.files.get(JPG_NAME).await.unwrap().unwrap();
     assert_eq!(jpg.content_type, "image/jpeg");
     assert_eq!(jpg.bytes, b"\xFF\xD8\xFFjpeg");
+
+    // The port stores what it is given, even nothing (refusing empty images is the HTTP layer's job).
+    let empty = "00000000000000000000000000000000.png";
+    store
+        .files
+        .put(empty, "image/png", Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.files.get(empty).await.unwrap().map(|f| f.bytes),
+        Some(Vec::new())
+    );
 }
 
 /// Decision: `put` under an existing name replaces the file (last write wins), and `delete` then

@@ -6,7 +6,8 @@
 //! "revision". `put` uploads a new revision and then deletes every revision of the name older
 //! than the newest, and `get` reads the newest; "newest" is the largest `_id` (not `uploadDate`,
 //! which ties within a millisecond), so concurrent writers converge on one survivor and readers
-//! never see a half-written file (the chunks are written before the file document).
+//! never see a half-written file (the chunks are written before the file document). A download
+//! racing the replacement of its own name can fail; names are random, so that is a caller's bug.
 //!
 //! Writing: the chunks and the file document are inserted here, in the GridFS spec's layout (so
 //! the driver's download stream, `mongofiles` and other drivers read them), rather than through
@@ -27,7 +28,7 @@ use super::observe;
 use crate::store::files::{check_name, check_put};
 use crate::store::{Files, StoreResult, StoredFile};
 
-pub(super) const BUCKET: &str = "images";
+const BUCKET: &str = "images";
 /// The GridFS default: 255 KiB keeps a chunk well under the 16 MiB document limit.
 const CHUNK_SIZE: usize = 255 * 1024;
 
@@ -153,8 +154,8 @@ fn file_not_found(e: &mongodb::error::Error) -> bool {
     )
 }
 
-/// The GridFS download stream reports the driver's error inside an `io::Error`; take it back out so that an
-/// outage is still `Unavailable`.
+/// The GridFS download stream reports the driver's error inside an `io::Error`; take it back out
+/// so that an outage is still `Unavailable`.
 fn from_stream(e: std::io::Error) -> mongodb::error::Error {
     match e
         .into_inner()
