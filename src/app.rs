@@ -73,6 +73,8 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
     if state.config.test_hooks {
         routes = routes.nest("/api/v1/test", api::test_hooks::routes());
     }
+    // Uploaded images and the default avatar, served from the root (CLIENT-CONTRACT §1, §6).
+    routes = routes.at("/images/:file", poem::get(crate::http::images::serve));
 
     let config = state.config.clone();
     let limit = config.max_body_bytes;

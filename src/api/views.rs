@@ -6,8 +6,7 @@ use poem_openapi::Object;
 
 use crate::domain::{Admin, Student, Teacher};
 
-/// Shown until a teacher or admin uploads a picture: `profile` is never null (CLIENT-CONTRACT §6).
-pub const DEFAULT_AVATAR: &str = "/images/default-avatar.png";
+pub use crate::http::upload::DEFAULT_AVATAR;
 
 #[derive(Object, Debug, Clone)]
 #[oai(rename = "Teacher")]

@@ -3,8 +3,10 @@
 pub mod auth;
 pub mod envelope;
 pub mod error;
+pub mod images;
 pub mod input;
 pub mod middleware;
+pub mod upload;
 
 pub use envelope::{Done, Envelope, Pagination, done};
 pub use error::{ApiError, ApiResult};

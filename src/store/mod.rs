@@ -1,6 +1,7 @@
 //! Storage ports (one small trait per aggregate, speaking domain types) and the two adapters
 //! behind them: embedded SQLite (default) and MongoDB (production).
 
+pub mod files;
 pub mod mongo;
 mod ports;
 pub mod sqlite;
@@ -8,6 +9,7 @@ pub mod sqlite;
 use std::sync::Arc;
 use std::time::Instant;
 
+pub use files::{Files, StoredFile};
 pub use ports::{
     Admins, Consumed, ListQuery, Page, RefreshToken, RefreshTokens, Students, Teachers,
 };
@@ -51,6 +53,7 @@ pub struct Store {
     pub admins: Arc<dyn Admins>,
     pub students: Arc<dyn Students>,
     pub refresh_tokens: Arc<dyn RefreshTokens>,
+    pub files: Arc<dyn Files>,
 }
 
 impl Store {

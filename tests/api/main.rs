@@ -4,7 +4,9 @@ mod support;
 
 mod cache_contract;
 mod dependencies;
+mod files_contract;
 mod google;
 mod http_edge;
+mod images;
 mod lifecycle;
 mod store_contract;

@@ -2,6 +2,7 @@
 //! by indexes and conditional updates, never by read-then-write.
 
 mod accounts;
+mod files;
 mod students;
 mod tokens;
 
@@ -116,6 +117,7 @@ impl Backend for MongoBackend {
         .await?;
         students::create_indexes(&self.db).await?;
         tokens::create_indexes(&self.db).await?;
+        files::migrate(&self.db).await?;
         Ok(())
     }
 }
@@ -145,6 +147,7 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
         admins: Arc::new(accounts::MongoAdmins::new(&db)),
         students: Arc::new(students::MongoStudents::new(&db)),
         refresh_tokens: Arc::new(tokens::MongoRefreshTokens::new(&db)),
+        files: Arc::new(files::MongoFiles::new(&db)),
     })
 }
 

@@ -5,6 +5,7 @@
 //! allows one writer at a time anyway), so a slow query never stalls the async workers.
 
 mod accounts;
+mod files;
 mod students;
 mod tokens;
 
@@ -126,6 +127,8 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 
 pub async fn open(path: &Path) -> anyhow::Result<Store> {
     let path = path.to_owned();
+    // Uploads live beside the database file, so one directory holds all the state.
+    let uploads = path.with_file_name("uploads");
     let conn = tokio::task::spawn_blocking(move || -> anyhow::Result<Connection> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
@@ -140,6 +143,7 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
         Ok(conn)
     })
     .await??;
+    let files = tokio::task::spawn_blocking(move || files::DiskFiles::open(uploads)).await??;
     let db = Db {
         conn: Arc::new(Mutex::new(conn)),
     };
@@ -149,6 +153,7 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
         admins: Arc::new(accounts::SqliteAdmins { db: db.clone() }),
         students: Arc::new(students::SqliteStudents { db: db.clone() }),
         refresh_tokens: Arc::new(tokens::SqliteRefreshTokens { db }),
+        files: Arc::new(files),
     })
 }
 
