@@ -2,16 +2,32 @@
 
 use chrono::{Datelike, TimeZone, Utc};
 use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::types::multipart::Upload;
+use poem_openapi::{Multipart, Object, OpenApi};
 
 use super::ApiTags;
 use super::views::AdminView;
 use crate::app::AppState;
+use crate::domain::account::AdminPatch;
 use crate::domain::{Admin, Millis};
 use crate::http::auth::Auth;
-use crate::http::{ApiResult, Envelope};
+use crate::http::input::{bounded, email, optional};
+use crate::http::upload::store_image;
+use crate::http::{ApiError, ApiResult, Envelope};
+use crate::store::StoreError;
 
 pub struct AdminApi;
+
+/// `PATCH /admin`: the dashboard sends a form; a missing field stays as it is.
+#[derive(Multipart)]
+struct UpdateAdminForm {
+    name: Option<String>,
+    email: Option<String>,
+    contact: Option<String>,
+    location: Option<String>,
+    /// A PNG or JPEG of at most 5 MB.
+    image: Option<Upload>,
+}
 
 #[derive(Object)]
 struct TeacherGrowth {
@@ -74,6 +90,50 @@ impl AdminApi {
     #[oai(path = "/admin/profile", method = "get")]
     async fn profile(&self, auth: Auth<Admin>) -> Json<Envelope<AdminView>> {
         Envelope::ok("Profile retrieved", AdminView::from(&auth.who))
+    }
+
+    /// The admin changes its own details or picture.
+    #[oai(path = "/admin", method = "patch")]
+    async fn update(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Admin>,
+        form: UpdateAdminForm,
+    ) -> ApiResult<Json<Envelope<AdminView>>> {
+        let field = |name: &str, value: Option<&str>| {
+            optional(value).map(|v| bounded(name, v, 200)).transpose()
+        };
+        let mut patch = AdminPatch {
+            name: field("name", form.name.as_deref())?,
+            email: match optional(form.email.as_deref()) {
+                Some(e) => Some(email("email", Some(&e))?),
+                None => None,
+            },
+            contact: field("contact", form.contact.as_deref())?,
+            location: field("location", form.location.as_deref())?,
+            profile: None,
+        };
+        if let Some(image) = form.image {
+            patch.profile = Some(store_image(state.store.files.as_ref(), image).await?);
+        }
+        let updated = match state.store.admins.update(&auth.who.id, &patch).await {
+            Ok(Some(a)) => a,
+            Ok(None) => {
+                return Err(ApiError::Unauthorized(
+                    "This account no longer exists.".into(),
+                ));
+            }
+            Err(StoreError::Conflict { .. }) => {
+                return Err(ApiError::Conflict(
+                    "Another account already uses this email.".into(),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if patch.profile.is_some() {
+            super::profile::forget_old_image(&state, auth.who.profile.as_deref()).await;
+        }
+        Ok(Envelope::ok("Profile updated", AdminView::from(&updated)))
     }
 
     /// Totals and the last 12 months of sign-ups.

@@ -6,6 +6,7 @@
 use super::sessions::{self, TokenResponse};
 use super::teacher::new_teacher;
 use crate::app::AppState;
+use crate::auth::google::GoogleError;
 use crate::domain::{AccountStatus, Role};
 use crate::http::input::{bounded, email, optional};
 use crate::http::{ApiError, ApiResult};
@@ -40,10 +41,20 @@ async fn identity(
     }
 }
 
-async fn verify(_state: &AppState, _token: &str, _email: String) -> ApiResult<Identity> {
-    Err(ApiError::BadRequest(
-        "Google sign-in is not available on this server yet.".into(),
-    ))
+async fn verify(state: &AppState, token: &str, email: String) -> ApiResult<Identity> {
+    let id = state.auth.google.verify(token, &email).await.map_err(|e| match e {
+        GoogleError::NotConfigured => ApiError::BadRequest(
+            "Google sign-in is not configured on this server. Please log in with your email and password.".into(),
+        ),
+        GoogleError::Rejected(why) => ApiError::Unauthorized(why),
+        GoogleError::KeysUnavailable(detail) => ApiError::Unavailable(detail),
+    })?;
+    Ok(Identity {
+        // Google's spelling, normalised like every stored email.
+        email: crate::domain::account::normalize_email(&id.email),
+        name: id.name,
+        picture: id.picture,
+    })
 }
 
 pub async fn login(

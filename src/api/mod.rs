@@ -4,6 +4,7 @@ mod admin;
 mod auth;
 mod google_login;
 mod health;
+mod profile;
 mod sessions;
 mod student;
 mod teacher;

@@ -4,16 +4,19 @@
 use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::types::multipart::Upload;
+use poem_openapi::{Multipart, Object, OpenApi};
 
 use super::ApiTags;
 use super::sessions::{self, TokenResponse};
 use super::views::TeacherView;
 use crate::app::AppState;
+use crate::domain::account::TeacherPatch;
 use crate::domain::passcode::{self, Purpose};
 use crate::domain::{AccountStatus, Admin, Id, Millis, Role, Teacher};
 use crate::http::auth::Auth;
 use crate::http::input::{bounded, email, list_query, optional, required};
+use crate::http::upload::store_image;
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
 use crate::store::StoreError;
 
@@ -51,6 +54,15 @@ struct TeacherLoginBody {
     /// A Google ID token (required for `type: "social"`).
     #[oai(rename = "idToken")]
     id_token: Option<String>,
+}
+
+/// `PATCH /teacher`: the app sends a form; a missing field stays as it is.
+#[derive(Multipart)]
+struct UpdateTeacherForm {
+    name: Option<String>,
+    location: Option<String>,
+    /// A PNG or JPEG of at most 5 MB.
+    image: Option<Upload>,
 }
 
 const NAME_MAX: usize = 100;
@@ -227,6 +239,41 @@ impl TeacherApi {
         Ok(Envelope::ok(
             "Profile retrieved",
             view(&state, &auth.who).await?,
+        ))
+    }
+
+    /// A teacher changes its name, location or picture.
+    #[oai(path = "/teacher", method = "patch")]
+    async fn update(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        form: UpdateTeacherForm,
+    ) -> ApiResult<Json<Envelope<TeacherView>>> {
+        let mut patch = TeacherPatch {
+            name: optional(form.name.as_deref())
+                .map(|n| bounded("name", n, NAME_MAX))
+                .transpose()?,
+            location: optional(form.location.as_deref())
+                .map(|l| bounded("location", l, FIELD_MAX))
+                .transpose()?,
+            ..Default::default()
+        };
+        if let Some(image) = form.image {
+            patch.profile = Some(store_image(state.store.files.as_ref(), image).await?);
+        }
+        let updated = state
+            .store
+            .teachers
+            .update(&auth.who.id, &patch)
+            .await?
+            .ok_or_else(|| ApiError::Unauthorized("This account no longer exists.".into()))?;
+        if patch.profile.is_some() {
+            super::profile::forget_old_image(&state, auth.who.profile.as_deref()).await;
+        }
+        Ok(Envelope::ok(
+            "Profile updated",
+            view(&state, &updated).await?,
         ))
     }
 

@@ -22,6 +22,7 @@ pub struct Auth {
     pub passcodes: PasscodeCipher,
     pub limits: limits::LoginLimits,
     pub otp: otp::OneTimeCodes,
+    pub google: google::GoogleVerifier,
 }
 
 impl Auth {
@@ -33,6 +34,7 @@ impl Auth {
             passcodes: PasscodeCipher::from_hex_key(config.passcode_key.expose())?,
             limits: limits::LoginLimits::new(cache.clone(), config.rate_limit.clone()),
             otp: otp::OneTimeCodes::new(cache, &config.jwt),
+            google: google::GoogleVerifier::new(&config.google),
         })
     }
 }
