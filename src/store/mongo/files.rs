@@ -21,10 +21,10 @@ use mongodb::bson::spec::BinarySubtype;
 use mongodb::bson::{Binary, Bson, DateTime, Document, doc};
 use mongodb::error::{ErrorKind, GridFsErrorKind};
 use mongodb::gridfs::{FilesCollectionDocument, GridFsBucket};
-use mongodb::options::{GridFsBucketOptions, IndexOptions};
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::options::GridFsBucketOptions;
+use mongodb::{Collection, Database};
 
-use super::observe;
+use super::{index, observe};
 use crate::store::files::{check_name, check_put};
 use crate::store::{Files, StoreResult, StoredFile};
 
@@ -40,17 +40,6 @@ pub(super) struct MongoFiles {
 
 /// The indexes the GridFS spec asks for (the driver would create them on first upload).
 pub(super) async fn migrate(db: &Database) -> StoreResult<()> {
-    let index = |keys: Document, name: &str, unique: bool| {
-        IndexModel::builder()
-            .keys(keys)
-            .options(
-                IndexOptions::builder()
-                    .name(name.to_owned())
-                    .unique(unique)
-                    .build(),
-            )
-            .build()
-    };
     observe(
         "migrate",
         db.collection::<Document>(&format!("{BUCKET}.files"))

@@ -82,25 +82,8 @@ impl Backend for MongoBackend {
     }
 
     async fn migrate(&self) -> StoreResult<()> {
-        let unique_email = || {
-            IndexModel::builder()
-                .keys(doc! { "email": 1 })
-                .options(
-                    IndexOptions::builder()
-                        .unique(true)
-                        .name("email_unique".to_owned())
-                        .build(),
-                )
-                .build()
-        };
-        let newest_first = IndexModel::builder()
-            .keys(doc! { "createdAt": -1, "_id": -1 })
-            .options(
-                IndexOptions::builder()
-                    .name("created_at".to_owned())
-                    .build(),
-            )
-            .build();
+        let unique_email = || index(doc! { "email": 1 }, "email_unique", true);
+        let newest_first = index(doc! { "createdAt": -1, "_id": -1 }, "created_at", false);
         observe(
             "migrate",
             self.db
@@ -152,7 +135,20 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
 }
 
 /// `search` as a case-insensitive regex that matches the text literally.
-/// `{field: {$gte: from, $lt: to}}` on a date field.
+/// An index named `name` on `keys`.
+pub(crate) fn index(keys: mongodb::bson::Document, name: &str, unique: bool) -> IndexModel {
+    IndexModel::builder()
+        .keys(keys)
+        .options(
+            IndexOptions::builder()
+                .name(name.to_owned())
+                .unique(unique)
+                .build(),
+        )
+        .build()
+}
+
+/// `{createdAt: {$gte: from, $lt: to}}`.
 pub(crate) fn created_between(
     from: crate::domain::Millis,
     to: crate::domain::Millis,

@@ -1,12 +1,12 @@
 use futures_util::TryStreamExt;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{DateTime, Document, doc};
-use mongodb::options::{IndexOptions, ReturnDocument};
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::options::ReturnDocument;
+use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
 use super::accounts::convert;
-use super::{conflict_on, created_between, literal_regex, observe};
+use super::{conflict_on, created_between, index, literal_regex, observe};
 use crate::domain::student::StudentPatch;
 use crate::domain::{Id, Millis, Student};
 use crate::store::{ListQuery, Page, StoreError, StoreResult, Students};
@@ -94,17 +94,6 @@ impl TryFrom<StudentDoc> for Student {
 }
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
-    let index = |keys: Document, name: &str, unique: bool| {
-        IndexModel::builder()
-            .keys(keys)
-            .options(
-                IndexOptions::builder()
-                    .name(name.to_owned())
-                    .unique(unique)
-                    .build(),
-            )
-            .build()
-    };
     observe(
         "migrate",
         db.collection::<Document>(STUDENTS).create_indexes([

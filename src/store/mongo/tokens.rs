@@ -5,7 +5,7 @@ use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
-use super::observe;
+use super::{index, observe};
 use crate::domain::{Id, Millis, Role};
 use crate::store::{Consumed, RefreshToken, RefreshTokens, StoreError, StoreResult};
 
@@ -51,14 +51,8 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
     observe(
         "migrate",
         coll.create_indexes([
-            IndexModel::builder()
-                .keys(doc! { "family": 1 })
-                .options(IndexOptions::builder().name("family".to_owned()).build())
-                .build(),
-            IndexModel::builder()
-                .keys(doc! { "accountId": 1 })
-                .options(IndexOptions::builder().name("account".to_owned()).build())
-                .build(),
+            index(doc! { "family": 1 }, "family", false),
+            index(doc! { "accountId": 1 }, "account", false),
             // MongoDB deletes expired tokens by itself.
             IndexModel::builder()
                 .keys(doc! { "expiresAt": 1 })
