@@ -234,7 +234,7 @@ async fn forged_expired_and_orphan_tokens_get_401(db: Db) {
             api.get(path, Some(&none)).await.status(401);
         }
         // A token of ours with its payload swapped.
-        let other = sign(&claims(id, "SUPER_ADMIN", now() + 600), JWT_SECRET);
+        let other = sign(&claims(id, "SUPER_ADMIN", now() + 6000), JWT_SECRET);
         let parts: Vec<&str> = good.split('.').collect();
         let swapped = format!(
             "{}.{}.{}",

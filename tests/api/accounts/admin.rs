@@ -164,7 +164,7 @@ async fn dashboard_overview_counts_the_last_twelve_months(db: Db) {
         }
         let mut fields = keys(&months[11]);
         fields.sort_unstable();
-        assert_eq!(fields, [count, "name"]);
+        assert_eq!(fields, ["name", count]);
     }
     assert_eq!(o["teacherGrowth"][11]["teacher"], 3);
     assert_eq!(o["studentGrowth"][11]["student"], 2);
