@@ -2,6 +2,7 @@
 
 mod support;
 
+mod accounts;
 mod cache_contract;
 mod dependencies;
 mod files_contract;

@@ -1,5 +1,6 @@
 //! Helpers shared by every test: the services, and a real server started in-process per test.
 
+pub mod google;
 pub mod services;
 
 use std::collections::BTreeMap;
