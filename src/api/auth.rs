@@ -167,6 +167,7 @@ impl AuthApi {
         let email = email("email", body.email.as_deref())?;
         let code = text_or_number("oneTimeCode", body.one_time_code.as_ref())?
             .ok_or_else(|| ApiError::field("oneTimeCode", "oneTimeCode is required"))?;
+        let code = otp::normalize_code(&code);
         match state.auth.otp.check_code(&email, &code).await? {
             CodeCheck::Valid => {
                 let admin = state.store.admins.by_email(&email).await?.ok_or_else(|| {

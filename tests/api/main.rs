@@ -10,4 +10,6 @@ mod google;
 mod http_edge;
 mod images;
 mod lifecycle;
+mod login_limits;
+mod password_reset;
 mod store_contract;

@@ -1,0 +1,329 @@
+//! The admin password reset end to end through a real SMTP server: `forget-password` mails a
+//! 4-digit code to `tests/services/smtp_sink.py` (aiosmtpd, plain SMTP without TLS), the test reads
+//! it from the received message, trades it at `verify-email` for a reset token and sets a new
+//! password with `reset-password`. Needs `python3` with aiosmtpd
+//! (`python3 -m pip install 'aiosmtpd==1.4.6'`); without it the tests fail and say so.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::on_both_caches;
+use crate::support::services::{die_with_parent, free_port};
+use crate::support::{Db, Kv, TestApp, spawn_app_with};
+
+const ADMIN: &str = "root@educoin.test";
+const OLD_PASSWORD: &str = "old-password-123";
+const NEW_PASSWORD: &str = "brand-new-password-456";
+const SENT: &str = "If an account exists for this email, a code has been sent to it.";
+
+/// `tests/services/smtp_sink.py` on a free loopback port; killed when dropped (and when the test
+/// process dies, by PR_SET_PDEATHSIG).
+struct SmtpSink {
+    child: Child,
+    port: u16,
+    mailbox: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    fn start() -> SmtpSink {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/services/smtp_sink.py");
+        let probe = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .output()
+            .expect("python3 is needed for the SMTP tests (it runs tests/services/smtp_sink.py)");
+        assert!(
+            probe.status.success(),
+            "aiosmtpd is not installed, and the password-reset tests need a real SMTP server: \
+             run `python3 -m pip install 'aiosmtpd==1.4.6'` (.ci/run does)\n{}",
+            String::from_utf8_lossy(&probe.stderr)
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let mailbox = dir.path().join("mail.jsonl");
+        // A port picked free may be taken by the time the sink binds it: try a few.
+        for _ in 0..5 {
+            let port = free_port();
+            let mut cmd = Command::new("python3");
+            cmd.arg(&script)
+                .arg(port.to_string())
+                .arg(&mailbox)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null());
+            die_with_parent(&mut cmd);
+            let mut child = cmd.spawn().expect("start tests/services/smtp_sink.py");
+            let mut line = String::new();
+            let read = BufReader::new(child.stdout.take().expect("sink stdout"))
+                .read_line(&mut line)
+                .unwrap_or(0);
+            if read > 0 && line.trim() == "READY" {
+                // The sink answers SMTP only once Controller.start() returned; check it accepts.
+                std::net::TcpStream::connect(("127.0.0.1", port)).expect("the SMTP sink accepts");
+                return SmtpSink {
+                    child,
+                    port,
+                    mailbox,
+                    _dir: dir,
+                };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("tests/services/smtp_sink.py did not start (5 tries)");
+    }
+
+    fn messages(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.mailbox)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON message a line"))
+            .collect()
+    }
+
+    fn messages_to(&self, to: &str) -> Vec<Value> {
+        self.messages()
+            .into_iter()
+            .filter(|m| m["to"].as_array().unwrap().iter().any(|r| r == to))
+            .collect()
+    }
+
+    /// The `n`th (1-based) message to `to`, waiting up to 15 s for it.
+    async fn wait_for(&self, to: &str, n: usize) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(m) = self.messages_to(to).into_iter().nth(n - 1) {
+                return m;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no message #{n} to {to} within 15 s; received: {:?}",
+                self.messages()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The 4-digit code in the body of a received message.
+fn code_in(message: &Value) -> String {
+    let data = message["data"].as_str().unwrap();
+    let (_, body) = data.split_once("\r\n\r\n").expect("headers, then a body");
+    let body = body.replace("=\r\n", "");
+    let code = body
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 4)
+        .unwrap_or_else(|| panic!("no 4-digit code in the mail body: {body:?}"));
+    code.to_owned()
+}
+
+async fn app_with_smtp(kv: Kv, sink: &SmtpSink) -> TestApp {
+    let port = sink.port;
+    spawn_app_with(Db::Sqlite, kv, |env| {
+        env.insert("EMAIL_HOST".into(), "127.0.0.1".into());
+        env.insert("EMAIL_PORT".into(), port.to_string());
+        env.insert(
+            "EMAIL_FROM".into(),
+            "EduCoin <no-reply@educoin.test>".into(),
+        );
+        env.insert("SUPER_ADMIN_EMAIL".into(), ADMIN.into());
+        env.insert("SUPER_ADMIN_PASSWORD".into(), OLD_PASSWORD.into());
+    })
+    .await
+}
+
+async fn post(app: &TestApp, path: &str, auth: Option<&str>, body: Value) -> (u16, Value) {
+    let mut req = app.client.post(app.url(path)).json(&body);
+    if let Some(a) = auth {
+        req = req.header("Authorization", a);
+    }
+    let resp = req.send().await.expect("request sent");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.expect("a JSON body"))
+}
+
+async fn login(app: &TestApp, password: &str) -> u16 {
+    post(
+        app,
+        "/api/v1/auth/login",
+        None,
+        json!({"email": ADMIN, "password": password}),
+    )
+    .await
+    .0
+}
+
+async fn forget(app: &TestApp, email: &str) -> (u16, Value) {
+    post(
+        app,
+        "/api/v1/auth/forget-password",
+        None,
+        json!({ "email": email }),
+    )
+    .await
+}
+
+/// `oneTimeCode` as the dashboard sends it: a JSON number (so "0427" arrives as 427).
+async fn verify(app: &TestApp, code: &str) -> (u16, Value) {
+    let number: u64 = code.parse().unwrap();
+    post(
+        app,
+        "/api/v1/auth/verify-email",
+        None,
+        json!({"email": ADMIN, "oneTimeCode": number}),
+    )
+    .await
+}
+
+fn another_code(code: &str, k: u32) -> String {
+    let n: u32 = code.parse().unwrap();
+    format!("{:04}", (n + k) % 10_000)
+}
+
+fn assert_field_error(body: &Value, field: &str, needle: &str) {
+    assert_eq!(body["success"], false, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains(needle),
+        "message {:?} should contain {needle:?}",
+        body["message"]
+    );
+    assert_eq!(body["errorMessages"][0]["path"], field, "{body}");
+}
+
+/// forget → mail → verify (a wrong code first) → reset (a mismatched confirmation first) → only
+/// the new password logs in, and the reset token cannot be used again.
+async fn reset_end_to_end_through_smtp(kv: Kv) {
+    let sink = SmtpSink::start();
+    let app = app_with_smtp(kv, &sink).await;
+    assert_eq!(login(&app, OLD_PASSWORD).await, 200);
+
+    let (status, body) = forget(&app, ADMIN).await;
+    assert_eq!((status, body["message"].as_str()), (200, Some(SENT)));
+    let mail = sink.wait_for(ADMIN, 1).await;
+    assert_eq!(mail["from"], "no-reply@educoin.test");
+    let data = mail["data"].as_str().unwrap();
+    assert!(
+        data.contains("Subject: Your EduCoin password reset code"),
+        "{data}"
+    );
+    let code = code_in(&mail);
+
+    let (status, body) = verify(&app, &another_code(&code, 1)).await;
+    assert_eq!(status, 400, "{body}");
+    assert_field_error(&body, "oneTimeCode", "not correct");
+
+    let (status, body) = verify(&app, &code).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["data"]
+        .as_str()
+        .expect("the reset token in data")
+        .to_owned();
+    assert!(token.len() >= 32, "{token}");
+    // The code is single use.
+    let (status, _) = verify(&app, &code).await;
+    assert_eq!(status, 400);
+
+    let reset =
+        |confirm: &'static str| json!({"newPassword": NEW_PASSWORD, "confirmPassword": confirm});
+    let (status, body) = post(
+        &app,
+        "/api/v1/auth/reset-password",
+        Some(&token),
+        reset("something-else-789"),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_field_error(&body, "confirmPassword", "The passwords do not match");
+
+    // A refused confirmation does not spend the token.
+    let (status, body) = post(
+        &app,
+        "/api/v1/auth/reset-password",
+        Some(&token),
+        reset(NEW_PASSWORD),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["success"], true);
+
+    assert_eq!(login(&app, OLD_PASSWORD).await, 401);
+    assert_eq!(login(&app, NEW_PASSWORD).await, 200);
+
+    // Single use: the same token again is refused, and the password stays.
+    let (status, body) = post(
+        &app,
+        "/api/v1/auth/reset-password",
+        Some(&token),
+        json!({"newPassword": "third-password-000", "confirmPassword": "third-password-000"}),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["success"], false);
+    assert_eq!(login(&app, NEW_PASSWORD).await, 200);
+    app.stop().await;
+}
+
+/// Five wrong codes spend the code: the right one is refused afterwards.
+async fn five_wrong_codes_exhaust_the_code(kv: Kv) {
+    let sink = SmtpSink::start();
+    let app = app_with_smtp(kv, &sink).await;
+    forget(&app, ADMIN).await;
+    let code = code_in(&sink.wait_for(ADMIN, 1).await);
+    for k in 1..=5 {
+        let (status, body) = verify(&app, &another_code(&code, k)).await;
+        assert_eq!(status, 400, "wrong attempt {k}: {body}");
+        assert_field_error(&body, "oneTimeCode", "not correct");
+    }
+    let (status, body) = verify(&app, &code).await;
+    assert_eq!(status, 400, "{body}");
+    assert_field_error(&body, "oneTimeCode", "too many times");
+
+    // A new code works again (and the old one does not).
+    forget(&app, ADMIN).await;
+    let fresh = code_in(&sink.wait_for(ADMIN, 2).await);
+    if fresh != code {
+        assert_eq!(verify(&app, &code).await.0, 400);
+    }
+    let (status, body) = verify(&app, &fresh).await;
+    assert_eq!(status, 200, "{body}");
+    app.stop().await;
+}
+
+/// An unknown email gets exactly the known one's answer, and no mail is sent for it.
+async fn unknown_email_same_answer_and_no_mail(kv: Kv) {
+    let sink = SmtpSink::start();
+    let app = app_with_smtp(kv, &sink).await;
+    let unknown = "nobody@educoin.test";
+    let (unknown_status, unknown_body) = forget(&app, unknown).await;
+    let (known_status, known_body) = forget(&app, ADMIN).await;
+    assert_eq!(
+        (unknown_status, &unknown_body),
+        (known_status, &known_body),
+        "the answer must not tell whether the account exists"
+    );
+    assert_eq!(known_status, 200);
+    sink.wait_for(ADMIN, 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        sink.messages_to(unknown).is_empty(),
+        "mail sent to an unknown address: {:?}",
+        sink.messages()
+    );
+    assert_eq!(sink.messages().len(), 1, "{:?}", sink.messages());
+    app.stop().await;
+}
+
+on_both_caches!(
+    reset_end_to_end_through_smtp,
+    five_wrong_codes_exhaust_the_code,
+    unknown_email_same_answer_and_no_mail,
+);
