@@ -168,6 +168,8 @@
             pkgs.cargo-nextest
             pkgs.rust-analyzer
           ];
+
+          pythonWithSmtpd = pkgs.python3.withPackages (ps: [ ps.aiosmtpd ]);
         in
         {
           inherit
@@ -181,6 +183,7 @@
             docker
             devServices
             toolchain
+            pythonWithSmtpd
             ;
         };
 
@@ -245,7 +248,12 @@
           nextest = craneLib.cargoNextest (
             testArgs
             // {
-              nativeBuildInputs = [ pkgs.redis ];
+              # redis-server for the cache tests; aiosmtpd (tests/services/requirements.txt) is the SMTP
+              # server of the password-reset tests.
+              nativeBuildInputs = [
+                pkgs.redis
+                s.pythonWithSmtpd
+              ];
               partitions = 1;
               partitionType = "count";
               cargoNextestExtraArgs = "--no-tests=warn -E 'not test(/mongo/)'";
@@ -336,7 +344,7 @@
               pkgs.shellcheck
               pkgs.curl
               pkgs.jq
-              pkgs.python3
+              s.pythonWithSmtpd # e2e/nix-check scripts and the SMTP test server
               pkgs.skopeo
               pkgs.nixos-rebuild
               pkgs.nixfmt
