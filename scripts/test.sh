@@ -2,6 +2,7 @@
 # The test command: makes sure the real services the tests talk to are up, then runs every test.
 #   - Redis: uses the one on 127.0.0.1:6379 when it answers, else starts redis-server on a free port.
 #   - MongoDB wire protocol: jongodb from the pinned npm package (tests/services), one server for the run.
+#   - SMTP: aiosmtpd from PyPI (tests/services/requirements.txt), started by the tests that need it.
 # Extra arguments go to cargo nextest (e.g. scripts/test.sh store_contract).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,13 +12,18 @@ pids=()
 cleanup() {
   local pid
   for pid in "${pids[@]:-}"; do
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
   done
 }
 trap cleanup EXIT
 
 if [ ! -x tests/services/node_modules/@jongodb/memory-server-bin-linux-x64-gnu/bin/jongodb ]; then
   npm ci --prefix tests/services --no-audit --no-fund --loglevel=error
+fi
+
+# The SMTP server of the password-reset tests (Python's aiosmtpd, pinned).
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check -r tests/services/requirements.txt
 fi
 
 if [ -z "${EDUCOIN_TEST_REDIS_URL:-}" ]; then

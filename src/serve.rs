@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 use crate::app::{self, AppState};
 use crate::cache;
 use crate::config::{CacheConfig, Config};
-use crate::ops::{shutdown, systemd};
+use crate::ops::shutdown::{self, ACCEPT_GRACE, StopAcceptor};
+use crate::ops::systemd;
 use crate::store::Store;
 
 /// A running server, as tests and `main` see it.
@@ -90,26 +91,36 @@ pub async fn start(config: Config, sockets: systemd::ActivatedSockets) -> anyhow
 
     let token = CancellationToken::new();
     let deadline = Some(config.shutdown_timeout);
-    let api = Server::new_with_acceptor(TcpAcceptor::from_std(http_listener)?)
-        .name("api")
-        .run_with_graceful_shutdown(
-            app::build(state.clone()),
-            token.clone().cancelled_owned(),
-            deadline,
-        );
+    // Stop accepting at once, but start the graceful shutdown of connections a moment later, so that
+    // a connection accepted just before SIGTERM delivers its request first (hyper closes a connection
+    // that has not sent a byte yet as idle).
+    let drain_signal = |t: CancellationToken| async move {
+        t.cancelled().await;
+        tokio::time::sleep(ACCEPT_GRACE).await;
+    };
+    let api = Server::new_with_acceptor(StopAcceptor::new(
+        TcpAcceptor::from_std(http_listener)?,
+        token.clone(),
+    ))
+    .name("api")
+    .run_with_graceful_shutdown(
+        app::build(state.clone()),
+        drain_signal(token.clone()),
+        deadline,
+    );
     let metrics = match metrics_listener {
         Some(l) => Some(
-            Server::new_with_acceptor(TcpAcceptor::from_std(l)?)
+            Server::new_with_acceptor(StopAcceptor::new(TcpAcceptor::from_std(l)?, token.clone()))
                 .name("metrics")
                 .run_with_graceful_shutdown(
                     app::build_metrics(),
-                    token.clone().cancelled_owned(),
+                    drain_signal(token.clone()),
                     deadline,
                 ),
         ),
         None => None,
     };
-    tracing::info!(http = %http_addr, metrics = ?metrics_addr, backend = state.store.backend.name(),
+    tracing::info!(http = %http_addr, metrics = %metrics_addr.map_or_else(|| "off".to_owned(), |a| a.to_string()), backend = state.store.backend.name(),
         cache = state.cache.name(), "listening");
 
     let bootstrap = tokio::spawn(bootstrap(state.clone(), token.clone()));
