@@ -3,6 +3,7 @@
 mod support;
 
 mod cache_contract;
+mod classroom;
 mod dependencies;
 mod files_contract;
 mod google;
