@@ -148,13 +148,13 @@ async fn classes_round_trip_unique_and_pages(db: Db) {
         .await
         .unwrap();
     assert_eq!(first.total, 2);
-    assert_eq!(first.items, [open_ended.clone()]);
+    assert_eq!(first.items, std::slice::from_ref(&open_ended));
     let second = store
         .classes
         .list_for_teacher(&t, &page(2, 1))
         .await
         .unwrap();
-    assert_eq!(second.items, [k.clone()]);
+    assert_eq!(second.items, std::slice::from_ref(&k));
     let past = store
         .classes
         .list_for_teacher(&t, &page(3, 1))
@@ -453,7 +453,7 @@ async fn categories_tasks_rewards_round_trip(db: Db) {
             .await
             .unwrap()
             .items,
-        [reward.clone()]
+        std::slice::from_ref(&reward)
     );
     let rp = RewardPatch {
         required_points: Some(80),
@@ -471,6 +471,75 @@ async fn categories_tasks_rewards_round_trip(db: Db) {
         .unwrap();
     assert_eq!((r2.required_points, r2.name.as_str()), (80, "Recess"));
     assert_eq!(r2.version, 1);
+}
+
+/// MongoDB has no transaction across the class and its students here: a rename writes the class
+/// with a `renamedFrom` marker, then moves the students. When it stops in between (simulated by
+/// writing the marker directly), the next update or delete of the class finishes the move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongo_interrupted_rename_is_finished_later() {
+    use mongodb::bson::{Document, doc};
+
+    let url = services::fresh_mongodb_url();
+    let store = Store::open(&DatabaseConfig::Mongo {
+        url: Secret::new(url.clone()),
+    })
+    .await
+    .unwrap();
+    store.backend.migrate().await.unwrap();
+    let t = a_teacher(&store).await;
+    let k = class(&t, "Old", 1);
+    store.classes.insert(&k).await.unwrap();
+    let s = a_student(&store, &t, "Old").await;
+    let classes = mongodb::Client::with_uri_str(&url)
+        .await
+        .unwrap()
+        .default_database()
+        .unwrap()
+        .collection::<Document>("classes");
+    let interrupt = |from: &'static str, to: &'static str| {
+        let classes = classes.clone();
+        let id = k.id.to_object_id();
+        async move {
+            classes
+                .update_one(
+                    doc! { "_id": id },
+                    doc! { "$set": { "className": to, "renamedFrom": from }, "$inc": { "__v": 1 } },
+                )
+                .await
+                .unwrap();
+        }
+    };
+    let class_of = || async { store.students.by_id(&s.id).await.unwrap().unwrap().class };
+
+    interrupt("Old", "New").await;
+    assert_eq!(class_of().await, "Old", "the move did not happen");
+    // The next update (here: one that changes nothing) finishes it first.
+    let same = ClassChange {
+        class_name: "New".into(),
+        start_date: k.start_date,
+        end_date: k.end_date,
+    };
+    let ClassUpdate::Updated(updated) = store.classes.update(&t, &k.id, 1, &same).await.unwrap()
+    else {
+        panic!("updated");
+    };
+    assert_eq!(updated.class_name, "New");
+    assert_eq!(class_of().await, "New");
+    let marker = classes
+        .find_one(doc! { "_id": k.id.to_object_id() })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!marker.contains_key("renamedFrom"), "{marker}");
+
+    // A delete finishes it too, and then counts the moved student.
+    interrupt("New", "Newest").await;
+    assert_eq!(
+        store.classes.delete_if_empty(&t, &k.id).await.unwrap(),
+        ClassDelete::HasStudents(1)
+    );
+    assert_eq!(class_of().await, "Newest");
 }
 
 on_both_stores!(
