@@ -231,6 +231,41 @@ async fn class_rename_carries_to_students(db: Db) {
     assert_eq!(body["message"], "Class not found.");
 }
 
+/// Renames racing on one class: each answers 200 or 409 (never a lost update), and the students end up
+/// under the name the class ends up with.
+async fn concurrent_renames_keep_students_with_their_class(db: Db) {
+    let app = std::sync::Arc::new(spawn_app(db, Kv::Memory).await);
+    let t = std::sync::Arc::new(teacher(&app, "Ms Rahman").await);
+    let class = t.class(&app, "Start").await;
+    student(&app, &t, "Start", "600001").await;
+    student(&app, &t, "Start", "600002").await;
+    let path = format!("/api/v1/class/{}", id(&class));
+    let mut racers = Vec::new();
+    for i in 0..8 {
+        let (app, t, path) = (app.clone(), t.clone(), path.clone());
+        racers.push(tokio::spawn(async move {
+            t.patch(&app, &path, json!({"className": format!("Name {i}")}))
+                .await
+                .0
+        }));
+    }
+    let mut ok = 0;
+    for r in racers {
+        let status = r.await.unwrap();
+        assert!(status == 200 || status == 409, "{status}");
+        ok += usize::from(status == 200);
+    }
+    assert!(ok >= 1);
+    let (_, body) = t.get(&app, &path).await;
+    assert_eq!(body["data"]["__v"], ok, "one version per successful rename");
+    let name = body["data"]["className"].as_str().unwrap().to_owned();
+    let (_, body) = t.get(&app, "/api/v1/student?page=1").await;
+    assert_eq!(body["pagination"]["total"], 2);
+    for s in body["data"].as_array().unwrap() {
+        assert_eq!(s["class"], name.as_str(), "{body}");
+    }
+}
+
 async fn class_delete_refuses_while_students_remain(db: Db) {
     let app = spawn_app(db, Kv::Memory).await;
     let t = teacher(&app, "Ms Rahman").await;
@@ -706,6 +741,7 @@ async fn other_roles_are_forbidden(db: Db) {
 on_both_stores!(
     classes_create_list_get_update,
     class_rename_carries_to_students,
+    concurrent_renames_keep_students_with_their_class,
     class_delete_refuses_while_students_remain,
     create_student_needs_an_own_class,
     categories_create_list_update,
