@@ -2,11 +2,15 @@
 
 mod admin;
 mod auth;
+mod category;
+mod class;
 mod google_login;
 mod health;
 mod profile;
+mod reward;
 mod sessions;
 mod student;
+mod task;
 mod teacher;
 pub mod test_hooks;
 pub mod views;
@@ -25,6 +29,14 @@ pub enum ApiTags {
     Teacher,
     /// Students: passcode login, profile; teachers' and admins' student lists.
     Student,
+    /// A teacher's classes (students belong to one by name).
+    Class,
+    /// A teacher's task categories.
+    Category,
+    /// A teacher's tasks: points, type and how often they repeat.
+    Task,
+    /// A teacher's rewards: what points buy.
+    Reward,
 }
 
 pub type Apis = (
@@ -33,6 +45,10 @@ pub type Apis = (
     admin::AdminApi,
     teacher::TeacherApi,
     student::StudentApi,
+    class::ClassApi,
+    category::CategoryApi,
+    task::TaskApi,
+    reward::RewardApi,
 );
 
 /// The API under `/api/v1`. The server URL is relative so that the generated document does not
@@ -45,6 +61,10 @@ pub fn service() -> OpenApiService<Apis, ()> {
             admin::AdminApi,
             teacher::TeacherApi,
             student::StudentApi,
+            class::ClassApi,
+            category::CategoryApi,
+            task::TaskApi,
+            reward::RewardApi,
         ),
         "EduCoin API",
         env!("CARGO_PKG_VERSION"),

@@ -36,7 +36,7 @@ struct CreateStudentBody {
     password: Option<Any<serde_json::Value>>,
     #[oai(rename = "dateOfBirth")]
     date_of_birth: Option<String>,
-    /// The name of one of the teacher's classes.
+    /// The name of one of the teacher's classes (404 when it has none of that name).
     class: Option<String>,
     profile: Option<String>,
 }
@@ -268,7 +268,8 @@ impl StudentApi {
         ))
     }
 
-    /// A teacher adds a student with a 6-digit passcode that no other student has.
+    /// A teacher adds a student, to one of its classes (by name; 404 otherwise), with a 6-digit
+    /// passcode that no other student has.
     #[oai(path = "/student/create-student", method = "post")]
     async fn create(
         &self,
@@ -285,6 +286,16 @@ impl StudentApi {
             .map(|p| bounded("profile", p, PROFILE_MAX))
             .transpose()?;
         let date_of_birth = date_of_birth(body.date_of_birth.as_deref())?;
+        // Students keep their class by name: it must be one of this teacher's classes.
+        if state
+            .store
+            .classes
+            .by_name(&auth.who.id, &class)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::NotFound("Class not found.".into()));
+        }
         // A taken passcode answers 409, which tells the teacher that some student has it: those
         // answers spend the same global budget as failed passcode logins, so that creating students
         // is no faster a way to find passcodes than guessing them.

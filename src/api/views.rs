@@ -4,7 +4,7 @@
 
 use poem_openapi::Object;
 
-use crate::domain::{Admin, Student, Teacher};
+use crate::domain::{Admin, Category, Class, Reward, Student, Task, Teacher};
 
 pub use crate::http::upload::DEFAULT_AVATAR;
 
@@ -144,6 +144,152 @@ impl StudentView {
             created_at: s.created_at.to_iso(),
             updated_at: s.updated_at.to_iso(),
             version: s.version,
+        }
+    }
+}
+
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "Class")]
+pub struct ClassView {
+    #[oai(rename = "_id")]
+    pub id: String,
+    #[oai(rename = "className")]
+    pub class_name: String,
+    #[oai(rename = "startDate")]
+    pub start_date: String,
+    /// `null` when the class has no end date.
+    #[oai(rename = "endDate")]
+    pub end_date: Option<String>,
+    /// The teacher's id.
+    pub teacher: String,
+    #[oai(rename = "createdAt")]
+    pub created_at: String,
+    #[oai(rename = "updatedAt")]
+    pub updated_at: String,
+    #[oai(rename = "__v")]
+    pub version: i64,
+}
+
+impl From<&Class> for ClassView {
+    fn from(k: &Class) -> Self {
+        ClassView {
+            id: k.id.to_string(),
+            class_name: k.class_name.clone(),
+            start_date: k.start_date.to_iso(),
+            end_date: k.end_date.map(|d| d.to_iso()),
+            teacher: k.teacher.to_string(),
+            created_at: k.created_at.to_iso(),
+            updated_at: k.updated_at.to_iso(),
+            version: k.version,
+        }
+    }
+}
+
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "Category")]
+pub struct CategoryView {
+    #[oai(rename = "_id")]
+    pub id: String,
+    pub name: String,
+    /// A path (`/images/...`) or URL of the icon.
+    pub image: String,
+    /// The teacher's id.
+    pub teacher: String,
+    #[oai(rename = "createdAt")]
+    pub created_at: String,
+    #[oai(rename = "updatedAt")]
+    pub updated_at: String,
+    #[oai(rename = "__v")]
+    pub version: i64,
+}
+
+impl From<&Category> for CategoryView {
+    fn from(k: &Category) -> Self {
+        CategoryView {
+            id: k.id.to_string(),
+            name: k.name.clone(),
+            image: k.image.clone(),
+            teacher: k.teacher.to_string(),
+            created_at: k.created_at.to_iso(),
+            updated_at: k.updated_at.to_iso(),
+            version: k.version,
+        }
+    }
+}
+
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "Task")]
+pub struct TaskView {
+    #[oai(rename = "_id")]
+    pub id: String,
+    pub name: String,
+    /// From -500 to 500; added to the student's points when an assignment is approved.
+    pub points: i64,
+    /// The category, populated (`null` only if it no longer exists).
+    pub category: Option<CategoryView>,
+    /// `good` or `bad`.
+    #[oai(rename = "type")]
+    pub kind: String,
+    /// `everyday`, `weekly` or `monthly`.
+    pub repeat: String,
+    /// The teacher's id.
+    pub teacher: String,
+    #[oai(rename = "createdAt")]
+    pub created_at: String,
+    #[oai(rename = "updatedAt")]
+    pub updated_at: String,
+    #[oai(rename = "__v")]
+    pub version: i64,
+}
+
+impl TaskView {
+    /// `category` is the task's category when it could be loaded.
+    pub fn new(t: &Task, category: Option<&Category>) -> Self {
+        TaskView {
+            id: t.id.to_string(),
+            name: t.name.clone(),
+            points: t.points,
+            category: category.map(CategoryView::from),
+            kind: t.kind.as_str().into(),
+            repeat: t.repeat.as_str().into(),
+            teacher: t.teacher.to_string(),
+            created_at: t.created_at.to_iso(),
+            updated_at: t.updated_at.to_iso(),
+            version: t.version,
+        }
+    }
+}
+
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "Reward")]
+pub struct RewardView {
+    #[oai(rename = "_id")]
+    pub id: String,
+    pub name: String,
+    #[oai(rename = "requiredPoints")]
+    pub required_points: i64,
+    pub image: String,
+    /// The teacher's id.
+    pub teacher: String,
+    #[oai(rename = "createdAt")]
+    pub created_at: String,
+    #[oai(rename = "updatedAt")]
+    pub updated_at: String,
+    #[oai(rename = "__v")]
+    pub version: i64,
+}
+
+impl From<&Reward> for RewardView {
+    fn from(r: &Reward) -> Self {
+        RewardView {
+            id: r.id.to_string(),
+            name: r.name.clone(),
+            required_points: r.required_points,
+            image: r.image.clone(),
+            teacher: r.teacher.to_string(),
+            created_at: r.created_at.to_iso(),
+            updated_at: r.updated_at.to_iso(),
+            version: r.version,
         }
     }
 }

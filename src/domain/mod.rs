@@ -1,6 +1,7 @@
 //! The rules of EduCoin with no I/O: identities, accounts, passwords, passcodes, validation.
 
 pub mod account;
+pub mod classroom;
 pub mod id;
 pub mod passcode;
 pub mod password;
@@ -8,6 +9,7 @@ pub mod student;
 pub mod time;
 
 pub use account::{AccountStatus, Admin, AdminRole, Role, Teacher};
+pub use classroom::{Category, Class, Reward, Task};
 pub use id::Id;
 pub use student::Student;
 pub use time::Millis;

@@ -74,6 +74,37 @@ pub fn email(field: &str, value: Option<&str>) -> Result<String, ApiError> {
     }
 }
 
+/// The most an `image` reference may hold.
+pub const IMAGE_MAX: usize = 500;
+
+/// An image reference as the app stores it on categories and rewards: a path (`/images/x.png`), a
+/// file name, or an `http(s)` URL; at most [`IMAGE_MAX`] characters, no control characters, and no
+/// other URL scheme (`javascript:`, `data:`), since clients may put it in an `src`.
+pub fn image_ref(field: &str, value: String) -> Result<String, ApiError> {
+    let value = bounded(field, value, IMAGE_MAX)?;
+    let scheme = value
+        .split_once(':')
+        .map(|(s, _)| s)
+        .filter(|s| !s.contains('/'));
+    let allowed = match scheme {
+        None => true,
+        Some(s) => s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"),
+    };
+    if allowed && !value.chars().any(char::is_control) {
+        Ok(value)
+    } else {
+        Err(ApiError::field(
+            field,
+            format!("{field} must be an image path or an http(s) URL"),
+        ))
+    }
+}
+
+/// An id in a body (`category`, `task`, ...): a 24-hex ObjectId.
+pub fn body_id(field: &str, raw: &str) -> Result<Id, ApiError> {
+    Id::parse(raw.trim()).map_err(|_| ApiError::field(field, format!("{field} must be a valid id")))
+}
+
 /// A path id: a 24-hex ObjectId.
 pub fn path_id(what: &str, raw: &str) -> Result<Id, ApiError> {
     Id::parse(raw).map_err(|_| ApiError::field("id", format!("{raw:?} is not a valid {what} id")))
@@ -144,6 +175,22 @@ mod tests {
                 .as_deref(),
             Some("123456")
         );
+    }
+
+    #[test]
+    fn image_references() {
+        for ok in [
+            "/images/a.png",
+            "icon-3.png",
+            "https://cdn.example.com/a.png?x=1:2",
+            "HTTP://x/y",
+        ] {
+            assert!(image_ref("image", ok.into()).is_ok(), "{ok}");
+        }
+        for bad in ["javascript:alert(1)", "data:image/png;base64,AAAA", "a\nb"] {
+            assert!(image_ref("image", bad.into()).is_err(), "{bad}");
+        }
+        assert!(image_ref("image", "x".repeat(501)).is_err());
     }
 
     #[test]

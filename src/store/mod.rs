@@ -11,7 +11,8 @@ use std::time::Instant;
 
 pub use files::{Files, StoredFile};
 pub use ports::{
-    Admins, Consumed, ListQuery, Page, RefreshToken, RefreshTokens, Students, Teachers,
+    Admins, Categories, ClassDelete, ClassUpdate, Classes, Consumed, ListQuery, Page, RefreshToken,
+    RefreshTokens, Rewards, Students, Tasks, Teachers,
 };
 
 use crate::config::DatabaseConfig;
@@ -53,6 +54,10 @@ pub struct Store {
     pub admins: Arc<dyn Admins>,
     pub students: Arc<dyn Students>,
     pub refresh_tokens: Arc<dyn RefreshTokens>,
+    pub classes: Arc<dyn Classes>,
+    pub categories: Arc<dyn Categories>,
+    pub tasks: Arc<dyn Tasks>,
+    pub rewards: Arc<dyn Rewards>,
     pub files: Arc<dyn Files>,
 }
 

@@ -1,6 +1,7 @@
 use crate::domain::account::{AdminPatch, TeacherPatch};
+use crate::domain::classroom::{CategoryPatch, ClassChange, RewardPatch, TaskPatch};
 use crate::domain::student::StudentPatch;
-use crate::domain::{Admin, Id, Millis, Role, Student, Teacher};
+use crate::domain::{Admin, Category, Class, Id, Millis, Reward, Role, Student, Task, Teacher};
 
 use super::StoreResult;
 
@@ -77,6 +78,93 @@ pub trait Students: Send + Sync {
     async fn count_for_teacher(&self, teacher: &Id) -> StoreResult<u64>;
     /// Students created in `[from, to)`.
     async fn count_created_between(&self, from: Millis, to: Millis) -> StoreResult<u64>;
+    /// Moves a teacher's students from class name `from` to `to` (a class rename); idempotent, so
+    /// that an interrupted rename can be finished by running it again. Returns how many moved.
+    async fn rename_class(&self, teacher: &Id, from: &str, to: &str) -> StoreResult<u64>;
+}
+
+/// What became of a conditional class update.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClassUpdate {
+    Updated(Class),
+    /// No such class of this teacher.
+    NotFound,
+    /// The class changed since it was read (its `__v` moved): read it again and retry.
+    Stale,
+}
+
+/// What became of a class deletion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClassDelete {
+    Deleted,
+    NotFound,
+    /// Refused: this many students are still in the class.
+    HasStudents(u64),
+}
+
+#[async_trait::async_trait]
+pub trait Classes: Send + Sync {
+    /// Fails with `Conflict` when the teacher already has a class with this name.
+    async fn insert(&self, class: &Class) -> StoreResult<()>;
+    async fn by_id(&self, id: &Id) -> StoreResult<Option<Class>>;
+    async fn by_name(&self, teacher: &Id, class_name: &str) -> StoreResult<Option<Class>>;
+    /// A teacher's classes, newest first (`search` is ignored).
+    async fn list_for_teacher(&self, teacher: &Id, query: &ListQuery) -> StoreResult<Page<Class>>;
+    /// Writes `change` if the class is `teacher`'s and its `__v` is still `expected_version`; bumps
+    /// `updatedAt` and `__v`. A new name carries to the teacher's students in the class: in one
+    /// transaction on SQLite; on MongoDB the class is written first with a marker of its old name,
+    /// then the students are moved and the marker removed, and any later update or delete of the
+    /// class first finishes a move that was interrupted. `Conflict` when the name is taken.
+    async fn update(
+        &self,
+        teacher: &Id,
+        id: &Id,
+        expected_version: i64,
+        change: &ClassChange,
+    ) -> StoreResult<ClassUpdate>;
+    /// Deletes the teacher's class unless students are still in it.
+    async fn delete_if_empty(&self, teacher: &Id, id: &Id) -> StoreResult<ClassDelete>;
+}
+
+#[async_trait::async_trait]
+pub trait Categories: Send + Sync {
+    async fn insert(&self, category: &Category) -> StoreResult<()>;
+    async fn by_id(&self, id: &Id) -> StoreResult<Option<Category>>;
+    /// All of a teacher's categories, newest first (the app shows them unpaginated).
+    async fn list_for_teacher(&self, teacher: &Id) -> StoreResult<Vec<Category>>;
+    /// Applies the set fields of `teacher`'s category; `None` when it has no such category.
+    async fn update(
+        &self,
+        teacher: &Id,
+        id: &Id,
+        patch: &CategoryPatch,
+    ) -> StoreResult<Option<Category>>;
+}
+
+#[async_trait::async_trait]
+pub trait Tasks: Send + Sync {
+    async fn insert(&self, task: &Task) -> StoreResult<()>;
+    async fn by_id(&self, id: &Id) -> StoreResult<Option<Task>>;
+    /// A teacher's tasks, newest first (`search` matches the name).
+    async fn list_for_teacher(&self, teacher: &Id, query: &ListQuery) -> StoreResult<Page<Task>>;
+    /// Applies the set fields of `teacher`'s task; `None` when it has no such task. The caller
+    /// checks that a new `category` is the teacher's.
+    async fn update(&self, teacher: &Id, id: &Id, patch: &TaskPatch) -> StoreResult<Option<Task>>;
+}
+
+#[async_trait::async_trait]
+pub trait Rewards: Send + Sync {
+    async fn insert(&self, reward: &Reward) -> StoreResult<()>;
+    async fn by_id(&self, id: &Id) -> StoreResult<Option<Reward>>;
+    /// A teacher's rewards, newest first (`search` matches the name).
+    async fn list_for_teacher(&self, teacher: &Id, query: &ListQuery) -> StoreResult<Page<Reward>>;
+    /// Applies the set fields of `teacher`'s reward; `None` when it has no such reward.
+    async fn update(
+        &self,
+        teacher: &Id,
+        id: &Id,
+        patch: &RewardPatch,
+    ) -> StoreResult<Option<Reward>>;
 }
 
 /// A refresh token as stored: only its keyed hash, never the token.

@@ -4,6 +4,7 @@ mod support;
 
 mod accounts;
 mod cache_contract;
+mod classroom;
 mod dependencies;
 mod files_contract;
 mod google;

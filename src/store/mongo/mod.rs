@@ -2,6 +2,7 @@
 //! by indexes and conditional updates, never by read-then-write.
 
 mod accounts;
+mod classroom;
 mod files;
 mod students;
 mod tokens;
@@ -99,6 +100,7 @@ impl Backend for MongoBackend {
         )
         .await?;
         students::create_indexes(&self.db).await?;
+        classroom::create_indexes(&self.db).await?;
         tokens::create_indexes(&self.db).await?;
         files::migrate(&self.db).await?;
         Ok(())
@@ -130,11 +132,14 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
         admins: Arc::new(accounts::MongoAdmins::new(&db)),
         students: Arc::new(students::MongoStudents::new(&db)),
         refresh_tokens: Arc::new(tokens::MongoRefreshTokens::new(&db)),
+        classes: Arc::new(classroom::MongoClasses::new(&db)),
+        categories: Arc::new(classroom::MongoCategories::new(&db)),
+        tasks: Arc::new(classroom::MongoTasks::new(&db)),
+        rewards: Arc::new(classroom::MongoRewards::new(&db)),
         files: Arc::new(files::MongoFiles::new(&db)),
     })
 }
 
-/// `search` as a case-insensitive regex that matches the text literally.
 /// An index named `name` on `keys`.
 pub(crate) fn index(keys: mongodb::bson::Document, name: &str, unique: bool) -> IndexModel {
     IndexModel::builder()
@@ -159,6 +164,7 @@ pub(crate) fn created_between(
     } }
 }
 
+/// `search` as a case-insensitive regex that matches the text literally.
 pub(crate) fn literal_regex(search: &str) -> mongodb::bson::Regex {
     let mut pattern = String::with_capacity(search.len());
     for c in search.chars() {

@@ -11,7 +11,7 @@ use crate::domain::student::StudentPatch;
 use crate::domain::{Id, Millis, Student};
 use crate::store::{ListQuery, Page, StoreError, StoreResult, Students};
 
-const STUDENTS: &str = "students";
+pub(super) const STUDENTS: &str = "students";
 
 #[derive(Serialize, Deserialize)]
 struct StudentDoc {
@@ -108,6 +108,25 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
     )
     .await
     .map(drop)
+}
+
+/// Moves a teacher's students from class `from` to class `to`; idempotent.
+pub(super) async fn rename_class(
+    coll: &Collection<Document>,
+    op: &'static str,
+    teacher: &Id,
+    from: &str,
+    to: &str,
+) -> StoreResult<u64> {
+    let r = observe(
+        op,
+        coll.update_many(
+            doc! { "teacher": teacher.to_object_id(), "class": from },
+            doc! { "$set": { "class": to, "updatedAt": DateTime::now() } },
+        ),
+    )
+    .await?;
+    Ok(r.modified_count)
 }
 
 pub(super) struct MongoStudents {
@@ -255,6 +274,17 @@ impl Students for MongoStudents {
         observe(
             "students.count_created_between",
             self.coll.count_documents(created_between(from, to)),
+        )
+        .await
+    }
+
+    async fn rename_class(&self, teacher: &Id, from: &str, to: &str) -> StoreResult<u64> {
+        rename_class(
+            &self.coll.clone_with_type(),
+            "students.rename_class",
+            teacher,
+            from,
+            to,
         )
         .await
     }

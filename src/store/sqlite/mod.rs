@@ -5,6 +5,7 @@
 //! allows one writer at a time anyway), so a slow query never stalls the async workers.
 
 mod accounts;
+mod classroom;
 mod files;
 mod students;
 mod tokens;
@@ -22,6 +23,7 @@ const NAME: &str = "sqlite";
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_accounts.sql"),
     include_str!("migrations/0002_students_tokens.sql"),
+    include_str!("migrations/0003_classroom.sql"),
 ];
 
 #[derive(Clone)]
@@ -56,7 +58,8 @@ fn map_error(e: rusqlite::Error) -> StoreError {
         rusqlite::Error::SqliteFailure(f, Some(msg))
             if f.code == ErrorCode::ConstraintViolation =>
         {
-            // "UNIQUE constraint failed: teachers.email"
+            // "UNIQUE constraint failed: teachers.email", or for a composite key
+            // "UNIQUE constraint failed: classes.teacher, classes.class_name" (the last column names it).
             if let Some(target) = msg.strip_prefix("UNIQUE constraint failed: ") {
                 let (table, field) = target.split_once('.').unwrap_or((target, "value"));
                 return StoreError::Conflict {
@@ -80,14 +83,16 @@ fn entity_name(table: &str) -> &'static str {
         "teachers" => "a teacher",
         "admins" => "an admin",
         "students" => "a student",
+        "classes" => "a class",
         _ => "a record",
     }
 }
 
 fn static_field(field: &str) -> &'static str {
-    match field {
+    match field.rsplit('.').next().unwrap_or(field) {
         "email" => "email",
         "passcode_lookup" => "passcode",
+        "class_name" => "name",
         _ => "value",
     }
 }
@@ -152,7 +157,11 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
         teachers: Arc::new(accounts::SqliteTeachers { db: db.clone() }),
         admins: Arc::new(accounts::SqliteAdmins { db: db.clone() }),
         students: Arc::new(students::SqliteStudents { db: db.clone() }),
-        refresh_tokens: Arc::new(tokens::SqliteRefreshTokens { db }),
+        refresh_tokens: Arc::new(tokens::SqliteRefreshTokens { db: db.clone() }),
+        classes: Arc::new(classroom::SqliteClasses { db: db.clone() }),
+        categories: Arc::new(classroom::SqliteCategories { db: db.clone() }),
+        tasks: Arc::new(classroom::SqliteTasks { db: db.clone() }),
+        rewards: Arc::new(classroom::SqliteRewards { db }),
         files: Arc::new(files),
     })
 }

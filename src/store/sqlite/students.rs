@@ -29,6 +29,22 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Student> {
     })
 }
 
+/// Moves a teacher's students from class `from` to class `to` (inside the caller's transaction).
+pub(super) fn rename_class(
+    c: &rusqlite::Connection,
+    teacher: &str,
+    from: &str,
+    to: &str,
+    now: Millis,
+) -> rusqlite::Result<u64> {
+    c.execute(
+        "UPDATE students SET class = ?3, updated_at = ?4 \
+         WHERE teacher = ?1 AND class = ?2",
+        params![teacher, from, to, now.0],
+    )
+    .map(|n| n as u64)
+}
+
 pub(super) struct SqliteStudents {
     pub(super) db: Db,
 }
@@ -230,6 +246,15 @@ impl Students for SqliteStudents {
                     "SELECT COUNT(*) FROM students WHERE created_at >= ?1 AND created_at < ?2",
                     [from.0, to.0],
                 )
+            })
+            .await
+    }
+
+    async fn rename_class(&self, teacher: &Id, from: &str, to: &str) -> StoreResult<u64> {
+        let (teacher, from, to) = (teacher.as_str().to_owned(), from.to_owned(), to.to_owned());
+        self.db
+            .call("students.rename_class", move |c| {
+                rename_class(c, &teacher, &from, &to, Millis::now())
             })
             .await
     }

@@ -1,0 +1,130 @@
+//! `/category/*`: a teacher's task categories (name and icon).
+
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use super::ApiTags;
+use super::views::CategoryView;
+use crate::app::AppState;
+use crate::domain::classroom::CategoryPatch;
+use crate::domain::{Category, Id, Millis, Teacher};
+use crate::http::auth::Auth;
+use crate::http::input::{bounded, image_ref, optional, path_id, required};
+use crate::http::{ApiError, ApiResult, Envelope};
+
+pub struct CategoryApi;
+
+#[derive(Object)]
+struct CreateCategoryBody {
+    name: Option<String>,
+    /// An image path (`/images/...`), file name or http(s) URL; at most 500 characters.
+    image: Option<String>,
+}
+
+/// The app echoes the whole category back; only these fields are read.
+#[derive(Object)]
+struct UpdateCategoryBody {
+    name: Option<String>,
+    image: Option<String>,
+}
+
+pub(crate) const NAME_MAX: usize = 100;
+
+pub(crate) fn category_not_found() -> ApiError {
+    ApiError::NotFound("Category not found.".into())
+}
+
+/// One of the teacher's own categories (by an id from a path or a body); anyone else's is "not
+/// found".
+pub(crate) async fn own_category(
+    state: &AppState,
+    teacher: &Teacher,
+    id: &Id,
+) -> ApiResult<Category> {
+    state
+        .store
+        .categories
+        .by_id(id)
+        .await?
+        .filter(|c| c.teacher == teacher.id)
+        .ok_or_else(category_not_found)
+}
+
+#[OpenApi(tag = "ApiTags::Category")]
+impl CategoryApi {
+    /// All the teacher's categories, newest first (not paginated).
+    #[oai(path = "/category", method = "get")]
+    async fn list(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+    ) -> ApiResult<Json<Envelope<Vec<CategoryView>>>> {
+        let all = state
+            .store
+            .categories
+            .list_for_teacher(&auth.who.id)
+            .await?;
+        Ok(Envelope::ok(
+            "Categories retrieved successfully",
+            all.iter().map(CategoryView::from).collect(),
+        ))
+    }
+
+    /// Creates a category.
+    #[oai(path = "/category/create-category", method = "post")]
+    async fn create(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        body: Json<CreateCategoryBody>,
+    ) -> ApiResult<Json<Envelope<CategoryView>>> {
+        let name = bounded("name", required("name", body.name.as_deref())?, NAME_MAX)?;
+        let image = image_ref("image", required("image", body.image.as_deref())?)?;
+        let now = Millis::now();
+        let category = Category {
+            id: Id::generate(),
+            name,
+            image,
+            teacher: auth.who.id.clone(),
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        };
+        state.store.categories.insert(&category).await?;
+        Ok(Envelope::ok(
+            "Category created successfully",
+            CategoryView::from(&category),
+        ))
+    }
+
+    /// Edits `name` and `image`; the rest of an echoed category is ignored.
+    #[oai(path = "/category/:id", method = "patch")]
+    async fn update(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        id: Path<String>,
+        body: Json<UpdateCategoryBody>,
+    ) -> ApiResult<Json<Envelope<CategoryView>>> {
+        let id = path_id("category", &id)?;
+        let patch = CategoryPatch {
+            name: optional(body.name.as_deref())
+                .map(|n| bounded("name", n, NAME_MAX))
+                .transpose()?,
+            image: optional(body.image.as_deref())
+                .map(|i| image_ref("image", i))
+                .transpose()?,
+        };
+        let updated = state
+            .store
+            .categories
+            .update(&auth.who.id, &id, &patch)
+            .await?
+            .ok_or_else(category_not_found)?;
+        Ok(Envelope::ok(
+            "Category updated successfully",
+            CategoryView::from(&updated),
+        ))
+    }
+}

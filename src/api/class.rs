@@ -1,0 +1,236 @@
+//! `/class/*`: a teacher's classes. Students belong to a class by its name, so a rename carries to
+//! them and a class with students cannot be deleted.
+
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use super::ApiTags;
+use super::views::ClassView;
+use crate::app::AppState;
+use crate::domain::classroom::{self, ClassChange};
+use crate::domain::{Class, Id, Millis, Teacher, student};
+use crate::http::auth::Auth;
+use crate::http::input::{bounded, list_query, optional, path_id, required};
+use crate::http::{ApiError, ApiResult, Done, Envelope, Pagination, done};
+use crate::store::{ClassDelete, ClassUpdate, StoreError};
+
+pub struct ClassApi;
+
+#[derive(Object)]
+struct CreateClassBody {
+    #[oai(rename = "className")]
+    class_name: Option<String>,
+    /// `2025-01-31` or an ISO-8601 timestamp.
+    #[oai(rename = "startDate")]
+    start_date: Option<String>,
+    /// Optional; not before `startDate`.
+    #[oai(rename = "endDate")]
+    end_date: Option<String>,
+}
+
+/// The app echoes the whole class back; only these fields are read, the rest is ignored.
+#[derive(Object)]
+struct UpdateClassBody {
+    #[oai(rename = "className")]
+    class_name: Option<String>,
+    #[oai(rename = "startDate")]
+    start_date: Option<String>,
+    #[oai(rename = "endDate")]
+    end_date: Option<String>,
+}
+
+pub(crate) const CLASS_NAME_MAX: usize = 100;
+
+/// How often a rename that raced another change of the same class is retried.
+const UPDATE_ATTEMPTS: usize = 3;
+
+pub(crate) fn class_not_found() -> ApiError {
+    ApiError::NotFound("Class not found.".into())
+}
+
+fn date(field: &str, raw: Option<&str>) -> ApiResult<Option<Millis>> {
+    match optional(raw) {
+        None => Ok(None),
+        Some(d) => student::parse_date(&d).map(Some).ok_or_else(|| {
+            ApiError::field(
+                field,
+                format!("{field} must be a date like 2025-01-31 or an ISO-8601 timestamp"),
+            )
+        }),
+    }
+}
+
+fn check_dates(start: Millis, end: Option<Millis>) -> ApiResult<()> {
+    classroom::check_dates(start, end).map_err(|m| ApiError::field("endDate", m))
+}
+
+fn duplicate_name(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict { .. } => {
+            ApiError::Conflict("You already have a class with this name.".into())
+        }
+        other => other.into(),
+    }
+}
+
+/// One of the teacher's own classes; anyone else's is "not found", never "forbidden".
+async fn own_class(state: &AppState, teacher: &Teacher, id: &Id) -> ApiResult<Class> {
+    state
+        .store
+        .classes
+        .by_id(id)
+        .await?
+        .filter(|k| k.teacher == teacher.id)
+        .ok_or_else(class_not_found)
+}
+
+#[OpenApi(tag = "ApiTags::Class")]
+impl ClassApi {
+    /// The teacher's classes, newest first, 10 a page.
+    #[oai(path = "/class", method = "get")]
+    async fn list(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        page: Query<Option<String>>,
+    ) -> ApiResult<Json<Envelope<Vec<ClassView>>>> {
+        let q = list_query(page.as_deref(), None);
+        let found = state
+            .store
+            .classes
+            .list_for_teacher(&auth.who.id, &q)
+            .await?;
+        Ok(Envelope::page(
+            "Classes retrieved successfully",
+            found.items.iter().map(ClassView::from).collect(),
+            Pagination::new(q.page, q.limit, found.total),
+        ))
+    }
+
+    /// Creates a class; its name is unique among the teacher's classes (409 otherwise).
+    #[oai(path = "/class/create-class", method = "post")]
+    async fn create(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        body: Json<CreateClassBody>,
+    ) -> ApiResult<Json<Envelope<ClassView>>> {
+        let class_name = bounded(
+            "className",
+            required("className", body.class_name.as_deref())?,
+            CLASS_NAME_MAX,
+        )?;
+        let start_date = date("startDate", body.start_date.as_deref())?
+            .ok_or_else(|| ApiError::field("startDate", "startDate is required"))?;
+        let end_date = date("endDate", body.end_date.as_deref())?;
+        check_dates(start_date, end_date)?;
+        let now = Millis::now();
+        let class = Class {
+            id: Id::generate(),
+            class_name,
+            start_date,
+            end_date,
+            teacher: auth.who.id.clone(),
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        };
+        state
+            .store
+            .classes
+            .insert(&class)
+            .await
+            .map_err(duplicate_name)?;
+        Ok(Envelope::ok(
+            "Class created successfully",
+            ClassView::from(&class),
+        ))
+    }
+
+    /// One of the teacher's classes.
+    #[oai(path = "/class/:id", method = "get")]
+    async fn one(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        id: Path<String>,
+    ) -> ApiResult<Json<Envelope<ClassView>>> {
+        let id = path_id("class", &id)?;
+        let class = own_class(&state, &auth.who, &id).await?;
+        Ok(Envelope::ok(
+            "Class retrieved successfully",
+            ClassView::from(&class),
+        ))
+    }
+
+    /// Edits `className`, `startDate` and `endDate` (the rest of an echoed class is ignored). A new
+    /// name carries to the class's students.
+    #[oai(path = "/class/:id", method = "patch")]
+    async fn update(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        id: Path<String>,
+        body: Json<UpdateClassBody>,
+    ) -> ApiResult<Json<Envelope<ClassView>>> {
+        let id = path_id("class", &id)?;
+        let class_name = optional(body.class_name.as_deref())
+            .map(|n| bounded("className", n, CLASS_NAME_MAX))
+            .transpose()?;
+        let start_date = date("startDate", body.start_date.as_deref())?;
+        let end_date = date("endDate", body.end_date.as_deref())?;
+        for _ in 0..UPDATE_ATTEMPTS {
+            let current = own_class(&state, &auth.who, &id).await?;
+            let change = ClassChange {
+                class_name: class_name.clone().unwrap_or(current.class_name),
+                start_date: start_date.unwrap_or(current.start_date),
+                end_date: end_date.or(current.end_date),
+            };
+            check_dates(change.start_date, change.end_date)?;
+            match state
+                .store
+                .classes
+                .update(&auth.who.id, &id, current.version, &change)
+                .await
+                .map_err(duplicate_name)?
+            {
+                ClassUpdate::Updated(k) => {
+                    return Ok(Envelope::ok(
+                        "Class updated successfully",
+                        ClassView::from(&k),
+                    ));
+                }
+                ClassUpdate::NotFound => return Err(class_not_found()),
+                ClassUpdate::Stale => continue,
+            }
+        }
+        Err(ApiError::Conflict(
+            "The class was changed by another request at the same time. Please try again.".into(),
+        ))
+    }
+
+    /// Deletes a class that has no students (409 while it has some).
+    #[oai(path = "/class/:id", method = "delete")]
+    async fn delete(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        id: Path<String>,
+    ) -> ApiResult<Done> {
+        let id = path_id("class", &id)?;
+        match state
+            .store
+            .classes
+            .delete_if_empty(&auth.who.id, &id)
+            .await?
+        {
+            ClassDelete::Deleted => Ok(done("Class deleted successfully")),
+            ClassDelete::NotFound => Err(class_not_found()),
+            ClassDelete::HasStudents(n) => Err(ApiError::Conflict(format!(
+                "This class still has {n} student{}. A class can only be deleted when no student is in it.",
+                if n == 1 { "" } else { "s" }
+            ))),
+        }
+    }
+}

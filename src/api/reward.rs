@@ -1,0 +1,140 @@
+//! `/reward/*`: what a teacher's students can buy with their points.
+
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::Any;
+use poem_openapi::{Object, OpenApi};
+
+use super::ApiTags;
+use super::views::RewardView;
+use crate::app::AppState;
+use crate::domain::classroom::RewardPatch;
+use crate::domain::{Id, Millis, Reward, Teacher};
+use crate::http::auth::Auth;
+use crate::http::input::{bounded, image_ref, integer, list_query, optional, path_id, required};
+use crate::http::{ApiError, ApiResult, Envelope, Pagination};
+
+pub struct RewardApi;
+
+#[derive(Object)]
+struct CreateRewardBody {
+    name: Option<String>,
+    /// An image path (`/images/...`), file name or http(s) URL; at most 500 characters.
+    image: Option<String>,
+    /// A whole number from 0 to 1000000 (a number or a numeric string).
+    #[oai(rename = "requiredPoints")]
+    required_points: Option<Any<serde_json::Value>>,
+}
+
+/// The app echoes the whole reward back; only these fields are read.
+#[derive(Object)]
+struct UpdateRewardBody {
+    name: Option<String>,
+    image: Option<String>,
+    #[oai(rename = "requiredPoints")]
+    required_points: Option<Any<serde_json::Value>>,
+}
+
+const NAME_MAX: usize = 100;
+/// A ceiling on a reward's price, so that a typo cannot make a reward unreachable forever.
+pub(crate) const REQUIRED_POINTS_MAX: i64 = 1_000_000;
+
+pub(crate) fn reward_not_found() -> ApiError {
+    ApiError::NotFound("Reward not found.".into())
+}
+
+fn required_points(value: Option<&Any<serde_json::Value>>) -> ApiResult<Option<i64>> {
+    match integer("requiredPoints", value)? {
+        Some(p) if !(0..=REQUIRED_POINTS_MAX).contains(&p) => Err(ApiError::field(
+            "requiredPoints",
+            format!("requiredPoints must be from 0 to {REQUIRED_POINTS_MAX}"),
+        )),
+        other => Ok(other),
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Reward")]
+impl RewardApi {
+    /// The teacher's rewards, newest first, 10 a page.
+    #[oai(path = "/reward", method = "get")]
+    async fn list(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        page: Query<Option<String>>,
+        search: Query<Option<String>>,
+    ) -> ApiResult<Json<Envelope<Vec<RewardView>>>> {
+        let q = list_query(page.as_deref(), search.as_deref());
+        let found = state
+            .store
+            .rewards
+            .list_for_teacher(&auth.who.id, &q)
+            .await?;
+        Ok(Envelope::page(
+            "Rewards retrieved successfully",
+            found.items.iter().map(RewardView::from).collect(),
+            Pagination::new(q.page, q.limit, found.total),
+        ))
+    }
+
+    /// Creates a reward; `data` is the new reward.
+    #[oai(path = "/reward/create-reward", method = "post")]
+    async fn create(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        body: Json<CreateRewardBody>,
+    ) -> ApiResult<Json<Envelope<RewardView>>> {
+        let name = bounded("name", required("name", body.name.as_deref())?, NAME_MAX)?;
+        let image = image_ref("image", required("image", body.image.as_deref())?)?;
+        let required_points = required_points(body.required_points.as_ref())?
+            .ok_or_else(|| ApiError::field("requiredPoints", "requiredPoints is required"))?;
+        let now = Millis::now();
+        let reward = Reward {
+            id: Id::generate(),
+            name,
+            image,
+            required_points,
+            teacher: auth.who.id.clone(),
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        };
+        state.store.rewards.insert(&reward).await?;
+        Ok(Envelope::ok(
+            "Reward created successfully",
+            RewardView::from(&reward),
+        ))
+    }
+
+    /// Edits `name`, `image` and `requiredPoints`; the rest of an echoed reward is ignored.
+    #[oai(path = "/reward/:id", method = "patch")]
+    async fn update(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        id: Path<String>,
+        body: Json<UpdateRewardBody>,
+    ) -> ApiResult<Json<Envelope<RewardView>>> {
+        let id = path_id("reward", &id)?;
+        let patch = RewardPatch {
+            name: optional(body.name.as_deref())
+                .map(|n| bounded("name", n, NAME_MAX))
+                .transpose()?,
+            image: optional(body.image.as_deref())
+                .map(|i| image_ref("image", i))
+                .transpose()?,
+            required_points: required_points(body.required_points.as_ref())?,
+        };
+        let updated = state
+            .store
+            .rewards
+            .update(&auth.who.id, &id, &patch)
+            .await?
+            .ok_or_else(reward_not_found)?;
+        Ok(Envelope::ok(
+            "Reward updated successfully",
+            RewardView::from(&updated),
+        ))
+    }
+}

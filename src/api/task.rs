@@ -1,0 +1,223 @@
+//! `/task/*`: what a teacher's students earn or lose points for, and how often it repeats.
+
+use std::collections::HashMap;
+
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::Any;
+use poem_openapi::{Object, OpenApi};
+
+use super::ApiTags;
+use super::category::own_category;
+use super::views::TaskView;
+use crate::app::AppState;
+use crate::domain::classroom::{Repeat, TASK_POINTS_MAX, TASK_POINTS_MIN, TaskPatch, TaskType};
+use crate::domain::{Category, Id, Millis, Task, Teacher};
+use crate::http::auth::Auth;
+use crate::http::input::{body_id, bounded, integer, list_query, optional, path_id, required};
+use crate::http::{ApiError, ApiResult, Envelope, Pagination};
+
+pub struct TaskApi;
+
+#[derive(Object)]
+struct CreateTaskBody {
+    name: Option<String>,
+    /// A whole number from -500 to 500 (a number or a numeric string).
+    points: Option<Any<serde_json::Value>>,
+    /// The id of one of the teacher's categories.
+    category: Option<String>,
+    /// `good` or `bad`.
+    #[oai(rename = "type")]
+    kind: Option<String>,
+    /// `everyday`, `weekly` or `monthly`.
+    repeat: Option<String>,
+}
+
+/// Every field is optional; a given `category` must be one of the teacher's (404 otherwise).
+#[derive(Object)]
+struct UpdateTaskBody {
+    name: Option<String>,
+    points: Option<Any<serde_json::Value>>,
+    /// A category id (an echoed, populated category object is accepted and its `_id` used).
+    category: Option<Any<serde_json::Value>>,
+    #[oai(rename = "type")]
+    kind: Option<String>,
+    repeat: Option<String>,
+}
+
+const NAME_MAX: usize = 100;
+
+pub(crate) fn task_not_found() -> ApiError {
+    ApiError::NotFound("Task not found.".into())
+}
+
+fn points(value: Option<&Any<serde_json::Value>>) -> ApiResult<Option<i64>> {
+    match integer("points", value)? {
+        Some(p) if !(TASK_POINTS_MIN..=TASK_POINTS_MAX).contains(&p) => Err(ApiError::field(
+            "points",
+            format!("points must be from {TASK_POINTS_MIN} to {TASK_POINTS_MAX}"),
+        )),
+        other => Ok(other),
+    }
+}
+
+fn kind(raw: Option<&str>) -> ApiResult<Option<TaskType>> {
+    optional(raw)
+        .map(|k| {
+            TaskType::parse(&k.to_lowercase())
+                .ok_or_else(|| ApiError::field("type", "type must be good or bad"))
+        })
+        .transpose()
+}
+
+fn repeat(raw: Option<&str>) -> ApiResult<Option<Repeat>> {
+    optional(raw)
+        .map(|r| {
+            Repeat::parse(&r.to_lowercase()).ok_or_else(|| {
+                ApiError::field("repeat", "repeat must be everyday, weekly or monthly")
+            })
+        })
+        .transpose()
+}
+
+/// A category reference in a PATCH body: an id, or the populated object the app read (`_id`).
+fn category_ref(value: Option<&Any<serde_json::Value>>) -> ApiResult<Option<Id>> {
+    let raw = match value.map(|v| &v.0) {
+        None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => return Ok(None),
+        Some(serde_json::Value::String(s)) => s.as_str(),
+        Some(serde_json::Value::Object(o)) => match o.get("_id") {
+            Some(serde_json::Value::String(s)) => s.as_str(),
+            _ => return Err(ApiError::field("category", "category must be a valid id")),
+        },
+        Some(_) => return Err(ApiError::field("category", "category must be a valid id")),
+    };
+    body_id("category", raw).map(Some)
+}
+
+/// The teacher's categories by id, to populate tasks.
+async fn categories_of(state: &AppState, teacher: &Id) -> ApiResult<HashMap<Id, Category>> {
+    Ok(state
+        .store
+        .categories
+        .list_for_teacher(teacher)
+        .await?
+        .into_iter()
+        .map(|c| (c.id.clone(), c))
+        .collect())
+}
+
+#[OpenApi(tag = "ApiTags::Task")]
+impl TaskApi {
+    /// The teacher's tasks, newest first, 10 a page, with `category` populated.
+    #[oai(path = "/task", method = "get")]
+    async fn list(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        page: Query<Option<String>>,
+        search: Query<Option<String>>,
+    ) -> ApiResult<Json<Envelope<Vec<TaskView>>>> {
+        let q = list_query(page.as_deref(), search.as_deref());
+        let found = state.store.tasks.list_for_teacher(&auth.who.id, &q).await?;
+        let categories = if found.items.is_empty() {
+            HashMap::new()
+        } else {
+            categories_of(&state, &auth.who.id).await?
+        };
+        Ok(Envelope::page(
+            "Tasks retrieved successfully",
+            found
+                .items
+                .iter()
+                .map(|t| TaskView::new(t, categories.get(&t.category)))
+                .collect(),
+            Pagination::new(q.page, q.limit, found.total),
+        ))
+    }
+
+    /// Creates a task in one of the teacher's categories; `data` is the new task.
+    #[oai(path = "/task/create-task", method = "post")]
+    async fn create(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        body: Json<CreateTaskBody>,
+    ) -> ApiResult<Json<Envelope<TaskView>>> {
+        let name = bounded("name", required("name", body.name.as_deref())?, NAME_MAX)?;
+        let points = points(body.points.as_ref())?
+            .ok_or_else(|| ApiError::field("points", "points is required"))?;
+        let category = body_id("category", &required("category", body.category.as_deref())?)?;
+        let kind = kind(body.kind.as_deref())?
+            .ok_or_else(|| ApiError::field("type", "type is required"))?;
+        let repeat = repeat(body.repeat.as_deref())?
+            .ok_or_else(|| ApiError::field("repeat", "repeat is required"))?;
+        let category = own_category(&state, &auth.who, &category).await?;
+        let now = Millis::now();
+        let task = Task {
+            id: Id::generate(),
+            name,
+            points,
+            category: category.id.clone(),
+            kind,
+            repeat,
+            teacher: auth.who.id.clone(),
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        };
+        state.store.tasks.insert(&task).await?;
+        Ok(Envelope::ok(
+            "Task created successfully",
+            TaskView::new(&task, Some(&category)),
+        ))
+    }
+
+    /// Edits `category`, `name`, `points`, `type` and `repeat`; anything else is ignored.
+    #[oai(path = "/task/:id", method = "patch")]
+    async fn update(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        id: Path<String>,
+        body: Json<UpdateTaskBody>,
+    ) -> ApiResult<Json<Envelope<TaskView>>> {
+        let id = path_id("task", &id)?;
+        let patch = TaskPatch {
+            name: optional(body.name.as_deref())
+                .map(|n| bounded("name", n, NAME_MAX))
+                .transpose()?,
+            points: points(body.points.as_ref())?,
+            category: category_ref(body.category.as_ref())?,
+            kind: kind(body.kind.as_deref())?,
+            repeat: repeat(body.repeat.as_deref())?,
+        };
+        // The task first, so that someone else's task is "Task not found" whatever the body says.
+        state
+            .store
+            .tasks
+            .by_id(&id)
+            .await?
+            .filter(|t| t.teacher == auth.who.id)
+            .ok_or_else(task_not_found)?;
+        if let Some(category) = &patch.category {
+            own_category(&state, &auth.who, category).await?;
+        }
+        let updated = state
+            .store
+            .tasks
+            .update(&auth.who.id, &id, &patch)
+            .await?
+            .ok_or_else(task_not_found)?;
+        let category = state
+            .store
+            .categories
+            .by_id(&updated.category)
+            .await?
+            .filter(|c| c.teacher == auth.who.id);
+        Ok(Envelope::ok(
+            "Task updated successfully",
+            TaskView::new(&updated, category.as_ref()),
+        ))
+    }
+}

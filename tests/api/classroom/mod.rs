@@ -1,0 +1,7 @@
+//! Classes, categories, tasks and rewards: the storage contract and the HTTP routes, on both
+//! storage adapters.
+
+mod helpers;
+mod http;
+mod ownership;
+mod store_contract;

@@ -1,0 +1,550 @@
+//! The storage contract of the classroom ports: both adapters behave the same.
+
+use educoin::config::{DatabaseConfig, Secret};
+use educoin::domain::classroom::{
+    CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
+};
+use educoin::domain::{AccountStatus, Category, Class, Id, Millis, Reward, Student, Task, Teacher};
+use educoin::store::{ClassDelete, ClassUpdate, ListQuery, Store, StoreError};
+
+use crate::on_both_stores;
+use crate::support::{Db, services};
+
+async fn open(db: Db) -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = match db {
+        Db::Sqlite => DatabaseConfig::Sqlite {
+            path: dir.path().join("classroom.db"),
+        },
+        Db::Mongo => DatabaseConfig::Mongo {
+            url: Secret::new(services::fresh_mongodb_url()),
+        },
+    };
+    let store = Store::open(&config).await.unwrap();
+    store.backend.migrate().await.unwrap();
+    store.backend.migrate().await.unwrap();
+    (store, dir)
+}
+
+async fn a_teacher(store: &Store) -> Id {
+    let id = Id::generate();
+    store
+        .teachers
+        .insert(&Teacher {
+            id: id.clone(),
+            name: "T".into(),
+            email: format!("{id}@school.org"),
+            contact: String::new(),
+            location: String::new(),
+            profile: None,
+            status: AccountStatus::Active,
+            password_hash: None,
+            passcode_sealed: None,
+            created_at: Millis(1_700_000_000_000),
+            updated_at: Millis(1_700_000_000_000),
+            version: 0,
+        })
+        .await
+        .unwrap();
+    id
+}
+
+fn class(teacher: &Id, name: &str, at: i64) -> Class {
+    Class {
+        id: Id::generate(),
+        class_name: name.into(),
+        start_date: Millis(1_735_689_600_000),
+        end_date: Some(Millis(1_767_139_200_000)),
+        teacher: teacher.clone(),
+        created_at: Millis(at),
+        updated_at: Millis(at),
+        version: 0,
+    }
+}
+
+async fn a_student(store: &Store, teacher: &Id, class: &str) -> Student {
+    let id = Id::generate();
+    let s = Student {
+        passcode_sealed: format!("sealed-{id}"),
+        passcode_lookup: format!("lookup-{id}"),
+        id,
+        name: "Kid".into(),
+        date_of_birth: None,
+        profile: None,
+        class: class.into(),
+        teacher: teacher.clone(),
+        points: 0,
+        level: 1,
+        rewards: 0,
+        pending_points: 0,
+        created_at: Millis(1_700_000_000_000),
+        updated_at: Millis(1_700_000_000_000),
+        version: 0,
+    };
+    store.students.insert(&s).await.unwrap();
+    s
+}
+
+fn page(page: u64, limit: u64) -> ListQuery {
+    ListQuery {
+        page,
+        limit,
+        search: None,
+    }
+}
+
+async fn classes_round_trip_unique_and_pages(db: Db) {
+    let (store, _dir) = open(db).await;
+    let t = a_teacher(&store).await;
+    let other = a_teacher(&store).await;
+    let k = class(&t, "Class 5 / A", 1_700_000_000_001);
+    store.classes.insert(&k).await.unwrap();
+    assert_eq!(store.classes.by_id(&k.id).await.unwrap(), Some(k.clone()));
+    assert_eq!(
+        store.classes.by_name(&t, "Class 5 / A").await.unwrap(),
+        Some(k.clone())
+    );
+    assert_eq!(
+        store.classes.by_name(&other, "Class 5 / A").await.unwrap(),
+        None
+    );
+    assert_eq!(store.classes.by_id(&Id::generate()).await.unwrap(), None);
+
+    let open_ended = Class {
+        end_date: None,
+        ..class(&t, "Open", 1_700_000_000_002)
+    };
+    store.classes.insert(&open_ended).await.unwrap();
+    assert_eq!(
+        store.classes.by_id(&open_ended.id).await.unwrap(),
+        Some(open_ended.clone())
+    );
+
+    let err = store
+        .classes
+        .insert(&class(&t, "Class 5 / A", 1_700_000_000_003))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                entity: "a class",
+                field: "name"
+            }
+        ),
+        "{err:?}"
+    );
+    // Another teacher may use the name.
+    store
+        .classes
+        .insert(&class(&other, "Class 5 / A", 1_700_000_000_004))
+        .await
+        .unwrap();
+
+    let first = store
+        .classes
+        .list_for_teacher(&t, &page(1, 1))
+        .await
+        .unwrap();
+    assert_eq!(first.total, 2);
+    assert_eq!(first.items, std::slice::from_ref(&open_ended));
+    let second = store
+        .classes
+        .list_for_teacher(&t, &page(2, 1))
+        .await
+        .unwrap();
+    assert_eq!(second.items, std::slice::from_ref(&k));
+    let past = store
+        .classes
+        .list_for_teacher(&t, &page(3, 1))
+        .await
+        .unwrap();
+    assert!(past.items.is_empty());
+    assert_eq!(past.total, 2);
+}
+
+async fn class_update_is_conditional_and_renames_students(db: Db) {
+    let (store, _dir) = open(db).await;
+    let t = a_teacher(&store).await;
+    let other = a_teacher(&store).await;
+    let k = class(&t, "Old", 1_700_000_000_000);
+    store.classes.insert(&k).await.unwrap();
+    store.classes.insert(&class(&t, "Taken", 1)).await.unwrap();
+    let s1 = a_student(&store, &t, "Old").await;
+    let s2 = a_student(&store, &t, "Elsewhere").await;
+    let foreign = a_student(&store, &other, "Old").await;
+
+    let change = ClassChange {
+        class_name: "New".into(),
+        start_date: Millis(1_735_689_600_000),
+        end_date: None,
+    };
+    // Not the owner, or a stale version: nothing happens.
+    assert_eq!(
+        store
+            .classes
+            .update(&other, &k.id, 0, &change)
+            .await
+            .unwrap(),
+        ClassUpdate::NotFound
+    );
+    assert_eq!(
+        store.classes.update(&t, &k.id, 5, &change).await.unwrap(),
+        ClassUpdate::Stale
+    );
+    assert_eq!(store.classes.by_id(&k.id).await.unwrap(), Some(k.clone()));
+
+    let ClassUpdate::Updated(updated) = store.classes.update(&t, &k.id, 0, &change).await.unwrap()
+    else {
+        panic!("updated");
+    };
+    assert_eq!(updated.class_name, "New");
+    assert_eq!(updated.end_date, None);
+    assert_eq!(updated.version, 1);
+    assert_eq!(updated.created_at, k.created_at);
+    assert!(updated.updated_at > k.updated_at);
+    assert_eq!(
+        store.classes.by_id(&k.id).await.unwrap(),
+        Some(updated.clone())
+    );
+    let class_of = |id: Id| {
+        let store = store.clone();
+        async move { store.students.by_id(&id).await.unwrap().unwrap().class }
+    };
+    assert_eq!(class_of(s1.id.clone()).await, "New");
+    assert_eq!(class_of(s2.id.clone()).await, "Elsewhere");
+    assert_eq!(class_of(foreign.id.clone()).await, "Old");
+
+    // The old version no longer applies; a taken name is a conflict and changes nothing.
+    assert_eq!(
+        store.classes.update(&t, &k.id, 0, &change).await.unwrap(),
+        ClassUpdate::Stale
+    );
+    let taken = ClassChange {
+        class_name: "Taken".into(),
+        ..change.clone()
+    };
+    let err = store
+        .classes
+        .update(&t, &k.id, 1, &taken)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    assert_eq!(store.classes.by_id(&k.id).await.unwrap(), Some(updated));
+    assert_eq!(class_of(s1.id.clone()).await, "New");
+
+    // The students' rename on its own: idempotent, scoped to the teacher.
+    assert_eq!(
+        store
+            .students
+            .rename_class(&t, "New", "Newer")
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .students
+            .rename_class(&t, "New", "Newer")
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(class_of(s1.id).await, "Newer");
+    assert_eq!(class_of(foreign.id).await, "Old");
+}
+
+async fn class_delete_only_when_empty(db: Db) {
+    let (store, _dir) = open(db).await;
+    let t = a_teacher(&store).await;
+    let other = a_teacher(&store).await;
+    let full = class(&t, "Full", 1);
+    let empty = class(&t, "Empty", 2);
+    store.classes.insert(&full).await.unwrap();
+    store.classes.insert(&empty).await.unwrap();
+    a_student(&store, &t, "Full").await;
+    a_student(&store, &t, "Full").await;
+    // A student of another teacher in a class of the same name does not count.
+    a_student(&store, &other, "Empty").await;
+
+    assert_eq!(
+        store.classes.delete_if_empty(&t, &full.id).await.unwrap(),
+        ClassDelete::HasStudents(2)
+    );
+    assert!(store.classes.by_id(&full.id).await.unwrap().is_some());
+    assert_eq!(
+        store
+            .classes
+            .delete_if_empty(&other, &empty.id)
+            .await
+            .unwrap(),
+        ClassDelete::NotFound
+    );
+    assert_eq!(
+        store.classes.delete_if_empty(&t, &empty.id).await.unwrap(),
+        ClassDelete::Deleted
+    );
+    assert_eq!(store.classes.by_id(&empty.id).await.unwrap(), None);
+    assert_eq!(
+        store.classes.delete_if_empty(&t, &empty.id).await.unwrap(),
+        ClassDelete::NotFound
+    );
+}
+
+async fn categories_tasks_rewards_round_trip(db: Db) {
+    let (store, _dir) = open(db).await;
+    let t = a_teacher(&store).await;
+    let other = a_teacher(&store).await;
+    let category = |name: &str, at: i64| Category {
+        id: Id::generate(),
+        name: name.into(),
+        image: "/images/star.png".into(),
+        teacher: t.clone(),
+        created_at: Millis(at),
+        updated_at: Millis(at),
+        version: 0,
+    };
+    let c1 = category("Homework", 1_700_000_000_001);
+    let c2 = category("Conduct", 1_700_000_000_002);
+    store.categories.insert(&c1).await.unwrap();
+    store.categories.insert(&c2).await.unwrap();
+    assert_eq!(
+        store.categories.by_id(&c1.id).await.unwrap(),
+        Some(c1.clone())
+    );
+    assert_eq!(
+        store.categories.list_for_teacher(&t).await.unwrap(),
+        [c2.clone(), c1.clone()]
+    );
+    assert!(
+        store
+            .categories
+            .list_for_teacher(&other)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let patch = CategoryPatch {
+        name: Some("Home work".into()),
+        image: None,
+    };
+    assert_eq!(
+        store
+            .categories
+            .update(&other, &c1.id, &patch)
+            .await
+            .unwrap(),
+        None
+    );
+    let c1b = store
+        .categories
+        .update(&t, &c1.id, &patch)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c1b.name, "Home work");
+    assert_eq!(c1b.image, c1.image);
+    assert_eq!(c1b.version, 1);
+
+    let task = Task {
+        id: Id::generate(),
+        name: "Read".into(),
+        points: -500,
+        category: c1.id.clone(),
+        kind: TaskType::Bad,
+        repeat: Repeat::Monthly,
+        teacher: t.clone(),
+        created_at: Millis(1_700_000_000_010),
+        updated_at: Millis(1_700_000_000_010),
+        version: 0,
+    };
+    store.tasks.insert(&task).await.unwrap();
+    let task2 = Task {
+        id: Id::generate(),
+        name: "Help a friend".into(),
+        points: 500,
+        kind: TaskType::Good,
+        repeat: Repeat::Everyday,
+        created_at: Millis(1_700_000_000_011),
+        ..task.clone()
+    };
+    store.tasks.insert(&task2).await.unwrap();
+    assert_eq!(
+        store.tasks.by_id(&task.id).await.unwrap(),
+        Some(task.clone())
+    );
+    let listed = store
+        .tasks
+        .list_for_teacher(&t, &page(1, 10))
+        .await
+        .unwrap();
+    assert_eq!(listed.items, [task2.clone(), task.clone()]);
+    let search = ListQuery {
+        search: Some("FRIEND".into()),
+        ..page(1, 10)
+    };
+    assert_eq!(
+        store
+            .tasks
+            .list_for_teacher(&t, &search)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(
+        store
+            .tasks
+            .list_for_teacher(&other, &page(1, 10))
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    let tp = TaskPatch {
+        points: Some(25),
+        category: Some(c2.id.clone()),
+        kind: Some(TaskType::Good),
+        repeat: Some(Repeat::Weekly),
+        name: None,
+    };
+    assert_eq!(
+        store.tasks.update(&other, &task.id, &tp).await.unwrap(),
+        None
+    );
+    let updated = store
+        .tasks
+        .update(&t, &task.id, &tp)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            updated.points,
+            &updated.category,
+            updated.kind,
+            updated.repeat,
+            updated.name.as_str()
+        ),
+        (25, &c2.id, TaskType::Good, Repeat::Weekly, "Read")
+    );
+    assert_eq!(updated.version, 1);
+
+    let reward = Reward {
+        id: Id::generate(),
+        name: "Recess".into(),
+        image: "/images/recess.png".into(),
+        required_points: 0,
+        teacher: t.clone(),
+        created_at: Millis(1_700_000_000_020),
+        updated_at: Millis(1_700_000_000_020),
+        version: 0,
+    };
+    store.rewards.insert(&reward).await.unwrap();
+    assert_eq!(
+        store.rewards.by_id(&reward.id).await.unwrap(),
+        Some(reward.clone())
+    );
+    assert_eq!(
+        store
+            .rewards
+            .list_for_teacher(&t, &page(1, 10))
+            .await
+            .unwrap()
+            .items,
+        std::slice::from_ref(&reward)
+    );
+    let rp = RewardPatch {
+        required_points: Some(80),
+        ..Default::default()
+    };
+    assert_eq!(
+        store.rewards.update(&other, &reward.id, &rp).await.unwrap(),
+        None
+    );
+    let r2 = store
+        .rewards
+        .update(&t, &reward.id, &rp)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((r2.required_points, r2.name.as_str()), (80, "Recess"));
+    assert_eq!(r2.version, 1);
+}
+
+/// MongoDB has no transaction across the class and its students here: a rename writes the class
+/// with a `renamedFrom` marker, then moves the students. When it stops in between (simulated by
+/// writing the marker directly), the next update or delete of the class finishes the move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongo_interrupted_rename_is_finished_later() {
+    use mongodb::bson::{Document, doc};
+
+    let url = services::fresh_mongodb_url();
+    let store = Store::open(&DatabaseConfig::Mongo {
+        url: Secret::new(url.clone()),
+    })
+    .await
+    .unwrap();
+    store.backend.migrate().await.unwrap();
+    let t = a_teacher(&store).await;
+    let k = class(&t, "Old", 1);
+    store.classes.insert(&k).await.unwrap();
+    let s = a_student(&store, &t, "Old").await;
+    let classes = mongodb::Client::with_uri_str(&url)
+        .await
+        .unwrap()
+        .default_database()
+        .unwrap()
+        .collection::<Document>("classes");
+    let interrupt = |from: &'static str, to: &'static str| {
+        let classes = classes.clone();
+        let id = k.id.to_object_id();
+        async move {
+            classes
+                .update_one(
+                    doc! { "_id": id },
+                    doc! { "$set": { "className": to, "renamedFrom": from }, "$inc": { "__v": 1 } },
+                )
+                .await
+                .unwrap();
+        }
+    };
+    let class_of = || async { store.students.by_id(&s.id).await.unwrap().unwrap().class };
+
+    interrupt("Old", "New").await;
+    assert_eq!(class_of().await, "Old", "the move did not happen");
+    // The next update (here: one that changes nothing) finishes it first.
+    let same = ClassChange {
+        class_name: "New".into(),
+        start_date: k.start_date,
+        end_date: k.end_date,
+    };
+    let ClassUpdate::Updated(updated) = store.classes.update(&t, &k.id, 1, &same).await.unwrap()
+    else {
+        panic!("updated");
+    };
+    assert_eq!(updated.class_name, "New");
+    assert_eq!(class_of().await, "New");
+    let marker = classes
+        .find_one(doc! { "_id": k.id.to_object_id() })
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!marker.contains_key("renamedFrom"), "{marker}");
+
+    // A delete finishes it too, and then counts the moved student.
+    interrupt("New", "Newest").await;
+    assert_eq!(
+        store.classes.delete_if_empty(&t, &k.id).await.unwrap(),
+        ClassDelete::HasStudents(1)
+    );
+    assert_eq!(class_of().await, "Newest");
+}
+
+on_both_stores!(
+    classes_round_trip_unique_and_pages,
+    class_update_is_conditional_and_renames_students,
+    class_delete_only_when_empty,
+    categories_tasks_rewards_round_trip,
+);
