@@ -287,6 +287,15 @@ async fn teacher_with_student(app: &TestApp, code: u32) {
     let r = post_from(
         app,
         "10.254.0.1",
+        "/api/v1/class/create-class",
+        Some(&token),
+        json!({"className": "5A", "startDate": "2025-01-01"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = post_from(
+        app,
+        "10.254.0.1",
         "/api/v1/student/create-student",
         Some(&token),
         json!({"name": "Kid", "password": code.to_string(), "class": "5A"}),

@@ -320,6 +320,22 @@ impl Api {
             .clone()
     }
 
+    /// Creates the teacher's class `name` unless it exists (students need an existing class).
+    pub async fn ensure_class(&self, teacher_token: &str, name: &str) {
+        let res = self
+            .post(
+                "/class/create-class",
+                Some(teacher_token),
+                json!({"className": name, "startDate": "2025-01-01"}),
+            )
+            .await;
+        assert!(
+            res.status == 200 || res.status == 409,
+            "create class {name}: {}",
+            res.text
+        );
+    }
+
     pub async fn try_create_student(
         &self,
         teacher_token: &str,
@@ -327,6 +343,7 @@ impl Api {
         passcode: Value,
         class: &str,
     ) -> Res {
+        self.ensure_class(teacher_token, class).await;
         self.post(
             "/student/create-student",
             Some(teacher_token),

@@ -32,6 +32,7 @@ async fn create_and_log_in_with_numbers_as_strings(db: Db) {
         .await;
     assert_eq!(b["password"], "654321");
     // dateOfBirth and profile are optional; an ISO date works too.
+    api.ensure_class(&t.token, "Other").await;
     let c = api
         .post(
             "/student/create-student",
