@@ -17,7 +17,7 @@ use crate::domain::password::{self, Verified};
 use crate::domain::{Id, Role};
 use crate::http::auth::{Account, Auth};
 use crate::http::error::capitalize;
-use crate::http::input::{email, required, text_or_number};
+use crate::http::input::{digit_code, email, required};
 use crate::http::{ApiError, ApiResult, Done, Envelope, done};
 
 pub struct AuthApi;
@@ -165,9 +165,8 @@ impl AuthApi {
         body: Json<VerifyBody>,
     ) -> ApiResult<Json<Envelope<String>>> {
         let email = email("email", body.email.as_deref())?;
-        let code = text_or_number("oneTimeCode", body.one_time_code.as_ref())?
+        let code = digit_code("oneTimeCode", body.one_time_code.as_ref(), 4)?
             .ok_or_else(|| ApiError::field("oneTimeCode", "oneTimeCode is required"))?;
-        let code = otp::normalize_code(&code);
         match state.auth.otp.check_code(&email, &code).await? {
             CodeCheck::Valid => {
                 let admin = state.store.admins.by_email(&email).await?.ok_or_else(|| {

@@ -10,7 +10,7 @@ use crate::app::AppState;
 use crate::domain::classroom::CategoryPatch;
 use crate::domain::{Category, Id, Millis, Teacher};
 use crate::http::auth::Auth;
-use crate::http::input::{bounded, image_ref, optional, path_id, required};
+use crate::http::input::{bounded, image_ref, optional, optional_bounded, path_id, required};
 use crate::http::{ApiError, ApiResult, Envelope};
 
 pub struct CategoryApi;
@@ -109,9 +109,7 @@ impl CategoryApi {
     ) -> ApiResult<Json<Envelope<CategoryView>>> {
         let id = path_id("category", &id)?;
         let patch = CategoryPatch {
-            name: optional(body.name.as_deref())
-                .map(|n| bounded("name", n, NAME_MAX))
-                .transpose()?,
+            name: optional_bounded("name", body.name.as_deref(), NAME_MAX)?,
             image: optional(body.image.as_deref())
                 .map(|i| image_ref("image", i))
                 .transpose()?,

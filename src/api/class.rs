@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::domain::classroom::{self, ClassChange};
 use crate::domain::{Class, Id, Millis, Teacher, student};
 use crate::http::auth::Auth;
-use crate::http::input::{bounded, list_query, optional, path_id, required};
+use crate::http::input::{bounded, list_query, optional, optional_bounded, path_id, required};
 use crate::http::{ApiError, ApiResult, Done, Envelope, Pagination, done};
 use crate::store::{ClassDelete, ClassUpdate, StoreError};
 
@@ -175,9 +175,7 @@ impl ClassApi {
         body: Json<UpdateClassBody>,
     ) -> ApiResult<Json<Envelope<ClassView>>> {
         let id = path_id("class", &id)?;
-        let class_name = optional(body.class_name.as_deref())
-            .map(|n| bounded("className", n, CLASS_NAME_MAX))
-            .transpose()?;
+        let class_name = optional_bounded("className", body.class_name.as_deref(), CLASS_NAME_MAX)?;
         let start_date = date("startDate", body.start_date.as_deref())?;
         let end_date = date("endDate", body.end_date.as_deref())?;
         for _ in 0..UPDATE_ATTEMPTS {

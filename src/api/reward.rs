@@ -11,7 +11,9 @@ use crate::app::AppState;
 use crate::domain::classroom::RewardPatch;
 use crate::domain::{Id, Millis, Reward, Teacher};
 use crate::http::auth::Auth;
-use crate::http::input::{bounded, image_ref, integer, list_query, optional, path_id, required};
+use crate::http::input::{
+    bounded, image_ref, integer, list_query, optional, optional_bounded, path_id, required,
+};
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
 
 pub struct RewardApi;
@@ -118,9 +120,7 @@ impl RewardApi {
     ) -> ApiResult<Json<Envelope<RewardView>>> {
         let id = path_id("reward", &id)?;
         let patch = RewardPatch {
-            name: optional(body.name.as_deref())
-                .map(|n| bounded("name", n, NAME_MAX))
-                .transpose()?,
+            name: optional_bounded("name", body.name.as_deref(), NAME_MAX)?,
             image: optional(body.image.as_deref())
                 .map(|i| image_ref("image", i))
                 .transpose()?,

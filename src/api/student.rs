@@ -16,7 +16,9 @@ use crate::domain::passcode::{self, Purpose};
 use crate::domain::student::{self, StudentPatch};
 use crate::domain::{Admin, Id, Millis, Role, Student, Teacher};
 use crate::http::auth::Auth;
-use crate::http::input::{bounded, list_query, optional, path_id, required, text_or_number};
+use crate::http::input::{
+    bounded, digit_code, list_query, optional, optional_bounded, path_id, required,
+};
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
 use crate::ops::metrics;
 use crate::store::{Page, StoreError};
@@ -117,7 +119,7 @@ impl StudentApi {
         req: &Request,
         body: Json<StudentLoginBody>,
     ) -> ApiResult<TokenResponse> {
-        let code = text_or_number("password", body.password.as_ref())?
+        let code = digit_code("password", body.password.as_ref(), 6)?
             .ok_or_else(|| ApiError::field("password", "password is required"))?;
         let ip = sessions::caller_ip(&state, req);
         let limits = &state.auth.limits;
@@ -174,12 +176,8 @@ impl StudentApi {
         body: Json<UpdateStudentBody>,
     ) -> ApiResult<Json<Envelope<StudentView>>> {
         let patch = StudentPatch {
-            name: optional(body.name.as_deref())
-                .map(|n| bounded("name", n, NAME_MAX))
-                .transpose()?,
-            profile: optional(body.profile.as_deref())
-                .map(|p| bounded("profile", p, PROFILE_MAX))
-                .transpose()?,
+            name: optional_bounded("name", body.name.as_deref(), NAME_MAX)?,
+            profile: optional_bounded("profile", body.profile.as_deref(), PROFILE_MAX)?,
             date_of_birth: date_of_birth(body.date_of_birth.as_deref())?,
         };
         let updated = state
@@ -278,13 +276,11 @@ impl StudentApi {
         body: Json<CreateStudentBody>,
     ) -> ApiResult<Json<Envelope<StudentView>>> {
         let name = bounded("name", required("name", body.name.as_deref())?, NAME_MAX)?;
-        let code = text_or_number("password", body.password.as_ref())?
+        let code = digit_code("password", body.password.as_ref(), 6)?
             .ok_or_else(|| ApiError::field("password", "password is required"))?;
         let code = passcode::check(&code).map_err(|m| ApiError::field("password", m))?;
         let class = bounded("class", required("class", body.class.as_deref())?, NAME_MAX)?;
-        let profile = optional(body.profile.as_deref())
-            .map(|p| bounded("profile", p, PROFILE_MAX))
-            .transpose()?;
+        let profile = optional_bounded("profile", body.profile.as_deref(), PROFILE_MAX)?;
         let date_of_birth = date_of_birth(body.date_of_birth.as_deref())?;
         // Students keep their class by name: it must be one of this teacher's classes.
         if state

@@ -14,7 +14,9 @@ use crate::app::AppState;
 use crate::domain::classroom::{Repeat, TASK_POINTS_MAX, TASK_POINTS_MIN, TaskPatch, TaskType};
 use crate::domain::{Category, Id, Millis, Task, Teacher};
 use crate::http::auth::Auth;
-use crate::http::input::{body_id, bounded, integer, list_query, optional, path_id, required};
+use crate::http::input::{
+    body_id, bounded, integer, list_query, optional, optional_bounded, path_id, required,
+};
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
 
 pub struct TaskApi;
@@ -184,9 +186,7 @@ impl TaskApi {
     ) -> ApiResult<Json<Envelope<TaskView>>> {
         let id = path_id("task", &id)?;
         let patch = TaskPatch {
-            name: optional(body.name.as_deref())
-                .map(|n| bounded("name", n, NAME_MAX))
-                .transpose()?,
+            name: optional_bounded("name", body.name.as_deref(), NAME_MAX)?,
             points: points(body.points.as_ref())?,
             category: category_ref(body.category.as_ref())?,
             kind: kind(body.kind.as_deref())?,

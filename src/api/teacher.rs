@@ -15,7 +15,7 @@ use crate::domain::account::TeacherPatch;
 use crate::domain::passcode::{self, Purpose};
 use crate::domain::{AccountStatus, Admin, Id, Millis, Role, Teacher};
 use crate::http::auth::Auth;
-use crate::http::input::{bounded, email, list_query, optional, required};
+use crate::http::input::{bounded, email, list_query, optional, optional_bounded, required};
 use crate::http::upload::store_image;
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
 use crate::store::StoreError;
@@ -251,12 +251,8 @@ impl TeacherApi {
         form: UpdateTeacherForm,
     ) -> ApiResult<Json<Envelope<TeacherView>>> {
         let mut patch = TeacherPatch {
-            name: optional(form.name.as_deref())
-                .map(|n| bounded("name", n, NAME_MAX))
-                .transpose()?,
-            location: optional(form.location.as_deref())
-                .map(|l| bounded("location", l, FIELD_MAX))
-                .transpose()?,
+            name: optional_bounded("name", form.name.as_deref(), NAME_MAX)?,
+            location: optional_bounded("location", form.location.as_deref(), FIELD_MAX)?,
             ..Default::default()
         };
         if let Some(image) = form.image {

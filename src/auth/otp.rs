@@ -30,17 +30,6 @@ pub enum CodeCheck {
     Expired,
 }
 
-/// The code as the client sent it, with the leading zeros a JSON number loses put back: the
-/// dashboard sends `oneTimeCode` as a number, so the code "0427" arrives as 427.
-pub fn normalize_code(raw: &str) -> String {
-    let raw = raw.trim();
-    if !raw.is_empty() && raw.len() < 4 && raw.bytes().all(|b| b.is_ascii_digit()) {
-        format!("{raw:0>4}")
-    } else {
-        raw.to_owned()
-    }
-}
-
 pub struct OneTimeCodes {
     cache: Arc<dyn Cache>,
     key: Vec<u8>,
@@ -128,21 +117,5 @@ impl OneTimeCodes {
             .take(&format!("reset:token:{}", self.digest(&[token])))
             .await?;
         Ok(value.and_then(|v| Id::parse(&v).ok()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::normalize_code;
-
-    #[test]
-    fn codes_sent_as_numbers_get_their_leading_zeros_back() {
-        assert_eq!(normalize_code("427"), "0427");
-        assert_eq!(normalize_code("7"), "0007");
-        assert_eq!(normalize_code("0"), "0000");
-        assert_eq!(normalize_code("1234"), "1234");
-        assert_eq!(normalize_code(" 0427 "), "0427");
-        assert_eq!(normalize_code("12a"), "12a");
-        assert_eq!(normalize_code(""), "");
     }
 }

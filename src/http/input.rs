@@ -54,6 +54,15 @@ pub fn bounded(field: &str, value: String, max: usize) -> Result<String, ApiErro
     }
 }
 
+/// An optional text field of at most `max` characters.
+pub fn optional_bounded(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, ApiError> {
+    optional(value).map(|v| bounded(field, v, max)).transpose()
+}
+
 pub fn email(field: &str, value: Option<&str>) -> Result<String, ApiError> {
     let e = crate::domain::account::normalize_email(&required(field, value)?);
     let valid = e.len() <= 254
@@ -126,6 +135,26 @@ pub fn text_or_number(
     }
 }
 
+/// A numeric code (passcode, emailed code) that the clients send as a string or as a JSON number.
+/// A number has lost its leading zeros (`042137` arrives as `42137`), so it is padded back to
+/// `width` digits; a string is taken as typed.
+pub fn digit_code(
+    field: &str,
+    value: Option<&Any<serde_json::Value>>,
+    width: usize,
+) -> Result<Option<String>, ApiError> {
+    match value.map(|v| &v.0) {
+        Some(serde_json::Value::Number(n)) => match n.as_u64() {
+            Some(n) => Ok(Some(format!("{n:0width$}"))),
+            None => Err(ApiError::field(
+                field,
+                format!("{field} must be a {width}-digit code"),
+            )),
+        },
+        _ => text_or_number(field, value),
+    }
+}
+
 /// A whole number the clients may send as a number or a numeric string (`25` or `"25"`).
 pub fn integer(
     field: &str,
@@ -191,6 +220,26 @@ mod tests {
             assert!(image_ref("image", bad.into()).is_err(), "{bad}");
         }
         assert!(image_ref("image", "x".repeat(501)).is_err());
+    }
+
+    #[test]
+    fn codes_sent_as_numbers_get_their_leading_zeros_back() {
+        let v = |j: serde_json::Value| Some(Any(j));
+        let code = |j, w| digit_code("code", v(j).as_ref(), w).unwrap();
+        assert_eq!(code(serde_json::json!(427), 4).as_deref(), Some("0427"));
+        assert_eq!(code(serde_json::json!(0), 4).as_deref(), Some("0000"));
+        assert_eq!(code(serde_json::json!(42137), 6).as_deref(), Some("042137"));
+        assert_eq!(
+            code(serde_json::json!(" 0427 "), 4).as_deref(),
+            Some("0427")
+        );
+        assert_eq!(
+            code(serde_json::json!("427"), 4).as_deref(),
+            Some("427"),
+            "strings are as typed"
+        );
+        assert!(digit_code("code", v(serde_json::json!(-1)).as_ref(), 4).is_err());
+        assert!(digit_code("code", v(serde_json::json!(1.5)).as_ref(), 4).is_err());
     }
 
     #[test]
