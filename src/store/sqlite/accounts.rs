@@ -1,6 +1,6 @@
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Row, params};
 
-use super::{Db, like_pattern};
+use super::{Db, find_by, like_pattern, page};
 use crate::domain::account::{AdminPatch, TeacherPatch};
 use crate::domain::{AccountStatus, Admin, AdminRole, Id, Millis, Teacher};
 use crate::store::{Admins, ListQuery, Page, StoreResult, Teachers};
@@ -95,12 +95,14 @@ impl Teachers for SqliteTeachers {
         let id = id.clone();
         self.db
             .call("teachers.by_id", move |c| {
-                c.query_row(
-                    &format!("SELECT {TEACHER_COLUMNS} FROM teachers WHERE id = ?1"),
-                    [id.as_str()],
+                find_by(
+                    c,
+                    "teachers",
+                    TEACHER_COLUMNS,
+                    "id",
+                    id.as_str(),
                     teacher_from_row,
                 )
-                .optional()
             })
             .await
     }
@@ -109,39 +111,32 @@ impl Teachers for SqliteTeachers {
         let email = email.to_owned();
         self.db
             .call("teachers.by_email", move |c| {
-                c.query_row(
-                    &format!("SELECT {TEACHER_COLUMNS} FROM teachers WHERE email = ?1"),
-                    [email],
+                find_by(
+                    c,
+                    "teachers",
+                    TEACHER_COLUMNS,
+                    "email",
+                    &email,
                     teacher_from_row,
                 )
-                .optional()
             })
             .await
     }
 
     async fn list(&self, q: &ListQuery) -> StoreResult<Page<Teacher>> {
-        let pattern = q.search.as_deref().map(like_pattern);
-        let (limit, skip) = (q.limit as i64, q.skip() as i64);
+        let (pattern, q) = (q.search.as_deref().map(like_pattern), q.clone());
         self.db
             .call("teachers.list", move |c| {
-                const FILTER: &str =
-                    "?1 IS NULL OR name LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\'";
-                let total: i64 = c.query_row(
-                    &format!("SELECT COUNT(*) FROM teachers WHERE {FILTER}"),
-                    [&pattern],
-                    |r| r.get(0),
-                )?;
-                let mut stmt = c.prepare(&format!(
-                    "SELECT {TEACHER_COLUMNS} FROM teachers WHERE {FILTER} \
-                     ORDER BY created_at DESC, id DESC LIMIT ?2 OFFSET ?3"
-                ))?;
-                let items = stmt
-                    .query_map(params![pattern, limit, skip], teacher_from_row)?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok(Page {
-                    items,
-                    total: total as u64,
-                })
+                let filter = "?1 IS NULL OR name LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\'";
+                page(
+                    c,
+                    "teachers",
+                    TEACHER_COLUMNS,
+                    filter,
+                    &[&pattern],
+                    &q,
+                    teacher_from_row,
+                )
             })
             .await
     }
@@ -245,12 +240,14 @@ impl Admins for SqliteAdmins {
         let id = id.clone();
         self.db
             .call("admins.by_id", move |c| {
-                c.query_row(
-                    &format!("SELECT {ADMIN_COLUMNS} FROM admins WHERE id = ?1"),
-                    [id.as_str()],
+                find_by(
+                    c,
+                    "admins",
+                    ADMIN_COLUMNS,
+                    "id",
+                    id.as_str(),
                     admin_from_row,
                 )
-                .optional()
             })
             .await
     }
@@ -259,12 +256,7 @@ impl Admins for SqliteAdmins {
         let email = email.to_owned();
         self.db
             .call("admins.by_email", move |c| {
-                c.query_row(
-                    &format!("SELECT {ADMIN_COLUMNS} FROM admins WHERE email = ?1"),
-                    [email],
-                    admin_from_row,
-                )
-                .optional()
+                find_by(c, "admins", ADMIN_COLUMNS, "email", &email, admin_from_row)
             })
             .await
     }

@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::accounts::{corrupt, count, id_column};
 use super::students::rename_class;
-use super::{Db, like_pattern};
+use super::{Db, find_by, like_pattern};
 use crate::domain::classroom::{
     CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
 };
@@ -13,8 +13,7 @@ use crate::store::{
     Categories, ClassDelete, ClassUpdate, Classes, ListQuery, Page, Rewards, StoreResult, Tasks,
 };
 
-/// One page of `table`'s rows for one teacher, newest first; `?1` = teacher, `?2` = name pattern
-/// or NULL.
+/// One page of one teacher's rows of `table`, newest first; `search` matches the name.
 fn page<T>(
     c: &Connection,
     table: &str,
@@ -25,37 +24,15 @@ fn page<T>(
 ) -> rusqlite::Result<Page<T>> {
     let pattern = q.search.as_deref().map(like_pattern);
     let filter = "teacher = ?1 AND (?2 IS NULL OR name LIKE ?2 ESCAPE '\\')";
-    let total = count(
+    super::page(
         c,
-        &format!("SELECT COUNT(*) FROM {table} WHERE {filter}"),
-        params![teacher, pattern],
-    )?;
-    let items = c
-        .prepare(&format!(
-            "SELECT {columns} FROM {table} WHERE {filter} \
-             ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4"
-        ))?
-        .query_map(
-            params![teacher, pattern, q.limit as i64, q.skip() as i64],
-            from_row,
-        )?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Page { items, total })
-}
-
-fn by_id<T>(
-    c: &Connection,
-    table: &str,
-    columns: &str,
-    id: &str,
-    from_row: fn(&Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<Option<T>> {
-    c.query_row(
-        &format!("SELECT {columns} FROM {table} WHERE id = ?1"),
-        [id],
+        table,
+        columns,
+        filter,
+        &[&teacher, &pattern],
+        q,
         from_row,
     )
-    .optional()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -121,7 +98,14 @@ impl Classes for SqliteClasses {
         let id = id.clone();
         self.db
             .call("classes.by_id", move |c| {
-                by_id(c, "classes", CLASS_COLUMNS, id.as_str(), class_from_row)
+                find_by(
+                    c,
+                    "classes",
+                    CLASS_COLUMNS,
+                    "id",
+                    id.as_str(),
+                    class_from_row,
+                )
             })
             .await
     }
@@ -286,10 +270,11 @@ impl Categories for SqliteCategories {
         let id = id.clone();
         self.db
             .call("categories.by_id", move |c| {
-                by_id(
+                find_by(
                     c,
                     "categories",
                     CATEGORY_COLUMNS,
+                    "id",
                     id.as_str(),
                     category_from_row,
                 )
@@ -328,10 +313,11 @@ impl Categories for SqliteCategories {
                 if changed == 0 {
                     return Ok(None);
                 }
-                by_id(
+                find_by(
                     c,
                     "categories",
                     CATEGORY_COLUMNS,
+                    "id",
                     id.as_str(),
                     category_from_row,
                 )
@@ -399,7 +385,7 @@ impl Tasks for SqliteTasks {
         let id = id.clone();
         self.db
             .call("tasks.by_id", move |c| {
-                by_id(c, "tasks", TASK_COLUMNS, id.as_str(), task_from_row)
+                find_by(c, "tasks", TASK_COLUMNS, "id", id.as_str(), task_from_row)
             })
             .await
     }
@@ -436,7 +422,7 @@ impl Tasks for SqliteTasks {
                 if changed == 0 {
                     return Ok(None);
                 }
-                by_id(c, "tasks", TASK_COLUMNS, id.as_str(), task_from_row)
+                find_by(c, "tasks", TASK_COLUMNS, "id", id.as_str(), task_from_row)
             })
             .await
     }
@@ -495,7 +481,14 @@ impl Rewards for SqliteRewards {
         let id = id.clone();
         self.db
             .call("rewards.by_id", move |c| {
-                by_id(c, "rewards", REWARD_COLUMNS, id.as_str(), reward_from_row)
+                find_by(
+                    c,
+                    "rewards",
+                    REWARD_COLUMNS,
+                    "id",
+                    id.as_str(),
+                    reward_from_row,
+                )
             })
             .await
     }
@@ -529,7 +522,14 @@ impl Rewards for SqliteRewards {
                 if changed == 0 {
                     return Ok(None);
                 }
-                by_id(c, "rewards", REWARD_COLUMNS, id.as_str(), reward_from_row)
+                find_by(
+                    c,
+                    "rewards",
+                    REWARD_COLUMNS,
+                    "id",
+                    id.as_str(),
+                    reward_from_row,
+                )
             })
             .await
     }

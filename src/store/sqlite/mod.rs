@@ -166,6 +166,59 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
     })
 }
 
+/// One page of `table`'s rows matching `filter`, newest first. `args` bind the filter's `?1..?n`;
+/// LIMIT and OFFSET take the next two.
+pub(super) fn page<T>(
+    c: &Connection,
+    table: &str,
+    columns: &str,
+    filter: &str,
+    args: &[&dyn rusqlite::ToSql],
+    q: &crate::store::ListQuery,
+    from_row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<crate::store::Page<T>> {
+    let total: i64 = c.query_row(
+        &format!("SELECT COUNT(*) FROM {table} WHERE {filter}"),
+        args,
+        |r| r.get(0),
+    )?;
+    let (limit, offset) = (q.limit as i64, q.skip() as i64);
+    let mut bound = args.to_vec();
+    bound.push(&limit);
+    bound.push(&offset);
+    let n = args.len();
+    let items = c
+        .prepare(&format!(
+            "SELECT {columns} FROM {table} WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT ?{} OFFSET ?{}",
+            n + 1,
+            n + 2
+        ))?
+        .query_map(bound.as_slice(), from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(crate::store::Page {
+        items,
+        total: total as u64,
+    })
+}
+
+/// The row of `table` whose `column` equals `value`.
+pub(super) fn find_by<T>(
+    c: &Connection,
+    table: &str,
+    columns: &str,
+    column: &str,
+    value: &str,
+    from_row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
+    use rusqlite::OptionalExtension;
+    c.query_row(
+        &format!("SELECT {columns} FROM {table} WHERE {column} = ?1"),
+        [value],
+        from_row,
+    )
+    .optional()
+}
+
 /// `%text%` for LIKE, with the wildcard characters of the search text escaped (`ESCAPE '\'`).
 pub(crate) fn like_pattern(search: &str) -> String {
     let mut out = String::with_capacity(search.len() + 2);

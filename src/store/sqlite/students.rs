@@ -1,7 +1,7 @@
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Row, params};
 
 use super::accounts::{count, id_column};
-use super::{Db, like_pattern};
+use super::{Db, find_by, like_pattern, page};
 use crate::domain::student::StudentPatch;
 use crate::domain::{Id, Millis, Student};
 use crate::store::{ListQuery, Page, StoreResult, Students};
@@ -49,37 +49,6 @@ pub(super) struct SqliteStudents {
     pub(super) db: Db,
 }
 
-/// One page of students matching `filter` (SQL with ?1 = search pattern or NULL, ?2.. = `extra`).
-fn page(
-    c: &rusqlite::Connection,
-    filter: &str,
-    pattern: Option<String>,
-    extra: &[&dyn rusqlite::ToSql],
-    q_limit: i64,
-    q_skip: i64,
-) -> rusqlite::Result<Page<Student>> {
-    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&pattern];
-    args.extend_from_slice(extra);
-    let total = count(
-        c,
-        &format!("SELECT COUNT(*) FROM students WHERE {filter}"),
-        args.as_slice(),
-    )?;
-    let n = args.len();
-    let sql = format!(
-        "SELECT {COLUMNS} FROM students WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT ?{} OFFSET ?{}",
-        n + 1,
-        n + 2
-    );
-    args.push(&q_limit);
-    args.push(&q_skip);
-    let items = c
-        .prepare(&sql)?
-        .query_map(args.as_slice(), from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Page { items, total })
-}
-
 const NAME_FILTER: &str = "(?1 IS NULL OR name LIKE ?1 ESCAPE '\\')";
 
 #[async_trait::async_trait]
@@ -120,12 +89,7 @@ impl Students for SqliteStudents {
         let id = id.clone();
         self.db
             .call("students.by_id", move |c| {
-                c.query_row(
-                    &format!("SELECT {COLUMNS} FROM students WHERE id = ?1"),
-                    [id.as_str()],
-                    from_row,
-                )
-                .optional()
+                find_by(c, "students", COLUMNS, "id", id.as_str(), from_row)
             })
             .await
     }
@@ -134,12 +98,7 @@ impl Students for SqliteStudents {
         let lookup = lookup.to_owned();
         self.db
             .call("students.by_passcode_lookup", move |c| {
-                c.query_row(
-                    &format!("SELECT {COLUMNS} FROM students WHERE passcode_lookup = ?1"),
-                    [lookup],
-                    from_row,
-                )
-                .optional()
+                find_by(c, "students", COLUMNS, "passcode_lookup", &lookup, from_row)
             })
             .await
     }
@@ -150,29 +109,38 @@ impl Students for SqliteStudents {
         class: Option<&str>,
         q: &ListQuery,
     ) -> StoreResult<Page<Student>> {
-        let pattern = q.search.as_deref().map(like_pattern);
+        let (pattern, q) = (q.search.as_deref().map(like_pattern), q.clone());
         let (teacher, class) = (teacher.as_str().to_owned(), class.map(str::to_owned));
-        let (limit, skip) = (q.limit as i64, q.skip() as i64);
         self.db
             .call("students.list_for_teacher", move |c| {
+                let filter =
+                    format!("{NAME_FILTER} AND teacher = ?2 AND (?3 IS NULL OR class = ?3)");
                 page(
                     c,
-                    &format!("{NAME_FILTER} AND teacher = ?2 AND (?3 IS NULL OR class = ?3)"),
-                    pattern,
-                    &[&teacher, &class],
-                    limit,
-                    skip,
+                    "students",
+                    COLUMNS,
+                    &filter,
+                    &[&pattern, &teacher, &class],
+                    &q,
+                    from_row,
                 )
             })
             .await
     }
 
     async fn list_all(&self, q: &ListQuery) -> StoreResult<Page<Student>> {
-        let pattern = q.search.as_deref().map(like_pattern);
-        let (limit, skip) = (q.limit as i64, q.skip() as i64);
+        let (pattern, q) = (q.search.as_deref().map(like_pattern), q.clone());
         self.db
             .call("students.list_all", move |c| {
-                page(c, NAME_FILTER, pattern, &[], limit, skip)
+                page(
+                    c,
+                    "students",
+                    COLUMNS,
+                    NAME_FILTER,
+                    &[&pattern],
+                    &q,
+                    from_row,
+                )
             })
             .await
     }
