@@ -5,7 +5,7 @@ use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
-use super::{conflict_on, created_between, literal_regex, observe};
+use super::{conflict_on, created_between, find_by_id, literal_regex, observe};
 use crate::domain::account::{AdminPatch, TeacherPatch};
 use crate::domain::{AccountStatus, Admin, AdminRole, Id, Millis, Teacher};
 use crate::store::{Admins, ListQuery, Page, StoreError, StoreResult, Teachers};
@@ -181,13 +181,7 @@ impl Teachers for MongoTeachers {
     }
 
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Teacher>> {
-        convert(
-            observe(
-                "teachers.by_id",
-                self.coll.find_one(doc! { "_id": id.to_object_id() }),
-            )
-            .await?,
-        )
+        find_by_id(&self.coll, "teachers.by_id", id).await
     }
 
     async fn by_email(&self, email: &str) -> StoreResult<Option<Teacher>> {
@@ -306,13 +300,7 @@ impl Admins for MongoAdmins {
     }
 
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Admin>> {
-        convert(
-            observe(
-                "admins.by_id",
-                self.coll.find_one(doc! { "_id": id.to_object_id() }),
-            )
-            .await?,
-        )
+        find_by_id(&self.coll, "admins.by_id", id).await
     }
 
     async fn by_email(&self, email: &str) -> StoreResult<Option<Admin>> {

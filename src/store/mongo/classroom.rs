@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::accounts::convert;
 use super::students::{STUDENTS, rename_class};
-use super::{conflict_on, index, literal_regex, observe};
+use super::{conflict_on, find_by_id, index, literal_regex, observe};
 use crate::domain::classroom::{
     CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
 };
@@ -248,13 +248,7 @@ impl Classes for MongoClasses {
     }
 
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Class>> {
-        convert(
-            observe(
-                "classes.by_id",
-                self.coll.find_one(doc! { "_id": id.to_object_id() }),
-            )
-            .await?,
-        )
+        find_by_id(&self.coll, "classes.by_id", id).await
     }
 
     async fn by_name(&self, teacher: &Id, class_name: &str) -> StoreResult<Option<Class>> {
@@ -429,13 +423,7 @@ impl Categories for MongoCategories {
     }
 
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Category>> {
-        convert(
-            observe(
-                "categories.by_id",
-                self.coll.find_one(doc! { "_id": id.to_object_id() }),
-            )
-            .await?,
-        )
+        find_by_id(&self.coll, "categories.by_id", id).await
     }
 
     async fn list_for_teacher(&self, teacher: &Id) -> StoreResult<Vec<Category>> {
@@ -549,13 +537,7 @@ impl Tasks for MongoTasks {
     }
 
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Task>> {
-        convert(
-            observe(
-                "tasks.by_id",
-                self.coll.find_one(doc! { "_id": id.to_object_id() }),
-            )
-            .await?,
-        )
+        find_by_id(&self.coll, "tasks.by_id", id).await
     }
 
     async fn list_for_teacher(&self, teacher: &Id, q: &ListQuery) -> StoreResult<Page<Task>> {
@@ -656,13 +638,7 @@ impl Rewards for MongoRewards {
     }
 
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Reward>> {
-        convert(
-            observe(
-                "rewards.by_id",
-                self.coll.find_one(doc! { "_id": id.to_object_id() }),
-            )
-            .await?,
-        )
+        find_by_id(&self.coll, "rewards.by_id", id).await
     }
 
     async fn list_for_teacher(&self, teacher: &Id, q: &ListQuery) -> StoreResult<Page<Reward>> {

@@ -140,6 +140,22 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
     })
 }
 
+/// The document with this `_id`, converted to its domain type.
+pub(crate) async fn find_by_id<D, T>(
+    coll: &mongodb::Collection<D>,
+    op: &'static str,
+    id: &crate::domain::Id,
+) -> StoreResult<Option<T>>
+where
+    D: serde::de::DeserializeOwned + Send + Sync,
+    T: TryFrom<D, Error = StoreError>,
+{
+    observe(op, coll.find_one(doc! { "_id": id.to_object_id() }))
+        .await?
+        .map(T::try_from)
+        .transpose()
+}
+
 /// An index named `name` on `keys`.
 pub(crate) fn index(keys: mongodb::bson::Document, name: &str, unique: bool) -> IndexModel {
     IndexModel::builder()

@@ -6,7 +6,7 @@ use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
 use super::accounts::convert;
-use super::{conflict_on, created_between, index, literal_regex, observe};
+use super::{conflict_on, created_between, find_by_id, index, literal_regex, observe};
 use crate::domain::student::StudentPatch;
 use crate::domain::{Id, Millis, Student};
 use crate::store::{ListQuery, Page, StoreError, StoreResult, Students};
@@ -181,13 +181,7 @@ impl Students for MongoStudents {
     }
 
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Student>> {
-        convert(
-            observe(
-                "students.by_id",
-                self.coll.find_one(doc! { "_id": id.to_object_id() }),
-            )
-            .await?,
-        )
+        find_by_id(&self.coll, "students.by_id", id).await
     }
 
     async fn by_passcode_lookup(&self, lookup: &str) -> StoreResult<Option<Student>> {
