@@ -14,6 +14,7 @@ use crate::http::ApiError;
 use crate::http::middleware;
 use crate::mail::Mailer;
 use crate::ops::readiness::Readiness;
+use crate::realtime::Realtime;
 use crate::store::Store;
 use crate::{api, ops::metrics};
 
@@ -26,6 +27,7 @@ pub struct AppState {
     pub readiness: Arc<Readiness>,
     pub auth: Arc<Auth>,
     pub mailer: Arc<Mailer>,
+    pub realtime: Arc<Realtime>,
 }
 
 impl AppState {
@@ -34,6 +36,7 @@ impl AppState {
             readiness: Arc::new(Readiness::new(store.clone(), cache.clone())),
             auth: Arc::new(Auth::new(&config, &store, cache.clone())?),
             mailer: Arc::new(Mailer::new(config.email.as_ref())?),
+            realtime: Arc::new(Realtime::new(cache.clone())),
             config,
             store,
             cache,

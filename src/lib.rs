@@ -10,5 +10,6 @@ pub mod healthcheck;
 pub mod http;
 pub mod mail;
 pub mod ops;
+pub mod realtime;
 pub mod serve;
 pub mod store;
