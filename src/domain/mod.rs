@@ -1,8 +1,10 @@
 //! The rules of EduCoin with no I/O: identities, accounts, passwords, passcodes, validation.
 
 pub mod account;
+pub mod assignment;
 pub mod classroom;
 pub mod id;
+pub mod notification;
 pub mod passcode;
 pub mod password;
 pub mod student;

@@ -11,8 +11,9 @@ use std::time::Instant;
 
 pub use files::{Files, StoredFile};
 pub use ports::{
-    Admins, Categories, ClassDelete, ClassUpdate, Classes, Consumed, ListQuery, Page, RefreshToken,
-    RefreshTokens, Rewards, Students, Tasks, Teachers,
+    Admins, AssignmentCounts, Categories, ClassDelete, ClassUpdate, Classes, Consumed, ListQuery,
+    Notifications, Page, RefreshToken, RefreshTokens, RewardAssignments, Rewards, Students,
+    TaskAssignments, Tasks, Teachers,
 };
 
 use crate::config::DatabaseConfig;
@@ -58,6 +59,9 @@ pub struct Store {
     pub categories: Arc<dyn Categories>,
     pub tasks: Arc<dyn Tasks>,
     pub rewards: Arc<dyn Rewards>,
+    pub task_assignments: Arc<dyn TaskAssignments>,
+    pub reward_assignments: Arc<dyn RewardAssignments>,
+    pub notifications: Arc<dyn Notifications>,
     pub files: Arc<dyn Files>,
 }
 

@@ -2,8 +2,10 @@
 //! by indexes and conditional updates, never by read-then-write.
 
 mod accounts;
+mod assignments;
 mod classroom;
 mod files;
+mod notifications;
 mod students;
 mod tokens;
 
@@ -101,6 +103,8 @@ impl Backend for MongoBackend {
         .await?;
         students::create_indexes(&self.db).await?;
         classroom::create_indexes(&self.db).await?;
+        assignments::create_indexes(&self.db).await?;
+        notifications::create_indexes(&self.db).await?;
         tokens::create_indexes(&self.db).await?;
         files::migrate(&self.db).await?;
         Ok(())
@@ -136,6 +140,9 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
         categories: Arc::new(classroom::MongoCategories::new(&db)),
         tasks: Arc::new(classroom::MongoTasks::new(&db)),
         rewards: Arc::new(classroom::MongoRewards::new(&db)),
+        task_assignments: Arc::new(assignments::MongoTaskAssignments::new(&db)),
+        reward_assignments: Arc::new(assignments::MongoRewardAssignments::new(&db)),
+        notifications: Arc::new(notifications::MongoNotifications::new(&db)),
         files: Arc::new(files::MongoFiles::new(&db)),
     })
 }

@@ -5,8 +5,10 @@
 //! allows one writer at a time anyway), so a slow query never stalls the async workers.
 
 mod accounts;
+mod assignments;
 mod classroom;
 mod files;
+mod notifications;
 mod students;
 mod tokens;
 
@@ -24,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_accounts.sql"),
     include_str!("migrations/0002_students_tokens.sql"),
     include_str!("migrations/0003_classroom.sql"),
+    include_str!("migrations/0004_assignments.sql"),
 ];
 
 #[derive(Clone)]
@@ -161,7 +164,10 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
         classes: Arc::new(classroom::SqliteClasses { db: db.clone() }),
         categories: Arc::new(classroom::SqliteCategories { db: db.clone() }),
         tasks: Arc::new(classroom::SqliteTasks { db: db.clone() }),
-        rewards: Arc::new(classroom::SqliteRewards { db }),
+        rewards: Arc::new(classroom::SqliteRewards { db: db.clone() }),
+        task_assignments: Arc::new(assignments::SqliteTaskAssignments { db: db.clone() }),
+        reward_assignments: Arc::new(assignments::SqliteRewardAssignments { db: db.clone() }),
+        notifications: Arc::new(notifications::SqliteNotifications { db }),
         files: Arc::new(files),
     })
 }

@@ -1,0 +1,224 @@
+//! What a teacher hands to a student: a task to do (points when approved) or a reward to claim
+//! (paid with points), and the state machines of both (CLIENT-CONTRACT §4).
+
+use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
+
+use super::classroom::Repeat;
+use super::{Id, Millis};
+
+/// `notStarted` → (student achieves) `inProgress` → (teacher approves) `completed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskStatus {
+    NotStarted,
+    InProgress,
+    Completed,
+}
+
+impl TaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::NotStarted => "notStarted",
+            TaskStatus::InProgress => "inProgress",
+            TaskStatus::Completed => "completed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "notStarted" => Some(TaskStatus::NotStarted),
+            "inProgress" => Some(TaskStatus::InProgress),
+            "completed" => Some(TaskStatus::Completed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskAssignment {
+    pub id: Id,
+    pub task: Id,
+    pub student: Id,
+    pub teacher: Id,
+    pub status: TaskStatus,
+    /// The task's points, copied when the student achieves it, so that `approve` moves exactly
+    /// what `achieve` put in `pendingPoints` even if the teacher edits the task in between.
+    pub points: i64,
+    /// Keeps one open assignment per task and student: `<task>:<student>` while open, the
+    /// assignment's own id once completed (both stores hold a unique index on it).
+    pub slot: String,
+    /// Where the assignment came from: its own id when a teacher assigned it, the completed
+    /// assignment it repeats otherwise. Unique, so that racing job runners open a repetition once.
+    pub origin: String,
+    pub approved_at: Option<Millis>,
+    /// When the repeating-task job opens the next one; `None` when not due (open, or done).
+    pub renew_at: Option<Millis>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub version: i64,
+}
+
+impl TaskAssignment {
+    /// A new `notStarted` assignment; `origin` is `None` when a teacher assigns it.
+    pub fn open(task: &Id, student: &Id, teacher: &Id, origin: Option<&Id>, now: Millis) -> Self {
+        let id = Id::generate();
+        TaskAssignment {
+            origin: origin.unwrap_or(&id).to_string(),
+            slot: open_slot(task, student),
+            id,
+            task: task.clone(),
+            student: student.clone(),
+            teacher: teacher.clone(),
+            status: TaskStatus::NotStarted,
+            points: 0,
+            approved_at: None,
+            renew_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        }
+    }
+}
+
+/// The `slot` of an open assignment of `task` for `student`.
+pub fn open_slot(task: &Id, student: &Id) -> String {
+    format!("{task}:{student}")
+}
+
+/// What became of a state transition requested by a client.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Transition<T> {
+    Done(T),
+    /// No such record of this caller.
+    NotFound,
+    /// The record is not in the state the transition starts from (already done, or too early).
+    WrongState(T),
+}
+
+/// The start of the period after the one holding `at` (UTC day; ISO week from Monday; calendar
+/// month): when a repeating task approved at `at` opens again.
+pub fn next_period_start(repeat: Repeat, at: Millis) -> Millis {
+    let day = chrono::DateTime::from_timestamp_millis(at.0)
+        .unwrap_or_default()
+        .date_naive();
+    let next: NaiveDate = match repeat {
+        Repeat::Everyday => day + Duration::days(1),
+        Repeat::Weekly => day + Duration::days(7 - i64::from(day.weekday().num_days_from_monday())),
+        Repeat::Monthly => {
+            let (y, m) = if day.month() == 12 {
+                (day.year() + 1, 1)
+            } else {
+                (day.year(), day.month() + 1)
+            };
+            NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(day)
+        }
+    };
+    Millis(
+        Utc.from_utc_datetime(&next.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .timestamp_millis(),
+    )
+}
+
+/// `unclaimed` → (student claims, paying `requiredPoints`) `claimed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RewardStatus {
+    Unclaimed,
+    Claimed,
+}
+
+impl RewardStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RewardStatus::Unclaimed => "unclaimed",
+            RewardStatus::Claimed => "claimed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "unclaimed" => Some(RewardStatus::Unclaimed),
+            "claimed" => Some(RewardStatus::Claimed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RewardAssignment {
+    pub id: Id,
+    pub reward: Id,
+    pub student: Id,
+    pub teacher: Id,
+    pub status: RewardStatus,
+    /// What the claim cost (the reward's price at that moment); 0 while unclaimed.
+    pub paid: i64,
+    pub claimed_at: Option<Millis>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub version: i64,
+}
+
+/// Why a claim did not happen.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ClaimRefused {
+    NotFound,
+    AlreadyClaimed,
+    /// The student has fewer points than the price.
+    NotEnoughPoints {
+        points: i64,
+        price: i64,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(iso: &str) -> Millis {
+        Millis(
+            chrono::DateTime::parse_from_rfc3339(iso)
+                .unwrap()
+                .timestamp_millis(),
+        )
+    }
+
+    #[test]
+    fn periods_roll_over_in_utc() {
+        // Wednesday 2026-11-25.
+        let wed = at("2026-11-25T23:59:59.999Z");
+        assert_eq!(
+            next_period_start(Repeat::Everyday, wed).to_iso(),
+            "2026-11-26T00:00:00.000Z"
+        );
+        assert_eq!(
+            next_period_start(Repeat::Weekly, wed).to_iso(),
+            "2026-11-30T00:00:00.000Z"
+        );
+        // A Monday's next week is the Monday after, not the same day.
+        assert_eq!(
+            next_period_start(Repeat::Weekly, at("2026-11-30T00:00:00.000Z")).to_iso(),
+            "2026-12-07T00:00:00.000Z"
+        );
+        assert_eq!(
+            next_period_start(Repeat::Monthly, wed).to_iso(),
+            "2026-12-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            next_period_start(Repeat::Monthly, at("2026-12-31T12:00:00.000Z")).to_iso(),
+            "2027-01-01T00:00:00.000Z"
+        );
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in [
+            TaskStatus::NotStarted,
+            TaskStatus::InProgress,
+            TaskStatus::Completed,
+        ] {
+            assert_eq!(TaskStatus::parse(s.as_str()), Some(s));
+        }
+        for s in [RewardStatus::Unclaimed, RewardStatus::Claimed] {
+            assert_eq!(RewardStatus::parse(s.as_str()), Some(s));
+        }
+    }
+}

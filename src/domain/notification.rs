@@ -1,0 +1,78 @@
+//! Notifications: stored for their recipient and pushed to its sockets (CLIENT-CONTRACT §4, §5).
+
+use super::{Id, Millis, Role};
+
+/// The five events that notify someone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotificationKind {
+    TaskAssigned,
+    TaskAchieved,
+    TaskApproved,
+    RewardAssigned,
+    RewardClaimed,
+}
+
+impl NotificationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::TaskAssigned => "taskAssigned",
+            NotificationKind::TaskAchieved => "taskAchieved",
+            NotificationKind::TaskApproved => "taskApproved",
+            NotificationKind::RewardAssigned => "rewardAssigned",
+            NotificationKind::RewardClaimed => "rewardClaimed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            NotificationKind::TaskAssigned,
+            NotificationKind::TaskAchieved,
+            NotificationKind::TaskApproved,
+            NotificationKind::RewardAssigned,
+            NotificationKind::RewardClaimed,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == raw)
+    }
+
+    /// Who receives it: a student hears about what its teacher did, and the reverse.
+    pub fn recipient_role(self) -> Role {
+        match self {
+            NotificationKind::TaskAssigned
+            | NotificationKind::TaskApproved
+            | NotificationKind::RewardAssigned => Role::Student,
+            NotificationKind::TaskAchieved | NotificationKind::RewardClaimed => Role::Teacher,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notification {
+    pub id: Id,
+    pub recipient: Id,
+    /// `TEACHER` or `STUDENT` (the JSON's `recipientModel` is `Teacher` / `Student`).
+    pub role: Role,
+    pub kind: NotificationKind,
+    pub message: String,
+    pub read: bool,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub version: i64,
+}
+
+impl Notification {
+    pub fn new(recipient: &Id, kind: NotificationKind, message: String) -> Self {
+        let now = Millis::now();
+        Notification {
+            id: Id::generate(),
+            recipient: recipient.clone(),
+            role: kind.recipient_role(),
+            kind,
+            message,
+            read: false,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        }
+    }
+}
