@@ -9,6 +9,7 @@ pub mod domain;
 pub mod healthcheck;
 pub mod http;
 pub mod mail;
+pub mod notifications;
 pub mod ops;
 pub mod realtime;
 pub mod serve;

@@ -1,11 +1,15 @@
 //! The REST API: one poem-openapi service per contract module, gathered into one OpenAPI document.
 
 mod admin;
+mod assign_reward;
+mod assign_task;
 mod auth;
 mod category;
 mod class;
 mod google_login;
 mod health;
+mod notification;
+mod populate;
 mod profile;
 mod reward;
 mod sessions;
@@ -37,6 +41,12 @@ pub enum ApiTags {
     Task,
     /// A teacher's rewards: what points buy.
     Reward,
+    /// Tasks assigned to students: achieve, approve, and the points they move.
+    AssignTask,
+    /// Rewards offered to students, and claiming them with points.
+    AssignReward,
+    /// What happened to a teacher's or student's tasks and rewards (also pushed over Socket.IO).
+    Notification,
 }
 
 pub type Apis = (
@@ -49,6 +59,9 @@ pub type Apis = (
     category::CategoryApi,
     task::TaskApi,
     reward::RewardApi,
+    assign_task::AssignTaskApi,
+    assign_reward::AssignRewardApi,
+    notification::NotificationApi,
 );
 
 /// The API under `/api/v1`. The server URL is relative so that the generated document does not
@@ -65,6 +78,9 @@ pub fn service() -> OpenApiService<Apis, ()> {
             category::CategoryApi,
             task::TaskApi,
             reward::RewardApi,
+            assign_task::AssignTaskApi,
+            assign_reward::AssignRewardApi,
+            notification::NotificationApi,
         ),
         "EduCoin API",
         env!("CARGO_PKG_VERSION"),

@@ -52,6 +52,21 @@ struct UpdateStudentBody {
     date_of_birth: Option<String>,
 }
 
+/// `GET /student/statistics/:id`.
+#[derive(Object)]
+#[oai(rename = "StudentStatistics")]
+struct StatisticsView {
+    level: i64,
+    points: i64,
+    #[oai(rename = "totalAssignTask")]
+    total_assign_task: u64,
+    #[oai(rename = "totalCompletedTask")]
+    total_completed_task: u64,
+    /// Assigned tasks not yet completed (not started or waiting for approval).
+    #[oai(rename = "totalUnCompletedTask")]
+    total_un_completed_task: u64,
+}
+
 const NAME_MAX: usize = 100;
 const PROFILE_MAX: usize = 500;
 
@@ -96,13 +111,17 @@ fn date_of_birth(raw: Option<&str>) -> ApiResult<Option<Millis>> {
     }
 }
 
-/// One of the teacher's own students; anyone else's is "not found", never "forbidden".
-async fn own_student(state: &AppState, teacher: &Teacher, raw_id: &str) -> ApiResult<Student> {
-    let id = path_id("student", raw_id)?;
+/// One of the teacher's own students (by an id from a path or a body); anyone else's is "not
+/// found", never "forbidden".
+pub(crate) async fn own_student(
+    state: &AppState,
+    teacher: &Teacher,
+    id: &Id,
+) -> ApiResult<Student> {
     state
         .store
         .students
-        .by_id(&id)
+        .by_id(id)
         .await?
         .filter(|s| s.teacher == teacher.id)
         .ok_or_else(student_not_found)
@@ -251,6 +270,32 @@ impl StudentApi {
         ))
     }
 
+    /// An own student's level, points and how many of its assigned tasks are completed.
+    #[oai(path = "/student/statistics/:id", method = "get")]
+    async fn statistics(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        id: Path<String>,
+    ) -> ApiResult<Json<Envelope<StatisticsView>>> {
+        let s = own_student(&state, &auth.who, &path_id("student", &id)?).await?;
+        let counts = state
+            .store
+            .task_assignments
+            .count_for_student(&s.id)
+            .await?;
+        Ok(Envelope::ok(
+            "Student statistics retrieved",
+            StatisticsView {
+                level: s.level,
+                points: s.points,
+                total_assign_task: counts.total,
+                total_completed_task: counts.completed,
+                total_un_completed_task: counts.total - counts.completed,
+            },
+        ))
+    }
+
     /// One of the teacher's own students.
     #[oai(path = "/student/:id", method = "get")]
     async fn one(
@@ -259,7 +304,7 @@ impl StudentApi {
         auth: Auth<Teacher>,
         id: Path<String>,
     ) -> ApiResult<Json<Envelope<StudentView>>> {
-        let s = own_student(&state, &auth.who, &id).await?;
+        let s = own_student(&state, &auth.who, &path_id("student", &id)?).await?;
         Ok(Envelope::ok(
             "Student retrieved",
             with_passcode(&state, &s)?,

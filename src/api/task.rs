@@ -98,7 +98,10 @@ fn category_ref(value: Option<&Any<serde_json::Value>>) -> ApiResult<Option<Id>>
 }
 
 /// The teacher's categories by id, to populate tasks.
-async fn categories_of(state: &AppState, teacher: &Id) -> ApiResult<HashMap<Id, Category>> {
+pub(crate) async fn categories_of(
+    state: &AppState,
+    teacher: &Id,
+) -> ApiResult<HashMap<Id, Category>> {
     Ok(state
         .store
         .categories

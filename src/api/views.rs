@@ -3,7 +3,10 @@
 //! passcode appears only where the caller may see it.
 
 use poem_openapi::Object;
+use poem_openapi::types::{ParseFromJSON, ToJSON};
 
+use crate::domain::assignment::{RewardAssignment, TaskAssignment};
+use crate::domain::notification::Notification;
 use crate::domain::{Admin, Category, Class, Reward, Student, Task, Teacher};
 
 pub use crate::http::upload::DEFAULT_AVATAR;
@@ -290,6 +293,162 @@ impl From<&Reward> for RewardView {
             created_at: r.created_at.to_iso(),
             updated_at: r.updated_at.to_iso(),
             version: r.version,
+        }
+    }
+}
+
+/// A teacher as populated into what a student reads: `{_id, name, email, profile}`.
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "TeacherSummary")]
+pub struct TeacherSummary {
+    #[oai(rename = "_id")]
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub profile: String,
+}
+
+impl From<&Teacher> for TeacherSummary {
+    fn from(t: &Teacher) -> Self {
+        TeacherSummary {
+            id: t.id.to_string(),
+            name: t.name.clone(),
+            email: t.email.clone(),
+            profile: t
+                .profile
+                .clone()
+                .unwrap_or_else(|| DEFAULT_AVATAR.to_owned()),
+        }
+    }
+}
+
+/// An assigned task. Which references are populated depends on the route (CLIENT-CONTRACT §3):
+/// `task` always (with its `category`); `student` as an id or a document; `teacher` as an id or a
+/// summary. A populated reference is `null` only if the record vanished.
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "AssignedTask")]
+pub struct AssignedTaskView<
+    S: ToJSON + ParseFromJSON + Send + Sync,
+    T: ToJSON + ParseFromJSON + Send + Sync,
+> {
+    #[oai(rename = "_id")]
+    pub id: String,
+    pub task: Option<TaskView>,
+    pub student: S,
+    pub teacher: T,
+    /// `notStarted`, `inProgress` or `completed`.
+    pub status: String,
+    /// The points the student achieved (the task's points at that moment); 0 until then.
+    pub points: i64,
+    #[oai(rename = "createdAt")]
+    pub created_at: String,
+    #[oai(rename = "updatedAt")]
+    pub updated_at: String,
+    #[oai(rename = "__v")]
+    pub version: i64,
+}
+
+impl<S: ToJSON + ParseFromJSON + Send + Sync, T: ToJSON + ParseFromJSON + Send + Sync>
+    AssignedTaskView<S, T>
+{
+    pub fn new(a: &TaskAssignment, task: Option<TaskView>, student: S, teacher: T) -> Self {
+        AssignedTaskView {
+            id: a.id.to_string(),
+            task,
+            student,
+            teacher,
+            status: a.status.as_str().into(),
+            points: a.points,
+            created_at: a.created_at.to_iso(),
+            updated_at: a.updated_at.to_iso(),
+            version: a.version,
+        }
+    }
+}
+
+/// An assigned reward; as for tasks, the route decides what is populated.
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "AssignedReward")]
+pub struct AssignedRewardView<
+    S: ToJSON + ParseFromJSON + Send + Sync,
+    T: ToJSON + ParseFromJSON + Send + Sync,
+> {
+    #[oai(rename = "_id")]
+    pub id: String,
+    pub reward: Option<RewardView>,
+    pub student: S,
+    pub teacher: T,
+    /// `unclaimed` or `claimed`.
+    pub status: String,
+    /// What the claim cost; 0 while unclaimed.
+    pub paid: i64,
+    #[oai(rename = "claimedAt")]
+    pub claimed_at: Option<String>,
+    #[oai(rename = "createdAt")]
+    pub created_at: String,
+    #[oai(rename = "updatedAt")]
+    pub updated_at: String,
+    #[oai(rename = "__v")]
+    pub version: i64,
+}
+
+impl<S: ToJSON + ParseFromJSON + Send + Sync, T: ToJSON + ParseFromJSON + Send + Sync>
+    AssignedRewardView<S, T>
+{
+    pub fn new(a: &RewardAssignment, reward: Option<RewardView>, student: S, teacher: T) -> Self {
+        AssignedRewardView {
+            id: a.id.to_string(),
+            reward,
+            student,
+            teacher,
+            status: a.status.as_str().into(),
+            paid: a.paid,
+            claimed_at: a.claimed_at.map(|m| m.to_iso()),
+            created_at: a.created_at.to_iso(),
+            updated_at: a.updated_at.to_iso(),
+            version: a.version,
+        }
+    }
+}
+
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "Notification")]
+pub struct NotificationView {
+    #[oai(rename = "_id")]
+    pub id: String,
+    /// The recipient's id.
+    pub recipient: String,
+    /// `Teacher` or `Student`.
+    #[oai(rename = "recipientModel")]
+    pub recipient_model: String,
+    pub message: String,
+    pub read: bool,
+    /// `TEACHER` or `STUDENT`: the recipient's role.
+    pub role: String,
+    /// `taskAssigned`, `taskAchieved`, `taskApproved`, `rewardAssigned` or `rewardClaimed`.
+    #[oai(rename = "type")]
+    pub kind: String,
+    #[oai(rename = "createdAt")]
+    pub created_at: String,
+    #[oai(rename = "updatedAt")]
+    pub updated_at: String,
+    #[oai(rename = "__v")]
+    pub version: i64,
+}
+
+impl From<&Notification> for NotificationView {
+    fn from(n: &Notification) -> Self {
+        NotificationView {
+            id: n.id.to_string(),
+            recipient: n.recipient.to_string(),
+            recipient_model: n.recipient_model().into(),
+            message: n.message.clone(),
+            read: n.read,
+            role: n.role.as_str().into(),
+            kind: n.kind.as_str().into(),
+            created_at: n.created_at.to_iso(),
+            updated_at: n.updated_at.to_iso(),
+            version: n.version,
         }
     }
 }

@@ -61,6 +61,15 @@ pub struct Notification {
 }
 
 impl Notification {
+    /// `Teacher` or `Student`: the Mongoose model name the old server stored beside the recipient.
+    pub fn recipient_model(&self) -> &'static str {
+        if self.role == Role::Student {
+            "Student"
+        } else {
+            "Teacher"
+        }
+    }
+
     pub fn new(recipient: &Id, kind: NotificationKind, message: String) -> Self {
         let now = Millis::now();
         Notification {

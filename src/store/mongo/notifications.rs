@@ -52,20 +52,12 @@ struct NotificationDoc {
     version: i64,
 }
 
-/// `Teacher` or `Student`: the Mongoose model name the old server stored beside the recipient.
-pub fn recipient_model(role: Role) -> &'static str {
-    match role {
-        Role::Student => "Student",
-        _ => "Teacher",
-    }
-}
-
 impl From<&Notification> for NotificationDoc {
     fn from(n: &Notification) -> Self {
         NotificationDoc {
             id: n.id.to_object_id(),
             recipient: n.recipient.to_object_id(),
-            recipient_model: recipient_model(n.role).to_owned(),
+            recipient_model: n.recipient_model().to_owned(),
             role: n.role.as_str().to_owned(),
             kind: n.kind.as_str().to_owned(),
             message: n.message.clone(),

@@ -1,0 +1,237 @@
+//! `/assign-reward/*`: a teacher offers a reward to a student, who claims it by paying its price in
+//! points (CLIENT-CONTRACT §4).
+
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use super::ApiTags;
+use super::populate;
+use super::reward::reward_not_found;
+use super::student::own_student;
+use super::views::{AssignedRewardView, StudentView, TeacherSummary};
+use crate::app::AppState;
+use crate::domain::assignment::{ClaimRefused, RewardAssignment, RewardStatus};
+use crate::domain::notification::NotificationKind;
+use crate::domain::{Id, Millis, Student, Teacher};
+use crate::http::auth::Auth;
+use crate::http::input::{body_id, path_id, required};
+use crate::http::{ApiError, ApiResult, Envelope};
+use crate::notifications;
+
+pub struct AssignRewardApi;
+
+#[derive(Object)]
+struct AssignRewardBody {
+    /// The id of one of the teacher's rewards.
+    reward: Option<String>,
+    /// The id of one of the teacher's students.
+    student: Option<String>,
+}
+
+/// What the teacher lists: `reward` and `student` populated.
+type TeacherRewardAssignment = AssignedRewardView<Option<StudentView>, String>;
+/// What the student lists: `reward` and `teacher` populated.
+type StudentRewardAssignment = AssignedRewardView<String, Option<TeacherSummary>>;
+
+fn assignment_not_found() -> ApiError {
+    ApiError::NotFound("Assigned reward not found.".into())
+}
+
+/// The student's own assigned rewards in `status`, as it reads them.
+async fn own_in_status(
+    state: &AppState,
+    me: &Student,
+    status: RewardStatus,
+) -> ApiResult<Vec<StudentRewardAssignment>> {
+    let found = state
+        .store
+        .reward_assignments
+        .list_for_student(&me.id, status)
+        .await?;
+    let rewards = populate::rewards(state, &me.teacher, found.iter().map(|a| &a.reward)).await?;
+    let teacher = populate::teacher(state, &me.teacher).await?;
+    Ok(found
+        .iter()
+        .map(|a| {
+            AssignedRewardView::new(
+                a,
+                rewards.get(&a.reward).cloned(),
+                a.student.to_string(),
+                teacher.clone(),
+            )
+        })
+        .collect())
+}
+
+#[OpenApi(tag = "ApiTags::AssignReward")]
+impl AssignRewardApi {
+    /// Every reward the teacher assigned, newest first, with `reward` and `student` populated.
+    #[oai(path = "/assign-reward", method = "get")]
+    async fn list(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+    ) -> ApiResult<Json<Envelope<Vec<TeacherRewardAssignment>>>> {
+        let me = &auth.who.id;
+        let found = state.store.reward_assignments.list_for_teacher(me).await?;
+        let rewards = populate::rewards(&state, me, found.iter().map(|a| &a.reward)).await?;
+        let students = populate::students(&state, me, found.iter().map(|a| &a.student)).await?;
+        Ok(Envelope::ok(
+            "Assigned rewards retrieved successfully",
+            found
+                .iter()
+                .map(|a| {
+                    AssignedRewardView::new(
+                        a,
+                        rewards.get(&a.reward).cloned(),
+                        students.get(&a.student).cloned(),
+                        a.teacher.to_string(),
+                    )
+                })
+                .collect(),
+        ))
+    }
+
+    /// Offers one of the teacher's rewards to one of its students (the same reward may be offered
+    /// again: each is claimed once).
+    #[oai(path = "/assign-reward", method = "post")]
+    async fn assign(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        body: Json<AssignRewardBody>,
+    ) -> ApiResult<Json<Envelope<TeacherRewardAssignment>>> {
+        let reward = body_id("reward", &required("reward", body.reward.as_deref())?)?;
+        let student = body_id("student", &required("student", body.student.as_deref())?)?;
+        let me = &auth.who;
+        let reward = state
+            .store
+            .rewards
+            .by_id(&reward)
+            .await?
+            .filter(|r| r.teacher == me.id)
+            .ok_or_else(reward_not_found)?;
+        let student = own_student(&state, me, &student).await?;
+        let now = Millis::now();
+        let assignment = RewardAssignment {
+            id: Id::generate(),
+            reward: reward.id.clone(),
+            student: student.id.clone(),
+            teacher: me.id.clone(),
+            status: RewardStatus::Unclaimed,
+            paid: 0,
+            claimed_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        };
+        state.store.reward_assignments.insert(&assignment).await?;
+        notifications::send(
+            &state,
+            &student.id,
+            NotificationKind::RewardAssigned,
+            format!(
+                "{} offered you a reward: {} for {} points",
+                me.name, reward.name, reward.required_points
+            ),
+        )
+        .await;
+        Ok(Envelope::ok(
+            "Reward assigned successfully",
+            AssignedRewardView::new(
+                &assignment,
+                Some((&reward).into()),
+                Some(StudentView::new(&student, None)),
+                me.id.to_string(),
+            ),
+        ))
+    }
+
+    /// The student's rewards still to claim, with `reward` and `teacher` populated.
+    #[oai(path = "/assign-reward/student", method = "get")]
+    async fn unclaimed(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Student>,
+    ) -> ApiResult<Json<Envelope<Vec<StudentRewardAssignment>>>> {
+        Ok(Envelope::ok(
+            "Assigned rewards retrieved successfully",
+            own_in_status(&state, &auth.who, RewardStatus::Unclaimed).await?,
+        ))
+    }
+
+    /// The rewards the student has claimed.
+    #[oai(path = "/assign-reward/earn", method = "get")]
+    async fn earned(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Student>,
+    ) -> ApiResult<Json<Envelope<Vec<StudentRewardAssignment>>>> {
+        Ok(Envelope::ok(
+            "Earned rewards retrieved successfully",
+            own_in_status(&state, &auth.who, RewardStatus::Claimed).await?,
+        ))
+    }
+
+    /// Claims an offered reward: its price (`requiredPoints`, as it is now) comes off the student's
+    /// points, and `rewards` counts one more. Once only, and never with fewer points than the price.
+    #[oai(path = "/assign-reward/claim/:id", method = "post")]
+    async fn claim(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Student>,
+        id: Path<String>,
+    ) -> ApiResult<Json<Envelope<StudentRewardAssignment>>> {
+        let id = path_id("assigned reward", &id)?;
+        let me = &auth.who;
+        let current = state
+            .store
+            .reward_assignments
+            .by_id(&id)
+            .await?
+            .filter(|a| a.student == me.id)
+            .ok_or_else(assignment_not_found)?;
+        let reward = state
+            .store
+            .rewards
+            .by_id(&current.reward)
+            .await?
+            .ok_or_else(assignment_not_found)?;
+        let claimed = match state
+            .store
+            .reward_assignments
+            .claim(&me.id, &id, reward.required_points, Millis::now())
+            .await?
+        {
+            Ok(a) => a,
+            Err(ClaimRefused::NotFound) => return Err(assignment_not_found()),
+            Err(ClaimRefused::AlreadyClaimed) => {
+                return Err(ApiError::Conflict("This reward is already claimed.".into()));
+            }
+            Err(ClaimRefused::NotEnoughPoints { points, price }) => {
+                return Err(ApiError::Conflict(format!(
+                    "This reward needs {price} points and you have {points}. Earn {} more to \
+                     claim it.",
+                    price - points
+                )));
+            }
+        };
+        notifications::send(
+            &state,
+            &claimed.teacher,
+            NotificationKind::RewardClaimed,
+            format!("{} claimed the reward {}", me.name, reward.name),
+        )
+        .await;
+        Ok(Envelope::ok(
+            "Reward claimed successfully",
+            AssignedRewardView::new(
+                &claimed,
+                Some((&reward).into()),
+                me.id.to_string(),
+                populate::teacher(&state, &me.teacher).await?,
+            ),
+        ))
+    }
+}

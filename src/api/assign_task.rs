@@ -1,0 +1,315 @@
+//! `/assign-task/*`: a teacher hands a task to a student; the student says it is done
+//! (`achieve`); the teacher approves, and the points move (CLIENT-CONTRACT §4).
+
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use super::ApiTags;
+use super::populate;
+use super::student::own_student;
+use super::task::task_not_found;
+use super::views::{AssignedTaskView, StudentView, TeacherSummary};
+use crate::app::AppState;
+use crate::domain::assignment::{TaskAssignment, TaskStatus, Transition, next_period_start};
+use crate::domain::notification::NotificationKind;
+use crate::domain::{Id, Millis, Student, Task, Teacher};
+use crate::http::auth::Auth;
+use crate::http::input::{body_id, path_id, required};
+use crate::http::{ApiError, ApiResult, Envelope};
+use crate::notifications;
+use crate::store::StoreError;
+
+pub struct AssignTaskApi;
+
+#[derive(Object)]
+struct AssignTaskBody {
+    /// The id of one of the teacher's tasks.
+    task: Option<String>,
+    /// The id of one of the teacher's students.
+    student: Option<String>,
+}
+
+/// What the teacher lists: `student` as an id.
+type TeacherAssignment = AssignedTaskView<String, String>;
+/// Waiting for approval: `student` populated.
+type PendingAssignment = AssignedTaskView<Option<StudentView>, String>;
+/// What the student lists: `teacher` as `{_id, name, email, profile}`.
+type StudentAssignment = AssignedTaskView<String, Option<TeacherSummary>>;
+
+fn assignment_not_found() -> ApiError {
+    ApiError::NotFound("Assigned task not found.".into())
+}
+
+/// Why a transition could not start from the assignment's present status.
+fn wrong_state(status: TaskStatus) -> ApiError {
+    ApiError::Conflict(
+        match status {
+            TaskStatus::NotStarted => "The student has not completed this task yet.",
+            TaskStatus::InProgress => "This task is already waiting for approval.",
+            TaskStatus::Completed => "This task is already approved.",
+        }
+        .into(),
+    )
+}
+
+/// The task an assignment is for. It always exists (tasks cannot be deleted); if it vanished, the
+/// assignment is as good as gone.
+async fn task_of(state: &AppState, a: &TaskAssignment) -> ApiResult<Task> {
+    state
+        .store
+        .tasks
+        .by_id(&a.task)
+        .await?
+        .ok_or_else(assignment_not_found)
+}
+
+fn views<S, T>(
+    found: &[TaskAssignment],
+    tasks: &std::collections::HashMap<Id, super::views::TaskView>,
+    student: impl Fn(&TaskAssignment) -> S,
+    teacher: impl Fn(&TaskAssignment) -> T,
+) -> Vec<AssignedTaskView<S, T>>
+where
+    S: poem_openapi::types::ToJSON + poem_openapi::types::ParseFromJSON + Send + Sync,
+    T: poem_openapi::types::ToJSON + poem_openapi::types::ParseFromJSON + Send + Sync,
+{
+    found
+        .iter()
+        .map(|a| AssignedTaskView::new(a, tasks.get(&a.task).cloned(), student(a), teacher(a)))
+        .collect()
+}
+
+#[OpenApi(tag = "ApiTags::AssignTask")]
+impl AssignTaskApi {
+    /// Every task the teacher assigned, newest first, with `task` populated and `student` as an id.
+    #[oai(path = "/assign-task", method = "get")]
+    async fn list(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+    ) -> ApiResult<Json<Envelope<Vec<TeacherAssignment>>>> {
+        let me = &auth.who.id;
+        let found = state
+            .store
+            .task_assignments
+            .list_for_teacher(me, None)
+            .await?;
+        let tasks = populate::tasks(&state, me, found.iter().map(|a| &a.task)).await?;
+        Ok(Envelope::ok(
+            "Assigned tasks retrieved successfully",
+            views(
+                &found,
+                &tasks,
+                |a| a.student.to_string(),
+                |a| a.teacher.to_string(),
+            ),
+        ))
+    }
+
+    /// Assigns one of the teacher's tasks to one of its students. A student has at most one open
+    /// assignment of a task: assigning it again before it is approved is 409.
+    #[oai(path = "/assign-task", method = "post")]
+    async fn assign(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        body: Json<AssignTaskBody>,
+    ) -> ApiResult<Json<Envelope<TeacherAssignment>>> {
+        let task = body_id("task", &required("task", body.task.as_deref())?)?;
+        let student = body_id("student", &required("student", body.student.as_deref())?)?;
+        let me = &auth.who;
+        let task = state
+            .store
+            .tasks
+            .by_id(&task)
+            .await?
+            .filter(|t| t.teacher == me.id)
+            .ok_or_else(task_not_found)?;
+        let student: Student = own_student(&state, me, &student).await?;
+        let assignment = TaskAssignment::open(&task.id, &student.id, &me.id, None, Millis::now());
+        match state.store.task_assignments.insert(&assignment).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict { .. }) => {
+                return Err(ApiError::Conflict(
+                    "This student already has this task open. It can be assigned again once it \
+                     is approved."
+                        .into(),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        notifications::send(
+            &state,
+            &student.id,
+            NotificationKind::TaskAssigned,
+            format!("{} assigned you a new task: {}", me.name, task.name),
+        )
+        .await;
+        let tasks = populate::tasks(&state, &me.id, [&task.id]).await?;
+        Ok(Envelope::ok(
+            "Task assigned successfully",
+            AssignedTaskView::new(
+                &assignment,
+                tasks.get(&task.id).cloned(),
+                student.id.to_string(),
+                me.id.to_string(),
+            ),
+        ))
+    }
+
+    /// The teacher's assignments waiting for approval (`inProgress`), with `task` and `student`
+    /// populated.
+    #[oai(path = "/assign-task/pending", method = "get")]
+    async fn pending(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+    ) -> ApiResult<Json<Envelope<Vec<PendingAssignment>>>> {
+        let me = &auth.who.id;
+        let found = state
+            .store
+            .task_assignments
+            .list_for_teacher(me, Some(TaskStatus::InProgress))
+            .await?;
+        let tasks = populate::tasks(&state, me, found.iter().map(|a| &a.task)).await?;
+        let students = populate::students(&state, me, found.iter().map(|a| &a.student)).await?;
+        Ok(Envelope::ok(
+            "Pending tasks retrieved successfully",
+            views(
+                &found,
+                &tasks,
+                |a| students.get(&a.student).cloned(),
+                |a| a.teacher.to_string(),
+            ),
+        ))
+    }
+
+    /// Approves an achieved task: its points move from the student's `pendingPoints` to `points`
+    /// (once, whatever the concurrency), and its repetition is scheduled.
+    #[oai(path = "/assign-task/approve/:id", method = "patch")]
+    async fn approve(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        id: Path<String>,
+    ) -> ApiResult<Json<Envelope<TeacherAssignment>>> {
+        let id = path_id("assigned task", &id)?;
+        let me = &auth.who;
+        let current = state
+            .store
+            .task_assignments
+            .by_id(&id)
+            .await?
+            .filter(|a| a.teacher == me.id)
+            .ok_or_else(assignment_not_found)?;
+        let task = task_of(&state, &current).await?;
+        let now = Millis::now();
+        let approved = match state
+            .store
+            .task_assignments
+            .approve(&me.id, &id, now, next_period_start(task.repeat, now))
+            .await?
+        {
+            Transition::Done(a) => a,
+            Transition::NotFound => return Err(assignment_not_found()),
+            Transition::WrongState(a) => return Err(wrong_state(a.status)),
+        };
+        notifications::send(
+            &state,
+            &approved.student,
+            NotificationKind::TaskApproved,
+            format!(
+                "{} approved your task {}: {:+} points",
+                me.name, task.name, approved.points
+            ),
+        )
+        .await;
+        let tasks = populate::tasks(&state, &me.id, [&task.id]).await?;
+        Ok(Envelope::ok(
+            "Task approved successfully",
+            AssignedTaskView::new(
+                &approved,
+                tasks.get(&task.id).cloned(),
+                approved.student.to_string(),
+                me.id.to_string(),
+            ),
+        ))
+    }
+
+    /// The student's own assignments, newest first, with `task` (and its `category`) and
+    /// `teacher` populated.
+    #[oai(path = "/assign-task/student", method = "get")]
+    async fn mine(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Student>,
+    ) -> ApiResult<Json<Envelope<Vec<StudentAssignment>>>> {
+        let me = &auth.who;
+        let found = state
+            .store
+            .task_assignments
+            .list_for_student(&me.id)
+            .await?;
+        let tasks = populate::tasks(&state, &me.teacher, found.iter().map(|a| &a.task)).await?;
+        let teacher = populate::teacher(&state, &me.teacher).await?;
+        Ok(Envelope::ok(
+            "Assigned tasks retrieved successfully",
+            views(
+                &found,
+                &tasks,
+                |a| a.student.to_string(),
+                |_| teacher.clone(),
+            ),
+        ))
+    }
+
+    /// The student says it did the task: its points wait in `pendingPoints` for the teacher's
+    /// approval.
+    #[oai(path = "/assign-task/achieve/:id", method = "patch")]
+    async fn achieve(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Student>,
+        id: Path<String>,
+    ) -> ApiResult<Json<Envelope<StudentAssignment>>> {
+        let id = path_id("assigned task", &id)?;
+        let me = &auth.who;
+        let current = state
+            .store
+            .task_assignments
+            .by_id(&id)
+            .await?
+            .filter(|a| a.student == me.id)
+            .ok_or_else(assignment_not_found)?;
+        let task = task_of(&state, &current).await?;
+        let achieved = match state
+            .store
+            .task_assignments
+            .achieve(&me.id, &id, task.points, Millis::now())
+            .await?
+        {
+            Transition::Done(a) => a,
+            Transition::NotFound => return Err(assignment_not_found()),
+            Transition::WrongState(a) => return Err(wrong_state(a.status)),
+        };
+        notifications::send(
+            &state,
+            &achieved.teacher,
+            NotificationKind::TaskAchieved,
+            format!("{} completed the task {}", me.name, task.name),
+        )
+        .await;
+        let tasks = populate::tasks(&state, &me.teacher, [&task.id]).await?;
+        let teacher = populate::teacher(&state, &me.teacher).await?;
+        Ok(Envelope::ok(
+            "Task submitted for approval",
+            AssignedTaskView::new(
+                &achieved,
+                tasks.get(&task.id).cloned(),
+                me.id.to_string(),
+                teacher,
+            ),
+        ))
+    }
+}

@@ -1,0 +1,68 @@
+//! `/notifications`: what happened to a teacher's or student's tasks and rewards, newest first.
+
+use poem_openapi::OpenApi;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+
+use super::ApiTags;
+use super::views::NotificationView;
+use crate::app::AppState;
+use crate::domain::{Id, Millis};
+use crate::http::auth::{Auth, Member};
+use crate::http::input::{list_query, path_id};
+use crate::http::{ApiError, ApiResult, Envelope, Pagination};
+
+pub struct NotificationApi;
+
+fn member_id(m: &Member) -> &Id {
+    match m {
+        Member::Teacher(t) => &t.id,
+        Member::Student(s) => &s.id,
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Notification")]
+impl NotificationApi {
+    /// The caller's notifications, newest first, 10 a page; `totalNotification` is how many are
+    /// unread (of all, not of this page).
+    #[oai(path = "/notifications", method = "get")]
+    async fn list(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Member>,
+        page: Query<Option<String>>,
+    ) -> ApiResult<Json<Envelope<Vec<NotificationView>>>> {
+        let me = member_id(&auth.who);
+        let q = list_query(page.as_deref(), None);
+        let found = state.store.notifications.list_for(me, &q).await?;
+        let unread = state.store.notifications.count_unread(me).await?;
+        let mut envelope = Envelope::page(
+            "Notifications retrieved successfully",
+            found.items.iter().map(NotificationView::from).collect(),
+            Pagination::new(q.page, q.limit, found.total),
+        );
+        envelope.0.total_notification = Some(unread);
+        Ok(envelope)
+    }
+
+    /// Marks one of the caller's notifications read (again is fine).
+    #[oai(path = "/notifications/:id", method = "patch")]
+    async fn read(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Member>,
+        id: Path<String>,
+    ) -> ApiResult<Json<Envelope<NotificationView>>> {
+        let id = path_id("notification", &id)?;
+        let read = state
+            .store
+            .notifications
+            .mark_read(member_id(&auth.who), &id, Millis::now())
+            .await?
+            .ok_or_else(|| ApiError::NotFound("Notification not found.".into()))?;
+        Ok(Envelope::ok(
+            "Notification marked as read",
+            NotificationView::from(&read),
+        ))
+    }
+}

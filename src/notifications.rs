@@ -1,0 +1,22 @@
+//! Telling someone what happened: store the notification, then push it to the recipient's sockets
+//! (CLIENT-CONTRACT §4, §5).
+
+use poem_openapi::types::ToJSON;
+
+use crate::api::views::NotificationView;
+use crate::app::AppState;
+use crate::domain::Id;
+use crate::domain::notification::{Notification, NotificationKind};
+
+/// Stores and pushes one notification. The event that caused it has already happened (points
+/// moved, a task was assigned), so a failure here is logged and does not fail the request.
+pub async fn send(state: &AppState, recipient: &Id, kind: NotificationKind, message: String) {
+    let notification = Notification::new(recipient, kind, message);
+    if let Err(e) = state.store.notifications.insert(&notification).await {
+        tracing::warn!(error = %e, kind = kind.as_str(), "could not store a notification");
+        return;
+    }
+    // The socket event carries exactly what `GET /notifications` lists.
+    let json = ToJSON::to_json(&NotificationView::from(&notification)).unwrap_or_default();
+    state.realtime.notify(recipient, json).await;
+}
