@@ -8,6 +8,7 @@ pub mod config;
 pub mod domain;
 pub mod healthcheck;
 pub mod http;
+pub mod jobs;
 pub mod mail;
 pub mod notifications;
 pub mod ops;

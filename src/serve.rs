@@ -201,6 +201,10 @@ async fn bootstrap(state: AppState, stop: CancellationToken) {
     );
     tracing::info!(status = %status, "ready");
     systemd::ready(&status);
+    tokio::spawn(crate::jobs::repeat_tasks::run(
+        state.store.clone(),
+        stop.clone(),
+    ));
     if let Some(interval) = systemd::watchdog_interval() {
         tracing::info!(
             interval_ms = interval.as_millis() as u64,

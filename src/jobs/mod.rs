@@ -1,0 +1,3 @@
+//! Work the server does on its own, on a schedule, in every replica (each job is safe to race).
+
+pub mod repeat_tasks;

@@ -1,0 +1,61 @@
+//! Reopens repeating tasks (CLIENT-CONTRACT §4): an approved assignment of an `everyday`,
+//! `weekly` or `monthly` task opens again, `notStarted`, at the start of the next period (its
+//! `renewAt`, set at approval).
+//!
+//! Every replica runs this every minute and at start. Runners may race: the new assignment's
+//! `origin` (the completed assignment's id, so one key per assignment and period) is unique in
+//! both stores, so exactly one insert wins and the others see a conflict and move on.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::Millis;
+use crate::domain::assignment::TaskAssignment;
+use crate::store::{Store, StoreResult};
+
+pub const INTERVAL: Duration = Duration::from_secs(60);
+
+/// Due assignments read per round trip; a run goes on until none are due.
+const BATCH: u64 = 100;
+
+/// Opens every repetition due at `now`; returns how many this runner opened. `now` is a
+/// parameter so that tests drive the clock.
+pub async fn run_once(store: &Store, now: Millis) -> StoreResult<u64> {
+    let mut opened = 0;
+    loop {
+        let due = store.task_assignments.due_for_renewal(now, BATCH).await?;
+        for done in &due {
+            let next = TaskAssignment::open(
+                &done.task,
+                &done.student,
+                &done.teacher,
+                Some(&done.id),
+                now,
+            );
+            // `renew` clears `done`'s due date whether it inserted or lost the race, so the loop
+            // ends.
+            if store.task_assignments.renew(done, &next).await? {
+                opened += 1;
+            }
+        }
+        if (due.len() as u64) < BATCH {
+            return Ok(opened);
+        }
+    }
+}
+
+/// Runs [`run_once`] now and then every [`INTERVAL`] until `stop`.
+pub async fn run(store: Store, stop: CancellationToken) {
+    loop {
+        match run_once(&store, Millis::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(opened = n, "repeating tasks reopened"),
+            Err(e) => tracing::warn!(error = %e, "reopening repeating tasks failed; will retry"),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(INTERVAL) => {}
+        }
+    }
+}
