@@ -1,6 +1,7 @@
 //! Classes, categories, tasks and rewards: the storage contract and the HTTP routes, on both
 //! storage adapters.
 
+mod assignments;
 mod helpers;
 mod http;
 mod ownership;
