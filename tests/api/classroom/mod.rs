@@ -2,6 +2,7 @@
 //! storage adapters.
 
 mod assignments;
+mod concurrency;
 mod helpers;
 mod http;
 mod ownership;

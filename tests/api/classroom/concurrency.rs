@@ -1,0 +1,93 @@
+//! Points never drift: racing `achieve`, `approve` and `claim` calls apply exactly once, and a
+//! claim never takes the points below zero, on both stores.
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use super::assignments::{assign, classroom};
+use super::helpers::id;
+use crate::on_both_stores;
+use crate::support::{Db, Kv, spawn_app};
+
+const RACERS: usize = 50;
+
+/// How many of the answers were 200 and how many 409; anything else fails the test.
+fn tally(results: &[(u16, Value)]) -> (usize, usize) {
+    for (status, body) in results {
+        assert!(matches!(status, 200 | 409), "{status}: {body}");
+    }
+    let ok = results.iter().filter(|(s, _)| *s == 200).count();
+    (ok, results.len() - ok)
+}
+
+async fn racing_transitions_apply_once(db: Db) {
+    let app = spawn_app(db, Kv::Memory).await;
+    let c = classroom(&app, "Ms Race", "710001", 170).await;
+    let aid = assign(&app, &c).await;
+
+    let achieve = format!("/api/v1/assign-task/achieve/{aid}");
+    let results = join_all((0..RACERS).map(|_| c.student.patch(&app, &achieve, json!({})))).await;
+    assert_eq!(tally(&results), (1, RACERS - 1), "achieve");
+
+    let approve = format!("/api/v1/assign-task/approve/{aid}");
+    let results = join_all((0..RACERS).map(|_| c.teacher.patch(&app, &approve, json!({})))).await;
+    assert_eq!(tally(&results), (1, RACERS - 1), "approve");
+
+    let student = app
+        .state
+        .store
+        .students
+        .by_id(&c.student.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (student.points, student.pending_points, student.level),
+        (170, 0, 2)
+    );
+
+    // Two rewards of 100 each, offered three times over, claimed by 50 racing requests: only one
+    // claim fits in 170 points.
+    let mut offered = Vec::new();
+    for price in [100, 100] {
+        let reward = c
+            .teacher
+            .create(
+                &app,
+                "/api/v1/reward/create-reward",
+                json!({"name": "Prize", "image": "/images/gift.png", "requiredPoints": price}),
+            )
+            .await;
+        for _ in 0..3 {
+            let data = c
+                .teacher
+                .create(
+                    &app,
+                    "/api/v1/assign-reward",
+                    json!({"reward": id(&reward), "student": c.student.id.to_string()}),
+                )
+                .await;
+            offered.push(id(&data));
+        }
+    }
+    let paths: Vec<String> = (0..RACERS)
+        .map(|i| format!("/api/v1/assign-reward/claim/{}", offered[i % offered.len()]))
+        .collect();
+    let results = join_all(paths.iter().map(|p| c.student.post(&app, p, json!({})))).await;
+    assert_eq!(tally(&results), (1, RACERS - 1), "claim");
+
+    let student = app
+        .state
+        .store
+        .students
+        .by_id(&c.student.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((student.points, student.rewards, student.level), (70, 1, 1));
+    let (_, body) = c.student.get(&app, "/api/v1/assign-reward/earn").await;
+    assert_eq!(body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(body["data"][0]["paid"], 100);
+}
+
+on_both_stores!(racing_transitions_apply_once);
