@@ -46,8 +46,9 @@ pub struct TaskAssignment {
     /// Keeps one open assignment per task and student: `<task>:<student>` while open, the
     /// assignment's own id once completed (both stores hold a unique index on it).
     pub slot: String,
-    /// Where the assignment came from: its own id when a teacher assigned it, the completed
-    /// assignment it repeats otherwise. Unique, so that racing job runners open a repetition once.
+    /// Where the assignment came from: its own id when a teacher assigned it, `after:<id>` of the
+    /// completed assignment it repeats otherwise. Unique, so that racing job runners open a
+    /// repetition once.
     pub origin: String,
     pub approved_at: Option<Millis>,
     /// When the repeating-task job opens the next one; `None` when not due (open, or done).
@@ -58,11 +59,11 @@ pub struct TaskAssignment {
 }
 
 impl TaskAssignment {
-    /// A new `notStarted` assignment; `origin` is `None` when a teacher assigns it.
-    pub fn open(task: &Id, student: &Id, teacher: &Id, origin: Option<&Id>, now: Millis) -> Self {
+    /// A new `notStarted` assignment: the repetition of `repeats`, or one a teacher assigns (`None`).
+    pub fn open(task: &Id, student: &Id, teacher: &Id, repeats: Option<&Id>, now: Millis) -> Self {
         let id = Id::generate();
         TaskAssignment {
-            origin: origin.unwrap_or(&id).to_string(),
+            origin: repeats.map_or_else(|| id.to_string(), |done| format!("after:{done}")),
             slot: open_slot(task, student),
             id,
             task: task.clone(),

@@ -3,7 +3,7 @@
 //! `renewAt`, set at approval).
 //!
 //! Every replica runs this every minute and at start. Runners may race: the new assignment's
-//! `origin` (the completed assignment's id, so one key per assignment and period) is unique in
+//! `origin` (`after:<completed assignment id>`, so one key per assignment and period) is unique in
 //! both stores, so exactly one insert wins and the others see a conflict and move on.
 
 use std::time::Duration;

@@ -218,7 +218,7 @@ pub trait TaskAssignments: Send + Sync {
     /// Completed assignments whose repetition is due at `now`, oldest due first, at most `limit`.
     async fn due_for_renewal(&self, now: Millis, limit: u64) -> StoreResult<Vec<TaskAssignment>>;
     /// Opens `next`, the repetition of `done`, and clears `done`'s `renew_at`. Several runners may
-    /// race: `next.origin` (= `done.id`) is unique, so one inserts. `false` when it was not inserted
+    /// race: `next.origin` (`after:<done.id>`) is unique, so one inserts. `false` when it was not inserted
     /// (another runner did, or the student already has that task open again).
     async fn renew(&self, done: &TaskAssignment, next: &TaskAssignment) -> StoreResult<bool>;
 }

@@ -6,4 +6,5 @@ mod concurrency;
 mod helpers;
 mod http;
 mod ownership;
+mod repeating;
 mod store_contract;
