@@ -90,7 +90,7 @@ async fn a_task_goes_from_assigned_to_approved(db: Db) {
     // GET /assign-task: all the teacher's, task populated, student as an id.
     let (status, body) = c.teacher.get(&app, "/api/v1/assign-task").await;
     assert_eq!(status, 200);
-    assert_eq!(ids(&body), [aid.clone()]);
+    assert_eq!(ids(&body), [aid.as_str()]);
     assert_eq!(body["data"][0]["student"], sid);
     assert_eq!(body["data"][0]["task"]["name"], "Help a friend");
     assert_eq!(body["data"][0]["task"]["category"]["name"], "Kindness");
@@ -149,7 +149,7 @@ async fn a_task_goes_from_assigned_to_approved(db: Db) {
     // Pending: task and student populated.
     let (status, body) = c.teacher.get(&app, "/api/v1/assign-task/pending").await;
     assert_eq!(status, 200);
-    assert_eq!(ids(&body), [aid.clone()]);
+    assert_eq!(ids(&body), [aid.as_str()]);
     assert_eq!(body["data"][0]["student"]["_id"], sid);
     assert_eq!(body["data"][0]["student"]["pendingPoints"], 30);
     assert!(body["data"][0]["student"].get("password").is_none());
@@ -228,7 +228,7 @@ async fn a_task_goes_from_assigned_to_approved(db: Db) {
     assert_eq!(body["totalNotification"], 1);
 
     // PATCH /notifications/:id marks read, idempotently; someone else's is 404.
-    let nid = id(&n);
+    let nid = id(n);
     let (status, body) = c
         .student
         .patch(&app, &format!("/api/v1/notifications/{nid}"), json!({}))
@@ -275,13 +275,13 @@ async fn rewards_are_claimed_with_points(db: Db) {
 
     // GET /assign-reward: reward and student populated.
     let (_, body) = c.teacher.get(&app, "/api/v1/assign-reward").await;
-    assert_eq!(ids(&body), [rid.clone()]);
+    assert_eq!(ids(&body), [rid.as_str()]);
     assert_eq!(body["data"][0]["reward"], reward);
     assert_eq!(body["data"][0]["student"]["_id"], sid);
 
     // The student sees it unclaimed, with reward and teacher populated.
     let (_, body) = c.student.get(&app, "/api/v1/assign-reward/student").await;
-    assert_eq!(ids(&body), [rid.clone()]);
+    assert_eq!(ids(&body), [rid.as_str()]);
     assert_eq!(body["data"][0]["reward"]["requiredPoints"], 30);
     assert_eq!(body["data"][0]["teacher"]["name"], "Mr Keating");
     let (_, body) = c.student.get(&app, "/api/v1/assign-reward/earn").await;
@@ -344,7 +344,7 @@ async fn rewards_are_claimed_with_points(db: Db) {
         .await;
     assert_eq!(status, 409, "claiming twice");
     let (_, body) = c.student.get(&app, "/api/v1/assign-reward/earn").await;
-    assert_eq!(ids(&body), [rid.clone()]);
+    assert_eq!(ids(&body), [rid.as_str()]);
     let (_, body) = c.student.get(&app, "/api/v1/assign-reward/student").await;
     assert_eq!(body["data"], json!([]));
 

@@ -186,9 +186,9 @@ async fn another_teachers_records_are_not_found(db: Db) {
 
     // B's assignments and student are untouched.
     let (_, body) = b.get(&app, "/api/v1/assign-task/pending").await;
-    assert_eq!(ids(&body), [bat.clone()]);
+    assert_eq!(ids(&body), [bat.as_str()]);
     let (_, body) = b_student.get(&app, "/api/v1/assign-reward/student").await;
-    assert_eq!(ids(&body), [bar.clone()]);
+    assert_eq!(ids(&body), [bar.as_str()]);
     let (_, body) = b.get(&app, "/api/v1/notifications").await;
     assert_eq!(body["totalNotification"], 1);
     assert_eq!(
@@ -205,7 +205,7 @@ async fn another_teachers_records_are_not_found(db: Db) {
     assert_eq!(ids(&body), [id(&a_task)]);
     assert_eq!(body["data"][0]["category"]["_id"], id(&a_category));
     let (_, body) = a.get(&app, "/api/v1/reward").await;
-    assert_eq!(ids(&body), [a_r.clone()]);
+    assert_eq!(ids(&body), [a_r.as_str()]);
 
     // B's records are as they were.
     let (status, body) = b.get(&app, &format!("/api/v1/class/{bc}")).await;
