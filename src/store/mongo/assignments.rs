@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::accounts::convert;
 use super::students::STUDENTS;
-use super::{find_by_id, index, observe};
+use super::{date, find_by_id, index, millis, newest_first, observe};
 use crate::domain::assignment::{
     ClaimRefused, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus, Transition,
 };
@@ -28,14 +28,6 @@ use crate::store::{AssignmentCounts, RewardAssignments, StoreError, StoreResult,
 
 const TASK_ASSIGNMENTS: &str = "assigntasks";
 const REWARD_ASSIGNMENTS: &str = "assignrewards";
-
-fn millis(t: DateTime) -> Millis {
-    Millis(t.timestamp_millis())
-}
-
-fn date(m: Millis) -> DateTime {
-    DateTime::from_millis(m.0)
-}
 
 fn bad(what: &str) -> StoreError {
     StoreError::Backend(format!("unexpected {what} in the database"))
@@ -87,15 +79,7 @@ where
     D: DeserializeOwned + Send + Sync,
     T: TryFrom<D, Error = StoreError>,
 {
-    let docs: Vec<D> = observe(op, async {
-        coll.find(filter)
-            .sort(doc! { "createdAt": -1, "_id": -1 })
-            .await?
-            .try_collect()
-            .await
-    })
-    .await?;
-    docs.into_iter().map(T::try_from).collect()
+    newest_first(coll, op, filter, None).await
 }
 
 /// A whole number field, whichever BSON number type holds it (old documents may have int32).

@@ -18,11 +18,11 @@ use serde::{Deserialize, Serialize};
 
 use super::accounts::convert;
 use super::students::{STUDENTS, rename_class};
-use super::{conflict_on, find_by_id, index, literal_regex, observe};
+use super::{conflict_on, date, find_by_id, index, literal_regex, millis, observe};
 use crate::domain::classroom::{
     CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
 };
-use crate::domain::{Category, Class, Id, Millis, Reward, Task};
+use crate::domain::{Category, Class, Id, Reward, Task};
 use crate::store::{
     Categories, ClassDelete, ClassUpdate, Classes, ListQuery, Page, Rewards, StoreError,
     StoreResult, Tasks,
@@ -32,14 +32,6 @@ const CLASSES: &str = "classes";
 const CATEGORIES: &str = "categories";
 const TASKS: &str = "tasks";
 const REWARDS: &str = "rewards";
-
-fn millis(t: DateTime) -> Millis {
-    Millis(t.timestamp_millis())
-}
-
-fn date(m: Millis) -> DateTime {
-    DateTime::from_millis(m.0)
-}
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
     let by_teacher = || {
@@ -87,24 +79,7 @@ where
     if let Some(s) = q.search.as_deref().filter(|_| search) {
         filter.insert("name", literal_regex(s));
     }
-    let total = observe(op, coll.count_documents(filter.clone())).await?;
-    let docs: Vec<D> = observe(op, async {
-        coll.find(filter)
-            .sort(doc! { "createdAt": -1, "_id": -1 })
-            .skip(q.skip())
-            .limit(q.limit as i64)
-            .await?
-            .try_collect()
-            .await
-    })
-    .await?;
-    Ok(Page {
-        items: docs
-            .into_iter()
-            .map(T::try_from)
-            .collect::<StoreResult<_>>()?,
-        total,
-    })
+    super::page(coll, op, filter, q).await
 }
 
 /// Applies `set` to the teacher's document `id`, bumping `updatedAt` and `__v`.

@@ -163,6 +163,54 @@ where
         .transpose()
 }
 
+/// One page of the documents matching `filter`, newest first (`createdAt`, then `_id`).
+pub(crate) async fn page<D, T>(
+    coll: &mongodb::Collection<D>,
+    op: &'static str,
+    filter: mongodb::bson::Document,
+    q: &crate::store::ListQuery,
+) -> StoreResult<crate::store::Page<T>>
+where
+    D: serde::de::DeserializeOwned + Send + Sync,
+    T: TryFrom<D, Error = StoreError>,
+{
+    let total = observe(op, coll.count_documents(filter.clone())).await?;
+    let items = newest_first(coll, op, filter, Some(q)).await?;
+    Ok(crate::store::Page { items, total })
+}
+
+/// The documents matching `filter`, newest first: all of them, or one page of `q`.
+pub(crate) async fn newest_first<D, T>(
+    coll: &mongodb::Collection<D>,
+    op: &'static str,
+    filter: mongodb::bson::Document,
+    q: Option<&crate::store::ListQuery>,
+) -> StoreResult<Vec<T>>
+where
+    D: serde::de::DeserializeOwned + Send + Sync,
+    T: TryFrom<D, Error = StoreError>,
+{
+    use futures_util::TryStreamExt;
+    let docs: Vec<D> = observe(op, async {
+        let find = coll.find(filter).sort(doc! { "createdAt": -1, "_id": -1 });
+        let find = match q {
+            Some(q) => find.skip(q.skip()).limit(q.limit as i64),
+            None => find,
+        };
+        find.await?.try_collect().await
+    })
+    .await?;
+    docs.into_iter().map(T::try_from).collect()
+}
+
+pub(crate) fn millis(t: mongodb::bson::DateTime) -> crate::domain::Millis {
+    crate::domain::Millis(t.timestamp_millis())
+}
+
+pub(crate) fn date(m: crate::domain::Millis) -> mongodb::bson::DateTime {
+    mongodb::bson::DateTime::from_millis(m.0)
+}
+
 /// An index named `name` on `keys`.
 pub(crate) fn index(keys: mongodb::bson::Document, name: &str, unique: bool) -> IndexModel {
     IndexModel::builder()

@@ -1,6 +1,5 @@
 //! Notifications on MongoDB (`recipientModel` kept for the old server's documents and clients).
 
-use futures_util::TryStreamExt;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{DateTime, Document, doc};
 use mongodb::options::ReturnDocument;
@@ -8,7 +7,7 @@ use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
 use super::accounts::convert;
-use super::{index, observe};
+use super::{date, index, millis, observe};
 use crate::domain::notification::{Notification, NotificationKind};
 use crate::domain::{Id, Millis, Role};
 use crate::store::{ListQuery, Notifications, Page, StoreError, StoreResult};
@@ -62,8 +61,8 @@ impl From<&Notification> for NotificationDoc {
             kind: n.kind.as_str().to_owned(),
             message: n.message.clone(),
             read: n.read,
-            created_at: DateTime::from_millis(n.created_at.0),
-            updated_at: DateTime::from_millis(n.updated_at.0),
+            created_at: date(n.created_at),
+            updated_at: date(n.updated_at),
             version: n.version,
         }
     }
@@ -80,8 +79,8 @@ impl TryFrom<NotificationDoc> for Notification {
             kind: NotificationKind::parse(&d.kind).ok_or_else(|| bad("type"))?,
             message: d.message,
             read: d.read,
-            created_at: Millis(d.created_at.timestamp_millis()),
-            updated_at: Millis(d.updated_at.timestamp_millis()),
+            created_at: millis(d.created_at),
+            updated_at: millis(d.updated_at),
             version: d.version,
         })
     }
@@ -111,27 +110,13 @@ impl Notifications for MongoNotifications {
     }
 
     async fn list_for(&self, recipient: &Id, q: &ListQuery) -> StoreResult<Page<Notification>> {
-        let op = "notifications.list_for";
-        let filter = doc! { "recipient": recipient.to_object_id() };
-        let total = observe(op, self.coll.count_documents(filter.clone())).await?;
-        let docs: Vec<NotificationDoc> = observe(op, async {
-            self.coll
-                .find(filter)
-                .sort(doc! { "createdAt": -1, "_id": -1 })
-                .skip(q.skip())
-                .limit(q.limit as i64)
-                .await?
-                .try_collect()
-                .await
-        })
-        .await?;
-        Ok(Page {
-            items: docs
-                .into_iter()
-                .map(Notification::try_from)
-                .collect::<StoreResult<_>>()?,
-            total,
-        })
+        super::page(
+            &self.coll,
+            "notifications.list_for",
+            doc! { "recipient": recipient.to_object_id() },
+            q,
+        )
+        .await
     }
 
     async fn count_unread(&self, recipient: &Id) -> StoreResult<u64> {
@@ -159,7 +144,7 @@ impl Notifications for MongoNotifications {
             self.coll
                 .find_one_and_update(
                     unread,
-                    doc! { "$set": { "read": true, "updatedAt": DateTime::from_millis(now.0) } },
+                    doc! { "$set": { "read": true, "updatedAt": date(now) } },
                 )
                 .return_document(ReturnDocument::After),
         )

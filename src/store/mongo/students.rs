@@ -1,4 +1,3 @@
-use futures_util::TryStreamExt;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{DateTime, Document, doc};
 use mongodb::options::ReturnDocument;
@@ -149,25 +148,7 @@ impl MongoStudents {
         if let Some(s) = &q.search {
             filter.insert("name", literal_regex(s));
         }
-        let total = observe(op, self.coll.count_documents(filter.clone())).await?;
-        let docs: Vec<StudentDoc> = observe(op, async {
-            self.coll
-                .find(filter)
-                .sort(doc! { "createdAt": -1, "_id": -1 })
-                .skip(q.skip())
-                .limit(q.limit as i64)
-                .await?
-                .try_collect()
-                .await
-        })
-        .await?;
-        Ok(Page {
-            items: docs
-                .into_iter()
-                .map(Student::try_from)
-                .collect::<StoreResult<_>>()?,
-            total,
-        })
+        super::page(&self.coll, op, filter, q).await
     }
 }
 
