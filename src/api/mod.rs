@@ -15,6 +15,10 @@ mod teacher;
 pub mod test_hooks;
 pub mod views;
 
+mod feedback;
+mod preset;
+mod rule;
+
 use poem_openapi::{OpenApiService, Tags};
 
 #[derive(Tags)]
@@ -37,6 +41,12 @@ pub enum ApiTags {
     Task,
     /// A teacher's rewards: what points buy.
     Reward,
+    /// The image library admins curate: avatars and icons the app offers to pick from.
+    Preset,
+    /// The privacy policy and the terms and conditions.
+    Rule,
+    /// Feedback from teachers and students.
+    Feedback,
 }
 
 pub type Apis = (
@@ -49,6 +59,9 @@ pub type Apis = (
     category::CategoryApi,
     task::TaskApi,
     reward::RewardApi,
+    preset::PresetApi,
+    rule::RuleApi,
+    feedback::FeedbackApi,
 );
 
 /// The API under `/api/v1`. The server URL is relative so that the generated document does not
@@ -65,6 +78,9 @@ pub fn service() -> OpenApiService<Apis, ()> {
             category::CategoryApi,
             task::TaskApi,
             reward::RewardApi,
+            preset::PresetApi,
+            rule::RuleApi,
+            feedback::FeedbackApi,
         ),
         "EduCoin API",
         env!("CARGO_PKG_VERSION"),

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod classroom;
+pub mod content;
 pub mod id;
 pub mod passcode;
 pub mod password;
@@ -10,6 +11,7 @@ pub mod time;
 
 pub use account::{AccountStatus, Admin, AdminRole, Role, Teacher};
 pub use classroom::{Category, Class, Reward, Task};
+pub use content::{Feedback, Preset, Rule};
 pub use id::Id;
 pub use student::Student;
 pub use time::Millis;

@@ -14,6 +14,7 @@ pub use ports::{
     Admins, Categories, ClassDelete, ClassUpdate, Classes, Consumed, ListQuery, Page, RefreshToken,
     RefreshTokens, Rewards, Students, Tasks, Teachers,
 };
+pub use ports::{Feedbacks, Presets, Rules};
 
 use crate::config::DatabaseConfig;
 use crate::ops::metrics;
@@ -59,6 +60,9 @@ pub struct Store {
     pub tasks: Arc<dyn Tasks>,
     pub rewards: Arc<dyn Rewards>,
     pub files: Arc<dyn Files>,
+    pub presets: Arc<dyn Presets>,
+    pub rules: Arc<dyn Rules>,
+    pub feedbacks: Arc<dyn Feedbacks>,
 }
 
 impl Store {

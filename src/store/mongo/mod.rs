@@ -3,6 +3,7 @@
 
 mod accounts;
 mod classroom;
+mod content;
 mod files;
 mod students;
 mod tokens;
@@ -103,6 +104,7 @@ impl Backend for MongoBackend {
         classroom::create_indexes(&self.db).await?;
         tokens::create_indexes(&self.db).await?;
         files::migrate(&self.db).await?;
+        content::create_indexes(&self.db).await?;
         Ok(())
     }
 }
@@ -137,6 +139,9 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
         tasks: Arc::new(classroom::MongoTasks::new(&db)),
         rewards: Arc::new(classroom::MongoRewards::new(&db)),
         files: Arc::new(files::MongoFiles::new(&db)),
+        presets: Arc::new(content::MongoPresets::new(&db)),
+        rules: Arc::new(content::MongoRules::new(&db)),
+        feedbacks: Arc::new(content::MongoFeedbacks::new(&db)),
     })
 }
 

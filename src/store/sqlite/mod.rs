@@ -6,6 +6,7 @@
 
 mod accounts;
 mod classroom;
+mod content;
 mod files;
 mod students;
 mod tokens;
@@ -24,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_accounts.sql"),
     include_str!("migrations/0002_students_tokens.sql"),
     include_str!("migrations/0003_classroom.sql"),
+    include_str!("migrations/0005_content.sql"),
 ];
 
 #[derive(Clone)]
@@ -161,8 +163,11 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
         classes: Arc::new(classroom::SqliteClasses { db: db.clone() }),
         categories: Arc::new(classroom::SqliteCategories { db: db.clone() }),
         tasks: Arc::new(classroom::SqliteTasks { db: db.clone() }),
-        rewards: Arc::new(classroom::SqliteRewards { db }),
+        rewards: Arc::new(classroom::SqliteRewards { db: db.clone() }),
         files: Arc::new(files),
+        presets: Arc::new(content::SqlitePresets { db: db.clone() }),
+        rules: Arc::new(content::SqliteRules { db: db.clone() }),
+        feedbacks: Arc::new(content::SqliteFeedbacks { db }),
     })
 }
 
