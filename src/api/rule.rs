@@ -4,6 +4,7 @@
 //! with the old server).
 
 use poem_openapi::payload::Json;
+use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
@@ -18,20 +19,31 @@ pub struct RuleApi;
 
 #[derive(Object)]
 struct UpdateRuleBody {
-    /// The whole document as HTML, at most 200000 characters.
-    content: Option<String>,
+    /// The whole document as an HTML string, at most 200000 characters. Read as any JSON value so
+    /// that a number or an object is refused with a clear message instead of being turned into
+    /// text.
+    content: Option<Any<serde_json::Value>>,
 }
 
 /// A bound on a rule's size: a long policy is some 50000 characters of HTML, and this keeps one
 /// document well below MongoDB's 16 MB and the server's body limit.
 const CONTENT_MAX: usize = 200_000;
 
-/// `content` is required and not blank, and is kept exactly as sent (not trimmed): it is HTML the
+/// `content` is a required, non-blank string, kept exactly as sent (not trimmed): it is HTML the
 /// admin's editor produced.
-fn content(raw: Option<&str>) -> ApiResult<&str> {
-    let content = raw
-        .filter(|c| !c.trim().is_empty())
-        .ok_or_else(|| ApiError::field("content", "content is required"))?;
+fn content(raw: Option<&Any<serde_json::Value>>) -> ApiResult<&str> {
+    let content = match raw.map(|v| &v.0) {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s.as_str()),
+        Some(_) => {
+            return Err(ApiError::field(
+                "content",
+                "content must be text (the HTML of the document)",
+            ));
+        }
+    }
+    .filter(|c| !c.trim().is_empty())
+    .ok_or_else(|| ApiError::field("content", "content is required"))?;
     if content.chars().count() > CONTENT_MAX {
         return Err(ApiError::field(
             "content",
@@ -55,7 +67,7 @@ async fn write(
     body: &UpdateRuleBody,
     what: &str,
 ) -> ApiResult<Json<Envelope<RuleView>>> {
-    let content = content(body.content.as_deref())?;
+    let content = content(body.content.as_ref())?;
     let rule = state.store.rules.upsert(kind, content).await?;
     Ok(Envelope::ok(
         format!("{what} updated successfully"),
@@ -115,16 +127,30 @@ impl RuleApi {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
     fn content_is_kept_as_sent() {
+        let v = |j: serde_json::Value| Some(Any(j));
         let html = "  <h1>Privacy</h1>\n<p>We keep <b>little</b>.</p>  ";
-        assert_eq!(content(Some(html)).unwrap(), html);
+        assert_eq!(content(v(json!(html)).as_ref()).unwrap(), html);
         assert!(content(None).is_err());
-        assert!(content(Some(" \n ")).is_err());
+        for bad in [
+            json!(null),
+            json!(" \n "),
+            json!(42),
+            json!(["<p>"]),
+            json!({}),
+        ] {
+            assert!(content(v(bad.clone()).as_ref()).is_err(), "{bad}");
+        }
         let at_most = "é".repeat(CONTENT_MAX);
-        assert!(content(Some(&at_most)).is_ok(), "characters, not bytes");
-        assert!(content(Some(&format!("{at_most}x"))).is_err());
+        assert!(
+            content(v(json!(at_most)).as_ref()).is_ok(),
+            "characters, not bytes"
+        );
+        assert!(content(v(json!(format!("{at_most}x"))).as_ref()).is_err());
     }
 }
