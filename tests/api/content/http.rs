@@ -3,6 +3,7 @@
 use educoin::domain::account::TeacherPatch;
 use educoin::domain::content::PresetType;
 use educoin::domain::{Id, Millis, Preset};
+use educoin::http::upload::MAX_IMAGE_BYTES;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -249,6 +250,19 @@ async fn preset_uploads_that_fail_validation_write_nothing(db: Db) {
             assert_eq!(res.message(), message);
         }
     }
+    // Over the size limit: 413 with its own sentence.
+    let mut big = PNG.to_vec();
+    big.resize(MAX_IMAGE_BYTES + 1, 0);
+    let res = upload(
+        &api,
+        &who.admin,
+        Some("icon"),
+        Some((&big, "big.png", "image/png")),
+    )
+    .await;
+    res.status(413);
+    assert!(res.message().contains("too large"), "{}", res.text);
+
     // Not a form at all.
     let res = api
         .post("/preset/upload", Some(&who.admin), json!({"type": "icon"}))
