@@ -19,6 +19,10 @@ mod teacher;
 pub mod test_hooks;
 pub mod views;
 
+mod feedback;
+mod preset;
+mod rule;
+
 use poem_openapi::{OpenApiService, Tags};
 
 #[derive(Tags)]
@@ -47,6 +51,12 @@ pub enum ApiTags {
     AssignReward,
     /// What happened to a teacher's or student's tasks and rewards (also pushed over Socket.IO).
     Notification,
+    /// The image library admins curate: avatars and icons the app offers to pick from.
+    Preset,
+    /// The privacy policy and the terms and conditions.
+    Rule,
+    /// Feedback from teachers and students.
+    Feedback,
 }
 
 pub type Apis = (
@@ -62,6 +72,9 @@ pub type Apis = (
     assign_task::AssignTaskApi,
     assign_reward::AssignRewardApi,
     notification::NotificationApi,
+    preset::PresetApi,
+    rule::RuleApi,
+    feedback::FeedbackApi,
 );
 
 /// The API under `/api/v1`. The server URL is relative so that the generated document does not
@@ -81,6 +94,9 @@ pub fn service() -> OpenApiService<Apis, ()> {
             assign_task::AssignTaskApi,
             assign_reward::AssignRewardApi,
             notification::NotificationApi,
+            preset::PresetApi,
+            rule::RuleApi,
+            feedback::FeedbackApi,
         ),
         "EduCoin API",
         env!("CARGO_PKG_VERSION"),

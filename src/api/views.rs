@@ -6,8 +6,11 @@ use poem_openapi::Object;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
 
 use crate::domain::assignment::{RewardAssignment, TaskAssignment};
+use crate::domain::content::RuleType;
 use crate::domain::notification::Notification;
-use crate::domain::{Admin, Category, Class, Reward, Student, Task, Teacher};
+use crate::domain::{
+    Admin, Category, Class, Feedback, Preset, Reward, Rule, Student, Task, Teacher,
+};
 
 pub use crate::http::upload::DEFAULT_AVATAR;
 
@@ -449,6 +452,116 @@ impl From<&Notification> for NotificationView {
             created_at: n.created_at.to_iso(),
             updated_at: n.updated_at.to_iso(),
             version: n.version,
+        }
+    }
+}
+
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "Preset")]
+pub struct PresetView {
+    #[oai(rename = "_id")]
+    pub id: String,
+    /// The public path of the image (`/images/<file>`).
+    pub image: String,
+    /// `avatar` or `icon`.
+    #[oai(rename = "type")]
+    pub kind: String,
+    #[oai(rename = "createdAt")]
+    pub created_at: String,
+    #[oai(rename = "updatedAt")]
+    pub updated_at: String,
+    #[oai(rename = "__v")]
+    pub version: i64,
+}
+
+impl From<&Preset> for PresetView {
+    fn from(p: &Preset) -> Self {
+        PresetView {
+            id: p.id.to_string(),
+            image: p.image.clone(),
+            kind: p.kind.as_str().into(),
+            created_at: p.created_at.to_iso(),
+            updated_at: p.updated_at.to_iso(),
+            version: p.version,
+        }
+    }
+}
+
+/// A rule. Before an admin has written it, only `type` and an empty `content` are present, so
+/// that a client reading `data.content` shows an empty page rather than failing.
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "Rule")]
+pub struct RuleView {
+    #[oai(rename = "_id", skip_serializing_if_is_none)]
+    pub id: Option<String>,
+    /// `privacy-policy` or `terms-and-conditions`.
+    #[oai(rename = "type")]
+    pub kind: String,
+    /// HTML exactly as the admin wrote it (never rendered or sanitized by the server).
+    pub content: String,
+    #[oai(rename = "createdAt", skip_serializing_if_is_none)]
+    pub created_at: Option<String>,
+    #[oai(rename = "updatedAt", skip_serializing_if_is_none)]
+    pub updated_at: Option<String>,
+    #[oai(rename = "__v", skip_serializing_if_is_none)]
+    pub version: Option<i64>,
+}
+
+impl RuleView {
+    /// The answer when no document of this type exists yet.
+    pub fn empty(kind: RuleType) -> Self {
+        RuleView {
+            id: None,
+            kind: kind.as_str().into(),
+            content: String::new(),
+            created_at: None,
+            updated_at: None,
+            version: None,
+        }
+    }
+}
+
+impl From<&Rule> for RuleView {
+    fn from(r: &Rule) -> Self {
+        RuleView {
+            id: Some(r.id.to_string()),
+            kind: r.kind.as_str().into(),
+            content: r.content.clone(),
+            created_at: Some(r.created_at.to_iso()),
+            updated_at: Some(r.updated_at.to_iso()),
+            version: Some(r.version),
+        }
+    }
+}
+
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "Feedback")]
+pub struct FeedbackView {
+    #[oai(rename = "_id")]
+    pub id: String,
+    /// The author's id.
+    pub user: String,
+    /// `TEACHER` or `STUDENT`.
+    pub role: String,
+    pub feedback: String,
+    #[oai(rename = "createdAt")]
+    pub created_at: String,
+    #[oai(rename = "updatedAt")]
+    pub updated_at: String,
+    #[oai(rename = "__v")]
+    pub version: i64,
+}
+
+impl From<&Feedback> for FeedbackView {
+    fn from(f: &Feedback) -> Self {
+        FeedbackView {
+            id: f.id.to_string(),
+            user: f.user.to_string(),
+            role: f.role.as_str().into(),
+            feedback: f.feedback.clone(),
+            created_at: f.created_at.to_iso(),
+            updated_at: f.updated_at.to_iso(),
+            version: f.version,
         }
     }
 }

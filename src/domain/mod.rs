@@ -3,6 +3,7 @@
 pub mod account;
 pub mod assignment;
 pub mod classroom;
+pub mod content;
 pub mod id;
 pub mod notification;
 pub mod passcode;
@@ -12,6 +13,7 @@ pub mod time;
 
 pub use account::{AccountStatus, Admin, AdminRole, Role, Teacher};
 pub use classroom::{Category, Class, Reward, Task};
+pub use content::{Feedback, Preset, Rule};
 pub use id::Id;
 pub use student::Student;
 pub use time::Millis;

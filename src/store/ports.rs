@@ -3,9 +3,13 @@ use crate::domain::assignment::{
     ClaimRefused, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus, Transition,
 };
 use crate::domain::classroom::{CategoryPatch, ClassChange, RewardPatch, TaskPatch};
+use crate::domain::content::{PresetType, RuleType};
 use crate::domain::notification::Notification;
 use crate::domain::student::StudentPatch;
-use crate::domain::{Admin, Category, Class, Id, Millis, Reward, Role, Student, Task, Teacher};
+use crate::domain::{
+    Admin, Category, Class, Feedback, Id, Millis, Preset, Reward, Role, Rule, Student, Task,
+    Teacher,
+};
 
 use super::StoreResult;
 
@@ -293,4 +297,36 @@ pub trait RefreshTokens: Send + Sync {
     async fn revoke_family(&self, family: &str) -> StoreResult<()>;
     /// Every token of an account (password changed or reset, account removed).
     async fn revoke_account(&self, account_id: &Id) -> StoreResult<()>;
+}
+
+#[async_trait::async_trait]
+pub trait Presets: Send + Sync {
+    async fn insert(&self, preset: &Preset) -> StoreResult<()>;
+    async fn by_id(&self, id: &Id) -> StoreResult<Option<Preset>>;
+    /// Every preset of one type, oldest first (upload order, so that a picker keeps its order
+    /// as admins add images).
+    async fn list_by_type(&self, kind: PresetType) -> StoreResult<Vec<Preset>>;
+    /// Every preset, newest first (`search` is ignored).
+    async fn list(&self, query: &ListQuery) -> StoreResult<Page<Preset>>;
+    /// Deletes the preset and returns it; `None` when there was none.
+    async fn delete(&self, id: &Id) -> StoreResult<Option<Preset>>;
+    /// Whether some preset shows `image` (a public path), so that code deleting an upload it no
+    /// longer needs leaves a preset's file alone.
+    async fn uses_image(&self, image: &str) -> StoreResult<bool>;
+}
+
+#[async_trait::async_trait]
+pub trait Rules: Send + Sync {
+    async fn get(&self, kind: RuleType) -> StoreResult<Option<Rule>>;
+    /// Creates the rule of this type (`__v` 0) or replaces its content (bumping `updatedAt` and
+    /// `__v`). There is never more than one document per type, even under concurrent calls.
+    async fn upsert(&self, kind: RuleType, content: &str) -> StoreResult<Rule>;
+}
+
+#[async_trait::async_trait]
+pub trait Feedbacks: Send + Sync {
+    async fn insert(&self, feedback: &Feedback) -> StoreResult<()>;
+    /// No route reads feedback back yet (the contract has none); this is for operators' tools and
+    /// the storage contract tests.
+    async fn by_id(&self, id: &Id) -> StoreResult<Option<Feedback>>;
 }

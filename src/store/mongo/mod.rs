@@ -4,6 +4,7 @@
 mod accounts;
 mod assignments;
 mod classroom;
+mod content;
 mod files;
 mod notifications;
 mod students;
@@ -107,6 +108,7 @@ impl Backend for MongoBackend {
         notifications::create_indexes(&self.db).await?;
         tokens::create_indexes(&self.db).await?;
         files::migrate(&self.db).await?;
+        content::create_indexes(&self.db).await?;
         Ok(())
     }
 }
@@ -144,6 +146,9 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
         reward_assignments: Arc::new(assignments::MongoRewardAssignments::new(&db)),
         notifications: Arc::new(notifications::MongoNotifications::new(&db)),
         files: Arc::new(files::MongoFiles::new(&db)),
+        presets: Arc::new(content::MongoPresets::new(&db)),
+        rules: Arc::new(content::MongoRules::new(&db)),
+        feedbacks: Arc::new(content::MongoFeedbacks::new(&db)),
     })
 }
 

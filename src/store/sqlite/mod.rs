@@ -7,6 +7,7 @@
 mod accounts;
 mod assignments;
 mod classroom;
+mod content;
 mod files;
 mod notifications;
 mod students;
@@ -27,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_students_tokens.sql"),
     include_str!("migrations/0003_classroom.sql"),
     include_str!("migrations/0004_assignments.sql"),
+    include_str!("migrations/0005_content.sql"),
 ];
 
 #[derive(Clone)]
@@ -167,8 +169,11 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
         rewards: Arc::new(classroom::SqliteRewards { db: db.clone() }),
         task_assignments: Arc::new(assignments::SqliteTaskAssignments { db: db.clone() }),
         reward_assignments: Arc::new(assignments::SqliteRewardAssignments { db: db.clone() }),
-        notifications: Arc::new(notifications::SqliteNotifications { db }),
+        notifications: Arc::new(notifications::SqliteNotifications { db: db.clone() }),
         files: Arc::new(files),
+        presets: Arc::new(content::SqlitePresets { db: db.clone() }),
+        rules: Arc::new(content::SqliteRules { db: db.clone() }),
+        feedbacks: Arc::new(content::SqliteFeedbacks { db }),
     })
 }
 

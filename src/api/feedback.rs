@@ -1,0 +1,61 @@
+//! `POST /feedback`: a teacher or a student writes to the team. It is stored with its author; no
+//! route reads it back (the contract has none).
+
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use super::ApiTags;
+use super::views::FeedbackView;
+use crate::app::AppState;
+use crate::domain::{Feedback, Id, Millis, Role};
+use crate::http::auth::{Auth, Member};
+use crate::http::input::{bounded, required};
+use crate::http::{ApiResult, Envelope};
+
+pub struct FeedbackApi;
+
+#[derive(Object)]
+struct FeedbackBody {
+    /// 1 to 2000 characters (after trimming).
+    feedback: Option<String>,
+}
+
+/// Enough for a few paragraphs; a bound so that one request cannot store a book.
+const FEEDBACK_MAX: usize = 2000;
+
+#[OpenApi(tag = "ApiTags::Feedback")]
+impl FeedbackApi {
+    /// Sends feedback (teachers and students); `data` is the stored feedback.
+    #[oai(path = "/feedback", method = "post")]
+    async fn send(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Member>,
+        body: Json<FeedbackBody>,
+    ) -> ApiResult<Json<Envelope<FeedbackView>>> {
+        let text = bounded(
+            "feedback",
+            required("feedback", body.feedback.as_deref())?,
+            FEEDBACK_MAX,
+        )?;
+        let (user, role) = match &auth.who {
+            Member::Teacher(t) => (t.id.clone(), Role::Teacher),
+            Member::Student(s) => (s.id.clone(), Role::Student),
+        };
+        let now = Millis::now();
+        let feedback = Feedback {
+            id: Id::generate(),
+            user,
+            role,
+            feedback: text,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        };
+        state.store.feedbacks.insert(&feedback).await?;
+        Ok(Envelope::ok(
+            "Thank you for your feedback",
+            FeedbackView::from(&feedback),
+        ))
+    }
+}

@@ -1,0 +1,156 @@
+//! `/rule/*`: the privacy policy and the terms and conditions. Admins write them as HTML; every
+//! signed-in account reads them. The HTML is stored and returned exactly as written, as JSON data:
+//! the server never renders or sanitizes it (displaying it safely is the client's job, as it was
+//! with the old server).
+
+use poem_openapi::payload::Json;
+use poem_openapi::types::Any;
+use poem_openapi::{Object, OpenApi};
+
+use super::ApiTags;
+use super::views::RuleView;
+use crate::app::AppState;
+use crate::domain::Admin;
+use crate::domain::content::RuleType;
+use crate::http::auth::{Account, Auth};
+use crate::http::{ApiError, ApiResult, Envelope};
+
+pub struct RuleApi;
+
+#[derive(Object)]
+struct UpdateRuleBody {
+    /// The whole document as an HTML string, at most 200000 characters. Read as any JSON value so
+    /// that a number or an object is refused with a clear message instead of being turned into
+    /// text.
+    content: Option<Any<serde_json::Value>>,
+}
+
+/// A bound on a rule's size: a long policy is some 50000 characters of HTML, and this keeps one
+/// document well below MongoDB's 16 MB and the server's body limit.
+const CONTENT_MAX: usize = 200_000;
+
+/// `content` is a required, non-blank string, kept exactly as sent (not trimmed): it is HTML the
+/// admin's editor produced.
+fn content(raw: Option<&Any<serde_json::Value>>) -> ApiResult<&str> {
+    let content = match raw.map(|v| &v.0) {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s.as_str()),
+        Some(_) => {
+            return Err(ApiError::field(
+                "content",
+                "content must be text (the HTML of the document)",
+            ));
+        }
+    }
+    .filter(|c| !c.trim().is_empty())
+    .ok_or_else(|| ApiError::field("content", "content is required"))?;
+    if content.chars().count() > CONTENT_MAX {
+        return Err(ApiError::field(
+            "content",
+            format!("content must have at most {CONTENT_MAX} characters"),
+        ));
+    }
+    Ok(content)
+}
+
+async fn read(state: &AppState, kind: RuleType, what: &str) -> ApiResult<Json<Envelope<RuleView>>> {
+    let view = match state.store.rules.get(kind).await? {
+        Some(rule) => RuleView::from(&rule),
+        None => RuleView::empty(kind),
+    };
+    Ok(Envelope::ok(format!("{what} retrieved successfully"), view))
+}
+
+async fn write(
+    state: &AppState,
+    kind: RuleType,
+    body: &UpdateRuleBody,
+    what: &str,
+) -> ApiResult<Json<Envelope<RuleView>>> {
+    let content = content(body.content.as_ref())?;
+    let rule = state.store.rules.upsert(kind, content).await?;
+    Ok(Envelope::ok(
+        format!("{what} updated successfully"),
+        RuleView::from(&rule),
+    ))
+}
+
+const PRIVACY: &str = "Privacy policy";
+const TERMS: &str = "Terms and conditions";
+
+#[OpenApi(tag = "ApiTags::Rule")]
+impl RuleApi {
+    /// The privacy policy (any signed-in account). Before an admin has written it, `content` is
+    /// empty and the document has no `_id` or timestamps.
+    #[oai(path = "/rule/privacy-policy", method = "get")]
+    async fn privacy_policy(
+        &self,
+        state: poem::web::Data<&AppState>,
+        _auth: Auth<Account>,
+    ) -> ApiResult<Json<Envelope<RuleView>>> {
+        read(&state, RuleType::PrivacyPolicy, PRIVACY).await
+    }
+
+    /// Writes the privacy policy, creating it when missing (admins).
+    #[oai(path = "/rule/privacy-policy", method = "patch")]
+    async fn update_privacy_policy(
+        &self,
+        state: poem::web::Data<&AppState>,
+        _auth: Auth<Admin>,
+        body: Json<UpdateRuleBody>,
+    ) -> ApiResult<Json<Envelope<RuleView>>> {
+        write(&state, RuleType::PrivacyPolicy, &body, PRIVACY).await
+    }
+
+    /// The terms and conditions (any signed-in account). Before an admin has written them,
+    /// `content` is empty and the document has no `_id` or timestamps.
+    #[oai(path = "/rule/terms-and-conditions", method = "get")]
+    async fn terms_and_conditions(
+        &self,
+        state: poem::web::Data<&AppState>,
+        _auth: Auth<Account>,
+    ) -> ApiResult<Json<Envelope<RuleView>>> {
+        read(&state, RuleType::TermsAndConditions, TERMS).await
+    }
+
+    /// Writes the terms and conditions, creating them when missing (admins).
+    #[oai(path = "/rule/terms-and-conditions", method = "patch")]
+    async fn update_terms_and_conditions(
+        &self,
+        state: poem::web::Data<&AppState>,
+        _auth: Auth<Admin>,
+        body: Json<UpdateRuleBody>,
+    ) -> ApiResult<Json<Envelope<RuleView>>> {
+        write(&state, RuleType::TermsAndConditions, &body, TERMS).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn content_is_kept_as_sent() {
+        let v = |j: serde_json::Value| Some(Any(j));
+        let html = "  <h1>Privacy</h1>\n<p>We keep <b>little</b>.</p>  ";
+        assert_eq!(content(v(json!(html)).as_ref()).unwrap(), html);
+        assert!(content(None).is_err());
+        for bad in [
+            json!(null),
+            json!(" \n "),
+            json!(42),
+            json!(["<p>"]),
+            json!({}),
+        ] {
+            assert!(content(v(bad.clone()).as_ref()).is_err(), "{bad}");
+        }
+        let at_most = "é".repeat(CONTENT_MAX);
+        assert!(
+            content(v(json!(at_most)).as_ref()).is_ok(),
+            "characters, not bytes"
+        );
+        assert!(content(v(json!(format!("{at_most}x"))).as_ref()).is_err());
+    }
+}
