@@ -13,4 +13,5 @@ mod images;
 mod lifecycle;
 mod login_limits;
 mod password_reset;
+mod realtime;
 mod store_contract;

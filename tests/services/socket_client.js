@@ -6,7 +6,7 @@
 //           extraHeaders?: {...}, events?: ["notification::<id>", ...] (default: every event)}
 //
 // Prints one JSON line per thing that happens, on stdout:
-//   {"type":"connect","id":..,"transport":"polling"|"websocket"}
+//   {"type":"connect","id":..,"transport":<now>,"openedWith":<the transport of the handshake>}
 //   {"type":"upgrade","transport":"websocket"}
 //   {"type":"connect_error","message":..,"data":..}
 //   {"type":"event","name":..,"args":[..]}
@@ -30,10 +30,17 @@ const socket = io(options.url, {
   timeout: 10000,
 });
 
+// The manager opens its Engine.IO connection at once: watch it from the start, since the upgrade
+// may complete before or after the namespace connects.
+const engine = socket.io.engine;
+let openedWith = null;
+engine.once("open", () => {
+  openedWith = engine.transport.name;
+});
+engine.once("upgrade", (transport) => print({ type: "upgrade", transport: transport.name }));
+
 socket.on("connect", () => {
-  const engine = socket.io.engine;
-  print({ type: "connect", id: socket.id, transport: engine.transport.name });
-  engine.once("upgrade", (transport) => print({ type: "upgrade", transport: transport.name }));
+  print({ type: "connect", id: socket.id, transport: engine.transport.name, openedWith });
 });
 
 socket.on("connect_error", (err) => {
