@@ -254,8 +254,7 @@ impl Engine {
         if targets.is_empty() {
             return;
         }
-        let packet: Arc<str> =
-            protocol::event(&format!("notification::{recipient}"), data).into();
+        let packet: Arc<str> = protocol::event(&format!("notification::{recipient}"), data).into();
         for session in targets {
             session.push(packet.clone());
         }
@@ -599,7 +598,10 @@ impl Session {
         match authenticate_token(app, token, ALL_ROLES).await {
             Ok((_, claims)) => match claims.account_id() {
                 Some(id) => Ok(Some(id.as_str().to_owned())),
-                None => Err(("The access token is not valid. Please log in again.".into(), 401)),
+                None => Err((
+                    "The access token is not valid. Please log in again.".into(),
+                    401,
+                )),
             },
             Err(e) => Err((e.to_string(), e.status().as_u16())),
         }
@@ -764,8 +766,12 @@ pub async fn run_upgrade(
 
 /// The active WebSocket of a session: sends the queue, handles incoming packets, and on close
 /// sends a close frame (1001 going away when the server stops) and waits briefly for the reply.
-async fn serve_websocket<Si, St>(app: &AppState, session: &Arc<Session>, mut sink: Si, mut stream: St)
-where
+async fn serve_websocket<Si, St>(
+    app: &AppState,
+    session: &Arc<Session>,
+    mut sink: Si,
+    mut stream: St,
+) where
     Si: futures_util::Sink<Message> + Unpin,
     St: futures_util::Stream<Item = std::io::Result<Message>> + Unpin,
 {
@@ -812,7 +818,11 @@ where
         Some(CloseReason::Overflow) => CloseCode::Policy,
         _ => CloseCode::Normal,
     };
-    if sink.send(Message::Close(Some((code, String::new())))).await.is_err() {
+    if sink
+        .send(Message::Close(Some((code, String::new()))))
+        .await
+        .is_err()
+    {
         return;
     }
     // The closing handshake: wait (briefly) for the client's close frame.
@@ -824,4 +834,193 @@ where
         }
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quick() -> Limits {
+        Limits {
+            ping_interval: Duration::from_millis(50),
+            ping_timeout: Duration::from_millis(50),
+            connect_timeout: Duration::from_secs(60),
+            max_sessions: 2,
+            max_queued_packets: 3,
+            ..Limits::default()
+        }
+    }
+
+    async fn eventually(what: &str, check: impl Fn() -> bool) {
+        for _ in 0..200 {
+            if check() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("{what} did not happen");
+    }
+
+    #[tokio::test]
+    async fn a_session_that_misses_its_pong_expires_and_one_that_answers_lives() {
+        let engine = Engine::new(quick(), false);
+        let silent = engine
+            .open(Transport::Polling, Handshake::default())
+            .unwrap();
+        let lively = engine
+            .open(Transport::Polling, Handshake::default())
+            .unwrap();
+        let pong = {
+            let lively = lively.clone();
+            tokio::spawn(async move {
+                // Answers every ping, as a client would.
+                while !lively.is_closed() {
+                    if let Poll::Packets(body) = lively.poll().await
+                        && body.split('\x1e').any(|p| p == protocol::PING)
+                    {
+                        lively.state().awaiting_pong = false;
+                        lively.pong.notify_waiters();
+                    }
+                }
+            })
+        };
+        eventually("the silent session's expiry", || silent.is_closed()).await;
+        assert_eq!(silent.close_reason(), Some(CloseReason::PingTimeout));
+        assert!(engine.session(&silent.sid).is_none());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!lively.is_closed(), "a session that answers pings stays");
+        lively.close(CloseReason::ClientClose);
+        pong.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn sessions_are_capped_and_refused_after_shutdown() {
+        let engine = Engine::new(quick(), false);
+        let a = engine
+            .open(Transport::WebSocket, Handshake::default())
+            .unwrap();
+        let _b = engine
+            .open(Transport::Polling, Handshake::default())
+            .unwrap();
+        assert!(matches!(
+            engine.open(Transport::Polling, Handshake::default()),
+            Err(OpenError::Full)
+        ));
+        a.close(CloseReason::ClientClose);
+        let c = engine
+            .open(Transport::Polling, Handshake::default())
+            .unwrap();
+        engine.shutdown(Duration::from_millis(100)).await;
+        assert_eq!(c.close_reason(), Some(CloseReason::Shutdown));
+        assert_eq!(engine.session_count(), 0);
+        assert!(matches!(
+            engine.open(Transport::Polling, Handshake::default()),
+            Err(OpenError::Stopping)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_slow_client_is_closed_instead_of_queueing_without_bound() {
+        let engine = Engine::new(quick(), false);
+        let s = engine
+            .open(Transport::WebSocket, Handshake::default())
+            .unwrap();
+        for i in 0..3 {
+            s.push(format!("4{i}").into());
+        }
+        assert!(!s.is_closed());
+        s.push("4x".into());
+        assert_eq!(s.close_reason(), Some(CloseReason::Overflow));
+    }
+
+    #[tokio::test]
+    async fn a_long_poll_waits_for_packets_and_a_second_one_is_refused() {
+        let engine = Engine::new(Limits::default(), false);
+        let s = engine
+            .open(Transport::Polling, Handshake::default())
+            .unwrap();
+        let first = tokio::spawn({
+            let s = s.clone();
+            async move {
+                match s.poll().await {
+                    Poll::Packets(body) => body,
+                    _ => panic!("the first poll is served"),
+                }
+            }
+        });
+        eventually("the first poll pending", || s.state().get_pending).await;
+        s.push("42[\"a\",1]".into());
+        s.push("42[\"b\",2]".into());
+        // Either both packets in one answer, or the first alone (the poll woke in between).
+        let body = first.await.unwrap();
+        assert!(body.starts_with("42[\"a\",1]"), "{body}");
+
+        let pending = tokio::spawn({
+            let s = s.clone();
+            async move { s.poll().await }
+        });
+        eventually("the second poll pending", || s.state().get_pending).await;
+        assert!(matches!(s.poll().await, Poll::Overlap));
+        // The overlap ends the session; the pending poll answers with the close packet.
+        match pending.await.unwrap() {
+            Poll::Packets(body) => assert_eq!(body, protocol::CLOSE),
+            _ => panic!("the pending poll is answered"),
+        }
+        assert_eq!(s.close_reason(), Some(CloseReason::Overlap));
+    }
+
+    #[tokio::test]
+    async fn a_session_that_never_joins_the_namespace_is_closed() {
+        let limits = Limits {
+            connect_timeout: Duration::from_millis(50),
+            ..Limits::default()
+        };
+        let engine = Engine::new(limits, false);
+        let s = engine
+            .open(Transport::Polling, Handshake::default())
+            .unwrap();
+        eventually("the connect timeout", || s.is_closed()).await;
+        assert_eq!(s.close_reason(), Some(CloseReason::ConnectTimeout));
+    }
+
+    #[tokio::test]
+    async fn a_user_over_the_socket_limit_has_the_oldest_socket_disconnected() {
+        let limits = Limits {
+            max_sockets_per_user: 1,
+            ..Limits::default()
+        };
+        let engine = Engine::new(limits, false);
+        let old = engine
+            .open(Transport::Polling, Handshake::default())
+            .unwrap();
+        let new = engine
+            .open(Transport::Polling, Handshake::default())
+            .unwrap();
+        old.state().socket = Some("s-old".into());
+        assert!(
+            engine
+                .hub
+                .register("s-old", Some("u1"), old.clone())
+                .is_empty()
+        );
+        let evicted = engine.hub.register("s-new", Some("u1"), new.clone());
+        new.state().socket = Some("s-new".into());
+        for (id, session) in evicted {
+            session.evict(&id);
+        }
+        assert_eq!(old.state().socket, None);
+        assert_eq!(
+            old.drain()
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>(),
+            ["41"]
+        );
+        assert_eq!(engine.hub.of_user("u1").len(), 1);
+        // Closing the evicted session does not unregister the new socket.
+        old.close(CloseReason::ClientClose);
+        assert_eq!(engine.hub.of_user("u1").len(), 1);
+        new.close(CloseReason::ClientClose);
+        assert!(engine.hub.is_empty());
+    }
 }

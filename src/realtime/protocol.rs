@@ -244,8 +244,7 @@ mod tests {
             json!({"sid": "abc", "upgrades": ["websocket"], "pingInterval": 25000,
                    "pingTimeout": 20000, "maxPayload": 65536})
         );
-        let ws: Value =
-            serde_json::from_str(&open_packet("x", &[], 1, 2, 3)[1..]).unwrap();
+        let ws: Value = serde_json::from_str(&open_packet("x", &[], 1, 2, 3)[1..]).unwrap();
         assert_eq!(ws["upgrades"], json!([]));
     }
 
@@ -311,18 +310,21 @@ mod tests {
     #[test]
     fn server_packets_are_encoded_as_the_official_client_expects() {
         assert_eq!(connect_ok("s1"), "40{\"sid\":\"s1\"}");
-        assert_eq!(
-            connect_error("/", "nope", None),
-            "44{\"message\":\"nope\"}"
-        );
+        assert_eq!(connect_error("/", "nope", None), "44{\"message\":\"nope\"}");
         let with_data = connect_error("/admin", "Invalid namespace", Some(json!({"status": 404})));
         assert!(with_data.starts_with("44/admin,{"));
         let v: Value = serde_json::from_str(&with_data["44/admin,".len()..]).unwrap();
-        assert_eq!(v, json!({"message": "Invalid namespace", "data": {"status": 404}}));
+        assert_eq!(
+            v,
+            json!({"message": "Invalid namespace", "data": {"status": 404}})
+        );
         assert_eq!(disconnect("/"), "41");
         assert_eq!(disconnect("/admin"), "41/admin,");
         assert_eq!(
-            event("notification::abc", &json!({"_id": "n1", "text": "hé \" \u{1e}"})),
+            event(
+                "notification::abc",
+                &json!({"_id": "n1", "text": "hé \" \u{1e}"})
+            ),
             "42[\"notification::abc\",{\"_id\":\"n1\",\"text\":\"hé \\\" \\u001e\"}]"
         );
     }

@@ -43,11 +43,7 @@ fn refused(e: OpenError) -> Response {
             4,
             "The server is shutting down",
         ),
-        OpenError::Full => engine_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            4,
-            "Too many connections",
-        ),
+        OpenError::Full => engine_error(StatusCode::SERVICE_UNAVAILABLE, 4, "Too many connections"),
     }
 }
 

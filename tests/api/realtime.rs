@@ -119,7 +119,10 @@ async fn the_apps_websocket_with_auth_token_gets_only_its_users_events() {
     b.assert_no_event(QUIET).await;
 
     notify(&app, &bob.id, json!({"n": 2})).await;
-    assert_eq!(b.next_event(WAIT).await, (event_name(&bob), json!({"n": 2})));
+    assert_eq!(
+        b.next_event(WAIT).await,
+        (event_name(&bob), json!({"n": 2}))
+    );
     a1.assert_no_event(QUIET).await;
 
     // A client-side disconnect is counted down exactly once.
@@ -183,7 +186,10 @@ async fn the_authorization_header_works_on_both_transports_and_app_origins_pass_
     // With FRONTEND_URL set, CORS refuses other origins; React Native sends its own Origin on
     // WebSockets, which must still connect.
     let app = spawn_app_with(Db::Sqlite, Kv::Memory, |env| {
-        env.insert("FRONTEND_URL".into(), "https://dashboard.quokki.test".into());
+        env.insert(
+            "FRONTEND_URL".into(),
+            "https://dashboard.quokki.test".into(),
+        );
     })
     .await;
     let alice = teacher(&app, "Alice").await;
@@ -431,7 +437,10 @@ async fn protocol_errors_answer_as_engine_io_does() {
     assert_eq!((status, code(&body)), (400, json!(3)), "{body}");
 
     // The handshake, with and without the trailing slash (normalize_path).
-    for path in ["/socket.io/?EIO=4&transport=polling", "/socket.io?EIO=4&transport=polling"] {
+    for path in [
+        "/socket.io/?EIO=4&transport=polling",
+        "/socket.io?EIO=4&transport=polling",
+    ] {
         let (status, body) = get(path).await;
         assert_eq!(status, 200, "{body}");
         let open: Value = serde_json::from_str(body.strip_prefix('0').unwrap()).unwrap();

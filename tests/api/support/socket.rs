@@ -140,7 +140,10 @@ impl SocketClient {
             if line["type"] == "upgrade" {
                 continue;
             }
-            panic!("expected {kind:?} from the socket client, got {line}; it said: {:?}", self.seen);
+            panic!(
+                "expected {kind:?} from the socket client, got {line}; it said: {:?}",
+                self.seen
+            );
         }
     }
 
@@ -159,17 +162,12 @@ impl SocketClient {
         if self.upgraded {
             return;
         }
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            match self.next_line(left).await {
-                Some(l) if l["type"] == "upgrade" => {
-                    assert_eq!(l["transport"], "websocket", "{l}");
-                    return;
-                }
-                Some(l) => panic!("expected the upgrade, got {l}; it said: {:?}", self.seen),
-                None => panic!("no upgrade within {WAIT:?}; it said: {:?}", self.seen),
+        match self.next_line(WAIT).await {
+            Some(l) if l["type"] == "upgrade" => {
+                assert_eq!(l["transport"], "websocket", "{l}");
             }
+            Some(l) => panic!("expected the upgrade, got {l}; it said: {:?}", self.seen),
+            None => panic!("no upgrade within {WAIT:?}; it said: {:?}", self.seen),
         }
     }
 
