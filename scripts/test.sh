@@ -2,6 +2,7 @@
 # The test command: makes sure the real services the tests talk to are up, then runs every test.
 #   - Redis: uses the one on 127.0.0.1:6379 when it answers, else starts redis-server on a free port.
 #   - MongoDB wire protocol: jongodb from the pinned npm package (tests/services), one server for the run.
+#   - Socket.IO: the official client (socket.io-client, pinned in tests/services), run by node per test.
 #   - SMTP: aiosmtpd from PyPI (tests/services/requirements.txt), started by the tests that need it.
 # Extra arguments go to cargo nextest (e.g. scripts/test.sh store_contract).
 set -euo pipefail
@@ -17,7 +18,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ ! -x tests/services/node_modules/@jongodb/memory-server-bin-linux-x64-gnu/bin/jongodb ]; then
+if [ ! -x tests/services/node_modules/@jongodb/memory-server-bin-linux-x64-gnu/bin/jongodb ] ||
+   [ ! -f tests/services/node_modules/socket.io-client/package.json ]; then
   npm ci --prefix tests/services --no-audit --no-fund --loglevel=error
 fi
 

@@ -36,7 +36,10 @@ impl AppState {
             readiness: Arc::new(Readiness::new(store.clone(), cache.clone())),
             auth: Arc::new(Auth::new(&config, &store, cache.clone())?),
             mailer: Arc::new(Mailer::new(config.email.as_ref())?),
-            realtime: Arc::new(Realtime::new(cache.clone())),
+            realtime: Arc::new(Realtime::new(
+                cache.clone(),
+                config.realtime_legacy_broadcast,
+            )),
             config,
             store,
             cache,
@@ -78,6 +81,11 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
     }
     // Uploaded images and the default avatar, served from the root (CLIENT-CONTRACT §1, §6).
     routes = routes.at("/images/:file", poem::get(crate::http::images::serve));
+    // Socket.IO (CLIENT-CONTRACT §5): outside the OpenAPI service, so out of its document.
+    routes = routes.at(
+        crate::realtime::routes::PATH,
+        crate::realtime::routes::socket_io,
+    );
 
     let config = state.config.clone();
     let limit = config.max_body_bytes;
@@ -95,6 +103,7 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
             poem::error::ResponseError::as_response(&ApiError::Internal("handler panicked".into()))
         }))
         .with(cors(&config))
+        .around(middleware::websocket_origin)
         .around(middleware::security_headers)
         .data(state)
         .around(middleware::observe)

@@ -170,6 +170,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Test-only routes (`/api/v1/test/*`); refused in production.
     pub test_hooks: bool,
+    /// Emit every notification to every connected socket, signed in or not, as the old server did.
+    /// Off by default: it shows each user's notifications to everyone (CLIENT-CONTRACT §5).
+    pub realtime_legacy_broadcast: bool,
     /// Secrets generated for this process because none were configured (development only).
     pub generated_secrets: Vec<&'static str>,
 }
@@ -653,6 +656,7 @@ impl Config {
             ));
         }
         let shutdown_timeout = Duration::from_secs(r.number("SHUTDOWN_TIMEOUT_SECS", 20u64));
+        let realtime_legacy_broadcast = r.flag("REALTIME_LEGACY_BROADCAST");
         let test_hooks = r.flag("EDUCOIN_TEST_HOOKS");
         if test_hooks && production {
             r.problems
@@ -686,6 +690,7 @@ impl Config {
             shutdown_timeout,
             data_dir,
             test_hooks,
+            realtime_legacy_broadcast,
             generated_secrets,
         })
     }
@@ -805,6 +810,10 @@ impl Config {
                     .map(|n| n.to_string())
                     .collect::<Vec<_>>()
                     .join(",")
+            ),
+            format!(
+                "REALTIME_LEGACY_BROADCAST={}",
+                self.realtime_legacy_broadcast
             ),
             format!("MAX_BODY_BYTES={}", self.max_body_bytes),
             format!("LOG_LEVEL={}", self.log_level),

@@ -16,6 +16,9 @@ use crate::ops::shutdown::{self, ACCEPT_GRACE, StopAcceptor};
 use crate::ops::systemd;
 use crate::store::Store;
 
+/// How long the shutdown waits for WebSockets to complete their closing handshake.
+const SOCKET_CLOSE_GRACE: Duration = Duration::from_secs(2);
+
 /// A running server, as tests and `main` see it.
 pub struct Running {
     pub http_addr: SocketAddr,
@@ -55,6 +58,12 @@ fn warn_about_setup(config: &Config) {
         tracing::warn!(
             secret = name,
             "no secret configured; generated one for this process (tokens will not survive a restart)"
+        );
+    }
+    if config.realtime_legacy_broadcast {
+        tracing::warn!(
+            "REALTIME_LEGACY_BROADCAST is on: every notification is sent to every connected socket, \
+             signed in or not. Turn it off once every app connects with its access token."
         );
     }
     if config.google.allow_legacy_login {
@@ -124,7 +133,9 @@ pub async fn start(config: Config, sockets: systemd::ActivatedSockets) -> anyhow
         cache = state.cache.name(), "listening");
 
     let bootstrap = tokio::spawn(bootstrap(state.clone(), token.clone()));
+    let fanout = state.realtime.spawn_fanout(token.clone());
     let task_token = token.clone();
+    let realtime = state.realtime.clone();
     let task = tokio::spawn(async move {
         let metrics = async {
             match metrics {
@@ -136,9 +147,13 @@ pub async fn start(config: Config, sockets: systemd::ActivatedSockets) -> anyhow
             task_token.cancelled().await;
             systemd::stopping();
             tracing::info!("stopping: no new connections; draining in-flight requests");
+            // Upgraded WebSockets are not requests: the graceful drain would not wait for them,
+            // nor end them. Close them (1001 going away) and end the pending long polls now.
+            realtime.shutdown(SOCKET_CLOSE_GRACE).await;
         };
         let (api, metrics, ()) = tokio::join!(api, metrics, stopping);
         bootstrap.abort();
+        fanout.abort();
         api?;
         metrics?;
         tracing::info!("stopped");

@@ -3,8 +3,12 @@
 
 use std::time::Duration;
 
-use poem::web::Query;
-use poem::{Route, get, handler};
+use poem::http::StatusCode;
+use poem::web::{Data, Json, Query};
+use poem::{Route, get, handler, post};
+
+use crate::app::AppState;
+use crate::domain::Id;
 
 #[derive(serde::Deserialize)]
 struct Slow {
@@ -24,8 +28,26 @@ fn panic_now() -> &'static str {
     panic!("test hook: deliberate panic")
 }
 
+#[derive(serde::Deserialize)]
+struct Notify {
+    recipient: String,
+    data: serde_json::Value,
+}
+
+/// Publishes a realtime notification as a handler would after storing it (`Realtime::notify`),
+/// so that the Socket.IO server can be tested before the notification routes exist.
+#[handler]
+async fn notify(Data(state): Data<&AppState>, Json(body): Json<Notify>) -> StatusCode {
+    let Ok(recipient) = Id::parse(&body.recipient) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    state.realtime.notify(&recipient, body.data).await;
+    StatusCode::NO_CONTENT
+}
+
 pub fn routes() -> Route {
     Route::new()
         .at("/slow", get(slow))
         .at("/panic", get(panic_now))
+        .at("/notify", post(notify))
 }

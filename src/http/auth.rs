@@ -96,6 +96,18 @@ pub struct Auth<G: Guard> {
     _guard: PhantomData<G>,
 }
 
+/// Every role: what a Socket.IO connection admits (any signed-in account hears its own events).
+pub const ALL_ROLES: &[Role] = <Account as Guard>::ROLES;
+
+/// The token of an `Authorization` value: `Bearer <jwt>` (either case), or the bare value.
+pub fn bearer_value(value: &str) -> &str {
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .unwrap_or(value)
+        .trim()
+}
+
 fn bearer(req: &Request) -> Result<&str, ApiError> {
     let header = req
         .headers()
@@ -104,12 +116,7 @@ fn bearer(req: &Request) -> Result<&str, ApiError> {
     let value = header.to_str().map_err(|_| {
         ApiError::BadRequest("The Authorization header is not readable text.".into())
     })?;
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .unwrap_or(value)
-        .trim();
-    Ok(token)
+    Ok(bearer_value(value))
 }
 
 /// Authenticates the request and loads the account it names.
@@ -118,7 +125,17 @@ pub async fn authenticate(
     req: &Request,
     roles: &[Role],
 ) -> Result<(Account, Claims), ApiError> {
-    let token = bearer(req)?;
+    authenticate_token(state, bearer(req)?, roles).await
+}
+
+/// Verifies an access token and loads the account it names: the one check behind every route and
+/// the Socket.IO handshake. Not a JWT → 400; expired, foreign, deleted or blocked account → 401;
+/// a role outside `roles` → 403.
+pub async fn authenticate_token(
+    state: &AppState,
+    token: &str,
+    roles: &[Role],
+) -> Result<(Account, Claims), ApiError> {
     let claims = state.auth.access.verify(token).map_err(|e| match e {
         TokenError::Malformed => {
             ApiError::BadRequest("The access token is malformed. Please log in again.".into())

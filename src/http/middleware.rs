@@ -1,5 +1,5 @@
 //! The layers every request passes through, outermost first: `observe` (request id, tracing span,
-//! metrics, access log), `security_headers`, CORS, catch-panic, `errors_to_envelope`, `rate_limit`,
+//! metrics, access log), `security_headers`, `websocket_origin`, CORS, catch-panic, `errors_to_envelope`, `rate_limit`,
 //! `body_limit`, then the routes.
 
 use std::net::IpAddr;
@@ -118,6 +118,23 @@ pub async fn normalize_path<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::
         if let Ok(uri) = format!("{trimmed}{query}").parse() {
             *req.uri_mut() = uri;
         }
+    }
+    Ok(ep.call(req).await?.into_response())
+}
+
+/// Browsers do not apply CORS to WebSockets, and React Native sends its own `Origin` on them: a
+/// WebSocket upgrade of `/socket.io` is not a CORS request, so its `Origin` is removed before the
+/// CORS layer (which would refuse an origin outside `FRONTEND_URL`). The socket authenticates with
+/// an explicit token, never a cookie, so a foreign page gains nothing by opening one.
+pub async fn websocket_origin<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Response> {
+    let is_socket_io = req.uri().path().trim_end_matches('/') == crate::realtime::routes::PATH;
+    let is_upgrade = req
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if is_socket_io && is_upgrade {
+        req.headers_mut().remove(header::ORIGIN);
     }
     Ok(ep.call(req).await?.into_response())
 }

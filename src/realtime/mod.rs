@@ -1,24 +1,50 @@
-//! Realtime delivery of notifications to connected clients (CLIENT-CONTRACT §5).
+//! Realtime delivery of notifications to connected clients (CLIENT-CONTRACT §5): a Socket.IO v4
+//! server (Engine.IO v4, Socket.IO protocol v5) on the API port at `/socket.io/`.
 //!
 //! Handlers call [`Realtime::notify`] after a notification is stored. The event goes through the
-//! cache's pub/sub (Redis in production), so that every replica delivers it to the recipient's
-//! sockets it holds.
+//! cache's pub/sub (Redis in production); one fan-out task per process hears every event and
+//! emits it to the recipient's sockets it holds, so that every replica delivers to its own.
+//!
+//! - `protocol`: the packets (encoding, decoding).
+//! - `engine`: Engine.IO sessions over long-polling and WebSocket, heartbeats, the upgrade, and
+//!   the Socket.IO CONNECT with authentication.
+//! - `hub`: the sockets of this process by user.
+//! - `routes`: the poem endpoint at `/socket.io`.
+
+pub mod engine;
+pub mod hub;
+pub mod protocol;
+pub mod routes;
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
 
 use crate::cache::Cache;
 use crate::domain::Id;
+use engine::{Engine, Limits};
 
 /// The pub/sub channel that carries notifications between replicas.
 pub const CHANNEL: &str = "realtime:notification";
 
 pub struct Realtime {
     cache: Arc<dyn Cache>,
+    engine: Arc<Engine>,
 }
 
 impl Realtime {
-    pub fn new(cache: Arc<dyn Cache>) -> Self {
-        Realtime { cache }
+    /// `legacy_broadcast`: emit every notification to every socket (`REALTIME_LEGACY_BROADCAST`).
+    pub fn new(cache: Arc<dyn Cache>, legacy_broadcast: bool) -> Self {
+        Realtime {
+            cache,
+            engine: Engine::new(Limits::default(), legacy_broadcast),
+        }
+    }
+
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
     }
 
     /// Delivers `notification` (the stored document, as JSON) to every socket of `recipient`, on
@@ -29,5 +55,52 @@ impl Realtime {
         if let Err(e) = self.cache.publish(CHANNEL, &payload.to_string()).await {
             tracing::warn!(error = %e, "could not publish a realtime notification");
         }
+    }
+
+    /// Starts the fan-out: every notification published by any replica is emitted to the
+    /// recipient's sockets on this one. Runs until `stop`.
+    pub fn spawn_fanout(&self, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+        // Subscribed before the task starts, so that nothing published after `start` returns is missed.
+        let mut messages = self.cache.subscribe();
+        let engine = self.engine.clone();
+        tokio::spawn(async move {
+            loop {
+                let message = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    m = messages.recv() => m,
+                };
+                match message {
+                    Ok(m) if m.channel == CHANNEL => deliver(&engine, &m.payload),
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "realtime fan-out fell behind; events dropped")
+                    }
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        })
+    }
+
+    /// Closes every socket (WebSockets with 1001 going away) and refuses new ones; waits up to
+    /// `within` for the WebSockets to finish closing.
+    pub async fn shutdown(&self, within: Duration) {
+        self.engine.shutdown(within).await;
+    }
+
+    /// Connected Socket.IO sockets on this process.
+    pub fn connected_sockets(&self) -> usize {
+        self.engine.hub.len()
+    }
+}
+
+fn deliver(engine: &Engine, payload: &str) {
+    #[derive(serde::Deserialize)]
+    struct Published {
+        recipient: String,
+        data: serde_json::Value,
+    }
+    match serde_json::from_str::<Published>(payload) {
+        Ok(p) => engine.deliver(&p.recipient, &p.data),
+        Err(e) => tracing::warn!(error = %e, "ignoring a malformed realtime message"),
     }
 }

@@ -14,4 +14,5 @@ mod images;
 mod lifecycle;
 mod login_limits;
 mod password_reset;
+mod realtime;
 mod store_contract;

@@ -2,6 +2,7 @@
 
 pub mod google;
 pub mod services;
+pub mod socket;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -1,0 +1,476 @@
+//! The Socket.IO server (CLIENT-CONTRACT §5) against the official `socket.io-client` 4.x: the app's
+//! WebSocket-only connection and the dashboard's polling-then-upgrade, the three ways to present
+//! the token, refusals, per-user delivery, fan-out across two instances through Redis, the legacy
+//! broadcast, and shutdown. Events are triggered through the test hook `POST /api/v1/test/notify`,
+//! which calls `Realtime::notify` as a handler does.
+//!
+//! The gauge assertions read the process-wide metrics: nextest runs each test in its own process.
+
+use std::time::Duration;
+
+use educoin::auth::tokens::AccessTokens;
+use educoin::config::{JwtConfig, Secret};
+use educoin::domain::{AccountStatus, Id, Millis, Role, Teacher};
+use serde_json::{Value, json};
+
+use crate::support::socket::{SocketClient, SocketTransport, WAIT};
+use crate::support::{Db, Kv, TestApp, spawn_app, spawn_app_with};
+
+/// How long a socket that must not get an event is watched.
+const QUIET: Duration = Duration::from_millis(800);
+
+struct User {
+    id: Id,
+    token: String,
+}
+
+/// A teacher written through the store, with an access token issued by `app`.
+async fn teacher(app: &TestApp, name: &str) -> User {
+    let id = Id::generate();
+    let email = format!("{}@school.test", name.to_ascii_lowercase());
+    let now = Millis::now();
+    app.state
+        .store
+        .teachers
+        .insert(&Teacher {
+            id: id.clone(),
+            name: name.into(),
+            email: email.clone(),
+            contact: String::new(),
+            location: String::new(),
+            profile: None,
+            status: AccountStatus::Active,
+            password_hash: None,
+            passcode_sealed: None,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        })
+        .await
+        .unwrap();
+    let token = app
+        .state
+        .auth
+        .access
+        .issue(&id, Role::Teacher, Some(&email));
+    User { id, token }
+}
+
+async fn notify(app: &TestApp, recipient: &Id, data: Value) {
+    let resp = app
+        .client
+        .post(app.url("/api/v1/test/notify"))
+        .json(&json!({ "recipient": recipient.as_str(), "data": data }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+}
+
+fn event_name(user: &User) -> String {
+    format!("notification::{}", user.id.as_str())
+}
+
+fn sockets_gauge() -> i64 {
+    educoin::ops::metrics::get().sockets_connected.get()
+}
+
+/// Waits until this instance holds `n` sockets (a disconnect reaches the server a moment after
+/// the client has seen it).
+async fn wait_sockets(app: &TestApp, n: usize) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while app.state.realtime.connected_sockets() != n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "expected {n} sockets, have {}",
+            app.state.realtime.connected_sockets()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apps_websocket_with_auth_token_gets_only_its_users_events() {
+    let app = spawn_app(Db::Sqlite, Kv::Memory).await;
+    let alice = teacher(&app, "Alice").await;
+    let bob = teacher(&app, "Bob").await;
+
+    let mut a1 = SocketClient::spawn(
+        &app,
+        SocketTransport::WebSocket,
+        json!({"auth": {"token": alice.token}}),
+    );
+    let connected = a1.expect_connect().await;
+    assert_eq!(connected["openedWith"], "websocket", "{connected}");
+    // A user may have several sockets (phone and tablet): both hear the event.
+    let mut a2 = SocketClient::connect(&app, &alice.token, SocketTransport::WebSocket).await;
+    let mut b = SocketClient::connect(&app, &bob.token, SocketTransport::WebSocket).await;
+    assert_eq!(app.state.realtime.connected_sockets(), 3);
+    assert_eq!(sockets_gauge(), 3);
+
+    let doc = json!({"_id": "6650a0000000000000000001", "title": "Task approved", "read": false,
+                     "text": "über \u{1e} \"quoted\""});
+    notify(&app, &alice.id, doc.clone()).await;
+    for socket in [&mut a1, &mut a2] {
+        let (name, arg) = socket.next_event(WAIT).await;
+        assert_eq!(name, event_name(&alice));
+        assert_eq!(arg, doc);
+    }
+    b.assert_no_event(QUIET).await;
+
+    notify(&app, &bob.id, json!({"n": 2})).await;
+    assert_eq!(
+        b.next_event(WAIT).await,
+        (event_name(&bob), json!({"n": 2}))
+    );
+    a1.assert_no_event(QUIET).await;
+
+    // A client-side disconnect is counted down exactly once.
+    a2.close().await;
+    wait_sockets(&app, 2).await;
+    assert_eq!(sockets_gauge(), 2);
+    drop(a1);
+    drop(b);
+    wait_sockets(&app, 0).await;
+    assert_eq!(sockets_gauge(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboards_polling_then_upgrade_with_the_token_query() {
+    let app = spawn_app(Db::Sqlite, Kv::Memory).await;
+    let alice = teacher(&app, "Alice").await;
+    let bob = teacher(&app, "Bob").await;
+
+    let mut a = SocketClient::spawn(
+        &app,
+        SocketTransport::PollingThenUpgrade,
+        json!({"query": {"token": alice.token}}),
+    );
+    let connected = a.expect_connect().await;
+    assert_eq!(connected["openedWith"], "polling", "{connected}");
+    a.expect_upgrade().await;
+
+    // Polling only, too (a network that blocks WebSockets): events arrive on the long poll.
+    let mut p = SocketClient::spawn(
+        &app,
+        SocketTransport::Polling,
+        json!({"query": {"token": alice.token}}),
+    );
+    let connected = p.expect_connect().await;
+    assert_eq!(connected["openedWith"], "polling", "{connected}");
+    assert_eq!(connected["transport"], "polling", "{connected}");
+    let mut b = SocketClient::spawn(
+        &app,
+        SocketTransport::PollingThenUpgrade,
+        json!({"query": {"token": bob.token}}),
+    );
+    b.expect_connect().await;
+
+    for i in 0..3 {
+        notify(&app, &alice.id, json!({"i": i})).await;
+    }
+    for socket in [&mut a, &mut p] {
+        for i in 0..3 {
+            assert_eq!(
+                socket.next_event(WAIT).await,
+                (event_name(&alice), json!({"i": i}))
+            );
+        }
+    }
+    b.assert_no_event(QUIET).await;
+    assert_eq!(app.state.realtime.connected_sockets(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authorization_header_works_on_both_transports_and_app_origins_pass_cors() {
+    // With FRONTEND_URL set, CORS refuses other origins; React Native sends its own Origin on
+    // WebSockets, which must still connect.
+    let app = spawn_app_with(Db::Sqlite, Kv::Memory, |env| {
+        env.insert(
+            "FRONTEND_URL".into(),
+            "https://dashboard.quokki.test".into(),
+        );
+    })
+    .await;
+    let alice = teacher(&app, "Alice").await;
+    let header = format!("Bearer {}", alice.token);
+
+    let mut ws = SocketClient::spawn(
+        &app,
+        SocketTransport::WebSocket,
+        json!({"extraHeaders": {"Authorization": header, "Origin": app.url("")}}),
+    );
+    ws.expect_connect().await;
+    let mut polling = SocketClient::spawn(
+        &app,
+        SocketTransport::PollingThenUpgrade,
+        json!({"extraHeaders": {"Authorization": header}}),
+    );
+    assert_eq!(polling.expect_connect().await["openedWith"], "polling");
+    polling.expect_upgrade().await;
+
+    notify(&app, &alice.id, json!({"hello": "header"})).await;
+    for socket in [&mut ws, &mut polling] {
+        assert_eq!(
+            socket.next_event(WAIT).await,
+            (event_name(&alice), json!({"hello": "header"}))
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_malformed_foreign_and_deleted_account_tokens_are_refused() {
+    let app = spawn_app(Db::Sqlite, Kv::Memory).await;
+    let alice = teacher(&app, "Alice").await;
+    let foreign = AccessTokens::new(&JwtConfig {
+        secret: Secret::new("another-server-entirely-0123456789abcdef"),
+        expires_in: Duration::from_secs(3600),
+        refresh_secret: Secret::new("another-refresh-secret-0123456789abcdef"),
+        refresh_expires_in: Duration::from_secs(3600),
+    })
+    .issue(&alice.id, Role::Teacher, None);
+    // A well-signed token whose account does not exist (deleted).
+    let ghost = app
+        .state
+        .auth
+        .access
+        .issue(&Id::generate(), Role::Student, None);
+
+    let cases = [
+        (SocketTransport::WebSocket, json!({}), 401, "missing"),
+        (
+            SocketTransport::PollingThenUpgrade,
+            json!({}),
+            401,
+            "missing (polling)",
+        ),
+        (
+            SocketTransport::WebSocket,
+            json!({"auth": {"token": "undefined"}}),
+            400,
+            "malformed",
+        ),
+        (
+            SocketTransport::WebSocket,
+            json!({"auth": {"token": foreign}}),
+            401,
+            "foreign signature",
+        ),
+        (
+            SocketTransport::PollingThenUpgrade,
+            json!({"query": {"token": ghost}}),
+            401,
+            "deleted account",
+        ),
+        (
+            SocketTransport::WebSocket,
+            json!({"extraHeaders": {"Authorization": format!("Bearer {ghost}")}}),
+            401,
+            "deleted account (header)",
+        ),
+        // `auth.token` wins: a bad one is not rescued by a good query token.
+        (
+            SocketTransport::WebSocket,
+            json!({"auth": {"token": foreign}, "query": {"token": alice.token}}),
+            401,
+            "auth.token first",
+        ),
+    ];
+    for (transport, options, status, what) in cases {
+        let mut socket = SocketClient::spawn(&app, transport, options);
+        let refused = socket.expect_connect_error().await;
+        let message = refused["message"].as_str().unwrap_or_default();
+        assert!(
+            message.len() > 10 && message.ends_with('.'),
+            "{what}: a readable message: {refused}"
+        );
+        assert_eq!(refused["data"]["status"], status, "{what}: {refused}");
+        socket.assert_no_event(Duration::from_millis(200)).await;
+    }
+    assert_eq!(app.state.realtime.connected_sockets(), 0);
+    assert_eq!(sockets_gauge(), 0);
+
+    // Nothing reaches a refused client.
+    let mut refused = SocketClient::spawn(&app, SocketTransport::WebSocket, json!({}));
+    refused.expect_connect_error().await;
+    notify(&app, &alice.id, json!({"secret": true})).await;
+    refused.assert_no_event(QUIET).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_reach_sockets_on_another_instance_through_redis() {
+    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    let shared = |env: &mut std::collections::BTreeMap<String, String>| {
+        env.insert("REDIS_KEY_PREFIX".into(), prefix.clone());
+    };
+    let a = spawn_app_with(Db::Sqlite, Kv::Redis, shared).await;
+    let b = spawn_app_with(Db::Sqlite, Kv::Redis, shared).await;
+    let alice = teacher(&a, "Alice").await;
+    let bob = teacher(&b, "Bob").await;
+    let mut on_a = SocketClient::connect(&a, &alice.token, SocketTransport::WebSocket).await;
+    let mut bob_on_b = SocketClient::connect(&b, &bob.token, SocketTransport::WebSocket).await;
+
+    // Each instance's Redis subscription is established in the background after start: publish
+    // until the first event arrives (duplicates of the same document are fine).
+    let doc = json!({"_id": "6650a0000000000000000002", "via": "instance b"});
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let (name, arg) = loop {
+        notify(&b, &alice.id, doc.clone()).await;
+        if let Some(line) = on_a.next_line(Duration::from_millis(500)).await {
+            assert_eq!(line["type"], "event", "{line}");
+            break (
+                line["name"].as_str().unwrap().to_owned(),
+                line["args"][0].clone(),
+            );
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no event through Redis"
+        );
+    };
+    assert_eq!(name, event_name(&alice));
+    assert_eq!(arg, doc);
+    bob_on_b.assert_no_event(QUIET).await;
+
+    // And the other way round.
+    notify(&a, &bob.id, json!({"via": "instance a"})).await;
+    assert_eq!(
+        bob_on_b.next_event(WAIT).await,
+        (event_name(&bob), json!({"via": "instance a"}))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_legacy_broadcast_sends_every_event_to_every_socket() {
+    let app = spawn_app_with(Db::Sqlite, Kv::Memory, |env| {
+        env.insert("REALTIME_LEGACY_BROADCAST".into(), "true".into());
+    })
+    .await;
+    assert!(
+        app.state
+            .config
+            .redacted_lines()
+            .contains(&"REALTIME_LEGACY_BROADCAST=true".to_owned())
+    );
+    let alice = teacher(&app, "Alice").await;
+    let bob = teacher(&app, "Bob").await;
+    let mut a = SocketClient::connect(&app, &alice.token, SocketTransport::WebSocket).await;
+    let mut b = SocketClient::connect(&app, &bob.token, SocketTransport::PollingThenUpgrade).await;
+    // As the old server: no token, or a bad one, still connects and hears everything.
+    let mut anonymous = SocketClient::spawn(&app, SocketTransport::WebSocket, json!({}));
+    anonymous.expect_connect().await;
+    let mut bad = SocketClient::spawn(
+        &app,
+        SocketTransport::Polling,
+        json!({"auth": {"token": "undefined"}}),
+    );
+    bad.expect_connect().await;
+    assert_eq!(sockets_gauge(), 4);
+
+    notify(&app, &alice.id, json!({"for": "alice"})).await;
+    for socket in [&mut a, &mut b, &mut anonymous, &mut bad] {
+        assert_eq!(
+            socket.next_event(WAIT).await,
+            (event_name(&alice), json!({"for": "alice"}))
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_closes_sockets_with_going_away_and_the_gauge_returns_to_zero() {
+    // A deadline far beyond the waits below: finishing within them shows the open sockets and the
+    // pending long poll did not hold the drain.
+    let app = spawn_app_with(Db::Sqlite, Kv::Memory, |env| {
+        env.insert("SHUTDOWN_TIMEOUT_SECS".into(), "120".into());
+    })
+    .await;
+    let alice = teacher(&app, "Alice").await;
+    let mut ws = SocketClient::connect(&app, &alice.token, SocketTransport::WebSocket).await;
+    let mut upgraded =
+        SocketClient::connect(&app, &alice.token, SocketTransport::PollingThenUpgrade).await;
+    upgraded.expect_upgrade().await;
+    let mut polling = SocketClient::connect(&app, &alice.token, SocketTransport::Polling).await;
+    assert_eq!(sockets_gauge(), 3);
+
+    // Otherwise WebSockets would get no close frame (poem's drain does not know them) and the
+    // pending long poll would hold the drain until the next ping (25 s).
+    let addr = app.addr;
+    let stopping = tokio::spawn(app.stop());
+    for socket in [&mut ws, &mut upgraded] {
+        let closed = socket.expect_disconnect(Duration::from_secs(10)).await;
+        assert_eq!(closed["reason"], "transport close", "{closed}");
+        assert_eq!(closed["code"], 1001, "going away: {closed}");
+    }
+    // A pending long poll is answered with the close packet ("transport close"); a poll that the
+    // client opened on a new connection just as the listener closed is reset ("transport error").
+    // Either way the client knows at once, and would reconnect to another instance.
+    let closed = polling.expect_disconnect(Duration::from_secs(10)).await;
+    assert!(
+        closed["reason"] == "transport close" || closed["reason"] == "transport error",
+        "{closed}"
+    );
+    tokio::time::timeout(Duration::from_secs(15), stopping)
+        .await
+        .expect("the shutdown does not wait for open sockets")
+        .unwrap();
+    assert_eq!(sockets_gauge(), 0);
+    assert!(std::net::TcpStream::connect(addr).is_err());
+}
+
+/// Engine.IO's own answers to requests it cannot serve, over plain HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_errors_answer_as_engine_io_does() {
+    let app = spawn_app(Db::Sqlite, Kv::Memory).await;
+    let get = |path: &'static str| {
+        let app = &app;
+        async move {
+            let resp = app.get(path).await;
+            let status = resp.status().as_u16();
+            (status, resp.text().await.unwrap())
+        }
+    };
+    let code = |body: &str| serde_json::from_str::<Value>(body).unwrap()["code"].clone();
+
+    let (status, body) = get("/socket.io/?EIO=3&transport=polling").await;
+    assert_eq!((status, code(&body)), (400, json!(5)), "{body}");
+    let (status, body) = get("/socket.io/?EIO=4&transport=carrier-pigeon").await;
+    assert_eq!((status, code(&body)), (400, json!(0)), "{body}");
+    let (status, body) = get("/socket.io/?EIO=4&transport=polling&sid=nope").await;
+    assert_eq!((status, code(&body)), (400, json!(1)), "{body}");
+    // A WebSocket request that is not an upgrade.
+    let (status, body) = get("/socket.io/?EIO=4&transport=websocket").await;
+    assert_eq!((status, code(&body)), (400, json!(3)), "{body}");
+
+    // The handshake, with and without the trailing slash (normalize_path).
+    for path in [
+        "/socket.io/?EIO=4&transport=polling",
+        "/socket.io?EIO=4&transport=polling",
+    ] {
+        let (status, body) = get(path).await;
+        assert_eq!(status, 200, "{body}");
+        let open: Value = serde_json::from_str(body.strip_prefix('0').unwrap()).unwrap();
+        assert_eq!(open["upgrades"], json!(["websocket"]));
+        assert_eq!(open["pingInterval"], 25000);
+        assert_eq!(open["pingTimeout"], 20000);
+        assert_eq!(open["maxPayload"], 65536);
+    }
+
+    // A POST larger than maxPayload is refused and ends the session.
+    let (_, body) = get("/socket.io/?EIO=4&transport=polling").await;
+    let open: Value = serde_json::from_str(&body[1..]).unwrap();
+    let sid = open["sid"].as_str().unwrap();
+    let url = app.url(&format!("/socket.io/?EIO=4&transport=polling&sid={sid}"));
+    let resp = app
+        .client
+        .post(&url)
+        .body(format!("4{}", "x".repeat(70_000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    assert_eq!(app.client.get(&url).send().await.unwrap().status(), 400);
+
+    // Socket.IO is not part of the API document.
+    let (_, spec) = app.get_json("/api/v1/openapi.json").await;
+    assert!(!spec.to_string().contains("socket.io"));
+}
