@@ -8,14 +8,14 @@ use crate::on_both_stores;
 use crate::support::{Db, Kv, TestApp, spawn_app};
 
 /// A teacher with a class, a category, a student and a task worth `points`.
-pub(super) struct Classroom {
+pub(crate) struct Classroom {
     pub teacher: Caller,
     pub student: Caller,
     pub category: Value,
     pub task: Value,
 }
 
-pub(super) async fn classroom(app: &TestApp, name: &str, passcode: &str, points: i64) -> Classroom {
+pub(crate) async fn classroom(app: &TestApp, name: &str, passcode: &str, points: i64) -> Classroom {
     let teacher = teacher(app, name).await;
     teacher.class(app, "Class 5").await;
     let student = student(app, &teacher, "Class 5", passcode).await;
@@ -36,7 +36,7 @@ pub(super) async fn classroom(app: &TestApp, name: &str, passcode: &str, points:
     }
 }
 
-pub(super) async fn assign(app: &TestApp, c: &Classroom) -> String {
+pub(crate) async fn assign(app: &TestApp, c: &Classroom) -> String {
     let data = c
         .teacher
         .create(

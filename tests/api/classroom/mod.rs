@@ -5,6 +5,7 @@ mod assignments;
 mod concurrency;
 mod helpers;
 mod http;
+mod live;
 mod ownership;
 mod repeating;
 mod store_contract;
