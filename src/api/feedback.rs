@@ -7,7 +7,7 @@ use poem_openapi::{Object, OpenApi};
 use super::ApiTags;
 use super::views::FeedbackView;
 use crate::app::AppState;
-use crate::domain::{Feedback, Id, Millis, Role};
+use crate::domain::{Feedback, Id, Millis};
 use crate::http::auth::{Auth, Member};
 use crate::http::input::{bounded, required};
 use crate::http::{ApiResult, Envelope};
@@ -38,15 +38,11 @@ impl FeedbackApi {
             required("feedback", body.feedback.as_deref())?,
             FEEDBACK_MAX,
         )?;
-        let (user, role) = match &auth.who {
-            Member::Teacher(t) => (t.id.clone(), Role::Teacher),
-            Member::Student(s) => (s.id.clone(), Role::Student),
-        };
         let now = Millis::now();
         let feedback = Feedback {
             id: Id::generate(),
-            user,
-            role,
+            user: auth.who.id().clone(),
+            role: auth.who.role(),
             feedback: text,
             created_at: now,
             updated_at: now,

@@ -7,19 +7,12 @@ use poem_openapi::payload::Json;
 use super::ApiTags;
 use super::views::NotificationView;
 use crate::app::AppState;
-use crate::domain::{Id, Millis};
+use crate::domain::Millis;
 use crate::http::auth::{Auth, Member};
 use crate::http::input::{list_query, path_id};
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
 
 pub struct NotificationApi;
-
-fn member_id(m: &Member) -> &Id {
-    match m {
-        Member::Teacher(t) => &t.id,
-        Member::Student(s) => &s.id,
-    }
-}
 
 #[OpenApi(tag = "ApiTags::Notification")]
 impl NotificationApi {
@@ -32,7 +25,7 @@ impl NotificationApi {
         auth: Auth<Member>,
         page: Query<Option<String>>,
     ) -> ApiResult<Json<Envelope<Vec<NotificationView>>>> {
-        let me = member_id(&auth.who);
+        let me = auth.who.id();
         let q = list_query(page.as_deref(), None);
         let found = state.store.notifications.list_for(me, &q).await?;
         let unread = state.store.notifications.count_unread(me).await?;
@@ -57,7 +50,7 @@ impl NotificationApi {
         let read = state
             .store
             .notifications
-            .mark_read(member_id(&auth.who), &id, Millis::now())
+            .mark_read(auth.who.id(), &id, Millis::now())
             .await?
             .ok_or_else(|| ApiError::NotFound("Notification not found.".into()))?;
         Ok(Envelope::ok(

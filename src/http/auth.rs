@@ -15,7 +15,7 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use super::ApiError;
 use crate::app::AppState;
 use crate::auth::tokens::{Claims, TokenError};
-use crate::domain::{AccountStatus, Admin, Role, Student, Teacher};
+use crate::domain::{AccountStatus, Admin, Id, Role, Student, Teacher};
 
 pub const SCHEME: &str = "bearerAuth";
 
@@ -76,6 +76,22 @@ impl Guard for Account {
 pub enum Member {
     Teacher(Teacher),
     Student(Student),
+}
+
+impl Member {
+    pub fn id(&self) -> &Id {
+        match self {
+            Member::Teacher(t) => &t.id,
+            Member::Student(s) => &s.id,
+        }
+    }
+
+    pub fn role(&self) -> Role {
+        match self {
+            Member::Teacher(_) => Role::Teacher,
+            Member::Student(_) => Role::Student,
+        }
+    }
 }
 
 impl Guard for Member {

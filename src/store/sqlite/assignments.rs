@@ -92,8 +92,33 @@ fn move_points(
     .map(drop)
 }
 
-/// Whose assignment a transition may touch: the column and the caller's id.
-struct Owner<'a>(&'static str, &'a str);
+/// Whose assignment a transition may touch.
+enum Owner<'a> {
+    Student(&'a Id),
+    Teacher(&'a Id),
+}
+
+impl Owner<'_> {
+    fn column(&self) -> &'static str {
+        match self {
+            Owner::Student(_) => "student",
+            Owner::Teacher(_) => "teacher",
+        }
+    }
+
+    fn holds(&self, a: &TaskAssignment) -> bool {
+        match self {
+            Owner::Student(id) => a.student == **id,
+            Owner::Teacher(id) => a.teacher == **id,
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            Owner::Student(id) | Owner::Teacher(id) => id.as_str(),
+        }
+    }
+}
 
 /// Runs a transition: `set` is applied (with `?4..` bound to `args`) only if the assignment is the
 /// owner's and in status `from`; when it changes a row, `then` moves the points, all in one
@@ -101,30 +126,25 @@ struct Owner<'a>(&'static str, &'a str);
 fn transition(
     c: &mut Connection,
     id: &str,
-    Owner(owner_column, owner): Owner<'_>,
+    owner: Owner<'_>,
     set: &str,
     from: TaskStatus,
     args: &[&dyn rusqlite::ToSql],
     then: impl FnOnce(&Connection, &TaskAssignment) -> rusqlite::Result<()>,
 ) -> rusqlite::Result<Transition<TaskAssignment>> {
     let tx = c.transaction()?;
-    let Some(current) = task_by_id(&tx, id)?.filter(|a| {
-        let holder = if owner_column == "student" {
-            &a.student
-        } else {
-            &a.teacher
-        };
-        holder.as_str() == owner
-    }) else {
+    let Some(current) = task_by_id(&tx, id)?.filter(|a| owner.holds(a)) else {
         return Ok(Transition::NotFound);
     };
     let from = from.as_str();
-    let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&id, &owner, &from];
+    let owner_id = owner.id();
+    let mut bound: Vec<&dyn rusqlite::ToSql> = vec![&id, &owner_id, &from];
     bound.extend_from_slice(args);
     let changed = tx.execute(
         &format!(
             "UPDATE task_assignments SET {set}, version = version + 1 \
-             WHERE id = ?1 AND {owner_column} = ?2 AND status = ?3"
+             WHERE id = ?1 AND {} = ?2 AND status = ?3",
+            owner.column()
         ),
         bound.as_slice(),
     )?;
@@ -218,7 +238,7 @@ impl TaskAssignments for SqliteTaskAssignments {
                 transition(
                     c,
                     id.as_str(),
-                    Owner("student", student.as_str()),
+                    Owner::Student(&student),
                     "status = 'inProgress', points = ?4, updated_at = ?5",
                     TaskStatus::NotStarted,
                     &[&points, &now.0],
@@ -241,7 +261,7 @@ impl TaskAssignments for SqliteTaskAssignments {
                 transition(
                     c,
                     id.as_str(),
-                    Owner("teacher", teacher.as_str()),
+                    Owner::Teacher(&teacher),
                     // The slot frees up (it becomes the assignment's own id) for the next one.
                     "status = 'completed', slot = id, approved_at = ?4, renew_at = ?5, updated_at = ?4",
                     TaskStatus::InProgress,
