@@ -14,9 +14,9 @@ use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
-use super::{find_by_id, index, observe};
+use super::{date, find_by_id, index, millis, observe};
 use crate::domain::content::{PresetType, RuleType};
-use crate::domain::{Feedback, Id, Millis, Preset, Role, Rule};
+use crate::domain::{Feedback, Id, Preset, Role, Rule};
 use crate::store::{Feedbacks, ListQuery, Page, Presets, Rules, StoreError, StoreResult};
 
 const PRESETS: &str = "presets";
@@ -26,14 +26,6 @@ const FEEDBACKS: &str = "feedbacks";
 /// How many times a rule write goes back to "update" after losing the insert race. One is enough
 /// (the winner's document exists by then); more only guards against a rule deleted in between.
 const RULE_ATTEMPTS: usize = 3;
-
-fn millis(t: DateTime) -> Millis {
-    Millis(t.timestamp_millis())
-}
-
-fn date(m: Millis) -> DateTime {
-    DateTime::from_millis(m.0)
-}
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
     observe(
@@ -146,26 +138,7 @@ impl Presets for MongoPresets {
     }
 
     async fn list(&self, q: &ListQuery) -> StoreResult<Page<Preset>> {
-        const OP: &str = "presets.list";
-        let total = observe(OP, self.coll.count_documents(doc! {})).await?;
-        let docs: Vec<PresetDoc> = observe(OP, async {
-            self.coll
-                .find(doc! {})
-                .sort(doc! { "createdAt": -1, "_id": -1 })
-                .skip(q.skip())
-                .limit(q.limit as i64)
-                .await?
-                .try_collect()
-                .await
-        })
-        .await?;
-        Ok(Page {
-            items: docs
-                .into_iter()
-                .map(Preset::try_from)
-                .collect::<StoreResult<_>>()?,
-            total,
-        })
+        super::page(&self.coll, "presets.list", doc! {}, q).await
     }
 
     async fn delete(&self, id: &Id) -> StoreResult<Option<Preset>> {
