@@ -64,6 +64,17 @@ async fn task_of(state: &AppState, a: &TaskAssignment) -> ApiResult<Task> {
         .ok_or_else(assignment_not_found)
 }
 
+/// One assignment as `GET /assign-task` shows it.
+async fn as_teacher_sees(state: &AppState, a: &TaskAssignment) -> ApiResult<TeacherAssignment> {
+    let tasks = populate::tasks(state, &a.teacher, [&a.task]).await?;
+    Ok(AssignedTaskView::new(
+        a,
+        tasks.get(&a.task).cloned(),
+        a.student.to_string(),
+        a.teacher.to_string(),
+    ))
+}
+
 fn views<S, T>(
     found: &[TaskAssignment],
     tasks: &std::collections::HashMap<Id, super::views::TaskView>,
@@ -146,15 +157,9 @@ impl AssignTaskApi {
             format!("{} assigned you a new task: {}", me.name, task.name),
         )
         .await;
-        let tasks = populate::tasks(&state, &me.id, [&task.id]).await?;
         Ok(Envelope::ok(
             "Task assigned successfully",
-            AssignedTaskView::new(
-                &assignment,
-                tasks.get(&task.id).cloned(),
-                student.id.to_string(),
-                me.id.to_string(),
-            ),
+            as_teacher_sees(&state, &assignment).await?,
         ))
     }
 
@@ -225,15 +230,9 @@ impl AssignTaskApi {
             ),
         )
         .await;
-        let tasks = populate::tasks(&state, &me.id, [&task.id]).await?;
         Ok(Envelope::ok(
             "Task approved successfully",
-            AssignedTaskView::new(
-                &approved,
-                tasks.get(&task.id).cloned(),
-                approved.student.to_string(),
-                me.id.to_string(),
-            ),
+            as_teacher_sees(&state, &approved).await?,
         ))
     }
 
