@@ -116,7 +116,11 @@ fi
 # ---------------------------------------------------------------------------------------------------
 # 2b. flake outputs evaluate (against stubs of nixpkgs and crane) and have the required shape
 # ---------------------------------------------------------------------------------------------------
-if outputs=$(nix-instantiate --eval --strict --json tests/nix/flake-outputs.nix 2>&1); then
+# stdout is the JSON alone: nix prints warnings on stderr (e.g. a missing nixbld group on a fresh
+# machine), which must not end up in what is parsed.
+nix_err=$(mktemp)
+trap 'rm -f "$nix_err"' EXIT
+if outputs=$(nix-instantiate --eval --strict --json tests/nix/flake-outputs.nix 2>"$nix_err"); then
   if msg=$(python3 - "$outputs" <<'PY'
 import json, sys
 d = json.loads(sys.argv[1])
@@ -164,13 +168,13 @@ PY
     bad "flake outputs: $msg"
   fi
 else
-  bad "tests/nix/flake-outputs.nix does not evaluate: $outputs"
+  bad "tests/nix/flake-outputs.nix does not evaluate: $(cat "$nix_err")"
 fi
 
 # ---------------------------------------------------------------------------------------------------
 # 2c. the NixOS module's glue, evaluated with a stand-in lib (tests/nix/module-glue.nix)
 # ---------------------------------------------------------------------------------------------------
-if glue=$(nix-instantiate --eval --strict --json tests/nix/module-glue.nix 2>&1); then
+if glue=$(nix-instantiate --eval --strict --json tests/nix/module-glue.nix 2>"$nix_err"); then
   if msg=$(python3 - "$glue" <<'PY'
 import json, sys
 d = json.loads(sys.argv[1])
@@ -210,7 +214,7 @@ PY
     bad "NixOS module glue: $msg"
   fi
 else
-  bad "tests/nix/module-glue.nix does not evaluate: $glue"
+  bad "tests/nix/module-glue.nix does not evaluate: $(cat "$nix_err")"
 fi
 
 # ---------------------------------------------------------------------------------------------------
