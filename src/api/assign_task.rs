@@ -53,15 +53,36 @@ fn wrong_state(status: TaskStatus) -> ApiError {
     )
 }
 
-/// The task an assignment is for. It always exists (tasks cannot be deleted); if it vanished, the
-/// assignment is as good as gone.
-async fn task_of(state: &AppState, a: &TaskAssignment) -> ApiResult<Task> {
-    state
+/// The caller's assignment `id` (as `is_mine` decides) and the task it is for. Tasks cannot be
+/// deleted; if one vanished anyway, its assignment is as good as gone.
+async fn own_with_task(
+    state: &AppState,
+    id: &Id,
+    is_mine: impl Fn(&TaskAssignment) -> bool,
+) -> ApiResult<(TaskAssignment, Task)> {
+    let assignment = state
+        .store
+        .task_assignments
+        .by_id(id)
+        .await?
+        .filter(|a| is_mine(a))
+        .ok_or_else(assignment_not_found)?;
+    let task = state
         .store
         .tasks
-        .by_id(&a.task)
+        .by_id(&assignment.task)
         .await?
-        .ok_or_else(assignment_not_found)
+        .ok_or_else(assignment_not_found)?;
+    Ok((assignment, task))
+}
+
+/// The assignment a transition left, or the error that says why it did not happen.
+fn applied(t: Transition<TaskAssignment>) -> ApiResult<TaskAssignment> {
+    match t {
+        Transition::Done(a) => Ok(a),
+        Transition::NotFound => Err(assignment_not_found()),
+        Transition::WrongState(a) => Err(wrong_state(a.status)),
+    }
 }
 
 /// One assignment as `GET /assign-task` shows it.
@@ -201,25 +222,15 @@ impl AssignTaskApi {
     ) -> ApiResult<Json<Envelope<TeacherAssignment>>> {
         let id = path_id("assigned task", &id)?;
         let me = &auth.who;
-        let current = state
-            .store
-            .task_assignments
-            .by_id(&id)
-            .await?
-            .filter(|a| a.teacher == me.id)
-            .ok_or_else(assignment_not_found)?;
-        let task = task_of(&state, &current).await?;
+        let (_, task) = own_with_task(&state, &id, |a| a.teacher == me.id).await?;
         let now = Millis::now();
-        let approved = match state
-            .store
-            .task_assignments
-            .approve(&me.id, &id, now, next_period_start(task.repeat, now))
-            .await?
-        {
-            Transition::Done(a) => a,
-            Transition::NotFound => return Err(assignment_not_found()),
-            Transition::WrongState(a) => return Err(wrong_state(a.status)),
-        };
+        let approved = applied(
+            state
+                .store
+                .task_assignments
+                .approve(&me.id, &id, now, next_period_start(task.repeat, now))
+                .await?,
+        )?;
         notifications::send(
             &state,
             &approved.student,
@@ -274,24 +285,14 @@ impl AssignTaskApi {
     ) -> ApiResult<Json<Envelope<StudentAssignment>>> {
         let id = path_id("assigned task", &id)?;
         let me = &auth.who;
-        let current = state
-            .store
-            .task_assignments
-            .by_id(&id)
-            .await?
-            .filter(|a| a.student == me.id)
-            .ok_or_else(assignment_not_found)?;
-        let task = task_of(&state, &current).await?;
-        let achieved = match state
-            .store
-            .task_assignments
-            .achieve(&me.id, &id, task.points, Millis::now())
-            .await?
-        {
-            Transition::Done(a) => a,
-            Transition::NotFound => return Err(assignment_not_found()),
-            Transition::WrongState(a) => return Err(wrong_state(a.status)),
-        };
+        let (_, task) = own_with_task(&state, &id, |a| a.student == me.id).await?;
+        let achieved = applied(
+            state
+                .store
+                .task_assignments
+                .achieve(&me.id, &id, task.points, Millis::now())
+                .await?,
+        )?;
         notifications::send(
             &state,
             &achieved.teacher,
