@@ -10,51 +10,15 @@ use std::time::Duration;
 
 use educoin::auth::tokens::AccessTokens;
 use educoin::config::{JwtConfig, Secret};
-use educoin::domain::{AccountStatus, Id, Millis, Role, Teacher};
+use educoin::domain::{Id, Role};
 use serde_json::{Value, json};
 
+use crate::classroom::helpers::{Caller, teacher};
 use crate::support::socket::{SocketClient, SocketTransport, WAIT};
 use crate::support::{Db, Kv, TestApp, spawn_app, spawn_app_with};
 
 /// How long a socket that must not get an event is watched.
 const QUIET: Duration = Duration::from_millis(800);
-
-struct User {
-    id: Id,
-    token: String,
-}
-
-/// A teacher written through the store, with an access token issued by `app`.
-async fn teacher(app: &TestApp, name: &str) -> User {
-    let id = Id::generate();
-    let email = format!("{}@school.test", name.to_ascii_lowercase());
-    let now = Millis::now();
-    app.state
-        .store
-        .teachers
-        .insert(&Teacher {
-            id: id.clone(),
-            name: name.into(),
-            email: email.clone(),
-            contact: String::new(),
-            location: String::new(),
-            profile: None,
-            status: AccountStatus::Active,
-            password_hash: None,
-            passcode_sealed: None,
-            created_at: now,
-            updated_at: now,
-            version: 0,
-        })
-        .await
-        .unwrap();
-    let token = app
-        .state
-        .auth
-        .access
-        .issue(&id, Role::Teacher, Some(&email));
-    User { id, token }
-}
 
 async fn notify(app: &TestApp, recipient: &Id, data: Value) {
     let resp = app
@@ -67,7 +31,7 @@ async fn notify(app: &TestApp, recipient: &Id, data: Value) {
     assert_eq!(resp.status(), 204);
 }
 
-fn event_name(user: &User) -> String {
+fn event_name(user: &Caller) -> String {
     format!("notification::{}", user.id.as_str())
 }
 

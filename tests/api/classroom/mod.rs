@@ -3,7 +3,7 @@
 
 mod assignments;
 mod concurrency;
-mod helpers;
+pub(crate) mod helpers;
 mod http;
 mod live;
 mod ownership;
