@@ -9,7 +9,7 @@ use crate::domain::assignment::{
     ClaimRefused, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus, Transition,
 };
 use crate::domain::{Id, Millis};
-use crate::store::{AssignmentCounts, RewardAssignments, StoreError, StoreResult, TaskAssignments};
+use crate::store::{AssignmentCounts, RewardAssignments, StoreResult, TaskAssignments};
 
 const TASK_COLUMNS: &str = "id, task, student, teacher, status, points, slot, origin, approved_at, \
                             renew_at, created_at, updated_at, version";
@@ -287,11 +287,11 @@ impl TaskAssignments for SqliteTaskAssignments {
 
     async fn renew(&self, done: &TaskAssignment, next: &TaskAssignment) -> StoreResult<bool> {
         let (done, next) = (done.clone(), next.clone());
-        let result = self
-            .db
+        self.db
             .call("task_assignments.renew", move |c| {
                 let tx = c.transaction()?;
-                // Inserting a duplicate fails on the unique slot or origin; that is "not inserted".
+                // Inserting a duplicate fails on the unique slot or origin; that is "not inserted"
+                // (caught here, so no `Conflict` leaves this call).
                 let inserted = match insert_task(&tx, &next) {
                     Ok(()) => true,
                     Err(rusqlite::Error::SqliteFailure(f, _))
@@ -308,11 +308,7 @@ impl TaskAssignments for SqliteTaskAssignments {
                 tx.commit()?;
                 Ok(inserted)
             })
-            .await;
-        match result {
-            Err(StoreError::Conflict { .. }) => Ok(false),
-            other => other,
-        }
+            .await
     }
 }
 
