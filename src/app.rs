@@ -35,7 +35,10 @@ impl AppState {
         Ok(AppState {
             readiness: Arc::new(Readiness::new(store.clone(), cache.clone())),
             auth: Arc::new(Auth::new(&config, &store, cache.clone())?),
-            mailer: Arc::new(Mailer::new(config.email.as_ref())?),
+            mailer: Arc::new(Mailer::new(
+                config.email.as_ref(),
+                config.environment.is_production(),
+            )?),
             realtime: Arc::new(Realtime::new(
                 cache.clone(),
                 config.realtime_legacy_broadcast,

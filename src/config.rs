@@ -177,6 +177,15 @@ pub struct Config {
     pub generated_secrets: Vec<&'static str>,
 }
 
+/// An optional integration left unconfigured: what it is, the settings that would enable it, and
+/// what does not work meanwhile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DisabledIntegration {
+    pub name: &'static str,
+    pub settings: &'static str,
+    pub effect: &'static str,
+}
+
 /// Every problem found in the configuration, reported together.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration:\n{}", .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
@@ -566,12 +575,6 @@ impl Config {
                 })
             }
         };
-        if production && email.is_none() {
-            r.problems.push(
-                "EMAIL_HOST is required in production: password-reset codes are sent by email"
-                    .into(),
-            );
-        }
 
         let super_admin = match (
             r.plain("SUPER_ADMIN_EMAIL"),
@@ -699,6 +702,21 @@ impl Config {
         SocketAddr::new(self.ip_address, self.port)
     }
 
+    /// Optional integrations that are not configured. The server starts without them (with a
+    /// warning naming the settings) and the routes that need them answer 503.
+    pub fn disabled_integrations(&self) -> Vec<DisabledIntegration> {
+        let mut off = Vec::new();
+        // Development logs mail instead of sending it, so password reset still works there.
+        if self.email.is_none() && self.environment.is_production() {
+            off.push(DisabledIntegration {
+                name: "email",
+                settings: "EMAIL_HOST, EMAIL_FROM",
+                effect: "password-reset codes cannot be sent: /auth/forget-password answers 503",
+            });
+        }
+        off
+    }
+
     /// The effective configuration, one `NAME=value` line each, with every secret shown only as
     /// set or unset and credentials stripped from URLs.
     pub fn redacted_lines(&self) -> Vec<String> {
@@ -748,6 +766,9 @@ impl Config {
             ),
         ];
         match &self.email {
+            None if self.environment.is_production() => lines.push(
+                "EMAIL_HOST=[unset: email disabled, password reset answers 503]".into(),
+            ),
             None => lines.push("EMAIL_HOST=[unset: mail is logged, not sent]".into()),
             Some(e) => {
                 lines.push(format!("EMAIL_HOST={}", e.host));

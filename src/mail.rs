@@ -1,5 +1,6 @@
 //! Outgoing mail: SMTP through lettre (STARTTLS when the server offers it, implicit TLS on port 465),
-//! or, in development without `EMAIL_HOST`, a transport that logs the message instead of sending it.
+//! or, without `EMAIL_HOST`, a transport that logs the message (development and tests) or none at
+//! all (production: a logged reset code would be a secret in the logs).
 
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
@@ -14,12 +15,16 @@ pub enum MailError {
     Address(String),
     #[error("the mail server refused or could not be reached: {0}")]
     Transport(String),
+    #[error("Email is not configured on this server: the operator must set EMAIL_HOST and EMAIL_FROM.")]
+    Disabled,
 }
 
 enum Transport {
     Smtp(Box<AsyncSmtpTransport<Tokio1Executor>>),
-    /// Development only: config validation requires EMAIL_HOST in production.
+    /// Outside production without `EMAIL_HOST`.
     Log,
+    /// Production without `EMAIL_HOST`: the server runs, password reset answers 503.
+    Disabled,
 }
 
 pub struct Mailer {
@@ -28,10 +33,14 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    pub fn new(config: Option<&EmailConfig>) -> anyhow::Result<Self> {
+    pub fn new(config: Option<&EmailConfig>, production: bool) -> anyhow::Result<Self> {
         let Some(c) = config else {
             return Ok(Mailer {
-                transport: Transport::Log,
+                transport: if production {
+                    Transport::Disabled
+                } else {
+                    Transport::Log
+                },
                 from: "EduCoin <no-reply@localhost>".parse()?,
             });
         };
@@ -57,9 +66,18 @@ impl Mailer {
         })
     }
 
+    /// Fails when mail cannot be sent at all, so a route can refuse before it does any work.
+    pub fn ensure_enabled(&self) -> Result<(), MailError> {
+        match self.transport {
+            Transport::Disabled => Err(MailError::Disabled),
+            _ => Ok(()),
+        }
+    }
+
     pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), MailError> {
         let to_box: Mailbox = to.parse().map_err(|_| MailError::Address(to.to_owned()))?;
         match &self.transport {
+            Transport::Disabled => Err(MailError::Disabled),
             Transport::Log => {
                 tracing::warn!(to = %to, subject = %subject, body = %body,
                     "EMAIL_HOST is not set: this mail is logged, not sent (development only)");

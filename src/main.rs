@@ -57,6 +57,12 @@ fn main() -> ExitCode {
                 for line in config.redacted_lines() {
                     println!("{line}");
                 }
+                for off in config.disabled_integrations() {
+                    println!(
+                        "integration {}: disabled (set {}); {}",
+                        off.name, off.settings, off.effect
+                    );
+                }
                 ExitCode::SUCCESS
             }
             Err(code) => code,

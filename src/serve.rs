@@ -60,6 +60,14 @@ fn warn_about_setup(config: &Config) {
             "no secret configured; generated one for this process (tokens will not survive a restart)"
         );
     }
+    for off in config.disabled_integrations() {
+        tracing::warn!(
+            integration = off.name,
+            settings = off.settings,
+            "optional integration disabled: {}",
+            off.effect
+        );
+    }
     if config.realtime_legacy_broadcast {
         tracing::warn!(
             "REALTIME_LEGACY_BROADCAST is on: every notification is sent to every connected socket, \

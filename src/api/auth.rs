@@ -137,6 +137,7 @@ impl AuthApi {
         body: Json<ForgetBody>,
     ) -> ApiResult<Done> {
         let email = email("email", body.email.as_deref())?;
+        state.mailer.ensure_enabled()?;
         state
             .auth
             .limits

@@ -39,6 +39,9 @@ pub enum ApiError {
     /// A dependency (database, cache, mail) is down; the client may retry.
     #[error("The service is temporarily unavailable. Please try again shortly.")]
     Unavailable(String),
+    /// An optional integration this route needs is not configured; the message names the settings.
+    #[error("{0}")]
+    NotConfigured(String),
     /// A bug or an unexpected state. The detail is logged, never sent.
     #[error("Something went wrong on our side. Please try again.")]
     Internal(String),
@@ -67,7 +70,9 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::NotConfigured(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -123,6 +128,15 @@ fn json_response(status: StatusCode, body: &ErrorBody) -> Response {
         .body(json)
 }
 
+impl From<crate::mail::MailError> for ApiError {
+    fn from(e: crate::mail::MailError) -> Self {
+        match e {
+            crate::mail::MailError::Disabled => ApiError::NotConfigured(e.to_string()),
+            other => ApiError::Unavailable(other.to_string()),
+        }
+    }
+}
+
 impl poem::error::ResponseError for ApiError {
     fn status(&self) -> StatusCode {
         ApiError::status(self)
@@ -161,7 +175,11 @@ impl ApiResponse for ApiError {
             (409, "The request conflicts with the current state."),
             (429, "Rate limited; see the Retry-After header."),
             (500, "An unexpected error on the server."),
-            (503, "A dependency is unavailable; retry later."),
+            (
+                503,
+                "A dependency is unavailable (retry later), or an optional integration this route \
+                 needs is not configured (the message names the settings).",
+            ),
         ];
         MetaResponses {
             responses: statuses

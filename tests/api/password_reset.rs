@@ -327,3 +327,41 @@ on_both_caches!(
     five_wrong_codes_exhaust_the_code,
     unknown_email_same_answer_and_no_mail,
 );
+
+/// Production without a mail relay: the server starts (SMTP is an optional integration), says so,
+/// and the reset route answers 503 naming the settings instead of pretending a code was sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_without_smtp_starts_and_reset_answers_503() {
+    let hex = || {
+        (0..32)
+            .map(|_| format!("{:02x}", rand::random::<u8>()))
+            .collect::<String>()
+    };
+    let app = spawn_app_with(crate::support::Db::Sqlite, Kv::Memory, |env| {
+        env.insert("NODE_ENV".into(), "production".into());
+        env.remove("EDUCOIN_TEST_HOOKS");
+        env.insert("FRONTEND_URL".into(), "https://app.educoin.test".into());
+        env.insert("JWT_SECRET".into(), hex());
+        env.insert("JWT_REFRESH_SECRET".into(), hex());
+        env.insert("PASSCODE_KEY".into(), hex());
+        env.insert("SUPER_ADMIN_EMAIL".into(), ADMIN.into());
+        env.insert("SUPER_ADMIN_PASSWORD".into(), OLD_PASSWORD.into());
+    })
+    .await;
+    let disabled = app.state.config.disabled_integrations();
+    assert_eq!(
+        disabled.iter().map(|d| d.name).collect::<Vec<_>>(),
+        ["email"]
+    );
+    for email in [ADMIN, "nobody@educoin.test"] {
+        let (status, body) = forget(&app, email).await;
+        assert_eq!(status, 503, "{body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains("EMAIL_HOST"), "{message}");
+    }
+    // Bad input is still a 400, and logins work without mail.
+    assert_eq!(forget(&app, "not-an-email").await.0, 400);
+    assert_eq!(login(&app, OLD_PASSWORD).await, 200);
+    app.stop().await;
+}
+
