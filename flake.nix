@@ -237,7 +237,8 @@
             }
           );
 
-          fmt = craneLib.cargoFmt { inherit (s) src; };
+          # testSrc: tests/ are Rust too, and must be formatted as well.
+          fmt = craneLib.cargoFmt { src = s.testSrc; };
 
           doc = craneLib.cargoDoc (commonArgs // { inherit cargoArtifacts; });
 
@@ -355,12 +356,15 @@
         }
       );
 
-      nixosModules.default =
-        { pkgs, lib, ... }:
-        {
-          imports = [ ./nixos/module.nix ];
-          services.educoin.package = lib.mkDefault self.packages.${pkgs.stdenv.hostPlatform.system}.default;
-        };
+      # pkgs.educoin: the flake's build for the host's platform (services.educoin.package's default).
+      overlays.default = final: _prev: {
+        educoin = self.packages.${final.stdenv.hostPlatform.system}.default;
+      };
+
+      nixosModules.default = {
+        imports = [ ./nixos/module.nix ];
+        nixpkgs.overlays = [ self.overlays.default ];
+      };
 
       formatter = forAllSystems (system: (pkgsFor system).nixfmt);
     };

@@ -64,7 +64,7 @@ let
     package = "${cfg.package}";
     settings = cfg.settings;
     inherit credentials;
-    environmentFiles = lib.optional (cfg.environmentFile != null) cfg.environmentFile;
+    inherit (cfg) environmentFiles;
     supplementaryGroups = lib.optional cfg.redis.createLocally redisServer.group;
     dependencies =
       lib.optionals cfg.database.createLocally [
@@ -93,10 +93,8 @@ in
   options.services.educoin = {
     enable = mkEnableOption "the EduCoin (Quokki) backend API server";
 
-    package = mkOption {
-      type = types.package;
-      description = "The educoin package (the flake's `packages.default` via `nixosModules.default`).";
-    };
+    # The flake's nixosModules.default adds its overlay, so pkgs.educoin is the flake's build.
+    package = lib.mkPackageOption pkgs "educoin" { };
 
     settings = mkOption {
       description = ''
@@ -142,9 +140,10 @@ in
             description = "API listen address.";
           };
           METRICS_ADDRESS = mkOption {
-            type = types.str;
+            # The words the server takes for "no metrics listener"; anything else must be HOST:PORT.
+            type = types.strMatching "off|none|disabled|.+:[0-9]+";
             default = "127.0.0.1:9464";
-            description = "Prometheus listener `HOST:PORT`, or `off`.";
+            description = "Prometheus listener `HOST:PORT`, or `off` (also `none`, `disabled`).";
           };
           LOG_LEVEL = mkOption {
             type = types.str;
@@ -160,11 +159,15 @@ in
       };
     };
 
-    environmentFile = mkOption {
-      type = types.nullOr (types.strMatching "/.+");
-      default = null;
-      example = "/run/secrets/educoin.env";
-      description = "An EnvironmentFile= (KEY=value lines) read by systemd, for secrets managed elsewhere.";
+    environmentFiles = mkOption {
+      type = types.listOf (types.strMatching "/.+");
+      default = [ ];
+      example = [ "/run/secrets/educoin.env" ];
+      description = ''
+        EnvironmentFile= entries (KEY=value lines) read by systemd as root, for secrets managed
+        elsewhere (sops-nix, agenix, Vault agent). Strings, not path literals: a path literal would be
+        copied into the world-readable Nix store.
+      '';
     };
 
     openFirewall = mkOption {
@@ -212,6 +215,15 @@ in
       };
     };
 
+    prometheus.scrape = mkOption {
+      type = types.bool;
+      default = false;
+      description = ''
+        Add a scrape job for the metrics listener to this host's services.prometheus (which must be
+        enabled). Off by default: a Prometheus elsewhere scrapes METRICS_ADDRESS itself.
+      '';
+    };
+
     redis.createLocally = mkOption {
       type = types.bool;
       default = false;
@@ -229,12 +241,21 @@ in
         {
           assertion =
             cfg.settings.NODE_ENV != "production"
-            || cfg.environmentFile != null
+            || cfg.environmentFiles != [ ]
             || (cfg.jwtSecretFile != null && cfg.jwtRefreshSecretFile != null && cfg.passcodeKeyFile != null);
           message = ''
             services.educoin: production needs jwtSecretFile, jwtRefreshSecretFile and passcodeKeyFile
-            (or an environmentFile providing JWT_SECRET, JWT_REFRESH_SECRET and PASSCODE_KEY).
+            (or environmentFiles providing JWT_SECRET, JWT_REFRESH_SECRET and PASSCODE_KEY). Email
+            (EMAIL_HOST) is optional: without it password reset answers 503.
           '';
+        }
+        {
+          assertion = !cfg.prometheus.scrape || config.services.prometheus.enable;
+          message = "services.educoin: prometheus.scrape needs services.prometheus.enable.";
+        }
+        {
+          assertion = !cfg.prometheus.scrape || metricsTarget != null;
+          message = "services.educoin: prometheus.scrape needs settings.METRICS_ADDRESS = HOST:PORT.";
         }
         {
           assertion = !(cfg.database.createLocally && cfg.databaseUrlFile != null);
@@ -246,13 +267,17 @@ in
         }
       ];
 
-      warnings = lib.concatLists (
-        lib.mapAttrsToList (
-          opt: _:
-          lib.optional (cfg.${opt} != null && lib.hasPrefix builtins.storeDir cfg.${opt})
-            "services.educoin.${opt} points into the Nix store, which is world-readable."
-        ) secrets
-      );
+      warnings =
+        lib.concatLists (
+          lib.mapAttrsToList (
+            opt: _:
+            lib.optional (cfg.${opt} != null && lib.hasPrefix builtins.storeDir cfg.${opt})
+              "services.educoin.${opt} points into the Nix store, which is world-readable."
+          ) secrets
+        )
+        ++ lib.optional (
+          cfg.settings.NODE_ENV == "production" && (cfg.settings.EMAIL_HOST or null) == null
+        ) "services.educoin: settings.EMAIL_HOST is unset, so password reset by email is disabled (the route answers 503).";
 
       # A different DATABASE_URL/REDIS_URL in settings is a definition conflict (an evaluation error).
       services.educoin.settings = mkMerge [
@@ -267,11 +292,12 @@ in
           wants
           requires
           wantedBy
-          unitConfig
           serviceConfig
           environment
           ;
         documentation = unit.documentation;
+        startLimitBurst = unit.unitConfig.StartLimitBurst;
+        startLimitIntervalSec = unit.unitConfig.StartLimitIntervalSec;
         # On upgrade restart in one step (not stop, switch, start); with socket activation the sockets
         # keep accepting meanwhile.
         stopIfChanged = false;
@@ -295,7 +321,7 @@ in
         port = 0; # unix socket only
         unixSocketPerm = 660;
         save = [ ];
-        settings.appendonly = "yes";
+        appendOnly = true;
       };
     })
 
@@ -335,7 +361,7 @@ in
       };
     })
 
-    (mkIf (config.services.prometheus.enable && metricsTarget != null) {
+    (mkIf cfg.prometheus.scrape {
       services.prometheus.scrapeConfigs = [
         {
           job_name = "educoin";

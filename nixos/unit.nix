@@ -80,7 +80,12 @@ let
     else
       throw "educoin unit.nix: unsupported setting value type for ${toString v}";
 
-  environment = mapAttrs (_: toEnvValue) (
+  # systemd expands specifiers (%h, %n, ...) in Environment=, and NixOS writes these values into
+  # Environment="NAME=value" as they are, so a literal '%' (a percent-encoded URL, say) is doubled here.
+  # The e2e renderer writes them the same way NixOS does (no escaping of its own).
+  escapeSpecifiers = builtins.replaceStrings [ "%" ] [ "%%" ];
+
+  environment = mapAttrs (_: v: escapeSpecifiers (toEnvValue v)) (
     removeAttrs merged (filter (n: merged.${n} == null) (attrNames merged))
   );
 
@@ -101,7 +106,16 @@ let
 
   httpListen = hostPort environment.IP_ADDRESS environment.PORT;
   metricsListen = environment.METRICS_ADDRESS;
-  metricsEnabled = metricsListen != "off" && metricsListen != "";
+  # The same words the server takes for "no metrics listener" (src/config.rs).
+  metricsEnabled =
+    if metricsListen == "" then
+      throw "educoin unit.nix: METRICS_ADDRESS must be HOST:PORT, or off / none / disabled"
+    else
+      !(builtins.elem metricsListen [
+        "off"
+        "none"
+        "disabled"
+      ]);
 
   credentialNames = attrNames credentials;
   loadCredential = map (n: "${n}:${credentials.${n}}") credentialNames;

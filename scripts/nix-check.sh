@@ -61,10 +61,11 @@ done
 # ---------------------------------------------------------------------------------------------------
 eval_unit() { nix-instantiate --eval --strict --json nixos/unit.nix --argstr package /opt/educoin "$@"; }
 if plain=$(eval_unit) && socket=$(eval_unit --arg socketActivation true \
-  --arg credentials '{ jwt_secret = "/run/secrets/jwt"; }' --arg settings '{ PORT = 8080; IP_ADDRESS = "::"; }'); then
-  if msg=$(python3 - "$plain" "$socket" <<'PY'
+  --arg credentials '{ jwt_secret = "/run/secrets/jwt"; }' --arg settings '{ PORT = 8080; IP_ADDRESS = "::"; }') &&
+  nometrics=$(eval_unit --arg socketActivation true --arg settings '{ METRICS_ADDRESS = "none"; }'); then
+  if msg=$(python3 - "$plain" "$socket" "$nometrics" <<'PY'
 import json, sys
-plain, sock = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+plain, sock, nometrics = json.loads(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])
 problems = []
 def expect(cond, what):
     if not cond:
@@ -99,6 +100,8 @@ expect(sock["sockets"]["educoin-metrics"]["socketConfig"]["FileDescriptorName"] 
 expect(ss.get("Sockets") == ["educoin.socket", "educoin-metrics.socket"], "service lists its sockets")
 expect("educoin.socket" in sock["requires"], "service requires educoin.socket")
 expect(set(sock["files"]) == {"educoin.service", "educoin.socket", "educoin-metrics.socket"}, f"files {sorted(sock['files'])}")
+expect(set(nometrics["sockets"]) == {"educoin"} and nometrics["listen"]["metrics"] is None,
+       f"METRICS_ADDRESS=none (as the server takes it) renders no metrics socket: {sorted(nometrics['sockets'])}")
 if problems:
     print("; ".join(problems)); sys.exit(1)
 print(f"{len(s)} service settings, {len(want)} invariants hold; socket variant renders "
@@ -191,6 +194,13 @@ expect(sc.get("ExecStart") == "/nix/store/educoin-0.1.0/bin/educoin serve", f"Ex
 expect(not any(k in svc["environment"] for k in ("JWT_SECRET", "JWT_REFRESH_SECRET", "PASSCODE_KEY", "STRIPE_SECRET_KEY")),
        "a secret leaked into the unit environment")
 expect(svc["environment"].get("TRUSTED_PROXIES") == "127.0.0.1,::1", "list settings are comma-joined")
+expect(svc["environment"].get("FRONTEND_URL") == "https://app.example.org/?a=100%%25",
+       f"a literal % is doubled for systemd's Environment=: {svc['environment'].get('FRONTEND_URL')!r}")
+expect(sc.get("EnvironmentFile") == ["/run/secrets/educoin.env"], f"EnvironmentFile {sc.get('EnvironmentFile')}")
+expect(svc.get("startLimitBurst") == 10 and svc.get("startLimitIntervalSec") == 60 and "unitConfig" not in svc,
+       f"start limits through nixpkgs' startLimitBurst/startLimitIntervalSec: {svc.get('startLimitBurst')}/{svc.get('startLimitIntervalSec')}")
+expect(d["packageDefault"] == "/nix/store/educoin-from-overlay", f"package defaults to pkgs.educoin: {d['packageDefault']}")
+expect(any("EMAIL_HOST" in w for w in d["warnings"]), "no warning for production without EMAIL_HOST")
 merged = {k: v for part in d["settingsMerge"] for k, v in part.items()}
 expect(merged.get("DATABASE_URL", "").startswith("mongodb://127.0.0.1:27017/") and "replicaSet=rs0" in merged.get("DATABASE_URL", ""),
        f"DATABASE_URL {merged.get('DATABASE_URL')}")
@@ -202,6 +212,7 @@ expect(d["sockets"]["educoin-metrics"]["socketConfig"]["FileDescriptorName"] == 
 expect(d["prometheus"][0]["static_configs"][0]["targets"] == ["127.0.0.1:9464"], f"scrape target {d['prometheus']}")
 expect(d["firewall"] == [5000], f"firewall {d['firewall']}")
 expect(d["redis"]["port"] == 0, "local redis listens on its unix socket only")
+expect(d["redis"].get("appendOnly") is True and "settings" not in d["redis"], f"redis AOF through appendOnly: {d['redis']}")
 expect(d["mongodb"]["replSetName"] == "rs0" and d["mongodb"]["bind_ip"] == "127.0.0.1", f"mongodb {d['mongodb']}")
 if problems:
     print("; ".join(problems)); sys.exit(1)

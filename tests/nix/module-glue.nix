@@ -9,6 +9,7 @@ let
   lib = {
     mkEnableOption = _: type;
     mkOption = o: o;
+    mkPackageOption = pkgs: name: _: { default = pkgs.${name}; };
     mkIf = cond: v: if cond then v else { };
     mkMerge = l: { _merge = l; };
     mkDefault = v: v;
@@ -61,27 +62,32 @@ let
       LOG_LEVEL = "info";
       SHUTDOWN_TIMEOUT_SECS = 20;
       TRUSTED_PROXIES = [ "127.0.0.1" "::1" ];
-      EMAIL_HOST = "smtp.example.org";
+      FRONTEND_URL = "https://app.example.org/?a=100%25";
     };
-    environmentFile = null;
+    environmentFiles = [ "/run/secrets/educoin.env" ];
     openFirewall = true;
     watchdogSec = 30;
     startTimeoutSec = 300;
     socketActivation.enable = true;
     database = { createLocally = true; replicaSetName = "rs0"; };
     redis.createLocally = true;
+    prometheus.scrape = true;
   };
   config = {
     services.educoin = cfg;
     services.redis.servers.educoin = { unixSocket = "/run/redis-educoin/redis.sock"; group = "redis-educoin"; };
     services.prometheus.enable = true;
   };
-  module = import ../../nixos/module.nix { inherit config lib; pkgs = { mongodb-ce = "mongodb-ce"; mongosh = "mongosh"; }; };
+  module = import ../../nixos/module.nix {
+    inherit config lib;
+    pkgs = { mongodb-ce = "mongodb-ce"; mongosh = "mongosh"; educoin = "/nix/store/educoin-from-overlay"; };
+  };
   parts = module.config._merge;
   main = builtins.elemAt parts 0;
 in
 {
   options = attrNames module.options.services.educoin;
+  packageDefault = module.options.services.educoin.package.default;
   assertions = map (a: a.assertion) main.assertions;
   warnings = main.warnings;
   settingsMerge = main.services.educoin.settings._merge;

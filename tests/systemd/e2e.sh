@@ -22,8 +22,6 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${1:-${EDUCOIN_BIN:-$REPO/target/release/educoin}}
-CACHE=${E2E_CACHE:-/var/cache/educoin-e2e}
-MIRROR=${E2E_MIRROR:-http://deb.debian.org/debian}
 PORT=${E2E_PORT:-5077}
 MPORT=${E2E_METRICS_PORT:-9477}
 WATCHDOG_SEC=3
@@ -61,27 +59,15 @@ for p in "$PORT" "$MPORT"; do
 done
 
 WORK=$(mktemp -d /tmp/educoin-e2e.XXXXXX)
-ROOT=""
-NSPAWN_PID=""
-CPID=""
 LOOP_PID=""
+# shellcheck source=tests/systemd/container.sh
+. "$REPO/tests/systemd/container.sh"
 
 cleanup() {
   local rc=$?
   set +e
   [[ -n $LOOP_PID ]] && kill "$LOOP_PID" 2>/dev/null
-  if [[ -n $NSPAWN_PID ]] && kill -0 "$NSPAWN_PID" 2>/dev/null; then
-    [[ -n $CPID ]] && timeout 20 nsenter -t "$CPID" -a systemctl poweroff --no-block >/dev/null 2>&1
-    for _ in $(seq 60); do kill -0 "$NSPAWN_PID" 2>/dev/null || break; sleep 0.5; done
-    if kill -0 "$NSPAWN_PID" 2>/dev/null; then
-      kill "$NSPAWN_PID" 2>/dev/null
-      sleep 2
-      kill -9 "$NSPAWN_PID" 2>/dev/null
-    fi
-    wait "$NSPAWN_PID" 2>/dev/null
-  fi
-  if [[ -n $ROOT && ${E2E_KEEP:-0} != 1 ]]; then rm -rf "$ROOT"; fi
-  [[ -n $ROOT && ${E2E_KEEP:-0} == 1 ]] && echo "      kept container root: $ROOT"
+  container_stop
   rm -rf "$WORK"
   echo "$passed passed, $failed failed"
   if ((failed > 0)); then exit 1; fi
@@ -90,24 +76,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The first child process of PID $1 (without procps: read /proc/*/stat).
-child_of() {
-  local p stat rest ppid
-  for p in /proc/[0-9]*; do
-    stat=$(cat "$p/stat" 2>/dev/null) || continue
-    rest=${stat##*) } # fields after "pid (comm) "
-    read -r _ ppid _ <<<"$rest"
-    if [[ $ppid == "$1" ]]; then
-      echo "${p#/proc/}"
-      return 0
-    fi
-  done
-  return 1
-}
-
-# Run a command inside the container (all namespaces of its PID 1).
-C() { timeout 120 nsenter -t "$CPID" -a "$@"; }
-prop() { C systemctl show -P "$2" "$1"; }
 http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time "${2:-5}" "$1" || true; }
 metrics_ok() { # Prometheus text on the metrics listener (no pipe into grep -q: SIGPIPE + pipefail)
   local text
@@ -149,18 +117,7 @@ pass "rendered educoin.service (+ educoin.socket, educoin-metrics.socket) from n
 # ---------------------------------------------------------------------------------------------------
 # 2. the container
 # ---------------------------------------------------------------------------------------------------
-if [[ ! -x $CACHE/rootfs/lib/systemd/systemd ]]; then
-  echo "      debootstrap bookworm into $CACHE/rootfs (once) ..."
-  mkdir -p "$CACHE"
-  rm -rf "$CACHE/rootfs.tmp"
-  debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus bookworm "$CACHE/rootfs.tmp" "$MIRROR" \
-    >"$CACHE/debootstrap.log" 2>&1 || die "debootstrap failed, see $CACHE/debootstrap.log"
-  mv "$CACHE/rootfs.tmp" "$CACHE/rootfs"
-fi
-ROOT="$CACHE/run.$$"
-rm -rf "$ROOT"
-cp -a "$CACHE/rootfs" "$ROOT"
-
+container_prepare run
 install -D -m 0755 "$BIN" "$ROOT/opt/educoin/bin/educoin"
 install -d -m 0700 "$ROOT/etc/educoin/secrets"
 printf '%s' "$JWT_SECRET" >"$ROOT/etc/educoin/secrets/jwt_secret"
@@ -169,20 +126,8 @@ printf '%s' "$PASSCODE_KEY" >"$ROOT/etc/educoin/secrets/passcode_key"
 chmod 0600 "$ROOT"/etc/educoin/secrets/*
 install -m 0644 "$WORK/plain/educoin.service" "$ROOT/etc/systemd/system/educoin.service"
 
-systemd-nspawn -D "$ROOT" --register=no --keep-unit -q -b -M educoin-e2e </dev/null >"$WORK/nspawn.log" 2>&1 &
-NSPAWN_PID=$!
-for _ in $(seq 100); do
-  CPID=$(child_of "$NSPAWN_PID" || true)
-  [[ -n $CPID ]] && break
-  sleep 0.1
-done
-[[ -n $CPID ]] || die "systemd-nspawn did not start (see log below)"$'\n'"$(cat "$WORK/nspawn.log")"
-state=""
-for _ in $(seq 120); do
-  state=$(nsenter -t "$CPID" -a systemctl is-system-running 2>/dev/null || true)
-  [[ $state == running || $state == degraded ]] && break
-  sleep 0.5
-done
+container_start educoin-e2e
+state=$CSTATE
 if [[ $state == running || $state == degraded ]]; then
   pass "container booted systemd $(C systemctl --version | head -n1 | cut -d' ' -f2) (is-system-running: $state)"
 else

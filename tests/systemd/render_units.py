@@ -4,8 +4,9 @@
 usage: nix-instantiate --eval --strict --json nixos/unit.nix ... | render_units.py OUTDIR
 
 Rules (the same NixOS uses for serviceConfig): bools -> yes/no, ints -> decimal, lists -> one line per
-element, "" -> an empty assignment (a reset, e.g. CapabilityBoundingSet=). '%' is escaped as '%%' so
-values are never read as specifiers; Environment= entries are double-quoted.
+element, "" -> an empty assignment (a reset, e.g. CapabilityBoundingSet=). Like NixOS, nothing is
+escaped for specifiers here ('%' in environment values is already doubled by unit.nix), and each
+Environment= entry is written as NixOS writes it: builtins.toJSON "NAME=value".
 """
 import json
 import os
@@ -21,11 +22,11 @@ def value(key, v):
         s = v
     else:
         raise SystemExit(f"render_units: unsupported value for {key}: {v!r}")
-    s = s.replace("%", "%%")
     if "\n" in s:
         raise SystemExit(f"render_units: newline in {key}")
     if key == "Environment":
-        s = '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        # NixOS: Environment=${builtins.toJSON "NAME=value"}
+        s = json.dumps(s, ensure_ascii=False)
     return s
 
 
