@@ -92,63 +92,28 @@
             }
           );
 
-          # OCI image: the binary + CA certificates. No shell, no coreutils, no toolchain.
+          # OCI image: the binary + CA certificates. No shell, no coreutils, no toolchain. Its
+          # configuration lives in nixos/image.nix (pure), which the container rehearsal in .ci/run runs.
+          image = import ./nixos/image.nix {
+            package = educoin;
+            inherit (educoin) version;
+            revision = self.rev or "dirty";
+          };
           docker = pkgs.dockerTools.buildLayeredImage {
             name = "educoin";
             tag = educoin.version;
-            created = "1970-01-01T00:00:01Z"; # reproducible
+            inherit (image) created config;
             contents = [ pkgs.dockerTools.caCertificates ];
             # A writable state directory for the embedded SQLite default, owned by the runtime user.
             extraCommands = ''
-              mkdir -p var/lib/educoin tmp
+              mkdir -p .${image.stateDirectory} tmp
               chmod 1777 tmp
             '';
             fakeRootCommands = ''
-              chown 65534:65534 var/lib/educoin
-              chmod 0700 var/lib/educoin
+              chown ${toString image.uid}:${toString image.uid} .${image.stateDirectory}
+              chmod ${image.stateDirectoryMode} .${image.stateDirectory}
             '';
             enableFakechroot = false;
-            config = {
-              Entrypoint = [ "${educoin}/bin/educoin" ];
-              Cmd = [ "serve" ];
-              User = "65534:65534"; # nobody:nogroup, numeric so no /etc/passwd is needed
-              WorkingDirectory = "/var/lib/educoin";
-              Env = [
-                "NODE_ENV=production"
-                "IP_ADDRESS=0.0.0.0"
-                "PORT=5000"
-                "METRICS_ADDRESS=0.0.0.0:9464"
-                "STATE_DIRECTORY=/var/lib/educoin"
-                "SSL_CERT_FILE=/etc/ssl/certs/ca-bundle.crt"
-              ];
-              ExposedPorts = {
-                "5000/tcp" = { };
-                "9464/tcp" = { };
-              };
-              Volumes = {
-                "/var/lib/educoin" = { };
-              };
-              StopSignal = "SIGTERM";
-              # Docker extension (other runtimes may ignore it); durations are integer nanoseconds.
-              Healthcheck = {
-                Test = [
-                  "CMD"
-                  "${educoin}/bin/educoin"
-                  "healthcheck"
-                ];
-                Interval = 30000000000; # 30 s
-                Timeout = 5000000000; # 5 s
-                StartPeriod = 60000000000; # 60 s (migrations)
-                StartInterval = 2000000000; # 2 s while starting
-                Retries = 3;
-              };
-              Labels = {
-                "org.opencontainers.image.title" = "educoin";
-                "org.opencontainers.image.description" = "EduCoin (Quokki) backend API server";
-                "org.opencontainers.image.version" = educoin.version;
-                "org.opencontainers.image.revision" = self.rev or "dirty";
-              };
-            };
           };
 
           # Local MongoDB (single-node replica set, so transactions work) + Redis under ./.dev/.
