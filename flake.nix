@@ -36,32 +36,22 @@
           pkgs = pkgsFor system;
           craneLib = crane.mkLib pkgs;
 
-          # Only what the compiler reads: editing docs/, nixos/, tests/, scripts or the README does not
-          # rebuild the server. src/ is taken whole because it holds include_str!'d SQL migrations.
-          buildFiles = [
-            ./Cargo.toml
-            ./Cargo.lock
-            ./src
-            (lib.fileset.maybeMissing ./build.rs)
-            (lib.fileset.maybeMissing ./public)
-          ];
+          # The file lists and the sandbox's test command live in nix/sources.nix (pure), which
+          # scripts/sandbox-rehearsal.sh reads too.
+          sources = import ./nix/sources.nix;
+          fromRepo = p: lib.fileset.maybeMissing (./. + "/${p}");
+          buildFiles = map fromRepo sources.build;
           src = lib.fileset.toSource {
             root = ./.;
             fileset = lib.fileset.unions buildFiles;
           };
-          # Tests additionally need tests/ (without the npm test services, the systemd e2e test and the
-          # Nix stubs).
           testSrc = lib.fileset.toSource {
             root = ./.;
             fileset = lib.fileset.unions (
               buildFiles
               ++ [
-                (lib.fileset.difference ./tests (
-                  lib.fileset.unions [
-                    (lib.fileset.maybeMissing ./tests/services)
-                    (lib.fileset.maybeMissing ./tests/systemd)
-                    (lib.fileset.maybeMissing ./tests/nix)
-                  ]
+                (lib.fileset.difference (lib.fileset.unions (map fromRepo sources.tests)) (
+                  lib.fileset.unions (map fromRepo sources.testsExcluded)
                 ))
               ]
             );
@@ -134,12 +124,18 @@
             pkgs.rust-analyzer
           ];
 
-          pythonWithSmtpd = pkgs.python3.withPackages (ps: [ ps.aiosmtpd ]);
+          # The Python test peers of tests/services/requirements.txt that nixpkgs has: the SMTP server
+          # of the password-reset tests and Google's own library for the ID-token cross-check.
+          pythonWithSmtpd = pkgs.python3.withPackages (ps: [
+            ps.aiosmtpd
+            ps.google-auth
+          ]);
         in
         {
           inherit
             pkgs
             craneLib
+            sources
             src
             testSrc
             commonArgs
@@ -208,9 +204,9 @@
           doc = craneLib.cargoDoc (commonArgs // { inherit cargoArtifacts; });
 
           # Unit tests (lib + bin) and the integration suite against the embedded SQLite store and a
-          # real Redis started inside the build sandbox. The MongoDB adapter's contract tests need a
-          # MongoDB wire server (jongodb from npm, see .ci/run); they are selected out here by the
-          # `mongo` name filter and run by .ci/run instead.
+          # real Redis started inside the build sandbox: the `sandbox` profile of .config/nextest.toml,
+          # which leaves out what needs npm packages or a MongoDB wire server (run by .ci/run instead).
+          # scripts/sandbox-rehearsal.sh runs this exact selection without network in CI.
           nextest = craneLib.cargoNextest (
             testArgs
             // {
@@ -222,7 +218,7 @@
               ];
               partitions = 1;
               partitionType = "count";
-              cargoNextestExtraArgs = "--no-tests=warn -E 'not test(/mongo/)'";
+              cargoNextestExtraArgs = s.sources.nextestArgs;
               preCheck = ''
                 redis-server --port 0 --unixsocket "$TMPDIR/redis.sock" --daemonize yes \
                   --dir "$TMPDIR" --save "" --appendonly no
