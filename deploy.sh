@@ -303,7 +303,7 @@ cmd_image() {
   log "build $flake#docker"
   if ((DRY_RUN)); then
     run nix build --no-link --print-out-paths "$flake#docker"
-    archive=/nix/store/HASH-docker-image-educoin.tar.gz
+    archive=/nix/store/HASH-educoin.tar.gz # buildLayeredImage names it NAME.tar.gz
   else
     archive=$(nix build --no-link --print-out-paths "$flake#docker")
   fi
