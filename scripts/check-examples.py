@@ -6,7 +6,8 @@ mode, as each would start, and on 1,000 freshly generated random secrets. Every 
     own evaluation (tests/nix/examples.nix): the unit's environment, its credentials in a
     $CREDENTIALS_DIRECTORY (the texts the example writes itself, else `openssl rand -hex 32`-style);
   - every documented `docker run`: the image's Env (nixos/image.nix) plus its -e settings, secret files
-    created as the documents say (owned by the image's uid, mode 0400), run as that uid.
+    created as the documents say (owned by the image's uid, mode 0400), run as that uid;
+  - and, while at it, every documented `./deploy.sh` command parses and prints its plan (--dry-run).
 
 usage: scripts/check-examples.py PATH/TO/educoin [--random N]
 """
@@ -105,6 +106,20 @@ def main():
                 env[name] = value
             report(f"docker run at {run['where']} ({len(run['env'])} settings, as uid {uid})",
                    check_config(binary, env, uid=uid), failures)
+
+    deploys = examples.deploy_commands()
+    if len(deploys) < 4:
+        failures.append("deploy.sh commands")
+        print(f"FAIL: expected the deploy.sh commands of the documents, found {len(deploys)}")
+    for where, env, argv in deploys:
+        dry = argv if "--dry-run" in argv else ["--dry-run", *argv]
+        result = subprocess.run([str(examples.REPO / "deploy.sh"), *dry], env=base_env() | env,
+                                capture_output=True, text=True, timeout=30)
+        if result.returncode == 0 and result.stdout.startswith("+ "):
+            print(f"PASS: ./deploy.sh {' '.join(argv)} ({where}): dry run prints {len(result.stdout.splitlines())} commands")
+        else:
+            failures.append(where)
+            print(f"FAIL: ./deploy.sh {' '.join(argv)} ({where}): exit {result.returncode}: {result.stderr.strip()}")
 
     rejected = 0
     for _ in range(args.random):

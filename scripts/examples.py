@@ -139,3 +139,19 @@ def secret_file_text(name):
     if name == "redis_url":
         return "redis://redis:6379"
     return random_secret()
+
+
+def deploy_commands():
+    """Each documented `./deploy.sh ...` line (with its VAR=value prefixes) as (where, env, argv)."""
+    commands = []
+    for doc in DOCUMENTS:
+        for line, text in fenced_blocks(doc, "sh"):
+            for n, command in enumerate(re.sub(r"\\\n\s*", " ", text).splitlines()):
+                words = shlex.split(command.split(" #", 1)[0])
+                env = {}
+                while words and re.fullmatch(r"[A-Z_]+=.*", words[0]):
+                    k, _, v = words.pop(0).partition("=")
+                    env[k] = v
+                if words and words[0] == "./deploy.sh":
+                    commands.append((f"{doc.relative_to(REPO)}:{line + n}", env, words[1:]))
+    return commands
