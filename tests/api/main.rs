@@ -5,6 +5,7 @@ mod support;
 mod accounts;
 mod cache_contract;
 mod classroom;
+mod concurrent_guesses;
 mod content;
 mod dependencies;
 mod files_contract;
