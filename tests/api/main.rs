@@ -10,6 +10,7 @@ mod content;
 mod dependencies;
 mod files_contract;
 mod google;
+mod hashing_memory;
 mod http_edge;
 mod images;
 mod lifecycle;
