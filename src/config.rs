@@ -634,10 +634,8 @@ impl Config {
             passcode_failures_per_address: r.number("PASSCODE_RATE_LIMIT_MAX_ATTEMPTS", 10u64),
             passcode_failures_per_network: r
                 .number("PASSCODE_RATE_LIMIT_MAX_NETWORK_FAILURES", 30u64),
-            passcode_slow_down: r.millis(
-                "PASSCODE_RATE_LIMIT_SLOW_DOWN_MS",
-                Duration::from_secs(300),
-            ),
+            passcode_slow_down: r
+                .millis("PASSCODE_RATE_LIMIT_SLOW_DOWN_MS", Duration::from_secs(300)),
             passcode_failures_global: r.number("PASSCODE_RATE_LIMIT_MAX_FAILURES", 100u64),
             signups_per_address: r.number("SIGNUP_RATE_LIMIT_MAX", 10u64),
             hash_queue_wait: r.millis("PASSWORD_HASH_QUEUE_WAIT_MS", Duration::from_secs(2)),

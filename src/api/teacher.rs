@@ -216,17 +216,16 @@ impl TeacherApi {
         let password = required("password", body.password.as_deref())?;
         let teacher = state.store.teachers.by_email(&email).await?;
         let stored = teacher.as_ref().and_then(|t| t.password_hash.as_deref());
-        let rehash =
-            sessions::verify_password(
-                &state,
-                req,
-                "teacher",
-                &email,
-                &password,
-                stored,
-                sessions::wrong_credentials,
-            )
-            .await?;
+        let rehash = sessions::verify_password(
+            &state,
+            req,
+            "teacher",
+            &email,
+            &password,
+            stored,
+            sessions::wrong_credentials,
+        )
+        .await?;
         let teacher = teacher.ok_or_else(sessions::wrong_credentials)?;
         if teacher.status == AccountStatus::Blocked {
             return Err(ApiError::Forbidden(

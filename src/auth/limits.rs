@@ -270,7 +270,11 @@ impl LoginLimits {
             .cache
             .hit(&slot.cache_key(), self.budget(&slot).1)
             .await?;
-        Ok(if w.count <= 1 { Ok(()) } else { Err(w.resets_in) })
+        Ok(if w.count <= 1 {
+            Ok(())
+        } else {
+            Err(w.resets_in)
+        })
     }
 
     /// A password attempt on `account` from `ip`.

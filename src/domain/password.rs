@@ -188,7 +188,10 @@ mod tests {
             .unwrap()
             .to_string();
         let mut mem = memory();
-        assert_eq!(verify_in("pw-1", &theirs, &mut mem), Verified::Yes { rehash: false });
+        assert_eq!(
+            verify_in("pw-1", &theirs, &mut mem),
+            Verified::Yes { rehash: false }
+        );
         assert_eq!(verify_in("pw-2", &theirs, &mut mem), Verified::No);
         let ours = hash_in("pw-3", &mut mem);
         assert!(
@@ -196,7 +199,10 @@ mod tests {
                 .verify_password(b"pw-3", &PasswordHash::new(&ours).unwrap())
                 .is_ok()
         );
-        assert_eq!(verify_in("pw-3", &ours, &mut mem), Verified::Yes { rehash: false });
+        assert_eq!(
+            verify_in("pw-3", &ours, &mut mem),
+            Verified::Yes { rehash: false }
+        );
         // A bigger old hash (m = 32 MiB) still verifies, in memory of its own.
         let big = Argon2::new(
             Algorithm::Argon2id,
@@ -206,7 +212,10 @@ mod tests {
         .hash_password(b"big", &SaltString::generate(&mut OsRng))
         .unwrap()
         .to_string();
-        assert_eq!(verify_in("big", &big, &mut mem), Verified::Yes { rehash: true });
+        assert_eq!(
+            verify_in("big", &big, &mut mem),
+            Verified::Yes { rehash: true }
+        );
     }
 
     #[test]

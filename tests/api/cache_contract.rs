@@ -113,7 +113,11 @@ async fn release_takes_back_one_hit(kv: Kv) {
     assert_eq!(c.peek("r").await.unwrap().map(|w| w.count), Some(0));
     assert_eq!(c.hit("r", window).await.unwrap().count, 1);
     c.release("absent").await.unwrap();
-    assert_eq!(c.peek("absent").await.unwrap(), None, "release creates nothing");
+    assert_eq!(
+        c.peek("absent").await.unwrap(),
+        None,
+        "release creates nothing"
+    );
 }
 
 async fn published_messages_reach_subscribers(kv: Kv) {
@@ -150,9 +154,12 @@ on_both_caches!(
 async fn memory_cache_is_bounded() {
     let c = educoin::cache::memory::MemoryCache::with_capacity(1_000);
     for i in 0..20_000u32 {
-        c.hit(&format!("login:fail:acct:{i}@x.test"), Duration::from_secs(60))
-            .await
-            .unwrap();
+        c.hit(
+            &format!("login:fail:acct:{i}@x.test"),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
     }
     let held = c.len();
     println!("entries held after 20,000 distinct keys with a bound of 1,000: {held}");

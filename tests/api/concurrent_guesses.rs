@@ -158,7 +158,9 @@ async fn fifty_parallel_passcode_guesses(kv: Kv) {
     let before = failures_checked("student");
     let t = tally(&join_all(guesses).await);
     let failed = failures_checked("student") - before;
-    println!("50 parallel passcode guesses from one address ({kv:?} cache): {t:?}, {failed} failed");
+    println!(
+        "50 parallel passcode guesses from one address ({kv:?} cache): {t:?}, {failed} failed"
+    );
     assert!(failed <= 11, "{failed} failed: {t:?}");
     assert!(count(&t, 200) <= 1, "{t:?}");
 }
@@ -178,7 +180,9 @@ async fn distributed_passcode_guesses(kv: Kv) {
     let before = failures_checked("student");
     let t = tally(&join_all(guesses).await);
     let failed = failures_checked("student") - before;
-    println!("300 parallel passcode guesses from 100 addresses ({kv:?} cache): {t:?}, {failed} checked");
+    println!(
+        "300 parallel passcode guesses from 100 addresses ({kv:?} cache): {t:?}, {failed} checked"
+    );
     assert!(failed <= 120, "{failed} checked: {t:?}");
     assert_ok(
         &student_login(&app, "10.200.0.1", 424_242).await,
@@ -258,7 +262,8 @@ async fn a_full_hashing_queue_answers_503() {
     // With a budget of 1 failure per address, an address whose guess was turned away unchecked
     // still has its budget: its next guess is checked (401), not refused.
     let i = replies.iter().position(|r| r.status == 503).unwrap();
-    let again = retry_until_checked(&app, &format!("10.2.{i}.1"), &format!("u{i}@school.test")).await;
+    let again =
+        retry_until_checked(&app, &format!("10.2.{i}.1"), &format!("u{i}@school.test")).await;
     assert_eq!(again.status, 401, "{}", again.body);
 }
 

@@ -416,7 +416,10 @@ async fn passcode_global_failures_do_not_lock_out_everyone(kv: Kv) {
 async fn passcode_failures_per_network(kv: Kv) {
     let app = spawn_app_with(Db::Sqlite, kv, |env| {
         limits(100, 100, 100, 1000)(env);
-        env.insert("PASSCODE_RATE_LIMIT_MAX_NETWORK_FAILURES".into(), "3".into());
+        env.insert(
+            "PASSCODE_RATE_LIMIT_MAX_NETWORK_FAILURES".into(),
+            "3".into(),
+        );
     })
     .await;
     teacher_with_student(&app, 424_242).await;

@@ -363,7 +363,11 @@ async fn parallel_code_guesses_are_bounded(kv: Kv) {
     let past_limits = tally.get(&200).unwrap_or(&0) + tally.get(&400).unwrap_or(&0);
     assert!(past_limits <= 10, "{tally:?}");
     assert!(*tally.get(&200).unwrap_or(&0) <= 1, "{tally:?}");
-    assert_eq!(past_limits + tally.get(&429).unwrap_or(&0), 200, "{tally:?}");
+    assert_eq!(
+        past_limits + tally.get(&429).unwrap_or(&0),
+        200,
+        "{tally:?}"
+    );
     app.stop().await;
 }
 
@@ -384,7 +388,10 @@ async fn wrong_codes_lock_the_email_and_the_address(kv: Kv) {
     forget(&app, ADMIN).await;
     let code = code_in(&sink.wait_for(ADMIN, 3).await);
     let (status, body) = verify_from(&app, "10.9.1.3", ADMIN, &code).await;
-    assert_eq!(status, 429, "the right third code of a locked email: {body}");
+    assert_eq!(
+        status, 429,
+        "the right third code of a locked email: {body}"
+    );
 
     let from = "10.9.2.1";
     for i in 0..10 {
