@@ -172,7 +172,10 @@ impl ApiResponse for ApiError {
             (409, "The request conflicts with the current state."),
             (429, "Rate limited; see the Retry-After header."),
             (500, "An unexpected error on the server."),
-            (503, "A dependency is unavailable; retry later."),
+            (
+                503,
+                "A dependency is unavailable, or too many requests wait for password hashing; retry later (after `Retry-After` when given).",
+            ),
         ];
         MetaResponses {
             responses: statuses
