@@ -310,11 +310,10 @@ impl LoginLimits {
 
     /// A student passcode attempt from `ip` (the passcode alone identifies the student).
     ///
-    /// - Budgets of failures per address and per network; past the address budget, one attempt
-    ///   per slow-down period; past the network budget, refused.
-    /// - Past the global budget the platform is under a distributed attack: from then until the
-    ///   window ends, only addresses with no failure in the window are checked (one guess per
-    ///   attacking address), so a right passcode from a clean address is never refused.
+    /// - A budget of failures per address; past it, one attempt per slow-down period.
+    /// - Past the network's budget or the global one, only addresses with no failure in their
+    ///   window are checked (one guess per attacking address): a right passcode from a clean
+    ///   address is never refused because of other people's failures.
     pub async fn passcode(&self, ip: IpAddr) -> Result<Reservation, ApiError> {
         let address = address_bucket(ip);
         let keys = [
@@ -325,10 +324,11 @@ impl LoginLimits {
         let counts = self.hit_all(&keys).await?;
         let (a, n, g) = (counts.0[0].1, counts.0[1].1, counts.0[2].1);
         let under_attack = g.count > self.budget(&keys[2]).0;
-        if n.count > self.budget(&keys[1]).0 {
-            return Err(self.refused(counts, &keys[1], n.resets_in).await);
+        let clean_address = a.count == 1;
+        if n.count > self.budget(&keys[1]).0 && !clean_address {
+            return Err(self.refused(counts, &keys[1], a.resets_in).await);
         }
-        if under_attack && a.count > 1 {
+        if under_attack && !clean_address {
             return Err(self.refused(counts, &keys[2], a.resets_in).await);
         }
         if a.count > self.budget(&keys[0]).0

@@ -411,8 +411,8 @@ async fn passcode_global_failures_do_not_lock_out_everyone(kv: Kv) {
     assert_eq!(r.status, 200, "create-student under attack: {}", r.body);
 }
 
-/// PASSCODE_RATE_LIMIT_MAX_NETWORK_FAILURES failed passcodes from one /24: the network is refused,
-/// another network is not.
+/// PASSCODE_RATE_LIMIT_MAX_NETWORK_FAILURES failed passcodes from one /24: its addresses that
+/// failed are refused, a clean one of them is still checked, another network is not affected.
 async fn passcode_failures_per_network(kv: Kv) {
     let app = spawn_app_with(Db::Sqlite, kv, |env| {
         limits(100, 100, 100, 1000)(env);
@@ -428,8 +428,20 @@ async fn passcode_failures_per_network(kv: Kv) {
         assert_wrong(&r, &format!("failure {i}"));
     }
     assert_limited(
+        &student_login(&app, "10.0.9.1", 424_242).await,
+        "an address of the spent /24 that failed (1 failure, under its own budget)",
+    );
+    assert_wrong(
+        &student_login(&app, "10.0.9.4", 100_004).await,
+        "a clean address of the /24 is checked",
+    );
+    assert_limited(
+        &student_login(&app, "10.0.9.4", 424_242).await,
+        "and then no longer clean",
+    );
+    assert_ok(
         &student_login(&app, "10.0.9.200", 424_242).await,
-        "a 4th address of the /24",
+        "the right passcode from a clean address of the /24",
     );
     assert_ok(
         &student_login(&app, "10.0.10.1", 424_242).await,
