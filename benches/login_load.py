@@ -139,6 +139,32 @@ async def login_load(port, email, password, concurrency, seconds, max_requests):
     return ok[0], failed[0], latencies, time.perf_counter() - t0
 
 
+async def login_burst(port, email, password, n):
+    """`n` logins at once, each on its own connection: returns how many answered 200."""
+    raw = login_request(port, email, password)
+
+    async def one():
+        conn = await Conn.open(port)
+        try:
+            status, _ = await conn.request(raw)
+            return status == 200
+        finally:
+            conn.close()
+
+    return sum(await asyncio.gather(*(one() for _ in range(n))))
+
+
+def rss_mib(pid):
+    """The server's resident memory (VmRSS) in MiB, or None without a pid."""
+    if not pid:
+        return None
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
 def row(name, n, rate, lat, extra=""):
     return (
         f"{name:<34} {n:>8} {rate:>9.1f} {percentile(lat, 50):>8.2f} "
@@ -155,6 +181,8 @@ def main():
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--health-rate", type=float, default=50)
     ap.add_argument("--max-requests", type=int, default=20000)
+    ap.add_argument("--pid", type=int, default=0, help="the server's pid, to report its RSS")
+    ap.add_argument("--burst", type=int, default=160, help="concurrent logins of the RSS burst")
     a = ap.parse_args()
 
     # Warm-up: a few logins (the first pays for lazy initialisation).
@@ -188,6 +216,15 @@ def main():
     verdict = "PASS" if p99 < 50 and load_err == 0 and failed == 0 else "FAIL"
     print(f"\nacceptance: p99 of /health under login load = {p99:.2f} ms (< 50 ms) -> {verdict}")
     print(f"logins per second (default argon2id, m=19456 KiB t=2 p=1): {ok / elapsed:.1f}")
+
+    # Memory (issue 10, item 23): argon2 needs 19 MiB per hash; the server reuses one block per
+    # hashing slot, so its RSS must not grow with the number of concurrent logins.
+    if a.pid:
+        print(f"\nRSS after the login storm: {rss_mib(a.pid):.1f} MiB")
+        done = asyncio.run(login_burst(a.port, a.email, a.password, a.burst))
+        print(f"RSS after {a.burst} concurrent logins ({done} answered 200): {rss_mib(a.pid):.1f} MiB")
+        time.sleep(5)
+        print(f"RSS 5 s later, idle: {rss_mib(a.pid):.1f} MiB")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@
 #   (a) successful admin logins per second with the default argon2id parameters (m=19456 KiB, t=2,
 #       p=1), from BENCH_CONCURRENCY keep-alive connections, enough to keep the hashing saturated;
 #   (b) p50/p99 of GET /api/v1/health at BENCH_HEALTH_RATE requests/s, first with no other load
-#       (baseline), then while (a) runs.
+#       (baseline), then while (a) runs;
+#   (c) the server's RSS after the storm and after BENCH_BURST (160) concurrent logins (issue 10,
+#       item 23: argon2's memory is reused per hashing slot, so it must stay flat).
 # The server is pinned to CPUs 0-1 (taskset) when the machine has more, so that "2 cores" holds.
 # Acceptance: p99 of /health under login load < 50 ms.
 set -euo pipefail
@@ -56,6 +58,7 @@ env -i PATH="$PATH" HOME="$dir" \
   SUPER_ADMIN_EMAIL="$email" SUPER_ADMIN_PASSWORD="$password" \
   RATE_LIMIT_MAX_REQUESTS=100000000 \
   LOGIN_RATE_LIMIT_MAX_FAILURES=100000000 LOGIN_RATE_LIMIT_MAX_ACCOUNT_FAILURES=100000000 \
+  PASSWORD_HASH_QUEUE_WAIT_MS=600000 \
   "${pin[@]}" "$EDUCOIN_BIN" >"$dir/server.log" 2>&1 &
 server_pid=$!
 
@@ -74,4 +77,5 @@ done
 echo "server: $EDUCOIN_BIN on 127.0.0.1:$port ${pin[*]:+(pinned: ${pin[*]})}; $(nproc) CPUs online; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "phases: ${seconds}s each; login concurrency $concurrency; health at ${health_rate}/s"
 python3 benches/login_load.py --port "$port" --email "$email" --password "$password" \
-  --seconds "$seconds" --concurrency "$concurrency" --health-rate "$health_rate"
+  --seconds "$seconds" --concurrency "$concurrency" --health-rate "$health_rate" \
+  --pid "$server_pid" --burst "${BENCH_BURST:-160}"

@@ -137,11 +137,21 @@ pub struct RateLimitConfig {
     pub login_failures_per_address: u64,
     /// Failed logins on one account (any address) before it must wait.
     pub login_failures_per_account: u64,
-    /// Passcode login attempts from one address, failed or not: bounds a burst of guesses sent
-    /// before the failures are counted. Generous, since a class shares one school address.
-    pub passcode_attempts_per_address: u64,
-    /// Failed passcode logins across all addresses: 6 digits are guessable by a distributed attacker.
+    /// Past the address budget, one password attempt per this period (slowed, not shut out).
+    pub login_slow_down: Duration,
+    /// Failed passcode logins from one address (an IPv6 /64) per window.
+    pub passcode_failures_per_address: u64,
+    /// Failed passcode logins from one network (IPv4 /24, IPv6 /48) per window.
+    pub passcode_failures_per_network: u64,
+    /// Past the passcode address budget, one attempt per this period.
+    pub passcode_slow_down: Duration,
+    /// Failed passcode logins across all addresses per window; past it, only addresses with no
+    /// failure in the window are checked (docs/decisions.md, "Brute-force limits").
     pub passcode_failures_global: u64,
+    /// Teacher sign-ups from one address per login window (each costs an argon2 hash).
+    pub signups_per_address: u64,
+    /// How long a request waits for a password-hashing slot before it is answered 503.
+    pub hash_queue_wait: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -623,8 +633,15 @@ impl Config {
             login_window: r.millis("LOGIN_RATE_LIMIT_WINDOW_MS", Duration::from_secs(900)),
             login_failures_per_address: r.number("LOGIN_RATE_LIMIT_MAX_FAILURES", 10u64),
             login_failures_per_account: r.number("LOGIN_RATE_LIMIT_MAX_ACCOUNT_FAILURES", 5u64),
-            passcode_attempts_per_address: r.number("PASSCODE_RATE_LIMIT_MAX_ATTEMPTS", 60u64),
+            login_slow_down: r.millis("LOGIN_RATE_LIMIT_SLOW_DOWN_MS", Duration::from_secs(60)),
+            passcode_failures_per_address: r.number("PASSCODE_RATE_LIMIT_MAX_ATTEMPTS", 10u64),
+            passcode_failures_per_network: r
+                .number("PASSCODE_RATE_LIMIT_MAX_NETWORK_FAILURES", 30u64),
+            passcode_slow_down: r
+                .millis("PASSCODE_RATE_LIMIT_SLOW_DOWN_MS", Duration::from_secs(300)),
             passcode_failures_global: r.number("PASSCODE_RATE_LIMIT_MAX_FAILURES", 100u64),
+            signups_per_address: r.number("SIGNUP_RATE_LIMIT_MAX", 10u64),
+            hash_queue_wait: r.millis("PASSWORD_HASH_QUEUE_WAIT_MS", Duration::from_secs(2)),
         };
 
         let frontend_origins = r
@@ -816,12 +833,32 @@ impl Config {
                 self.rate_limit.login_failures_per_account
             ),
             format!(
+                "LOGIN_RATE_LIMIT_SLOW_DOWN_MS={}",
+                self.rate_limit.login_slow_down.as_millis()
+            ),
+            format!(
                 "PASSCODE_RATE_LIMIT_MAX_ATTEMPTS={}",
-                self.rate_limit.passcode_attempts_per_address
+                self.rate_limit.passcode_failures_per_address
+            ),
+            format!(
+                "PASSCODE_RATE_LIMIT_MAX_NETWORK_FAILURES={}",
+                self.rate_limit.passcode_failures_per_network
+            ),
+            format!(
+                "PASSCODE_RATE_LIMIT_SLOW_DOWN_MS={}",
+                self.rate_limit.passcode_slow_down.as_millis()
             ),
             format!(
                 "PASSCODE_RATE_LIMIT_MAX_FAILURES={}",
                 self.rate_limit.passcode_failures_global
+            ),
+            format!(
+                "SIGNUP_RATE_LIMIT_MAX={}",
+                self.rate_limit.signups_per_address
+            ),
+            format!(
+                "PASSWORD_HASH_QUEUE_WAIT_MS={}",
+                self.rate_limit.hash_queue_wait.as_millis()
             ),
             format!("FRONTEND_URL={}", self.frontend_origins.join(",")),
             format!(

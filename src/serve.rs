@@ -256,7 +256,12 @@ async fn seed_super_admin(state: &AppState) -> anyhow::Result<()> {
         location: String::new(),
         profile: None,
         role: crate::domain::AdminRole::SuperAdmin,
-        password_hash: state.auth.passwords.hash(seed.password.expose()).await,
+        password_hash: state
+            .auth
+            .passwords
+            .hash(seed.password.expose())
+            .await
+            .map_err(|_| anyhow::anyhow!("no password-hashing slot for the super admin"))?,
         created_at: now,
         updated_at: now,
         version: 0,

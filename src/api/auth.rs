@@ -11,9 +11,10 @@ use super::ApiTags;
 use super::sessions::{self, TokenResponse};
 use crate::app::AppState;
 use crate::auth::limits::Key;
+use crate::auth::limits::address_bucket;
 use crate::auth::otp::{self, CodeCheck};
 use crate::auth::refresh::RefreshError;
-use crate::domain::password::{self, Verified};
+use crate::domain::password;
 use crate::domain::{Id, Role};
 use crate::http::auth::{Account, Auth};
 use crate::http::error::capitalize;
@@ -107,11 +108,12 @@ impl AuthApi {
             &email,
             &password,
             admin.as_ref().map(|a| a.password_hash.as_str()),
+            sessions::wrong_credentials,
         )
         .await?;
         let admin = admin.ok_or_else(sessions::wrong_credentials)?;
         if rehash {
-            let hash = state.auth.passwords.hash(&password).await;
+            let hash = state.auth.passwords.hash(&password).await?;
             state
                 .store
                 .admins
@@ -129,7 +131,7 @@ impl AuthApi {
     }
 
     /// Emails a 4-digit code (valid 3 minutes) to an admin. The answer is the same whether or not
-    /// the account exists.
+    /// the account exists; requests are limited per email (a few per 15 minutes, 6 a day).
     #[oai(path = "/auth/forget-password", method = "post")]
     async fn forget_password(
         &self,
@@ -141,7 +143,10 @@ impl AuthApi {
         state
             .auth
             .limits
-            .count(&[Key::ResetRequests(email.clone())])
+            .count(&[
+                Key::ResetRequests(email.clone()),
+                Key::ResetRequestsDaily(email.clone()),
+            ])
             .await?;
         if state.store.admins.by_email(&email).await?.is_some() {
             let code = state.auth.otp.issue_code(&email).await?;
@@ -158,36 +163,44 @@ impl AuthApi {
     }
 
     /// Exchanges the emailed code for a single-use reset token (valid 5 minutes), sent as the raw
-    /// `Authorization` header of `/auth/reset-password`.
+    /// `Authorization` header of `/auth/reset-password`. Wrong codes are limited per address and
+    /// per email (10 a day, then the email is locked until the day ends), counted before the code
+    /// is checked; a wrong, expired or never-requested code, for any email, gets the same answer.
     #[oai(path = "/auth/verify-email", method = "post")]
     async fn verify_email(
         &self,
         state: poem::web::Data<&AppState>,
+        req: &Request,
         body: Json<VerifyBody>,
     ) -> ApiResult<Json<Envelope<String>>> {
         let email = email("email", body.email.as_deref())?;
         let code = digit_code("oneTimeCode", body.one_time_code.as_ref(), 4)?
             .ok_or_else(|| ApiError::field("oneTimeCode", "oneTimeCode is required"))?;
-        match state.auth.otp.check_code(&email, &code).await? {
-            CodeCheck::Valid => {
-                let admin = state.store.admins.by_email(&email).await?.ok_or_else(|| {
-                    ApiError::field(
-                        "oneTimeCode",
-                        "The code has expired. Please request a new one.",
-                    )
-                })?;
-                let token = state.auth.otp.issue_reset_token(&admin.id).await?;
-                Ok(Envelope::ok(
-                    "The code is correct. You can now set a new password.",
-                    token,
-                ))
-            }
-            CodeCheck::Wrong => Err(ApiError::field("oneTimeCode", "The code is not correct.")),
-            CodeCheck::Expired => Err(ApiError::field(
+        let attempt = state
+            .auth
+            .limits
+            .reserve(&[
+                Key::CodeAddress(address_bucket(sessions::caller_ip(&state, req))),
+                Key::CodeFailures(email.clone()),
+            ])
+            .await?;
+        let admin = match state.auth.otp.check_code(&email, &code).await? {
+            CodeCheck::Valid => state.store.admins.by_email(&email).await?,
+            CodeCheck::Wrong | CodeCheck::Expired => None,
+        };
+        let Some(admin) = admin else {
+            attempt.failed();
+            return Err(ApiError::field(
                 "oneTimeCode",
-                "The code has expired or was used too many times. Please request a new one.",
-            )),
-        }
+                "The code is not correct or has expired. Please request a new one.",
+            ));
+        };
+        attempt.succeeded().await?;
+        let token = state.auth.otp.issue_reset_token(&admin.id).await?;
+        Ok(Envelope::ok(
+            "The code is correct. You can now set a new password.",
+            token,
+        ))
     }
 
     /// Sets a new admin password with the reset token from `/auth/verify-email` (raw, no `Bearer`).
@@ -224,7 +237,7 @@ impl AuthApi {
                     "The reset token is not valid or has expired. Please start again.".into(),
                 )
             })?;
-        let hash = state.auth.passwords.hash(&password).await;
+        let hash = state.auth.passwords.hash(&password).await?;
         if !state.store.admins.set_password_hash(&id, &hash).await? {
             return Err(ApiError::Unauthorized(
                 "This account no longer exists.".into(),
@@ -234,11 +247,13 @@ impl AuthApi {
         Ok(done("Your password has been reset. Please log in."))
     }
 
-    /// Changes the caller's password. Other sessions (refresh tokens) are ended.
+    /// Changes the caller's password. Other sessions (refresh tokens) are ended. Wrong current
+    /// passwords count against the same limits as failed logins.
     #[oai(path = "/auth/change-password", method = "post")]
     async fn change_password(
         &self,
         state: poem::web::Data<&AppState>,
+        req: &Request,
         auth: Auth<Account>,
         body: Json<ChangeBody>,
     ) -> ApiResult<Done> {
@@ -248,15 +263,15 @@ impl AuthApi {
             body.confirm_password.as_deref(),
             "confirmPassword",
         )?;
-        let (id, stored): (Id, Option<String>) = match &auth.who {
-            Account::Admin(a) => (a.id.clone(), Some(a.password_hash.clone())),
+        let (id, email, stored): (Id, String, Option<String>) = match &auth.who {
+            Account::Admin(a) => (a.id.clone(), a.email.clone(), Some(a.password_hash.clone())),
             Account::Teacher(t) => {
                 if t.password_hash.is_none() {
                     return Err(ApiError::BadRequest(
                         "This account signs in with Google and has no password to change.".into(),
                     ));
                 }
-                (t.id.clone(), t.password_hash.clone())
+                (t.id.clone(), t.email.clone(), t.password_hash.clone())
             }
             Account::Student(_) => {
                 // Letting a student pick a passcode would tell it which codes other students use.
@@ -265,18 +280,17 @@ impl AuthApi {
                 ));
             }
         };
-        if let Verified::No = state
-            .auth
-            .passwords
-            .verify(&current, stored.as_deref())
-            .await
-        {
-            return Err(ApiError::field(
-                "currentPassword",
-                "The current password is incorrect.",
-            ));
-        }
-        let hash = state.auth.passwords.hash(&password).await;
+        sessions::verify_password(
+            &state,
+            req,
+            "change_password",
+            &email,
+            &current,
+            stored.as_deref(),
+            || ApiError::field("currentPassword", "The current password is incorrect."),
+        )
+        .await?;
+        let hash = state.auth.passwords.hash(&password).await?;
         match auth.claims.role {
             Role::Teacher => state.store.teachers.set_password_hash(&id, &hash).await?,
             _ => state.store.admins.set_password_hash(&id, &hash).await?,

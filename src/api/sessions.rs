@@ -7,7 +7,6 @@ use poem::Request;
 use poem_openapi::payload::Json;
 
 use crate::app::AppState;
-use crate::auth::limits::Key;
 use crate::domain::password::Verified;
 use crate::domain::{Id, Role};
 use crate::http::middleware::client_ip;
@@ -25,9 +24,10 @@ pub fn wrong_credentials() -> ApiError {
 }
 
 /// Checks `password` for the account with `email` (whose hash is `stored`, `None` if there is no
-/// such account) under the per-address and per-account failure limits. Returns whether the hash
-/// should be upgraded. Unknown accounts cost the same time and get the same answer as wrong
-/// passwords.
+/// such account) under the password limits (`auth::limits::LoginLimits::password`), reserved
+/// before the hash is checked. Returns whether the hash should be upgraded. Unknown accounts cost
+/// the same time and get the same answer as wrong passwords. `wrong` is the answer to a wrong
+/// password (login and change-password word it differently).
 pub async fn verify_password(
     state: &AppState,
     req: &Request,
@@ -35,15 +35,23 @@ pub async fn verify_password(
     email: &str,
     password: &str,
     stored: Option<&str>,
+    wrong: fn() -> ApiError,
 ) -> ApiResult<bool> {
-    let keys = [
-        Key::AddressFailures(caller_ip(state, req)),
-        Key::AccountFailures(email.to_owned()),
-    ];
-    state.auth.limits.check(&keys).await?;
-    match state.auth.passwords.verify(password, stored).await {
+    let attempt = state
+        .auth
+        .limits
+        .password(caller_ip(state, req), email)
+        .await?;
+    let verified = match state.auth.passwords.verify(password, stored).await {
+        Ok(v) => v,
+        Err(busy) => {
+            attempt.abandon().await?;
+            return Err(busy.into());
+        }
+    };
+    match verified {
         Verified::Yes { rehash } => {
-            state.auth.limits.clear(&keys[1]).await?;
+            attempt.succeeded().await?;
             Ok(rehash)
         }
         Verified::No => {
@@ -51,8 +59,8 @@ pub async fn verify_password(
                 .login_failures
                 .with_label_values(&[kind])
                 .inc();
-            state.auth.limits.count(&keys).await?;
-            Err(wrong_credentials())
+            attempt.failed();
+            Err(wrong())
         }
     }
 }

@@ -11,7 +11,7 @@ use super::ApiTags;
 use super::sessions::{self, TokenResponse};
 use super::views::StudentView;
 use crate::app::AppState;
-use crate::auth::limits::Key;
+use crate::auth::limits::{Key, address_bucket};
 use crate::domain::passcode::{self, Purpose};
 use crate::domain::student::{self, StudentPatch};
 use crate::domain::{Admin, Id, Millis, Role, Student, Teacher};
@@ -129,8 +129,9 @@ pub(crate) async fn own_student(
 
 #[OpenApi(tag = "ApiTags::Student")]
 impl StudentApi {
-    /// A student logs in with its 6-digit passcode alone. Rate-limited per address and globally,
-    /// since six digits can be guessed.
+    /// A student logs in with its 6-digit passcode alone. Failures are limited per address and per
+    /// network, and past a global budget only addresses without failures are checked, since six
+    /// digits can be guessed (docs/decisions.md, "Brute-force limits").
     #[oai(path = "/student/login", method = "post")]
     async fn login(
         &self,
@@ -140,10 +141,11 @@ impl StudentApi {
     ) -> ApiResult<TokenResponse> {
         let code = digit_code("password", body.password.as_ref(), 6)?
             .ok_or_else(|| ApiError::field("password", "password is required"))?;
-        let ip = sessions::caller_ip(&state, req);
-        let limits = &state.auth.limits;
-        limits.check(&[Key::PasscodeFailures]).await?;
-        limits.count(&[Key::PasscodeAttempts(ip)]).await?;
+        let attempt = state
+            .auth
+            .limits
+            .passcode(sessions::caller_ip(&state, req))
+            .await?;
         let found = match passcode::check(&code) {
             Ok(code) => {
                 state
@@ -159,9 +161,10 @@ impl StudentApi {
                 .login_failures
                 .with_label_values(&["student"])
                 .inc();
-            limits.count(&[Key::PasscodeFailures]).await?;
+            attempt.failed();
             return Err(ApiError::Unauthorized("The passcode is incorrect.".into()));
         };
+        attempt.succeeded().await?;
         sessions::open(
             &state,
             &student.id,
@@ -317,6 +320,7 @@ impl StudentApi {
     async fn create(
         &self,
         state: poem::web::Data<&AppState>,
+        req: &Request,
         auth: Auth<Teacher>,
         body: Json<CreateStudentBody>,
     ) -> ApiResult<Json<Envelope<StudentView>>> {
@@ -338,10 +342,16 @@ impl StudentApi {
             return Err(ApiError::NotFound("Class not found.".into()));
         }
         // A taken passcode answers 409, which tells the teacher that some student has it: those
-        // answers spend the same global budget as failed passcode logins, so that creating students
-        // is no faster a way to find passcodes than guessing them.
-        let limits = &state.auth.limits;
-        limits.check(&[Key::PasscodeFailures]).await?;
+        // answers spend the teacher's own budget and the address's passcode budget, so that
+        // creating students is no faster a way to find passcodes than guessing them at the login.
+        let attempt = state
+            .auth
+            .limits
+            .reserve(&[
+                Key::TakenPasscodes(auth.who.id.as_str().to_owned()),
+                Key::PasscodeAddress(address_bucket(sessions::caller_ip(&state, req))),
+            ])
+            .await?;
         let now = Millis::now();
         let s = Student {
             id: Id::generate(),
@@ -361,14 +371,20 @@ impl StudentApi {
             version: 0,
         };
         match state.store.students.insert(&s).await {
-            Ok(()) => Ok(Envelope::ok("Student created", with_passcode(&state, &s)?)),
+            Ok(()) => {
+                attempt.succeeded().await?;
+                Ok(Envelope::ok("Student created", with_passcode(&state, &s)?))
+            }
             Err(StoreError::Conflict { .. }) => {
-                limits.count(&[Key::PasscodeFailures]).await?;
+                attempt.failed();
                 Err(ApiError::Conflict(
                     "This passcode is already in use. Please choose another one.".into(),
                 ))
             }
-            Err(e) => Err(e.into()),
+            Err(e) => {
+                let _ = attempt.abandon().await;
+                Err(e.into())
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ use super::ApiTags;
 use super::sessions::{self, TokenResponse};
 use super::views::TeacherView;
 use crate::app::AppState;
+use crate::auth::limits::{Key, address_bucket};
 use crate::domain::account::TeacherPatch;
 use crate::domain::passcode::{self, Purpose};
 use crate::domain::{AccountStatus, Admin, Id, Millis, Role, Teacher};
@@ -124,6 +125,7 @@ async fn create(
     contact: Option<&str>,
     location: Option<&str>,
     password: &str,
+    signed_up_from: Option<std::net::IpAddr>,
 ) -> ApiResult<Teacher> {
     let name = bounded("name", required("name", name)?, NAME_MAX)?;
     let email = email("email", email_raw)?;
@@ -139,7 +141,16 @@ async fn create(
             "An account with this email already exists.".into(),
         ));
     }
-    let hash = state.auth.passwords.hash(password).await;
+    // Sign-ups are public and each costs a hash in the queue logins use: they have a budget of
+    // their own, counted only once the input is valid.
+    if let Some(ip) = signed_up_from {
+        state
+            .auth
+            .limits
+            .count(&[Key::SignUps(address_bucket(ip))])
+            .await?;
+    }
+    let hash = state.auth.passwords.hash(password).await?;
     let teacher = new_teacher(state, name, email, contact, location, Some(hash), None);
     state
         .store
@@ -157,6 +168,7 @@ impl TeacherApi {
     async fn sign_up(
         &self,
         state: poem::web::Data<&AppState>,
+        req: &Request,
         body: Json<SignUpBody>,
     ) -> ApiResult<Json<Envelope<TeacherView>>> {
         let password = required("password", body.password.as_deref())?;
@@ -173,6 +185,7 @@ impl TeacherApi {
             body.contact.as_deref(),
             body.location.as_deref(),
             &password,
+            Some(sessions::caller_ip(&state, req)),
         )
         .await?;
         Ok(Envelope::ok(
@@ -203,8 +216,16 @@ impl TeacherApi {
         let password = required("password", body.password.as_deref())?;
         let teacher = state.store.teachers.by_email(&email).await?;
         let stored = teacher.as_ref().and_then(|t| t.password_hash.as_deref());
-        let rehash =
-            sessions::verify_password(&state, req, "teacher", &email, &password, stored).await?;
+        let rehash = sessions::verify_password(
+            &state,
+            req,
+            "teacher",
+            &email,
+            &password,
+            stored,
+            sessions::wrong_credentials,
+        )
+        .await?;
         let teacher = teacher.ok_or_else(sessions::wrong_credentials)?;
         if teacher.status == AccountStatus::Blocked {
             return Err(ApiError::Forbidden(
@@ -212,7 +233,7 @@ impl TeacherApi {
             ));
         }
         if rehash {
-            let hash = state.auth.passwords.hash(&password).await;
+            let hash = state.auth.passwords.hash(&password).await?;
             state
                 .store
                 .teachers
@@ -348,6 +369,7 @@ impl TeacherApi {
             body.contact.as_deref(),
             body.location.as_deref(),
             &password,
+            None,
         )
         .await?;
         Ok(Envelope::ok("Teacher created", view(&state, &t).await?))

@@ -30,7 +30,7 @@ impl Auth {
         Ok(Auth {
             access: tokens::AccessTokens::new(&config.jwt),
             refresh: refresh::RefreshTokensService::new(store.refresh_tokens.clone(), &config.jwt),
-            passwords: passwords::Passwords::new(),
+            passwords: passwords::Passwords::new(config.rate_limit.hash_queue_wait),
             passcodes: PasscodeCipher::from_hex_key(config.passcode_key.expose())?,
             limits: limits::LoginLimits::new(cache.clone(), config.rate_limit.clone()),
             otp: otp::OneTimeCodes::new(cache, &config.jwt),

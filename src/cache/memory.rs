@@ -1,21 +1,55 @@
 //! The in-process cache: correct for exactly one server process. With several replicas each would
 //! count and publish alone, so the server warns at start when it runs on this adapter.
+//!
+//! Keys come from clients (addresses, emails), so the map is bounded: `moka` evicts by size (its
+//! TinyLFU admission keeps frequently hit counters over a flood of one-off keys) and expires each
+//! entry at its own deadline, with no sweep of the whole map under one lock.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use moka::ops::compute::Op;
+use moka::policy::Expiry;
 use tokio::sync::broadcast;
 
 use super::{Cache, CacheResult, FANOUT_CAPACITY, Message, WindowCount};
 
+#[derive(Clone)]
 struct Entry {
     value: String,
     expires_at: Instant,
 }
 
+impl Entry {
+    fn live(&self, now: Instant) -> bool {
+        self.expires_at > now
+    }
+}
+
+/// Each entry lives until its own `expires_at`; an update (a counted hit) keeps the window's end.
+struct UntilDeadline;
+
+impl Expiry<String, Entry> for UntilDeadline {
+    fn expire_after_create(&self, _: &String, e: &Entry, created_at: Instant) -> Option<Duration> {
+        Some(e.expires_at.saturating_duration_since(created_at))
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &String,
+        e: &Entry,
+        updated_at: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(e.expires_at.saturating_duration_since(updated_at))
+    }
+}
+
+/// Entries kept at most. A counter or a code is ~200 bytes with moka's bookkeeping, so this
+/// bounds the cache near 40 MiB however many distinct keys clients make up.
+pub const MAX_ENTRIES: u64 = 200_000;
+
 pub struct MemoryCache {
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: moka::sync::Cache<String, Entry>,
     fanout: broadcast::Sender<Message>,
 }
 
@@ -25,33 +59,38 @@ impl Default for MemoryCache {
     }
 }
 
-/// Above this many entries, expired ones are swept on the next write (bounded memory under a
-/// flood of distinct rate-limit keys).
-const SWEEP_THRESHOLD: usize = 10_000;
-
 impl MemoryCache {
     pub fn new() -> Self {
+        Self::with_capacity(MAX_ENTRIES)
+    }
+
+    pub fn with_capacity(max_entries: u64) -> Self {
         MemoryCache {
-            entries: Mutex::new(HashMap::new()),
+            entries: moka::sync::Cache::builder()
+                .max_capacity(max_entries)
+                .expire_after(UntilDeadline)
+                .build(),
             fanout: broadcast::channel(FANOUT_CAPACITY).0,
         }
     }
 
-    fn with_entries<T>(&self, f: impl FnOnce(&mut HashMap<String, Entry>, Instant) -> T) -> T {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        if entries.len() > SWEEP_THRESHOLD {
-            entries.retain(|_, e| e.expires_at > now);
-        }
-        f(&mut entries, now)
+    /// Entries held now (after pending evictions are applied); for tests of the bound.
+    pub fn len(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.entry_count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn live(&self, key: &str, now: Instant) -> Option<Entry> {
+        self.entries.get(key).filter(|e| e.live(now))
     }
 }
 
-fn live(entries: &HashMap<String, Entry>, key: &str, now: Instant) -> Option<String> {
-    entries
-        .get(key)
-        .filter(|e| e.expires_at > now)
-        .map(|e| e.value.clone())
+fn count_of(e: &Entry) -> u64 {
+    e.value.parse().unwrap_or(0)
 }
 
 #[async_trait::async_trait]
@@ -65,69 +104,84 @@ impl Cache for MemoryCache {
     }
 
     async fn hit(&self, key: &str, window: Duration) -> CacheResult<WindowCount> {
-        Ok(self.with_entries(|entries, now| {
-            let entry = entries
-                .entry(key.to_owned())
-                .and_modify(|e| {
-                    if e.expires_at <= now {
-                        *e = Entry {
-                            value: "0".into(),
-                            expires_at: now + window,
-                        };
-                    }
-                })
-                .or_insert_with(|| Entry {
-                    value: "0".into(),
-                    expires_at: now + window,
-                });
-            let count = entry.value.parse::<u64>().unwrap_or(0) + 1;
-            entry.value = count.to_string();
-            WindowCount {
-                count,
-                resets_in: entry.expires_at - now,
-            }
-        }))
+        let now = Instant::now();
+        // `and_compute_with` runs one closure at a time per key: concurrent hits never lose a count.
+        let result = self
+            .entries
+            .entry(key.to_owned())
+            .and_compute_with(|current| {
+                let next = match current.map(|e| e.into_value()).filter(|e| e.live(now)) {
+                    Some(e) => Entry {
+                        value: (count_of(&e) + 1).to_string(),
+                        expires_at: e.expires_at,
+                    },
+                    None => Entry {
+                        value: "1".into(),
+                        expires_at: now + window,
+                    },
+                };
+                Op::Put(next)
+            });
+        let entry = result
+            .into_entry()
+            .expect("a Put always leaves an entry")
+            .into_value();
+        Ok(WindowCount {
+            count: count_of(&entry),
+            resets_in: entry.expires_at.saturating_duration_since(now),
+        })
+    }
+
+    async fn release(&self, key: &str) -> CacheResult<()> {
+        let now = Instant::now();
+        self.entries
+            .entry(key.to_owned())
+            .and_compute_with(|current| {
+                match current.map(|e| e.into_value()).filter(|e| e.live(now)) {
+                    Some(e) if count_of(&e) > 0 => Op::Put(Entry {
+                        value: (count_of(&e) - 1).to_string(),
+                        expires_at: e.expires_at,
+                    }),
+                    _ => Op::Nop,
+                }
+            });
+        Ok(())
     }
 
     async fn peek(&self, key: &str) -> CacheResult<Option<WindowCount>> {
-        Ok(self.with_entries(|entries, now| {
-            entries
-                .get(key)
-                .filter(|e| e.expires_at > now)
-                .map(|e| WindowCount {
-                    count: e.value.parse().unwrap_or(0),
-                    resets_in: e.expires_at - now,
-                })
+        let now = Instant::now();
+        Ok(self.live(key, now).map(|e| WindowCount {
+            count: count_of(&e),
+            resets_in: e.expires_at.saturating_duration_since(now),
         }))
     }
 
     async fn put(&self, key: &str, value: &str, ttl: Duration) -> CacheResult<()> {
-        self.with_entries(|entries, now| {
-            entries.insert(
-                key.to_owned(),
-                Entry {
-                    value: value.to_owned(),
-                    expires_at: now + ttl,
-                },
-            );
-        });
+        self.entries.insert(
+            key.to_owned(),
+            Entry {
+                value: value.to_owned(),
+                expires_at: Instant::now() + ttl,
+            },
+        );
         Ok(())
     }
 
     async fn get(&self, key: &str) -> CacheResult<Option<String>> {
-        Ok(self.with_entries(|entries, now| live(entries, key, now)))
+        Ok(self.live(key, Instant::now()).map(|e| e.value))
     }
 
     async fn take(&self, key: &str) -> CacheResult<Option<String>> {
-        Ok(self.with_entries(|entries, now| {
-            let value = live(entries, key, now);
-            entries.remove(key);
-            value
-        }))
+        let now = Instant::now();
+        Ok(self
+            .entries
+            .remove(key)
+            .filter(|e| e.live(now))
+            .map(|e| e.value))
     }
 
     async fn delete(&self, key: &str) -> CacheResult<()> {
-        self.with_entries(|entries, _| entries.remove(key));
+        self.entries.invalidate(key);
         Ok(())
     }
 

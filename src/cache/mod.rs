@@ -42,6 +42,10 @@ pub trait Cache: Send + Sync {
     async fn ping(&self) -> CacheResult<()>;
     /// Counts one hit on `key` in a fixed window of `window` starting at the first hit.
     async fn hit(&self, key: &str, window: Duration) -> CacheResult<WindowCount>;
+    /// Takes back one hit on `key` (never below zero), keeping its window; nothing when there is
+    /// no open window. A reservation made with `hit` before checking a secret is released this way
+    /// when the secret was right or was never checked.
+    async fn release(&self, key: &str) -> CacheResult<()>;
     /// The open window of `key` without counting a hit; `None` when there is none.
     async fn peek(&self, key: &str) -> CacheResult<Option<WindowCount>>;
     async fn put(&self, key: &str, value: &str, ttl: Duration) -> CacheResult<()>;

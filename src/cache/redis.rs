@@ -24,10 +24,20 @@ end
 return {n, ttl}
 ";
 
+/// Decrements only a live counter above zero: DECR on a missing key would create it without a TTL.
+const RELEASE_SCRIPT: &str = r"
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n and n > 0 and redis.call('PTTL', KEYS[1]) > 0 then
+  redis.call('DECR', KEYS[1])
+end
+return 0
+";
+
 pub struct RedisCache {
     conn: ConnectionManager,
     prefix: String,
     hit_script: Script,
+    release_script: Script,
     fanout: broadcast::Sender<Message>,
     subscriber: JoinHandle<()>,
 }
@@ -58,6 +68,7 @@ impl RedisCache {
             conn,
             prefix: prefix.to_owned(),
             hit_script: Script::new(HIT_SCRIPT),
+            release_script: Script::new(RELEASE_SCRIPT),
             fanout,
             subscriber,
         })
@@ -147,6 +158,20 @@ impl Cache for RedisCache {
                 count,
                 resets_in: Duration::from_millis(ttl_ms.max(0) as u64),
             })
+        })
+        .await
+    }
+
+    async fn release(&self, key: &str) -> CacheResult<()> {
+        let mut conn = self.conn.clone();
+        let key = self.key(key);
+        observe(NAME, "release", async move {
+            self.release_script
+                .key(key)
+                .invoke_async::<i64>(&mut conn)
+                .await
+                .map(drop)
+                .map_err(unavailable)
         })
         .await
     }

@@ -36,6 +36,9 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("Too many requests. Please wait and try again.")]
     RateLimited { retry_after: Duration },
+    /// Too many requests are waiting for password hashing; the client may retry after the pause.
+    #[error("The server is busy. Please try again in a moment.")]
+    Busy { retry_after: Duration },
     /// A dependency (database, cache, mail) is down; the client may retry.
     #[error("The service is temporarily unavailable. Please try again shortly.")]
     Unavailable(String),
@@ -70,7 +73,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) | ApiError::NotConfigured(_) => {
+            ApiError::Unavailable(_) | ApiError::NotConfigured(_) | ApiError::Busy { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -108,6 +111,14 @@ impl From<CacheError> for ApiError {
     fn from(e: CacheError) -> Self {
         match e {
             CacheError::Unavailable(detail) => ApiError::Unavailable(detail),
+        }
+    }
+}
+
+impl From<crate::auth::passwords::Busy> for ApiError {
+    fn from(e: crate::auth::passwords::Busy) -> Self {
+        ApiError::Busy {
+            retry_after: e.retry_after,
         }
     }
 }
@@ -151,7 +162,7 @@ impl poem::error::ResponseError for ApiError {
             _ => {}
         }
         let mut resp = json_response(self.status(), &self.body());
-        if let ApiError::RateLimited { retry_after } = self {
+        if let ApiError::RateLimited { retry_after } | ApiError::Busy { retry_after } = self {
             let secs = retry_after.as_secs().max(1);
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
@@ -177,7 +188,8 @@ impl ApiResponse for ApiError {
             (500, "An unexpected error on the server."),
             (
                 503,
-                "A dependency is unavailable (retry later), or an optional integration this route \
+                "A dependency is unavailable or too many requests wait for password hashing (retry \
+                 later, after `Retry-After` when given), or an optional integration this route \
                  needs is not configured (the message names the settings).",
             ),
         ];

@@ -258,7 +258,8 @@ pub async fn rate_limit<E: Endpoint>(
         return Ok(ep.call(req).await?.into_response());
     }
     if let Some(ip) = client_ip(&req, &trusted) {
-        match cache.hit(&format!("rl:ip:{ip}"), limits.window).await {
+        let bucket = crate::auth::limits::address_bucket(ip);
+        match cache.hit(&format!("rl:ip:{bucket}"), limits.window).await {
             Ok(w) if w.count > limits.max_requests => {
                 metrics::get().rate_limited.with_label_values(&["ip"]).inc();
                 return Err(ApiError::RateLimited {

@@ -80,6 +80,46 @@ async fn take_is_single_use_under_races(kv: Kv) {
     assert_eq!(winners, 1);
 }
 
+/// 100 concurrent hits on one key count 1..=100, each once: the counter is the reservation every
+/// brute-force limit relies on.
+async fn concurrent_hits_count_each_once(kv: Kv) {
+    let c = open(kv).await;
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.hit("burst", Duration::from_secs(30)).await.unwrap() })
+        })
+        .collect();
+    let mut counts = Vec::new();
+    for t in tasks {
+        counts.push(t.await.unwrap().count);
+    }
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=100).collect::<Vec<_>>());
+}
+
+/// `release` takes one hit back, never below zero, keeps the window, and creates nothing.
+async fn release_takes_back_one_hit(kv: Kv) {
+    let c = open(kv).await;
+    let window = Duration::from_secs(30);
+    c.hit("r", window).await.unwrap();
+    c.hit("r", window).await.unwrap();
+    c.release("r").await.unwrap();
+    let w = c.peek("r").await.unwrap().expect("window still open");
+    assert_eq!(w.count, 1);
+    assert!(w.resets_in <= window && !w.resets_in.is_zero());
+    c.release("r").await.unwrap();
+    c.release("r").await.unwrap();
+    assert_eq!(c.peek("r").await.unwrap().map(|w| w.count), Some(0));
+    assert_eq!(c.hit("r", window).await.unwrap().count, 1);
+    c.release("absent").await.unwrap();
+    assert_eq!(
+        c.peek("absent").await.unwrap(),
+        None,
+        "release creates nothing"
+    );
+}
+
 async fn published_messages_reach_subscribers(kv: Kv) {
     let c = open(kv).await;
     let mut rx = c.subscribe();
@@ -104,8 +144,27 @@ on_both_caches!(
     counts_hits_in_a_fixed_window,
     values_expire_and_take_is_single_use,
     take_is_single_use_under_races,
+    concurrent_hits_count_each_once,
+    release_takes_back_one_hit,
     published_messages_reach_subscribers,
 );
+
+/// Client-made keys cannot grow the in-process cache without bound (issue 10, item 8).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_cache_is_bounded() {
+    let c = educoin::cache::memory::MemoryCache::with_capacity(1_000);
+    for i in 0..20_000u32 {
+        c.hit(
+            &format!("login:fail:acct:{i}@x.test"),
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    }
+    let held = c.len();
+    println!("entries held after 20,000 distinct keys with a bound of 1,000: {held}");
+    assert!(held <= 1_000, "{held} entries");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_redis_clients_share_pub_sub_and_counters() {
