@@ -18,15 +18,16 @@ use crate::http::auth::Auth;
 use crate::http::input::{body_id, path_id, required};
 use crate::http::{ApiError, ApiResult, Envelope};
 use crate::notifications;
+use crate::http::fields::{Required, Text};
 
 pub struct AssignRewardApi;
 
 #[derive(Object)]
 struct AssignRewardBody {
     /// The id of one of the teacher's rewards.
-    reward: Option<String>,
+    reward: Required<Text>,
     /// The id of one of the teacher's students.
-    student: Option<String>,
+    student: Required<Text>,
 }
 
 /// What the teacher lists: `reward` and `student` populated.

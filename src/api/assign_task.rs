@@ -19,15 +19,16 @@ use crate::http::input::{body_id, path_id, required};
 use crate::http::{ApiError, ApiResult, Envelope};
 use crate::notifications;
 use crate::store::StoreError;
+use crate::http::fields::{Required, Text};
 
 pub struct AssignTaskApi;
 
 #[derive(Object)]
 struct AssignTaskBody {
     /// The id of one of the teacher's tasks.
-    task: Option<String>,
+    task: Required<Text>,
     /// The id of one of the teacher's students.
-    student: Option<String>,
+    student: Required<Text>,
 }
 
 /// What the teacher lists: `student` as an id.

@@ -11,13 +11,14 @@ use crate::domain::{Feedback, Id, Millis};
 use crate::http::auth::{Auth, Member};
 use crate::http::input::{bounded, required};
 use crate::http::{ApiResult, Envelope};
+use crate::http::fields::{Required, Text};
 
 pub struct FeedbackApi;
 
 #[derive(Object)]
 struct FeedbackBody {
     /// 1 to 2000 characters (after trimming).
-    feedback: Option<String>,
+    feedback: Required<Text>,
 }
 
 /// Enough for a few paragraphs; a bound so that one request cannot store a book.

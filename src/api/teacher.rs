@@ -19,41 +19,48 @@ use crate::http::input::{bounded, email, list_query, optional, optional_bounded,
 use crate::http::upload::store_image;
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
 use crate::store::StoreError;
+use crate::http::fields::{Required, Text};
 
 pub struct TeacherApi;
 
 #[derive(Object)]
 struct SignUpBody {
-    name: Option<String>,
-    email: Option<String>,
+    name: Required<Text>,
+    email: Required<Text>,
+    /// Text (a number, such as a phone number, is taken as its digits).
     contact: Option<String>,
-    location: Option<String>,
-    password: Option<String>,
-    confirm_password: Option<String>,
+    location: Option<Text>,
+    /// Text (a number is taken as its digits: the dashboard may send a 6-digit code as one).
+    password: Required<String>,
+    confirm_password: Required<String>,
 }
 
 #[derive(Object)]
 struct CreateTeacherBody {
-    name: Option<String>,
-    email: Option<String>,
+    name: Required<Text>,
+    email: Required<Text>,
+    /// Text (a number, such as a phone number, is taken as its digits).
     contact: Option<String>,
-    location: Option<String>,
-    /// The first password, often a 6-digit code the admin hands over.
-    password: Option<String>,
+    location: Option<Text>,
+    /// The first password, often a 6-digit code the admin hands over (a number is taken as its
+    /// digits).
+    password: Required<String>,
 }
 
 #[derive(Object)]
 struct TeacherLoginBody {
-    email: Option<String>,
+    email: Required<Text>,
+    /// Required unless `type` is `social`. Text (a number is taken as its digits).
     password: Option<String>,
     /// `social` for Google sign-in.
     #[oai(rename = "type")]
-    kind: Option<String>,
-    name: Option<String>,
-    profile: Option<String>,
+    kind: Option<Text>,
+    name: Option<Text>,
+    /// An image path or http(s) URL, used as the picture of a new account when Google has none.
+    profile: Option<Text>,
     /// A Google ID token (required for `type: "social"`).
     #[oai(rename = "idToken")]
-    id_token: Option<String>,
+    id_token: Option<Text>,
 }
 
 /// `PATCH /teacher`: the app sends a form; a missing field stays as it is.

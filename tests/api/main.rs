@@ -15,4 +15,5 @@ mod lifecycle;
 mod login_limits;
 mod password_reset;
 mod realtime;
+mod schemathesis;
 mod store_contract;
