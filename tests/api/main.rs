@@ -11,6 +11,7 @@ mod files_contract;
 mod google;
 mod http_edge;
 mod images;
+mod input_edges;
 mod lifecycle;
 mod login_limits;
 mod password_reset;
