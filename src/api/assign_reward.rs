@@ -15,10 +15,10 @@ use crate::domain::assignment::{ClaimRefused, RewardAssignment, RewardStatus};
 use crate::domain::notification::NotificationKind;
 use crate::domain::{Id, Millis, Student, Teacher};
 use crate::http::auth::Auth;
+use crate::http::fields::{Required, Text};
 use crate::http::input::{body_id, path_id, required};
 use crate::http::{ApiError, ApiResult, Envelope};
 use crate::notifications;
-use crate::http::fields::{Required, Text};
 
 pub struct AssignRewardApi;
 

@@ -15,11 +15,11 @@ use crate::domain::assignment::{TaskAssignment, TaskStatus, Transition, next_per
 use crate::domain::notification::NotificationKind;
 use crate::domain::{Id, Millis, Student, Task, Teacher};
 use crate::http::auth::Auth;
+use crate::http::fields::{Required, Text};
 use crate::http::input::{body_id, path_id, required};
 use crate::http::{ApiError, ApiResult, Envelope};
 use crate::notifications;
 use crate::store::StoreError;
-use crate::http::fields::{Required, Text};
 
 pub struct AssignTaskApi;
 

@@ -17,9 +17,9 @@ use crate::domain::password::{self, Verified};
 use crate::domain::{Id, Role};
 use crate::http::auth::{Account, Auth};
 use crate::http::error::capitalize;
+use crate::http::fields::{Required, Text};
 use crate::http::input::{digit_code, email, required};
 use crate::http::{ApiError, ApiResult, Done, Envelope, done};
-use crate::http::fields::{Required, Text};
 
 pub struct AuthApi;
 

@@ -10,9 +10,9 @@ use crate::app::AppState;
 use crate::domain::classroom::CategoryPatch;
 use crate::domain::{Category, Id, Millis, Teacher};
 use crate::http::auth::Auth;
+use crate::http::fields::{Required, Text};
 use crate::http::input::{bounded, image_ref, optional, optional_bounded, path_id, required};
 use crate::http::{ApiError, ApiResult, Envelope};
-use crate::http::fields::{Required, Text};
 
 pub struct CategoryApi;
 

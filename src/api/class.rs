@@ -11,10 +11,10 @@ use crate::app::AppState;
 use crate::domain::classroom::{self, ClassChange};
 use crate::domain::{Class, Id, Millis, Teacher, student};
 use crate::http::auth::Auth;
+use crate::http::fields::{Required, Text};
 use crate::http::input::{bounded, list_query, optional, optional_bounded, path_id, required};
 use crate::http::{ApiError, ApiResult, Done, Envelope, Pagination, done};
 use crate::store::{ClassDelete, ClassUpdate, StoreError};
-use crate::http::fields::{Required, Text};
 
 pub struct ClassApi;
 

@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
-use poem::http::Method;
 use poem::endpoint::BoxEndpoint;
+use poem::http::Method;
 use poem_openapi::OpenApi;
 use poem_openapi::registry::{
     MetaApi, MetaMediaType, MetaParamIn, MetaResponse, MetaSchemaRef, Registry,
@@ -45,10 +45,11 @@ impl<T: OpenApi> OpenApi for Documented<T> {
                 responses.sort_by_key(|r| r.status);
             }
             for param in &mut op.params {
-                if param.in_type == MetaParamIn::Path && param.name == "id" {
-                    if let MetaSchemaRef::Inline(schema) = &mut param.schema {
-                        schema.pattern = Some(OBJECT_ID_PATTERN.to_owned());
-                    }
+                if param.in_type == MetaParamIn::Path
+                    && param.name == "id"
+                    && let MetaSchemaRef::Inline(schema) = &mut param.schema
+                {
+                    schema.pattern = Some(OBJECT_ID_PATTERN.to_owned());
                 }
             }
         }

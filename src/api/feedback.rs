@@ -9,9 +9,9 @@ use super::views::FeedbackView;
 use crate::app::AppState;
 use crate::domain::{Feedback, Id, Millis};
 use crate::http::auth::{Auth, Member};
+use crate::http::fields::{Required, Text};
 use crate::http::input::{bounded, required};
 use crate::http::{ApiResult, Envelope};
-use crate::http::fields::{Required, Text};
 
 pub struct FeedbackApi;
 

@@ -24,8 +24,8 @@ mod feedback;
 mod preset;
 mod rule;
 
-pub use document::allowed_methods;
 use document::Documented;
+pub use document::allowed_methods;
 use poem_openapi::{OpenApiService, Tags};
 
 #[derive(Tags)]

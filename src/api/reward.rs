@@ -11,11 +11,11 @@ use crate::app::AppState;
 use crate::domain::classroom::RewardPatch;
 use crate::domain::{Id, Millis, Reward, Teacher};
 use crate::http::auth::Auth;
+use crate::http::fields::{Required, Text};
 use crate::http::input::{
     bounded, image_ref, integer, list_query, optional, optional_bounded, path_id, required,
 };
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
-use crate::http::fields::{Required, Text};
 
 pub struct RewardApi;
 

@@ -13,8 +13,8 @@ use crate::app::AppState;
 use crate::domain::Admin;
 use crate::domain::content::RuleType;
 use crate::http::auth::{Account, Auth};
-use crate::http::{ApiError, ApiResult, Envelope};
 use crate::http::fields::Required;
+use crate::http::{ApiError, ApiResult, Envelope};
 
 pub struct RuleApi;
 

@@ -16,13 +16,13 @@ use crate::domain::passcode::{self, Purpose};
 use crate::domain::student::{self, StudentPatch};
 use crate::domain::{Admin, Id, Millis, Role, Student, Teacher};
 use crate::http::auth::Auth;
+use crate::http::fields::{Required, Text};
 use crate::http::input::{
     bounded, digit_code, list_query, optional, optional_bounded, optional_image, path_id, required,
 };
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
 use crate::ops::metrics;
 use crate::store::{Page, StoreError};
-use crate::http::fields::{Required, Text};
 
 pub struct StudentApi;
 

@@ -14,11 +14,11 @@ use crate::app::AppState;
 use crate::domain::classroom::{Repeat, TASK_POINTS_MAX, TASK_POINTS_MIN, TaskPatch, TaskType};
 use crate::domain::{Category, Id, Millis, Task, Teacher};
 use crate::http::auth::Auth;
+use crate::http::fields::{Required, Text};
 use crate::http::input::{
     body_id, bounded, integer, list_query, optional, optional_bounded, path_id, required,
 };
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
-use crate::http::fields::{Required, Text};
 
 pub struct TaskApi;
 

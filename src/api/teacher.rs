@@ -15,11 +15,11 @@ use crate::domain::account::TeacherPatch;
 use crate::domain::passcode::{self, Purpose};
 use crate::domain::{AccountStatus, Admin, Id, Millis, Role, Teacher};
 use crate::http::auth::Auth;
+use crate::http::fields::{Required, Text};
 use crate::http::input::{bounded, email, list_query, optional, optional_bounded, required};
 use crate::http::upload::store_image;
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
 use crate::store::StoreError;
-use crate::http::fields::{Required, Text};
 
 pub struct TeacherApi;
 

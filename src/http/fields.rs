@@ -171,6 +171,6 @@ mod tests {
                 .is_none()
         );
         assert!(Required::<Text>::parse_from_json(Some(json!(1))).is_err());
-        assert!(<Required<Text> as Type>::IS_REQUIRED);
+        const { assert!(<Required<Text> as Type>::IS_REQUIRED) };
     }
 }

@@ -175,11 +175,11 @@ pub async fn errors_to_envelope<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::
                 resp.set_data(p);
             }
             // RFC 9110: a 405 says which methods the route has.
-            if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
-                if let Some(allow) = crate::api::allowed_methods(&path) {
-                    resp.headers_mut()
-                        .insert(header::ALLOW, HeaderValue::from_static(allow));
-                }
+            if resp.status() == StatusCode::METHOD_NOT_ALLOWED
+                && let Some(allow) = crate::api::allowed_methods(&path)
+            {
+                resp.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
             }
             Ok(resp)
         }

@@ -15,7 +15,9 @@ async fn app(db: Db) -> TestApp {
 }
 
 fn message_path(body: &Value) -> &str {
-    body["errorMessages"][0]["path"].as_str().unwrap_or_default()
+    body["errorMessages"][0]["path"]
+        .as_str()
+        .unwrap_or_default()
 }
 
 /// Item 16: a student's `profile` gets the `image` check at create-student and PATCH /student.
@@ -49,14 +51,21 @@ async fn a_student_profile_must_be_an_image_reference(db: Db) {
     assert_eq!(status, 200, "{body}");
     for bad in ["javascript:alert(1)", "data:image/png;base64,AAAA"] {
         let (status, body) = kid
-            .patch(&app, "/api/v1/student", json!({"profile": bad, "name": "Evil"}))
+            .patch(
+                &app,
+                "/api/v1/student",
+                json!({"profile": bad, "name": "Evil"}),
+            )
             .await;
         assert_eq!(status, 400, "{bad}: {body}");
         assert_eq!(message_path(&body), "profile");
     }
     let (_, me) = kid.get(&app, "/api/v1/student/profile").await;
     assert_eq!(me["data"]["profile"], "/images/a.png", "unchanged");
-    assert_eq!(me["data"]["name"], "Kid", "nothing of a refused PATCH applies");
+    assert_eq!(
+        me["data"]["name"], "Kid",
+        "nothing of a refused PATCH applies"
+    );
 }
 
 /// Item 18: pages past the end are `[]`, whatever the number (SQLite used to wrap a huge page
@@ -142,7 +151,10 @@ fn send_chunked(app: &TestApp, path: &str, token: &str, body: &[u8]) -> (u16, Va
     let status = text[9..12].parse().unwrap();
     let (head, payload) = text.split_once("\r\n\r\n").unwrap();
     // The answer itself may be chunked.
-    let payload = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let payload = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         let mut out = String::new();
         let mut rest = payload;
         while let Some((size, tail)) = rest.split_once("\r\n") {
@@ -184,10 +196,18 @@ async fn a_chunked_body_over_the_limit_is_413_with_the_envelope() {
     });
     assert_eq!(a.0, 413, "{}", a.1);
     assert_eq!(a.1["success"], false);
-    assert!(a.1["message"].as_str().unwrap().contains("too large"), "{}", a.1);
+    assert!(
+        a.1["message"].as_str().unwrap().contains("too large"),
+        "{}",
+        a.1
+    );
     assert_eq!(b.0, 200, "{}", b.1);
     let (_, all) = t.get(&app, "/api/v1/category").await;
-    assert_eq!(all["data"].as_array().unwrap().len(), 1, "only the small one");
+    assert_eq!(
+        all["data"].as_array().unwrap().len(),
+        1,
+        "only the small one"
+    );
 }
 
 /// Item 20: a 405 names the route's methods in `Allow` (RFC 9110).
@@ -195,7 +215,11 @@ async fn a_chunked_body_over_the_limit_is_413_with_the_envelope() {
 async fn method_not_allowed_names_the_allowed_methods() {
     let app = app(Db::Sqlite).await;
     let cases = [
-        ("TRACE", "/api/v1/class/0123456789abcdef01234567", "GET, PATCH, DELETE, HEAD"),
+        (
+            "TRACE",
+            "/api/v1/class/0123456789abcdef01234567",
+            "GET, PATCH, DELETE, HEAD",
+        ),
         ("PUT", "/api/v1/auth/login", "POST"),
         ("DELETE", "/api/v1/student/profile", "GET, HEAD"),
         ("POST", "/api/v1/teacher/profile/", "GET, HEAD"),
@@ -209,7 +233,10 @@ async fn method_not_allowed_names_the_allowed_methods() {
             .await
             .unwrap();
         assert_eq!(resp.status(), 405, "{method} {path}");
-        let header = resp.headers().get("allow").map(|v| v.to_str().unwrap().to_owned());
+        let header = resp
+            .headers()
+            .get("allow")
+            .map(|v| v.to_str().unwrap().to_owned());
         assert_eq!(header.as_deref(), Some(allow), "{method} {path}");
         let body: Value = resp.json().await.unwrap();
         assert_eq!(body["success"], false);
@@ -249,7 +276,11 @@ async fn text_fields_refuse_numbers_and_booleans(db: Db) {
     assert_eq!(all["data"], json!([]), "nothing stored");
 
     let (status, answer) = t
-        .post(&app, "/api/v1/category/create-category", json!({"image": "/images/a.png"}))
+        .post(
+            &app,
+            "/api/v1/category/create-category",
+            json!({"image": "/images/a.png"}),
+        )
         .await;
     assert_eq!(status, 400);
     assert_eq!(answer["message"], "name is required");
@@ -308,7 +339,11 @@ async fn unset_optional_fields_are_absent(db: Db) {
 
     // Set values are there.
     let (status, body) = kid
-        .patch(&app, "/api/v1/student", json!({"dateOfBirth": "2015-04-01"}))
+        .patch(
+            &app,
+            "/api/v1/student",
+            json!({"dateOfBirth": "2015-04-01"}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["dateOfBirth"], "2015-04-01T00:00:00.000Z");
@@ -328,7 +363,10 @@ async fn the_document_describes_errors_ids_required_and_nullable_fields() {
             if op.get("requestBody").is_some() {
                 with_body += 1;
                 for status in ["413", "415"] {
-                    assert!(responses.contains_key(status), "{method} {path}: no {status}");
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path}: no {status}"
+                    );
                 }
             }
             if op.get("security").is_some() {
