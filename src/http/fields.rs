@@ -106,6 +106,10 @@ impl<T: Type> Type for Required<T> {
         T::register(registry);
     }
 
+    fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+
     fn as_raw_value(&self) -> Option<&Self::RawValueType> {
         self.0.as_ref().and_then(Type::as_raw_value)
     }
