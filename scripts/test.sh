@@ -3,7 +3,8 @@
 #   - Redis: uses the one on 127.0.0.1:6379 when it answers, else starts redis-server on a free port.
 #   - MongoDB wire protocol: jongodb from the pinned npm package (tests/services), one server for the run.
 #   - Socket.IO: the official client (socket.io-client, pinned in tests/services), run by node per test.
-#   - SMTP: aiosmtpd from PyPI (tests/services/requirements.txt), started by the tests that need it.
+#   - Python tools from PyPI (tests/services/requirements.txt): aiosmtpd (SMTP, started by the tests that
+#     need it), google-auth (checks the Google fixtures), schemathesis (fuzzes the API against its document).
 # Extra arguments go to cargo nextest (e.g. scripts/test.sh store_contract).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +24,23 @@ if [ ! -x tests/services/node_modules/@jongodb/memory-server-bin-linux-x64-gnu/b
   npm ci --prefix tests/services --no-audit --no-fund --loglevel=error
 fi
 
-# The SMTP server of the password-reset tests (Python's aiosmtpd, pinned).
-if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+# The Python tools (PyPI, pinned in tests/services/requirements.txt): the SMTP server of the
+# password-reset tests, google-auth for the Google fixtures, schemathesis. Installed when any pinned
+# package is missing or at another version.
+if ! python3 - tests/services/requirements.txt <<'PY'
+import sys
+from importlib.metadata import PackageNotFoundError, version
+for line in open(sys.argv[1]):
+    name, _, pinned = line.split("#")[0].strip().partition("==")
+    if not name:
+        continue
+    try:
+        if version(name) != pinned:
+            sys.exit(1)
+    except PackageNotFoundError:
+        sys.exit(1)
+PY
+then
   python3 -m pip install --quiet --disable-pip-version-check -r tests/services/requirements.txt
 fi
 

@@ -88,8 +88,11 @@ pub(crate) fn last_twelve_months(
 impl AdminApi {
     /// The signed-in admin.
     #[oai(path = "/admin/profile", method = "get")]
-    async fn profile(&self, auth: Auth<Admin>) -> Json<Envelope<AdminView>> {
-        Envelope::ok("Profile retrieved", AdminView::from(&auth.who))
+    async fn profile(&self, auth: Auth<Admin>) -> ApiResult<Json<Envelope<AdminView>>> {
+        Ok(Envelope::ok(
+            "Profile retrieved",
+            AdminView::from(&auth.who),
+        ))
     }
 
     /// The admin changes its own details or picture.

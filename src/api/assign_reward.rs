@@ -15,6 +15,7 @@ use crate::domain::assignment::{ClaimRefused, RewardAssignment, RewardStatus};
 use crate::domain::notification::NotificationKind;
 use crate::domain::{Id, Millis, Student, Teacher};
 use crate::http::auth::Auth;
+use crate::http::fields::{Required, Text};
 use crate::http::input::{body_id, path_id, required};
 use crate::http::{ApiError, ApiResult, Envelope};
 use crate::notifications;
@@ -24,9 +25,9 @@ pub struct AssignRewardApi;
 #[derive(Object)]
 struct AssignRewardBody {
     /// The id of one of the teacher's rewards.
-    reward: Option<String>,
+    reward: Required<Text>,
     /// The id of one of the teacher's students.
-    student: Option<String>,
+    student: Required<Text>,
 }
 
 /// What the teacher lists: `reward` and `student` populated.

@@ -15,6 +15,7 @@ use crate::domain::assignment::{TaskAssignment, TaskStatus, Transition, next_per
 use crate::domain::notification::NotificationKind;
 use crate::domain::{Id, Millis, Student, Task, Teacher};
 use crate::http::auth::Auth;
+use crate::http::fields::{Required, Text};
 use crate::http::input::{body_id, path_id, required};
 use crate::http::{ApiError, ApiResult, Envelope};
 use crate::notifications;
@@ -25,9 +26,9 @@ pub struct AssignTaskApi;
 #[derive(Object)]
 struct AssignTaskBody {
     /// The id of one of the teacher's tasks.
-    task: Option<String>,
+    task: Required<Text>,
     /// The id of one of the teacher's students.
-    student: Option<String>,
+    student: Required<Text>,
 }
 
 /// What the teacher lists: `student` as an id.

@@ -18,6 +18,7 @@ use crate::domain::password;
 use crate::domain::{Id, Role};
 use crate::http::auth::{Account, Auth};
 use crate::http::error::capitalize;
+use crate::http::fields::{Required, Text};
 use crate::http::input::{digit_code, email, required};
 use crate::http::{ApiError, ApiResult, Done, Envelope, done};
 
@@ -25,47 +26,51 @@ pub struct AuthApi;
 
 #[derive(Object)]
 struct LoginBody {
-    email: Option<String>,
-    password: Option<String>,
+    email: Required<Text>,
+    /// Text (a number is taken as its digits: the dashboard may send a 6-digit code as one).
+    password: Required<String>,
     /// Accepted and ignored: sessions last `JWT_REFRESH_EXPIRE_IN` anyway.
     remember: Option<bool>,
 }
 
 #[derive(Object)]
 struct ForgetBody {
-    email: Option<String>,
+    email: Required<Text>,
 }
 
 #[derive(Object)]
 struct VerifyBody {
-    email: Option<String>,
+    email: Required<Text>,
     /// The 4-digit code from the email (a number or a string).
     #[oai(rename = "oneTimeCode")]
-    one_time_code: Option<Any<serde_json::Value>>,
+    one_time_code: Required<Any<serde_json::Value>>,
 }
 
 #[derive(Object)]
 struct ResetBody {
+    /// Text (a number is taken as its digits: the dashboard may send a 6-digit code as one).
     #[oai(rename = "newPassword")]
-    new_password: Option<String>,
+    new_password: Required<String>,
     #[oai(rename = "confirmPassword")]
-    confirm_password: Option<String>,
+    confirm_password: Required<String>,
 }
 
 #[derive(Object)]
 struct ChangeBody {
+    /// Text (a number is taken as its digits: the dashboard may send a 6-digit code as one).
     #[oai(rename = "currentPassword")]
-    current_password: Option<String>,
+    current_password: Required<String>,
+    /// Text (a number is taken as its digits: the dashboard may send a 6-digit code as one).
     #[oai(rename = "newPassword")]
-    new_password: Option<String>,
+    new_password: Required<String>,
     #[oai(rename = "confirmPassword")]
-    confirm_password: Option<String>,
+    confirm_password: Required<String>,
 }
 
 #[derive(Object)]
 struct RefreshBody {
     #[oai(rename = "refreshToken")]
-    refresh_token: Option<String>,
+    refresh_token: Required<Text>,
 }
 
 /// The new password, checked against the policy and its confirmation.

@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::domain::classroom::CategoryPatch;
 use crate::domain::{Category, Id, Millis, Teacher};
 use crate::http::auth::Auth;
+use crate::http::fields::{Required, Text};
 use crate::http::input::{bounded, image_ref, optional, optional_bounded, path_id, required};
 use crate::http::{ApiError, ApiResult, Envelope};
 
@@ -17,16 +18,16 @@ pub struct CategoryApi;
 
 #[derive(Object)]
 struct CreateCategoryBody {
-    name: Option<String>,
+    name: Required<Text>,
     /// An image path (`/images/...`), file name or http(s) URL; at most 500 characters.
-    image: Option<String>,
+    image: Required<Text>,
 }
 
 /// The app echoes the whole category back; only these fields are read.
 #[derive(Object)]
 struct UpdateCategoryBody {
-    name: Option<String>,
-    image: Option<String>,
+    name: Option<Text>,
+    image: Option<Text>,
 }
 
 pub(crate) const NAME_MAX: usize = 100;

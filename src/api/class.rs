@@ -11,6 +11,7 @@ use crate::app::AppState;
 use crate::domain::classroom::{self, ClassChange};
 use crate::domain::{Class, Id, Millis, Teacher, student};
 use crate::http::auth::Auth;
+use crate::http::fields::{Required, Text};
 use crate::http::input::{bounded, list_query, optional, optional_bounded, path_id, required};
 use crate::http::{ApiError, ApiResult, Done, Envelope, Pagination, done};
 use crate::store::{ClassDelete, ClassUpdate, StoreError};
@@ -20,24 +21,24 @@ pub struct ClassApi;
 #[derive(Object)]
 struct CreateClassBody {
     #[oai(rename = "className")]
-    class_name: Option<String>,
+    class_name: Required<Text>,
     /// `2025-01-31` or an ISO-8601 timestamp.
     #[oai(rename = "startDate")]
-    start_date: Option<String>,
+    start_date: Required<Text>,
     /// Optional; not before `startDate`.
     #[oai(rename = "endDate")]
-    end_date: Option<String>,
+    end_date: Option<Text>,
 }
 
 /// The app echoes the whole class back; only these fields are read, the rest is ignored.
 #[derive(Object)]
 struct UpdateClassBody {
     #[oai(rename = "className")]
-    class_name: Option<String>,
+    class_name: Option<Text>,
     #[oai(rename = "startDate")]
-    start_date: Option<String>,
+    start_date: Option<Text>,
     #[oai(rename = "endDate")]
-    end_date: Option<String>,
+    end_date: Option<Text>,
 }
 
 pub(crate) const CLASS_NAME_MAX: usize = 100;

@@ -9,6 +9,7 @@ use super::views::FeedbackView;
 use crate::app::AppState;
 use crate::domain::{Feedback, Id, Millis};
 use crate::http::auth::{Auth, Member};
+use crate::http::fields::{Required, Text};
 use crate::http::input::{bounded, required};
 use crate::http::{ApiResult, Envelope};
 
@@ -17,7 +18,7 @@ pub struct FeedbackApi;
 #[derive(Object)]
 struct FeedbackBody {
     /// 1 to 2000 characters (after trimming).
-    feedback: Option<String>,
+    feedback: Required<Text>,
 }
 
 /// Enough for a few paragraphs; a bound so that one request cannot store a book.

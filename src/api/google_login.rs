@@ -8,7 +8,7 @@ use super::teacher::new_teacher;
 use crate::app::AppState;
 use crate::auth::google::GoogleError;
 use crate::domain::{AccountStatus, Role};
-use crate::http::input::{bounded, email, optional};
+use crate::http::input::{bounded, email, image_ref, optional, optional_image};
 use crate::http::{ApiError, ApiResult};
 use crate::store::StoreError;
 
@@ -65,6 +65,8 @@ pub async fn login(
     id_token: Option<&str>,
 ) -> ApiResult<TokenResponse> {
     let claimed = email("email", email_raw)?;
+    // Checked before Google is asked, so that a bad `profile` is a 400 whatever the token.
+    let profile = optional_image("profile", profile)?;
     let who = identity(state, claimed, id_token).await?;
     let teacher = match state.store.teachers.by_email(&who.email).await? {
         Some(t) => t,
@@ -73,7 +75,11 @@ pub async fn login(
                 .name
                 .or_else(|| optional(name))
                 .unwrap_or_else(|| who.email.split('@').next().unwrap_or_default().to_owned());
-            let picture = who.picture.or_else(|| optional(profile));
+            // Google's picture is an https URL; one that fails our check is dropped, not fatal.
+            let picture = who
+                .picture
+                .and_then(|p| image_ref("profile", p).ok())
+                .or(profile);
             let t = new_teacher(
                 state,
                 bounded("name", name, 100)?,

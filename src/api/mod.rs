@@ -6,6 +6,7 @@ mod assign_task;
 mod auth;
 mod category;
 mod class;
+mod document;
 mod google_login;
 mod health;
 mod notification;
@@ -23,6 +24,8 @@ mod feedback;
 mod preset;
 mod rule;
 
+use document::Documented;
+pub use document::allowed_methods;
 use poem_openapi::{OpenApiService, Tags};
 
 #[derive(Tags)]
@@ -77,11 +80,14 @@ pub type Apis = (
     feedback::FeedbackApi,
 );
 
+/// Where the API is mounted (app.rs).
+pub const BASE: &str = "/api/v1";
+
 /// The API under `/api/v1`. The server URL is relative so that the generated document does not
 /// depend on where the server runs (and `public/openapi.json` is reproducible).
-pub fn service() -> OpenApiService<Apis, ()> {
+pub fn service() -> OpenApiService<Documented<Apis>, ()> {
     OpenApiService::new(
-        (
+        Documented((
             health::HealthApi,
             auth::AuthApi,
             admin::AdminApi,
@@ -97,7 +103,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
             preset::PresetApi,
             rule::RuleApi,
             feedback::FeedbackApi,
-        ),
+        )),
         "EduCoin API",
         env!("CARGO_PKG_VERSION"),
     )
@@ -106,7 +112,7 @@ pub fn service() -> OpenApiService<Apis, ()> {
          envelope: `{success, message, data, pagination?}` or, on failure, \
          `{success: false, message, errorMessages: [{path, message}]}`.",
     )
-    .server("/api/v1")
+    .server(BASE)
 }
 
 /// The OpenAPI document as pretty JSON, exactly what `educoin openapi` prints.

@@ -11,6 +11,7 @@ use crate::app::AppState;
 use crate::domain::classroom::RewardPatch;
 use crate::domain::{Id, Millis, Reward, Teacher};
 use crate::http::auth::Auth;
+use crate::http::fields::{Required, Text};
 use crate::http::input::{
     bounded, image_ref, integer, list_query, optional, optional_bounded, path_id, required,
 };
@@ -20,19 +21,19 @@ pub struct RewardApi;
 
 #[derive(Object)]
 struct CreateRewardBody {
-    name: Option<String>,
+    name: Required<Text>,
     /// An image path (`/images/...`), file name or http(s) URL; at most 500 characters.
-    image: Option<String>,
+    image: Required<Text>,
     /// A whole number from 0 to 1000000 (a number or a numeric string).
     #[oai(rename = "requiredPoints")]
-    required_points: Option<Any<serde_json::Value>>,
+    required_points: Required<Any<serde_json::Value>>,
 }
 
 /// The app echoes the whole reward back; only these fields are read.
 #[derive(Object)]
 struct UpdateRewardBody {
-    name: Option<String>,
-    image: Option<String>,
+    name: Option<Text>,
+    image: Option<Text>,
     #[oai(rename = "requiredPoints")]
     required_points: Option<Any<serde_json::Value>>,
 }

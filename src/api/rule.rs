@@ -13,6 +13,7 @@ use crate::app::AppState;
 use crate::domain::Admin;
 use crate::domain::content::RuleType;
 use crate::http::auth::{Account, Auth};
+use crate::http::fields::Required;
 use crate::http::{ApiError, ApiResult, Envelope};
 
 pub struct RuleApi;
@@ -22,7 +23,7 @@ struct UpdateRuleBody {
     /// The whole document as an HTML string, at most 200000 characters. Read as any JSON value so
     /// that a number or an object is refused with a clear message instead of being turned into
     /// text.
-    content: Option<Any<serde_json::Value>>,
+    content: Required<Any<serde_json::Value>>,
 }
 
 /// A bound on a rule's size: a long policy is some 50000 characters of HTML, and this keeps one

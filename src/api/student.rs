@@ -16,8 +16,9 @@ use crate::domain::passcode::{self, Purpose};
 use crate::domain::student::{self, StudentPatch};
 use crate::domain::{Admin, Id, Millis, Role, Student, Teacher};
 use crate::http::auth::Auth;
+use crate::http::fields::{Required, Text};
 use crate::http::input::{
-    bounded, digit_code, list_query, optional, optional_bounded, path_id, required,
+    bounded, digit_code, list_query, optional, optional_bounded, optional_image, path_id, required,
 };
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
 use crate::ops::metrics;
@@ -28,28 +29,31 @@ pub struct StudentApi;
 #[derive(Object)]
 struct StudentLoginBody {
     /// The 6-digit passcode (a string or a number).
-    password: Option<Any<serde_json::Value>>,
+    password: Required<Any<serde_json::Value>>,
 }
 
 #[derive(Object)]
 struct CreateStudentBody {
-    name: Option<String>,
+    name: Required<Text>,
     /// The 6-digit passcode the teacher chose (a string or a number).
-    password: Option<Any<serde_json::Value>>,
+    password: Required<Any<serde_json::Value>>,
+    /// `2015-04-01` or an ISO-8601 timestamp.
     #[oai(rename = "dateOfBirth")]
-    date_of_birth: Option<String>,
+    date_of_birth: Option<Text>,
     /// The name of one of the teacher's classes (404 when it has none of that name).
-    class: Option<String>,
-    profile: Option<String>,
+    class: Required<Text>,
+    /// An image path (`/images/...`), file name or http(s) URL; at most 500 characters.
+    profile: Option<Text>,
 }
 
 /// The app echoes the whole profile back; only these fields are read, the rest is ignored.
 #[derive(Object)]
 struct UpdateStudentBody {
-    name: Option<String>,
-    profile: Option<String>,
+    name: Option<Text>,
+    /// An image path (`/images/...`), file name or http(s) URL; at most 500 characters.
+    profile: Option<Text>,
     #[oai(rename = "dateOfBirth")]
-    date_of_birth: Option<String>,
+    date_of_birth: Option<Text>,
 }
 
 /// `GET /student/statistics/:id`.
@@ -68,7 +72,6 @@ struct StatisticsView {
 }
 
 const NAME_MAX: usize = 100;
-const PROFILE_MAX: usize = 500;
 
 fn student_not_found() -> ApiError {
     ApiError::NotFound("Student not found.".into())
@@ -199,7 +202,7 @@ impl StudentApi {
     ) -> ApiResult<Json<Envelope<StudentView>>> {
         let patch = StudentPatch {
             name: optional_bounded("name", body.name.as_deref(), NAME_MAX)?,
-            profile: optional_bounded("profile", body.profile.as_deref(), PROFILE_MAX)?,
+            profile: optional_image("profile", body.profile.as_deref())?,
             date_of_birth: date_of_birth(body.date_of_birth.as_deref())?,
         };
         let updated = state
@@ -294,7 +297,7 @@ impl StudentApi {
                 points: s.points,
                 total_assign_task: counts.total,
                 total_completed_task: counts.completed,
-                total_un_completed_task: counts.total - counts.completed,
+                total_un_completed_task: counts.total.saturating_sub(counts.completed),
             },
         ))
     }
@@ -329,7 +332,7 @@ impl StudentApi {
             .ok_or_else(|| ApiError::field("password", "password is required"))?;
         let code = passcode::check(&code).map_err(|m| ApiError::field("password", m))?;
         let class = bounded("class", required("class", body.class.as_deref())?, NAME_MAX)?;
-        let profile = optional_bounded("profile", body.profile.as_deref(), PROFILE_MAX)?;
+        let profile = optional_image("profile", body.profile.as_deref())?;
         let date_of_birth = date_of_birth(body.date_of_birth.as_deref())?;
         // Students keep their class by name: it must be one of this teacher's classes.
         if state

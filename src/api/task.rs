@@ -14,6 +14,7 @@ use crate::app::AppState;
 use crate::domain::classroom::{Repeat, TASK_POINTS_MAX, TASK_POINTS_MIN, TaskPatch, TaskType};
 use crate::domain::{Category, Id, Millis, Task, Teacher};
 use crate::http::auth::Auth;
+use crate::http::fields::{Required, Text};
 use crate::http::input::{
     body_id, bounded, integer, list_query, optional, optional_bounded, path_id, required,
 };
@@ -23,28 +24,28 @@ pub struct TaskApi;
 
 #[derive(Object)]
 struct CreateTaskBody {
-    name: Option<String>,
+    name: Required<Text>,
     /// A whole number from -500 to 500 (a number or a numeric string).
-    points: Option<Any<serde_json::Value>>,
+    points: Required<Any<serde_json::Value>>,
     /// The id of one of the teacher's categories.
-    category: Option<String>,
-    /// `good` or `bad`.
+    category: Required<Text>,
+    /// `good` or `bad` (any case).
     #[oai(rename = "type")]
-    kind: Option<String>,
-    /// `everyday`, `weekly` or `monthly`.
-    repeat: Option<String>,
+    kind: Required<Text>,
+    /// `everyday`, `weekly` or `monthly` (any case).
+    repeat: Required<Text>,
 }
 
 /// Every field is optional; a given `category` must be one of the teacher's (404 otherwise).
 #[derive(Object)]
 struct UpdateTaskBody {
-    name: Option<String>,
+    name: Option<Text>,
     points: Option<Any<serde_json::Value>>,
     /// A category id (an echoed, populated category object is accepted and its `_id` used).
     category: Option<Any<serde_json::Value>>,
     #[oai(rename = "type")]
-    kind: Option<String>,
-    repeat: Option<String>,
+    kind: Option<Text>,
+    repeat: Option<Text>,
 }
 
 const NAME_MAX: usize = 100;

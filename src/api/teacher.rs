@@ -16,6 +16,7 @@ use crate::domain::account::TeacherPatch;
 use crate::domain::passcode::{self, Purpose};
 use crate::domain::{AccountStatus, Admin, Id, Millis, Role, Teacher};
 use crate::http::auth::Auth;
+use crate::http::fields::{Required, Text};
 use crate::http::input::{bounded, email, list_query, optional, optional_bounded, required};
 use crate::http::upload::store_image;
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
@@ -25,36 +26,42 @@ pub struct TeacherApi;
 
 #[derive(Object)]
 struct SignUpBody {
-    name: Option<String>,
-    email: Option<String>,
+    name: Required<Text>,
+    email: Required<Text>,
+    /// Text (a number, such as a phone number, is taken as its digits).
     contact: Option<String>,
-    location: Option<String>,
-    password: Option<String>,
-    confirm_password: Option<String>,
+    location: Option<Text>,
+    /// Text (a number is taken as its digits: the dashboard may send a 6-digit code as one).
+    password: Required<String>,
+    confirm_password: Required<String>,
 }
 
 #[derive(Object)]
 struct CreateTeacherBody {
-    name: Option<String>,
-    email: Option<String>,
+    name: Required<Text>,
+    email: Required<Text>,
+    /// Text (a number, such as a phone number, is taken as its digits).
     contact: Option<String>,
-    location: Option<String>,
-    /// The first password, often a 6-digit code the admin hands over.
-    password: Option<String>,
+    location: Option<Text>,
+    /// The first password, often a 6-digit code the admin hands over (a number is taken as its
+    /// digits).
+    password: Required<String>,
 }
 
 #[derive(Object)]
 struct TeacherLoginBody {
-    email: Option<String>,
+    email: Required<Text>,
+    /// Required unless `type` is `social`. Text (a number is taken as its digits).
     password: Option<String>,
     /// `social` for Google sign-in.
     #[oai(rename = "type")]
-    kind: Option<String>,
-    name: Option<String>,
-    profile: Option<String>,
+    kind: Option<Text>,
+    name: Option<Text>,
+    /// An image path or http(s) URL, used as the picture of a new account when Google has none.
+    profile: Option<Text>,
     /// A Google ID token (required for `type: "social"`).
     #[oai(rename = "idToken")]
-    id_token: Option<String>,
+    id_token: Option<Text>,
 }
 
 /// `PATCH /teacher`: the app sends a form; a missing field stays as it is.

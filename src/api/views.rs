@@ -111,8 +111,11 @@ pub struct StudentView {
     pub password: Option<String>,
     /// Always `STUDENT`.
     pub role: String,
-    #[oai(rename = "dateOfBirth")]
+    /// Absent when unset (as a Mongoose document omits it; `null` would show "Invalid date").
+    #[oai(rename = "dateOfBirth", skip_serializing_if_is_none)]
     pub date_of_birth: Option<String>,
+    /// Absent when unset.
+    #[oai(skip_serializing_if_is_none)]
     pub profile: Option<String>,
     /// The class name.
     pub class: String,
@@ -163,8 +166,8 @@ pub struct ClassView {
     pub class_name: String,
     #[oai(rename = "startDate")]
     pub start_date: String,
-    /// `null` when the class has no end date.
-    #[oai(rename = "endDate")]
+    /// Absent when the class has no end date.
+    #[oai(rename = "endDate", skip_serializing_if_is_none)]
     pub end_date: Option<String>,
     /// The teacher's id.
     pub teacher: String,
@@ -232,6 +235,7 @@ pub struct TaskView {
     /// From -500 to 500; added to the student's points when an assignment is approved.
     pub points: i64,
     /// The category, populated (`null` only if it no longer exists).
+    #[oai(nullable)]
     pub category: Option<CategoryView>,
     /// `good` or `bad`.
     #[oai(rename = "type")]
@@ -336,8 +340,11 @@ pub struct AssignedTaskView<
 > {
     #[oai(rename = "_id")]
     pub id: String,
+    #[oai(nullable)]
     pub task: Option<TaskView>,
+    #[oai(nullable)]
     pub student: S,
+    #[oai(nullable)]
     pub teacher: T,
     /// `notStarted`, `inProgress` or `completed`.
     pub status: String,
@@ -378,14 +385,18 @@ pub struct AssignedRewardView<
 > {
     #[oai(rename = "_id")]
     pub id: String,
+    #[oai(nullable)]
     pub reward: Option<RewardView>,
+    #[oai(nullable)]
     pub student: S,
+    #[oai(nullable)]
     pub teacher: T,
     /// `unclaimed` or `claimed`.
     pub status: String,
     /// What the claim cost; 0 while unclaimed.
     pub paid: i64,
-    #[oai(rename = "claimedAt")]
+    /// Absent until claimed.
+    #[oai(rename = "claimedAt", skip_serializing_if_is_none)]
     pub claimed_at: Option<String>,
     #[oai(rename = "createdAt")]
     pub created_at: String,

@@ -10,19 +10,26 @@ use crate::store::ListQuery;
 /// The contract's page size.
 pub const PAGE_SIZE: u64 = 10;
 
-/// `page` is 1-based; anything that is not a positive number (the app sends `undefined`) is 1.
-/// An empty `search` means no filter.
+/// `page` is 1-based; anything that is not a positive number (the app sends `undefined`) is 1, and
+/// a number above [`ListQuery::MAX_PAGE`] (however many digits) is that page, which is past the
+/// end of every list. An empty `search` means no filter. NUL characters are dropped from `search`:
+/// no name holds one, and MongoDB cannot put one in a regular expression.
 pub fn list_query(page: Option<&str>, search: Option<&str>) -> ListQuery {
     ListQuery {
-        page: page
-            .and_then(|p| p.trim().parse::<u64>().ok())
-            .filter(|p| *p >= 1)
-            .unwrap_or(1),
+        page: page.map(str::trim).map_or(1, |p| {
+            if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) {
+                p.parse::<u64>()
+                    .unwrap_or(u64::MAX)
+                    .clamp(1, ListQuery::MAX_PAGE)
+            } else {
+                1
+            }
+        }),
         limit: PAGE_SIZE,
         search: search
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned),
+            .map(|s| s.replace('\0', ""))
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty()),
     }
 }
 
@@ -109,6 +116,11 @@ pub fn image_ref(field: &str, value: String) -> Result<String, ApiError> {
     }
 }
 
+/// An optional [`image_ref`] (a student's or a Google sign-up's `profile`): empty means "not given".
+pub fn optional_image(field: &str, value: Option<&str>) -> Result<Option<String>, ApiError> {
+    optional(value).map(|v| image_ref(field, v)).transpose()
+}
+
 /// An id in a body (`category`, `task`, ...): a 24-hex ObjectId.
 pub fn body_id(field: &str, raw: &str) -> Result<Id, ApiError> {
     Id::parse(raw.trim()).map_err(|_| ApiError::field(field, format!("{field} must be a valid id")))
@@ -178,6 +190,20 @@ mod tests {
         assert_eq!(list_query(Some("undefined"), None).page, 1);
         assert_eq!(list_query(Some("0"), None).page, 1);
         assert_eq!(list_query(Some("3"), Some("  ")).page, 3);
+        assert_eq!(list_query(Some("-2"), None).page, 1);
+        assert_eq!(
+            list_query(Some("9223372036854775807"), None).page,
+            ListQuery::MAX_PAGE
+        );
+        assert_eq!(
+            list_query(Some("99999999999999999999999"), None).page,
+            ListQuery::MAX_PAGE
+        );
+        assert_eq!(
+            list_query(None, Some(" a\0b ")).search.as_deref(),
+            Some("ab")
+        );
+        assert_eq!(list_query(None, Some("\0")).search, None);
         assert_eq!(list_query(None, Some("  ")).search, None);
         assert_eq!(
             list_query(None, Some(" ann ")).search.as_deref(),

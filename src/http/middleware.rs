@@ -6,10 +6,10 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures_util::StreamExt;
 use ipnet::IpNet;
 use poem::PathPattern;
-use poem::http::{HeaderName, HeaderValue, header};
+use poem::error::ReadBodyError;
+use poem::http::{HeaderName, HeaderValue, StatusCode, header};
 use poem::{Body, Endpoint, IntoResponse, Request, Response};
 use tracing::Instrument;
 
@@ -174,42 +174,47 @@ pub async fn errors_to_envelope<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::
             if let Some(p) = pattern {
                 resp.set_data(p);
             }
+            // RFC 9110: a 405 says which methods the route has.
+            if resp.status() == StatusCode::METHOD_NOT_ALLOWED
+                && let Some(allow) = crate::api::allowed_methods(&path)
+            {
+                resp.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
             Ok(resp)
         }
     }
 }
 
-/// Refuses bodies over `limit` bytes: at once when `Content-Length` says so, and while streaming
-/// when it does not (chunked uploads).
+/// Refuses bodies over `limit` bytes with the envelope's 413: at once when `Content-Length` says
+/// so; a body without it (chunked) is read here, up to the limit, because a stream that fails
+/// inside a handler's extractor would come out as poem-openapi's 400 ("io: ...") instead.
 pub async fn body_limit<E: Endpoint>(
     ep: Arc<E>,
     mut req: Request,
     limit: usize,
 ) -> poem::Result<Response> {
+    let too_large = || {
+        ApiError::PayloadTooLarge(format!(
+            "The request body is too large (at most {} KiB)",
+            limit / 1024
+        ))
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "The request body is too large (at most {} KiB)",
-            limit / 1024
-        ))
-        .into());
+        return Err(too_large().into());
     }
     if declared.is_none() {
-        let mut seen = 0usize;
-        let limited = req.take_body().into_bytes_stream().map(move |chunk| {
-            let chunk = chunk?;
-            seen += chunk.len();
-            if seen > limit {
-                Err(std::io::Error::other("request body too large"))
-            } else {
-                Ok(chunk)
-            }
-        });
-        req.set_body(Body::from_bytes_stream(limited));
+        let body = match req.take_body().into_bytes_limit(limit).await {
+            Ok(bytes) => bytes,
+            Err(ReadBodyError::PayloadTooLarge) => return Err(too_large().into()),
+            Err(e) => return Err(e.into()),
+        };
+        req.set_body(Body::from_bytes(body));
     }
     Ok(ep.call(req).await?.into_response())
 }

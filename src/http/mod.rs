@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod envelope;
 pub mod error;
+pub mod fields;
 pub mod images;
 pub mod input;
 pub mod middleware;

@@ -22,8 +22,18 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
+    /// The highest page a list serves (10 million records at 10 a page): beyond it, offsets would
+    /// overflow SQLite's signed OFFSET and exceed what a database skips in reasonable time.
+    pub const MAX_PAGE: u64 = 1_000_000;
+
     pub fn skip(&self) -> u64 {
-        (self.page.max(1) - 1).saturating_mul(self.limit)
+        (self.page.clamp(1, Self::MAX_PAGE) - 1).saturating_mul(self.limit)
+    }
+
+    /// Whether this page starts after the last of `total` records: its items are then `[]`
+    /// without asking the database to skip that far.
+    pub fn is_past(&self, total: u64) -> bool {
+        self.skip() >= total
     }
 }
 

@@ -406,8 +406,9 @@ async fn google_not_configured_without_a_client_id() {
 
 /// Google's own Python library (google-auth) verifying the test tokens against the fake Google:
 /// shows the fixtures and tokens are the real format, so the tests above test the real thing.
-/// Runs only where `EDUCOIN_TEST_GOOGLE_AUTH_PYTHON` (default `python3`) can import google-auth and
-/// pyjwt (which it uses for JWK sets); otherwise it says so and passes.
+/// Needs google-auth, requests and pyjwt (pinned in tests/services/requirements.txt, installed by
+/// scripts/test.sh) importable by `EDUCOIN_TEST_GOOGLE_AUTH_PYTHON` (default `python3`); without
+/// them it fails, so that a machine missing them cannot pass it unseen.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn google_auth_library_agrees_on_the_test_tokens() {
     const SCRIPT: &str = r#"
@@ -424,17 +425,19 @@ print("ACCEPTED", claims["email"])
 "#;
     let python =
         std::env::var("EDUCOIN_TEST_GOOGLE_AUTH_PYTHON").unwrap_or_else(|_| "python3".into());
-    let importable = std::process::Command::new(&python)
+    let import = std::process::Command::new(&python)
         .args([
             "-c",
             "import google.oauth2.id_token, google.auth.transport.requests, jwt",
         ])
         .output()
-        .is_ok_and(|out| out.status.success());
-    if !importable {
-        eprintln!("skipped: {python} cannot import google-auth, requests and pyjwt");
-        return;
-    }
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+    assert!(
+        import.status.success(),
+        "{python} cannot import google-auth, requests and pyjwt: run \
+         `python3 -m pip install -r tests/services/requirements.txt` (scripts/test.sh does)\n{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
     let google = google().await;
     let run = |token: String| {
         let (python, url) = (python.clone(), google.url.clone());

@@ -203,6 +203,12 @@ impl Teachers for MongoTeachers {
             None => doc! {},
         };
         let total = observe("teachers.count", self.coll.count_documents(filter.clone())).await?;
+        if q.is_past(total) {
+            return Ok(Page {
+                items: vec![],
+                total,
+            });
+        }
         let docs: Vec<TeacherDoc> = observe("teachers.list", async {
             self.coll
                 .find(filter)

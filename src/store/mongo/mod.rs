@@ -180,6 +180,12 @@ where
     T: TryFrom<D, Error = StoreError>,
 {
     let total = observe(op, coll.count_documents(filter.clone())).await?;
+    if q.is_past(total) {
+        return Ok(crate::store::Page {
+            items: vec![],
+            total,
+        });
+    }
     let items = newest_first(coll, op, filter, Some(q)).await?;
     Ok(crate::store::Page { items, total })
 }

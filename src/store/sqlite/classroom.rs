@@ -140,6 +140,12 @@ impl Classes for SqliteClasses {
                     "SELECT COUNT(*) FROM classes WHERE teacher = ?1",
                     [&teacher],
                 )?;
+                if q.is_past(total) {
+                    return Ok(Page {
+                        items: vec![],
+                        total,
+                    });
+                }
                 let items = c
                     .prepare(&format!(
                         "SELECT {CLASS_COLUMNS} FROM classes WHERE teacher = ?1 \

@@ -193,6 +193,12 @@ pub(super) fn page<T>(
         args,
         |r| r.get(0),
     )?;
+    if q.is_past(total as u64) {
+        return Ok(crate::store::Page {
+            items: vec![],
+            total: total as u64,
+        });
+    }
     let (limit, offset) = (q.limit as i64, q.skip() as i64);
     let mut bound = args.to_vec();
     bound.push(&limit);

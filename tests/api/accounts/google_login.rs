@@ -218,7 +218,36 @@ async fn the_legacy_body_is_accepted_only_when_allowed(db: Db) {
     assert_eq!(teacher_count(&api).await, 2);
 }
 
+/// Issue 9 item 16: the body's `profile` becomes the picture of a new account when Google has
+/// none, so it gets the `image` check: `javascript:` and `data:` URLs are 400 and create nothing.
+async fn a_google_sign_up_refuses_a_script_url_as_profile(db: Db) {
+    let google = google().await;
+    let api = server(db, &google, true).await;
+    let mut no_picture = claims();
+    no_picture.as_object_mut().unwrap().remove("picture");
+    for bad in ["javascript:alert(1)", "data:image/png;base64,AAAA"] {
+        let mut b = body(EMAIL, Some(&sign(&no_picture)));
+        b["profile"] = json!(bad);
+        let res = api.post("/teacher/login", None, b).await;
+        res.status(400);
+        assert_eq!(res.body["errorMessages"][0]["path"], "profile", "{bad}");
+        // The legacy body (no idToken) is held to the same check.
+        let mut legacy = body("legacy.teacher@example.com", None);
+        legacy["profile"] = json!(bad);
+        let res = api.post("/teacher/login", None, legacy).await;
+        res.status(400);
+    }
+    assert_eq!(teacher_count(&api).await, 0);
+    // A path or an https URL is taken.
+    let mut b = body(EMAIL, Some(&sign(&no_picture)));
+    b["profile"] = json!("/images/avatar-3.png");
+    let s = session(&api.post("/teacher/login", None, b).await);
+    let me = api.get("/teacher/profile/", Some(&s.token)).await;
+    assert_eq!(me.ok()["profile"], "/images/avatar-3.png");
+}
+
 on_both_stores!(
+    a_google_sign_up_refuses_a_script_url_as_profile,
     a_valid_id_token_logs_in_and_creates_the_teacher_once,
     a_teacher_who_signed_up_can_use_google_too,
     bad_id_tokens_are_refused_with_a_clear_message,
