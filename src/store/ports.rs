@@ -330,3 +330,17 @@ pub trait Feedbacks: Send + Sync {
     /// the storage contract tests.
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Feedback>>;
 }
+
+/// Points moves that a transition gated but did not finish (MongoDB without transactions: the
+/// assignment's write and the student's are two; see `store/mongo/points.rs`). SQLite moves
+/// points in the transition's own transaction, so nothing is ever pending there.
+#[async_trait::async_trait]
+pub trait PointsSettlement: Send + Sync {
+    /// Applies up to `limit` pending moves exactly once (safe to race with requests and with
+    /// other replicas) and tidies what they left on students; returns how many this call
+    /// settled.
+    async fn settle_pending(&self, limit: u64) -> StoreResult<u64>;
+    /// Makes the next student write of a points move fail once as a lost connection would
+    /// (`EDUCOIN_TEST_HOOKS` only); `false` where there is no such write (SQLite).
+    fn fail_next_move(&self) -> bool;
+}

@@ -77,6 +77,7 @@ async fn a_student(store: &Store, teacher: &Id, class: &str) -> Student {
         level: 1,
         rewards: 0,
         pending_points: 0,
+        earned_points: 0,
         created_at: Millis(1_700_000_000_000),
         updated_at: Millis(1_700_000_000_000),
         version: 0,
