@@ -343,4 +343,7 @@ pub trait PointsSettlement: Send + Sync {
     /// Makes the next student write of a points move fail once as a lost connection would
     /// (`EDUCOIN_TEST_HOOKS` only); `false` where there is no such write (SQLite).
     fn fail_next_move(&self) -> bool;
+    /// Overrides the detection of multi-document transactions (tests only: the jongodb test
+    /// server runs transactions but reports no replica set); `false` where there are none.
+    fn force_transactions(&self, on: bool) -> bool;
 }

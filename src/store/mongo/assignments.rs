@@ -710,4 +710,9 @@ impl PointsSettlement for MongoPointsSettlement {
         self.ledger.fail_next_move();
         true
     }
+
+    fn force_transactions(&self, on: bool) -> bool {
+        self.ledger.force_transactions(on);
+        true
+    }
 }

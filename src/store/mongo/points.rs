@@ -176,6 +176,10 @@ impl Ledger {
         self.faults.fetch_add(1, Ordering::SeqCst);
     }
 
+    pub(super) fn force_transactions(&self, on: bool) {
+        self.transactions.store(on, Ordering::Relaxed);
+    }
+
     fn take_fault(&self) -> bool {
         self.faults
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))

@@ -478,4 +478,8 @@ impl PointsSettlement for NothingPending {
     fn fail_next_move(&self) -> bool {
         false
     }
+
+    fn force_transactions(&self, _on: bool) -> bool {
+        false
+    }
 }
