@@ -211,7 +211,8 @@ pub trait TaskAssignments: Send + Sync {
         now: Millis,
     ) -> StoreResult<Transition<TaskAssignment>>;
     /// `inProgress` → `completed` for the teacher's own assignment: moves its points from the
-    /// student's `pendingPoints` to `points`, sets `level`, and schedules the repetition at `renew_at`.
+    /// student's `pendingPoints` to `points`, adds them to `earnedPoints`, sets `level` from that,
+    /// and schedules the repetition at `renew_at`.
     async fn approve(
         &self,
         teacher: &Id,
@@ -241,7 +242,8 @@ pub trait RewardAssignments: Send + Sync {
         status: RewardStatus,
     ) -> StoreResult<Vec<RewardAssignment>>;
     /// `unclaimed` → `claimed` for the student's own assignment, paying `price`: the student's
-    /// `points -= price` (never below zero because of a claim), `rewards += 1`, `level` follows.
+    /// `points -= price` (never below zero because of a claim), `rewards += 1`; `earnedPoints`
+    /// and `level` stay.
     /// Exactly once under concurrent calls.
     async fn claim(
         &self,
