@@ -36,7 +36,9 @@ pub async fn run(store: Store, stop: CancellationToken) {
         match run_once(&store).await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(settled = n, "pending points moves settled"),
-            Err(e) => tracing::warn!(error = %e, "settling pending points moves failed; will retry"),
+            Err(e) => {
+                tracing::warn!(error = %e, "settling pending points moves failed; will retry")
+            }
         }
         tokio::select! {
             _ = stop.cancelled() => return,

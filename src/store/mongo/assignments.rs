@@ -25,8 +25,7 @@ use crate::domain::assignment::{
 };
 use crate::domain::{Id, Millis};
 use crate::store::{
-    AssignmentCounts, PointsSettlement, RewardAssignments, StoreError, StoreResult,
-    TaskAssignments,
+    AssignmentCounts, PointsSettlement, RewardAssignments, StoreError, StoreResult, TaskAssignments,
 };
 
 pub(super) const TASK_ASSIGNMENTS: &str = "assigntasks";
@@ -116,7 +115,11 @@ struct TaskAssignmentDoc {
     /// assignments that never moved points or were written before these fields existed.
     #[serde(rename = "pointsOp", default, skip_serializing_if = "Option::is_none")]
     points_op: Option<String>,
-    #[serde(rename = "pointsApplied", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "pointsApplied",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     points_applied: Option<bool>,
 }
 
@@ -202,14 +205,14 @@ impl MongoTaskAssignments {
     async fn transition_once(
         &self,
         s: &mut Session<'_>,
+        id: &ObjectId,
         own: &Document,
         from: TaskStatus,
         set: &Document,
     ) -> Result<(bool, Option<TaskAssignmentDoc>), mongodb::error::Error> {
         let mut settled_first = false;
         loop {
-            let id = own.get_object_id("_id").unwrap_or_default();
-            let key = points::new_key(Book::Tasks, &id);
+            let key = points::new_key(Book::Tasks, id);
             let mut filter = own.clone();
             filter.insert("status", from.as_str());
             filter.extend(points::nothing_pending());
@@ -256,7 +259,9 @@ impl MongoTaskAssignments {
         let (done, doc) = observe(op, async {
             let mut tx = self.ledger.begin().await?;
             loop {
-                let attempt = self.transition_once(&mut tx.session(), &own, from, &set).await;
+                let attempt = self
+                    .transition_once(&mut tx.session(), &id.to_object_id(), &own, from, &set)
+                    .await;
                 if let Some(outcome) = tx.end(attempt).await? {
                     return Ok(outcome);
                 }
@@ -425,7 +430,11 @@ struct RewardAssignmentDoc {
     /// As on task assignments.
     #[serde(rename = "pointsOp", default, skip_serializing_if = "Option::is_none")]
     points_op: Option<String>,
-    #[serde(rename = "pointsApplied", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "pointsApplied",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     points_applied: Option<bool>,
 }
 
@@ -562,7 +571,11 @@ impl MongoRewardAssignments {
         })
     }
 
-    async fn balance(&self, s: &mut Session<'_>, student: &Id) -> Result<i64, mongodb::error::Error> {
+    async fn balance(
+        &self,
+        s: &mut Session<'_>,
+        student: &Id,
+    ) -> Result<i64, mongodb::error::Error> {
         let found = exec!(
             s,
             self.students
@@ -636,7 +649,6 @@ impl RewardAssignments for MongoRewardAssignments {
             Ok(claimed) => Ok(Ok(claimed.try_into()?)),
             Err(refused) => Ok(Err(refused)),
         }
-
     }
 }
 

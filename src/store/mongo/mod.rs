@@ -115,7 +115,10 @@ impl Backend for MongoBackend {
         content::create_indexes(&self.db).await?;
         let filled = points::backfill_earned_points(&self.db).await?;
         if filled > 0 {
-            tracing::info!(students = filled, "earnedPoints filled in from approved tasks");
+            tracing::info!(
+                students = filled,
+                "earnedPoints filled in from approved tasks"
+            );
         }
         let transactions = points::supports_transactions(&self.db).await?;
         self.transactions.store(transactions, Ordering::Relaxed);
@@ -166,10 +169,7 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
         categories: Arc::new(classroom::MongoCategories::new(&db)),
         tasks: Arc::new(classroom::MongoTasks::new(&db)),
         rewards: Arc::new(classroom::MongoRewards::new(&db)),
-        task_assignments: Arc::new(assignments::MongoTaskAssignments::new(
-            &db,
-            ledger.clone(),
-        )),
+        task_assignments: Arc::new(assignments::MongoTaskAssignments::new(&db, ledger.clone())),
         reward_assignments: Arc::new(assignments::MongoRewardAssignments::new(
             &db,
             ledger.clone(),

@@ -33,7 +33,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, DateTime, Document, doc};
-use mongodb::error::{Error as DbError, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
+use mongodb::error::{
+    Error as DbError, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
+};
 use mongodb::options::ReturnDocument;
 use mongodb::{Client, ClientSession, Collection, Database};
 
@@ -97,7 +99,12 @@ impl Book {
 
 /// A fresh key for a move of assignment `id`; unique forever, so a key never means two moves.
 pub(super) fn new_key(book: Book, id: &ObjectId) -> String {
-    format!("{}:{}:{}", book.prefix(), id.to_hex(), ObjectId::new().to_hex())
+    format!(
+        "{}:{}:{}",
+        book.prefix(),
+        id.to_hex(),
+        ObjectId::new().to_hex()
+    )
 }
 
 /// The gate's `$set` fields that leave the move `key` pending.
@@ -274,10 +281,8 @@ impl Ledger {
                 filter.insert("points", doc! { "$lt": min });
                 let refused = exec!(
                     s,
-                    self.students.update_one(
-                        filter,
-                        doc! { "$set": { &recorded_at: REFUSED_VALUE } }
-                    )
+                    self.students
+                        .update_one(filter, doc! { "$set": { &recorded_at: REFUSED_VALUE } })
                 )?;
                 if refused.matched_count == 1 {
                     self.mark(s, p, Settled::Refused).await?;
@@ -321,7 +326,12 @@ impl Ledger {
 
     /// Step 3: the assignment records how its pending move `p` settled.
     /// Returns how many assignments it changed (0: marked already).
-    async fn mark(&self, s: &mut Session<'_>, p: &Pending, outcome: Settled) -> Result<u64, DbError> {
+    async fn mark(
+        &self,
+        s: &mut Session<'_>,
+        p: &Pending,
+        outcome: Settled,
+    ) -> Result<u64, DbError> {
         let filter = doc! { "_id": p.assignment, OP: &p.key, APPLIED: false };
         let now = DateTime::now();
         let update = match (outcome, p.book) {
@@ -411,10 +421,8 @@ impl Ledger {
             }
             observe(
                 op,
-                self.students.update_one(
-                    doc! { "_id": id, OPS: {} },
-                    doc! { "$unset": { OPS: "" } },
-                ),
+                self.students
+                    .update_one(doc! { "_id": id, OPS: {} }, doc! { "$unset": { OPS: "" } }),
             )
             .await?;
             if let (Some(stored), Some(earned)) =
@@ -458,7 +466,10 @@ impl Tx {
 
     /// Ends an attempt: commits it (`Some`), or aborts it and starts the next on a transient
     /// transaction error such as a write conflict with a racing request (`None`), or gives up.
-    pub(super) async fn end<T>(&mut self, result: Result<T, DbError>) -> Result<Option<T>, DbError> {
+    pub(super) async fn end<T>(
+        &mut self,
+        result: Result<T, DbError>,
+    ) -> Result<Option<T>, DbError> {
         let Some(session) = self.session.as_mut() else {
             return result.map(Some);
         };
@@ -480,7 +491,10 @@ impl Tx {
         loop {
             match session.commit_transaction().await {
                 Ok(()) => return Ok(Some(value)),
-                Err(e) if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) && self.tries < ATTEMPTS => {
+                Err(e)
+                    if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT)
+                        && self.tries < ATTEMPTS =>
+                {
                     self.tries += 1;
                 }
                 Err(e) if retry(&e, self.tries) => {

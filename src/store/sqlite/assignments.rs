@@ -6,7 +6,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::accounts::{corrupt, id_column};
 use super::{Db, find_by};
 use crate::domain::assignment::{
-    ClaimRefused, PointsMove, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus, Transition,
+    ClaimRefused, PointsMove, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus,
+    Transition,
 };
 use crate::domain::{Id, Millis};
 use crate::store::{

@@ -86,7 +86,12 @@ async fn racing_transitions_apply_once(db: Db) {
         .unwrap();
     // The level follows the points earned (170), which a claim does not lower.
     assert_eq!(
-        (student.points, student.rewards, student.earned_points, student.level),
+        (
+            student.points,
+            student.rewards,
+            student.earned_points,
+            student.level
+        ),
         (70, 1, 170, 2)
     );
     let (_, body) = c.student.get(&app, "/api/v1/assign-reward/earn").await;

@@ -55,12 +55,20 @@ async fn complete_task(app: &TestApp, c: &Classroom, name: &str, points: i64) {
     let aid = id(&data);
     let (status, body) = c
         .student
-        .patch(app, &format!("/api/v1/assign-task/achieve/{aid}"), json!({}))
+        .patch(
+            app,
+            &format!("/api/v1/assign-task/achieve/{aid}"),
+            json!({}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = c
         .teacher
-        .patch(app, &format!("/api/v1/assign-task/approve/{aid}"), json!({}))
+        .patch(
+            app,
+            &format!("/api/v1/assign-task/approve/{aid}"),
+            json!({}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
 }
@@ -114,10 +122,7 @@ async fn level_follows_points_earned_not_spent(db: Db) {
 
     // The teacher's views show it too.
     let sid = c.student.id.to_string();
-    let (status, body) = c
-        .teacher
-        .get(&app, &format!("/api/v1/student/{sid}"))
-        .await;
+    let (status, body) = c.teacher.get(&app, &format!("/api/v1/student/{sid}")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         (&body["data"]["earnedPoints"], &body["data"]["level"]),

@@ -1,10 +1,10 @@
 //! The storage contract of the classroom ports: both adapters behave the same.
 
 use educoin::config::{DatabaseConfig, Secret};
+use educoin::domain::assignment::{RewardAssignment, RewardStatus, TaskAssignment, Transition};
 use educoin::domain::classroom::{
     CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
 };
-use educoin::domain::assignment::{RewardAssignment, RewardStatus, TaskAssignment, Transition};
 use educoin::domain::{AccountStatus, Category, Class, Id, Millis, Reward, Student, Task, Teacher};
 use educoin::store::{ClassDelete, ClassUpdate, ListQuery, Store, StoreError};
 
@@ -598,7 +598,9 @@ async fn complete(store: &Store, t: &Id, s: &Id, task: &Id, points: i64) -> Task
     store.task_assignments.insert(&a).await.unwrap();
     let achieved = store.task_assignments.achieve(s, &a.id, points, now);
     assert!(matches!(achieved.await.unwrap(), Transition::Done(_)));
-    let approved = store.task_assignments.approve(t, &a.id, now, Millis(now.0 + 1));
+    let approved = store
+        .task_assignments
+        .approve(t, &a.id, now, Millis(now.0 + 1));
     let Transition::Done(done) = approved.await.unwrap() else {
         panic!("approved");
     };
