@@ -2,9 +2,10 @@
 //!
 //! A transition writes two documents: the assignment (its status: the gate that lets one request
 //! through) and the student (its balances). With a replica set both writes run in one session
-//! transaction ([`Ledger::run`]). Without one (a standalone server, the jongodb test server) they
-//! are two writes, and a failure between them must not lose the points nor, on a retry or a
-//! second runner, credit them twice. So:
+//! transaction ([`Ledger::begin`], [`Tx::end`]), through the very steps below (so the keys of
+//! step 2 are left for the job to tidy there too). Without one (a standalone server, the jongodb
+//! test server) they are two writes, and a failure between them must not lose the points nor, on
+//! a retry or a second runner, credit them twice. So:
 //!
 //! 1. The gate also sets `pointsOp: K` (a fresh key) and `pointsApplied: false` on the
 //!    assignment. A transition only passes the gate of an assignment with nothing pending, so at
