@@ -18,7 +18,7 @@ pub const INTERVAL: Duration = Duration::from_secs(30);
 /// Pending moves read per round trip; a run goes on until fewer are found.
 const BATCH: u64 = 100;
 
-/// Settles every pending move; returns how many this runner found pending.
+/// Settles every pending move; returns how many of those this runner found are settled now.
 pub async fn run_once(store: &Store) -> StoreResult<u64> {
     let mut settled = 0;
     loop {

@@ -339,8 +339,9 @@ pub trait Feedbacks: Send + Sync {
 #[async_trait::async_trait]
 pub trait PointsSettlement: Send + Sync {
     /// Applies up to `limit` pending moves exactly once (safe to race with requests and with
-    /// other replicas) and tidies what they left on students; returns how many this call
-    /// settled.
+    /// other replicas) and tidies what they left on students; returns how many of the moves it
+    /// found pending are settled now (by this call or a racing one). A move that fails to settle
+    /// is logged and left for the next call.
     async fn settle_pending(&self, limit: u64) -> StoreResult<u64>;
     /// Makes the next student write of a points move fail once as a lost connection would
     /// (`EDUCOIN_TEST_HOOKS` only); `false` where there is no such write (SQLite).
