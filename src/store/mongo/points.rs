@@ -19,7 +19,8 @@
 //! 3. The assignment is then marked: `pointsApplied: true`, or for a refused claim back to
 //!    `unclaimed`.
 //! 4. The job later removes settled keys from `pointsOps` (only keys whose assignment is marked),
-//!    bumping `opsVersion` in the same update.
+//!    bumping `opsVersion` in the same update. (Step 2 also sets `pointsToTidy`, the indexed flag
+//!    the job looks for; it goes once `pointsOps` is empty.)
 //!
 //! Why no move applies twice: two applications of `K` are two updates of the same student. The
 //! second one's filter needs `K` absent, so `K` was removed in between, by a step 4 that bumped
@@ -52,6 +53,9 @@ pub(super) const APPLIED: &str = "pointsApplied";
 /// version step 2 checks.
 const OPS: &str = "pointsOps";
 const OPS_VERSION: &str = "opsVersion";
+/// On students: `true` while `pointsOps` may hold keys; indexed, so that the job finds them
+/// without a scan of every student.
+pub(super) const TO_TIDY: &str = "pointsToTidy";
 const APPLIED_VALUE: &str = "applied";
 const REFUSED_VALUE: &str = "refused";
 /// Tries of a settlement that loses races with other writers of the same student, and of a
@@ -266,7 +270,11 @@ impl Ledger {
                                 "rewards": p.mv.rewards,
                                 "earnedPoints": p.mv.earned,
                             },
-                            "$set": { &recorded_at: APPLIED_VALUE, "updatedAt": DateTime::now() },
+                            "$set": {
+                                &recorded_at: APPLIED_VALUE,
+                                TO_TIDY: true,
+                                "updatedAt": DateTime::now(),
+                            },
                         },
                     )
                     .return_document(ReturnDocument::After)
@@ -282,8 +290,10 @@ impl Ledger {
                 filter.insert("points", doc! { "$lt": min });
                 let refused = exec!(
                     s,
-                    self.students
-                        .update_one(filter, doc! { "$set": { &recorded_at: REFUSED_VALUE } })
+                    self.students.update_one(
+                        filter,
+                        doc! { "$set": { &recorded_at: REFUSED_VALUE, TO_TIDY: true } }
+                    )
                 )?;
                 if refused.matched_count == 1 {
                     self.mark(s, p, Settled::Refused).await?;
@@ -376,7 +386,7 @@ impl Ledger {
         let op = "points.tidy";
         let students: Vec<Document> = observe(op, async {
             self.students
-                .find(doc! { OPS: { "$exists": true } })
+                .find(doc! { TO_TIDY: true })
                 .projection(doc! { OPS: 1, "earnedPoints": 1 })
                 .limit(limit as i64)
                 .await?
@@ -422,8 +432,10 @@ impl Ledger {
             }
             observe(
                 op,
-                self.students
-                    .update_one(doc! { "_id": id, OPS: {} }, doc! { "$unset": { OPS: "" } }),
+                self.students.update_one(
+                    doc! { "_id": id, "$or": [{ OPS: {} }, { OPS: { "$exists": false } }] },
+                    doc! { "$unset": { OPS: "", TO_TIDY: "" } },
+                ),
             )
             .await?;
             if let (Some(stored), Some(earned)) =

@@ -109,7 +109,7 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
             ),
             index(doc! { "createdAt": -1, "_id": -1 }, "created_at", false),
             // Settled points moves the job still has to tidy (`points::Ledger::tidy`).
-            index(doc! { "pointsOps": 1 }, "points_ops", false),
+            index(doc! { super::points::TO_TIDY: 1 }, "points_to_tidy", false),
         ]),
     )
     .await

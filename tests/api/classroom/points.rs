@@ -266,6 +266,7 @@ async fn mongo_interrupted_moves_are_credited_once() {
     .unwrap()
     .unwrap();
     assert!(!raw.contains_key("pointsOps"), "{raw}");
+    assert!(!raw.contains_key("pointsToTidy"), "{raw}");
 }
 
 /// The transaction path (chosen with a replica set) forced on jongodb, which runs transactions
