@@ -228,6 +228,10 @@ async fn bootstrap(state: AppState, stop: CancellationToken) {
         state.store.clone(),
         stop.clone(),
     ));
+    tokio::spawn(crate::jobs::settle_points::run(
+        state.store.clone(),
+        stop.clone(),
+    ));
     if let Some(interval) = systemd::watchdog_interval() {
         tracing::info!(
             interval_ms = interval.as_millis() as u64,

@@ -62,6 +62,9 @@ struct UpdateStudentBody {
 struct StatisticsView {
     level: i64,
     points: i64,
+    /// What the level is computed from: approved tasks' points, never lowered by claims.
+    #[oai(rename = "earnedPoints")]
+    earned_points: i64,
     #[oai(rename = "totalAssignTask")]
     total_assign_task: u64,
     #[oai(rename = "totalCompletedTask")]
@@ -295,6 +298,7 @@ impl StudentApi {
             StatisticsView {
                 level: s.level,
                 points: s.points,
+                earned_points: s.earned_points,
                 total_assign_task: counts.total,
                 total_completed_task: counts.completed,
                 total_un_completed_task: counts.total.saturating_sub(counts.completed),
@@ -369,6 +373,7 @@ impl StudentApi {
             level: student::level_for(0),
             rewards: 0,
             pending_points: 0,
+            earned_points: 0,
             created_at: now,
             updated_at: now,
             version: 0,

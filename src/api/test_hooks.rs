@@ -45,9 +45,22 @@ async fn notify(Data(state): Data<&AppState>, Json(body): Json<Notify>) -> Statu
     StatusCode::NO_CONTENT
 }
 
+/// Makes the student write of the next points move fail once, as a lost connection between the
+/// assignment's write and the student's would (MongoDB without transactions; 501 on SQLite,
+/// where both are one transaction).
+#[handler]
+fn fail_next_points_move(Data(state): Data<&AppState>) -> StatusCode {
+    if state.store.points.fail_next_move() {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_IMPLEMENTED
+    }
+}
+
 pub fn routes() -> Route {
     Route::new()
         .at("/slow", get(slow))
         .at("/panic", get(panic_now))
         .at("/notify", post(notify))
+        .at("/fail-next-points-move", post(fail_next_points_move))
 }

@@ -126,6 +126,9 @@ pub struct StudentView {
     pub rewards: i64,
     #[oai(rename = "pendingPoints")]
     pub pending_points: i64,
+    /// Approved tasks' points (negative tasks subtract), never lowered by claims; `level` follows it.
+    #[oai(rename = "earnedPoints")]
+    pub earned_points: i64,
     #[oai(rename = "createdAt")]
     pub created_at: String,
     #[oai(rename = "updatedAt")]
@@ -150,6 +153,7 @@ impl StudentView {
             level: s.level,
             rewards: s.rewards,
             pending_points: s.pending_points,
+            earned_points: s.earned_points,
             created_at: s.created_at.to_iso(),
             updated_at: s.updated_at.to_iso(),
             version: s.version,

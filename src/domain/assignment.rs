@@ -95,6 +95,53 @@ pub enum Transition<T> {
     WrongState(T),
 }
 
+/// How a transition moves a student's balances (both stores apply exactly this).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PointsMove {
+    pub points: i64,
+    pub pending: i64,
+    pub rewards: i64,
+    pub earned: i64,
+    /// The balance the student must have for the move to apply (a claim's price).
+    pub min_points: Option<i64>,
+}
+
+impl PointsMove {
+    /// `achieve`: the task's points wait in `pendingPoints`.
+    pub fn achieve(points: i64) -> Self {
+        PointsMove {
+            points: 0,
+            pending: points,
+            rewards: 0,
+            earned: 0,
+            min_points: None,
+        }
+    }
+
+    /// `approve`: the waiting points move to the balance and count as earned (a negative task
+    /// lowers both).
+    pub fn approve(points: i64) -> Self {
+        PointsMove {
+            points,
+            pending: -points,
+            rewards: 0,
+            earned: points,
+            min_points: None,
+        }
+    }
+
+    /// A claim pays `price` from the balance, never below it; points earned stay.
+    pub fn claim(price: i64) -> Self {
+        PointsMove {
+            points: -price,
+            pending: 0,
+            rewards: 1,
+            earned: 0,
+            min_points: Some(price),
+        }
+    }
+}
+
 /// The start of the period after the one holding `at` (UTC day; ISO week from Monday; calendar
 /// month): when a repeating task approved at `at` opens again.
 pub fn next_period_start(repeat: Repeat, at: Millis) -> Millis {

@@ -19,6 +19,9 @@ pub struct Student {
     pub level: i64,
     pub rewards: i64,
     pub pending_points: i64,
+    /// Points earned with approved tasks (negative tasks subtract), never lowered by claims: the
+    /// level follows it, so spending points on a reward does not cost a level.
+    pub earned_points: i64,
     pub created_at: Millis,
     pub updated_at: Millis,
     pub version: i64,
@@ -33,9 +36,10 @@ pub struct StudentPatch {
     pub date_of_birth: Option<Millis>,
 }
 
-/// `level = 1 + floor(max(points, 0) / 100)` (CLIENT-CONTRACT §4).
-pub fn level_for(points: i64) -> i64 {
-    1 + points.max(0) / 100
+/// `level = 1 + floor(max(earnedPoints, 0) / 100)`: CLIENT-CONTRACT §4's formula applied to the
+/// points earned rather than the balance (docs/decisions.md, "Level on points earned").
+pub fn level_for(earned_points: i64) -> i64 {
+    1 + earned_points.max(0) / 100
 }
 
 /// A date of birth as the app sends it: `2015-04-01` or a full ISO-8601 timestamp.

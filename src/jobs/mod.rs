@@ -1,3 +1,4 @@
 //! Work the server does on its own, on a schedule, in every replica (each job is safe to race).
 
 pub mod repeat_tasks;
+pub mod settle_points;

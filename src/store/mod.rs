@@ -12,8 +12,8 @@ use std::time::Instant;
 pub use files::{Files, StoredFile};
 pub use ports::{
     Admins, AssignmentCounts, Categories, ClassDelete, ClassUpdate, Classes, Consumed, ListQuery,
-    Notifications, Page, RefreshToken, RefreshTokens, RewardAssignments, Rewards, Students,
-    TaskAssignments, Tasks, Teachers,
+    Notifications, Page, PointsSettlement, RefreshToken, RefreshTokens, RewardAssignments, Rewards,
+    Students, TaskAssignments, Tasks, Teachers,
 };
 pub use ports::{Feedbacks, Presets, Rules};
 
@@ -62,6 +62,7 @@ pub struct Store {
     pub rewards: Arc<dyn Rewards>,
     pub task_assignments: Arc<dyn TaskAssignments>,
     pub reward_assignments: Arc<dyn RewardAssignments>,
+    pub points: Arc<dyn PointsSettlement>,
     pub notifications: Arc<dyn Notifications>,
     pub files: Arc<dyn Files>,
     pub presets: Arc<dyn Presets>,

@@ -221,7 +221,8 @@ pub trait TaskAssignments: Send + Sync {
         now: Millis,
     ) -> StoreResult<Transition<TaskAssignment>>;
     /// `inProgress` → `completed` for the teacher's own assignment: moves its points from the
-    /// student's `pendingPoints` to `points`, sets `level`, and schedules the repetition at `renew_at`.
+    /// student's `pendingPoints` to `points`, adds them to `earnedPoints`, sets `level` from that,
+    /// and schedules the repetition at `renew_at`.
     async fn approve(
         &self,
         teacher: &Id,
@@ -251,7 +252,8 @@ pub trait RewardAssignments: Send + Sync {
         status: RewardStatus,
     ) -> StoreResult<Vec<RewardAssignment>>;
     /// `unclaimed` → `claimed` for the student's own assignment, paying `price`: the student's
-    /// `points -= price` (never below zero because of a claim), `rewards += 1`, `level` follows.
+    /// `points -= price` (never below zero because of a claim), `rewards += 1`; `earnedPoints`
+    /// and `level` stay.
     /// Exactly once under concurrent calls.
     async fn claim(
         &self,
@@ -339,4 +341,22 @@ pub trait Feedbacks: Send + Sync {
     /// No route reads feedback back yet (the contract has none); this is for operators' tools and
     /// the storage contract tests.
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Feedback>>;
+}
+
+/// Points moves that a transition gated but did not finish (MongoDB without transactions: the
+/// assignment's write and the student's are two; see `store/mongo/points.rs`). SQLite moves
+/// points in the transition's own transaction, so nothing is ever pending there.
+#[async_trait::async_trait]
+pub trait PointsSettlement: Send + Sync {
+    /// Applies up to `limit` pending moves exactly once (safe to race with requests and with
+    /// other replicas) and tidies what they left on students; returns how many of the moves it
+    /// found pending are settled now (by this call or a racing one). A move that fails to settle
+    /// is logged and left for the next call.
+    async fn settle_pending(&self, limit: u64) -> StoreResult<u64>;
+    /// Makes the next student write of a points move fail once as a lost connection would
+    /// (`EDUCOIN_TEST_HOOKS` only); `false` where there is no such write (SQLite).
+    fn fail_next_move(&self) -> bool;
+    /// Overrides the detection of multi-document transactions (tests only: the jongodb test
+    /// server runs transactions but reports no replica set); `false` where there are none.
+    fn force_transactions(&self, on: bool) -> bool;
 }

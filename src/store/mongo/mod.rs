@@ -7,10 +7,12 @@ mod classroom;
 mod content;
 mod files;
 mod notifications;
+mod points;
 mod students;
 mod tokens;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use mongodb::bson::doc;
@@ -71,6 +73,8 @@ pub(crate) fn conflict_on(e: StoreError, entity: &'static str, field: &'static s
 
 struct MongoBackend {
     db: Database,
+    /// Shared with the points ledger: whether moves run in transactions (set by `migrate`).
+    transactions: Arc<AtomicBool>,
 }
 
 #[async_trait::async_trait]
@@ -109,6 +113,24 @@ impl Backend for MongoBackend {
         tokens::create_indexes(&self.db).await?;
         files::migrate(&self.db).await?;
         content::create_indexes(&self.db).await?;
+        let filled = points::backfill_earned_points(&self.db).await?;
+        if filled > 0 {
+            tracing::info!(
+                students = filled,
+                "earnedPoints filled in from approved tasks"
+            );
+        }
+        let transactions = points::supports_transactions(&self.db).await?;
+        self.transactions.store(transactions, Ordering::Relaxed);
+        tracing::info!(
+            transactions,
+            "points moves run {}",
+            if transactions {
+                "in transactions"
+            } else {
+                "as pending moves settled exactly once (no replica set)"
+            }
+        );
         Ok(())
     }
 }
@@ -132,8 +154,13 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
         .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
     let client = Client::with_options(options)?;
     let db = client.database(&db_name);
+    let transactions = Arc::new(AtomicBool::new(false));
+    let ledger = Arc::new(points::Ledger::new(&client, &db, transactions.clone()));
     Ok(Store {
-        backend: Arc::new(MongoBackend { db: db.clone() }),
+        backend: Arc::new(MongoBackend {
+            db: db.clone(),
+            transactions,
+        }),
         teachers: Arc::new(accounts::MongoTeachers::new(&db)),
         admins: Arc::new(accounts::MongoAdmins::new(&db)),
         students: Arc::new(students::MongoStudents::new(&db)),
@@ -142,8 +169,12 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
         categories: Arc::new(classroom::MongoCategories::new(&db)),
         tasks: Arc::new(classroom::MongoTasks::new(&db)),
         rewards: Arc::new(classroom::MongoRewards::new(&db)),
-        task_assignments: Arc::new(assignments::MongoTaskAssignments::new(&db)),
-        reward_assignments: Arc::new(assignments::MongoRewardAssignments::new(&db)),
+        task_assignments: Arc::new(assignments::MongoTaskAssignments::new(&db, ledger.clone())),
+        reward_assignments: Arc::new(assignments::MongoRewardAssignments::new(
+            &db,
+            ledger.clone(),
+        )),
+        points: Arc::new(assignments::MongoPointsSettlement::new(&db, ledger)),
         notifications: Arc::new(notifications::MongoNotifications::new(&db)),
         files: Arc::new(files::MongoFiles::new(&db)),
         presets: Arc::new(content::MongoPresets::new(&db)),

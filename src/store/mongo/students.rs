@@ -35,6 +35,9 @@ struct StudentDoc {
     rewards: i64,
     #[serde(rename = "pendingPoints", default)]
     pending_points: i64,
+    /// Filled in for older documents at start (`points::backfill_earned_points`).
+    #[serde(rename = "earnedPoints", default)]
+    earned_points: i64,
     #[serde(rename = "createdAt")]
     created_at: DateTime,
     #[serde(rename = "updatedAt")]
@@ -62,6 +65,7 @@ impl From<&Student> for StudentDoc {
             level: s.level,
             rewards: s.rewards,
             pending_points: s.pending_points,
+            earned_points: s.earned_points,
             created_at: DateTime::from_millis(s.created_at.0),
             updated_at: DateTime::from_millis(s.updated_at.0),
             version: s.version,
@@ -85,6 +89,7 @@ impl TryFrom<StudentDoc> for Student {
             level: d.level,
             rewards: d.rewards,
             pending_points: d.pending_points,
+            earned_points: d.earned_points,
             created_at: Millis(d.created_at.timestamp_millis()),
             updated_at: Millis(d.updated_at.timestamp_millis()),
             version: d.version,
@@ -103,6 +108,8 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
                 false,
             ),
             index(doc! { "createdAt": -1, "_id": -1 }, "created_at", false),
+            // Settled points moves the job still has to tidy (`points::Ledger::tidy`).
+            index(doc! { super::points::TO_TIDY: 1 }, "points_to_tidy", false),
         ]),
     )
     .await

@@ -6,10 +6,13 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::accounts::{corrupt, id_column};
 use super::{Db, find_by};
 use crate::domain::assignment::{
-    ClaimRefused, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus, Transition,
+    ClaimRefused, PointsMove, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus,
+    Transition,
 };
 use crate::domain::{Id, Millis};
-use crate::store::{AssignmentCounts, RewardAssignments, StoreResult, TaskAssignments};
+use crate::store::{
+    AssignmentCounts, PointsSettlement, RewardAssignments, StoreResult, TaskAssignments,
+};
 
 const TASK_COLUMNS: &str = "id, task, student, teacher, status, points, slot, origin, approved_at, \
                             renew_at, created_at, updated_at, version";
@@ -74,20 +77,13 @@ fn list_tasks(
     .collect()
 }
 
-/// Moves a student's balances by the given amounts and sets its level from the new points.
-fn move_points(
-    c: &Connection,
-    student: &str,
-    points: i64,
-    pending: i64,
-    rewards: i64,
-    now: Millis,
-) -> rusqlite::Result<()> {
+/// Moves a student's balances by `m` and sets its level from the new points earned.
+fn move_points(c: &Connection, student: &str, m: PointsMove, now: Millis) -> rusqlite::Result<()> {
     c.execute(
         "UPDATE students SET points = points + ?2, pending_points = pending_points + ?3, \
-         rewards = rewards + ?4, level = 1 + MAX(points + ?2, 0) / 100, updated_at = ?5 \
-         WHERE id = ?1",
-        params![student, points, pending, rewards, now.0],
+         rewards = rewards + ?4, earned_points = earned_points + ?5, \
+         level = 1 + MAX(earned_points + ?5, 0) / 100, updated_at = ?6 WHERE id = ?1",
+        params![student, m.points, m.pending, m.rewards, m.earned, now.0],
     )
     .map(drop)
 }
@@ -242,7 +238,7 @@ impl TaskAssignments for SqliteTaskAssignments {
                     "status = 'inProgress', points = ?4, updated_at = ?5",
                     TaskStatus::NotStarted,
                     &[&points, &now.0],
-                    |tx, a| move_points(tx, a.student.as_str(), 0, a.points, 0, now),
+                    |tx, a| move_points(tx, a.student.as_str(), PointsMove::achieve(a.points), now),
                 )
             })
             .await
@@ -266,7 +262,7 @@ impl TaskAssignments for SqliteTaskAssignments {
                     "status = 'completed', slot = id, approved_at = ?4, renew_at = ?5, updated_at = ?4",
                     TaskStatus::InProgress,
                     &[&now.0, &renew_at.0],
-                    |tx, a| move_points(tx, a.student.as_str(), a.points, -a.points, 0, now),
+                    |tx, a| move_points(tx, a.student.as_str(), PointsMove::approve(a.points), now),
                 )
             })
             .await
@@ -461,12 +457,30 @@ impl RewardAssignments for SqliteRewardAssignments {
                      updated_at = ?3, version = version + 1 WHERE id = ?1 AND status = 'unclaimed'",
                     params![id.as_str(), price, now.0],
                 )?;
-                move_points(&tx, student.as_str(), -price, 0, 1, now)?;
+                move_points(&tx, student.as_str(), PointsMove::claim(price), now)?;
                 let claimed =
                     reward_by_id(&tx, id.as_str())?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
                 tx.commit()?;
                 Ok(Ok(claimed))
             })
             .await
+    }
+}
+
+/// Every transition moves its points in its own transaction: nothing is ever left pending.
+pub(super) struct NothingPending;
+
+#[async_trait::async_trait]
+impl PointsSettlement for NothingPending {
+    async fn settle_pending(&self, _limit: u64) -> StoreResult<u64> {
+        Ok(0)
+    }
+
+    fn fail_next_move(&self) -> bool {
+        false
+    }
+
+    fn force_transactions(&self, _on: bool) -> bool {
+        false
     }
 }

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_classroom.sql"),
     include_str!("migrations/0004_assignments.sql"),
     include_str!("migrations/0005_content.sql"),
+    include_str!("migrations/0006_earned_points.sql"),
 ];
 
 #[derive(Clone)]
@@ -169,6 +170,7 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
         rewards: Arc::new(classroom::SqliteRewards { db: db.clone() }),
         task_assignments: Arc::new(assignments::SqliteTaskAssignments { db: db.clone() }),
         reward_assignments: Arc::new(assignments::SqliteRewardAssignments { db: db.clone() }),
+        points: Arc::new(assignments::NothingPending),
         notifications: Arc::new(notifications::SqliteNotifications { db: db.clone() }),
         files: Arc::new(files),
         presets: Arc::new(content::SqlitePresets { db: db.clone() }),

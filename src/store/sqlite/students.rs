@@ -7,7 +7,7 @@ use crate::domain::{Id, Millis, Student};
 use crate::store::{ListQuery, Page, StoreResult, Students};
 
 const COLUMNS: &str = "id, name, passcode_sealed, passcode_lookup, date_of_birth, profile, class, teacher, \
-                       points, level, rewards, pending_points, created_at, updated_at, version";
+                       points, level, rewards, pending_points, created_at, updated_at, version, earned_points";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Student> {
     Ok(Student {
@@ -26,6 +26,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Student> {
         created_at: Millis(row.get(12)?),
         updated_at: Millis(row.get(13)?),
         version: row.get(14)?,
+        earned_points: row.get(15)?,
     })
 }
 
@@ -60,7 +61,7 @@ impl Students for SqliteStudents {
                 c.execute(
                     &format!(
                         "INSERT INTO students ({COLUMNS}) VALUES \
-                         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
                     ),
                     params![
                         s.id.as_str(),
@@ -77,7 +78,8 @@ impl Students for SqliteStudents {
                         s.pending_points,
                         s.created_at.0,
                         s.updated_at.0,
-                        s.version
+                        s.version,
+                        s.earned_points,
                     ],
                 )
                 .map(drop)

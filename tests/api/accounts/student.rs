@@ -347,6 +347,7 @@ async fn fixed_segments_win_over_the_id(db: Db) {
             "class",
             "createdAt",
             "dateOfBirth",
+            "earnedPoints",
             "level",
             "name",
             "password",

@@ -196,8 +196,8 @@ async fn a_task_goes_from_assigned_to_approved(db: Db) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["data"],
-        json!({"level": 1, "points": 30, "totalAssignTask": 2, "totalCompletedTask": 1,
-               "totalUnCompletedTask": 1})
+        json!({"level": 1, "points": 30, "earnedPoints": 30, "totalAssignTask": 2,
+               "totalCompletedTask": 1, "totalUnCompletedTask": 1})
     );
     assert_ne!(second, aid);
 

@@ -84,7 +84,16 @@ async fn racing_transitions_apply_once(db: Db) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((student.points, student.rewards, student.level), (70, 1, 1));
+    // The level follows the points earned (170), which a claim does not lower.
+    assert_eq!(
+        (
+            student.points,
+            student.rewards,
+            student.earned_points,
+            student.level
+        ),
+        (70, 1, 170, 2)
+    );
     let (_, body) = c.student.get(&app, "/api/v1/assign-reward/earn").await;
     assert_eq!(body["data"].as_array().unwrap().len(), 1);
     assert_eq!(body["data"][0]["paid"], 100);

@@ -7,5 +7,6 @@ pub(crate) mod helpers;
 mod http;
 mod live;
 mod ownership;
+mod points;
 mod repeating;
 mod store_contract;

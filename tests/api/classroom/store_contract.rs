@@ -1,6 +1,7 @@
 //! The storage contract of the classroom ports: both adapters behave the same.
 
 use educoin::config::{DatabaseConfig, Secret};
+use educoin::domain::assignment::{RewardAssignment, RewardStatus, TaskAssignment, Transition};
 use educoin::domain::classroom::{
     CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
 };
@@ -77,6 +78,7 @@ async fn a_student(store: &Store, teacher: &Id, class: &str) -> Student {
         level: 1,
         rewards: 0,
         pending_points: 0,
+        earned_points: 0,
         created_at: Millis(1_700_000_000_000),
         updated_at: Millis(1_700_000_000_000),
         version: 0,
@@ -547,4 +549,188 @@ on_both_stores!(
     class_update_is_conditional_and_renames_students,
     class_delete_only_when_empty,
     categories_tasks_rewards_round_trip,
+    level_follows_points_earned,
 );
+
+/// A task of `t` worth `points` and a reward costing `price`, for the points tests below.
+async fn task_and_reward(store: &Store, t: &Id, points: i64, price: i64) -> (Task, Reward) {
+    let category = Category {
+        id: Id::generate(),
+        name: "Points".into(),
+        image: "/images/star.png".into(),
+        teacher: t.clone(),
+        created_at: Millis(1_700_000_000_000),
+        updated_at: Millis(1_700_000_000_000),
+        version: 0,
+    };
+    store.categories.insert(&category).await.unwrap();
+    let task = Task {
+        id: Id::generate(),
+        name: "Help".into(),
+        points,
+        category: category.id.clone(),
+        kind: TaskType::Good,
+        repeat: Repeat::Monthly,
+        teacher: t.clone(),
+        created_at: Millis(1_700_000_000_000),
+        updated_at: Millis(1_700_000_000_000),
+        version: 0,
+    };
+    store.tasks.insert(&task).await.unwrap();
+    let reward = Reward {
+        id: Id::generate(),
+        name: "Prize".into(),
+        image: "/images/gift.png".into(),
+        required_points: price,
+        teacher: t.clone(),
+        created_at: Millis(1_700_000_000_000),
+        updated_at: Millis(1_700_000_000_000),
+        version: 0,
+    };
+    store.rewards.insert(&reward).await.unwrap();
+    (task, reward)
+}
+
+/// Achieves and approves a fresh assignment of `task` worth `points`.
+async fn complete(store: &Store, t: &Id, s: &Id, task: &Id, points: i64) -> TaskAssignment {
+    let now = Millis::now();
+    let a = TaskAssignment::open(task, s, t, None, now);
+    store.task_assignments.insert(&a).await.unwrap();
+    let achieved = store.task_assignments.achieve(s, &a.id, points, now);
+    assert!(matches!(achieved.await.unwrap(), Transition::Done(_)));
+    let approved = store
+        .task_assignments
+        .approve(t, &a.id, now, Millis(now.0 + 1));
+    let Transition::Done(done) = approved.await.unwrap() else {
+        panic!("approved");
+    };
+    done
+}
+
+/// `(points, pending_points, earned_points, level, rewards)` of a student.
+async fn balances(store: &Store, s: &Id) -> (i64, i64, i64, i64, i64) {
+    let s = store.students.by_id(s).await.unwrap().unwrap();
+    (
+        s.points,
+        s.pending_points,
+        s.earned_points,
+        s.level,
+        s.rewards,
+    )
+}
+
+async fn level_follows_points_earned(db: Db) {
+    let (store, _dir) = open(db).await;
+    let t = a_teacher(&store).await;
+    let s = a_student(&store, &t, "Class 5").await.id;
+    let (task, reward) = task_and_reward(&store, &t, 250, 200).await;
+    complete(&store, &t, &s, &task.id, 250).await;
+    assert_eq!(balances(&store, &s).await, (250, 0, 250, 3, 0));
+
+    let offer = RewardAssignment {
+        id: Id::generate(),
+        reward: reward.id.clone(),
+        student: s.clone(),
+        teacher: t.clone(),
+        status: RewardStatus::Unclaimed,
+        paid: 0,
+        claimed_at: None,
+        created_at: Millis::now(),
+        updated_at: Millis::now(),
+        version: 0,
+    };
+    store.reward_assignments.insert(&offer).await.unwrap();
+    let claimed = store
+        .reward_assignments
+        .claim(&s, &offer.id, 200, Millis::now())
+        .await
+        .unwrap();
+    assert!(claimed.is_ok(), "{claimed:?}");
+    assert_eq!(balances(&store, &s).await, (50, 0, 250, 3, 1));
+
+    complete(&store, &t, &s, &task.id, -180).await;
+    assert_eq!(balances(&store, &s).await, (-130, 0, 70, 1, 1));
+    // Nothing is left pending on either store after transitions that did not fail.
+    assert_eq!(store.points.settle_pending(100).await.unwrap(), 0);
+}
+
+/// A database written before migration 0006 gets `earned_points` from its approved assignments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_migration_fills_in_earned_points() {
+    let (store, dir) = open(Db::Sqlite).await;
+    let t = a_teacher(&store).await;
+    let s = a_student(&store, &t, "Class 5").await.id;
+    let (task, _) = task_and_reward(&store, &t, 0, 0).await;
+    complete(&store, &t, &s, &task.id, 120).await;
+    complete(&store, &t, &s, &task.id, 130).await;
+    complete(&store, &t, &s, &task.id, -40).await;
+    let open_only = TaskAssignment::open(&task.id, &s, &t, None, Millis::now());
+    store.task_assignments.insert(&open_only).await.unwrap();
+    let achieved = store
+        .task_assignments
+        .achieve(&s, &open_only.id, 500, Millis::now());
+    achieved.await.unwrap();
+    drop(store);
+    // Back to schema 5, as an older server left it.
+    {
+        let c = rusqlite::Connection::open(dir.path().join("classroom.db")).unwrap();
+        c.execute_batch(
+            "ALTER TABLE students DROP COLUMN earned_points; UPDATE students SET level = 1; \
+             PRAGMA user_version = 5;",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&DatabaseConfig::Sqlite {
+        path: dir.path().join("classroom.db"),
+    })
+    .await
+    .unwrap();
+    store.backend.migrate().await.unwrap();
+    // 120 + 130 - 40 approved; the 500 waiting for approval does not count.
+    assert_eq!(balances(&store, &s).await, (210, 500, 210, 3, 0));
+}
+
+/// MongoDB students written before `earnedPoints` existed get it at start, from their approved
+/// assignments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongo_start_fills_in_earned_points() {
+    use mongodb::bson::{Document, doc};
+
+    let url = services::fresh_mongodb_url();
+    let store = Store::open(&DatabaseConfig::Mongo {
+        url: Secret::new(url.clone()),
+    })
+    .await
+    .unwrap();
+    store.backend.migrate().await.unwrap();
+    let t = a_teacher(&store).await;
+    let s = a_student(&store, &t, "Class 5").await.id;
+    let (task, _) = task_and_reward(&store, &t, 0, 0).await;
+    complete(&store, &t, &s, &task.id, 120).await;
+    complete(&store, &t, &s, &task.id, -20).await;
+    let students = mongodb::Client::with_uri_str(&url)
+        .await
+        .unwrap()
+        .default_database()
+        .unwrap()
+        .collection::<Document>("students");
+    students
+        .update_one(
+            doc! { "_id": s.to_object_id() },
+            doc! { "$unset": { "earnedPoints": "" }, "$set": { "level": 1 } },
+        )
+        .await
+        .unwrap();
+    store.backend.migrate().await.unwrap();
+    assert_eq!(balances(&store, &s).await, (100, 0, 100, 2, 0));
+    // Only documents without the field are touched: a second start changes nothing.
+    students
+        .update_one(
+            doc! { "_id": s.to_object_id() },
+            doc! { "$set": { "earnedPoints": 7_i64 } },
+        )
+        .await
+        .unwrap();
+    store.backend.migrate().await.unwrap();
+    assert_eq!(balances(&store, &s).await.2, 7);
+}

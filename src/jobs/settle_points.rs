@@ -1,0 +1,48 @@
+//! Finishes points moves that a transition gated but did not finish (MongoDB without a replica
+//! set: a database error or a crash between the assignment's write and the student's; see
+//! `store/mongo/points.rs`). The next request on the same assignment finishes its move too; this
+//! job catches the rest.
+//!
+//! Every replica runs this at start and every [`INTERVAL`]. Runners may race with each other
+//! and with requests: a move is applied by one conditional update of the student that records
+//! its key, so it applies once whoever gets there first.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::store::{Store, StoreResult};
+
+pub const INTERVAL: Duration = Duration::from_secs(30);
+
+/// Pending moves read per round trip; a run goes on until fewer are found.
+const BATCH: u64 = 100;
+
+/// Settles every pending move; returns how many of those this runner found are settled now.
+pub async fn run_once(store: &Store) -> StoreResult<u64> {
+    let mut settled = 0;
+    loop {
+        let n = store.points.settle_pending(BATCH).await?;
+        settled += n;
+        if n < BATCH {
+            return Ok(settled);
+        }
+    }
+}
+
+/// Runs [`run_once`] now and then every [`INTERVAL`] until `stop`.
+pub async fn run(store: Store, stop: CancellationToken) {
+    loop {
+        match run_once(&store).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(settled = n, "pending points moves settled"),
+            Err(e) => {
+                tracing::warn!(error = %e, "settling pending points moves failed; will retry")
+            }
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(INTERVAL) => {}
+        }
+    }
+}
