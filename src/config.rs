@@ -783,9 +783,9 @@ impl Config {
             ),
         ];
         match &self.email {
-            None if self.environment.is_production() => lines.push(
-                "EMAIL_HOST=[unset: email disabled, password reset answers 503]".into(),
-            ),
+            None if self.environment.is_production() => {
+                lines.push("EMAIL_HOST=[unset: email disabled, password reset answers 503]".into())
+            }
             None => lines.push("EMAIL_HOST=[unset: mail is logged, not sent]".into()),
             Some(e) => {
                 lines.push(format!("EMAIL_HOST={}", e.host));
