@@ -338,8 +338,8 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-/// Values that appear in the seed's example files and tutorials. A production secret that contains
-/// one of them was copied, not generated.
+/// Values that appear in the seed's example files and tutorials. A production secret built around
+/// one of them was copied, not generated; the words are removed before its randomness is judged.
 const PLACEHOLDER_MARKERS: &[&str] = &[
     "change",
     "replace",
@@ -355,23 +355,84 @@ const PLACEHOLDER_MARKERS: &[&str] = &[
     "1234",
 ];
 
-fn weak_secret_reason(value: &str) -> Option<String> {
-    let lower = value.to_ascii_lowercase();
-    if let Some(marker) = PLACEHOLDER_MARKERS.iter().find(|m| lower.contains(*m)) {
-        return Some(format!(
-            "looks like a placeholder (contains {marker:?}); generate one with `openssl rand -hex 32`"
-        ));
+/// The least estimated randomness of a production secret, in bits (docs/decisions.md, "Secret
+/// strength"). `openssl rand -hex 32` estimates about 200, `-hex 16` never below 76.
+const MIN_SECRET_BITS: f64 = 64.0;
+
+/// A conservative estimate of the randomness in `value`, in bits: the placeholder words are cut
+/// out, and what is left counts as many characters as it has distinct trigrams that are not a run
+/// (`aaa`) or a sequence (`abc`, `321`), each worth the Shannon entropy of its characters. Repeated
+/// or sequential text thus scores near zero while random text of any alphabet keeps its length.
+pub fn secret_bits(value: &str) -> f64 {
+    let chars: Vec<char> = value.chars().collect();
+    let lower: Vec<char> = value.to_lowercase().chars().collect();
+    let mut kept = vec![true; chars.len()];
+    if lower.len() == chars.len() {
+        for marker in PLACEHOLDER_MARKERS {
+            let m: Vec<char> = marker.chars().collect();
+            for start in 0..chars.len().saturating_sub(m.len() - 1) {
+                if lower[start..start + m.len()] == m[..] {
+                    kept[start..start + m.len()].fill(false);
+                }
+            }
+        }
     }
+    let mut counts = std::collections::HashMap::new();
+    let mut trigrams = std::collections::HashSet::new();
+    let mut run: Vec<char> = Vec::new();
+    let mut runs = Vec::new();
+    for (c, keep) in chars.iter().zip(&kept) {
+        if *keep {
+            *counts.entry(*c).or_insert(0usize) += 1;
+            run.push(*c);
+        } else if !run.is_empty() {
+            runs.push(std::mem::take(&mut run));
+        }
+    }
+    runs.push(run);
+    for run in &runs {
+        for t in run.windows(3) {
+            let (a, b, c) = (t[0] as i64, t[1] as i64, t[2] as i64);
+            let patterned = b - a == c - b && (b - a).abs() <= 1;
+            if !patterned {
+                trigrams.insert([t[0], t[1], t[2]]);
+            }
+        }
+    }
+    let total: usize = counts.values().sum();
+    if total == 0 {
+        return 0.0;
+    }
+    let per_char: f64 = counts
+        .values()
+        .map(|&n| {
+            let p = n as f64 / total as f64;
+            -p * p.log2()
+        })
+        .sum();
+    trigrams.len() as f64 * per_char
+}
+
+fn weak_secret_reason(value: &str) -> Option<String> {
     if value.chars().count() < MIN_SECRET_LEN {
         return Some(format!(
             "is shorter than {MIN_SECRET_LEN} characters; generate one with `openssl rand -hex 32`"
         ));
     }
-    let distinct: std::collections::BTreeSet<char> = value.chars().collect();
-    if distinct.len() < 10 {
-        return Some("has too little variety to be random".to_owned());
+    if secret_bits(value) >= MIN_SECRET_BITS {
+        return None;
     }
-    None
+    let lower = value.to_ascii_lowercase();
+    Some(
+        match PLACEHOLDER_MARKERS.iter().find(|m| lower.contains(*m)) {
+            Some(marker) => format!(
+                "looks like a placeholder (contains {marker:?}); generate one with `openssl rand -hex 32`"
+            ),
+            None => "has too little randomness (repeated or sequential characters); generate one \
+                     with `openssl rand -hex 32`"
+                .to_owned(),
+        },
+    )
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -526,6 +587,12 @@ impl Config {
                     r.problems.push(
                         "PASSCODE_KEY must be 64 hexadecimal characters (32 bytes); generate one with `openssl rand -hex 32`".into(),
                     );
+                } else if production && k.eq_ignore_ascii_case(DEVELOPMENT_PASSCODE_KEY) {
+                    r.problems.push(
+                        "PASSCODE_KEY is the public development key; generate one with `openssl rand -hex 32`".into(),
+                    );
+                } else if production && let Some(why) = weak_secret_reason(k) {
+                    r.problems.push(format!("PASSCODE_KEY {why}"));
                 }
                 key
             }
@@ -901,6 +968,78 @@ mod tests {
             !text.contains("dev-jwt-secret-change-in-production"),
             "secret leaked: {text}"
         );
+    }
+
+    fn production_with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut all = env(&[
+            ("NODE_ENV", "production"),
+            ("EMAIL_HOST", "smtp.school.test"),
+            ("EMAIL_FROM", "noreply@school.test"),
+        ]);
+        for name in ["JWT_SECRET", "JWT_REFRESH_SECRET", "PASSCODE_KEY"] {
+            all.insert(name.into(), random_hex(32));
+        }
+        for (k, v) in pairs {
+            all.insert(k.to_string(), v.to_string());
+        }
+        Config::from_source(&all)
+    }
+
+    #[test]
+    fn production_refuses_a_passcode_key_without_randomness() {
+        let zero = "0".repeat(64);
+        let pattern = "0123456789abcdef".repeat(4);
+        let dev = DEVELOPMENT_PASSCODE_KEY.to_owned();
+        for key in [zero.as_str(), pattern.as_str(), dev.as_str()] {
+            let err = production_with(&[("PASSCODE_KEY", key)]).unwrap_err().to_string();
+            assert!(err.contains("PASSCODE_KEY"), "{key}: {err}");
+            assert!(!err.contains(key), "key leaked: {err}");
+        }
+        // Development keeps accepting them (the fixed development key is the default there).
+        assert!(Config::from_source(&env(&[("PASSCODE_KEY", &zero)])).is_ok());
+        assert!(production_with(&[]).is_ok());
+    }
+
+    #[test]
+    fn a_thousand_generated_secrets_are_all_accepted() {
+        use base64::Engine as _;
+        use rand::RngCore;
+        let mut lowest = f64::MAX;
+        for _ in 0..1000 {
+            // `openssl rand -hex 32` for every secret, and `openssl rand -base64 32` for the JWTs.
+            let hex = random_hex(32);
+            let mut bytes = [0u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+            lowest = lowest.min(secret_bits(&hex)).min(secret_bits(&b64));
+            let other = random_hex(32);
+            if let Err(e) = production_with(&[
+                ("JWT_SECRET", &hex),
+                ("JWT_REFRESH_SECRET", &b64),
+                ("PASSCODE_KEY", &other),
+            ]) {
+                panic!("generated secrets refused: {e}");
+            }
+        }
+        println!("lowest estimate of 2,000 generated secrets: {lowest:.0} bits (minimum {MIN_SECRET_BITS})");
+        // Hex that happens to contain a marker (`1234`) is still random.
+        let mut with_marker = random_hex(32);
+        with_marker.replace_range(20..24, "1234");
+        assert!(weak_secret_reason(&with_marker).is_none());
+    }
+
+    #[test]
+    fn placeholders_and_patterns_are_refused_whatever_their_length() {
+        for weak in [
+            "dev-jwt-secret-change-in-production",
+            "changemechangemechangemechangemechangeme",
+            "abcdefghijklmnopqrstuvwxyz0123456789",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "k1-0123456789abcdef0123456789abcdef",
+        ] {
+            assert!(weak_secret_reason(weak).is_some(), "{weak} accepted");
+        }
+        assert!(weak_secret_reason("Zq8vN3kP0xW7tY2mB5cR9dF1gH4jK6lS").is_none());
     }
 
     #[test]

@@ -97,6 +97,7 @@ pub(crate) fn new_teacher(
         created_at: now,
         updated_at: now,
         version: 0,
+        token_epoch: 0,
     }
 }
 
@@ -224,6 +225,7 @@ impl TeacherApi {
             &teacher.id,
             Role::Teacher,
             Some(&teacher.email),
+            teacher.token_epoch,
             "Logged in successfully",
         )
         .await

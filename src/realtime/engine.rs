@@ -127,6 +127,8 @@ struct State {
     awaiting_pong: bool,
     /// The id of the Socket.IO socket of the main namespace, once connected.
     socket: Option<String>,
+    /// The token epoch the socket was authenticated under (`None`: anonymous, legacy broadcast).
+    socket_epoch: Option<i64>,
     connecting: bool,
     close: Option<CloseReason>,
 }
@@ -201,6 +203,7 @@ impl Engine {
                 post_pending: false,
                 awaiting_pong: false,
                 socket: None,
+                socket_epoch: None,
                 connecting: false,
                 close: None,
             }),
@@ -257,6 +260,24 @@ impl Engine {
         let packet: Arc<str> = protocol::event(&format!("notification::{recipient}"), data).into();
         for session in targets {
             session.push(packet.clone());
+        }
+    }
+
+    /// Disconnects the sockets of `user` on this process that were authenticated under a token
+    /// epoch below `below_epoch` (all of them with `None`).
+    pub fn revoke(&self, user: &str, below_epoch: Option<i64>) {
+        for session in self.hub.of_user(user) {
+            let target = {
+                let st = session.state();
+                match (&st.socket, st.socket_epoch, below_epoch) {
+                    (Some(id), Some(epoch), Some(below)) if epoch < below => Some(id.clone()),
+                    (Some(id), _, None) => Some(id.clone()),
+                    _ => None,
+                }
+            };
+            if let Some(id) = target {
+                session.end_socket(&id);
+            }
         }
     }
 
@@ -538,7 +559,7 @@ impl Session {
             }
             st.connecting = true;
         }
-        let outcome = self.authenticate(app, auth.as_ref()).await;
+        let outcome = self.authenticate(app, auth.as_ref()).await.map(Some);
         let outcome = match outcome {
             Err(_) if engine.legacy_broadcast => Ok(None),
             other => other,
@@ -550,12 +571,17 @@ impl Session {
                 return;
             }
             match outcome {
-                Ok(user) => {
+                Ok(who) => {
                     let id = random_id();
+                    let user = who.as_ref().map(|w| w.user.as_str());
                     // Registered under the session's lock, so that a concurrent close either sees
                     // the socket (and unregisters it) or runs before it exists.
-                    let evicted = engine.hub.register(&id, user.as_deref(), self.clone());
+                    let evicted = engine.hub.register(&id, user, self.clone());
                     st.socket = Some(id.clone());
+                    st.socket_epoch = who.as_ref().map(|w| w.epoch);
+                    if let Some(w) = &who {
+                        tokio::spawn(expire_socket(self.clone(), id.clone(), w.expires_at));
+                    }
                     (protocol::connect_ok(&id), evicted)
                 }
                 Err((message, status)) => (
@@ -580,7 +606,7 @@ impl Session {
         &self,
         app: &AppState,
         auth: Option<&Value>,
-    ) -> Result<Option<String>, (String, u16)> {
+    ) -> Result<Authenticated, (String, u16)> {
         let from_auth = auth
             .and_then(|a| a.get("token"))
             .and_then(Value::as_str)
@@ -597,7 +623,11 @@ impl Session {
         };
         match authenticate_token(app, token, ALL_ROLES).await {
             Ok((_, claims)) => match claims.account_id() {
-                Some(id) => Ok(Some(id.as_str().to_owned())),
+                Some(id) => Ok(Authenticated {
+                    user: id.as_str().to_owned(),
+                    epoch: claims.epoch,
+                    expires_at: claims.exp,
+                }),
                 None => Err((
                     "The access token is not valid. Please log in again.".into(),
                     401,
@@ -605,6 +635,30 @@ impl Session {
             },
             Err(e) => Err((e.to_string(), e.status().as_u16())),
         }
+    }
+
+    /// Ends socket `id` if it is still this session's socket: unregisters it and sends `41` (the
+    /// client does not reconnect by itself; the app connects again with a fresh token). The
+    /// Engine.IO session is given `connect_timeout` to join again or go.
+    pub fn end_socket(self: &Arc<Self>, id: &str) {
+        let ours = {
+            let mut st = self.state();
+            if st.socket.as_deref() == Some(id) {
+                st.socket = None;
+                st.socket_epoch = None;
+                true
+            } else {
+                false
+            }
+        };
+        if !ours {
+            return;
+        }
+        if let Some(engine) = self.engine() {
+            engine.hub.unregister(id);
+            tokio::spawn(connect_timeout(self.clone(), engine.limits.connect_timeout));
+        }
+        self.push_str(protocol::disconnect(protocol::MAIN_NAMESPACE));
     }
 
     /// Ends socket `id` that the hub already removed (its user opened too many): `41`, so that
@@ -660,6 +714,30 @@ async fn heartbeat(session: Arc<Session>, limits: Limits) {
         if answered.is_err() {
             session.close(CloseReason::PingTimeout);
             return;
+        }
+    }
+}
+
+/// Who a socket's token authenticated, and until when.
+struct Authenticated {
+    user: String,
+    epoch: i64,
+    /// The token's `exp`, in seconds since the epoch.
+    expires_at: i64,
+}
+
+/// Ends socket `id` when its token expires: a socket is authenticated once, and must not outlive
+/// the token that let it in.
+async fn expire_socket(session: Arc<Session>, id: String, expires_at: i64) {
+    let left_ms = expires_at
+        .saturating_mul(1000)
+        .saturating_sub(crate::domain::Millis::now().0)
+        .max(0);
+    tokio::select! {
+        _ = session.closed.cancelled() => {}
+        _ = tokio::time::sleep(Duration::from_millis(left_ms as u64)) => {
+            tracing::debug!(sid = %session.sid, "realtime socket's token expired");
+            session.end_socket(&id);
         }
     }
 }

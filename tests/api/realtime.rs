@@ -438,3 +438,32 @@ async fn protocol_errors_answer_as_engine_io_does() {
     let (_, spec) = app.get_json("/api/v1/openapi.json").await;
     assert!(!spec.to_string().contains("socket.io"));
 }
+
+/// A Socket.IO packet whose type is a multi-byte character (`4é`) used to panic the decoder: a
+/// 500 on polling, a dead task without a close frame on a WebSocket. It is a protocol error now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_byte_packet_type_is_a_protocol_error_not_a_panic() {
+    let app = spawn_app(Db::Sqlite, Kv::Memory).await;
+    for packet in ["4é", "4€{}", "4😀", "é"] {
+        let (status, body) = {
+            let resp = app.get("/socket.io/?EIO=4&transport=polling").await;
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        };
+        assert_eq!(status, 200, "{body}");
+        let open: Value = serde_json::from_str(&body[1..]).unwrap();
+        let url = app.url(&format!(
+            "/socket.io/?EIO=4&transport=polling&sid={}",
+            open["sid"].as_str().unwrap()
+        ));
+        let resp = app.client.post(&url).body(packet).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{packet:?}: {:?}", resp.text().await);
+        // The session ended, as for any malformed packet.
+        assert_eq!(
+            app.client.get(&url).send().await.unwrap().status(),
+            400,
+            "{packet:?}"
+        );
+    }
+    // The server is still serving.
+    assert_eq!(app.get("/api/v1/health").await.status(), 200);
+}

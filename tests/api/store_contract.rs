@@ -41,6 +41,7 @@ fn teacher(name: &str, email: &str, created_at: i64) -> Teacher {
         created_at: Millis(created_at),
         updated_at: Millis(created_at),
         version: 0,
+        token_epoch: 0,
     }
 }
 
@@ -57,6 +58,7 @@ fn admin(email: &str) -> Admin {
         created_at: Millis(1_700_000_000_000),
         updated_at: Millis(1_700_000_000_000),
         version: 0,
+        token_epoch: 0,
     }
 }
 

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_classroom.sql"),
     include_str!("migrations/0004_assignments.sql"),
     include_str!("migrations/0005_content.sql"),
+    include_str!("migrations/0006_token_epoch.sql"),
 ];
 
 #[derive(Clone)]
