@@ -991,7 +991,9 @@ mod tests {
         let pattern = "0123456789abcdef".repeat(4);
         let dev = DEVELOPMENT_PASSCODE_KEY.to_owned();
         for key in [zero.as_str(), pattern.as_str(), dev.as_str()] {
-            let err = production_with(&[("PASSCODE_KEY", key)]).unwrap_err().to_string();
+            let err = production_with(&[("PASSCODE_KEY", key)])
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("PASSCODE_KEY"), "{key}: {err}");
             assert!(!err.contains(key), "key leaked: {err}");
         }
@@ -1021,7 +1023,9 @@ mod tests {
                 panic!("generated secrets refused: {e}");
             }
         }
-        println!("lowest estimate of 2,000 generated secrets: {lowest:.0} bits (minimum {MIN_SECRET_BITS})");
+        println!(
+            "lowest estimate of 2,000 generated secrets: {lowest:.0} bits (minimum {MIN_SECRET_BITS})"
+        );
         // Hex that happens to contain a marker (`1234`) is still random.
         let mut with_marker = random_hex(32);
         with_marker.replace_range(20..24, "1234");

@@ -330,9 +330,7 @@ impl AuthApi {
             }),
             Role::Student => state.store.students.by_id(id).await?.map(|_| Ok((None, 0))),
         }
-        .unwrap_or(Err(
-            "This account no longer exists. Please log in again.",
-        ));
+        .unwrap_or(Err("This account no longer exists. Please log in again."));
         let (email, epoch) = match current {
             Ok(found) => found,
             Err(why) => {

@@ -7,8 +7,8 @@ use crate::domain::content::{PresetType, RuleType};
 use crate::domain::notification::Notification;
 use crate::domain::student::StudentPatch;
 use crate::domain::{
-    AccountStatus, Admin, Category, Class, Feedback, Id, Millis, Preset, Reward, Role, Rule, Student, Task,
-    Teacher,
+    AccountStatus, Admin, Category, Class, Feedback, Id, Millis, Preset, Reward, Role, Rule,
+    Student, Task, Teacher,
 };
 
 use super::StoreResult;
