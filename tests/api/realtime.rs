@@ -467,3 +467,143 @@ async fn a_multi_byte_packet_type_is_a_protocol_error_not_a_panic() {
     // The server is still serving.
     assert_eq!(app.get("/api/v1/health").await.status(), 200);
 }
+
+/// A socket is authenticated once, at connect; it must not outlive its token. The official client
+/// sees the server's disconnect ("io server disconnect") and does not reconnect with the dead token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_is_disconnected_when_its_token_expires() {
+    let app = spawn_app_with(Db::Sqlite, Kv::Memory, |env| {
+        env.insert("JWT_EXPIRE_IN".into(), "3s".into());
+    })
+    .await;
+    let alice = teacher(&app, "Alice").await;
+    let started = tokio::time::Instant::now();
+    let mut socket = SocketClient::connect(&app, &alice.token, SocketTransport::WebSocket).await;
+    let gone = socket.expect_disconnect(WAIT).await;
+    println!(
+        "disconnected {:?} after connecting (token lifetime 3 s)",
+        started.elapsed()
+    );
+    assert_eq!(gone["reason"], "io server disconnect", "{gone}");
+    wait_sockets(&app, 0).await;
+    assert_eq!(sockets_gauge(), 0);
+}
+
+/// A password change disconnects the account's sockets at once; a socket opened with the token of
+/// the login that follows stays and hears its events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_disconnects_the_accounts_older_sockets() {
+    let api = crate::accounts::Api::start(Db::Sqlite).await;
+    let t = api.teacher("Paz Teacher").await;
+    let other = api.teacher("Otto Teacher").await;
+    let mut phone = SocketClient::connect(&api.app, &t.token, SocketTransport::WebSocket).await;
+    let mut dashboard =
+        SocketClient::connect(&api.app, &t.token, SocketTransport::PollingThenUpgrade).await;
+    let mut bystander =
+        SocketClient::connect(&api.app, &other.token, SocketTransport::WebSocket).await;
+
+    let new = "Socket-Teacher-Pass-3318";
+    api.watch(new);
+    api.post(
+        "/auth/change-password",
+        Some(&t.token),
+        json!({"currentPassword": t.password, "newPassword": new, "confirmPassword": new}),
+    )
+    .await
+    .ok();
+    for socket in [&mut phone, &mut dashboard] {
+        let gone = socket.expect_disconnect(WAIT).await;
+        assert_eq!(gone["reason"], "io server disconnect", "{gone}");
+    }
+    let fresh = crate::accounts::session(&api.teacher_login(&t.email, new).await);
+    let mut again = SocketClient::connect(&api.app, &fresh.token, SocketTransport::WebSocket).await;
+    let id = Id::parse(&t.id).unwrap();
+    notify(&api.app, &id, json!({"after": "change"})).await;
+    assert_eq!(
+        again.next_event(WAIT).await,
+        (
+            format!("notification::{}", t.id),
+            json!({"after": "change"})
+        )
+    );
+    bystander.assert_no_event(QUIET).await;
+    // The old token cannot open a new one.
+    let mut stale = SocketClient::spawn(
+        &api.app,
+        SocketTransport::WebSocket,
+        json!({"auth": {"token": t.token}}),
+    );
+    assert_eq!(stale.expect_connect_error().await["data"]["status"], 401);
+    wait_sockets(&api.app, 2).await;
+}
+
+/// A block on one replica disconnects the teacher's sockets on every replica, through Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_disconnects_sockets_on_every_replica() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    let database = format!("sqlite://{}/shared.db", dir.path().display());
+    let shared = |env: &mut std::collections::BTreeMap<String, String>| {
+        env.insert("REDIS_KEY_PREFIX".into(), prefix.clone());
+        env.insert("DATABASE_URL".into(), database.clone());
+        env.insert(
+            "JWT_SECRET".into(),
+            "replicas-share-this-key-7f3a9c1e5b2d8046".into(),
+        );
+        env.insert(
+            "JWT_REFRESH_SECRET".into(),
+            "replicas-share-refresh-4c8e2a6f0b9d1357".into(),
+        );
+    };
+    let a = spawn_app_with(Db::Sqlite, Kv::Redis, shared).await;
+    let b = spawn_app_with(Db::Sqlite, Kv::Redis, shared).await;
+    let alice = teacher(&a, "Alice").await;
+    let bob = teacher(&a, "Bob").await;
+    let mut on_a = SocketClient::connect(&a, &alice.token, SocketTransport::WebSocket).await;
+    let mut on_b = SocketClient::connect(&b, &alice.token, SocketTransport::WebSocket).await;
+    let mut bob_on_b = SocketClient::connect(&b, &bob.token, SocketTransport::WebSocket).await;
+
+    // b's Redis subscription starts in the background: wait until a's messages reach it.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        notify(&a, &bob.id, json!({"ping": true})).await;
+        if bob_on_b
+            .next_line(Duration::from_millis(500))
+            .await
+            .is_some()
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no event through Redis"
+        );
+    }
+
+    assert!(
+        educoin::revocation::set_teacher_status(
+            &a.state,
+            &alice.id,
+            educoin::domain::AccountStatus::Blocked
+        )
+        .await
+        .unwrap()
+    );
+    for socket in [&mut on_a, &mut on_b] {
+        let gone = socket.expect_disconnect(WAIT).await;
+        assert_eq!(gone["reason"], "io server disconnect", "{gone}");
+    }
+    wait_sockets(&a, 0).await;
+    wait_sockets(&b, 1).await;
+    // Bob's socket on b is untouched (it may still receive the duplicate pings of the loop).
+    while bob_on_b
+        .next_line(Duration::from_millis(300))
+        .await
+        .is_some()
+    {}
+    notify(&b, &bob.id, json!({"still": "here"})).await;
+    assert_eq!(
+        bob_on_b.next_event(WAIT).await,
+        (event_name(&bob), json!({"still": "here"}))
+    );
+}
