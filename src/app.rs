@@ -39,6 +39,7 @@ impl AppState {
             realtime: Arc::new(Realtime::new(
                 cache.clone(),
                 config.realtime_legacy_broadcast,
+                &config.realtime_sessions,
             )),
             config,
             store,

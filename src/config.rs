@@ -144,6 +144,18 @@ pub struct RateLimitConfig {
     pub passcode_failures_global: u64,
 }
 
+/// Socket.IO session caps per process (docs/decisions.md, "Socket.IO handshake floods").
+#[derive(Clone, Debug)]
+pub struct RealtimeSessionsConfig {
+    /// Sessions whose socket has signed in.
+    pub max_sessions: usize,
+    /// Sessions that have not signed in yet, from all addresses; beyond it the oldest is dropped.
+    pub max_pending: usize,
+    /// Sessions that have not signed in yet, from one client address; beyond it that address's
+    /// oldest is dropped.
+    pub max_pending_per_address: usize,
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub environment: Environment,
@@ -173,6 +185,7 @@ pub struct Config {
     /// Emit every notification to every connected socket, signed in or not, as the old server did.
     /// Off by default: it shows each user's notifications to everyone (CLIENT-CONTRACT §5).
     pub realtime_legacy_broadcast: bool,
+    pub realtime_sessions: RealtimeSessionsConfig,
     /// Secrets generated for this process because none were configured (development only).
     pub generated_secrets: Vec<&'static str>,
 }
@@ -724,6 +737,11 @@ impl Config {
         }
         let shutdown_timeout = Duration::from_secs(r.number("SHUTDOWN_TIMEOUT_SECS", 20u64));
         let realtime_legacy_broadcast = r.flag("REALTIME_LEGACY_BROADCAST");
+        let realtime_sessions = RealtimeSessionsConfig {
+            max_sessions: r.number("REALTIME_MAX_SESSIONS", 10_000usize).max(1),
+            max_pending: r.number("REALTIME_MAX_PENDING_SESSIONS", 1_000usize).max(1),
+            max_pending_per_address: r.number("REALTIME_MAX_PENDING_PER_ADDRESS", 32usize).max(1),
+        };
         let test_hooks = r.flag("EDUCOIN_TEST_HOOKS");
         if test_hooks && production {
             r.problems
@@ -758,6 +776,7 @@ impl Config {
             data_dir,
             test_hooks,
             realtime_legacy_broadcast,
+            realtime_sessions,
             generated_secrets,
         })
     }
@@ -881,6 +900,18 @@ impl Config {
             format!(
                 "REALTIME_LEGACY_BROADCAST={}",
                 self.realtime_legacy_broadcast
+            ),
+            format!(
+                "REALTIME_MAX_SESSIONS={}",
+                self.realtime_sessions.max_sessions
+            ),
+            format!(
+                "REALTIME_MAX_PENDING_SESSIONS={}",
+                self.realtime_sessions.max_pending
+            ),
+            format!(
+                "REALTIME_MAX_PENDING_PER_ADDRESS={}",
+                self.realtime_sessions.max_pending_per_address
             ),
             format!("MAX_BODY_BYTES={}", self.max_body_bytes),
             format!("LOG_LEVEL={}", self.log_level),

@@ -23,6 +23,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
 use crate::cache::Cache;
+use crate::config::RealtimeSessionsConfig;
 use crate::domain::Id;
 use engine::{Engine, Limits};
 
@@ -38,10 +39,20 @@ pub struct Realtime {
 
 impl Realtime {
     /// `legacy_broadcast`: emit every notification to every socket (`REALTIME_LEGACY_BROADCAST`).
-    pub fn new(cache: Arc<dyn Cache>, legacy_broadcast: bool) -> Self {
+    pub fn new(
+        cache: Arc<dyn Cache>,
+        legacy_broadcast: bool,
+        sessions: &RealtimeSessionsConfig,
+    ) -> Self {
+        let limits = Limits {
+            max_sessions: sessions.max_sessions,
+            max_pending: sessions.max_pending,
+            max_pending_per_address: sessions.max_pending_per_address,
+            ..Limits::default()
+        };
         Realtime {
             cache,
-            engine: Engine::new(Limits::default(), legacy_broadcast),
+            engine: Engine::new(limits, legacy_broadcast),
         }
     }
 

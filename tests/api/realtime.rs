@@ -11,6 +11,7 @@ use std::time::Duration;
 use educoin::auth::tokens::AccessTokens;
 use educoin::config::{JwtConfig, Secret};
 use educoin::domain::{Id, Role};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use crate::classroom::helpers::{Caller, teacher};
@@ -606,4 +607,92 @@ async fn a_block_disconnects_sockets_on_every_replica() {
         bob_on_b.next_event(WAIT).await,
         (event_name(&bob), json!({"still": "here"}))
     );
+}
+
+/// Issue 9, item 4: thousands of anonymous Engine.IO handshakes from one address fill only the
+/// pending pool (its oldest make room), never the signed-in pool: while the flood runs, signed-in
+/// users still connect with the official client, on both transports, and get their events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anonymous_handshake_flood_never_keeps_a_signed_in_user_out() {
+    let app = spawn_app_with(Db::Sqlite, Kv::Memory, |env| {
+        env.insert("REALTIME_MAX_SESSIONS".into(), "20".into());
+        env.insert("REALTIME_MAX_PENDING_SESSIONS".into(), "600".into());
+        env.insert("REALTIME_MAX_PENDING_PER_ADDRESS".into(), "500".into());
+        env.insert("RATE_LIMIT_MAX_REQUESTS".into(), "1000000".into());
+    })
+    .await;
+    let alice = teacher(&app, "Alice").await;
+    let bob = teacher(&app, "Bob").await;
+
+    let handshake = {
+        let (client, url) = (
+            app.client.clone(),
+            app.url("/socket.io/?EIO=4&transport=polling"),
+        );
+        move || {
+            let (client, url) = (client.clone(), url.clone());
+            async move { client.get(url).send().await.unwrap().status().as_u16() }
+        }
+    };
+    // The first 3,000, all at once from 32 connections: none is refused.
+    let started = std::time::Instant::now();
+    let statuses: Vec<u16> = futures_util::stream::iter(0..3_000)
+        .map(|_| handshake())
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    assert!(statuses.iter().all(|s| *s == 200), "refused handshakes");
+    println!(
+        "3,000 anonymous handshakes in {elapsed:?}; {} pending, {} sessions",
+        app.state.realtime.engine().pending_count(),
+        app.state.realtime.engine().session_count()
+    );
+    assert!(app.state.realtime.engine().pending_count() <= 500);
+
+    // The flood goes on while the users connect.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let flood = tokio::spawn({
+        let stop = stop.clone();
+        let handshake = handshake.clone();
+        async move {
+            let mut sent = 0u64;
+            while !stop.is_cancelled() {
+                let batch: Vec<u16> = futures_util::stream::iter(0..64)
+                    .map(|_| handshake())
+                    .buffer_unordered(16)
+                    .collect()
+                    .await;
+                assert!(batch.iter().all(|s| *s == 200));
+                sent += 64;
+            }
+            sent
+        }
+    });
+    let mut app_socket =
+        SocketClient::connect(&app, &alice.token, SocketTransport::WebSocket).await;
+    let mut dashboard = SocketClient::spawn(
+        &app,
+        SocketTransport::PollingThenUpgrade,
+        json!({"query": {"token": bob.token}}),
+    );
+    dashboard.expect_connect().await;
+    notify(&app, &alice.id, json!({"through": "the flood"})).await;
+    notify(&app, &bob.id, json!({"through": "the flood"})).await;
+    assert_eq!(
+        app_socket.next_event(WAIT).await,
+        (event_name(&alice), json!({"through": "the flood"}))
+    );
+    assert_eq!(
+        dashboard.next_event(WAIT).await,
+        (event_name(&bob), json!({"through": "the flood"}))
+    );
+    stop.cancel();
+    let more = flood.await.unwrap();
+    println!(
+        "{more} more handshakes during the users' connect; {} pending",
+        app.state.realtime.engine().pending_count()
+    );
+    assert!(app.state.realtime.engine().pending_count() <= 500);
+    assert_eq!(app.state.realtime.connected_sockets(), 2);
 }
