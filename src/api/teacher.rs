@@ -16,7 +16,6 @@ use crate::domain::passcode::{self, Purpose};
 use crate::domain::{AccountStatus, Admin, Id, Millis, Role, Teacher};
 use crate::http::auth::Auth;
 use crate::http::input::{bounded, email, list_query, optional, optional_bounded, required};
-use crate::http::upload::store_image;
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
 use crate::store::StoreError;
 
@@ -258,7 +257,8 @@ impl TeacherApi {
             ..Default::default()
         };
         if let Some(image) = form.image {
-            patch.profile = Some(store_image(state.store.files.as_ref(), image).await?);
+            patch.profile =
+                Some(super::profile::store_own_image(&state, &auth.who.id, image).await?);
         }
         let updated = state
             .store
@@ -267,7 +267,8 @@ impl TeacherApi {
             .await?
             .ok_or_else(|| ApiError::Unauthorized("This account no longer exists.".into()))?;
         if patch.profile.is_some() {
-            super::profile::forget_old_image(&state, auth.who.profile.as_deref()).await;
+            super::profile::forget_old_image(&state, &auth.who.id, auth.who.profile.as_deref())
+                .await;
         }
         Ok(Envelope::ok(
             "Profile updated",

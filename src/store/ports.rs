@@ -325,6 +325,17 @@ pub trait Presets: Send + Sync {
     async fn uses_image(&self, image: &str) -> StoreResult<bool>;
 }
 
+/// Who uploaded each stored file (profile pictures), so that code deleting an upload it no longer
+/// needs deletes only the caller's own: a profile may point at anyone's file.
+#[async_trait::async_trait]
+pub trait Uploads: Send + Sync {
+    /// Records `owner` as the uploader of file `name` (replacing any record of that name).
+    async fn record(&self, name: &str, owner: &Id, at: Millis) -> StoreResult<()>;
+    /// The uploader of `name`; `None` for files without a record (presets, older uploads).
+    async fn owner(&self, name: &str) -> StoreResult<Option<Id>>;
+    async fn forget(&self, name: &str) -> StoreResult<()>;
+}
+
 #[async_trait::async_trait]
 pub trait Rules: Send + Sync {
     async fn get(&self, kind: RuleType) -> StoreResult<Option<Rule>>;

@@ -391,6 +391,25 @@ async fn credential_changes_move_the_token_epoch(db: Db) {
     );
 }
 
+/// Upload records: who uploaded a file, replaced by a new record of the same name, forgotten.
+async fn uploads_remember_their_owner(db: Db) {
+    let (store, _dir) = open(db).await;
+    let (alice, bob) = (Id::generate(), Id::generate());
+    let name = "0123456789abcdef0123456789abcdef.png";
+    assert_eq!(store.uploads.owner(name).await.unwrap(), None);
+    store.uploads.record(name, &alice, Millis(1)).await.unwrap();
+    assert_eq!(
+        store.uploads.owner(name).await.unwrap(),
+        Some(alice.clone())
+    );
+    store.uploads.record(name, &bob, Millis(2)).await.unwrap();
+    assert_eq!(store.uploads.owner(name).await.unwrap(), Some(bob));
+    store.uploads.forget(name).await.unwrap();
+    assert_eq!(store.uploads.owner(name).await.unwrap(), None);
+    // Forgetting twice is fine.
+    store.uploads.forget(name).await.unwrap();
+}
+
 async fn ping_answers(db: Db) {
     let (store, _dir) = open(db).await;
     store.backend.ping().await.unwrap();
@@ -403,5 +422,6 @@ on_both_stores!(
     teacher_update_applies_only_set_fields,
     admins_round_trip_and_unique_email,
     credential_changes_move_the_token_epoch,
+    uploads_remember_their_owner,
     ping_answers,
 );

@@ -9,6 +9,7 @@ mod files;
 mod notifications;
 mod students;
 mod tokens;
+mod uploads;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -146,6 +147,7 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
         reward_assignments: Arc::new(assignments::MongoRewardAssignments::new(&db)),
         notifications: Arc::new(notifications::MongoNotifications::new(&db)),
         files: Arc::new(files::MongoFiles::new(&db)),
+        uploads: Arc::new(uploads::MongoUploads::new(&db)),
         presets: Arc::new(content::MongoPresets::new(&db)),
         rules: Arc::new(content::MongoRules::new(&db)),
         feedbacks: Arc::new(content::MongoFeedbacks::new(&db)),
