@@ -662,9 +662,14 @@ impl Session {
             }
             Ok(SocketPacket::Disconnect { namespace }) => {
                 if namespace == protocol::MAIN_NAMESPACE {
-                    let socket = self.state().socket.take();
+                    let socket = {
+                        let mut st = self.state();
+                        st.socket_epoch = None;
+                        st.socket.take()
+                    };
                     if let (Some(id), Some(engine)) = (socket, self.engine()) {
                         engine.hub.unregister(&id);
+                        tokio::spawn(connect_timeout(self.clone(), engine.limits.connect_timeout));
                     }
                 }
             }
@@ -807,17 +812,22 @@ impl Session {
 
     /// Ends socket `id` that the hub already removed (its user opened too many): `41`, so that
     /// this client does not reconnect by itself.
-    fn evict(&self, id: &str) {
+    fn evict(self: &Arc<Self>, id: &str) {
         let was_ours = {
             let mut st = self.state();
             if st.socket.as_deref() == Some(id) {
                 st.socket = None;
+                st.socket_epoch = None;
                 true
             } else {
                 false
             }
         };
         if was_ours {
+            // Without a socket the session would keep a signed-in place for nothing.
+            if let Some(engine) = self.engine() {
+                tokio::spawn(connect_timeout(self.clone(), engine.limits.connect_timeout));
+            }
             self.push_str(protocol::disconnect(protocol::MAIN_NAMESPACE));
         }
     }
