@@ -7,9 +7,10 @@
 { pkgs, module }:
 let
   secretFiles = {
-    "educoin/jwt_secret" = "vm-test-jwt-secret-0123456789abcdef0123456789";
-    "educoin/jwt_refresh_secret" = "vm-test-refresh-secret-0123456789abcdef01234";
-    "educoin/passcode_key" = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    # Fixed random values (`openssl rand -hex 32`): production refuses patterned or placeholder secrets.
+    "educoin/jwt_secret" = "6c67b1d87eeca8936ac21cb5293c7b2d60fe445a0111d9752e3397c433ced6b6";
+    "educoin/jwt_refresh_secret" = "b3e711e396aa4fceb1cfd763a20c0acd0409b6e265082de2f4d0d2a4b403cc08";
+    "educoin/passcode_key" = "8a320dcb6e15a83c61a0c9ccef5f369632b1d90db60ad663de1479b621e4fe46";
   };
   common = {
     imports = [ module ];
@@ -86,7 +87,7 @@ pkgs.testers.runNixOSTest {
 
     with subtest("secrets arrive as credentials, not in the environment or the journal"):
         machine.fail("systemctl show -P Environment educoin | grep -q JWT_SECRET=")
-        machine.fail("journalctl -u educoin | grep -q vm-test-jwt-secret")
+        machine.fail("journalctl -u educoin | grep -q 6c67b1d87eeca8936ac21cb5293c7b2d")
 
     with subtest("hardening: exposure <= 2.0"):
         score = exposure(machine)
