@@ -42,6 +42,7 @@ impl AppState {
             realtime: Arc::new(Realtime::new(
                 cache.clone(),
                 config.realtime_legacy_broadcast,
+                &config.realtime_sessions,
             )),
             config,
             store,
@@ -65,8 +66,12 @@ fn cors(config: &Config) -> Cors {
         .max_age(600);
     // Production answers only the configured dashboards; development answers any origin so that
     // a local dashboard or Expo web build works without setup.
-    if config.environment.is_production() || !config.frontend_origins.is_empty() {
+    if !config.frontend_origins.is_empty() {
         cors.allow_origins(config.frontend_origins.iter().map(String::as_str))
+    } else if config.environment.is_production() {
+        // poem's Cors allows every origin when its list is empty, so "none configured" must be
+        // said with a predicate; the mobile app sends no CORS requests and keeps working.
+        cors.allow_origins_fn(|_| false)
     } else {
         cors
     }

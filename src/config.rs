@@ -154,6 +154,18 @@ pub struct RateLimitConfig {
     pub hash_queue_wait: Duration,
 }
 
+/// Socket.IO session caps per process (docs/decisions.md, "Socket.IO handshake floods").
+#[derive(Clone, Debug)]
+pub struct RealtimeSessionsConfig {
+    /// Sessions whose socket has signed in.
+    pub max_sessions: usize,
+    /// Sessions that have not signed in yet, from all addresses; beyond it the oldest is dropped.
+    pub max_pending: usize,
+    /// Sessions that have not signed in yet, from one client address; beyond it that address's
+    /// oldest is dropped.
+    pub max_pending_per_address: usize,
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub environment: Environment,
@@ -183,6 +195,7 @@ pub struct Config {
     /// Emit every notification to every connected socket, signed in or not, as the old server did.
     /// Off by default: it shows each user's notifications to everyone (CLIENT-CONTRACT §5).
     pub realtime_legacy_broadcast: bool,
+    pub realtime_sessions: RealtimeSessionsConfig,
     /// Secrets generated for this process because none were configured (development only).
     pub generated_secrets: Vec<&'static str>,
 }
@@ -357,8 +370,8 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-/// Values that appear in the seed's example files and tutorials. A production secret that contains
-/// one of them was copied, not generated.
+/// Values that appear in the seed's example files and tutorials. A production secret built around
+/// one of them was copied, not generated; the words are removed before its randomness is judged.
 const PLACEHOLDER_MARKERS: &[&str] = &[
     "change",
     "replace",
@@ -374,23 +387,96 @@ const PLACEHOLDER_MARKERS: &[&str] = &[
     "1234",
 ];
 
-fn weak_secret_reason(value: &str) -> Option<String> {
-    let lower = value.to_ascii_lowercase();
-    if let Some(marker) = PLACEHOLDER_MARKERS.iter().find(|m| lower.contains(*m)) {
-        return Some(format!(
-            "looks like a placeholder (contains {marker:?}); generate one with `openssl rand -hex 32`"
-        ));
+/// The least estimated randomness of a production secret, in bits (docs/decisions.md, "Secret
+/// strength"). `openssl rand -hex 32` estimates about 200 (never below 170 in 30,000 samples).
+const MIN_SECRET_BITS: f64 = 64.0;
+
+/// A conservative estimate of the randomness in `value`, in bits: the placeholder words are cut
+/// out, and what is left counts as many characters as it has distinct trigrams that are not a run
+/// (`aaa`) or a sequence (`abc`, `321`), each worth the Shannon entropy of its characters. Repeated
+/// or sequential text thus scores near zero while random text of any alphabet keeps its length.
+/// The lower of the estimates with and without doubled characters counts (`00112233...` is a
+/// sequence too).
+pub fn secret_bits(value: &str) -> f64 {
+    let mut undoubled = String::with_capacity(value.len());
+    for c in value.chars() {
+        if !undoubled.ends_with(c) {
+            undoubled.push(c);
+        }
     }
+    trigram_bits(value).min(trigram_bits(&undoubled))
+}
+
+fn trigram_bits(value: &str) -> f64 {
+    let chars: Vec<char> = value.chars().collect();
+    let lower: Vec<char> = value.to_lowercase().chars().collect();
+    let mut kept = vec![true; chars.len()];
+    if lower.len() == chars.len() {
+        for marker in PLACEHOLDER_MARKERS {
+            let m: Vec<char> = marker.chars().collect();
+            for start in 0..chars.len().saturating_sub(m.len() - 1) {
+                if lower[start..start + m.len()] == m[..] {
+                    kept[start..start + m.len()].fill(false);
+                }
+            }
+        }
+    }
+    let mut counts = std::collections::HashMap::new();
+    let mut trigrams = std::collections::HashSet::new();
+    let mut run: Vec<char> = Vec::new();
+    let mut runs = Vec::new();
+    for (c, keep) in chars.iter().zip(&kept) {
+        if *keep {
+            *counts.entry(*c).or_insert(0usize) += 1;
+            run.push(*c);
+        } else if !run.is_empty() {
+            runs.push(std::mem::take(&mut run));
+        }
+    }
+    runs.push(run);
+    for run in &runs {
+        for t in run.windows(3) {
+            let (a, b, c) = (t[0] as i64, t[1] as i64, t[2] as i64);
+            let patterned = b - a == c - b && (b - a).abs() <= 1;
+            if !patterned {
+                trigrams.insert([t[0], t[1], t[2]]);
+            }
+        }
+    }
+    let total: usize = counts.values().sum();
+    if total == 0 {
+        return 0.0;
+    }
+    let per_char: f64 = counts
+        .values()
+        .map(|&n| {
+            let p = n as f64 / total as f64;
+            -p * p.log2()
+        })
+        .sum();
+    trigrams.len() as f64 * per_char
+}
+
+fn weak_secret_reason(value: &str) -> Option<String> {
     if value.chars().count() < MIN_SECRET_LEN {
         return Some(format!(
             "is shorter than {MIN_SECRET_LEN} characters; generate one with `openssl rand -hex 32`"
         ));
     }
-    let distinct: std::collections::BTreeSet<char> = value.chars().collect();
-    if distinct.len() < 10 {
-        return Some("has too little variety to be random".to_owned());
+    if secret_bits(value) >= MIN_SECRET_BITS {
+        return None;
     }
-    None
+    let lower = value.to_ascii_lowercase();
+    Some(
+        match PLACEHOLDER_MARKERS.iter().find(|m| lower.contains(*m)) {
+            Some(marker) => format!(
+                "looks like a placeholder (contains {marker:?}); generate one with `openssl rand -hex 32`"
+            ),
+            None => "has too little randomness (repeated or sequential characters); generate one \
+                     with `openssl rand -hex 32`"
+                .to_owned(),
+        },
+    )
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -545,6 +631,12 @@ impl Config {
                     r.problems.push(
                         "PASSCODE_KEY must be 64 hexadecimal characters (32 bytes); generate one with `openssl rand -hex 32`".into(),
                     );
+                } else if production && k.eq_ignore_ascii_case(DEVELOPMENT_PASSCODE_KEY) {
+                    r.problems.push(
+                        "PASSCODE_KEY is the public development key; generate one with `openssl rand -hex 32`".into(),
+                    );
+                } else if production && let Some(why) = weak_secret_reason(k) {
+                    r.problems.push(format!("PASSCODE_KEY {why}"));
                 }
                 key
             }
@@ -677,6 +769,11 @@ impl Config {
         }
         let shutdown_timeout = Duration::from_secs(r.number("SHUTDOWN_TIMEOUT_SECS", 20u64));
         let realtime_legacy_broadcast = r.flag("REALTIME_LEGACY_BROADCAST");
+        let realtime_sessions = RealtimeSessionsConfig {
+            max_sessions: r.number("REALTIME_MAX_SESSIONS", 10_000usize).max(1),
+            max_pending: r.number("REALTIME_MAX_PENDING_SESSIONS", 1_000usize).max(1),
+            max_pending_per_address: r.number("REALTIME_MAX_PENDING_PER_ADDRESS", 32usize).max(1),
+        };
         let test_hooks = r.flag("EDUCOIN_TEST_HOOKS");
         if test_hooks && production {
             r.problems
@@ -711,6 +808,7 @@ impl Config {
             data_dir,
             test_hooks,
             realtime_legacy_broadcast,
+            realtime_sessions,
             generated_secrets,
         })
     }
@@ -873,6 +971,18 @@ impl Config {
                 "REALTIME_LEGACY_BROADCAST={}",
                 self.realtime_legacy_broadcast
             ),
+            format!(
+                "REALTIME_MAX_SESSIONS={}",
+                self.realtime_sessions.max_sessions
+            ),
+            format!(
+                "REALTIME_MAX_PENDING_SESSIONS={}",
+                self.realtime_sessions.max_pending
+            ),
+            format!(
+                "REALTIME_MAX_PENDING_PER_ADDRESS={}",
+                self.realtime_sessions.max_pending_per_address
+            ),
             format!("MAX_BODY_BYTES={}", self.max_body_bytes),
             format!("LOG_LEVEL={}", self.log_level),
             format!("SHUTDOWN_TIMEOUT_SECS={}", self.shutdown_timeout.as_secs()),
@@ -959,6 +1069,88 @@ mod tests {
             !text.contains("dev-jwt-secret-change-in-production"),
             "secret leaked: {text}"
         );
+    }
+
+    fn production_with(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut all = env(&[
+            ("NODE_ENV", "production"),
+            ("EMAIL_HOST", "smtp.school.test"),
+            ("EMAIL_FROM", "noreply@school.test"),
+        ]);
+        for name in ["JWT_SECRET", "JWT_REFRESH_SECRET", "PASSCODE_KEY"] {
+            all.insert(name.into(), random_hex(32));
+        }
+        for (k, v) in pairs {
+            all.insert(k.to_string(), v.to_string());
+        }
+        Config::from_source(&all)
+    }
+
+    #[test]
+    fn production_refuses_a_passcode_key_without_randomness() {
+        let zero = "0".repeat(64);
+        let pattern = "0123456789abcdef".repeat(4);
+        let doubled = "00112233445566778899aabbccddeeff".repeat(2);
+        let dev = DEVELOPMENT_PASSCODE_KEY.to_owned();
+        for key in [
+            zero.as_str(),
+            pattern.as_str(),
+            doubled.as_str(),
+            dev.as_str(),
+        ] {
+            let err = production_with(&[("PASSCODE_KEY", key)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("PASSCODE_KEY"), "{key}: {err}");
+            assert!(!err.contains(key), "key leaked: {err}");
+        }
+        // Development keeps accepting them (the fixed development key is the default there).
+        assert!(Config::from_source(&env(&[("PASSCODE_KEY", &zero)])).is_ok());
+        assert!(production_with(&[]).is_ok());
+    }
+
+    #[test]
+    fn a_thousand_generated_secrets_are_all_accepted() {
+        use base64::Engine as _;
+        use rand::RngCore;
+        let mut lowest = f64::MAX;
+        for _ in 0..1000 {
+            // `openssl rand -hex 32` for every secret, and `openssl rand -base64 32` for the JWTs.
+            let hex = random_hex(32);
+            let mut bytes = [0u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+            lowest = lowest.min(secret_bits(&hex)).min(secret_bits(&b64));
+            let other = random_hex(32);
+            if let Err(e) = production_with(&[
+                ("JWT_SECRET", &hex),
+                ("JWT_REFRESH_SECRET", &b64),
+                ("PASSCODE_KEY", &other),
+            ]) {
+                panic!("generated secrets refused: {e}");
+            }
+        }
+        println!(
+            "lowest estimate of 2,000 generated secrets: {lowest:.0} bits (minimum {MIN_SECRET_BITS})"
+        );
+        // Hex that happens to contain a marker (`1234`) is still random.
+        let mut with_marker = random_hex(32);
+        with_marker.replace_range(20..24, "1234");
+        assert!(weak_secret_reason(&with_marker).is_none());
+    }
+
+    #[test]
+    fn placeholders_and_patterns_are_refused_whatever_their_length() {
+        for weak in [
+            "dev-jwt-secret-change-in-production",
+            "changemechangemechangemechangemechangeme",
+            "abcdefghijklmnopqrstuvwxyz0123456789",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "k1-0123456789abcdef0123456789abcdef",
+        ] {
+            assert!(weak_secret_reason(weak).is_some(), "{weak} accepted");
+        }
+        assert!(weak_secret_reason("Zq8vN3kP0xW7tY2mB5cR9dF1gH4jK6lS").is_none());
     }
 
     #[test]

@@ -13,5 +13,6 @@ pub mod mail;
 pub mod notifications;
 pub mod ops;
 pub mod realtime;
+pub mod revocation;
 pub mod serve;
 pub mod store;

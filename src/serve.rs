@@ -74,6 +74,12 @@ fn warn_about_setup(config: &Config) {
              signed in or not. Turn it off once every app connects with its access token."
         );
     }
+    if config.environment.is_production() && config.frontend_origins.is_empty() {
+        tracing::warn!(
+            "FRONTEND_URL is not set: CORS allows no origin, so no browser dashboard can call the \
+             API. Set FRONTEND_URL to the dashboard's origin."
+        );
+    }
     if config.google.allow_legacy_login {
         tracing::warn!(
             "GOOGLE_ALLOW_LEGACY_LOGIN is on: teachers can sign in with an unverified email. \
@@ -269,6 +275,7 @@ async fn seed_super_admin(state: &AppState) -> anyhow::Result<()> {
         created_at: now,
         updated_at: now,
         version: 0,
+        token_epoch: 0,
     };
     match state.store.admins.insert(&admin).await {
         Ok(()) => tracing::info!(email = %admin.email, "super admin created"),

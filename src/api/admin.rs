@@ -12,7 +12,6 @@ use crate::domain::account::AdminPatch;
 use crate::domain::{Admin, Millis};
 use crate::http::auth::Auth;
 use crate::http::input::{bounded, email, optional};
-use crate::http::upload::store_image;
 use crate::http::{ApiError, ApiResult, Envelope};
 use crate::store::StoreError;
 
@@ -117,7 +116,8 @@ impl AdminApi {
             profile: None,
         };
         if let Some(image) = form.image {
-            patch.profile = Some(store_image(state.store.files.as_ref(), image).await?);
+            patch.profile =
+                Some(super::profile::store_own_image(&state, &auth.who.id, image).await?);
         }
         let updated = match state.store.admins.update(&auth.who.id, &patch).await {
             Ok(Some(a)) => a,
@@ -134,7 +134,8 @@ impl AdminApi {
             Err(e) => return Err(e.into()),
         };
         if patch.profile.is_some() {
-            super::profile::forget_old_image(&state, auth.who.profile.as_deref()).await;
+            super::profile::forget_old_image(&state, &auth.who.id, auth.who.profile.as_deref())
+                .await;
         }
         Ok(Envelope::ok("Profile updated", AdminView::from(&updated)))
     }

@@ -15,12 +15,13 @@ use crate::auth::limits::address_bucket;
 use crate::auth::otp::{self, CodeCheck};
 use crate::auth::refresh::RefreshError;
 use crate::domain::password;
-use crate::domain::{Id, Role};
+use crate::domain::{AccountStatus, Id, Role};
 use crate::http::auth::{Account, Auth};
 use crate::http::error::capitalize;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{digit_code, email, required};
 use crate::http::{ApiError, ApiResult, Done, Envelope, done};
+use crate::revocation;
 
 pub struct AuthApi;
 
@@ -130,6 +131,7 @@ impl AuthApi {
             &admin.id,
             admin.role.role(),
             Some(&admin.email),
+            admin.token_epoch,
             "Logged in successfully",
         )
         .await
@@ -243,17 +245,18 @@ impl AuthApi {
                 )
             })?;
         let hash = state.auth.passwords.hash(&password).await?;
-        if !state.store.admins.set_password_hash(&id, &hash).await? {
+        let Some(epoch) = state.store.admins.change_password(&id, &hash).await? else {
             return Err(ApiError::Unauthorized(
                 "This account no longer exists.".into(),
             ));
-        }
-        state.auth.refresh.revoke_account(&id).await?;
+        };
+        revocation::credentials_changed(&state, &id, epoch).await?;
         Ok(done("Your password has been reset. Please log in."))
     }
 
-    /// Changes the caller's password. Other sessions (refresh tokens) are ended. Wrong current
-    /// passwords count against the same limits as failed logins.
+    /// Changes the caller's password. Every session ends, this one included: access and refresh
+    /// tokens and sockets (the app logs in again with the new password). Wrong current passwords
+    /// count against the same limits as failed logins.
     #[oai(path = "/auth/change-password", method = "post")]
     async fn change_password(
         &self,
@@ -296,11 +299,13 @@ impl AuthApi {
         )
         .await?;
         let hash = state.auth.passwords.hash(&password).await?;
-        match auth.claims.role {
-            Role::Teacher => state.store.teachers.set_password_hash(&id, &hash).await?,
-            _ => state.store.admins.set_password_hash(&id, &hash).await?,
+        let epoch = match auth.claims.role {
+            Role::Teacher => state.store.teachers.change_password(&id, &hash).await?,
+            _ => state.store.admins.change_password(&id, &hash).await?,
         };
-        state.auth.refresh.revoke_account(&id).await?;
+        if let Some(epoch) = epoch {
+            revocation::credentials_changed(&state, &id, epoch).await?;
+        }
         Ok(done("Your password has been changed."))
     }
 
@@ -325,33 +330,38 @@ impl AuthApi {
                     capitalize(&other.to_string())
                 )),
             })?;
-        let email = match rotated.role {
+        // The account as it is now: one that was removed or blocked since the login gets no new
+        // token, and its whole login ends (the successor just issued included).
+        let id = &rotated.account_id;
+        let current = match rotated.role {
             Role::Admin | Role::SuperAdmin => state
                 .store
                 .admins
-                .by_id(&rotated.account_id)
+                .by_id(id)
                 .await?
-                .map(|a| Some(a.email)),
-            Role::Teacher => state
-                .store
-                .teachers
-                .by_id(&rotated.account_id)
-                .await?
-                .map(|t| Some(t.email)),
-            Role::Student => state
-                .store
-                .students
-                .by_id(&rotated.account_id)
-                .await?
-                .map(|_| None),
+                .filter(|a| a.role.role() == rotated.role)
+                .map(|a| Ok((Some(a.email), a.token_epoch))),
+            Role::Teacher => state.store.teachers.by_id(id).await?.map(|t| {
+                if t.status == AccountStatus::Blocked {
+                    Err("This account has been blocked.")
+                } else {
+                    Ok((Some(t.email), t.token_epoch))
+                }
+            }),
+            Role::Student => state.store.students.by_id(id).await?.map(|_| Ok((None, 0))),
         }
-        .ok_or_else(|| {
-            ApiError::Unauthorized("This account no longer exists. Please log in again.".into())
-        })?;
+        .unwrap_or(Err("This account no longer exists. Please log in again."));
+        let (email, epoch) = match current {
+            Ok(found) => found,
+            Err(why) => {
+                state.auth.refresh.revoke_family(&rotated.family).await?;
+                return Err(ApiError::Unauthorized(why.into()));
+            }
+        };
         let access = state
             .auth
             .access
-            .issue(&rotated.account_id, rotated.role, email.as_deref());
+            .issue_for_epoch(id, rotated.role, email.as_deref(), epoch);
         Ok(sessions::with_refresh(
             access,
             rotated.token,

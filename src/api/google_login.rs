@@ -114,6 +114,7 @@ pub async fn login(
         &teacher.id,
         Role::Teacher,
         Some(&teacher.email),
+        teacher.token_epoch,
         "Logged in successfully",
     )
     .await

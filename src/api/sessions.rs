@@ -65,17 +65,20 @@ pub async fn verify_password(
     }
 }
 
-/// Opens a session: the access token as `data`, a new refresh-token family beside it.
+/// Opens a session: the access token as `data`, a new refresh-token family beside it. `epoch` is
+/// the account's `token_epoch` as read before the password was checked, so that a password change
+/// racing this login ends the token it issues.
 pub async fn open(
     state: &AppState,
     id: &Id,
     role: Role,
     email: Option<&str>,
+    epoch: i64,
     message: &str,
 ) -> ApiResult<TokenResponse> {
     let refresh = state.auth.refresh.issue(id, role, None).await?;
     Ok(with_refresh(
-        state.auth.access.issue(id, role, email),
+        state.auth.access.issue_for_epoch(id, role, email, epoch),
         refresh,
         message,
     ))

@@ -176,6 +176,7 @@ impl StudentApi {
             &student.id,
             Role::Student,
             None,
+            0,
             "Logged in successfully",
         )
         .await

@@ -18,7 +18,6 @@ use crate::domain::{AccountStatus, Admin, Id, Millis, Role, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{bounded, email, list_query, optional, optional_bounded, required};
-use crate::http::upload::store_image;
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
 use crate::store::StoreError;
 
@@ -105,6 +104,7 @@ pub(crate) fn new_teacher(
         created_at: now,
         updated_at: now,
         version: 0,
+        token_epoch: 0,
     }
 }
 
@@ -252,6 +252,7 @@ impl TeacherApi {
             &teacher.id,
             Role::Teacher,
             Some(&teacher.email),
+            teacher.token_epoch,
             "Logged in successfully",
         )
         .await
@@ -284,7 +285,8 @@ impl TeacherApi {
             ..Default::default()
         };
         if let Some(image) = form.image {
-            patch.profile = Some(store_image(state.store.files.as_ref(), image).await?);
+            patch.profile =
+                Some(super::profile::store_own_image(&state, &auth.who.id, image).await?);
         }
         let updated = state
             .store
@@ -293,7 +295,8 @@ impl TeacherApi {
             .await?
             .ok_or_else(|| ApiError::Unauthorized("This account no longer exists.".into()))?;
         if patch.profile.is_some() {
-            super::profile::forget_old_image(&state, auth.who.profile.as_deref()).await;
+            super::profile::forget_old_image(&state, &auth.who.id, auth.who.profile.as_deref())
+                .await;
         }
         Ok(Envelope::ok(
             "Profile updated",

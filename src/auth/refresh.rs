@@ -29,6 +29,8 @@ pub struct Rotated {
     pub token: String,
     pub account_id: Id,
     pub role: Role,
+    /// The login it belongs to, for `revoke_family` when the account may no longer sign in.
+    pub family: String,
 }
 
 pub struct RefreshTokensService {
@@ -95,12 +97,13 @@ impl RefreshTokensService {
         {
             Consumed::Fresh(old) => {
                 let token = self
-                    .issue(&old.account_id, old.role, Some(old.family))
+                    .issue(&old.account_id, old.role, Some(old.family.clone()))
                     .await?;
                 Ok(Rotated {
                     token,
                     account_id: old.account_id,
                     role: old.role,
+                    family: old.family,
                 })
             }
             Consumed::Reused(old) => {
@@ -123,6 +126,11 @@ impl RefreshTokensService {
             Consumed::Fresh(t) | Consumed::Reused(t) => self.store.revoke_family(&t.family).await,
             Consumed::Invalid => Ok(()),
         }
+    }
+
+    /// Ends every token of one login (its account was blocked or removed meanwhile).
+    pub async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
+        self.store.revoke_family(family).await
     }
 
     pub async fn revoke_account(&self, account_id: &Id) -> Result<(), StoreError> {

@@ -1,4 +1,5 @@
-//! Access tokens: HS256 JWTs carrying `id`, `role`, `email`, `iat`, `exp` and `typ: "access"`.
+//! Access tokens: HS256 JWTs carrying `id`, `role`, `email`, `iat`, `exp`, `typ: "access"` and
+//! `epoch` (the account's `token_epoch` when it was issued; see `http::auth`).
 //! The algorithm is pinned on verification, and `typ` keeps any other JWT we might sign from
 //! passing as an access token (RFC 8725 §3.11). Refresh tokens are opaque (see `refresh`).
 
@@ -24,6 +25,9 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub typ: String,
+    /// Tokens issued before epochs existed have none: epoch 0, as every account started.
+    #[serde(default)]
+    pub epoch: i64,
 }
 
 impl Claims {
@@ -64,7 +68,13 @@ impl AccessTokens {
         }
     }
 
+    /// A token of epoch 0: for students (whose credentials never change) and tools.
     pub fn issue(&self, id: &Id, role: Role, email: Option<&str>) -> String {
+        self.issue_for_epoch(id, role, email, 0)
+    }
+
+    /// A token valid while the account's `token_epoch` is `epoch`.
+    pub fn issue_for_epoch(&self, id: &Id, role: Role, email: Option<&str>, epoch: i64) -> String {
         let now = Millis::now().0 / 1000;
         let claims = Claims {
             id: id.to_string(),
@@ -73,6 +83,7 @@ impl AccessTokens {
             iat: now,
             exp: now.saturating_add(self.ttl_secs),
             typ: ACCESS.to_owned(),
+            epoch,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing with a byte key cannot fail")
@@ -129,10 +140,11 @@ mod tests {
     fn round_trip_and_classification() {
         let t = tokens("k1-0123456789abcdef0123456789abcdef", 3600);
         let id = Id::generate();
-        let jwt = t.issue(&id, Role::Teacher, Some("t@school.org"));
+        let jwt = t.issue_for_epoch(&id, Role::Teacher, Some("t@school.org"), 3);
         let claims = t.verify(&jwt).unwrap();
         assert_eq!(claims.account_id(), Some(id));
         assert_eq!(claims.role, Role::Teacher);
+        assert_eq!(claims.epoch, 3);
 
         for garbage in ["undefined", "", "null", "a.b", "not.a.jwt", "x.y.z.w"] {
             assert_eq!(t.verify(garbage), Err(TokenError::Malformed), "{garbage}");
@@ -165,6 +177,7 @@ mod tests {
             iat: now - 7200,
             exp: now - 3600,
             typ: ACCESS.into(),
+            epoch: 0,
         };
         let jwt = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),

@@ -81,6 +81,8 @@ pub struct Teacher {
     pub created_at: Millis,
     pub updated_at: Millis,
     pub version: i64,
+    /// Access tokens carry the epoch they were issued under; only the current one is accepted.
+    pub token_epoch: i64,
 }
 
 /// What a teacher may change about itself; `None` leaves a field as it is.
@@ -135,6 +137,8 @@ pub struct Admin {
     pub created_at: Millis,
     pub updated_at: Millis,
     pub version: i64,
+    /// Access tokens carry the epoch they were issued under; only the current one is accepted.
+    pub token_epoch: i64,
 }
 
 /// What an admin may change about itself.

@@ -173,6 +173,20 @@ pub async fn authenticate_token(
     })?;
     let gone =
         || ApiError::Unauthorized("This account no longer exists. Please log in again.".into());
+    // A password change, reset or block moves the account to a new epoch: tokens of an older one
+    // (or, after a restore from backup, a newer one) are over. Students have no epoch: nothing
+    // changes their credentials.
+    let check_epoch = |current: i64| {
+        if claims.epoch == current {
+            Ok(())
+        } else {
+            Err(ApiError::Unauthorized(
+                "Your session has ended because the account's password or access changed. \
+                 Please log in again."
+                    .into(),
+            ))
+        }
+    };
     let account = match claims.role {
         Role::Admin | Role::SuperAdmin => {
             let admin = state.store.admins.by_id(&id).await?.ok_or_else(gone)?;
@@ -180,6 +194,7 @@ pub async fn authenticate_token(
             if admin.role.role() != claims.role {
                 return Err(gone());
             }
+            check_epoch(admin.token_epoch)?;
             Account::Admin(admin)
         }
         Role::Teacher => {
@@ -189,6 +204,7 @@ pub async fn authenticate_token(
                     "This account has been blocked.".into(),
                 ));
             }
+            check_epoch(teacher.token_epoch)?;
             Account::Teacher(teacher)
         }
         Role::Student => Account::Student(state.store.students.by_id(&id).await?.ok_or_else(gone)?),

@@ -9,8 +9,15 @@
 //! The server pings every `ping_interval` and closes a session whose pong does not come within
 //! `ping_timeout`. A session that has not joined the namespace within `connect_timeout`, or whose
 //! queue overflows, is closed too; a client that reconnects fetches what it missed from the API.
+//!
+//! Sessions are counted in two pools. Until its socket signs in, a session is *pending*: anyone can
+//! open one, so the pending pool is capped per client address and in all, and when full it drops
+//! its oldest session instead of refusing the new one (a signed-in user's handshake always gets a
+//! session, and sends its CONNECT within milliseconds). Signed-in sessions have their own cap,
+//! which anonymous handshakes cannot fill.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -37,8 +44,12 @@ pub struct Limits {
     pub connect_timeout: Duration,
     /// Time from the WebSocket upgrade request to the `5` that completes it.
     pub upgrade_timeout: Duration,
-    /// Engine.IO sessions on this process, connected or not.
+    /// Sessions whose socket signed in (`REALTIME_MAX_SESSIONS`).
     pub max_sessions: usize,
+    /// Sessions not signed in yet, in all (`REALTIME_MAX_PENDING_SESSIONS`).
+    pub max_pending: usize,
+    /// Sessions not signed in yet, from one address (`REALTIME_MAX_PENDING_PER_ADDRESS`).
+    pub max_pending_per_address: usize,
     /// Sockets of one user on this process; a new one ends the oldest.
     pub max_sockets_per_user: usize,
     /// Packets waiting for a slow client before its session is closed.
@@ -51,9 +62,11 @@ impl Default for Limits {
             ping_interval: Duration::from_secs(25),
             ping_timeout: Duration::from_secs(20),
             max_payload: 64 * 1024,
-            connect_timeout: Duration::from_secs(20),
+            connect_timeout: Duration::from_secs(5),
             upgrade_timeout: Duration::from_secs(10),
             max_sessions: 10_000,
+            max_pending: 1_000,
+            max_pending_per_address: 32,
             max_sockets_per_user: 16,
             max_queued_packets: 256,
         }
@@ -75,6 +88,8 @@ pub enum CloseReason {
     TransportClose,
     PingTimeout,
     ConnectTimeout,
+    /// A pending session dropped to make room for a newer handshake.
+    Displaced,
     /// A second concurrent GET or POST on a polling session.
     Overlap,
     /// More queued packets than `max_queued_packets`.
@@ -85,27 +100,83 @@ pub enum CloseReason {
     Shutdown,
 }
 
-/// What the session's handshake request carried that may authenticate its socket.
-#[derive(Clone, Debug, Default)]
+/// What the session's handshake request carried that may authenticate its socket, and where it
+/// came from.
+#[derive(Clone, Debug)]
 pub struct Handshake {
     /// The `token` query parameter.
     pub query_token: Option<String>,
     /// The token of the `Authorization` header.
     pub header_token: Option<String>,
+    /// The client address (behind `TRUSTED_PROXIES`, the forwarded one).
+    pub address: IpAddr,
+}
+
+impl Default for Handshake {
+    fn default() -> Self {
+        Handshake {
+            query_token: None,
+            header_token: None,
+            address: IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        }
+    }
 }
 
 /// The Engine.IO sessions of this process and the sockets on them.
 pub struct Engine {
     pub limits: Limits,
     pub legacy_broadcast: bool,
-    sessions: Mutex<HashMap<String, Arc<Session>>>,
+    sessions: Mutex<Sessions>,
     pub hub: Hub<Arc<Session>>,
     stopping: CancellationToken,
     websockets: TaskTracker,
 }
 
+/// Every session, and which of them are pending (not signed in), oldest first.
+#[derive(Default)]
+struct Sessions {
+    all: HashMap<String, Arc<Session>>,
+    /// Pending sessions by the order of their handshakes.
+    pending: BTreeMap<u64, String>,
+    /// The pending sessions of each address, oldest first.
+    pending_by_address: HashMap<IpAddr, VecDeque<u64>>,
+    signed_in: usize,
+    next_seq: u64,
+}
+
+impl Sessions {
+    fn unpend(&mut self, seq: u64, address: IpAddr) -> bool {
+        if self.pending.remove(&seq).is_none() {
+            return false;
+        }
+        if let Some(queue) = self.pending_by_address.get_mut(&address) {
+            queue.retain(|s| *s != seq);
+            if queue.is_empty() {
+                self.pending_by_address.remove(&address);
+            }
+        }
+        true
+    }
+
+    /// Takes the oldest pending session (of `address`, or of all) out of the sessions.
+    fn displace(&mut self, address: Option<IpAddr>) -> Option<Arc<Session>> {
+        let seq = match address {
+            Some(a) => *self.pending_by_address.get(&a)?.front()?,
+            None => *self.pending.keys().next()?,
+        };
+        let sid = self.pending.get(&seq)?.clone();
+        // Out of both maps at once, so that its close (which forgets it) counts nothing twice.
+        let session = self.all.remove(&sid)?;
+        self.unpend(seq, session.address);
+        Some(session)
+    }
+}
+
 pub struct Session {
     pub sid: String,
+    /// The order of its handshake, and the client address it came from (pending-pool caps).
+    seq: u64,
+    address: IpAddr,
     engine: Weak<Engine>,
     handshake: Handshake,
     state: Mutex<State>,
@@ -127,6 +198,8 @@ struct State {
     awaiting_pong: bool,
     /// The id of the Socket.IO socket of the main namespace, once connected.
     socket: Option<String>,
+    /// The token epoch the socket was authenticated under (`None`: anonymous, legacy broadcast).
+    socket_epoch: Option<i64>,
     connecting: bool,
     close: Option<CloseReason>,
 }
@@ -144,7 +217,6 @@ fn random_id() -> String {
 #[derive(Debug)]
 pub enum OpenError {
     Stopping,
-    Full,
 }
 
 impl Engine {
@@ -153,22 +225,27 @@ impl Engine {
             hub: Hub::new(limits.max_sockets_per_user),
             limits,
             legacy_broadcast,
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(Sessions::default()),
             stopping: CancellationToken::new(),
             websockets: TaskTracker::new(),
         })
     }
 
-    fn sessions(&self) -> MutexGuard<'_, HashMap<String, Arc<Session>>> {
+    fn sessions(&self) -> MutexGuard<'_, Sessions> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn session(&self, sid: &str) -> Option<Arc<Session>> {
-        self.sessions().get(sid).cloned()
+        self.sessions().all.get(sid).cloned()
     }
 
     pub fn session_count(&self) -> usize {
-        self.sessions().len()
+        self.sessions().all.len()
+    }
+
+    /// Sessions not signed in yet.
+    pub fn pending_count(&self) -> usize {
+        self.sessions().pending.len()
     }
 
     /// Whether a new session would be refused now.
@@ -176,20 +253,95 @@ impl Engine {
         if self.stopping.is_cancelled() {
             return Err(OpenError::Stopping);
         }
-        if self.session_count() >= self.limits.max_sessions {
-            return Err(OpenError::Full);
-        }
         Ok(())
     }
 
-    /// Opens a session and starts its timers (heartbeat, connect timeout).
+    /// Opens a pending session from `address` and starts its timers (heartbeat, connect
+    /// timeout). When the pending pool (of the address, or in all) is full, its oldest session
+    /// makes room.
     pub fn open(
         self: &Arc<Self>,
         transport: Transport,
         handshake: Handshake,
     ) -> Result<Arc<Session>, OpenError> {
-        let session = Arc::new(Session {
+        let address = handshake.address;
+        let mut displaced = Vec::new();
+        let session = {
+            // Checked under the lock, so that concurrent handshakes cannot exceed the caps and none
+            // slips in after the shutdown has collected the sessions to close.
+            let mut sessions = self.sessions();
+            if self.stopping.is_cancelled() {
+                return Err(OpenError::Stopping);
+            }
+            while sessions
+                .pending_by_address
+                .get(&address)
+                .is_some_and(|q| q.len() >= self.limits.max_pending_per_address)
+            {
+                let Some(old) = sessions.displace(Some(address)) else {
+                    break;
+                };
+                displaced.push(old);
+            }
+            while sessions.pending.len() >= self.limits.max_pending {
+                let Some(old) = sessions.displace(None) else {
+                    break;
+                };
+                displaced.push(old);
+            }
+            let seq = sessions.next_seq;
+            sessions.next_seq += 1;
+            let session = self.new_session(transport, handshake, seq, address);
+            sessions.all.insert(session.sid.clone(), session.clone());
+            sessions.pending.insert(seq, session.sid.clone());
+            sessions
+                .pending_by_address
+                .entry(address)
+                .or_default()
+                .push_back(seq);
+            session
+        };
+        // Closed outside the lock: closing forgets the session, which takes the lock.
+        for old in displaced {
+            old.close(CloseReason::Displaced);
+        }
+        tokio::spawn(heartbeat(session.clone(), self.limits.clone()));
+        tokio::spawn(connect_timeout(
+            session.clone(),
+            self.limits.connect_timeout,
+        ));
+        Ok(session)
+    }
+
+    /// Moves a pending session whose socket signed in to the signed-in pool; `false` when that
+    /// pool is full (or the session is gone). A session already signed in stays.
+    fn admit(&self, session: &Session) -> bool {
+        let mut sessions = self.sessions();
+        if !sessions.all.contains_key(&session.sid) {
+            return false;
+        }
+        if !sessions.pending.contains_key(&session.seq) {
+            return true;
+        }
+        if sessions.signed_in >= self.limits.max_sessions {
+            return false;
+        }
+        sessions.unpend(session.seq, session.address);
+        sessions.signed_in += 1;
+        true
+    }
+
+    fn new_session(
+        self: &Arc<Self>,
+        transport: Transport,
+        handshake: Handshake,
+        seq: u64,
+        address: IpAddr,
+    ) -> Arc<Session> {
+        Arc::new(Session {
             sid: random_id(),
+            seq,
+            address,
             engine: Arc::downgrade(self),
             handshake,
             state: Mutex::new(State {
@@ -201,31 +353,14 @@ impl Engine {
                 post_pending: false,
                 awaiting_pong: false,
                 socket: None,
+                socket_epoch: None,
                 connecting: false,
                 close: None,
             }),
             wake: Notify::new(),
             pong: Notify::new(),
             closed: CancellationToken::new(),
-        });
-        {
-            // Checked under the lock, so that concurrent handshakes cannot exceed the cap and none
-            // slips in after the shutdown has collected the sessions to close.
-            let mut sessions = self.sessions();
-            if self.stopping.is_cancelled() {
-                return Err(OpenError::Stopping);
-            }
-            if sessions.len() >= self.limits.max_sessions {
-                return Err(OpenError::Full);
-            }
-            sessions.insert(session.sid.clone(), session.clone());
-        }
-        tokio::spawn(heartbeat(session.clone(), self.limits.clone()));
-        tokio::spawn(connect_timeout(
-            session.clone(),
-            self.limits.connect_timeout,
-        ));
-        Ok(session)
+        })
     }
 
     /// The open packet for a session on `transport`.
@@ -260,13 +395,31 @@ impl Engine {
         }
     }
 
+    /// Disconnects the sockets of `user` on this process that were authenticated under a token
+    /// epoch below `below_epoch` (all of them with `None`).
+    pub fn revoke(&self, user: &str, below_epoch: Option<i64>) {
+        for session in self.hub.of_user(user) {
+            let target = {
+                let st = session.state();
+                match (&st.socket, st.socket_epoch, below_epoch) {
+                    (Some(id), Some(epoch), Some(below)) if epoch < below => Some(id.clone()),
+                    (Some(id), _, None) => Some(id.clone()),
+                    _ => None,
+                }
+            };
+            if let Some(id) = target {
+                session.end_socket(&id);
+            }
+        }
+    }
+
     /// Refuses new sessions, closes every session (WebSockets with 1001 going away, pending polls
     /// with the close packet), and waits up to `within` for the WebSockets to finish closing.
     pub async fn shutdown(&self, within: Duration) {
         let all: Vec<Arc<Session>> = {
             let sessions = self.sessions();
             self.stopping.cancel();
-            sessions.values().cloned().collect()
+            sessions.all.values().cloned().collect()
         };
         for session in &all {
             session.close(CloseReason::Shutdown);
@@ -280,8 +433,13 @@ impl Engine {
         }
     }
 
-    fn forget(&self, sid: &str) {
-        self.sessions().remove(sid);
+    fn forget(&self, session: &Session) {
+        let mut sessions = self.sessions();
+        if sessions.all.remove(&session.sid).is_some()
+            && !sessions.unpend(session.seq, session.address)
+        {
+            sessions.signed_in -= 1;
+        }
     }
 
     /// Runs `fut` (a WebSocket's life) so that shutdown can wait for it.
@@ -388,7 +546,7 @@ impl Session {
             if let Some(id) = socket {
                 engine.hub.unregister(&id);
             }
-            engine.forget(&self.sid);
+            engine.forget(self);
         }
         tracing::debug!(sid = %self.sid, reason = ?reason, "realtime session closed");
         self.closed.cancel();
@@ -504,9 +662,14 @@ impl Session {
             }
             Ok(SocketPacket::Disconnect { namespace }) => {
                 if namespace == protocol::MAIN_NAMESPACE {
-                    let socket = self.state().socket.take();
+                    let socket = {
+                        let mut st = self.state();
+                        st.socket_epoch = None;
+                        st.socket.take()
+                    };
                     if let (Some(id), Some(engine)) = (socket, self.engine()) {
                         engine.hub.unregister(&id);
+                        tokio::spawn(connect_timeout(self.clone(), engine.limits.connect_timeout));
                     }
                 }
             }
@@ -538,9 +701,16 @@ impl Session {
             }
             st.connecting = true;
         }
-        let outcome = self.authenticate(app, auth.as_ref()).await;
+        let outcome = self.authenticate(app, auth.as_ref()).await.map(Some);
         let outcome = match outcome {
             Err(_) if engine.legacy_broadcast => Ok(None),
+            other => other,
+        };
+        let outcome = match outcome {
+            Ok(_) if !engine.admit(self) => Err((
+                "The server has too many connections. Please try again later.".to_owned(),
+                503,
+            )),
             other => other,
         };
         let (reply, evicted) = {
@@ -550,12 +720,17 @@ impl Session {
                 return;
             }
             match outcome {
-                Ok(user) => {
+                Ok(who) => {
                     let id = random_id();
+                    let user = who.as_ref().map(|w| w.user.as_str());
                     // Registered under the session's lock, so that a concurrent close either sees
                     // the socket (and unregisters it) or runs before it exists.
-                    let evicted = engine.hub.register(&id, user.as_deref(), self.clone());
+                    let evicted = engine.hub.register(&id, user, self.clone());
                     st.socket = Some(id.clone());
+                    st.socket_epoch = who.as_ref().map(|w| w.epoch);
+                    if let Some(w) = &who {
+                        tokio::spawn(expire_socket(self.clone(), id.clone(), w.expires_at));
+                    }
                     (protocol::connect_ok(&id), evicted)
                 }
                 Err((message, status)) => (
@@ -580,7 +755,7 @@ impl Session {
         &self,
         app: &AppState,
         auth: Option<&Value>,
-    ) -> Result<Option<String>, (String, u16)> {
+    ) -> Result<Authenticated, (String, u16)> {
         let from_auth = auth
             .and_then(|a| a.get("token"))
             .and_then(Value::as_str)
@@ -597,7 +772,11 @@ impl Session {
         };
         match authenticate_token(app, token, ALL_ROLES).await {
             Ok((_, claims)) => match claims.account_id() {
-                Some(id) => Ok(Some(id.as_str().to_owned())),
+                Some(id) => Ok(Authenticated {
+                    user: id.as_str().to_owned(),
+                    epoch: claims.epoch,
+                    expires_at: claims.exp,
+                }),
                 None => Err((
                     "The access token is not valid. Please log in again.".into(),
                     401,
@@ -607,19 +786,48 @@ impl Session {
         }
     }
 
+    /// Ends socket `id` if it is still this session's socket: unregisters it and sends `41` (the
+    /// client does not reconnect by itself; the app connects again with a fresh token). The
+    /// Engine.IO session is given `connect_timeout` to join again or go.
+    pub fn end_socket(self: &Arc<Self>, id: &str) {
+        let ours = {
+            let mut st = self.state();
+            if st.socket.as_deref() == Some(id) {
+                st.socket = None;
+                st.socket_epoch = None;
+                true
+            } else {
+                false
+            }
+        };
+        if !ours {
+            return;
+        }
+        if let Some(engine) = self.engine() {
+            engine.hub.unregister(id);
+            tokio::spawn(connect_timeout(self.clone(), engine.limits.connect_timeout));
+        }
+        self.push_str(protocol::disconnect(protocol::MAIN_NAMESPACE));
+    }
+
     /// Ends socket `id` that the hub already removed (its user opened too many): `41`, so that
     /// this client does not reconnect by itself.
-    fn evict(&self, id: &str) {
+    fn evict(self: &Arc<Self>, id: &str) {
         let was_ours = {
             let mut st = self.state();
             if st.socket.as_deref() == Some(id) {
                 st.socket = None;
+                st.socket_epoch = None;
                 true
             } else {
                 false
             }
         };
         if was_ours {
+            // Without a socket the session would keep a signed-in place for nothing.
+            if let Some(engine) = self.engine() {
+                tokio::spawn(connect_timeout(self.clone(), engine.limits.connect_timeout));
+            }
             self.push_str(protocol::disconnect(protocol::MAIN_NAMESPACE));
         }
     }
@@ -664,6 +872,30 @@ async fn heartbeat(session: Arc<Session>, limits: Limits) {
     }
 }
 
+/// Who a socket's token authenticated, and until when.
+struct Authenticated {
+    user: String,
+    epoch: i64,
+    /// The token's `exp`, in seconds since the epoch.
+    expires_at: i64,
+}
+
+/// Ends socket `id` when its token expires: a socket is authenticated once, and must not outlive
+/// the token that let it in.
+async fn expire_socket(session: Arc<Session>, id: String, expires_at: i64) {
+    let left_ms = expires_at
+        .saturating_mul(1000)
+        .saturating_sub(crate::domain::Millis::now().0)
+        .max(0);
+    tokio::select! {
+        _ = session.closed.cancelled() => {}
+        _ = tokio::time::sleep(Duration::from_millis(left_ms as u64)) => {
+            tracing::debug!(sid = %session.sid, "realtime socket's token expired");
+            session.end_socket(&id);
+        }
+    }
+}
+
 /// Closes a session that has not joined the namespace in time.
 async fn connect_timeout(session: Arc<Session>, within: Duration) {
     tokio::select! {
@@ -693,7 +925,6 @@ pub async fn run_new_websocket(
         Err(e) => {
             let (code, why) = match e {
                 OpenError::Stopping => (CloseCode::Away, "server shutting down"),
-                OpenError::Full => (CloseCode::Again, "too many connections"),
             };
             let _ = sink.send(Message::Close(Some((code, why.into())))).await;
             return;
@@ -894,24 +1125,53 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn sessions_are_capped_and_refused_after_shutdown() {
-        let engine = Engine::new(quick(), false);
-        let a = engine
-            .open(Transport::WebSocket, Handshake::default())
-            .unwrap();
-        let _b = engine
-            .open(Transport::Polling, Handshake::default())
-            .unwrap();
-        assert!(matches!(
-            engine.open(Transport::Polling, Handshake::default()),
-            Err(OpenError::Full)
-        ));
-        a.close(CloseReason::ClientClose);
-        let c = engine
-            .open(Transport::Polling, Handshake::default())
-            .unwrap();
+    async fn pending_sessions_make_room_and_signed_in_ones_are_capped_apart() {
+        let limits = Limits {
+            max_sessions: 2,
+            max_pending: 3,
+            max_pending_per_address: 2,
+            ..quick()
+        };
+        let engine = Engine::new(limits, false);
+        let from = |last: u8| Handshake {
+            address: IpAddr::from([10, 0, 0, last]),
+            ..Handshake::default()
+        };
+        let open = |h: Handshake| engine.open(Transport::Polling, h).unwrap();
+        let (a1, a2) = (open(from(1)), open(from(1)));
+        // One address over its share: its own oldest goes.
+        let a3 = open(from(1));
+        assert_eq!(a1.close_reason(), Some(CloseReason::Displaced));
+        assert!(!a2.is_closed());
+        let b1 = open(from(2));
+        // The pool over its total: the oldest of all goes.
+        let b2 = open(from(2));
+        assert_eq!(a2.close_reason(), Some(CloseReason::Displaced));
+        assert_eq!((engine.pending_count(), engine.session_count()), (3, 3));
+
+        // Signing in leaves the pending pool; the signed-in pool has its own cap.
+        assert!(engine.admit(&a3));
+        assert!(engine.admit(&b1));
+        assert!(!engine.admit(&b2), "the signed-in pool is full");
+        assert_eq!(engine.pending_count(), 1);
+        a3.close(CloseReason::ClientClose);
+        assert!(
+            engine.admit(&b2),
+            "a closed signed-in session frees its place"
+        );
+        // Any number of anonymous handshakes displaces pending sessions only.
+        let flood: Vec<_> = (0..50).map(|_| open(from(3))).collect();
+        assert!(!b1.is_closed() && !b2.is_closed());
+        assert_eq!(engine.pending_count(), 2);
+        assert_eq!(
+            flood.iter().filter(|s| s.is_closed()).count(),
+            48,
+            "all but the address's share were displaced"
+        );
+        assert!(!engine.admit(&a1), "a displaced session cannot sign in");
+
         engine.shutdown(Duration::from_millis(100)).await;
-        assert_eq!(c.close_reason(), Some(CloseReason::Shutdown));
+        assert_eq!(b1.close_reason(), Some(CloseReason::Shutdown));
         assert_eq!(engine.session_count(), 0);
         assert!(matches!(
             engine.open(Transport::Polling, Handshake::default()),

@@ -23,11 +23,14 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
 use crate::cache::Cache;
+use crate::config::RealtimeSessionsConfig;
 use crate::domain::Id;
 use engine::{Engine, Limits};
 
 /// The pub/sub channel that carries notifications between replicas.
 pub const CHANNEL: &str = "realtime:notification";
+/// The pub/sub channel that tells every replica to disconnect an account's sockets.
+pub const REVOKE_CHANNEL: &str = "realtime:revoke";
 
 pub struct Realtime {
     cache: Arc<dyn Cache>,
@@ -36,10 +39,20 @@ pub struct Realtime {
 
 impl Realtime {
     /// `legacy_broadcast`: emit every notification to every socket (`REALTIME_LEGACY_BROADCAST`).
-    pub fn new(cache: Arc<dyn Cache>, legacy_broadcast: bool) -> Self {
+    pub fn new(
+        cache: Arc<dyn Cache>,
+        legacy_broadcast: bool,
+        sessions: &RealtimeSessionsConfig,
+    ) -> Self {
+        let limits = Limits {
+            max_sessions: sessions.max_sessions,
+            max_pending: sessions.max_pending,
+            max_pending_per_address: sessions.max_pending_per_address,
+            ..Limits::default()
+        };
         Realtime {
             cache,
-            engine: Engine::new(Limits::default(), legacy_broadcast),
+            engine: Engine::new(limits, legacy_broadcast),
         }
     }
 
@@ -57,6 +70,21 @@ impl Realtime {
         }
     }
 
+    /// Disconnects `account`'s sockets on every replica: those authenticated with a token of an
+    /// epoch below `epoch` (the account's new one), or all of them with `None`. This replica acts
+    /// at once, whether or not the cache carries the message to the others (then it is logged).
+    pub async fn revoke(&self, account: &Id, epoch: Option<i64>) {
+        self.engine.revoke(account.as_str(), epoch);
+        let payload = serde_json::json!({ "account": account.as_str(), "epoch": epoch });
+        if let Err(e) = self
+            .cache
+            .publish(REVOKE_CHANNEL, &payload.to_string())
+            .await
+        {
+            tracing::warn!(error = %e, "could not tell other replicas to disconnect an account's sockets");
+        }
+    }
+
     /// Starts the fan-out: every notification published by any replica is emitted to the
     /// recipient's sockets on this one. Runs until `stop`.
     pub fn spawn_fanout(&self, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
@@ -71,6 +99,7 @@ impl Realtime {
                 };
                 match message {
                     Ok(m) if m.channel == CHANNEL => deliver(&engine, &m.payload),
+                    Ok(m) if m.channel == REVOKE_CHANNEL => revoke(&engine, &m.payload),
                     Ok(_) => {}
                     Err(RecvError::Lagged(n)) => {
                         tracing::warn!(missed = n, "realtime fan-out fell behind; events dropped")
@@ -90,6 +119,18 @@ impl Realtime {
     /// Connected Socket.IO sockets on this process.
     pub fn connected_sockets(&self) -> usize {
         self.engine.hub.len()
+    }
+}
+
+fn revoke(engine: &Engine, payload: &str) {
+    #[derive(serde::Deserialize)]
+    struct Revoked {
+        account: String,
+        epoch: Option<i64>,
+    }
+    match serde_json::from_str::<Revoked>(payload) {
+        Ok(r) => engine.revoke(&r.account, r.epoch),
+        Err(e) => tracing::warn!(error = %e, "ignoring a malformed realtime revocation"),
     }
 }
 

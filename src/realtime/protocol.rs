@@ -58,6 +58,7 @@ pub fn decode_engine(text: &str) -> Result<EnginePacket<'_>, ProtocolError> {
         '6' => EngineKind::Noop,
         _ => return Err(ProtocolError::UnknownType),
     };
+    // Every known type is one ASCII digit, so the data starts at byte 1.
     Ok(EnginePacket {
         kind,
         data: &text[1..],
@@ -123,7 +124,8 @@ pub enum SocketPacket<'a> {
 /// Decodes a Socket.IO packet (the data of an Engine.IO message).
 pub fn decode_socket(text: &str) -> Result<SocketPacket<'_>, ProtocolError> {
     let kind = text.chars().next().ok_or(ProtocolError::Empty)?;
-    let rest = &text[1..];
+    // Sliced after the whole first character: a client may send a multi-byte one (`4é`).
+    let rest = &text[kind.len_utf8()..];
     match kind {
         '0' | '1' => {
             let (namespace, data) = split_namespace(rest);
@@ -305,6 +307,53 @@ mod tests {
         );
         assert_eq!(decode_socket("7"), Err(ProtocolError::UnknownType));
         assert_eq!(decode_socket(""), Err(ProtocolError::Empty));
+    }
+
+    #[test]
+    fn a_multi_byte_first_character_is_an_unknown_type_not_a_panic() {
+        assert_eq!(decode_socket("é"), Err(ProtocolError::UnknownType));
+        assert_eq!(decode_socket("€0"), Err(ProtocolError::UnknownType));
+        assert_eq!(decode_engine("é4"), Err(ProtocolError::UnknownType));
+        // `4é` is an Engine.IO message whose Socket.IO packet starts with `é`.
+        let message = decode_engine("4é").unwrap();
+        assert_eq!(decode_socket(message.data), Err(ProtocolError::UnknownType));
+    }
+
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+            /// Any text a client can send: decoding answers a packet or an error, never a panic.
+            #[test]
+            fn the_decoders_never_panic(text in "\\PC*") {
+                if let Ok(p) = decode_engine(&text) {
+                    let _ = decode_socket(p.data);
+                }
+                let _ = decode_socket(&text);
+                for packet in split_payload(&text) {
+                    let _ = decode_engine(packet);
+                }
+            }
+
+            /// Text shaped like our packets (a type digit, a namespace, JSON-ish data, multi-byte
+            /// characters anywhere) reaches the deeper branches.
+            #[test]
+            fn packet_shaped_text_never_panics(
+                digit in "[0-9é€😀]?",
+                namespace in "(/[a-zé]{0,4},?)?",
+                data in "[{}\\[\\]\"a-z:0-9,é😀\u{1e}]{0,24}",
+            ) {
+                let socket = format!("{digit}{namespace}{data}");
+                let _ = decode_socket(&socket);
+                let engine = format!("4{socket}");
+                if let Ok(p) = decode_engine(&engine) {
+                    let _ = decode_socket(p.data);
+                }
+            }
+        }
     }
 
     #[test]

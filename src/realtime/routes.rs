@@ -3,6 +3,7 @@
 //! (`400 {"code", "message"}`), which the official client reports as `connect_error`.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
 
 use poem::http::{Method, StatusCode, header};
 use poem::web::Data;
@@ -12,6 +13,7 @@ use poem::{Body, IntoResponse, Request, Response, handler};
 use super::engine::{Handshake, OpenError, Poll, PostError, Transport};
 use crate::app::AppState;
 use crate::http::auth::bearer_value;
+use crate::http::middleware::client_ip;
 
 /// The path the clients use (`/socket.io/`; the trailing slash is dropped by `normalize_path`).
 pub const PATH: &str = "/socket.io";
@@ -43,7 +45,6 @@ fn refused(e: OpenError) -> Response {
             4,
             "The server is shutting down",
         ),
-        OpenError::Full => engine_error(StatusCode::SERVICE_UNAVAILABLE, 4, "Too many connections"),
     }
 }
 
@@ -54,9 +55,11 @@ fn text(body: String) -> Response {
         .body(body)
 }
 
-/// What the handshake request offers to authenticate the socket later.
-fn handshake(req: &Request, query: &HashMap<String, String>) -> Handshake {
+/// What the handshake request offers to authenticate the socket later, and its client address.
+fn handshake(app: &AppState, req: &Request, query: &HashMap<String, String>) -> Handshake {
     Handshake {
+        address: client_ip(req, &app.config.trusted_proxies)
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
         query_token: query
             .get("token")
             .map(|t| bearer_value(t).to_owned())
@@ -97,7 +100,7 @@ pub async fn socket_io(
             if req.method() != Method::GET {
                 return engine_error(StatusCode::BAD_REQUEST, 2, "Bad handshake method");
             }
-            match engine.open(Transport::Polling, handshake(req, &query)) {
+            match engine.open(Transport::Polling, handshake(app, req, &query)) {
                 Ok(session) => text(engine.open_packet(&session.sid, Transport::Polling)),
                 Err(e) => refused(e),
             }
@@ -152,7 +155,7 @@ pub async fn socket_io(
                     if let Err(e) = engine.check_capacity() {
                         return refused(e);
                     }
-                    let handshake = handshake(req, &query);
+                    let handshake = handshake(&app, req, &query);
                     let tracked = engine.clone();
                     ws.on_upgrade(move |stream| {
                         tracked.track(super::engine::run_new_websocket(

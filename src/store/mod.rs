@@ -15,7 +15,7 @@ pub use ports::{
     Notifications, Page, PointsSettlement, RefreshToken, RefreshTokens, RewardAssignments, Rewards,
     Students, TaskAssignments, Tasks, Teachers,
 };
-pub use ports::{Feedbacks, Presets, Rules};
+pub use ports::{Feedbacks, Presets, Rules, Uploads};
 
 use crate::config::DatabaseConfig;
 use crate::ops::metrics;
@@ -65,6 +65,7 @@ pub struct Store {
     pub points: Arc<dyn PointsSettlement>,
     pub notifications: Arc<dyn Notifications>,
     pub files: Arc<dyn Files>,
+    pub uploads: Arc<dyn Uploads>,
     pub presets: Arc<dyn Presets>,
     pub rules: Arc<dyn Rules>,
     pub feedbacks: Arc<dyn Feedbacks>,

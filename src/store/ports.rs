@@ -7,8 +7,8 @@ use crate::domain::content::{PresetType, RuleType};
 use crate::domain::notification::Notification;
 use crate::domain::student::StudentPatch;
 use crate::domain::{
-    Admin, Category, Class, Feedback, Id, Millis, Preset, Reward, Role, Rule, Student, Task,
-    Teacher,
+    AccountStatus, Admin, Category, Class, Feedback, Id, Millis, Preset, Reward, Role, Rule,
+    Student, Task, Teacher,
 };
 
 use super::StoreResult;
@@ -53,7 +53,13 @@ pub trait Teachers: Send + Sync {
     async fn list(&self, query: &ListQuery) -> StoreResult<Page<Teacher>>;
     /// Applies the set fields, bumps `updatedAt` and `__v`; `None` when there is no such teacher.
     async fn update(&self, id: &Id, patch: &TeacherPatch) -> StoreResult<Option<Teacher>>;
+    /// Replaces the hash without ending sessions (a parameter upgrade at login).
     async fn set_password_hash(&self, id: &Id, hash: &str) -> StoreResult<bool>;
+    /// A new password: sets the hash and increments `token_epoch`, which ends every access token
+    /// issued before. The new epoch; `None` when there is no such teacher.
+    async fn change_password(&self, id: &Id, hash: &str) -> StoreResult<Option<i64>>;
+    /// Blocks or unblocks, and increments `token_epoch` (as `change_password`).
+    async fn set_status(&self, id: &Id, status: AccountStatus) -> StoreResult<Option<i64>>;
     /// Sets the teacher's sealed pass-code only if it has none; `false` when one was already set
     /// (a concurrent request won) or there is no such teacher.
     async fn set_passcode_if_missing(&self, id: &Id, sealed: &str) -> StoreResult<bool>;
@@ -70,7 +76,11 @@ pub trait Admins: Send + Sync {
     async fn by_email(&self, email: &str) -> StoreResult<Option<Admin>>;
     /// Fails with `Conflict` when a new email is taken.
     async fn update(&self, id: &Id, patch: &AdminPatch) -> StoreResult<Option<Admin>>;
+    /// Replaces the hash without ending sessions (a parameter upgrade at login).
     async fn set_password_hash(&self, id: &Id, hash: &str) -> StoreResult<bool>;
+    /// A new password: sets the hash and increments `token_epoch`, which ends every access token
+    /// issued before. The new epoch; `None` when there is no such admin.
+    async fn change_password(&self, id: &Id, hash: &str) -> StoreResult<Option<i64>>;
 }
 
 #[async_trait::async_trait]
@@ -325,6 +335,17 @@ pub trait Presets: Send + Sync {
     /// Whether some preset shows `image` (a public path), so that code deleting an upload it no
     /// longer needs leaves a preset's file alone.
     async fn uses_image(&self, image: &str) -> StoreResult<bool>;
+}
+
+/// Who uploaded each stored file (profile pictures), so that code deleting an upload it no longer
+/// needs deletes only the caller's own: a profile may point at anyone's file.
+#[async_trait::async_trait]
+pub trait Uploads: Send + Sync {
+    /// Records `owner` as the uploader of file `name` (replacing any record of that name).
+    async fn record(&self, name: &str, owner: &Id, at: Millis) -> StoreResult<()>;
+    /// The uploader of `name`; `None` for files without a record (presets, older uploads).
+    async fn owner(&self, name: &str) -> StoreResult<Option<Id>>;
+    async fn forget(&self, name: &str) -> StoreResult<()>;
 }
 
 #[async_trait::async_trait]

@@ -205,6 +205,57 @@ async fn cors_answers_any_origin_in_development_and_only_configured_ones_otherwi
     );
 }
 
+/// The settings production requires, with generated secrets; no test hooks.
+pub fn production(env: &mut std::collections::BTreeMap<String, String>) {
+    env.insert("NODE_ENV".into(), "production".into());
+    env.remove("EDUCOIN_TEST_HOOKS");
+    for name in ["JWT_SECRET", "JWT_REFRESH_SECRET", "PASSCODE_KEY"] {
+        let key: String = (0..32)
+            .map(|_| format!("{:02x}", rand::random::<u8>()))
+            .collect();
+        env.insert(name.into(), key);
+    }
+    env.insert("EMAIL_HOST".into(), "127.0.0.1".into());
+    env.insert("EMAIL_FROM".into(), "noreply@school.test".into());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_in_production_without_frontend_url_allows_no_origin() {
+    let app = crate::support::spawn_app_with(Db::Sqlite, Kv::Memory, production).await;
+    for origin in ["https://evil.example.net", "http://localhost:3000"] {
+        let simple = app
+            .client
+            .get(app.url("/api/v1/health"))
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            !simple.headers().contains_key("access-control-allow-origin"),
+            "{origin} allowed: {:?}",
+            simple.headers()
+        );
+        let preflight = app
+            .client
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/auth/login"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            !preflight
+                .headers()
+                .contains_key("access-control-allow-origin"),
+            "{origin} preflight allowed: {:?}",
+            preflight.headers()
+        );
+    }
+    // Requests without an Origin (the mobile app) are served as before.
+    assert_eq!(app.get("/api/v1/health").await.status(), 200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_general_rate_limit_answers_429_with_retry_after() {
     for kv in [Kv::Memory, Kv::Redis] {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use educoin::auth::tokens::AccessTokens;
 use educoin::config::{JwtConfig, Secret};
 use educoin::domain::{Id, Role};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use crate::classroom::helpers::{Caller, teacher};
@@ -437,4 +438,298 @@ async fn protocol_errors_answer_as_engine_io_does() {
     // Socket.IO is not part of the API document.
     let (_, spec) = app.get_json("/api/v1/openapi.json").await;
     assert!(!spec.to_string().contains("socket.io"));
+}
+
+/// A Socket.IO packet whose type is a multi-byte character (`4é`) used to panic the decoder: a
+/// 500 on polling, a dead task without a close frame on a WebSocket. It is a protocol error now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_byte_packet_type_is_a_protocol_error_not_a_panic() {
+    let app = spawn_app(Db::Sqlite, Kv::Memory).await;
+    for packet in ["4é", "4€{}", "4😀", "é"] {
+        let (status, body) = {
+            let resp = app.get("/socket.io/?EIO=4&transport=polling").await;
+            (resp.status().as_u16(), resp.text().await.unwrap())
+        };
+        assert_eq!(status, 200, "{body}");
+        let open: Value = serde_json::from_str(&body[1..]).unwrap();
+        let url = app.url(&format!(
+            "/socket.io/?EIO=4&transport=polling&sid={}",
+            open["sid"].as_str().unwrap()
+        ));
+        let resp = app.client.post(&url).body(packet).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{packet:?}: {:?}", resp.text().await);
+        // The session ended, as for any malformed packet.
+        assert_eq!(
+            app.client.get(&url).send().await.unwrap().status(),
+            400,
+            "{packet:?}"
+        );
+    }
+    // The server is still serving.
+    assert_eq!(app.get("/api/v1/health").await.status(), 200);
+}
+
+/// A socket is authenticated once, at connect; it must not outlive its token. The official client
+/// sees the server's disconnect ("io server disconnect") and does not reconnect with the dead token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_is_disconnected_when_its_token_expires() {
+    let app = spawn_app_with(Db::Sqlite, Kv::Memory, |env| {
+        env.insert("JWT_EXPIRE_IN".into(), "3s".into());
+    })
+    .await;
+    let alice = teacher(&app, "Alice").await;
+    let started = tokio::time::Instant::now();
+    let mut socket = SocketClient::connect(&app, &alice.token, SocketTransport::WebSocket).await;
+    let gone = socket.expect_disconnect(WAIT).await;
+    println!(
+        "disconnected {:?} after connecting (token lifetime 3 s)",
+        started.elapsed()
+    );
+    assert_eq!(gone["reason"], "io server disconnect", "{gone}");
+    wait_sockets(&app, 0).await;
+    assert_eq!(sockets_gauge(), 0);
+}
+
+/// A password change disconnects the account's sockets at once; a socket opened with the token of
+/// the login that follows stays and hears its events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_disconnects_the_accounts_older_sockets() {
+    let api = crate::accounts::Api::start(Db::Sqlite).await;
+    let t = api.teacher("Paz Teacher").await;
+    let other = api.teacher("Otto Teacher").await;
+    let mut phone = SocketClient::connect(&api.app, &t.token, SocketTransport::WebSocket).await;
+    let mut dashboard =
+        SocketClient::connect(&api.app, &t.token, SocketTransport::PollingThenUpgrade).await;
+    let mut bystander =
+        SocketClient::connect(&api.app, &other.token, SocketTransport::WebSocket).await;
+
+    let new = "Socket-Teacher-Pass-3318";
+    api.watch(new);
+    api.post(
+        "/auth/change-password",
+        Some(&t.token),
+        json!({"currentPassword": t.password, "newPassword": new, "confirmPassword": new}),
+    )
+    .await
+    .ok();
+    for socket in [&mut phone, &mut dashboard] {
+        let gone = socket.expect_disconnect(WAIT).await;
+        assert_eq!(gone["reason"], "io server disconnect", "{gone}");
+    }
+    let fresh = crate::accounts::session(&api.teacher_login(&t.email, new).await);
+    let mut again = SocketClient::connect(&api.app, &fresh.token, SocketTransport::WebSocket).await;
+    let id = Id::parse(&t.id).unwrap();
+    notify(&api.app, &id, json!({"after": "change"})).await;
+    assert_eq!(
+        again.next_event(WAIT).await,
+        (
+            format!("notification::{}", t.id),
+            json!({"after": "change"})
+        )
+    );
+    bystander.assert_no_event(QUIET).await;
+    // The old token cannot open a new one.
+    let mut stale = SocketClient::spawn(
+        &api.app,
+        SocketTransport::WebSocket,
+        json!({"auth": {"token": t.token}}),
+    );
+    assert_eq!(stale.expect_connect_error().await["data"]["status"], 401);
+    wait_sockets(&api.app, 2).await;
+}
+
+/// A block on one replica disconnects the teacher's sockets on every replica, through Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_disconnects_sockets_on_every_replica() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    let database = format!("sqlite://{}/shared.db", dir.path().display());
+    let shared = |env: &mut std::collections::BTreeMap<String, String>| {
+        env.insert("REDIS_KEY_PREFIX".into(), prefix.clone());
+        env.insert("DATABASE_URL".into(), database.clone());
+        env.insert(
+            "JWT_SECRET".into(),
+            "replicas-share-this-key-7f3a9c1e5b2d8046".into(),
+        );
+        env.insert(
+            "JWT_REFRESH_SECRET".into(),
+            "replicas-share-refresh-4c8e2a6f0b9d1357".into(),
+        );
+    };
+    let a = spawn_app_with(Db::Sqlite, Kv::Redis, shared).await;
+    let b = spawn_app_with(Db::Sqlite, Kv::Redis, shared).await;
+    let alice = teacher(&a, "Alice").await;
+    let bob = teacher(&a, "Bob").await;
+    let mut on_a = SocketClient::connect(&a, &alice.token, SocketTransport::WebSocket).await;
+    let mut on_b = SocketClient::connect(&b, &alice.token, SocketTransport::WebSocket).await;
+    let mut bob_on_b = SocketClient::connect(&b, &bob.token, SocketTransport::WebSocket).await;
+
+    // b's Redis subscription starts in the background: wait until a's messages reach it.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        notify(&a, &bob.id, json!({"ping": true})).await;
+        if bob_on_b
+            .next_line(Duration::from_millis(500))
+            .await
+            .is_some()
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no event through Redis"
+        );
+    }
+
+    assert!(
+        educoin::revocation::set_teacher_status(
+            &a.state,
+            &alice.id,
+            educoin::domain::AccountStatus::Blocked
+        )
+        .await
+        .unwrap()
+    );
+    for socket in [&mut on_a, &mut on_b] {
+        let gone = socket.expect_disconnect(WAIT).await;
+        assert_eq!(gone["reason"], "io server disconnect", "{gone}");
+    }
+    wait_sockets(&a, 0).await;
+    wait_sockets(&b, 1).await;
+    // Bob's socket on b is untouched (it may still receive the duplicate pings of the loop).
+    while bob_on_b
+        .next_line(Duration::from_millis(300))
+        .await
+        .is_some()
+    {}
+    notify(&b, &bob.id, json!({"still": "here"})).await;
+    assert_eq!(
+        bob_on_b.next_event(WAIT).await,
+        (event_name(&bob), json!({"still": "here"}))
+    );
+}
+
+/// Issue 9, item 4: thousands of anonymous Engine.IO handshakes from one address fill only the
+/// pending pool (its oldest make room), never the signed-in pool: while the flood runs, signed-in
+/// users still connect with the official client, on both transports, and get their events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_anonymous_handshake_flood_never_keeps_a_signed_in_user_out() {
+    let app = spawn_app_with(Db::Sqlite, Kv::Memory, |env| {
+        env.insert("REALTIME_MAX_SESSIONS".into(), "20".into());
+        env.insert("REALTIME_MAX_PENDING_SESSIONS".into(), "600".into());
+        env.insert("REALTIME_MAX_PENDING_PER_ADDRESS".into(), "500".into());
+        env.insert("RATE_LIMIT_MAX_REQUESTS".into(), "1000000".into());
+    })
+    .await;
+    let alice = teacher(&app, "Alice").await;
+    let bob = teacher(&app, "Bob").await;
+
+    let handshake = {
+        let (client, url) = (
+            app.client.clone(),
+            app.url("/socket.io/?EIO=4&transport=polling"),
+        );
+        move || {
+            let (client, url) = (client.clone(), url.clone());
+            async move { client.get(url).send().await.unwrap().status().as_u16() }
+        }
+    };
+    // The first 3,000, all at once from 32 connections: none is refused.
+    let started = std::time::Instant::now();
+    let statuses: Vec<u16> = futures_util::stream::iter(0..3_000)
+        .map(|_| handshake())
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    assert!(statuses.iter().all(|s| *s == 200), "refused handshakes");
+    println!(
+        "3,000 anonymous handshakes in {elapsed:?}; {} pending, {} sessions",
+        app.state.realtime.engine().pending_count(),
+        app.state.realtime.engine().session_count()
+    );
+    assert!(app.state.realtime.engine().pending_count() <= 500);
+
+    // The flood goes on while the users connect.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let flood = tokio::spawn({
+        let stop = stop.clone();
+        let handshake = handshake.clone();
+        async move {
+            let mut sent = 0u64;
+            while !stop.is_cancelled() {
+                let batch: Vec<u16> = futures_util::stream::iter(0..64)
+                    .map(|_| handshake())
+                    .buffer_unordered(16)
+                    .collect()
+                    .await;
+                assert!(batch.iter().all(|s| *s == 200));
+                sent += 64;
+            }
+            sent
+        }
+    });
+    let mut app_socket =
+        SocketClient::connect(&app, &alice.token, SocketTransport::WebSocket).await;
+    let mut dashboard = SocketClient::spawn(
+        &app,
+        SocketTransport::PollingThenUpgrade,
+        json!({"query": {"token": bob.token}}),
+    );
+    dashboard.expect_connect().await;
+    notify(&app, &alice.id, json!({"through": "the flood"})).await;
+    notify(&app, &bob.id, json!({"through": "the flood"})).await;
+    assert_eq!(
+        app_socket.next_event(WAIT).await,
+        (event_name(&alice), json!({"through": "the flood"}))
+    );
+    assert_eq!(
+        dashboard.next_event(WAIT).await,
+        (event_name(&bob), json!({"through": "the flood"}))
+    );
+    stop.cancel();
+    let more = flood.await.unwrap();
+    println!(
+        "{more} more handshakes during the users' connect; {} pending",
+        app.state.realtime.engine().pending_count()
+    );
+    assert!(app.state.realtime.engine().pending_count() <= 500);
+    assert_eq!(app.state.realtime.connected_sockets(), 2);
+}
+
+/// The same with the default caps: 12,000 anonymous handshakes from one address, more than the
+/// 10,000 sessions a process holds, are all answered and leave at most one address's share pending;
+/// then a signed-in user connects and gets its event. (One shared cap, as before, answered 503 from
+/// the 10,001st handshake on and refused the user for the 20 s the flood's sessions lived.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_anonymous_handshakes_than_the_session_cap_leave_room_for_users() {
+    let app = spawn_app_with(Db::Sqlite, Kv::Memory, |env| {
+        env.insert("RATE_LIMIT_MAX_REQUESTS".into(), "1000000".into());
+    })
+    .await;
+    let alice = teacher(&app, "Alice").await;
+    let url = app.url("/socket.io/?EIO=4&transport=polling");
+    let started = std::time::Instant::now();
+    let statuses: Vec<u16> = futures_util::stream::iter(0..12_000)
+        .map(|_| {
+            let (client, url) = (app.client.clone(), url.clone());
+            async move { client.get(url).send().await.unwrap().status().as_u16() }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    let refused = statuses.iter().filter(|s| **s != 200).count();
+    println!(
+        "12,000 anonymous handshakes in {:?}: {refused} refused, {} pending",
+        started.elapsed(),
+        app.state.realtime.engine().pending_count()
+    );
+    assert_eq!(refused, 0);
+    assert!(app.state.realtime.engine().pending_count() <= 32);
+    let mut socket = SocketClient::connect(&app, &alice.token, SocketTransport::WebSocket).await;
+    notify(&app, &alice.id, json!({"after": "the flood"})).await;
+    assert_eq!(
+        socket.next_event(WAIT).await,
+        (event_name(&alice), json!({"after": "the flood"}))
+    );
 }

@@ -41,6 +41,7 @@ fn teacher(name: &str, email: &str, created_at: i64) -> Teacher {
         created_at: Millis(created_at),
         updated_at: Millis(created_at),
         version: 0,
+        token_epoch: 0,
     }
 }
 
@@ -57,6 +58,7 @@ fn admin(email: &str) -> Admin {
         created_at: Millis(1_700_000_000_000),
         updated_at: Millis(1_700_000_000_000),
         version: 0,
+        token_epoch: 0,
     }
 }
 
@@ -281,6 +283,133 @@ async fn admins_round_trip_and_unique_email(db: Db) {
     );
 }
 
+/// A password change or a status change moves the account to the next token epoch, and says which;
+/// a hash upgrade (`set_password_hash`) does not. Concurrent changes each get their own epoch.
+async fn credential_changes_move_the_token_epoch(db: Db) {
+    let (store, _dir) = open(db).await;
+    let t = teacher("Ms Epoch", "epoch@school.org", 1_700_000_000_000);
+    store.teachers.insert(&t).await.unwrap();
+    assert!(
+        store
+            .teachers
+            .set_password_hash(&t.id, "$argon2id$up")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .teachers
+            .by_id(&t.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .token_epoch,
+        0
+    );
+
+    assert_eq!(
+        store
+            .teachers
+            .change_password(&t.id, "$argon2id$new")
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    let after = store.teachers.by_id(&t.id).await.unwrap().unwrap();
+    assert_eq!(
+        (after.token_epoch, after.password_hash.as_deref()),
+        (1, Some("$argon2id$new"))
+    );
+    assert_eq!(
+        store
+            .teachers
+            .set_status(&t.id, AccountStatus::Blocked)
+            .await
+            .unwrap(),
+        Some(2)
+    );
+    let blocked = store.teachers.by_id(&t.id).await.unwrap().unwrap();
+    assert_eq!(
+        (blocked.status, blocked.token_epoch),
+        (AccountStatus::Blocked, 2)
+    );
+    assert_eq!(
+        store
+            .teachers
+            .set_status(&t.id, AccountStatus::Active)
+            .await
+            .unwrap(),
+        Some(3)
+    );
+    let nobody = Id::generate();
+    assert_eq!(
+        store.teachers.change_password(&nobody, "x").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .teachers
+            .set_status(&nobody, AccountStatus::Blocked)
+            .await
+            .unwrap(),
+        None
+    );
+
+    let a = admin("epoch@educoin.app");
+    store.admins.insert(&a).await.unwrap();
+    let store = std::sync::Arc::new(store);
+    let racing: Vec<_> = (0..10)
+        .map(|i| {
+            let (store, id) = (store.clone(), a.id.clone());
+            tokio::spawn(async move {
+                store
+                    .admins
+                    .change_password(&id, &format!("$argon2id${i}"))
+                    .await
+            })
+        })
+        .collect();
+    let mut epochs = Vec::new();
+    for r in racing {
+        epochs.push(r.await.unwrap().unwrap().unwrap());
+    }
+    epochs.sort();
+    assert_eq!(epochs, (1..=10).collect::<Vec<i64>>());
+    assert_eq!(
+        store
+            .admins
+            .by_id(&a.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .token_epoch,
+        10
+    );
+    assert_eq!(
+        store.admins.change_password(&nobody, "x").await.unwrap(),
+        None
+    );
+}
+
+/// Upload records: who uploaded a file, replaced by a new record of the same name, forgotten.
+async fn uploads_remember_their_owner(db: Db) {
+    let (store, _dir) = open(db).await;
+    let (alice, bob) = (Id::generate(), Id::generate());
+    let name = "0123456789abcdef0123456789abcdef.png";
+    assert_eq!(store.uploads.owner(name).await.unwrap(), None);
+    store.uploads.record(name, &alice, Millis(1)).await.unwrap();
+    assert_eq!(
+        store.uploads.owner(name).await.unwrap(),
+        Some(alice.clone())
+    );
+    store.uploads.record(name, &bob, Millis(2)).await.unwrap();
+    assert_eq!(store.uploads.owner(name).await.unwrap(), Some(bob));
+    store.uploads.forget(name).await.unwrap();
+    assert_eq!(store.uploads.owner(name).await.unwrap(), None);
+    // Forgetting twice is fine.
+    store.uploads.forget(name).await.unwrap();
+}
+
 async fn ping_answers(db: Db) {
     let (store, _dir) = open(db).await;
     store.backend.ping().await.unwrap();
@@ -292,5 +421,7 @@ on_both_stores!(
     teachers_list_newest_first_with_search_and_pages,
     teacher_update_applies_only_set_fields,
     admins_round_trip_and_unique_email,
+    credential_changes_move_the_token_epoch,
+    uploads_remember_their_owner,
     ping_answers,
 );

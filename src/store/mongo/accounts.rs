@@ -37,6 +37,9 @@ struct TeacherDoc {
     updated_at: DateTime,
     #[serde(rename = "__v", default)]
     version: i64,
+    /// Absent on documents written before it existed: epoch 0, the epoch of their tokens.
+    #[serde(rename = "tokenEpoch", default)]
+    token_epoch: i64,
 }
 
 impl From<&Teacher> for TeacherDoc {
@@ -54,6 +57,7 @@ impl From<&Teacher> for TeacherDoc {
             created_at: DateTime::from_millis(t.created_at.0),
             updated_at: DateTime::from_millis(t.updated_at.0),
             version: t.version,
+            token_epoch: t.token_epoch,
         }
     }
 }
@@ -76,6 +80,7 @@ impl TryFrom<TeacherDoc> for Teacher {
             created_at: Millis(d.created_at.timestamp_millis()),
             updated_at: Millis(d.updated_at.timestamp_millis()),
             version: d.version,
+            token_epoch: d.token_epoch,
         })
     }
 }
@@ -101,6 +106,9 @@ struct AdminDoc {
     updated_at: DateTime,
     #[serde(rename = "__v", default)]
     version: i64,
+    /// Absent on documents written before it existed: epoch 0, the epoch of their tokens.
+    #[serde(rename = "tokenEpoch", default)]
+    token_epoch: i64,
 }
 
 impl From<&Admin> for AdminDoc {
@@ -117,6 +125,7 @@ impl From<&Admin> for AdminDoc {
             created_at: DateTime::from_millis(a.created_at.0),
             updated_at: DateTime::from_millis(a.updated_at.0),
             version: a.version,
+            token_epoch: a.token_epoch,
         }
     }
 }
@@ -138,6 +147,7 @@ impl TryFrom<AdminDoc> for Admin {
             created_at: Millis(d.created_at.timestamp_millis()),
             updated_at: Millis(d.updated_at.timestamp_millis()),
             version: d.version,
+            token_epoch: d.token_epoch,
         })
     }
 }
@@ -151,6 +161,36 @@ fn patch_update(fields: &[(&str, &Option<String>)]) -> Document {
         }
     }
     doc! { "$set": set, "$inc": { "__v": 1 } }
+}
+
+/// Sets `set` and increments `tokenEpoch` in one update; the new epoch.
+async fn bump_epoch<D: Send + Sync>(
+    coll: &Collection<D>,
+    op: &'static str,
+    id: &Id,
+    mut set: Document,
+) -> StoreResult<Option<i64>> {
+    set.insert("updatedAt", DateTime::now());
+    let after = observe(
+        op,
+        coll.clone_with_type::<Document>()
+            .find_one_and_update(
+                doc! { "_id": id.to_object_id() },
+                doc! { "$set": set, "$inc": { "tokenEpoch": 1_i64 } },
+            )
+            .projection(doc! { "tokenEpoch": 1 })
+            .return_document(ReturnDocument::After),
+    )
+    .await?;
+    after
+        .map(|d| match d.get("tokenEpoch") {
+            Some(mongodb::bson::Bson::Int64(n)) => Ok(*n),
+            Some(mongodb::bson::Bson::Int32(n)) => Ok(i64::from(*n)),
+            other => Err(StoreError::Backend(format!(
+                "{op}: tokenEpoch is {other:?} after the update"
+            ))),
+        })
+        .transpose()
 }
 
 pub(super) fn convert<D, T: TryFrom<D, Error = StoreError>>(
@@ -259,6 +299,26 @@ impl Teachers for MongoTeachers {
         Ok(r.matched_count == 1)
     }
 
+    async fn change_password(&self, id: &Id, hash: &str) -> StoreResult<Option<i64>> {
+        bump_epoch(
+            &self.coll,
+            "teachers.change_password",
+            id,
+            doc! { "passwordHash": hash },
+        )
+        .await
+    }
+
+    async fn set_status(&self, id: &Id, status: AccountStatus) -> StoreResult<Option<i64>> {
+        bump_epoch(
+            &self.coll,
+            "teachers.set_status",
+            id,
+            doc! { "status": status.as_str() },
+        )
+        .await
+    }
+
     async fn set_passcode_if_missing(&self, id: &Id, sealed: &str) -> StoreResult<bool> {
         let r = observe(
             "teachers.set_passcode_if_missing",
@@ -349,5 +409,15 @@ impl Admins for MongoAdmins {
         )
         .await?;
         Ok(r.matched_count == 1)
+    }
+
+    async fn change_password(&self, id: &Id, hash: &str) -> StoreResult<Option<i64>> {
+        bump_epoch(
+            &self.coll,
+            "admins.change_password",
+            id,
+            doc! { "passwordHash": hash },
+        )
+        .await
     }
 }

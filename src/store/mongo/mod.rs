@@ -10,6 +10,7 @@ mod notifications;
 mod points;
 mod students;
 mod tokens;
+mod uploads;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -177,6 +178,7 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
         points: Arc::new(assignments::MongoPointsSettlement::new(&db, ledger)),
         notifications: Arc::new(notifications::MongoNotifications::new(&db)),
         files: Arc::new(files::MongoFiles::new(&db)),
+        uploads: Arc::new(uploads::MongoUploads::new(&db)),
         presets: Arc::new(content::MongoPresets::new(&db)),
         rules: Arc::new(content::MongoRules::new(&db)),
         feedbacks: Arc::new(content::MongoFeedbacks::new(&db)),

@@ -1,4 +1,4 @@
-use rusqlite::{Row, params};
+use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Db, find_by, like_pattern, page};
 use crate::domain::account::{AdminPatch, TeacherPatch};
@@ -6,9 +6,9 @@ use crate::domain::{AccountStatus, Admin, AdminRole, Id, Millis, Teacher};
 use crate::store::{Admins, ListQuery, Page, StoreResult, Teachers};
 
 const TEACHER_COLUMNS: &str = "id, name, email, contact, location, profile, status, password_hash, \
-                               passcode_sealed, created_at, updated_at, version";
+                               passcode_sealed, created_at, updated_at, version, token_epoch";
 const ADMIN_COLUMNS: &str = "id, name, email, contact, location, profile, role, password_hash, \
-                             created_at, updated_at, version";
+                             created_at, updated_at, version, token_epoch";
 
 /// A stored value the domain does not know (edited by hand, or written by a newer version).
 pub(super) fn corrupt(column: usize, what: &str) -> rusqlite::Error {
@@ -39,6 +39,7 @@ fn teacher_from_row(row: &Row<'_>) -> rusqlite::Result<Teacher> {
         created_at: Millis(row.get(9)?),
         updated_at: Millis(row.get(10)?),
         version: row.get(11)?,
+        token_epoch: row.get(12)?,
     })
 }
 
@@ -56,6 +57,7 @@ fn admin_from_row(row: &Row<'_>) -> rusqlite::Result<Admin> {
         created_at: Millis(row.get(8)?),
         updated_at: Millis(row.get(9)?),
         version: row.get(10)?,
+        token_epoch: row.get(11)?,
     })
 }
 
@@ -79,11 +81,11 @@ impl Teachers for SqliteTeachers {
         self.db
             .call("teachers.insert", move |c| {
                 c.execute(
-                    &format!("INSERT INTO teachers ({TEACHER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+                    &format!("INSERT INTO teachers ({TEACHER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
                     params![
                         t.id.as_str(), t.name, t.email, t.contact, t.location, t.profile,
                         t.status.as_str(), t.password_hash, t.passcode_sealed,
-                        t.created_at.0, t.updated_at.0, t.version
+                        t.created_at.0, t.updated_at.0, t.version, t.token_epoch
                     ],
                 )
                 .map(drop)
@@ -180,6 +182,36 @@ impl Teachers for SqliteTeachers {
             .await
     }
 
+    async fn change_password(&self, id: &Id, hash: &str) -> StoreResult<Option<i64>> {
+        let (id, hash) = (id.clone(), hash.to_owned());
+        self.db
+            .call("teachers.change_password", move |c| {
+                c.query_row(
+                    "UPDATE teachers SET password_hash = ?2, updated_at = ?3, \
+                     token_epoch = token_epoch + 1 WHERE id = ?1 RETURNING token_epoch",
+                    params![id.as_str(), hash, Millis::now().0],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
+            .await
+    }
+
+    async fn set_status(&self, id: &Id, status: AccountStatus) -> StoreResult<Option<i64>> {
+        let id = id.clone();
+        self.db
+            .call("teachers.set_status", move |c| {
+                c.query_row(
+                    "UPDATE teachers SET status = ?2, updated_at = ?3, \
+                     token_epoch = token_epoch + 1 WHERE id = ?1 RETURNING token_epoch",
+                    params![id.as_str(), status.as_str(), Millis::now().0],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
+            .await
+    }
+
     async fn set_passcode_if_missing(&self, id: &Id, sealed: &str) -> StoreResult<bool> {
         let (id, sealed) = (id.clone(), sealed.to_owned());
         self.db
@@ -225,10 +257,11 @@ impl Admins for SqliteAdmins {
         self.db
             .call("admins.insert", move |c| {
                 c.execute(
-                    &format!("INSERT INTO admins ({ADMIN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+                    &format!("INSERT INTO admins ({ADMIN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
                     params![
                         a.id.as_str(), a.name, a.email, a.contact, a.location, a.profile,
-                        a.role.as_str(), a.password_hash, a.created_at.0, a.updated_at.0, a.version
+                        a.role.as_str(), a.password_hash, a.created_at.0, a.updated_at.0, a.version,
+                        a.token_epoch
                     ],
                 )
                 .map(drop)
@@ -305,6 +338,21 @@ impl Admins for SqliteAdmins {
                     params![id.as_str(), hash, Millis::now().0],
                 )
                 .map(|n| n == 1)
+            })
+            .await
+    }
+
+    async fn change_password(&self, id: &Id, hash: &str) -> StoreResult<Option<i64>> {
+        let (id, hash) = (id.clone(), hash.to_owned());
+        self.db
+            .call("admins.change_password", move |c| {
+                c.query_row(
+                    "UPDATE admins SET password_hash = ?2, updated_at = ?3, \
+                     token_epoch = token_epoch + 1 WHERE id = ?1 RETURNING token_epoch",
+                    params![id.as_str(), hash, Millis::now().0],
+                    |r| r.get(0),
+                )
+                .optional()
             })
             .await
     }

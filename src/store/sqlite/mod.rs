@@ -12,6 +12,7 @@ mod files;
 mod notifications;
 mod students;
 mod tokens;
+mod uploads;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -30,6 +31,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_assignments.sql"),
     include_str!("migrations/0005_content.sql"),
     include_str!("migrations/0006_earned_points.sql"),
+    include_str!("migrations/0007_token_epoch.sql"),
+    include_str!("migrations/0008_uploads.sql"),
 ];
 
 #[derive(Clone)]
@@ -173,6 +176,7 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
         points: Arc::new(assignments::NothingPending),
         notifications: Arc::new(notifications::SqliteNotifications { db: db.clone() }),
         files: Arc::new(files),
+        uploads: Arc::new(uploads::SqliteUploads { db: db.clone() }),
         presets: Arc::new(content::SqlitePresets { db: db.clone() }),
         rules: Arc::new(content::SqliteRules { db: db.clone() }),
         feedbacks: Arc::new(content::SqliteFeedbacks { db }),

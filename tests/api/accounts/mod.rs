@@ -10,6 +10,7 @@ mod access;
 mod admin;
 mod auth;
 mod google_login;
+mod revocation;
 mod student;
 mod teacher;
 

@@ -34,6 +34,7 @@ pub async fn teacher(app: &TestApp, name: &str) -> Caller {
             created_at: now,
             updated_at: now,
             version: 0,
+            token_epoch: 0,
         })
         .await
         .unwrap();
@@ -63,6 +64,7 @@ pub async fn admin(app: &TestApp) -> Caller {
             created_at: now,
             updated_at: now,
             version: 0,
+            token_epoch: 0,
         })
         .await
         .unwrap();

@@ -44,6 +44,7 @@ async fn a_teacher(store: &Store) -> Id {
             created_at: Millis(1_700_000_000_000),
             updated_at: Millis(1_700_000_000_000),
             version: 0,
+            token_epoch: 0,
         })
         .await
         .unwrap();

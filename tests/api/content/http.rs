@@ -362,6 +362,113 @@ async fn a_replaced_profile_picture_keeps_a_presets_file(db: Db) {
     assert_eq!(api.file(&own).await.0, 404);
 }
 
+/// Issue 9, item 17: an account that points its profile at another account's upload (a Google
+/// sign-up's `profile` can be any path) and then uploads a picture must not delete that upload;
+/// the owner's own replacement still deletes it. Admins and teachers alike.
+async fn a_replaced_profile_picture_never_deletes_another_accounts_upload(db: Db) {
+    let api = Api::start(db).await;
+    let victim = api.teacher("Vera Victim").await;
+    let attacker = api.teacher("Mal Attacker").await;
+    let admin = api.super_admin().await;
+    let res = api
+        .multipart(
+            Method::PATCH,
+            "/teacher",
+            Some(&victim.token),
+            &[],
+            Some((PNG, "me.png", "image/png")),
+        )
+        .await;
+    let victims = res.ok()["profile"].as_str().unwrap().to_owned();
+
+    for (token, id) in [
+        (attacker.token.clone(), Id::parse(&attacker.id).unwrap()),
+        (admin.token.clone(), {
+            let me = api.get("/admin/profile", Some(&admin.token)).await;
+            let email = me.ok()["email"].as_str().unwrap().to_owned();
+            api.app
+                .state
+                .store
+                .admins
+                .by_email(&email)
+                .await
+                .unwrap()
+                .unwrap()
+                .id
+        }),
+    ] {
+        // Pointing the profile elsewhere happens outside these routes (a Google sign-up's
+        // `profile`, an old record): the store's update stands for it.
+        let patch = TeacherPatch {
+            profile: Some(victims.clone()),
+            ..Default::default()
+        };
+        let path = if api
+            .app
+            .state
+            .store
+            .teachers
+            .by_id(&id)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            api.app
+                .state
+                .store
+                .teachers
+                .update(&id, &patch)
+                .await
+                .unwrap();
+            "/teacher"
+        } else {
+            let admin_patch = educoin::domain::account::AdminPatch {
+                profile: Some(victims.clone()),
+                ..Default::default()
+            };
+            api.app
+                .state
+                .store
+                .admins
+                .update(&id, &admin_patch)
+                .await
+                .unwrap();
+            "/admin"
+        };
+        let res = api
+            .multipart(
+                Method::PATCH,
+                path,
+                Some(&token),
+                &[],
+                Some((JPG, "new.jpg", "image/jpeg")),
+            )
+            .await;
+        res.ok();
+        assert_eq!(
+            api.file(&victims).await.0,
+            200,
+            "{path}: another account's upload was deleted"
+        );
+    }
+
+    // The owner's own replacement deletes it, as before.
+    api.multipart(
+        Method::PATCH,
+        "/teacher",
+        Some(&victim.token),
+        &[],
+        Some((JPG, "again.jpg", "image/jpeg")),
+    )
+    .await
+    .ok();
+    assert_eq!(
+        api.file(&victims).await.0,
+        404,
+        "the owner's old picture is gone"
+    );
+}
+
 const RULES: [&str; 2] = ["/rule/privacy-policy", "/rule/terms-and-conditions"];
 
 async fn rules_read_empty_then_upsert(db: Db) {
@@ -585,6 +692,7 @@ on_both_stores!(
     presets_upload_list_serve_and_delete,
     preset_uploads_that_fail_validation_write_nothing,
     a_replaced_profile_picture_keeps_a_presets_file,
+    a_replaced_profile_picture_never_deletes_another_accounts_upload,
     rules_read_empty_then_upsert,
     parallel_rule_patches_leave_one_document,
     feedback_from_teachers_and_students,

@@ -44,6 +44,7 @@ pub async fn callers(api: &Api) -> Callers {
             created_at: now,
             updated_at: now,
             version: 0,
+            token_epoch: 0,
         })
         .await
         .unwrap();

@@ -1,0 +1,32 @@
+//! Ending an account's sessions when its credentials or its access change: refresh tokens are
+//! revoked in the store, access tokens die with the old `token_epoch` (checked by
+//! `http::auth::authenticate_token`), and live sockets are disconnected on every replica through
+//! the cache's pub/sub (`Realtime::revoke`).
+
+use crate::app::AppState;
+use crate::domain::{AccountStatus, Id};
+use crate::store::StoreResult;
+
+/// After `account` moved to token epoch `epoch` (a password change or reset, a block): ends its
+/// refresh tokens and its sockets of older epochs. A socket opened with a token of the new epoch
+/// (a login right after the change) stays.
+pub async fn credentials_changed(state: &AppState, account: &Id, epoch: i64) -> StoreResult<()> {
+    // Sockets first: their disconnection does not depend on the store answering.
+    state.realtime.revoke(account, Some(epoch)).await;
+    state.auth.refresh.revoke_account(account).await
+}
+
+/// Blocks or unblocks a teacher. Blocking ends every session at once: the access tokens (new
+/// epoch; `authenticate_token` also refuses a blocked account), refresh tokens and sockets.
+/// `false` when there is no such teacher.
+pub async fn set_teacher_status(
+    state: &AppState,
+    teacher: &Id,
+    status: AccountStatus,
+) -> StoreResult<bool> {
+    let Some(epoch) = state.store.teachers.set_status(teacher, status).await? else {
+        return Ok(false);
+    };
+    credentials_changed(state, teacher, epoch).await?;
+    Ok(true)
+}
