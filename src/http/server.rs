@@ -49,6 +49,15 @@ const FD_BACKOFF: Duration = Duration::from_millis(200);
 /// Capacity problems are logged at most this often (with how many were not logged).
 const LOG_EVERY: Duration = Duration::from_secs(10);
 
+/// What a connection waits for from its client.
+#[derive(Clone, Copy)]
+enum Wait {
+    /// A write that does not drain: the client does not read.
+    Write = 0,
+    /// The next chunk of a request body that a handler is reading.
+    Body = 1,
+}
+
 /// What a connection has been doing, shared by its socket, its requests and its monitor.
 /// Times are milliseconds since `epoch`, plus one, so that 0 means "never".
 struct Activity {
@@ -56,9 +65,8 @@ struct Activity {
     last_read: AtomicU64,
     /// Requests whose response has not been fully sent.
     in_flight: AtomicUsize,
-    /// Since when the connection waits on its client (a write that does not drain, a body chunk
-    /// that does not come); 0 when it does not.
-    waiting_since: AtomicU64,
+    /// Since when the connection waits on its client, per `Wait`; 0 when it does not.
+    waiting_since: [AtomicU64; 2],
     /// Total of the waits that ended.
     waited: AtomicU64,
 }
@@ -69,7 +77,7 @@ impl Activity {
             epoch: Instant::now(),
             last_read: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
-            waiting_since: AtomicU64::new(0),
+            waiting_since: [AtomicU64::new(0), AtomicU64::new(0)],
             waited: AtomicU64::new(0),
         };
         a.last_read.store(a.now(), Ordering::Relaxed);
@@ -91,31 +99,48 @@ impl Activity {
         )
     }
 
-    fn wait_begins(&self) {
-        let _ =
-            self.waiting_since
-                .compare_exchange(0, self.now(), Ordering::Relaxed, Ordering::Relaxed);
+    fn wait_begins(&self, what: Wait) {
+        let _ = self.waiting_since[what as usize].compare_exchange(
+            0,
+            self.now(),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
     }
 
-    fn wait_ends(&self) {
-        let since = self.waiting_since.swap(0, Ordering::Relaxed);
+    fn wait_ends(&self, what: Wait) {
+        let since = self.waiting_since[what as usize].swap(0, Ordering::Relaxed);
         if since != 0 {
             self.waited
                 .fetch_add(self.now().saturating_sub(since), Ordering::Relaxed);
         }
     }
 
-    /// The wait in progress.
+    /// The longest wait in progress.
     fn current_wait(&self) -> Duration {
-        match self.waiting_since.load(Ordering::Relaxed) {
-            0 => Duration::ZERO,
-            since => Duration::from_millis(self.now().saturating_sub(since)),
-        }
+        let now = self.now();
+        self.waiting_since
+            .iter()
+            .map(|w| match w.load(Ordering::Relaxed) {
+                0 => Duration::ZERO,
+                since => Duration::from_millis(now.saturating_sub(since)),
+            })
+            .max()
+            .unwrap_or_default()
     }
 
-    /// Every wait so far, the one in progress included.
+    /// Every wait so far, those in progress included.
     fn total_wait(&self) -> Duration {
-        Duration::from_millis(self.waited.load(Ordering::Relaxed)) + self.current_wait()
+        let now = self.now();
+        let current: u64 = self
+            .waiting_since
+            .iter()
+            .map(|w| match w.load(Ordering::Relaxed) {
+                0 => 0,
+                since => now.saturating_sub(since),
+            })
+            .sum();
+        Duration::from_millis(self.waited.load(Ordering::Relaxed) + current)
     }
 
     fn idle(&self) -> bool {
@@ -166,8 +191,8 @@ impl AsyncRead for Tracked {
 impl Tracked {
     fn note<T>(&self, res: Poll<T>) -> Poll<T> {
         match res {
-            Poll::Pending => self.activity.wait_begins(),
-            Poll::Ready(_) => self.activity.wait_ends(),
+            Poll::Pending => self.activity.wait_begins(Wait::Write),
+            Poll::Ready(_) => self.activity.wait_ends(Wait::Write),
         }
         res
     }
@@ -217,15 +242,15 @@ fn timed_body(body: Body, activity: Arc<Activity>) -> Body {
         fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
             let res = self.inner.poll_next_unpin(cx);
             match res {
-                Poll::Pending => self.activity.wait_begins(),
-                Poll::Ready(_) => self.activity.wait_ends(),
+                Poll::Pending => self.activity.wait_begins(Wait::Body),
+                Poll::Ready(_) => self.activity.wait_ends(Wait::Body),
             }
             res
         }
     }
     impl<S> Drop for Timed<S> {
         fn drop(&mut self) {
-            self.activity.wait_ends();
+            self.activity.wait_ends(Wait::Body);
         }
     }
     Body::from_bytes_stream(Timed {
