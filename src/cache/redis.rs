@@ -144,26 +144,24 @@ async fn subscribe_forever(
         .await;
         match connected {
             Ok(Ok(mut pubsub)) => {
-                {
-                    subscribed.store(true, Ordering::Release);
-                    tracing::info!("redis pub/sub subscribed");
-                    backoff = Duration::from_millis(100);
-                    let mut stream = pubsub.on_message();
-                    while let Some(msg) = stream.next().await {
-                        let Ok(payload) = msg.get_payload::<String>() else {
-                            continue;
-                        };
-                        let channel = msg
-                            .get_channel_name()
-                            .strip_prefix(&channel_prefix)
-                            .unwrap_or_default()
-                            .to_owned();
-                        let _ = fanout.send(Message { channel, payload });
-                    }
-                    subscribed.store(false, Ordering::Release);
-                    tracing::warn!("redis pub/sub connection closed; reconnecting");
-                    continue;
+                subscribed.store(true, Ordering::Release);
+                tracing::info!("redis pub/sub subscribed");
+                backoff = Duration::from_millis(100);
+                let mut stream = pubsub.on_message();
+                while let Some(msg) = stream.next().await {
+                    let Ok(payload) = msg.get_payload::<String>() else {
+                        continue;
+                    };
+                    let channel = msg
+                        .get_channel_name()
+                        .strip_prefix(&channel_prefix)
+                        .unwrap_or_default()
+                        .to_owned();
+                    let _ = fanout.send(Message { channel, payload });
                 }
+                subscribed.store(false, Ordering::Release);
+                tracing::warn!("redis pub/sub connection closed; reconnecting");
+                continue;
             }
             Ok(Err(e)) => tracing::debug!(error = %e, "redis pub/sub connect failed"),
             Err(_) => tracing::debug!("redis pub/sub connect timed out"),
@@ -256,9 +254,10 @@ impl Cache for RedisCache {
     async fn get(&self, key: &str) -> CacheResult<Option<String>> {
         let mut conn = self.conn.clone();
         let key = self.key(key);
-        self.call("get", async move {
-            conn.get(key).await.map_err(unavailable)
-        })
+        self.call(
+            "get",
+            async move { conn.get(key).await.map_err(unavailable) },
+        )
         .await
     }
 

@@ -293,11 +293,9 @@ pub async fn database_gate<E: Endpoint>(
         || path.starts_with("/api/docs")
         || path == "/api/v1/openapi.json";
     if !exempt && !backend.available() {
-        return Err(ApiError::Unavailable(format!(
-            "{} is down (circuit open)",
-            backend.name()
-        ))
-        .into());
+        return Err(
+            ApiError::Unavailable(format!("{} is down (circuit open)", backend.name())).into(),
+        );
     }
     Ok(ep.call(req).await?.into_response())
 }

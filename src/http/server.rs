@@ -13,8 +13,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_util::{Stream, StreamExt};
-use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use http_body_util::combinators::BoxBody as HyperBoxBody;
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 
 type BoxBody = HyperBoxBody<bytes::Bytes, io::Error>;

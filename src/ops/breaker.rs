@@ -88,7 +88,7 @@ impl Breaker {
     /// Records what a call or a probe found out.
     pub fn report(&self, up: bool) {
         let was_open = self.open.swap(!up, Ordering::AcqRel);
-        if was_open == !up {
+        if was_open != up {
             return;
         }
         metrics::get()

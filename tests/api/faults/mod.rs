@@ -55,7 +55,10 @@ impl<'a> Launch<'a> {
         let mut cmd = Command::new("/bin/sh");
         // `LISTEN_PID` must be the server's own pid: the shell sets it to `$$` and execs in place.
         let line = if self.socket.is_some() {
-            format!(r#"{} LISTEN_PID=$$ LISTEN_FDS=1 exec "$EDUCOIN_BIN""#, self.before)
+            format!(
+                r#"{} LISTEN_PID=$$ LISTEN_FDS=1 exec "$EDUCOIN_BIN""#,
+                self.before
+            )
         } else {
             format!(r#"{} exec "$EDUCOIN_BIN""#, self.before)
         };

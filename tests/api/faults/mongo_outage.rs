@@ -92,7 +92,10 @@ async fn requests_fail_fast_while_mongodb_is_killed_or_hung_and_heal() {
     let _ = mongo.child.kill();
     let _ = mongo.child.wait();
     let opened = until_breaker_opens(&app).await;
-    println!("mongodb killed: breaker open after {} ms", opened.as_millis());
+    println!(
+        "mongodb killed: breaker open after {} ms",
+        opened.as_millis()
+    );
     assert_fast_503("killed", &batch(&app, &caller.token).await);
 
     drop(mongo);

@@ -89,7 +89,6 @@ async fn the_general_limit_is_counted_locally_while_redis_is_down() {
     redis.kill();
     // The first request finds Redis down and opens the breaker; it is counted locally too.
     assert_eq!(app.get(ROUTE).await.status(), 401);
-    assert!(!app.state.cache.subscribed() || app.state.cache.ping().await.is_err());
     let statuses = futures_util::future::join_all((0..59).map(|_| app.get(ROUTE))).await;
     let limited = statuses.iter().filter(|r| r.status() == 429).count();
     println!("redis outage: {limited} of 60 concurrent requests over a limit of 30 refused");

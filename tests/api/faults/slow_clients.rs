@@ -37,7 +37,10 @@ async fn never_reads(addr: &str, count: usize) -> tokio::net::TcpStream {
     socket.set_recv_buffer_size(4096).unwrap();
     let mut stream = socket.connect(addr.parse().unwrap()).await.unwrap();
     let one = format!("GET /api/v1/openapi.json HTTP/1.1\r\nHost: {addr}\r\n\r\n");
-    stream.write_all(one.repeat(count).as_bytes()).await.unwrap();
+    stream
+        .write_all(one.repeat(count).as_bytes())
+        .await
+        .unwrap();
     stream
 }
 
@@ -162,11 +165,10 @@ async fn idle_and_stalled_connections_are_closed_and_health_still_answers() {
         }
     };
     let started = Instant::now();
-    let idle_closed = tokio::task::spawn_blocking(move || {
-        idle.iter().filter(|s| closed_by_server(s)).count()
-    })
-    .await
-    .unwrap();
+    let idle_closed =
+        tokio::task::spawn_blocking(move || idle.iter().filter(|s| closed_by_server(s)).count())
+            .await
+            .unwrap();
     println!(
         "idle clients: {idle_closed}/300 idle connections closed by the server after {} ms \
          (HTTP_IDLE_TIMEOUT_SECS=2)",
