@@ -9,7 +9,7 @@ pub mod sqlite;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use files::{Files, StoredFile};
+pub use files::{FileStream, Files, StoredFile};
 pub use ports::{
     Admins, AssignmentCounts, Categories, ClassDelete, ClassUpdate, Classes, Consumed, ListQuery,
     Notifications, Page, RefreshToken, RefreshTokens, RewardAssignments, Rewards, Students,
