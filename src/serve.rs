@@ -251,8 +251,9 @@ async fn seed_super_admin(state: &AppState) -> anyhow::Result<()> {
 
 /// `educoin serve`: runs until SIGTERM/SIGINT, then drains and returns.
 pub async fn run(config: Config, sockets: systemd::ActivatedSockets) -> anyhow::Result<()> {
+    let signals = shutdown::Signals::install()?;
     let running = start(config, sockets).await?;
-    tokio::spawn(shutdown::on_signal(running.shutdown.clone()));
+    tokio::spawn(signals.cancel_on_signal(running.shutdown.clone()));
     running.finished().await
 }
 

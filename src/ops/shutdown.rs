@@ -2,24 +2,31 @@
 
 use tokio_util::sync::CancellationToken;
 
-/// Resolves on SIGTERM (systemd, container runtimes) or SIGINT (Ctrl-C), then cancels `token` so
-/// that every part of the server begins to stop at once.
-pub async fn on_signal(token: CancellationToken) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (mut term, mut int) = match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(t), Ok(i)) => (t, i),
-        (Err(e), _) | (_, Err(e)) => {
-            tracing::error!(error = %e, "cannot listen for shutdown signals");
-            return;
-        }
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received; shutting down"),
-        _ = int.recv() => tracing::info!("SIGINT received; shutting down"),
-        _ = token.cancelled() => return,
+/// SIGTERM (systemd, container runtimes) and SIGINT (Ctrl-C), listened for from the moment this
+/// is created: a signal that arrives while the server is still starting is kept, not fatal (the
+/// default action would kill the process with no exit status).
+pub struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
     }
-    token.cancel();
+
+    /// Resolves on the first signal, then cancels `token` so that every part of the server begins
+    /// to stop at once.
+    pub async fn cancel_on_signal(mut self, token: CancellationToken) {
+        tokio::select! {
+            _ = self.term.recv() => tracing::info!("SIGTERM received; shutting down"),
+            _ = self.int.recv() => tracing::info!("SIGINT received; shutting down"),
+            _ = token.cancelled() => return,
+        }
+        token.cancel();
+    }
 }

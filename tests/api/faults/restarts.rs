@@ -70,6 +70,9 @@ async fn pooled_keep_alive_clients_lose_no_request_across_10_socket_activated_re
         let status = wait_exit(&mut server, Duration::from_secs(15)).await;
         assert_eq!(status.code(), Some(0), "SIGTERM exits 0");
         server = launch.spawn();
+        // systemd starts the next process and keeps sending traffic; the next SIGTERM comes
+        // once it serves (a fresh connection reaches the new process: the old one is gone).
+        wait_serving(&addr, "/api/v1/health", Duration::from_secs(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(400)).await;
     stop.store(true, Ordering::Relaxed);
