@@ -98,12 +98,22 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
     let config = state.config.clone();
     let limit = config.max_body_bytes;
     let cache = state.cache.clone();
+    let local: Arc<dyn Cache> = Arc::new(crate::cache::memory::MemoryCache::new());
     let limits = config.rate_limit.clone();
     let trusted: Arc<[ipnet::IpNet]> = config.trusted_proxies.clone().into();
+    let backend = state.store.backend.clone();
     routes
         .around(move |ep, req| middleware::body_limit(ep, req, limit))
+        .around(move |ep, req| middleware::database_gate(ep, req, backend.clone()))
         .around(move |ep, req| {
-            middleware::rate_limit(ep, req, cache.clone(), limits.clone(), trusted.clone())
+            middleware::rate_limit(
+                ep,
+                req,
+                cache.clone(),
+                local.clone(),
+                limits.clone(),
+                trusted.clone(),
+            )
         })
         .around(middleware::errors_to_envelope)
         .around(middleware::normalize_path)

@@ -166,6 +166,17 @@ pub struct RealtimeSessionsConfig {
     pub max_pending_per_address: usize,
 }
 
+/// Limits on every HTTP connection (`src/http/server.rs`; why these figures: `docs/decisions.md`).
+#[derive(Clone, Copy, Debug)]
+pub struct HttpLimits {
+    /// How long a connection may wait for its next request, and take to send a request head.
+    pub idle_timeout: Duration,
+    /// How long a request body may stall, or a response wait for the client to read it.
+    pub io_timeout: Duration,
+    /// Open connections (WebSockets included); more wait in the kernel's backlog.
+    pub max_connections: usize,
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub environment: Environment,
@@ -187,6 +198,7 @@ pub struct Config {
     pub frontend_origins: Vec<String>,
     pub trusted_proxies: Vec<IpNet>,
     pub max_body_bytes: usize,
+    pub http: HttpLimits,
     pub log_level: String,
     pub shutdown_timeout: Duration,
     pub data_dir: PathBuf,
@@ -761,6 +773,11 @@ impl Config {
         });
 
         let max_body_bytes = r.number("MAX_BODY_BYTES", 6 * 1024 * 1024usize);
+        let http = HttpLimits {
+            idle_timeout: Duration::from_secs(r.number("HTTP_IDLE_TIMEOUT_SECS", 10u64).max(1)),
+            io_timeout: Duration::from_secs(r.number("HTTP_IO_TIMEOUT_SECS", 30u64).max(1)),
+            max_connections: r.number("MAX_CONNECTIONS", 10_000usize).max(1),
+        };
         let log_level = r.plain("LOG_LEVEL").unwrap_or_else(|| "info".to_owned());
         if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
             r.problems.push(format!(
@@ -803,6 +820,7 @@ impl Config {
             frontend_origins,
             trusted_proxies,
             max_body_bytes,
+            http,
             log_level,
             shutdown_timeout,
             data_dir,
@@ -984,6 +1002,12 @@ impl Config {
                 self.realtime_sessions.max_pending_per_address
             ),
             format!("MAX_BODY_BYTES={}", self.max_body_bytes),
+            format!(
+                "HTTP_IDLE_TIMEOUT_SECS={}",
+                self.http.idle_timeout.as_secs()
+            ),
+            format!("HTTP_IO_TIMEOUT_SECS={}", self.http.io_timeout.as_secs()),
+            format!("MAX_CONNECTIONS={}", self.http.max_connections),
             format!("LOG_LEVEL={}", self.log_level),
             format!("SHUTDOWN_TIMEOUT_SECS={}", self.shutdown_timeout.as_secs()),
             format!("STATE_DIRECTORY={}", self.data_dir.display()),

@@ -5,14 +5,13 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
-use poem::Server;
-use poem::listener::TcpAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{self, AppState};
 use crate::cache;
 use crate::config::{CacheConfig, Config};
-use crate::ops::shutdown::{self, ACCEPT_GRACE, StopAcceptor};
+use crate::http;
+use crate::ops::shutdown;
 use crate::ops::systemd;
 use crate::store::Store;
 
@@ -113,36 +112,25 @@ pub async fn start(config: Config, sockets: systemd::ActivatedSockets) -> anyhow
         .transpose()?;
 
     let token = CancellationToken::new();
-    let deadline = Some(config.shutdown_timeout);
-    // Stop accepting at once, but start the graceful shutdown of connections a moment later, so that
-    // a connection accepted just before SIGTERM delivers its request first (hyper closes a connection
-    // that has not sent a byte yet as idle).
-    let drain_signal = |t: CancellationToken| async move {
-        t.cancelled().await;
-        tokio::time::sleep(ACCEPT_GRACE).await;
-    };
-    let api = Server::new_with_acceptor(StopAcceptor::new(
-        TcpAcceptor::from_std(http_listener)?,
-        token.clone(),
-    ))
-    .name("api")
-    .run_with_graceful_shutdown(
+    let deadline = config.shutdown_timeout;
+    let api = http::server::serve(
+        http_listener,
         app::build(state.clone()),
-        drain_signal(token.clone()),
+        "api",
+        config.http,
+        token.clone(),
         deadline,
     );
-    let metrics = match metrics_listener {
-        Some(l) => Some(
-            Server::new_with_acceptor(StopAcceptor::new(TcpAcceptor::from_std(l)?, token.clone()))
-                .name("metrics")
-                .run_with_graceful_shutdown(
-                    app::build_metrics(),
-                    drain_signal(token.clone()),
-                    deadline,
-                ),
-        ),
-        None => None,
-    };
+    let metrics = metrics_listener.map(|l| {
+        http::server::serve(
+            l,
+            app::build_metrics(),
+            "metrics",
+            config.http,
+            token.clone(),
+            deadline,
+        )
+    });
     tracing::info!(http = %http_addr, metrics = %metrics_addr.map_or_else(|| "off".to_owned(), |a| a.to_string()), backend = state.store.backend.name(),
         cache = state.cache.name(), "listening");
 
@@ -287,8 +275,9 @@ async fn seed_super_admin(state: &AppState) -> anyhow::Result<()> {
 
 /// `educoin serve`: runs until SIGTERM/SIGINT, then drains and returns.
 pub async fn run(config: Config, sockets: systemd::ActivatedSockets) -> anyhow::Result<()> {
+    let signals = shutdown::Signals::install()?;
     let running = start(config, sockets).await?;
-    tokio::spawn(shutdown::on_signal(running.shutdown.clone()));
+    tokio::spawn(signals.cancel_on_signal(running.shutdown.clone()));
     running.finished().await
 }
 

@@ -56,6 +56,10 @@ pub trait Cache: Send + Sync {
     async fn publish(&self, channel: &str, payload: &str) -> CacheResult<()>;
     /// Every message published from now on, on any channel.
     fn subscribe(&self) -> broadcast::Receiver<Message>;
+    /// Whether messages published by other replicas reach this one now (readiness reports it).
+    fn subscribed(&self) -> bool {
+        true
+    }
 }
 
 pub async fn open(config: &CacheConfig, key_prefix: &str) -> anyhow::Result<Arc<dyn Cache>> {

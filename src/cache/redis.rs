@@ -1,6 +1,8 @@
 //! Redis: counters and codes shared by every replica, and pub/sub so that a realtime event
 //! published on one replica reaches sockets connected to all of them.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -10,8 +12,18 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use super::{Cache, CacheError, CacheResult, FANOUT_CAPACITY, Message, WindowCount, observe};
+use crate::ops::breaker::{Breaker, Probing};
 
 const NAME: &str = "redis";
+
+/// A command answers in well under a millisecond on a healthy Redis: one that takes longer than
+/// this finds it down or hung, and opens the breaker instead of holding the request.
+const OP_TIMEOUT: Duration = Duration::from_millis(500);
+/// Connecting and subscribing the pub/sub connection, past which it is retried.
+const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The longest pause between two attempts to resubscribe; the breaker closing (Redis answers
+/// again) ends the pause at once.
+const RESUBSCRIBE_MAX_DELAY: Duration = Duration::from_secs(1);
 
 /// One round trip: count the hit, start the window on the first one, report the time left.
 const HIT_SCRIPT: &str = r"
@@ -40,6 +52,8 @@ pub struct RedisCache {
     release_script: Script,
     fanout: broadcast::Sender<Message>,
     subscriber: JoinHandle<()>,
+    subscribed: Arc<AtomicBool>,
+    breaker: Arc<Breaker>,
 }
 
 fn unavailable(e: redis::RedisError) -> CacheError {
@@ -58,11 +72,21 @@ impl RedisCache {
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
+        let breaker = Breaker::new(NAME, Probing::WhileOpen, {
+            let conn = conn.clone();
+            Arc::new(move || {
+                let mut conn = conn.clone();
+                Box::pin(async move { ping(&mut conn).await.is_ok() })
+            })
+        });
         let fanout = broadcast::channel(FANOUT_CAPACITY).0;
+        let subscribed = Arc::new(AtomicBool::new(false));
         let subscriber = tokio::spawn(subscribe_forever(
             client,
             format!("{prefix}events:"),
             fanout.clone(),
+            subscribed.clone(),
+            breaker.clone(),
         ));
         Ok(RedisCache {
             conn,
@@ -71,7 +95,33 @@ impl RedisCache {
             release_script: Script::new(RELEASE_SCRIPT),
             fanout,
             subscriber,
+            subscribed,
+            breaker,
         })
+    }
+
+    /// Runs one command unless Redis is known to be down, within `OP_TIMEOUT`; a failure opens
+    /// the breaker.
+    async fn call<T>(
+        &self,
+        op: &'static str,
+        fut: impl std::future::Future<Output = CacheResult<T>>,
+    ) -> CacheResult<T> {
+        if self.breaker.is_open() {
+            return Err(CacheError::Unavailable(
+                "redis is down (circuit open)".into(),
+            ));
+        }
+        let result = observe(NAME, op, async move {
+            tokio::time::timeout(OP_TIMEOUT, fut)
+                .await
+                .unwrap_or_else(|_| Err(CacheError::Unavailable("redis timed out".into())))
+        })
+        .await;
+        if result.is_err() {
+            self.breaker.report(false);
+        }
+        result
     }
 
     fn key(&self, key: &str) -> String {
@@ -92,36 +142,55 @@ async fn subscribe_forever(
     client: Client,
     channel_prefix: String,
     fanout: broadcast::Sender<Message>,
+    subscribed: Arc<AtomicBool>,
+    breaker: Arc<Breaker>,
 ) {
     let pattern = format!("{channel_prefix}*");
-    let mut backoff = Duration::from_millis(200);
+    let mut backoff = Duration::from_millis(100);
     loop {
-        match client.get_async_pubsub().await {
-            Ok(mut pubsub) => match pubsub.psubscribe(&pattern).await {
-                Ok(()) => {
-                    tracing::info!("redis pub/sub subscribed");
-                    backoff = Duration::from_millis(200);
-                    let mut stream = pubsub.on_message();
-                    while let Some(msg) = stream.next().await {
-                        let Ok(payload) = msg.get_payload::<String>() else {
-                            continue;
-                        };
-                        let channel = msg
-                            .get_channel_name()
-                            .strip_prefix(&channel_prefix)
-                            .unwrap_or_default()
-                            .to_owned();
-                        let _ = fanout.send(Message { channel, payload });
-                    }
-                    tracing::warn!("redis pub/sub connection closed; reconnecting");
+        let connected = tokio::time::timeout(SUBSCRIBE_TIMEOUT, async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.psubscribe(&pattern).await.map(|()| pubsub)
+        })
+        .await;
+        match connected {
+            Ok(Ok(mut pubsub)) => {
+                subscribed.store(true, Ordering::Release);
+                tracing::info!("redis pub/sub subscribed");
+                backoff = Duration::from_millis(100);
+                let mut stream = pubsub.on_message();
+                while let Some(msg) = stream.next().await {
+                    let Ok(payload) = msg.get_payload::<String>() else {
+                        continue;
+                    };
+                    let channel = msg
+                        .get_channel_name()
+                        .strip_prefix(&channel_prefix)
+                        .unwrap_or_default()
+                        .to_owned();
+                    let _ = fanout.send(Message { channel, payload });
                 }
-                Err(e) => tracing::warn!(error = %e, "redis pub/sub subscribe failed"),
-            },
-            Err(e) => tracing::debug!(error = %e, "redis pub/sub connect failed"),
+                subscribed.store(false, Ordering::Release);
+                tracing::warn!("redis pub/sub connection closed; reconnecting");
+                continue;
+            }
+            Ok(Err(e)) => tracing::debug!(error = %e, "redis pub/sub connect failed"),
+            Err(_) => tracing::debug!("redis pub/sub connect timed out"),
         }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(10));
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = breaker.closed() => {}
+        }
+        backoff = (backoff * 2).min(RESUBSCRIBE_MAX_DELAY);
     }
+}
+
+async fn ping(conn: &mut ConnectionManager) -> CacheResult<()> {
+    tokio::time::timeout(OP_TIMEOUT, redis::cmd("PING").query_async::<String>(conn))
+        .await
+        .map_err(|_| CacheError::Unavailable("redis timed out".into()))?
+        .map(drop)
+        .map_err(unavailable)
 }
 
 #[async_trait::async_trait]
@@ -130,23 +199,24 @@ impl Cache for RedisCache {
         NAME
     }
 
+    /// Always asks Redis, open breaker or not, and tells the breaker what it found: the readiness
+    /// probe feeds the breaker.
     async fn ping(&self) -> CacheResult<()> {
         let mut conn = self.conn.clone();
-        observe(NAME, "ping", async move {
-            redis::cmd("PING")
-                .query_async::<String>(&mut conn)
-                .await
-                .map(drop)
-                .map_err(unavailable)
-        })
-        .await
+        let result = observe(NAME, "ping", async move { ping(&mut conn).await }).await;
+        self.breaker.report(result.is_ok());
+        result
+    }
+
+    fn subscribed(&self) -> bool {
+        self.subscribed.load(Ordering::Acquire)
     }
 
     async fn hit(&self, key: &str, window: Duration) -> CacheResult<WindowCount> {
         let mut conn = self.conn.clone();
         let key = self.key(key);
         let window_ms = window.as_millis().max(1) as u64;
-        observe(NAME, "hit", async move {
+        self.call("hit", async move {
             let (count, ttl_ms): (u64, i64) = self
                 .hit_script
                 .key(key)
@@ -179,7 +249,7 @@ impl Cache for RedisCache {
     async fn peek(&self, key: &str) -> CacheResult<Option<WindowCount>> {
         let mut conn = self.conn.clone();
         let key = self.key(key);
-        observe(NAME, "peek", async move {
+        self.call("peek", async move {
             let (count, ttl_ms): (Option<u64>, i64) = redis::pipe()
                 .get(&key)
                 .pttl(&key)
@@ -198,7 +268,7 @@ impl Cache for RedisCache {
         let mut conn = self.conn.clone();
         let key = self.key(key);
         let ttl_ms = ttl.as_millis().max(1) as u64;
-        observe(NAME, "put", async move {
+        self.call("put", async move {
             conn.pset_ex::<_, _, ()>(key, value, ttl_ms)
                 .await
                 .map_err(unavailable)
@@ -209,16 +279,17 @@ impl Cache for RedisCache {
     async fn get(&self, key: &str) -> CacheResult<Option<String>> {
         let mut conn = self.conn.clone();
         let key = self.key(key);
-        observe(NAME, "get", async move {
-            conn.get(key).await.map_err(unavailable)
-        })
+        self.call(
+            "get",
+            async move { conn.get(key).await.map_err(unavailable) },
+        )
         .await
     }
 
     async fn take(&self, key: &str) -> CacheResult<Option<String>> {
         let mut conn = self.conn.clone();
         let key = self.key(key);
-        observe(NAME, "take", async move {
+        self.call("take", async move {
             redis::cmd("GETDEL")
                 .arg(key)
                 .query_async(&mut conn)
@@ -231,7 +302,7 @@ impl Cache for RedisCache {
     async fn delete(&self, key: &str) -> CacheResult<()> {
         let mut conn = self.conn.clone();
         let key = self.key(key);
-        observe(NAME, "delete", async move {
+        self.call("delete", async move {
             conn.del::<_, ()>(key).await.map_err(unavailable)
         })
         .await
@@ -240,7 +311,7 @@ impl Cache for RedisCache {
     async fn publish(&self, channel: &str, payload: &str) -> CacheResult<()> {
         let mut conn = self.conn.clone();
         let channel = format!("{}events:{channel}", self.prefix);
-        observe(NAME, "publish", async move {
+        self.call("publish", async move {
             conn.publish::<_, _, ()>(channel, payload)
                 .await
                 .map_err(unavailable)

@@ -42,6 +42,12 @@ pub async fn serve(Path(file): Path<String>, state: Data<&AppState>) -> ApiResul
     if stored_name_kind(&file).is_none() {
         return Err(not_found());
     }
-    let stored = state.store.files.get(&file).await?.ok_or_else(not_found)?;
-    Ok(image(&stored.content_type, IMMUTABLE, stored.bytes))
+    // Streamed: a client that reads slowly holds a chunk, not the whole image (100 clients that
+    // never read a 4.9 MB image used to pin 847 MiB).
+    let stored = state.store.files.open(&file).await?.ok_or_else(not_found)?;
+    Ok(Response::builder()
+        .content_type(&stored.content_type)
+        .header(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE))
+        .header(header::CONTENT_LENGTH, stored.length)
+        .body(poem::Body::from_bytes_stream(stored.chunks)))
 }

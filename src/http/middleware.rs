@@ -249,12 +249,14 @@ pub fn client_ip(req: &Request, trusted: &[IpNet]) -> Option<IpAddr> {
 
 /// The general per-address limit (`RATE_LIMIT_WINDOW_MS` / `RATE_LIMIT_MAX_REQUESTS`), counted in
 /// the cache so that every replica shares it. Health and metrics are exempt: probes must not be
-/// throttled. When the cache is down the request is let through (and the failure counted): an
-/// outage of the limiter must not become an outage of the API.
+/// throttled. When the cache is down (it fails fast then: `src/ops/breaker.rs`) the hit is counted
+/// in `local`, this process's memory: an outage of the limiter must not become an outage of the
+/// API, nor switch the limit off.
 pub async fn rate_limit<E: Endpoint>(
     ep: Arc<E>,
     req: Request,
     cache: Arc<dyn Cache>,
+    local: Arc<dyn Cache>,
     limits: RateLimitConfig,
     trusted: Arc<[IpNet]>,
 ) -> poem::Result<Response> {
@@ -264,7 +266,12 @@ pub async fn rate_limit<E: Endpoint>(
     }
     if let Some(ip) = client_ip(&req, &trusted) {
         let bucket = crate::auth::limits::address_bucket(ip);
-        match cache.hit(&format!("rl:ip:{bucket}"), limits.window).await {
+        let key = format!("rl:ip:{bucket}");
+        let counted = match cache.hit(&key, limits.window).await {
+            Ok(w) => Ok(w),
+            Err(_) => local.hit(&key, limits.window).await,
+        };
+        match counted {
             Ok(w) if w.count > limits.max_requests => {
                 metrics::get().rate_limited.with_label_values(&["ip"]).inc();
                 return Err(ApiError::RateLimited {
@@ -275,6 +282,26 @@ pub async fn rate_limit<E: Endpoint>(
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "rate limiter unavailable; request allowed"),
         }
+    }
+    Ok(ep.call(req).await?.into_response())
+}
+
+/// While the database is known to be down (`Backend::available`), requests that need it are
+/// answered 503 at once rather than each waiting for the driver's timeout. Health probes, the API
+/// documents and the default avatar do not need it.
+pub async fn database_gate<E: Endpoint>(
+    ep: Arc<E>,
+    req: Request,
+    backend: Arc<dyn crate::store::Backend>,
+) -> poem::Result<Response> {
+    let path = req.uri().path();
+    let exempt = path.starts_with("/api/v1/health")
+        || path.starts_with("/api/docs")
+        || path == "/api/v1/openapi.json";
+    if !exempt && !backend.available() {
+        return Err(
+            ApiError::Unavailable(format!("{} is down (circuit open)", backend.name())).into(),
+        );
     }
     Ok(ep.call(req).await?.into_response())
 }

@@ -7,6 +7,7 @@ pub mod fields;
 pub mod images;
 pub mod input;
 pub mod middleware;
+pub mod server;
 pub mod upload;
 
 pub use envelope::{Done, Envelope, Pagination, done};

@@ -20,6 +20,7 @@ pub struct Metrics {
     pub login_failures: IntCounterVec,
     pub rate_limited: IntCounterVec,
     pub sockets_connected: IntGauge,
+    pub breaker_open: IntGaugeVec,
 }
 
 /// Latency buckets from 1 ms to 10 s: API calls are expected in the low milliseconds, logins
@@ -110,6 +111,17 @@ fn build() -> Result<Metrics, prometheus::Error> {
             &["scope"],
         )?,
         sockets_connected: gauge("realtime_sockets_connected", "Connected Socket.IO clients")?,
+        breaker_open: {
+            let g = IntGaugeVec::new(
+                Opts::new(
+                    "dependency_circuit_open",
+                    "1 while calls to the dependency fail fast (src/ops/breaker.rs)",
+                ),
+                &["dependency"],
+            )?;
+            registry.register(Box::new(g.clone()))?;
+            g
+        },
         registry,
     })
 }

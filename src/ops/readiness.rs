@@ -98,12 +98,17 @@ impl Readiness {
     pub async fn check(&self) -> Report {
         let backend = self.store.backend.clone();
         let cache = self.cache.clone();
-        let ((mut db_state, db_latency), (cache_state, cache_latency)) = tokio::join!(
+        let ((mut db_state, db_latency), (mut cache_state, cache_latency)) = tokio::join!(
             probe("database", async move { backend.ping().await }),
             probe("cache", async move { cache.ping().await }),
         );
         if db_state == ComponentState::Up && !self.migrated.load(Ordering::Acquire) {
             db_state = ComponentState::Migrating;
+        }
+        // Redis answers but our pub/sub subscription is not back yet: realtime events from other
+        // replicas would be lost, so this instance is not ready.
+        if cache_state == ComponentState::Up && !self.cache.subscribed() {
+            cache_state = ComponentState::Down;
         }
         Report {
             components: vec![

@@ -22,12 +22,32 @@ pub struct StoredFile {
     pub bytes: Vec<u8>,
 }
 
+/// A stored file read as it is sent, so that a slow client holds one chunk rather than the file.
+pub struct FileStream {
+    pub content_type: String,
+    pub length: u64,
+    pub chunks: futures_util::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>,
+}
+
+/// Chunks of a streamed file.
+pub const STREAM_CHUNK: usize = 64 * 1024;
+
 #[async_trait::async_trait]
 pub trait Files: Send + Sync {
     /// Stores `bytes` under `name` (a random name the caller chose; never user input), replacing
     /// any file of that name.
     async fn put(&self, name: &str, content_type: &str, bytes: Vec<u8>) -> StoreResult<()>;
     async fn get(&self, name: &str) -> StoreResult<Option<StoredFile>>;
+    /// The file as a stream of chunks. By default read whole, then streamed.
+    async fn open(&self, name: &str) -> StoreResult<Option<FileStream>> {
+        Ok(self.get(name).await?.map(|f| FileStream {
+            content_type: f.content_type,
+            length: f.bytes.len() as u64,
+            chunks: Box::pin(futures_util::stream::once(async move {
+                Ok(bytes::Bytes::from(f.bytes))
+            })),
+        }))
+    }
     /// `true` when a file was deleted, `false` when there was none.
     async fn delete(&self, name: &str) -> StoreResult<bool>;
 }

@@ -9,7 +9,7 @@ pub mod sqlite;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use files::{Files, StoredFile};
+pub use files::{FileStream, Files, StoredFile};
 pub use ports::{
     Admins, AssignmentCounts, Categories, ClassDelete, ClassUpdate, Classes, Consumed, ListQuery,
     Notifications, Page, PointsSettlement, RefreshToken, RefreshTokens, RewardAssignments, Rewards,
@@ -46,6 +46,11 @@ pub trait Backend: Send + Sync {
     async fn ping(&self) -> StoreResult<()>;
     /// Create indexes / apply schema migrations. Idempotent.
     async fn migrate(&self) -> StoreResult<()>;
+    /// `false` while the database is known to be down: requests then fail at once (503) instead
+    /// of each waiting for the driver's timeout.
+    fn available(&self) -> bool {
+        true
+    }
 }
 
 /// The ports the rest of the server uses. Cloning is cheap.

@@ -8,6 +8,7 @@ mod classroom;
 mod concurrent_guesses;
 mod content;
 mod dependencies;
+mod faults;
 mod files_contract;
 mod google;
 mod hashing_memory;

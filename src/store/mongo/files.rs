@@ -25,8 +25,8 @@ use mongodb::options::GridFsBucketOptions;
 use mongodb::{Collection, Database};
 
 use super::{index, observe};
-use crate::store::files::{check_name, check_put};
-use crate::store::{Files, StoreResult, StoredFile};
+use crate::store::files::{STREAM_CHUNK, check_name, check_put};
+use crate::store::{FileStream, Files, StoreResult, StoredFile};
 
 const BUCKET: &str = "images";
 /// The GridFS default: 255 KiB keeps a chunk well under the 16 MiB document limit.
@@ -175,6 +175,43 @@ impl Files for MongoFiles {
                 }
             }
             Ok::<_, mongodb::error::Error>(())
+        })
+        .await
+    }
+
+    async fn open(&self, name: &str) -> StoreResult<Option<FileStream>> {
+        let implied = check_name(name)?;
+        observe("files.get", async {
+            let Some(file) = self.newest(name).await? else {
+                return Ok(None);
+            };
+            let content_type = file
+                .metadata
+                .as_ref()
+                .and_then(|m| m.get_str("contentType").ok())
+                .unwrap_or(implied)
+                .to_owned();
+            let download = match self.bucket.open_download_stream(file.id).await {
+                Ok(d) => d,
+                Err(e) if file_not_found(&e) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            Ok::<_, mongodb::error::Error>(Some(FileStream {
+                content_type,
+                length: file.length,
+                chunks: Box::pin(futures_util::stream::try_unfold(
+                    download,
+                    |mut download| async move {
+                        let mut buf = vec![0u8; STREAM_CHUNK];
+                        let n = download.read(&mut buf).await?;
+                        if n == 0 {
+                            return Ok(None);
+                        }
+                        buf.truncate(n);
+                        Ok(Some((bytes::Bytes::from(buf), download)))
+                    },
+                )),
+            }))
         })
         .await
     }

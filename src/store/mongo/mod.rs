@@ -22,6 +22,7 @@ use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Database, IndexModel};
 
 use super::{Backend, Store, StoreError, StoreResult};
+use crate::ops::breaker::{Breaker, Probing};
 
 const NAME: &str = "mongodb";
 const DEFAULT_DATABASE: &str = "educoin";
@@ -72,10 +73,26 @@ pub(crate) fn conflict_on(e: StoreError, entity: &'static str, field: &'static s
     }
 }
 
+/// A ping answers in milliseconds on a healthy server; the breaker's probe gives up after this.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
 struct MongoBackend {
     db: Database,
     /// Shared with the points ledger: whether moves run in transactions (set by `migrate`).
     transactions: Arc<AtomicBool>,
+    breaker: Arc<Breaker>,
+}
+
+async fn ping(db: &Database) -> StoreResult<()> {
+    match tokio::time::timeout(
+        PROBE_TIMEOUT,
+        observe("ping", db.run_command(doc! { "ping": 1 })),
+    )
+    .await
+    {
+        Ok(r) => r.map(drop),
+        Err(_) => Err(StoreError::Unavailable("mongodb ping timed out".into())),
+    }
 }
 
 #[async_trait::async_trait]
@@ -84,10 +101,18 @@ impl Backend for MongoBackend {
         NAME
     }
 
+    /// Always asks the server, open breaker or not, and feeds the breaker: the readiness probe
+    /// closes it as soon as the database answers.
     async fn ping(&self) -> StoreResult<()> {
-        observe("ping", self.db.run_command(doc! { "ping": 1 }))
+        let result = observe("ping", self.db.run_command(doc! { "ping": 1 }))
             .await
-            .map(drop)
+            .map(drop);
+        self.breaker.report(result.is_ok());
+        result
+    }
+
+    fn available(&self) -> bool {
+        !self.breaker.is_open()
     }
 
     async fn migrate(&self) -> StoreResult<()> {
@@ -161,6 +186,15 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
         backend: Arc::new(MongoBackend {
             db: db.clone(),
             transactions,
+            // Requests do not report to it (each adapter talks to the driver directly): it watches
+            // the server itself, every second, with a short deadline.
+            breaker: Breaker::new(NAME, Probing::Always, {
+                let db = db.clone();
+                Arc::new(move || {
+                    let db = db.clone();
+                    Box::pin(async move { ping(&db).await.is_ok() })
+                })
+            }),
         }),
         teachers: Arc::new(accounts::MongoTeachers::new(&db)),
         admins: Arc::new(accounts::MongoAdmins::new(&db)),
