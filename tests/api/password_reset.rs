@@ -360,8 +360,10 @@ async fn parallel_code_guesses_are_bounded(kv: Kv) {
         *tally.entry(status).or_default() += 1;
     }
     println!("200 parallel reset-code guesses ({kv:?} cache): {tally:?}");
+    // A right code gives its reservation back (it is no failure), so one more wrong guess may
+    // take that place: the wrong ones stay within the address's budget of 10.
     let past_limits = tally.get(&200).unwrap_or(&0) + tally.get(&400).unwrap_or(&0);
-    assert!(past_limits <= 10, "{tally:?}");
+    assert!(*tally.get(&400).unwrap_or(&0) <= 10, "{tally:?}");
     assert!(*tally.get(&200).unwrap_or(&0) <= 1, "{tally:?}");
     assert_eq!(
         past_limits + tally.get(&429).unwrap_or(&0),
