@@ -366,7 +366,15 @@ const PLACEHOLDER_MARKERS: &[&str] = &[
 
 fn weak_secret_reason(value: &str) -> Option<String> {
     let lower = value.to_ascii_lowercase();
-    if let Some(marker) = PLACEHOLDER_MARKERS.iter().find(|m| lower.contains(*m)) {
+    // `openssl rand -hex 32` (what the errors recommend) contains "1234" about once in a thousand
+    // draws; a long hex string spread over most of the 16 digits is generated, not copied.
+    let generated_hex = value.len() >= 64
+        && value.chars().all(|c| c.is_ascii_hexdigit())
+        && lower.chars().collect::<std::collections::BTreeSet<_>>().len() >= 12;
+    if let Some(marker) = PLACEHOLDER_MARKERS
+        .iter()
+        .find(|m| !generated_hex && lower.contains(*m))
+    {
         return Some(format!(
             "looks like a placeholder (contains {marker:?}); generate one with `openssl rand -hex 32`"
         ));

@@ -1,5 +1,6 @@
 //! Running in production: logs, metrics, systemd integration, and orderly shutdown.
 
+pub mod env_example;
 pub mod metrics;
 pub mod readiness;
 pub mod shutdown;

@@ -7,6 +7,7 @@ mod cache_contract;
 mod classroom;
 mod content;
 mod dependencies;
+mod env_examples;
 mod files_contract;
 mod google;
 mod http_edge;
