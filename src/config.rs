@@ -370,7 +370,11 @@ fn weak_secret_reason(value: &str) -> Option<String> {
     // draws; a long hex string spread over most of the 16 digits is generated, not copied.
     let generated_hex = value.len() >= 64
         && value.chars().all(|c| c.is_ascii_hexdigit())
-        && lower.chars().collect::<std::collections::BTreeSet<_>>().len() >= 12;
+        && lower
+            .chars()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            >= 12;
     if let Some(marker) = PLACEHOLDER_MARKERS
         .iter()
         .find(|m| !generated_hex && lower.contains(*m))
@@ -774,9 +778,9 @@ impl Config {
             ),
         ];
         match &self.email {
-            None if self.environment.is_production() => lines.push(
-                "EMAIL_HOST=[unset: email disabled, password reset answers 503]".into(),
-            ),
+            None if self.environment.is_production() => {
+                lines.push("EMAIL_HOST=[unset: email disabled, password reset answers 503]".into())
+            }
             None => lines.push("EMAIL_HOST=[unset: mail is logged, not sent]".into()),
             Some(e) => {
                 lines.push(format!("EMAIL_HOST={}", e.host));

@@ -15,7 +15,9 @@ pub enum MailError {
     Address(String),
     #[error("the mail server refused or could not be reached: {0}")]
     Transport(String),
-    #[error("Email is not configured on this server: the operator must set EMAIL_HOST and EMAIL_FROM.")]
+    #[error(
+        "Email is not configured on this server: the operator must set EMAIL_HOST and EMAIL_FROM."
+    )]
     Disabled,
 }
 

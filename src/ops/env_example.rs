@@ -218,7 +218,10 @@ mod tests {
         let read = names_read_by_config();
         let listed: BTreeSet<String> = SETTINGS.iter().map(|s| s.name.to_owned()).collect();
         let excluded: BTreeSet<String> = NOT_IN_EXAMPLES.iter().map(|n| n.to_string()).collect();
-        let missing: Vec<_> = read.difference(&listed).filter(|n| !excluded.contains(*n)).collect();
+        let missing: Vec<_> = read
+            .difference(&listed)
+            .filter(|n| !excluded.contains(*n))
+            .collect();
         let unknown: Vec<_> = listed.difference(&read).collect();
         assert!(
             missing.is_empty() && unknown.is_empty(),

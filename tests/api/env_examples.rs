@@ -17,7 +17,9 @@ fn parse(file: &str) -> Vec<(String, String)> {
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|l| {
-            let (k, v) = l.split_once('=').unwrap_or_else(|| panic!("{file}: not NAME=value: {l}"));
+            let (k, v) = l
+                .split_once('=')
+                .unwrap_or_else(|| panic!("{file}: not NAME=value: {l}"));
             (k.to_owned(), v.to_owned())
         })
         .collect()
@@ -44,7 +46,10 @@ fn check_config(vars: &[(String, String)]) -> std::process::Output {
 #[test]
 fn check_config_accepts_the_development_example_as_it_stands() {
     let vars = parse(".env.example");
-    assert!(vars.iter().any(|(k, v)| k == "NODE_ENV" && v == "development"));
+    assert!(
+        vars.iter()
+            .any(|(k, v)| k == "NODE_ENV" && v == "development")
+    );
     let out = check_config(&vars);
     assert!(
         out.status.success(),
@@ -82,8 +87,14 @@ fn check_config_accepts_the_production_example_once_its_placeholders_are_filled(
         );
         assert!(stdout.contains("NODE_ENV=production"), "{stdout}");
         // Redacted output: no filled secret is printed back.
-        for (_, v) in filled.iter().filter(|(k, _)| k.contains("SECRET") || k.ends_with("_KEY")) {
-            assert!(!stdout.contains(v.as_str()), "a secret was printed: {stdout}");
+        for (_, v) in filled
+            .iter()
+            .filter(|(k, _)| k.contains("SECRET") || k.ends_with("_KEY"))
+        {
+            assert!(
+                !stdout.contains(v.as_str()),
+                "a secret was printed: {stdout}"
+            );
         }
     }
 }

@@ -17,3 +17,4 @@ mod login_limits;
 mod password_reset;
 mod realtime;
 mod store_contract;
+mod supply_chain;

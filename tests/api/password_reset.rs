@@ -364,4 +364,3 @@ async fn production_without_smtp_starts_and_reset_answers_503() {
     assert_eq!(login(&app, OLD_PASSWORD).await, 200);
     app.stop().await;
 }
-
