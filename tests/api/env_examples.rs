@@ -126,3 +126,29 @@ fn check_config_accepts_a_generated_hex_secret_that_contains_1234() {
     }
     assert_eq!(check_config(&vars).status.code(), Some(2));
 }
+
+/// The development passcode key ships in the binary and the source; production must refuse it.
+#[test]
+fn check_config_refuses_the_development_passcode_key_in_production() {
+    const DEVELOPMENT_PASSCODE_KEY: &str =
+        "646576656c6f706d656e74206f6e6c793a206e6f742061207365637265742121";
+    let vars: Vec<_> = parse(".env.production.example")
+        .into_iter()
+        .map(|(k, v)| {
+            let value = if k == "PASSCODE_KEY" {
+                DEVELOPMENT_PASSCODE_KEY.to_owned()
+            } else {
+                v.replace(PLACEHOLDER, &random_hex())
+            };
+            (k, value)
+        })
+        .collect();
+    let out = check_config(&vars);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "accepted: {stderr}");
+    assert!(
+        stderr.contains("PASSCODE_KEY is the public development key"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(DEVELOPMENT_PASSCODE_KEY), "{stderr}");
+}
