@@ -5,6 +5,12 @@
   inputs = {
     nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
     crane.url = "github:ipetkov/crane";
+    # The RustSec database of crane's cargoAudit check; the same snapshot scripts/supply-chain.sh
+    # (cargo-deny) reads offline in CI.
+    advisory-db = {
+      url = "github:rustsec/advisory-db";
+      flake = false;
+    };
   };
 
   outputs =
@@ -12,6 +18,7 @@
       self,
       nixpkgs,
       crane,
+      advisory-db,
     }:
     let
       inherit (nixpkgs) lib;
@@ -106,6 +113,30 @@
             enableFakechroot = false;
           };
 
+          # CycloneDX SBOM of the binary: scripts/sbom.py on `cargo metadata` of the vendored sources,
+          # byte-identical to CI's target/sbom/educoin.cdx.json for the same Cargo.lock.
+          sbom =
+            pkgs.runCommand "educoin-${educoin.version}.cdx.json"
+              {
+                nativeBuildInputs = [
+                  pkgs.cargo
+                  pkgs.python3
+                ];
+                cargoVendorDir = craneLib.vendorCargoDeps { inherit src; };
+              }
+              ''
+                export CARGO_HOME="$TMPDIR/cargo-home"
+                mkdir -p "$CARGO_HOME"
+                cp "$cargoVendorDir/config.toml" "$CARGO_HOME/config.toml"
+                cargo metadata --manifest-path ${src}/Cargo.toml --format-version 1 --locked --offline \
+                  > "$TMPDIR/metadata.json"
+                python3 ${./scripts/sbom.py} --metadata "$TMPDIR/metadata.json" --lock ${src}/Cargo.lock -o "$out"
+              '';
+
+          # The advisories deny.toml decided to ignore (each with its reason there): one list for
+          # cargo-deny in CI and cargo-audit here.
+          auditIgnores = map (a: a.id) (builtins.fromTOML (builtins.readFile ./deny.toml)).advisories.ignore;
+
           # Local MongoDB (single-node replica set, so transactions work) + Redis under ./.dev/.
           devServices = pkgs.writeShellApplication {
             name = "educoin-dev-services";
@@ -142,6 +173,8 @@
             cargoArtifacts
             educoin
             docker
+            sbom
+            auditIgnores
             devServices
             toolchain
             pythonWithSmtpd
@@ -155,6 +188,7 @@
         default = bySystem.${system}.educoin;
         educoin = bySystem.${system}.educoin;
         docker = bySystem.${system}.docker;
+        sbom = bySystem.${system}.sbom;
         dev-services = bySystem.${system}.devServices;
       });
 
@@ -202,6 +236,15 @@
           fmt = craneLib.cargoFmt { src = s.testSrc; };
 
           doc = craneLib.cargoDoc (commonArgs // { inherit cargoArtifacts; });
+
+          # RustSec advisories against Cargo.lock, with the database pinned as a flake input.
+          audit = craneLib.cargoAudit {
+            inherit (s) src;
+            inherit advisory-db;
+            cargoAuditExtraArgs = builtins.concatStringsSep " " (
+              map (id: "--ignore ${id}") ([ "yanked" ] ++ s.auditIgnores)
+            );
+          };
 
           # Unit tests (lib + bin) and the integration suite against the embedded SQLite store and a
           # real Redis started inside the build sandbox: the `sandbox` profile of .config/nextest.toml,

@@ -16,6 +16,9 @@
   tests = [
     "tests"
     ".config/nextest.toml"
+    # read by the tests that keep them current and feed them to check-config
+    ".env.example"
+    ".env.production.example"
   ];
   # ... without what the sandbox cannot use or does not need: the npm test services (no npm there; the
   # SMTP test server tests/services/smtp_sink.py is kept, aiosmtpd comes from python3Packages), the real

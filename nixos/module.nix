@@ -258,6 +258,21 @@ in
           message = "services.educoin: prometheus.scrape needs settings.METRICS_ADDRESS = HOST:PORT.";
         }
         {
+          # settings become Environment= lines of a unit file in the world-readable Nix store; a
+          # secret there is readable by every local user. createLocally's URLs carry no credential.
+          assertion = lib.all (
+            var:
+            !(cfg.settings ? ${var})
+            || (var == "DATABASE_URL" && cfg.database.createLocally && cfg.settings.${var} == mongoUrl)
+            || (var == "REDIS_URL" && cfg.redis.createLocally && cfg.settings.${var} == redisUrl)
+          ) (lib.attrValues secrets);
+          message = ''
+            services.educoin.settings must not hold secrets (${lib.concatStringsSep ", " (lib.attrValues secrets)}):
+            settings end up in the world-readable Nix store. Use the matching *File option (systemd
+            credential) or environmentFiles.
+          '';
+        }
+        {
           assertion = !(cfg.database.createLocally && cfg.databaseUrlFile != null);
           message = "services.educoin: database.createLocally sets DATABASE_URL; unset databaseUrlFile.";
         }

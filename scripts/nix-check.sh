@@ -125,11 +125,12 @@ nix_err=$(mktemp)
 trap 'rm -f "$nix_err"' EXIT
 if outputs=$(nix-instantiate --eval --strict --json tests/nix/flake-outputs.nix 2>"$nix_err"); then
   if msg=$(python3 - "$outputs" <<'PY'
-import json, sys
+import json, sys, tomllib
 d = json.loads(sys.argv[1])
+deny_ignores = [a["id"] for a in tomllib.load(open("deny.toml", "rb"))["advisories"]["ignore"]]
 problems = []
-need = {"packages": {"default", "docker"}, "apps": {"default", "dev"},
-        "checks": {"clippy", "fmt", "nextest", "doc", "vm"}, "devShells": {"default"}}
+need = {"packages": {"default", "docker", "sbom"}, "apps": {"default", "dev"},
+        "checks": {"clippy", "fmt", "nextest", "doc", "vm", "audit"}, "devShells": {"default"}}
 for system in ("x86_64-linux", "aarch64-linux"):
     if system not in d:
         problems.append(f"no outputs for {system}"); continue
@@ -154,6 +155,14 @@ for system in ("x86_64-linux", "aarch64-linux"):
         problems.append("image Env lacks NODE_ENV=production")
     if not o["imageCreated"].startswith("1970-01-01"):
         problems.append(f"image created {o['imageCreated']!r} is not a fixed epoch timestamp")
+    # checks.audit: the pinned advisory-db input, and exactly deny.toml's decided ignores.
+    if o["auditDb"] != "/nix/store/advisory-db":
+        problems.append(f"checks.audit reads {o['auditDb']!r}, not the advisory-db input")
+    want_args = " ".join(f"--ignore {i}" for i in ["yanked"] + deny_ignores)
+    if o["auditArgs"] != want_args:
+        problems.append(f"checks.audit args {o['auditArgs']!r}, want {want_args!r} (deny.toml's ignores)")
+    if o["sbomName"] != "educoin-0.1.0.cdx.json":
+        problems.append(f"packages.sbom is {o['sbomName']!r}")
     if o["apps"].get("default") != "app":
         problems.append("apps.default is not an app")
 if d.get("nixosModules") != ["default"]:
@@ -255,6 +264,16 @@ FACTS = {
                    "lastModified": 1785631643},
         "url": "github:ipetkov/crane",
     },
+    # RustSec advisory database (NIX-FACTS.md, "advisory-db"): source only, not a flake.
+    "advisory-db": {
+        "original": {"owner": "rustsec", "repo": "advisory-db", "type": "github"},
+        "locked": {"owner": "rustsec", "repo": "advisory-db", "type": "github",
+                   "rev": "bf5c0d245a92671908518d7e765914d437954ed6",
+                   "narHash": "sha256-6JNCbYbrWi2r0+kVgXtVi7Vu6gSuSjmyifCSWyZaS9o=",
+                   "lastModified": 1787293720},
+        "url": "github:rustsec/advisory-db",
+        "flake": False,
+    },
 }
 problems = []
 if facts_path:
@@ -280,8 +299,11 @@ for name, spec in inputs.items():
     f = FACTS[name]
     if spec.get("url") != f["url"]:
         problems.append(f"flake.nix {name}.url = {spec.get('url')!r}, want {f['url']!r}")
-    if set(spec) - {"url"}:
-        problems.append(f"flake.nix {name} has extra attributes {sorted(set(spec) - {'url'})}")
+    want_spec = {"url"} | ({"flake"} if "flake" in f else set())
+    if set(spec) != want_spec:
+        problems.append(f"flake.nix {name} has attributes {sorted(spec)}, want {sorted(want_spec)}")
+    if "flake" in f and (spec.get("flake") != f["flake"] or nodes.get(root_inputs.get(name), {}).get("flake") != f["flake"]):
+        problems.append(f"{name}: flake = {f['flake']} must be set in flake.nix and flake.lock")
     node = nodes.get(root_inputs.get(name), {})
     if node.get("original") != f["original"]:
         problems.append(f"flake.lock {name}.original = {node.get('original')}, want {f['original']}")

@@ -644,6 +644,7 @@ impl Config {
                         "PASSCODE_KEY must be 64 hexadecimal characters (32 bytes); generate one with `openssl rand -hex 32`".into(),
                     );
                 } else if production && k.eq_ignore_ascii_case(DEVELOPMENT_PASSCODE_KEY) {
+                    // It ships in the binary and the source: anyone could decrypt the passcodes.
                     r.problems.push(
                         "PASSCODE_KEY is the public development key; generate one with `openssl rand -hex 32`".into(),
                     );

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use educoin::config::Config;
-use educoin::ops::{systemd, telemetry};
+use educoin::ops::{env_example, systemd, telemetry};
 use educoin::{api, healthcheck, serve};
 
 /// The EduCoin (Quokki) backend. Configuration comes from the environment; see README.md.
@@ -30,6 +30,12 @@ enum Command {
     },
     /// Validate the configuration and print it with secrets redacted.
     CheckConfig,
+    /// Print the example environment file (.env.example, or .env.production.example).
+    EnvExample {
+        /// Production: secrets as `<from the secrets manager>` placeholders.
+        #[arg(long)]
+        production: bool,
+    },
 }
 
 fn load_config() -> Result<Config, ExitCode> {
@@ -50,6 +56,10 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi => {
             println!("{}", api::spec_json());
+            ExitCode::SUCCESS
+        }
+        Command::EnvExample { production } => {
+            print!("{}", env_example::render(production));
             ExitCode::SUCCESS
         }
         Command::CheckConfig => match load_config() {

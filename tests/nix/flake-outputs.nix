@@ -15,10 +15,13 @@ let
       cargoFmt = a: drv "fmt" a;
       cargoDoc = a: drv "doc" a;
       cargoNextest = a: drv "nextest" a;
+      cargoAudit = a: drv "audit" a;
+      vendorCargoDeps = a: drv "vendor" a;
       devShell = a: drv "shell" a;
     };
   };
-  self = flake.outputs { inherit self nixpkgs crane; };
+  advisory-db = { outPath = "/nix/store/advisory-db"; };
+  self = flake.outputs { inherit self nixpkgs crane advisory-db; };
   names = builtins.attrNames;
 in
 builtins.mapAttrs (system: _: {
@@ -30,6 +33,9 @@ builtins.mapAttrs (system: _: {
   imageCreated = self.packages.${system}.docker.created;
   imageContents = map (p: p.name) self.packages.${system}.docker.contents;
   vmNodes = self.checks.${system}.vm.nodeNames;
+  auditArgs = self.checks.${system}.audit.cargoAuditExtraArgs;
+  auditDb = self.checks.${system}.audit.advisory-db.outPath;
+  sbomName = self.packages.${system}.sbom.name;
 }) self.packages
 // {
   nixosModules = names self.nixosModules;

@@ -37,6 +37,9 @@ in
   optionals = c: v: if c then v else [ ];
   mapAttrs = builtins.mapAttrs;
   concatLists = builtins.concatLists;
+  all = builtins.all;
+  attrValues = builtins.attrValues;
+  concatStringsSep = builtins.concatStringsSep;
   mapAttrsToList = f: set: map (n: f n set.${n}) (attrNames set);
   hasPrefix = p: s: builtins.substring 0 (builtins.stringLength p) s == p;
   getName = p: p.pname or p.name or "x";

@@ -10,5 +10,5 @@ in {
   testers.runNixOSTest = a: drv "vm" { inherit (a) name testScript; nodeNames = builtins.attrNames a.nodes; };
   stdenv.hostPlatform.system = "x86_64-linux";
   python3 = drv "python3" { withPackages = f: drv "python3-env" { packages = f { aiosmtpd = drv "aiosmtpd" { }; google-auth = drv "google-auth" { }; }; }; };
-} // lib.genAttrs [ "mongodb-ce" "mongosh" "redis" "coreutils" "cargo-nextest" "rust-analyzer" "shellcheck"
+} // lib.genAttrs [ "mongodb-ce" "mongosh" "redis" "cargo" "coreutils" "cargo-nextest" "rust-analyzer" "shellcheck"
     "nodejs" "curl" "jq" "skopeo" "nixos-rebuild" "nixfmt" "debootstrap" ] (n: drv n {})
