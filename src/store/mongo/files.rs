@@ -193,6 +193,7 @@ impl Files for MongoFiles {
                 .to_owned();
             let download = match self.bucket.open_download_stream(file.id).await {
                 Ok(d) => d,
+                // Deleted between the lookup and the download.
                 Err(e) if file_not_found(&e) => return Ok(None),
                 Err(e) => return Err(e),
             };
@@ -217,34 +218,22 @@ impl Files for MongoFiles {
     }
 
     async fn get(&self, name: &str) -> StoreResult<Option<StoredFile>> {
-        let implied = check_name(name)?;
-        observe("files.get", async {
-            let Some(file) = self.newest(name).await? else {
-                return Ok(None);
-            };
-            let content_type = file
-                .metadata
-                .as_ref()
-                .and_then(|m| m.get_str("contentType").ok())
-                .unwrap_or(implied)
-                .to_owned();
-            let mut download = match self.bucket.open_download_stream(file.id).await {
-                Ok(d) => d,
-                // Deleted between the lookup and the download.
-                Err(e) if file_not_found(&e) => return Ok(None),
-                Err(e) => return Err(e),
-            };
+        let Some(file) = self.open(name).await? else {
+            return Ok(None);
+        };
+        let mut chunks = file.chunks;
+        let bytes = observe("files.read", async {
             let mut bytes = Vec::with_capacity(usize::try_from(file.length).unwrap_or(0));
-            download
-                .read_to_end(&mut bytes)
-                .await
-                .map_err(from_stream)?;
-            Ok::<_, mongodb::error::Error>(Some(StoredFile {
-                content_type,
-                bytes,
-            }))
+            while let Some(chunk) = chunks.try_next().await.map_err(from_stream)? {
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok::<_, mongodb::error::Error>(bytes)
         })
-        .await
+        .await?;
+        Ok(Some(StoredFile {
+            content_type: file.content_type,
+            bytes,
+        }))
     }
 
     async fn delete(&self, name: &str) -> StoreResult<bool> {
