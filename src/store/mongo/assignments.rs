@@ -16,8 +16,8 @@ use mongodb::{Collection, Database};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::collections::{REWARD_ASSIGNMENTS, STUDENTS, TASK_ASSIGNMENTS};
 use super::points::{self, Book, Ledger, Pending, Session, Settled, exec};
-use super::students::STUDENTS;
 use super::{date, find_by_id, index, millis, newest_first, observe};
 use crate::domain::assignment::{
     ClaimRefused, PointsMove, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus,
@@ -27,9 +27,6 @@ use crate::domain::{Id, Millis};
 use crate::store::{
     AssignmentCounts, PointsSettlement, RewardAssignments, StoreError, StoreResult, TaskAssignments,
 };
-
-pub(super) const TASK_ASSIGNMENTS: &str = "assigntasks";
-pub(super) const REWARD_ASSIGNMENTS: &str = "assignrewards";
 
 fn bad(what: &str) -> StoreError {
     StoreError::Backend(format!("unexpected {what} in the database"))

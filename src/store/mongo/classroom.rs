@@ -17,7 +17,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::accounts::convert;
-use super::students::{STUDENTS, rename_class};
+use super::collections::STUDENTS;
+use super::students::rename_class;
 use super::{conflict_on, date, find_by_id, index, literal_regex, millis, observe};
 use crate::domain::classroom::{
     CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,

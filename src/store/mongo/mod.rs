@@ -4,6 +4,7 @@
 mod accounts;
 mod assignments;
 mod classroom;
+mod collections;
 mod content;
 mod files;
 mod notifications;

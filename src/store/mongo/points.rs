@@ -41,6 +41,7 @@ use mongodb::error::{
 use mongodb::options::ReturnDocument;
 use mongodb::{Client, ClientSession, Collection, Database};
 
+use super::collections::{REWARD_ASSIGNMENTS, STUDENTS, TASK_ASSIGNMENTS, TO_TIDY};
 use super::observe;
 use crate::domain::assignment::{PointsMove, RewardStatus};
 use crate::domain::student::level_for;
@@ -53,9 +54,6 @@ pub(super) const APPLIED: &str = "pointsApplied";
 /// version step 2 checks.
 const OPS: &str = "pointsOps";
 const OPS_VERSION: &str = "opsVersion";
-/// On students: `true` while `pointsOps` may hold keys; indexed, so that the job finds them
-/// without a scan of every student.
-pub(super) const TO_TIDY: &str = "pointsToTidy";
 const APPLIED_VALUE: &str = "applied";
 const REFUSED_VALUE: &str = "refused";
 /// Tries of a settlement that loses races with other writers of the same student, and of a
@@ -169,9 +167,9 @@ impl Ledger {
     pub(super) fn new(client: &Client, db: &Database, transactions: Arc<AtomicBool>) -> Self {
         Ledger {
             client: client.clone(),
-            tasks: db.collection(super::assignments::TASK_ASSIGNMENTS),
-            rewards: db.collection(super::assignments::REWARD_ASSIGNMENTS),
-            students: db.collection(super::students::STUDENTS),
+            tasks: db.collection(TASK_ASSIGNMENTS),
+            rewards: db.collection(REWARD_ASSIGNMENTS),
+            students: db.collection(STUDENTS),
             transactions,
             faults: AtomicU32::new(0),
         }
@@ -535,8 +533,8 @@ pub(super) async fn supports_transactions(db: &Database) -> StoreResult<bool> {
 pub(super) async fn backfill_earned_points(db: &Database) -> StoreResult<u64> {
     use futures_util::TryStreamExt;
     let op = "migrate";
-    let students: Collection<Document> = db.collection(super::students::STUDENTS);
-    let tasks: Collection<Document> = db.collection(super::assignments::TASK_ASSIGNMENTS);
+    let students: Collection<Document> = db.collection(STUDENTS);
+    let tasks: Collection<Document> = db.collection(TASK_ASSIGNMENTS);
     let missing: Vec<Document> = observe(op, async {
         students
             .find(doc! { "earnedPoints": { "$exists": false } })

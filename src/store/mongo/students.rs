@@ -5,12 +5,11 @@ use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
 use super::accounts::convert;
+use super::collections::{STUDENTS, TO_TIDY};
 use super::{conflict_on, created_between, find_by_id, index, literal_regex, observe};
 use crate::domain::student::StudentPatch;
 use crate::domain::{Id, Millis, Student};
 use crate::store::{ListQuery, Page, StoreError, StoreResult, Students};
-
-pub(super) const STUDENTS: &str = "students";
 
 #[derive(Serialize, Deserialize)]
 struct StudentDoc {
@@ -109,7 +108,7 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
             ),
             index(doc! { "createdAt": -1, "_id": -1 }, "created_at", false),
             // Settled points moves the job still has to tidy (`points::Ledger::tidy`).
-            index(doc! { super::points::TO_TIDY: 1 }, "points_to_tidy", false),
+            index(doc! { TO_TIDY: 1 }, "points_to_tidy", false),
         ]),
     )
     .await
