@@ -224,6 +224,26 @@ in
       '';
     };
 
+    prometheus.rules = mkOption {
+      type = types.bool;
+      default = false;
+      description = ''
+        Load educoin's recording and alerting rules (ops/prometheus/alerts.yml: error-budget burn,
+        latency, readiness, restarts, login surges; each alert's runbook_url names a section of
+        docs/runbook.md) into this host's services.prometheus (which must be enabled).
+      '';
+    };
+
+    grafana.dashboard = mkOption {
+      type = types.bool;
+      default = false;
+      description = ''
+        Provision the EduCoin dashboard (ops/grafana/educoin.json) into this host's services.grafana
+        (which must be enabled) as the dashboards provider "educoin". The dashboard asks for its
+        Prometheus data source in a variable, so it works with whatever data source the host defines.
+      '';
+    };
+
     redis.createLocally = mkOption {
       type = types.bool;
       default = false;
@@ -252,6 +272,15 @@ in
         {
           assertion = !cfg.prometheus.scrape || config.services.prometheus.enable;
           message = "services.educoin: prometheus.scrape needs services.prometheus.enable.";
+        }
+        {
+          assertion = !cfg.prometheus.rules || config.services.prometheus.enable;
+          message = "services.educoin: prometheus.rules needs services.prometheus.enable.";
+        }
+        {
+          # `or false`: the module is also evaluated without the Grafana module (tests/nix).
+          assertion = !cfg.grafana.dashboard || (config.services.grafana.enable or false);
+          message = "services.educoin: grafana.dashboard needs services.grafana.enable.";
         }
         {
           assertion = !cfg.prometheus.scrape || metricsTarget != null;
@@ -381,6 +410,19 @@ in
         {
           job_name = "educoin";
           static_configs = [ { targets = [ metricsTarget ]; } ];
+        }
+      ];
+    })
+
+    (mkIf cfg.prometheus.rules {
+      services.prometheus.ruleFiles = [ ../ops/prometheus/alerts.yml ];
+    })
+
+    (mkIf cfg.grafana.dashboard {
+      services.grafana.provision.dashboards.settings.providers = [
+        {
+          name = "educoin";
+          options.path = ../ops/grafana;
         }
       ];
     })

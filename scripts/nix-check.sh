@@ -219,6 +219,8 @@ for dep in ("mongodb.service", "educoin-mongodb-replset.service", "redis-educoin
 expect(d["sockets"]["educoin"]["socketConfig"]["FileDescriptorName"] == "http", "http socket")
 expect(d["sockets"]["educoin-metrics"]["socketConfig"]["FileDescriptorName"] == "metrics", "metrics socket")
 expect(d["prometheus"][0]["static_configs"][0]["targets"] == ["127.0.0.1:9464"], f"scrape target {d['prometheus']}")
+expect(len(d["ruleFiles"]) == 1 and d["ruleFiles"][0].endswith("ops/prometheus/alerts.yml"), f"rule files {d['ruleFiles']}")
+expect(d["grafanaProviders"][0]["name"] == "educoin", f"grafana providers {d['grafanaProviders']}")
 expect(d["firewall"] == [5000], f"firewall {d['firewall']}")
 expect(d["redis"]["port"] == 0, "local redis listens on its unix socket only")
 expect(d["redis"].get("appendOnly") is True and "settings" not in d["redis"], f"redis AOF through appendOnly: {d['redis']}")
@@ -226,7 +228,7 @@ expect(d["mongodb"]["replSetName"] == "rs0" and d["mongodb"]["bind_ip"] == "127.
 if problems:
     print("; ".join(problems)); sys.exit(1)
 print(f"{len(d['options'])} options; credentials, local MongoDB (rs0) + Redis (unix socket, group), sockets, "
-      "scrape target, firewall and store-path warning wired as expected")
+      "scrape target, alert rules, dashboard provider, firewall and store-path warning wired as expected")
 PY
   ); then
     ok "NixOS module glue (stand-in lib): $msg"

@@ -6,6 +6,7 @@
 {
   educoin,
   prometheusEnable ? false,
+  grafanaEnable ? false,
 }:
 let
   inherit (builtins) attrNames isAttrs listToAttrs map mapAttrs;
@@ -53,6 +54,7 @@ let
       group = "redis-educoin";
     };
     services.prometheus.enable = prometheusEnable;
+    services.grafana.enable = grafanaEnable;
   };
   module = moduleFor config;
   parts = module.config._merge;

@@ -5,6 +5,7 @@
 let
   e = import ./eval-module.nix {
     prometheusEnable = true;
+    grafanaEnable = true;
     educoin = {
       enable = true;
       jwtSecretFile = "/run/secrets/jwt";
@@ -22,6 +23,8 @@ let
       database.createLocally = true;
       redis.createLocally = true;
       prometheus.scrape = true;
+      prometheus.rules = true;
+      grafana.dashboard = true;
     };
   };
   part = i: builtins.elemAt e.parts i;
@@ -38,4 +41,6 @@ in
   mongodb = (part 2).services.mongodb;
   replsetUnit = (part 2).systemd.services.educoin-mongodb-replset.serviceConfig;
   prometheus = (part 3).services.prometheus.scrapeConfigs;
+  ruleFiles = map toString (part 4).services.prometheus.ruleFiles;
+  grafanaProviders = (part 5).services.grafana.provision.dashboards.settings.providers;
 }
