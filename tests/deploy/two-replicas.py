@@ -184,6 +184,10 @@ backend socketio
         wait_until("haproxy listening", lambda: ready(self.port))
 
     def state(self, backend, server) -> str:
+        return self.stat(backend, server)[17]
+
+    def stat(self, backend, server) -> list[str]:
+        """One row of HAProxy's `show stat` CSV (17: status, 15: retries, 16: redispatches)."""
         with socket.socket(socket.AF_UNIX) as s:
             s.connect(str(self.admin))
             s.sendall(b"show stat\n")
@@ -193,8 +197,8 @@ backend socketio
         for line in out.decode().splitlines():
             cols = line.split(",")
             if len(cols) > 17 and cols[0] == backend and cols[1] == server:
-                return cols[17]
-        return "?"
+                return cols
+        return ["?"] * 18
 
 
 class SocketProbe:
@@ -344,12 +348,9 @@ def run(binary, workdir):
     session = flow(proxy, replicas)
     if session is None:
         return
+    measure(proxy, replicas, session, Path(binary).parent.name)
     rolling_restart(proxy, replicas, session)
     cross_replica(replicas, session)
-    for r in replicas:
-        rss, hwm, cpu = r.usage()
-        print(f"MEASURED: replica {r.name} ({Path(binary).parent.name} build): RSS {rss:.1f} MiB, "
-              f"peak RSS {hwm:.1f} MiB, CPU {cpu:.2f} s over the run", flush=True)
 
 
 def flow(proxy, replicas):
@@ -408,8 +409,53 @@ def flow(proxy, replicas):
           flush=True)
     for s in (ws, poll, control):
         s.close()
-    return {"teacher": teacher, "student": student, "student_id": student_id, "teacher_id": teacher_id,
+    return {"teacher": teacher, "student": student, "email": email, "password": password, "student_id": student_id, "teacher_id": teacher_id,
             "task": task, "class": f"5B-{n}"}
+
+
+def measure(proxy, replicas, session, build):
+    """The measurement behind the manifests' requests and limits: RSS and CPU of each replica under a short
+    burst of the app's traffic (8 clients: logins, which hash passwords, and reads), printed, not asserted."""
+    p = proxy.port
+    before = [r.usage() for r in replicas]
+    started = time.monotonic()
+    counts = {"requests": 0, "failed": 0}
+    lock = threading.Lock()
+
+    def client():
+        for _ in range(15):
+            calls = [("POST", "/api/v1/teacher/login", {"email": session["email"], "password": session["password"]},
+                      None),
+                     ("GET", "/api/v1/teacher/profile/", None, session["teacher"]),
+                     ("GET", "/api/v1/student?page=1", None, session["teacher"]),
+                     ("GET", "/api/v1/notifications?page=1", None, session["teacher"]),
+                     ("GET", "/api/v1/assign-task", None, session["teacher"])]
+            for method, path, body, token in calls:
+                try:
+                    status = request(p, method, path, body, token)[0]
+                except OSError as e:
+                    status = repr(e)
+                with lock:
+                    counts["requests"] += 1
+                    if not (isinstance(status, int) and 200 <= status < 300):
+                        counts["failed"] += 1
+                        counts.setdefault("statuses", set()).add(f"{path} {status}")
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    wall = time.monotonic() - started
+    after = [r.usage() for r in replicas]
+    cpu = sum(a[2] - b[2] for a, b in zip(after, before))
+    for r, (rss, hwm, _), b, a in zip(replicas, after, before, after):
+        print(f"MEASURED: replica {r.name} ({build} build): RSS {b[0]:.1f} MiB idle after the flow, {rss:.1f} MiB "
+              f"after the burst, peak {hwm:.1f} MiB; CPU {a[2] - b[2]:.2f} s in the burst", flush=True)
+    print(f"MEASURED: burst of {counts['requests']} requests ({counts['requests'] // 5} logins) from 8 clients in "
+          f"{wall:.1f} s: {cpu / max(counts['requests'], 1) * 1000:.1f} ms CPU per request, "
+          f"{cpu / wall:.2f} cores across both replicas; {counts['failed']} refused "
+          f"{sorted(counts.get('statuses', []))}", flush=True)
 
 
 def rolling_restart(proxy, replicas, session):
@@ -458,9 +504,11 @@ def rolling_restart(proxy, replicas, session):
         stop.set()
         for w in workers:
             w.join(timeout=60)
+    rest = proxy.stat("rest", "BACKEND")
     check(counts["lost"] == 0 and counts["sent"] > 0 and exits == [0, 0],
           f"2. rolling restart of a then b under 4 request loops: {counts['sent']} sent, {counts['ok']} answered "
-          f"2xx, {counts['lost']} lost; drain exit codes {exits}" + (f"; first failures {failures}" if failures else ""))
+          f"2xx, {counts['lost']} lost; drain exit codes {exits}; haproxy retried {rest[15]} and redispatched "
+          f"{rest[16]} requests" + (f"; first failures {failures}" if failures else ""))
 
 
 def cross_replica(replicas, session):
