@@ -12,6 +12,23 @@ const { io } = require(path.join(__dirname, "..", "services", "node_modules", "s
 const options = JSON.parse(process.argv[2]);
 const print = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
+// {"count": N, "tokens": [..]}: N sockets for each token at once (a load for the memory measurement);
+// prints {"type":"connected","n":..} once all are connected, or connect_error for each that fails.
+if (options.count) {
+  const total = options.count * options.tokens.length;
+  let connected = 0;
+  for (let i = 0; i < total; i++) {
+    const token = options.tokens[i % options.tokens.length];
+    const s = io(options.url, { transports: options.transports, auth: { token }, reconnection: false,
+                                forceNew: true, timeout: 20000 });
+    s.on("connect", () => { if (++connected === total) print({ type: "connected", n: connected }); });
+    s.on("connect_error", (err) => print({ type: "connect_error", message: err.message }));
+  }
+  process.stdin.resume();
+  process.stdin.on("end", () => process.exit(0));
+  return;
+}
+
 const socket = io(options.url, {
   transports: options.transports,
   auth: options.auth,

@@ -205,9 +205,9 @@ backend socketio
 
 
 class SocketProbe:
-    def __init__(self, port, transports, token, with_credentials=True):
+    def __init__(self, port, transports, token, with_credentials=True, count=None, tokens=None):
         opts = {"url": f"http://127.0.0.1:{port}", "transports": transports, "auth": {"token": token},
-                "withCredentials": with_credentials}
+                "withCredentials": with_credentials, "count": count, "tokens": tokens}
         self.proc = spawn(["node", str(PROBE_JS), json.dumps(opts)], stdin=subprocess.PIPE,
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.lines: queue.Queue = queue.Queue()
@@ -341,7 +341,9 @@ def run(binary, workdir):
                TRUSTED_PROXIES="127.0.0.1",
                # Every request of this test comes from one address, the proxy's.
                RATE_LIMIT_MAX_REQUESTS="1000000",
-               SIGNUP_RATE_LIMIT_MAX="1000")
+               SIGNUP_RATE_LIMIT_MAX="1000",
+               REALTIME_MAX_PENDING_PER_ADDRESS="1000",
+               PASSCODE_RATE_LIMIT_MAX_ATTEMPTS="1000")
     replicas = [Replica("a", binary, env, workdir), Replica("b", binary, env, workdir)]
     for r in replicas:
         r.start()
@@ -507,6 +509,27 @@ def measure(proxy, replicas, session, build):
     for r, (rss, hwm, _), b, a in zip(replicas, after, before, after):
         print(f"MEASURED: replica {r.name} ({build} build): RSS {b[0]:.1f} MiB before the burst, {rss:.1f} MiB "
               f"after the burst, peak {hwm:.1f} MiB; CPU {a[2] - b[2]:.2f} s in the burst", flush=True)
+    # Held sockets: what each costs, for the memory limit (REALTIME_MAX_SESSIONS per replica).
+    # (at most 16 sockets per user are kept: 34 students with 15 each)
+    a, per_user = replicas[0], 15
+    tokens = []
+    for i in range(34):
+        code = f"{random.randrange(10**6):06d}"
+        api(a.port, "POST", "/student/create-student", {"name": f"Load {i}", "password": code,
+                                                        "class": session["class"], "profile": "/images/a.png"},
+            session["teacher"])
+        tokens.append(api(a.port, "POST", "/student/login", {"password": code})["data"])
+    n = per_user * len(tokens)
+    idle = a.usage()[0]
+    many = SocketProbe(a.port, ["websocket"], None, count=per_user, tokens=tokens)
+    line = many.next({"connected", "connect_error"}, timeout=60)
+    held = a.usage()[0]
+    many.close()
+    if line and line["type"] == "connected":
+        print(f"MEASURED: replica a holding {n} WebSocket sessions: RSS {idle:.1f} -> {held:.1f} MiB, "
+              f"{(held - idle) * 1024 / n:.1f} KiB per session", flush=True)
+    else:
+        print(f"MEASURED: could not hold {n} sockets: {line}", flush=True)
     print(f"MEASURED: burst of {counts['requests']} requests ({counts['requests'] // 5} logins) from 8 clients in "
           f"{wall:.1f} s: {cpu / max(counts['requests'], 1) * 1000:.1f} ms CPU per request, "
           f"{cpu / wall:.2f} cores across both replicas; {counts['failed']} refused "
