@@ -12,18 +12,30 @@ const { io } = require(path.join(__dirname, "..", "services", "node_modules", "s
 const options = JSON.parse(process.argv[2]);
 const print = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
-// {"count": N, "tokens": [..]}: N sockets for each token at once (a load for the memory measurement);
-// prints {"type":"connected","n":..} once all are connected, or connect_error for each that fails.
+// {"count": N, "tokens": [..]}: N sockets for each token (a load for the memory measurement); prints
+// {"type":"connected","n":..} once all are connected, or connect_error for the first that fails.
 if (options.count) {
   const total = options.count * options.tokens.length;
-  let connected = 0;
-  for (let i = 0; i < total; i++) {
-    const token = options.tokens[i % options.tokens.length];
-    const s = io(options.url, { transports: options.transports, auth: { token }, reconnection: false,
-                                forceNew: true, timeout: 20000 });
-    s.on("connect", () => { if (++connected === total) print({ type: "connected", n: connected }); });
-    s.on("connect_error", (err) => print({ type: "connect_error", message: err.message }));
-  }
+  const sockets = [];
+  // In batches of 30, so the measurement is of held sessions, not of a handshake flood.
+  (async () => {
+    for (let i = 0; i < total; i += 30) {
+      const batch = [];
+      for (let j = i; j < Math.min(i + 30, total); j++) {
+        const token = options.tokens[j % options.tokens.length];
+        const s = io(options.url, { transports: options.transports, auth: { token }, reconnection: false,
+                                    forceNew: true, timeout: 20000 });
+        sockets.push(s);
+        batch.push(new Promise((resolve, reject) => {
+          s.once("connect", resolve);
+          s.once("connect_error", (err) => reject(err));
+        }));
+      }
+      await Promise.all(batch);
+    }
+    print({ type: "connected", n: sockets.length });
+  })().catch((err) => print({ type: "connect_error", message: err.message,
+    detail: String(err.description && (err.description.message || err.description)) }));
   process.stdin.resume();
   process.stdin.on("end", () => process.exit(0));
   return;
