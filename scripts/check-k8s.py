@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Offline checks of deploy/kubernetes and deploy/compose (the tools pinned in deploy/requirements.txt):
 
-  1. render every kustomization (overlays/production, overlays/blue-green, migrate, monitoring) with the
+  1. render every kustomization (overlays/production, overlays/blue-green, overlays/loadbalancer, migrate,
+     monitoring) with the
      pinned kubectl's kustomize;
   2. validate every rendered object against the Kubernetes 1.37 OpenAPI schemas, strictly (unknown
      fields are errors), with kubernetes-validate. The Prometheus Operator's kinds (ServiceMonitor,
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 K8S = ROOT / "deploy/kubernetes"
 COMPOSE = ROOT / "deploy/compose/compose.yaml"
 KUBERNETES_VERSION = "1.37.0"
-RENDERED = ["overlays/production", "overlays/blue-green", "migrate", "monitoring"]
+RENDERED = ["overlays/production", "overlays/blue-green", "overlays/loadbalancer", "migrate", "monitoring"]
 
 results: list[tuple[bool, str]] = []
 
@@ -207,9 +208,17 @@ def references(docs):
                     bad.append(f"Ingress/{ing['metadata']['name']}: /socket.io/ without cookie affinity (polling)")
                 if int(ann.get("nginx.ingress.kubernetes.io/proxy-read-timeout", "60")) < 60:
                     bad.append(f"Ingress/{ing['metadata']['name']}: WebSocket read timeout too short")
-    if deployments and not any(p["path"].startswith("/socket.io") for i in docs if i["kind"] == "Ingress"
-                               for r in i["spec"]["rules"] for p in r["http"]["paths"]):
-        bad.append("no Ingress path for /socket.io/ (affinity)")
+    exposed = [s for s in services.values() if s["spec"].get("type") in ("LoadBalancer", "NodePort")]
+    for s in exposed:
+        if s["spec"].get("sessionAffinity") != "ClientIP" or s["spec"].get("externalTrafficPolicy") != "Local":
+            bad.append(f"Service/{s['metadata']['name']}: an L4 balancer needs sessionAffinity ClientIP with "
+                       "externalTrafficPolicy Local (Socket.IO polling)")
+        if any(p.get("targetPort") == "metrics" for p in s["spec"]["ports"]):
+            bad.append(f"Service/{s['metadata']['name']}: exposes the metrics port outside the cluster")
+    if deployments and not exposed and not any(
+            p["path"].startswith("/socket.io") for i in docs if i["kind"] == "Ingress"
+            for r in i["spec"]["rules"] for p in r["http"]["paths"]):
+        bad.append("no Ingress path for /socket.io/ (affinity) and no L4 Service with client affinity")
     for h in (d for d in docs if d["kind"] == "HorizontalPodAutoscaler"):
         if h["spec"]["scaleTargetRef"]["name"] not in deployments:
             bad.append(f"HPA/{h['metadata']['name']}: target missing")
@@ -330,7 +339,7 @@ def main():
         except kubernetes_validate.ValidationError:
             caught = True
         check(caught, "the schema validation refuses a misspelt field (strict)")
-    for path in ("overlays/production", "overlays/blue-green", "migrate"):
+    for path in ("overlays/production", "overlays/blue-green", "overlays/loadbalancer", "migrate"):
         if path in rendered:
             bad = policy(rendered[path])
             check(not bad, f"{path}: policy" + "".join(f"\n  {b}" for b in bad))
@@ -356,6 +365,10 @@ def main():
                 missed.append(what)
         check(not missed, f"policy rules catch their violations: {caught}/{caught + len(missed)} mutated copies "
                           f"refused" + (f"; missed: {missed}" if missed else ""))
+    if "overlays/loadbalancer" in rendered:
+        docs = copy.deepcopy(rendered["overlays/loadbalancer"])
+        next(d for d in docs if d["kind"] == "Service")["spec"].pop("sessionAffinity")
+        check(bool(policy(docs)), "policy refuses a LoadBalancer Service without client affinity")
     compose()
     failed = sum(1 for ok, _ in results if not ok)
     print(f"{len(results) - failed} passed, {failed} failed")
