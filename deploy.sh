@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# deploy.sh: build -> copy -> switch -> health gate -> automatic rollback (NixOS hosts), and image push.
+# deploy.sh: build -> copy -> switch -> health gate -> automatic rollback (NixOS hosts), image push, and
+# blue-green releases on Kubernetes (deploy/kubernetes/overlays/blue-green).
 set -euo pipefail
 
 PROG=$(basename "$0")
@@ -21,6 +22,16 @@ Commands:
                   then run the same gate.
   image           Build the OCI image (nix build FLAKE#docker) and push it with skopeo to
                   docker://\$REGISTRY/educoin:TAG.
+  k8s-bluegreen   Release --image to the idle color of deploy/kubernetes/overlays/blue-green (applied
+                  once before): read the live color from Service educoin's selector; run the migration
+                  Job (deploy/kubernetes/migrate) with the new image and wait for it; set the idle
+                  Deployment's image and wait for its rollout (every pod ready); smoke-check it through
+                  its own Service (kubectl port-forward): health, readiness, a canary teacher's login
+                  and one read; then point Service educoin at it, recording the color it left. The
+                  old color keeps running, for k8s-rollback. A failure before the switch leaves
+                  traffic where it was.
+  k8s-rollback    Point Service educoin back at the color recorded by the last k8s-bluegreen, once
+                  that color's pods are ready.
 
 HOST is an ssh destination ([user@]host); NAME defaults to HOST without "user@" and any domain part.
 switch and rollback need --flake: the flake of YOUR host configurations (the one that defines
@@ -43,16 +54,29 @@ Options:
       --health-timeout SECS  How long the gate polls (default: \${DEPLOY_HEALTH_TIMEOUT:-120}).
       --registry REGISTRY    Image registry, e.g. ghcr.io/acme (default: \$REGISTRY).
       --tag TAG              Image tag (default: \$TAG, else the git short revision, else "latest").
+      --image IMAGE          k8s-bluegreen: the image to release (default: \$REGISTRY/educoin:\$TAG
+                             when both are set), e.g. registry.example.org/educoin:0.2.0 or @sha256:...
+      --namespace NS         Kubernetes namespace (default: \$K8S_NAMESPACE, else educoin).
+      --canary-email EMAIL   k8s-bluegreen: a teacher account for the smoke check (default:
+                             \$DEPLOY_CANARY_EMAIL).
+      --canary-password-file FILE
+                             Its password, read from FILE, sent on stdin, never printed (default:
+                             \$DEPLOY_CANARY_PASSWORD_FILE).
   -h, --help                 Show this help.
 
 Environment: DEPLOY_FLAKE, DEPLOY_HEALTH_URL, DEPLOY_HEALTH_TIMEOUT, DEPLOY_SUDO (auto|yes|no, default
-auto: use sudo unless HOST starts with root@), NIXOS_REBUILD (default: nixos-rebuild), REGISTRY, TAG.
+auto: use sudo unless HOST starts with root@), NIXOS_REBUILD (default: nixos-rebuild), REGISTRY, TAG,
+KUBECTL (default: kubectl; its current context is the cluster), K8S_NAMESPACE, DEPLOY_CANARY_EMAIL,
+DEPLOY_CANARY_PASSWORD_FILE. --health-timeout also bounds the migration Job and the rollout.
 
 Examples:
   $PROG --flake ~/infra --dry-run switch admin@edu1.example.org
   $PROG --flake ~/infra --health-url https://api.educoin.example/api/v1/health/ready switch edu1
   $PROG --flake ~/infra rollback edu1
   REGISTRY=ghcr.io/acme $PROG image
+  $PROG --dry-run --image registry.example.org/educoin:0.2.0 --canary-email canary@school.example \\
+    --canary-password-file ~/.educoin-canary k8s-bluegreen
+  $PROG k8s-rollback
 EOF
 }
 
@@ -74,6 +98,11 @@ REGISTRY=${REGISTRY:-}
 TAG=${TAG:-}
 NIXOS_REBUILD=${NIXOS_REBUILD:-nixos-rebuild}
 PROFILE=/nix/var/nix/profiles/system
+IMAGE=""
+NAMESPACE=${K8S_NAMESPACE:-educoin}
+CANARY_EMAIL=${DEPLOY_CANARY_EMAIL:-}
+CANARY_PASSWORD_FILE=${DEPLOY_CANARY_PASSWORD_FILE:-}
+KUBECTL=${KUBECTL:-kubectl}
 
 # Print a command (shell-quoted) in dry-run mode, run it otherwise.
 run() {
@@ -103,7 +132,12 @@ while (($#)); do
     --health-timeout) need_value "$@"; HEALTH_TIMEOUT=$2; shift ;;
     --registry) need_value "$@"; REGISTRY=$2; shift ;;
     --tag) need_value "$@"; TAG=$2; shift ;;
-    --flake=* | --name=* | --port=* | --health-url=* | --health-timeout=* | --registry=* | --tag=*)
+    --image) need_value "$@"; IMAGE=$2; shift ;;
+    --namespace) need_value "$@"; NAMESPACE=$2; shift ;;
+    --canary-email) need_value "$@"; CANARY_EMAIL=$2; shift ;;
+    --canary-password-file) need_value "$@"; CANARY_PASSWORD_FILE=$2; shift ;;
+    --flake=* | --name=* | --port=* | --health-url=* | --health-timeout=* | --registry=* | --tag=* | \
+      --image=* | --namespace=* | --canary-email=* | --canary-password-file=*)
       opt=${1%%=*}
       val=${1#*=}
       set -- "$opt" "$val" "${@:2}"
@@ -311,6 +345,144 @@ cmd_image() {
   run skopeo copy "docker-archive:$archive" "docker://$REGISTRY/educoin:$tag"
 }
 
+# ---- Kubernetes blue-green (deploy/kubernetes/overlays/blue-green) ----
+
+K8S_DIR="$(cd "$(dirname "$0")" && pwd)/deploy/kubernetes"
+ANNOTATION=educoin.example/previous-color
+
+k() { run "$KUBECTL" --namespace "$NAMESPACE" "$@"; }
+
+other_color() { if [[ $1 == blue ]]; then echo green; else echo blue; fi; }
+
+# Points Service educoin at COLOR and records FROM as the color to roll back to.
+switch_service() { # COLOR FROM
+  k patch service educoin --type=merge \
+    -p "{\"metadata\":{\"annotations\":{\"$ANNOTATION\":\"$2\"}},\"spec\":{\"selector\":{\"color\":\"$1\"}}}"
+}
+
+# The smoke check's requests, once the port-forward logged its local port.
+smoke_requests() { # PORT_FORWARD_LOG
+  local port="" base token password
+  for _ in $(seq 50); do
+    port=$(sed -n 's/^Forwarding from 127\.0\.0\.1:\([0-9][0-9]*\) .*/\1/p' "$1" | head -n1)
+    [[ -n $port ]] && break
+    sleep 0.2
+  done
+  [[ -n $port ]] || { log "port-forward failed: $(cat "$1")"; return 1; }
+  base="http://127.0.0.1:$port/api/v1"
+  curl --fail --silent --show-error --max-time 5 --output /dev/null "$base/health" || return 1
+  curl --fail --silent --show-error --max-time 5 --output /dev/null "$base/health/ready" || return 1
+  password=$(cat "$CANARY_PASSWORD_FILE") || return 1
+  token=$(python3 -c 'import json,sys; print(json.dumps({"email": sys.argv[1], "password": sys.stdin.read().rstrip("\n")}))' \
+      "$CANARY_EMAIL" <<<"$password" |
+    curl --fail --silent --show-error --max-time 10 -H 'Content-Type: application/json' --data-binary @- "$base/teacher/login" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["data"])') || { log "canary login failed"; return 1; }
+  curl --fail --silent --show-error --max-time 5 --output /dev/null \
+    -H "Authorization: Bearer $token" "$base/teacher/profile/" || { log "canary read failed"; return 1; }
+}
+
+# Health, readiness, the canary's login and one read, through the color's own Service.
+smoke_check() { # COLOR
+  local color=$1 pf_log pf_pid
+  if ((DRY_RUN)); then
+    printf '+ # in the background, until the smoke check ends (local port: the one it prints):\n'
+    k port-forward "service/educoin-$color" :80
+    run curl --fail --silent --show-error --max-time 5 http://127.0.0.1:PORT/api/v1/health
+    run curl --fail --silent --show-error --max-time 5 http://127.0.0.1:PORT/api/v1/health/ready
+    printf '+ # body {"email": CANARY_EMAIL, "password": the file'"'"'s content} on stdin:\n'
+    run curl --fail --silent --show-error --max-time 10 -H 'Content-Type: application/json' --data-binary @- \
+      http://127.0.0.1:PORT/api/v1/teacher/login
+    run curl --fail --silent --show-error --max-time 5 -H 'Authorization: Bearer TOKEN' \
+      http://127.0.0.1:PORT/api/v1/teacher/profile/
+    return 0
+  fi
+  pf_log=$(mktemp)
+  "$KUBECTL" --namespace "$NAMESPACE" port-forward "service/educoin-$color" :80 >"$pf_log" 2>&1 &
+  pf_pid=$!
+  local ok=0
+  smoke_requests "$pf_log" && ok=1
+  kill "$pf_pid" 2>/dev/null || true
+  wait "$pf_pid" 2>/dev/null || true
+  rm -f "$pf_log"
+  ((ok)) || return 1
+  log "smoke check passed on educoin-$color: health, readiness, canary login, profile read"
+}
+
+cmd_k8s_bluegreen() {
+  local image=$IMAGE live target manifest
+  if [[ -z $image && -n $REGISTRY && -n $TAG ]]; then image="$REGISTRY/educoin:$TAG"; fi
+  [[ -n $image ]] || die_usage "k8s-bluegreen needs --image IMAGE (or REGISTRY and TAG)"
+  [[ $image =~ ^[A-Za-z0-9./:@_-]+$ && $image != *:latest ]] || die_usage "invalid or unpinned image: $image"
+  [[ -n $CANARY_EMAIL ]] || die_usage "k8s-bluegreen needs --canary-email (a teacher account for the smoke check)"
+  [[ -n $CANARY_PASSWORD_FILE ]] || die_usage "k8s-bluegreen needs --canary-password-file FILE"
+  ((DRY_RUN)) || [[ -r $CANARY_PASSWORD_FILE ]] || die_usage "cannot read $CANARY_PASSWORD_FILE"
+
+  log "live color (Service educoin's selector) in namespace $NAMESPACE"
+  if ((DRY_RUN)); then
+    k get service educoin -o 'jsonpath={.spec.selector.color}'
+    live=blue
+    printf '+ # (assumed for this dry run: live color blue)\n'
+  else
+    live=$("$KUBECTL" --namespace "$NAMESPACE" get service educoin -o 'jsonpath={.spec.selector.color}') || live=""
+  fi
+  [[ $live == blue || $live == green ]] ||
+    { log "Service educoin has no color selector: kubectl apply -k $K8S_DIR/overlays/blue-green first"; return 1; }
+  target=$(other_color "$live")
+  log "live: $live; releasing $image to $target"
+
+  log "migrations: Job educoin-migrate with $image"
+  k delete job educoin-migrate --ignore-not-found --wait=true || return 1
+  manifest=$(mktemp)
+  # shellcheck disable=SC2064 # expand now
+  trap "rm -f '$manifest'" EXIT
+  if ((DRY_RUN)); then
+    printf '+ %q kustomize %q > MANIFEST\n' "$KUBECTL" "$K8S_DIR/migrate"
+    printf '+ %q set image --local -f MANIFEST -o yaml %q > MANIFEST.image\n' "$KUBECTL" "educoin=$image"
+    k apply -f MANIFEST.image
+  else
+    "$KUBECTL" kustomize "$K8S_DIR/migrate" >"$manifest" || return 1
+    "$KUBECTL" set image --local -f "$manifest" -o yaml "educoin=$image" >"$manifest.image" || return 1
+    mv "$manifest.image" "$manifest"
+    k apply -f "$manifest" || return 1
+  fi
+  k wait --for=condition=complete --timeout="${HEALTH_TIMEOUT}s" job/educoin-migrate ||
+    { log "migration Job failed or timed out; nothing switched (kubectl -n $NAMESPACE logs job/educoin-migrate)"; return 1; }
+
+  log "deploy $image to educoin-$target and wait for every pod to be ready"
+  k set image "deployment/educoin-$target" "educoin=$image" || return 1
+  k rollout status "deployment/educoin-$target" --timeout="${HEALTH_TIMEOUT}s" ||
+    { log "educoin-$target did not become ready; traffic stays on $live"; return 1; }
+
+  log "smoke check educoin-$target"
+  smoke_check "$target" || { log "smoke check failed on educoin-$target; traffic stays on $live"; return 1; }
+
+  log "switch Service educoin from $live to $target"
+  switch_service "$target" "$live" || return 1
+  log "released $image on $target; $live keeps running for ./deploy.sh k8s-rollback"
+}
+
+cmd_k8s_rollback() {
+  local live previous
+  log "live and recorded colors of Service educoin in namespace $NAMESPACE"
+  if ((DRY_RUN)); then
+    k get service educoin -o 'jsonpath={.spec.selector.color} {.metadata.annotations.educoin\.example/previous-color}'
+    live=green previous=blue
+    printf '+ # (assumed for this dry run: live green, recorded blue)\n'
+  else
+    read -r live previous < <("$KUBECTL" --namespace "$NAMESPACE" get service educoin \
+      -o 'jsonpath={.spec.selector.color} {.metadata.annotations.educoin\.example/previous-color}') || true
+  fi
+  if [[ $previous != blue && $previous != green ]] || [[ $previous == "$live" ]]; then
+    log "no color to roll back to (live: ${live:-none}, recorded: ${previous:-none})"
+    return 1
+  fi
+  log "wait for educoin-$previous to be ready"
+  k rollout status "deployment/educoin-$previous" --timeout="${HEALTH_TIMEOUT}s" ||
+    { log "educoin-$previous is not ready; traffic stays on $live"; return 1; }
+  log "switch Service educoin back from $live to $previous"
+  switch_service "$previous" "$live"
+}
+
 case $COMMAND in
   switch | rollback)
     [[ ${#args[@]} -eq 2 ]] || die_usage "$COMMAND needs exactly one HOST"
@@ -321,6 +493,11 @@ case $COMMAND in
   image)
     [[ ${#args[@]} -eq 1 ]] || die_usage "image takes no arguments"
     cmd_image
+    ;;
+  k8s-bluegreen | k8s-rollback)
+    [[ ${#args[@]} -eq 1 ]] || die_usage "$COMMAND takes no arguments"
+    [[ $NAMESPACE =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]] || die_usage "invalid namespace: $NAMESPACE"
+    if [[ $COMMAND == k8s-bluegreen ]]; then cmd_k8s_bluegreen; else cmd_k8s_rollback; fi
     ;;
   *) die_usage "unknown command: $COMMAND" ;;
 esac
