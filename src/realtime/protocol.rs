@@ -27,6 +27,20 @@ pub enum EngineKind {
     Noop,
 }
 
+impl EngineKind {
+    fn digit(self) -> char {
+        match self {
+            EngineKind::Open => '0',
+            EngineKind::Close => '1',
+            EngineKind::Ping => '2',
+            EngineKind::Pong => '3',
+            EngineKind::Message => '4',
+            EngineKind::Upgrade => '5',
+            EngineKind::Noop => '6',
+        }
+    }
+}
+
 /// A decoded Engine.IO packet: its type and the data after the type digit.
 #[derive(Debug, PartialEq, Eq)]
 pub struct EnginePacket<'a> {
@@ -63,6 +77,14 @@ pub fn decode_engine(text: &str) -> Result<EnginePacket<'_>, ProtocolError> {
         kind,
         data: &text[1..],
     })
+}
+
+/// Encodes one text Engine.IO packet ([`decode_engine`] reverses it).
+pub fn encode_engine(kind: EngineKind, data: &str) -> String {
+    let mut out = String::with_capacity(1 + data.len());
+    out.push(kind.digit());
+    out.push_str(data);
+    out
 }
 
 /// The packets of a long-polling request body.
@@ -148,6 +170,18 @@ pub fn decode_socket(text: &str) -> Result<SocketPacket<'_>, ProtocolError> {
     }
 }
 
+/// A Socket.IO CONNECT of `namespace` with its optional data object (the client's `auth`, the
+/// server's `{"sid"}`); [`decode_socket`] reverses it.
+pub fn encode_connect(namespace: &str, data: Option<&Value>) -> String {
+    let data = data.map(Value::to_string).unwrap_or_default();
+    format!("0{}{data}", namespace_prefix(namespace))
+}
+
+/// A Socket.IO DISCONNECT of `namespace`; [`decode_socket`] reverses it.
+pub fn encode_disconnect(namespace: &str) -> String {
+    format!("1{}", namespace_prefix(namespace))
+}
+
 /// `"/admin,{...}"` → `("/admin", "{...}")`; without a leading `/` the namespace is the main one.
 fn split_namespace(rest: &str) -> (&str, &str) {
     if rest.starts_with('/') {
@@ -162,7 +196,8 @@ fn split_namespace(rest: &str) -> (&str, &str) {
 
 /// `40{"sid":...}` (an Engine.IO message holding the Socket.IO CONNECT answer of the main namespace).
 pub fn connect_ok(socket_id: &str) -> String {
-    format!("40{}", json!({ "sid": socket_id }))
+    let connect = encode_connect(MAIN_NAMESPACE, Some(&json!({ "sid": socket_id })));
+    encode_engine(EngineKind::Message, &connect)
 }
 
 /// `44{"message":...,"data":...}`: the client's `connect_error` with `err.message` and `err.data`.
@@ -176,7 +211,7 @@ pub fn connect_error(namespace: &str, message: &str, data: Option<Value>) -> Str
 
 /// `41`: the server ends the client's socket; the client does not reconnect by itself.
 pub fn disconnect(namespace: &str) -> String {
-    format!("41{}", namespace_prefix(namespace))
+    encode_engine(EngineKind::Message, &encode_disconnect(namespace))
 }
 
 /// `42["<name>",<arg>]`: an event on the main namespace with one argument.
@@ -352,6 +387,109 @@ mod tests {
                 if let Ok(p) = decode_engine(&engine) {
                     let _ = decode_socket(p.data);
                 }
+            }
+        }
+    }
+
+    /// What the encoders produce, the decoders read back unchanged.
+    mod round_trip {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn engine_kind() -> impl Strategy<Value = EngineKind> {
+            prop_oneof![
+                Just(EngineKind::Open),
+                Just(EngineKind::Close),
+                Just(EngineKind::Ping),
+                Just(EngineKind::Pong),
+                Just(EngineKind::Message),
+                Just(EngineKind::Upgrade),
+                Just(EngineKind::Noop),
+            ]
+        }
+
+        /// A namespace as clients name them: `/`, then no comma (the separator of its data).
+        fn namespace() -> impl Strategy<Value = String> {
+            "/[^,]{0,12}"
+        }
+
+        /// A data object: the client's `auth`, or the server's `{"sid"}`.
+        fn object() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                "\\PC{0,16}".prop_map(Value::from),
+            ];
+            let value = leaf.prop_recursive(2, 16, 4, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                    prop::collection::btree_map("\\PC{0,6}", inner, 0..4)
+                        .prop_map(|m| Value::Object(m.into_iter().collect())),
+                ]
+            });
+            prop::collection::btree_map("\\PC{0,6}", value, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect()))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1_000))]
+
+            #[test]
+            fn engine_packets(kind in engine_kind(), data in "\\PC*") {
+                let text = encode_engine(kind, &data);
+                prop_assert_eq!(decode_engine(&text), Ok(EnginePacket { kind, data: &data }));
+            }
+
+            #[test]
+            fn connect_packets(namespace in namespace(), auth in proptest::option::of(object())) {
+                let text = encode_connect(&namespace, auth.as_ref());
+                prop_assert_eq!(
+                    decode_socket(&text),
+                    Ok(SocketPacket::Connect { namespace: &namespace, auth: auth.clone() })
+                );
+                // Inside an Engine.IO message, as it travels.
+                let message = encode_engine(EngineKind::Message, &text);
+                let outer = decode_engine(&message).unwrap();
+                prop_assert_eq!(outer.kind, EngineKind::Message);
+                prop_assert_eq!(
+                    decode_socket(outer.data),
+                    Ok(SocketPacket::Connect { namespace: &namespace, auth })
+                );
+            }
+
+            #[test]
+            fn disconnect_packets(namespace in namespace()) {
+                let text = encode_disconnect(&namespace);
+                prop_assert_eq!(
+                    decode_socket(&text),
+                    Ok(SocketPacket::Disconnect { namespace: &namespace })
+                );
+            }
+
+            #[test]
+            fn polling_payloads(packets in prop::collection::vec("[^\\x1e]*", 1..6)) {
+                let body = join_payload(&packets);
+                prop_assert_eq!(split_payload(&body).collect::<Vec<_>>(), packets);
+            }
+
+            /// Every packet the server sends is one the decoders accept.
+            #[test]
+            fn server_packets(id in "\\PC{0,24}", name in "\\PC{0,24}", n in any::<i64>()) {
+                for text in [connect_ok(&id), disconnect(MAIN_NAMESPACE), event(&name, &Value::from(n))] {
+                    let outer = decode_engine(&text).unwrap();
+                    prop_assert_eq!(outer.kind, EngineKind::Message);
+                    prop_assert!(decode_socket(outer.data).is_ok(), "{}", text);
+                }
+                let text = connect_ok(&id);
+                let ok = decode_engine(&text).unwrap();
+                prop_assert_eq!(
+                    decode_socket(ok.data),
+                    Ok(SocketPacket::Connect {
+                        namespace: MAIN_NAMESPACE,
+                        auth: Some(json!({ "sid": id })),
+                    })
+                );
             }
         }
     }
