@@ -91,8 +91,8 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
     routes = routes.at("/images/:file", poem::get(crate::http::images::serve));
     // Socket.IO (CLIENT-CONTRACT §5): outside the OpenAPI service, so out of its document.
     routes = routes.at(
-        crate::realtime::routes::PATH,
-        crate::realtime::routes::socket_io,
+        crate::realtime::PATH,
+        crate::realtime_auth::endpoint(&state),
     );
 
     let config = state.config.clone();

@@ -13,6 +13,7 @@ pub mod mail;
 pub mod notifications;
 pub mod ops;
 pub mod realtime;
+pub mod realtime_auth;
 pub mod revocation;
 pub mod serve;
 pub mod store;

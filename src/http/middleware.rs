@@ -127,7 +127,7 @@ pub async fn normalize_path<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::
 /// CORS layer (which would refuse an origin outside `FRONTEND_URL`). The socket authenticates with
 /// an explicit token, never a cookie, so a foreign page gains nothing by opening one.
 pub async fn websocket_origin<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Response> {
-    let is_socket_io = req.uri().path().trim_end_matches('/') == crate::realtime::routes::PATH;
+    let is_socket_io = req.uri().path().trim_end_matches('/') == crate::realtime::PATH;
     let is_upgrade = req
         .headers()
         .get(header::UPGRADE)

@@ -6,15 +6,34 @@
 //! emits it to the recipient's sockets it holds, so that every replica delivers to its own.
 //!
 //! - `protocol`: the packets (encoding, decoding).
-//! - `engine`: Engine.IO sessions over long-polling and WebSocket, heartbeats, the upgrade, and
-//!   the Socket.IO CONNECT with authentication.
+//! - `phase`: where a session is in its life (transport, upgrade, socket, closed), as one enum.
+//! - `session`: one Engine.IO session: its phase, its outbound queue, closing it.
+//! - `engine`: the sessions of this process, their pools and caps, delivery, revocation, shutdown.
+//! - `transport`: Engine.IO over long-polling and WebSocket, the upgrade, the HTTP endpoint.
+//! - `namespace`: the Socket.IO main namespace: CONNECT with authentication, DISCONNECT.
+//! - `authenticator`: the port through which a CONNECT's token is checked; the implementation
+//!   lives outside (`crate::realtime_auth`), so that realtime depends on no HTTP or API code.
+//! - `timers`: heartbeat, connect timeout, token expiry.
+//! - `limits`: the protocol limits and session caps.
 //! - `hub`: the sockets of this process by user.
-//! - `routes`: the poem endpoint at `/socket.io`.
 
+pub mod authenticator;
 pub mod engine;
 pub mod hub;
+pub mod limits;
+mod namespace;
+pub mod phase;
 pub mod protocol;
-pub mod routes;
+pub mod session;
+#[cfg(test)]
+mod testing;
+#[cfg(test)]
+mod tests;
+mod timers;
+pub mod transport;
+
+pub use authenticator::{Authenticator, Principal, Refusal};
+pub use transport::http::{ClientAddress, PATH, SocketIo};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +44,8 @@ use tokio_util::sync::CancellationToken;
 use crate::cache::Cache;
 use crate::config::RealtimeSessionsConfig;
 use crate::domain::Id;
-use engine::{Engine, Limits};
+use engine::Engine;
+use limits::Limits;
 
 /// The pub/sub channel that carries notifications between replicas.
 pub const CHANNEL: &str = "realtime:notification";
@@ -58,6 +78,16 @@ impl Realtime {
 
     pub fn engine(&self) -> &Arc<Engine> {
         &self.engine
+    }
+
+    /// The endpoint at [`PATH`]: sockets are authenticated by `authenticator`, and pending
+    /// sessions counted by `client_address`.
+    pub fn endpoint(
+        &self,
+        authenticator: Arc<dyn Authenticator>,
+        client_address: ClientAddress,
+    ) -> SocketIo {
+        SocketIo::new(self.engine.clone(), authenticator, client_address)
     }
 
     /// Delivers `notification` (the stored document, as JSON) to every socket of `recipient`, on

@@ -469,6 +469,46 @@ async fn a_multi_byte_packet_type_is_a_protocol_error_not_a_panic() {
     assert_eq!(app.get("/api/v1/health").await.status(), 200);
 }
 
+/// The same packets on a WebSocket (the app's transport): the task used to die without a close
+/// frame. Now the server closes with 1002 (protocol error) and goes on serving WebSockets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_byte_packet_type_on_a_websocket_closes_it_with_a_protocol_error() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+    let app = spawn_app(Db::Sqlite, Kv::Memory).await;
+    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", app.addr);
+    let open = |url: String| async move {
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        match tokio::time::timeout(WAIT, ws.next()).await {
+            Ok(Some(Ok(Message::Text(open)))) => assert!(open.starts_with("0{"), "{open}"),
+            other => panic!("no open packet: {other:?}"),
+        }
+        ws
+    };
+    for packet in ["4é", "4€{}", "4😀", "é"] {
+        let mut ws = open(url.clone()).await;
+        ws.send(Message::text(packet)).await.unwrap();
+        let frame = loop {
+            match tokio::time::timeout(WAIT, ws.next()).await {
+                Ok(Some(Ok(Message::Close(frame)))) => break frame,
+                // A ping or the like may come first; the close follows.
+                Ok(Some(Ok(_))) => continue,
+                other => panic!("{packet:?}: no close frame: {other:?}"),
+            }
+        };
+        assert_eq!(
+            frame.map(|f| f.code),
+            Some(CloseCode::Protocol),
+            "{packet:?}"
+        );
+    }
+    // The server still accepts WebSockets and answers the API.
+    drop(open(url).await);
+    assert_eq!(app.get("/api/v1/health").await.status(), 200);
+}
+
 /// A socket is authenticated once, at connect; it must not outlive its token. The official client
 /// sees the server's disconnect ("io server disconnect") and does not reconnect with the dead token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,215 @@
+//! `/socket.io/` on the API port: the Engine.IO handshake, long-polling GET and POST, and the
+//! WebSocket (new, or upgrading a polling session). Errors answer as engine.io does
+//! (`400 {"code", "message"}`), which the official client reports as `connect_error`.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use poem::http::{Method, StatusCode, header};
+use poem::web::websocket::{WebSocket, WebSocketConfig};
+use poem::{Body, Endpoint, FromRequest, IntoResponse, Request, Response};
+
+use super::polling::{Poll, PostError};
+use super::websocket::{run_new_websocket, run_upgrade};
+use crate::realtime::authenticator::Authenticator;
+use crate::realtime::engine::{Engine, OpenError};
+use crate::realtime::phase::{CloseReason, Transport};
+use crate::realtime::session::Handshake;
+
+/// The path the clients use (`/socket.io/`; the trailing slash is dropped by `normalize_path`).
+pub const PATH: &str = "/socket.io";
+
+/// The client address of a request, as the rest of the server sees it (behind trusted proxies,
+/// the forwarded one): the pending-session caps are counted by it.
+pub type ClientAddress = Arc<dyn Fn(&Request) -> Option<IpAddr> + Send + Sync>;
+
+/// The poem endpoint at [`PATH`].
+pub struct SocketIo {
+    engine: Arc<Engine>,
+    authenticator: Arc<dyn Authenticator>,
+    client_address: ClientAddress,
+}
+
+impl SocketIo {
+    pub fn new(
+        engine: Arc<Engine>,
+        authenticator: Arc<dyn Authenticator>,
+        client_address: ClientAddress,
+    ) -> Self {
+        SocketIo {
+            engine,
+            authenticator,
+            client_address,
+        }
+    }
+
+    /// What the handshake request offers to authenticate the socket later, and its client address.
+    fn handshake(&self, req: &Request, query: &HashMap<String, String>) -> Handshake {
+        let token = |value: &str| self.authenticator.token(value).map(str::to_owned);
+        Handshake {
+            address: (self.client_address)(req).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            query_token: query.get("token").and_then(|t| token(t)),
+            header_token: req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(token),
+        }
+    }
+}
+
+/// engine.io's error answers: `{"code": n, "message": "..."}`.
+fn engine_error(status: StatusCode, code: u8, message: &str) -> Response {
+    Response::builder()
+        .status(status)
+        .content_type("application/json")
+        .body(serde_json::json!({ "code": code, "message": message }).to_string())
+}
+
+fn unknown_transport() -> Response {
+    engine_error(StatusCode::BAD_REQUEST, 0, "Transport unknown")
+}
+
+fn unknown_sid() -> Response {
+    engine_error(StatusCode::BAD_REQUEST, 1, "Session ID unknown")
+}
+
+fn bad_request() -> Response {
+    engine_error(StatusCode::BAD_REQUEST, 3, "Bad request")
+}
+
+fn refused(e: OpenError) -> Response {
+    match e {
+        OpenError::Stopping => engine_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            4,
+            "The server is shutting down",
+        ),
+    }
+}
+
+fn text(body: String) -> Response {
+    Response::builder()
+        .content_type("text/plain; charset=UTF-8")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(body)
+}
+
+impl Endpoint for SocketIo {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let (req, mut body) = req.split();
+        let ws = WebSocket::from_request(&req, &mut body).await.ok();
+        let body = body.take().unwrap_or_else(|_| Body::empty());
+        Ok(self.serve(&req, body, ws).await)
+    }
+}
+
+impl SocketIo {
+    async fn serve(&self, req: &Request, body: Body, ws: Option<WebSocket>) -> Response {
+        let engine = self.engine.clone();
+        let query: HashMap<String, String> =
+            url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect();
+        if query.get("EIO").map(String::as_str) != Some("4") {
+            return engine_error(StatusCode::BAD_REQUEST, 5, "Unsupported protocol version");
+        }
+        let transport = match query.get("transport").map(String::as_str) {
+            Some("polling") => Transport::Polling,
+            Some("websocket") => Transport::WebSocket,
+            _ => return unknown_transport(),
+        };
+        let sid = query.get("sid");
+
+        match (transport, sid) {
+            (Transport::Polling, None) => {
+                if req.method() != Method::GET {
+                    return engine_error(StatusCode::BAD_REQUEST, 2, "Bad handshake method");
+                }
+                match engine.open(Transport::Polling, self.handshake(req, &query)) {
+                    Ok(session) => text(engine.open_packet(&session.sid, Transport::Polling)),
+                    Err(e) => refused(e),
+                }
+            }
+            (Transport::Polling, Some(sid)) => {
+                let Some(session) = engine.session(sid) else {
+                    return unknown_sid();
+                };
+                match *req.method() {
+                    Method::GET => match session.poll().await {
+                        Poll::Packets(body) => text(body),
+                        Poll::WrongTransport | Poll::Overlap => bad_request(),
+                    },
+                    Method::POST => {
+                        let bytes = match body.into_bytes_limit(engine.limits.max_payload).await {
+                            Ok(b) => b,
+                            Err(_) => {
+                                session.close(CloseReason::PayloadTooLarge);
+                                return engine_error(
+                                    StatusCode::PAYLOAD_TOO_LARGE,
+                                    3,
+                                    "Payload too large",
+                                );
+                            }
+                        };
+                        let Ok(packets) = std::str::from_utf8(&bytes) else {
+                            session.close(CloseReason::ParseError);
+                            return bad_request();
+                        };
+                        match session.post(self.authenticator.as_ref(), packets).await {
+                            Ok(()) => Response::builder()
+                                .content_type("text/html")
+                                .header(header::CACHE_CONTROL, "no-store")
+                                .body("ok"),
+                            Err(PostError::WrongTransport | PostError::Overlap) => bad_request(),
+                        }
+                    }
+                    _ => bad_request(),
+                }
+            }
+            (Transport::WebSocket, sid) => {
+                let Some(ws) = ws else {
+                    return bad_request();
+                };
+                let config = WebSocketConfig::default()
+                    .max_message_size(Some(engine.limits.max_payload))
+                    .max_frame_size(Some(engine.limits.max_payload));
+                let ws = ws.config(config);
+                let authenticator = self.authenticator.clone();
+                let tracked = engine.clone();
+                match sid {
+                    None => {
+                        if let Err(e) = engine.check_capacity() {
+                            return refused(e);
+                        }
+                        let handshake = self.handshake(req, &query);
+                        ws.on_upgrade(move |stream| {
+                            tracked.track(run_new_websocket(
+                                engine,
+                                authenticator,
+                                handshake,
+                                stream,
+                            ))
+                        })
+                        .into_response()
+                    }
+                    Some(sid) => {
+                        let Some(session) = engine.session(sid) else {
+                            return unknown_sid();
+                        };
+                        if !session.claim_upgrade() {
+                            return bad_request();
+                        }
+                        ws.on_upgrade(move |stream| {
+                            tracked.track(run_upgrade(engine, authenticator, session, stream))
+                        })
+                        .into_response()
+                    }
+                }
+            }
+        }
+    }
+}
