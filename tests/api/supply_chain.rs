@@ -3,11 +3,9 @@
 //! signed-in teachers and admins (past authentication, where a body would be read), also when the
 //! requests arrive all at once.
 
+use crate::support::{Db, TestApp};
 use std::collections::BTreeMap;
 use std::time::Instant;
-
-use crate::accounts::Api;
-use crate::support::Db;
 
 /// One start tag with `n` distinct attributes (quadratic work for quick-xml < 0.41's duplicate check).
 fn hostile_xml(n: usize) -> String {
@@ -21,7 +19,7 @@ fn hostile_xml(n: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xml_bodies_are_refused_unparsed_on_every_operation_with_a_body() {
-    let api = Api::start(Db::Sqlite).await;
+    let api = TestApp::start(Db::Sqlite).await;
     let admin = api.super_admin().await.token;
     let teacher = api.teacher("Xml Teacher").await.token;
     let spec: serde_json::Value = serde_json::from_str(
@@ -62,8 +60,8 @@ async fn xml_bodies_are_refused_unparsed_on_every_operation_with_a_body() {
         .iter()
         .cloned()
         .map(|(method, path, token)| {
-            let client = api.app.client.clone();
-            let url = api.app.url(&path);
+            let client = api.client.clone();
+            let url = api.url(&path);
             let body = body.clone();
             tokio::spawn(async move {
                 let mut rb = client
@@ -103,5 +101,5 @@ async fn xml_bodies_are_refused_unparsed_on_every_operation_with_a_body() {
         body.len(),
         started.elapsed()
     );
-    api.app.stop().await;
+    api.stop().await;
 }
