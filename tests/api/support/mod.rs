@@ -6,6 +6,7 @@ pub mod http;
 pub mod services;
 pub mod shapes;
 pub mod socket;
+pub mod store;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
