@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 
 use educoin::domain::account::normalize_email;
-use educoin::domain::{AccountStatus, Admin, AdminRole, Id, Millis, Role, Teacher};
+use educoin::domain::{Admin, AdminRole, Id, Millis, Role};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::http::Res;
+use super::store::teacher_record;
 use super::{Db, Kv, TestApp, spawn_app_with};
 
 /// The access-token key of every server started by [`TestApp::start`], so that tests can forge
@@ -159,27 +160,8 @@ impl TestApp {
     pub async fn stored_teacher(&self, name: &str) -> User {
         let id = Id::generate();
         let email = normalize_email(&format!("{}@school.org", name.replace(' ', ".")));
-        let now = Millis::now();
-        self.state
-            .store
-            .teachers
-            .insert(&Teacher {
-                id: id.clone(),
-                name: name.into(),
-                email: email.clone(),
-                contact: String::new(),
-                location: String::new(),
-                profile: None,
-                status: AccountStatus::Active,
-                password_hash: None,
-                passcode_sealed: None,
-                created_at: now,
-                updated_at: now,
-                version: 0,
-                token_epoch: 0,
-            })
-            .await
-            .unwrap();
+        let teacher = teacher_record(&id, name, email.clone(), Millis::now());
+        self.state.store.teachers.insert(&teacher).await.unwrap();
         let token = self
             .state
             .auth

@@ -8,18 +8,23 @@ use educoin::store::Store;
 
 use super::{Db, services};
 
+/// The SQLite file of [`open_store`], in its temp dir.
+pub const SQLITE_FILE: &str = "store.db";
+
 /// A migrated, empty store of the given kind, with the temp dir that holds it (SQLite).
 pub async fn open_store(db: Db) -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let config = match db {
         Db::Sqlite => DatabaseConfig::Sqlite {
-            path: dir.path().join("ports.db"),
+            path: dir.path().join(SQLITE_FILE),
         },
         Db::Mongo => DatabaseConfig::Mongo {
             url: Secret::new(services::fresh_mongodb_url()),
         },
     };
     let store = Store::open(&config).await.unwrap();
+    store.backend.migrate().await.unwrap();
+    // Migrations are idempotent.
     store.backend.migrate().await.unwrap();
     (store, dir)
 }
@@ -28,27 +33,29 @@ pub async fn open_store(db: Db) -> (Store, tempfile::TempDir) {
 /// the given `now` shows.
 pub const T0: Millis = Millis(1_900_000_000_000);
 
+/// An active teacher without a password (its token is issued directly).
+pub fn teacher_record(id: &Id, name: &str, email: String, at: Millis) -> Teacher {
+    Teacher {
+        id: id.clone(),
+        name: name.into(),
+        email,
+        contact: String::new(),
+        location: String::new(),
+        profile: None,
+        status: AccountStatus::Active,
+        password_hash: None,
+        passcode_sealed: None,
+        created_at: at,
+        updated_at: at,
+        version: 0,
+        token_epoch: 0,
+    }
+}
+
 pub async fn stored_teacher(store: &Store) -> Id {
     let id = Id::generate();
-    store
-        .teachers
-        .insert(&Teacher {
-            id: id.clone(),
-            name: "T".into(),
-            email: format!("{id}@school.org"),
-            contact: String::new(),
-            location: String::new(),
-            profile: None,
-            status: AccountStatus::Active,
-            password_hash: None,
-            passcode_sealed: None,
-            created_at: T0,
-            updated_at: T0,
-            version: 0,
-            token_epoch: 0,
-        })
-        .await
-        .unwrap();
+    let teacher = teacher_record(&id, "T", format!("{id}@school.org"), T0);
+    store.teachers.insert(&teacher).await.unwrap();
     id
 }
 
