@@ -47,7 +47,7 @@ pub(crate) async fn assign(app: &TestApp, c: &Classroom) -> String {
     id(&data)
 }
 
-async fn profile(app: &TestApp, s: &User) -> Value {
+pub(crate) async fn profile(app: &TestApp, s: &User) -> Value {
     let Res { status, body, .. } = app.get("/student/profile", Some(&s.token)).await;
     assert_eq!(status, 200, "{body}");
     body["data"].clone()
@@ -109,23 +109,11 @@ async fn a_task_goes_from_assigned_to_approved(db: Db) {
     assert_eq!(teacher["name"], "Ms Frizzle");
 
     // Approving before the student achieved it: 409.
-    let Res { status, body, .. } = app
-        .patch(
-            &format!("/assign-task/approve/{aid}"),
-            Some(&c.teacher.token),
-            json!({}),
-        )
-        .await;
+    let Res { status, body, .. } = app.approve(&c.teacher.token, &aid).await;
     assert_eq!(status, 409, "{body}");
 
     // Achieve: pending points.
-    let Res { status, body, .. } = app
-        .patch(
-            &format!("/assign-task/achieve/{aid}"),
-            Some(&c.student.token),
-            json!({}),
-        )
-        .await;
+    let Res { status, body, .. } = app.achieve(&c.student.token, &aid).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["status"], "inProgress");
     let p = profile(&app, &c.student).await;
@@ -133,13 +121,7 @@ async fn a_task_goes_from_assigned_to_approved(db: Db) {
         (p["points"].as_i64(), p["pendingPoints"].as_i64()),
         (Some(0), Some(30))
     );
-    let Res { status, .. } = app
-        .patch(
-            &format!("/assign-task/achieve/{aid}"),
-            Some(&c.student.token),
-            json!({}),
-        )
-        .await;
+    let Res { status, .. } = app.achieve(&c.student.token, &aid).await;
     assert_eq!(status, 409, "achieving twice");
 
     // Pending: task and student populated.
@@ -154,13 +136,7 @@ async fn a_task_goes_from_assigned_to_approved(db: Db) {
     assert_eq!(body["data"][0]["task"]["category"]["_id"], id(&c.category));
 
     // Approve: points move, level follows.
-    let Res { status, body, .. } = app
-        .patch(
-            &format!("/assign-task/approve/{aid}"),
-            Some(&c.teacher.token),
-            json!({}),
-        )
-        .await;
+    let Res { status, body, .. } = app.approve(&c.teacher.token, &aid).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["status"], "completed");
     let p = profile(&app, &c.student).await;
@@ -172,13 +148,7 @@ async fn a_task_goes_from_assigned_to_approved(db: Db) {
         ),
         (Some(30), Some(0), Some(1))
     );
-    let Res { status, .. } = app
-        .patch(
-            &format!("/assign-task/approve/{aid}"),
-            Some(&c.teacher.token),
-            json!({}),
-        )
-        .await;
+    let Res { status, .. } = app.approve(&c.teacher.token, &aid).await;
     assert_eq!(status, 409, "approving twice");
     let Res { body, .. } = app
         .get("/assign-task/pending", Some(&c.teacher.token))
@@ -311,18 +281,8 @@ async fn rewards_are_claimed_with_points(db: Db) {
 
     // Earn 40, claim for 30.
     let aid = assign(&app, &c).await;
-    app.patch(
-        &format!("/assign-task/achieve/{aid}"),
-        Some(&c.student.token),
-        json!({}),
-    )
-    .await;
-    app.patch(
-        &format!("/assign-task/approve/{aid}"),
-        Some(&c.teacher.token),
-        json!({}),
-    )
-    .await;
+    app.achieve(&c.student.token, &aid).await;
+    app.approve(&c.teacher.token, &aid).await;
     let Res { status, body, .. } = app
         .post(
             &format!("/assign-reward/claim/{rid}"),

@@ -47,22 +47,10 @@ async fn the_students_socket_hears_its_approval_and_no_one_elses(db: Db) {
 
     let aid = assign(&app, &c).await;
     expect_notification(&mut kid, &app, &c.student, "taskAssigned").await;
-    let Res { status, .. } = app
-        .patch(
-            &format!("/assign-task/achieve/{aid}"),
-            Some(&c.student.token),
-            json!({}),
-        )
-        .await;
+    let Res { status, .. } = app.achieve(&c.student.token, &aid).await;
     assert_eq!(status, 200);
     expect_notification(&mut teacher, &app, &c.teacher, "taskAchieved").await;
-    let Res { status, .. } = app
-        .patch(
-            &format!("/assign-task/approve/{aid}"),
-            Some(&c.teacher.token),
-            json!({}),
-        )
-        .await;
+    let Res { status, .. } = app.approve(&c.teacher.token, &aid).await;
     assert_eq!(status, 200);
     expect_notification(&mut kid, &app, &c.student, "taskApproved").await;
 
@@ -126,21 +114,9 @@ async fn an_approval_through_one_instance_reaches_a_socket_on_another() {
     while on_a.next_line(QUIET).await.is_some() {}
 
     let aid = assigned.unwrap();
-    let Res { status, .. } = a
-        .patch(
-            &format!("/assign-task/achieve/{aid}"),
-            Some(&c.student.token),
-            json!({}),
-        )
-        .await;
+    let Res { status, .. } = a.achieve(&c.student.token, &aid).await;
     assert_eq!(status, 200);
-    let Res { status, .. } = b
-        .patch(
-            &format!("/assign-task/approve/{aid}"),
-            Some(&c.teacher.token),
-            json!({}),
-        )
-        .await;
+    let Res { status, .. } = b.approve(&c.teacher.token, &aid).await;
     assert_eq!(status, 200);
     expect_notification(&mut on_a, &a, &c.student, "taskApproved").await;
     on_a.assert_no_event(QUIET).await;

@@ -42,13 +42,7 @@ async fn another_teachers_records_are_not_found(db: Db) {
         .await;
     let (bat, bar) = (id(&b_assigned), id(&b_offered));
     // B's student achieves B's task: B gets a notification.
-    let Res { status, .. } = app
-        .patch(
-            &format!("/assign-task/achieve/{bat}"),
-            Some(&b_student.token),
-            json!({}),
-        )
-        .await;
+    let Res { status, .. } = app.achieve(&b_student.token, &bat).await;
     assert_eq!(status, 200);
     let Res { body, .. } = app.get("/notifications", Some(&b.token)).await;
     let b_notification = id(&body["data"][0]);

@@ -6,18 +6,12 @@ use educoin::domain::Id;
 use educoin::domain::assignment::{RewardStatus, TaskStatus};
 use educoin::jobs::settle_points::run_once;
 use educoin::store::Store;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::assignments::{Classroom, assign, classroom};
+use super::assignments::{Classroom, assign, classroom, profile};
 use crate::on_both_stores;
 use crate::support::shapes::id;
 use crate::support::{Db, Kv, Res, TestApp, User, spawn_app};
-
-async fn profile(app: &TestApp, s: &User) -> Value {
-    let Res { status, body, .. } = app.get("/student/profile", Some(&s.token)).await;
-    assert_eq!(status, 200, "{body}");
-    body["data"].clone()
-}
 
 /// `(points, pendingPoints, earnedPoints, level, rewards)` as the student's profile shows them.
 async fn balances(app: &TestApp, s: &User) -> (i64, i64, i64, i64, i64) {
@@ -51,21 +45,9 @@ async fn complete_task(app: &TestApp, c: &Classroom, name: &str, points: i64) {
         )
         .await;
     let aid = id(&data);
-    let Res { status, body, .. } = app
-        .patch(
-            &format!("/assign-task/achieve/{aid}"),
-            Some(&c.student.token),
-            json!({}),
-        )
-        .await;
+    let Res { status, body, .. } = app.achieve(&c.student.token, &aid).await;
     assert_eq!(status, 200, "{body}");
-    let Res { status, body, .. } = app
-        .patch(
-            &format!("/assign-task/approve/{aid}"),
-            Some(&c.teacher.token),
-            json!({}),
-        )
-        .await;
+    let Res { status, body, .. } = app.approve(&c.teacher.token, &aid).await;
     assert_eq!(status, 200, "{body}");
 }
 

@@ -291,6 +291,18 @@ impl TestApp {
         );
     }
 
+    /// The student's `achieve` of its assignment `id`.
+    pub async fn achieve(&self, student_token: &str, id: &str) -> Res {
+        let path = format!("/assign-task/achieve/{id}");
+        self.patch(&path, Some(student_token), json!({})).await
+    }
+
+    /// The teacher's `approve` of its assignment `id`.
+    pub async fn approve(&self, teacher_token: &str, id: &str) -> Res {
+        let path = format!("/assign-task/approve/{id}");
+        self.patch(&path, Some(teacher_token), json!({})).await
+    }
+
     /// POSTs `body` to a create route as `token`, expects 200, and returns `data`.
     pub async fn create(&self, token: &str, path: &str, body: Value) -> Value {
         self.post(path, Some(token), body).await.ok().clone()
