@@ -14,9 +14,9 @@ use crate::support::{Db, Kv, Res, TestApp, User, spawn_app};
 const DAY: i64 = 24 * 60 * 60 * 1000;
 
 async fn complete(app: &TestApp, c: &Classroom, assignment: &str) {
-    let Res { status, body, .. } = app.achieve(&c.student.token, &assignment).await;
+    let Res { status, body, .. } = app.achieve(&c.student.token, assignment).await;
     assert_eq!(status, 200, "{body}");
-    let Res { status, body, .. } = app.approve(&c.teacher.token, &assignment).await;
+    let Res { status, body, .. } = app.approve(&c.teacher.token, assignment).await;
     assert_eq!(status, 200, "{body}");
 }
 
