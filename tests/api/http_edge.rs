@@ -1,6 +1,7 @@
 //! The HTTP edge every route shares: envelope, errors, probes, docs, metrics, headers.
 
 use crate::support::{Db, Kv, spawn_app};
+use reqwest::Method;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn liveness_and_readiness_answer_on_the_embedded_default() {
@@ -45,15 +46,15 @@ async fn unknown_routes_get_the_error_envelope() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_handler_is_a_500_envelope_without_details() {
     let app = spawn_app(Db::Sqlite, Kv::Memory).await;
-    let resp = app.get("/api/v1/test/panic").await;
-    assert_eq!(resp.status(), 500);
-    let text = resp.text().await.unwrap();
+    let resp = app.get("/test/panic", None).await;
+    assert_eq!(resp.status, 500);
+    let text = resp.text;
     let body: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(body["success"], false);
     assert!(!text.contains("deliberate"), "panic message leaked: {text}");
     assert!(!text.contains(".rs"), "source location leaked: {text}");
     // The server is still serving.
-    assert_eq!(app.get("/api/v1/health").await.status(), 200);
+    assert_eq!(app.get("/health", None).await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,9 +96,9 @@ async fn the_openapi_document_is_served_and_matches_the_checked_in_one() {
         "public/openapi.json is stale: run `cargo run -- openapi > public/openapi.json`"
     );
 
-    let docs = app.get("/api/docs/").await;
-    assert_eq!(docs.status(), 200);
-    let html = docs.text().await.unwrap();
+    let docs = app.request(Method::GET, "/api/docs/").await;
+    assert_eq!(docs.status, 200);
+    let html = docs.text;
     assert!(html.contains("swagger"), "Swagger UI page expected");
 }
 
@@ -131,8 +132,8 @@ async fn responses_carry_security_headers_and_a_request_id() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_are_on_their_own_listener_with_route_templates() {
     let app = spawn_app(Db::Sqlite, Kv::Memory).await;
-    app.get("/api/v1/health").await;
-    app.get("/api/v1/definitely/not/a/route").await;
+    app.get("/health", None).await;
+    app.get("/definitely/not/a/route", None).await;
     let metrics_addr = app.metrics_addr.expect("metrics listener");
     let text = app
         .client
@@ -158,7 +159,7 @@ async fn metrics_are_on_their_own_listener_with_route_templates() {
         "raw paths must not become labels"
     );
     // The API port does not expose them.
-    assert_eq!(app.get("/metrics").await.status(), 404);
+    assert_eq!(app.request(Method::GET, "/metrics").await.status, 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,7 +254,7 @@ async fn cors_in_production_without_frontend_url_allows_no_origin() {
         );
     }
     // Requests without an Origin (the mobile app) are served as before.
-    assert_eq!(app.get("/api/v1/health").await.status(), 200);
+    assert_eq!(app.get("/health", None).await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,20 +266,19 @@ async fn the_general_rate_limit_answers_429_with_retry_after() {
         })
         .await;
         for _ in 0..3 {
-            assert_eq!(app.get("/api/v1/openapi.json").await.status(), 200);
+            assert_eq!(app.get("/openapi.json", None).await.status, 200);
         }
-        let resp = app.get("/api/v1/openapi.json").await;
-        assert_eq!(resp.status(), 429, "{kv:?}");
-        let retry_after: u64 = resp.headers()["retry-after"]
+        let resp = app.get("/openapi.json", None).await;
+        assert_eq!(resp.status, 429, "{kv:?}");
+        let retry_after: u64 = resp.headers["retry-after"]
             .to_str()
             .unwrap()
             .parse()
             .unwrap();
         assert!((1..=60).contains(&retry_after));
-        let body: serde_json::Value = resp.json().await.unwrap();
-        assert_eq!(body["success"], false);
+        assert_eq!(resp.body["success"], false);
         // Probes are never throttled.
-        assert_eq!(app.get("/api/v1/health").await.status(), 200);
+        assert_eq!(app.get("/health", None).await.status, 200);
         app.stop().await;
     }
 }

@@ -6,9 +6,9 @@ use std::net::TcpStream;
 
 use serde_json::{Value, json};
 
-use crate::classroom::helpers::{Caller, admin, id, student, teacher};
 use crate::on_both_stores;
-use crate::support::{Db, Kv, TestApp, spawn_app, spawn_app_with};
+use crate::support::shapes::id;
+use crate::support::{Db, Kv, Res, TestApp, User, spawn_app, spawn_app_with};
 
 async fn app(db: Db) -> TestApp {
     spawn_app(db, Kv::Memory).await
@@ -23,44 +23,48 @@ fn message_path(body: &Value) -> &str {
 /// Item 16: a student's `profile` gets the `image` check at create-student and PATCH /student.
 async fn a_student_profile_must_be_an_image_reference(db: Db) {
     let app = app(db).await;
-    let t = teacher(&app, "Ms Frizzle").await;
-    t.class(&app, "Bus 1").await;
+    let t = app.stored_teacher("Ms Frizzle").await;
+    app.class(&t.token, "Bus 1").await;
     for bad in [
         "javascript:alert(1)",
         "JavaScript:alert(1)",
         "data:text/html,<script>x</script>",
         "/images/a\u{7}.png",
     ] {
-        let (status, body) = t
+        let Res { status, body, .. } = app
             .post(
-                &app,
-                "/api/v1/student/create-student",
+                "/student/create-student",
+                Some(&t.token),
                 json!({"name": "Kid", "password": "135790", "class": "Bus 1", "profile": bad}),
             )
             .await;
         assert_eq!(status, 400, "{bad}: {body}");
         assert_eq!(message_path(&body), "profile");
     }
-    let (_, list) = t.get(&app, "/api/v1/student").await;
+    let Res { body: list, .. } = app.get("/student", Some(&t.token)).await;
     assert_eq!(list["pagination"]["total"], 0, "nothing was created");
 
-    let kid = student(&app, &t, "Bus 1", "246801").await;
-    let (status, body) = kid
-        .patch(&app, "/api/v1/student", json!({"profile": "/images/a.png"}))
+    let kid = app.student_of(&t.token, "Bus 1", "246801").await;
+    let Res { status, body, .. } = app
+        .patch(
+            "/student",
+            Some(&kid.token),
+            json!({"profile": "/images/a.png"}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     for bad in ["javascript:alert(1)", "data:image/png;base64,AAAA"] {
-        let (status, body) = kid
+        let Res { status, body, .. } = app
             .patch(
-                &app,
-                "/api/v1/student",
+                "/student",
+                Some(&kid.token),
                 json!({"profile": bad, "name": "Evil"}),
             )
             .await;
         assert_eq!(status, 400, "{bad}: {body}");
         assert_eq!(message_path(&body), "profile");
     }
-    let (_, me) = kid.get(&app, "/api/v1/student/profile").await;
+    let Res { body: me, .. } = app.get("/student/profile", Some(&kid.token)).await;
     assert_eq!(me["data"]["profile"], "/images/a.png", "unchanged");
     assert_eq!(
         me["data"]["name"], "Kid",
@@ -72,36 +76,42 @@ async fn a_student_profile_must_be_an_image_reference(db: Db) {
 /// to page 1, MongoDB to fail past its skip limit); NUL in `search` is not a server error.
 async fn pages_past_the_end_and_nul_searches_are_answered(db: Db) {
     let app = app(db).await;
-    let root = admin(&app).await;
-    let t = teacher(&app, "Ms Frizzle").await;
-    t.class(&app, "Bus 1").await;
-    let category = id(&t.category(&app, "Kindness").await);
-    t.task(&app, "Help", &category).await;
-    t.reward(&app, "Sticker").await;
-    let kid = student(&app, &t, "Bus 1", "246802").await;
+    let root = app.stored_admin().await;
+    let t = app.stored_teacher("Ms Frizzle").await;
+    app.class(&t.token, "Bus 1").await;
+    let category = id(&app.category(&t.token, "Kindness").await);
+    app.task(&t.token, "Help", &category).await;
+    app.reward(&t.token, "Sticker").await;
+    let kid = app.student_of(&t.token, "Bus 1", "246802").await;
     let huge = [
         "2",
         "9223372036854775807",
         "18446744073709551615",
         "99999999999999999999999999",
     ];
-    let lists: [(&Caller, &str); 8] = [
-        (&t, "/api/v1/student"),
-        (&t, "/api/v1/class"),
-        (&t, "/api/v1/task"),
-        (&t, "/api/v1/reward"),
-        (&kid, "/api/v1/notifications"),
-        (&root, "/api/v1/teacher"),
-        (&root, "/api/v1/student/all"),
-        (&root, "/api/v1/preset"),
+    let lists: [(&User, &str); 8] = [
+        (&t, "/student"),
+        (&t, "/class"),
+        (&t, "/task"),
+        (&t, "/reward"),
+        (&kid, "/notifications"),
+        (&root, "/teacher"),
+        (&root, "/student/all"),
+        (&root, "/preset"),
     ];
     for (who, list) in lists {
-        let (status, first) = who.get(&app, &format!("{list}?page=1")).await;
+        let Res {
+            status,
+            body: first,
+            ..
+        } = app.get(&format!("{list}?page=1"), Some(&who.token)).await;
         assert_eq!(status, 200, "{list}: {first}");
         let total = first["pagination"]["total"].as_u64().unwrap();
         assert!(total <= 1, "{list}: {first}");
         for page in huge {
-            let (status, body) = who.get(&app, &format!("{list}?page={page}")).await;
+            let Res { status, body, .. } = app
+                .get(&format!("{list}?page={page}"), Some(&who.token))
+                .await;
             assert_eq!(status, 200, "{list}?page={page}: {body}");
             assert_eq!(body["data"], json!([]), "{list}?page={page}: {body}");
             assert_eq!(body["pagination"]["total"], total, "{list}?page={page}");
@@ -112,19 +122,21 @@ async fn pages_past_the_end_and_nul_searches_are_answered(db: Db) {
         }
     }
     for (who, list) in [
-        (&t, "/api/v1/student"),
-        (&t, "/api/v1/task"),
-        (&t, "/api/v1/reward"),
-        (&root, "/api/v1/teacher"),
-        (&root, "/api/v1/student/all"),
+        (&t, "/student"),
+        (&t, "/task"),
+        (&t, "/reward"),
+        (&root, "/teacher"),
+        (&root, "/student/all"),
     ] {
         for search in ["%00", "a%00b", "%00%00"] {
-            let (status, body) = who.get(&app, &format!("{list}?search={search}")).await;
+            let Res { status, body, .. } = app
+                .get(&format!("{list}?search={search}"), Some(&who.token))
+                .await;
             assert_eq!(status, 200, "{list}?search={search}: {body}");
         }
     }
     // The NUL is dropped, the rest still searches.
-    let (_, found) = t.get(&app, "/api/v1/task?search=He%00lp").await;
+    let Res { body: found, .. } = app.get("/task?search=He%00lp", Some(&t.token)).await;
     assert_eq!(found["pagination"]["total"], 1, "{found}");
 }
 
@@ -183,7 +195,7 @@ async fn a_chunked_body_over_the_limit_is_413_with_the_envelope() {
         env.insert("MAX_BODY_BYTES".into(), "2048".into());
     })
     .await;
-    let t = teacher(&app, "Ms Frizzle").await;
+    let t = app.stored_teacher("Ms Frizzle").await;
     let path = "/api/v1/category/create-category";
     let big = json!({"name": "x".repeat(3000), "image": "/images/a.png"}).to_string();
     let small = json!({"name": "Kindness", "image": "/images/a.png"}).to_string();
@@ -202,7 +214,7 @@ async fn a_chunked_body_over_the_limit_is_413_with_the_envelope() {
         a.1
     );
     assert_eq!(b.0, 200, "{}", b.1);
-    let (_, all) = t.get(&app, "/api/v1/category").await;
+    let Res { body: all, .. } = app.get("/category", Some(&t.token)).await;
     assert_eq!(
         all["data"].as_array().unwrap().len(),
         1,
@@ -226,20 +238,11 @@ async fn method_not_allowed_names_the_allowed_methods() {
         ("POST", "/images/x.png", "GET, HEAD"),
     ];
     for (method, path, allow) in cases {
-        let resp = app
-            .client
-            .request(method.parse().unwrap(), app.url(path))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 405, "{method} {path}");
-        let header = resp
-            .headers()
-            .get("allow")
-            .map(|v| v.to_str().unwrap().to_owned());
-        assert_eq!(header.as_deref(), Some(allow), "{method} {path}");
-        let body: Value = resp.json().await.unwrap();
-        assert_eq!(body["success"], false);
+        let res = app.request(method.parse().unwrap(), path).await;
+        assert_eq!(res.status, 405, "{method} {path}");
+        let header = res.headers.get("allow").map(|v| v.to_str().unwrap());
+        assert_eq!(header, Some(allow), "{method} {path}");
+        assert_eq!(res.body["success"], false);
     }
 }
 
@@ -248,15 +251,19 @@ async fn method_not_allowed_names_the_allowed_methods() {
 /// CLIENT-CONTRACT allows them, and a missing required field keeps its own message.
 async fn text_fields_refuse_numbers_and_booleans(db: Db) {
     let app = app(db).await;
-    let t = teacher(&app, "Ms Frizzle").await;
+    let t = app.stored_teacher("Ms Frizzle").await;
     for body in [
         json!({"name": 12, "image": "/images/a.png"}),
         json!({"name": true, "image": "/images/a.png"}),
         json!({"name": "Kind", "image": 7}),
         json!({"name": "Kind", "image": false}),
     ] {
-        let (status, answer) = t
-            .post(&app, "/api/v1/category/create-category", body.clone())
+        let Res {
+            status,
+            body: answer,
+            ..
+        } = app
+            .post("/category/create-category", Some(&t.token), body.clone())
             .await;
         assert_eq!(status, 400, "{body}: {answer}");
         assert_eq!(answer["success"], false);
@@ -265,30 +272,42 @@ async fn text_fields_refuse_numbers_and_booleans(db: Db) {
         json!({"name": 5, "image": "/images/a.png", "requiredPoints": 10}),
         json!({"name": "Gift", "image": true, "requiredPoints": 10}),
     ] {
-        let (status, answer) = t
-            .post(&app, "/api/v1/reward/create-reward", body.clone())
+        let Res {
+            status,
+            body: answer,
+            ..
+        } = app
+            .post("/reward/create-reward", Some(&t.token), body.clone())
             .await;
         assert_eq!(status, 400, "{body}: {answer}");
     }
-    let (_, all) = t.get(&app, "/api/v1/category").await;
+    let Res { body: all, .. } = app.get("/category", Some(&t.token)).await;
     assert_eq!(all["data"], json!([]), "nothing stored");
-    let (_, all) = t.get(&app, "/api/v1/reward").await;
+    let Res { body: all, .. } = app.get("/reward", Some(&t.token)).await;
     assert_eq!(all["data"], json!([]), "nothing stored");
 
-    let (status, answer) = t
+    let Res {
+        status,
+        body: answer,
+        ..
+    } = app
         .post(
-            &app,
-            "/api/v1/category/create-category",
+            "/category/create-category",
+            Some(&t.token),
             json!({"image": "/images/a.png"}),
         )
         .await;
     assert_eq!(status, 400);
     assert_eq!(answer["message"], "name is required");
     // Numbers as strings, as the contract allows.
-    let (status, answer) = t
+    let Res {
+        status,
+        body: answer,
+        ..
+    } = app
         .post(
-            &app,
-            "/api/v1/reward/create-reward",
+            "/reward/create-reward",
+            Some(&t.token),
             json!({"name": "Gift", "image": "/images/a.png", "requiredPoints": "25"}),
         )
         .await;
@@ -300,16 +319,16 @@ async fn text_fields_refuse_numbers_and_booleans(db: Db) {
 /// `null` `dateOfBirth` as "Invalid date").
 async fn unset_optional_fields_are_absent(db: Db) {
     let app = app(db).await;
-    let root = admin(&app).await;
-    let t = teacher(&app, "Ms Frizzle").await;
-    let class = t.class(&app, "Bus 1").await;
+    let root = app.stored_admin().await;
+    let t = app.stored_teacher("Ms Frizzle").await;
+    let class = app.class(&t.token, "Bus 1").await;
     assert!(class.get("endDate").is_none(), "{class}");
-    let kid = student(&app, &t, "Bus 1", "246803").await;
-    let reward = id(&t.reward(&app, "Sticker").await);
-    let (status, body) = t
+    let kid = app.student_of(&t.token, "Bus 1", "246803").await;
+    let reward = id(&app.reward(&t.token, "Sticker").await);
+    let Res { status, body, .. } = app
         .post(
-            &app,
-            "/api/v1/assign-reward",
+            "/assign-reward",
+            Some(&t.token),
             json!({"reward": reward, "student": kid.id.to_string()}),
         )
         .await;
@@ -321,27 +340,29 @@ async fn unset_optional_fields_are_absent(db: Db) {
             assert!(doc.get(*key).is_none(), "{key} in {doc}");
         }
     };
-    let (_, me) = kid.get(&app, "/api/v1/student/profile").await;
+    let Res { body: me, .. } = app.get("/student/profile", Some(&kid.token)).await;
     absent(&me["data"], &["dateOfBirth", "profile"]);
-    let (_, list) = t.get(&app, "/api/v1/student").await;
+    let Res { body: list, .. } = app.get("/student", Some(&t.token)).await;
     absent(&list["data"][0], &["dateOfBirth", "profile"]);
-    let (_, one) = t.get(&app, &format!("/api/v1/student/{}", kid.id)).await;
+    let Res { body: one, .. } = app
+        .get(&format!("/student/{}", kid.id), Some(&t.token))
+        .await;
     absent(&one["data"], &["dateOfBirth", "profile"]);
-    let (_, all) = root.get(&app, "/api/v1/student/all").await;
+    let Res { body: all, .. } = app.get("/student/all", Some(&root.token)).await;
     absent(&all["data"][0], &["dateOfBirth", "profile"]);
-    let (_, classes) = t.get(&app, "/api/v1/class").await;
+    let Res { body: classes, .. } = app.get("/class", Some(&t.token)).await;
     absent(&classes["data"][0], &["endDate"]);
-    let (_, offers) = t.get(&app, "/api/v1/assign-reward").await;
+    let Res { body: offers, .. } = app.get("/assign-reward", Some(&t.token)).await;
     absent(&offers["data"][0], &["claimedAt"]);
     absent(&offers["data"][0]["student"], &["dateOfBirth", "profile"]);
-    let (_, mine) = kid.get(&app, "/api/v1/assign-reward/student").await;
+    let Res { body: mine, .. } = app.get("/assign-reward/student", Some(&kid.token)).await;
     absent(&mine["data"][0], &["claimedAt"]);
 
     // Set values are there.
-    let (status, body) = kid
+    let Res { status, body, .. } = app
         .patch(
-            &app,
-            "/api/v1/student",
+            "/student",
+            Some(&kid.token),
             json!({"dateOfBirth": "2015-04-01"}),
         )
         .await;

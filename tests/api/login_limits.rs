@@ -78,22 +78,20 @@ pub(crate) async fn post_from(
     auth: Option<&str>,
     body: Value,
 ) -> Reply {
-    let mut req = app
-        .client
-        .post(app.url(path))
+    let res = app
+        .request(reqwest::Method::POST, path)
         .header("X-Forwarded-For", from)
-        .json(&body);
-    if let Some(token) = auth {
-        req = req.bearer_auth(token);
-    }
-    let resp = req.send().await.expect("request sent");
+        .json(&body)
+        .token(auth)
+        .await;
+    assert!(!res.body.is_null(), "a JSON body: {}", res.text);
     Reply {
-        status: resp.status().as_u16(),
-        retry_after: resp
-            .headers()
+        status: res.status,
+        retry_after: res
+            .headers
             .get("retry-after")
             .map(|v| v.to_str().unwrap().to_owned()),
-        body: resp.json().await.expect("a JSON body"),
+        body: res.body,
     }
 }
 

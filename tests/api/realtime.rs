@@ -6,6 +6,7 @@
 //!
 //! The gauge assertions read the process-wide metrics: nextest runs each test in its own process.
 
+use reqwest::Method;
 use std::time::Duration;
 
 use educoin::auth::tokens::AccessTokens;
@@ -14,25 +15,24 @@ use educoin::domain::{Id, Role};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use crate::classroom::helpers::{Caller, teacher};
 use crate::support::socket::{SocketClient, SocketTransport, WAIT};
-use crate::support::{Db, Kv, TestApp, spawn_app, spawn_app_with};
+use crate::support::{Db, Kv, TestApp, User, session, spawn_app, spawn_app_with};
 
 /// How long a socket that must not get an event is watched.
 const QUIET: Duration = Duration::from_millis(800);
 
 async fn notify(app: &TestApp, recipient: &Id, data: Value) {
-    let resp = app
-        .client
-        .post(app.url("/api/v1/test/notify"))
-        .json(&json!({ "recipient": recipient.as_str(), "data": data }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 204);
+    let res = app
+        .post(
+            "/test/notify",
+            None,
+            json!({ "recipient": recipient.as_str(), "data": data }),
+        )
+        .await;
+    assert_eq!(res.status, 204, "{}", res.text);
 }
 
-fn event_name(user: &Caller) -> String {
+fn event_name(user: &User) -> String {
     format!("notification::{}", user.id.as_str())
 }
 
@@ -57,8 +57,8 @@ async fn wait_sockets(app: &TestApp, n: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_apps_websocket_with_auth_token_gets_only_its_users_events() {
     let app = spawn_app(Db::Sqlite, Kv::Memory).await;
-    let alice = teacher(&app, "Alice").await;
-    let bob = teacher(&app, "Bob").await;
+    let alice = app.stored_teacher("Alice").await;
+    let bob = app.stored_teacher("Bob").await;
 
     let mut a1 = SocketClient::spawn(
         &app,
@@ -103,8 +103,8 @@ async fn the_apps_websocket_with_auth_token_gets_only_its_users_events() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboards_polling_then_upgrade_with_the_token_query() {
     let app = spawn_app(Db::Sqlite, Kv::Memory).await;
-    let alice = teacher(&app, "Alice").await;
-    let bob = teacher(&app, "Bob").await;
+    let alice = app.stored_teacher("Alice").await;
+    let bob = app.stored_teacher("Bob").await;
 
     let mut a = SocketClient::spawn(
         &app,
@@ -157,7 +157,7 @@ async fn the_authorization_header_works_on_both_transports_and_app_origins_pass_
         );
     })
     .await;
-    let alice = teacher(&app, "Alice").await;
+    let alice = app.stored_teacher("Alice").await;
     let header = format!("Bearer {}", alice.token);
 
     let mut ws = SocketClient::spawn(
@@ -186,7 +186,7 @@ async fn the_authorization_header_works_on_both_transports_and_app_origins_pass_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_malformed_foreign_and_deleted_account_tokens_are_refused() {
     let app = spawn_app(Db::Sqlite, Kv::Memory).await;
-    let alice = teacher(&app, "Alice").await;
+    let alice = app.stored_teacher("Alice").await;
     let foreign = AccessTokens::new(&JwtConfig {
         secret: Secret::new("another-server-entirely-0123456789abcdef"),
         expires_in: Duration::from_secs(3600),
@@ -270,8 +270,8 @@ async fn events_reach_sockets_on_another_instance_through_redis() {
     };
     let a = spawn_app_with(Db::Sqlite, Kv::Redis, shared).await;
     let b = spawn_app_with(Db::Sqlite, Kv::Redis, shared).await;
-    let alice = teacher(&a, "Alice").await;
-    let bob = teacher(&b, "Bob").await;
+    let alice = a.stored_teacher("Alice").await;
+    let bob = b.stored_teacher("Bob").await;
     let mut on_a = SocketClient::connect(&a, &alice.token, SocketTransport::WebSocket).await;
     let mut bob_on_b = SocketClient::connect(&b, &bob.token, SocketTransport::WebSocket).await;
 
@@ -317,8 +317,8 @@ async fn the_legacy_broadcast_sends_every_event_to_every_socket() {
             .redacted_lines()
             .contains(&"REALTIME_LEGACY_BROADCAST=true".to_owned())
     );
-    let alice = teacher(&app, "Alice").await;
-    let bob = teacher(&app, "Bob").await;
+    let alice = app.stored_teacher("Alice").await;
+    let bob = app.stored_teacher("Bob").await;
     let mut a = SocketClient::connect(&app, &alice.token, SocketTransport::WebSocket).await;
     let mut b = SocketClient::connect(&app, &bob.token, SocketTransport::PollingThenUpgrade).await;
     // As the old server: no token, or a bad one, still connects and hears everything.
@@ -349,7 +349,7 @@ async fn shutdown_closes_sockets_with_going_away_and_the_gauge_returns_to_zero()
         env.insert("SHUTDOWN_TIMEOUT_SECS".into(), "120".into());
     })
     .await;
-    let alice = teacher(&app, "Alice").await;
+    let alice = app.stored_teacher("Alice").await;
     let mut ws = SocketClient::connect(&app, &alice.token, SocketTransport::WebSocket).await;
     let mut upgraded =
         SocketClient::connect(&app, &alice.token, SocketTransport::PollingThenUpgrade).await;
@@ -389,9 +389,8 @@ async fn protocol_errors_answer_as_engine_io_does() {
     let get = |path: &'static str| {
         let app = &app;
         async move {
-            let resp = app.get(path).await;
-            let status = resp.status().as_u16();
-            (status, resp.text().await.unwrap())
+            let res = app.request(Method::GET, path).await;
+            (res.status, res.text)
         }
     };
     let code = |body: &str| serde_json::from_str::<Value>(body).unwrap()["code"].clone();
@@ -447,8 +446,10 @@ async fn a_multi_byte_packet_type_is_a_protocol_error_not_a_panic() {
     let app = spawn_app(Db::Sqlite, Kv::Memory).await;
     for packet in ["4é", "4€{}", "4😀", "é"] {
         let (status, body) = {
-            let resp = app.get("/socket.io/?EIO=4&transport=polling").await;
-            (resp.status().as_u16(), resp.text().await.unwrap())
+            let res = app
+                .request(Method::GET, "/socket.io/?EIO=4&transport=polling")
+                .await;
+            (res.status, res.text)
         };
         assert_eq!(status, 200, "{body}");
         let open: Value = serde_json::from_str(&body[1..]).unwrap();
@@ -466,7 +467,7 @@ async fn a_multi_byte_packet_type_is_a_protocol_error_not_a_panic() {
         );
     }
     // The server is still serving.
-    assert_eq!(app.get("/api/v1/health").await.status(), 200);
+    assert_eq!(app.get("/health", None).await.status, 200);
 }
 
 /// The same packets on a WebSocket (the app's transport): the task used to die without a close
@@ -517,7 +518,7 @@ async fn a_socket_is_disconnected_when_its_token_expires() {
         env.insert("JWT_EXPIRE_IN".into(), "3s".into());
     })
     .await;
-    let alice = teacher(&app, "Alice").await;
+    let alice = app.stored_teacher("Alice").await;
     let started = tokio::time::Instant::now();
     let mut socket = SocketClient::connect(&app, &alice.token, SocketTransport::WebSocket).await;
     let gone = socket.expect_disconnect(WAIT).await;
@@ -534,14 +535,13 @@ async fn a_socket_is_disconnected_when_its_token_expires() {
 /// the login that follows stays and hears its events.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_change_disconnects_the_accounts_older_sockets() {
-    let api = crate::accounts::Api::start(Db::Sqlite).await;
+    let api = TestApp::start(Db::Sqlite).await;
     let t = api.teacher("Paz Teacher").await;
     let other = api.teacher("Otto Teacher").await;
-    let mut phone = SocketClient::connect(&api.app, &t.token, SocketTransport::WebSocket).await;
+    let mut phone = SocketClient::connect(&api, &t.token, SocketTransport::WebSocket).await;
     let mut dashboard =
-        SocketClient::connect(&api.app, &t.token, SocketTransport::PollingThenUpgrade).await;
-    let mut bystander =
-        SocketClient::connect(&api.app, &other.token, SocketTransport::WebSocket).await;
+        SocketClient::connect(&api, &t.token, SocketTransport::PollingThenUpgrade).await;
+    let mut bystander = SocketClient::connect(&api, &other.token, SocketTransport::WebSocket).await;
 
     let new = "Socket-Teacher-Pass-3318";
     api.watch(new);
@@ -556,10 +556,10 @@ async fn a_password_change_disconnects_the_accounts_older_sockets() {
         let gone = socket.expect_disconnect(WAIT).await;
         assert_eq!(gone["reason"], "io server disconnect", "{gone}");
     }
-    let fresh = crate::accounts::session(&api.teacher_login(&t.email, new).await);
-    let mut again = SocketClient::connect(&api.app, &fresh.token, SocketTransport::WebSocket).await;
+    let fresh = session(&api.teacher_login(&t.email, new).await);
+    let mut again = SocketClient::connect(&api, &fresh.token, SocketTransport::WebSocket).await;
     let id = Id::parse(&t.id).unwrap();
-    notify(&api.app, &id, json!({"after": "change"})).await;
+    notify(&api, &id, json!({"after": "change"})).await;
     assert_eq!(
         again.next_event(WAIT).await,
         (
@@ -570,12 +570,12 @@ async fn a_password_change_disconnects_the_accounts_older_sockets() {
     bystander.assert_no_event(QUIET).await;
     // The old token cannot open a new one.
     let mut stale = SocketClient::spawn(
-        &api.app,
+        &api,
         SocketTransport::WebSocket,
         json!({"auth": {"token": t.token}}),
     );
     assert_eq!(stale.expect_connect_error().await["data"]["status"], 401);
-    wait_sockets(&api.app, 2).await;
+    wait_sockets(&api, 2).await;
 }
 
 /// A block on one replica disconnects the teacher's sockets on every replica, through Redis.
@@ -598,8 +598,8 @@ async fn a_block_disconnects_sockets_on_every_replica() {
     };
     let a = spawn_app_with(Db::Sqlite, Kv::Redis, shared).await;
     let b = spawn_app_with(Db::Sqlite, Kv::Redis, shared).await;
-    let alice = teacher(&a, "Alice").await;
-    let bob = teacher(&a, "Bob").await;
+    let alice = a.stored_teacher("Alice").await;
+    let bob = a.stored_teacher("Bob").await;
     let mut on_a = SocketClient::connect(&a, &alice.token, SocketTransport::WebSocket).await;
     let mut on_b = SocketClient::connect(&b, &alice.token, SocketTransport::WebSocket).await;
     let mut bob_on_b = SocketClient::connect(&b, &bob.token, SocketTransport::WebSocket).await;
@@ -661,8 +661,8 @@ async fn an_anonymous_handshake_flood_never_keeps_a_signed_in_user_out() {
         env.insert("RATE_LIMIT_MAX_REQUESTS".into(), "1000000".into());
     })
     .await;
-    let alice = teacher(&app, "Alice").await;
-    let bob = teacher(&app, "Bob").await;
+    let alice = app.stored_teacher("Alice").await;
+    let bob = app.stored_teacher("Bob").await;
 
     let handshake = {
         let (client, url) = (
@@ -747,7 +747,7 @@ async fn more_anonymous_handshakes_than_the_session_cap_leave_room_for_users() {
         env.insert("RATE_LIMIT_MAX_REQUESTS".into(), "1000000".into());
     })
     .await;
-    let alice = teacher(&app, "Alice").await;
+    let alice = app.stored_teacher("Alice").await;
     let url = app.url("/socket.io/?EIO=4&transport=polling");
     let started = std::time::Instant::now();
     let statuses: Vec<u16> = futures_util::stream::iter(0..12_000)

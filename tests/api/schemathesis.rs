@@ -22,9 +22,9 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use crate::classroom::helpers::{Caller, admin, id, student, teacher};
 use crate::on_both_stores;
-use crate::support::{Db, Kv, TestApp, spawn_app_with};
+use crate::support::shapes::id;
+use crate::support::{Db, Kv, Res, TestApp, User, spawn_app_with};
 
 /// Test cases per operation and phase: enough to reach every branch of the small bodies, few
 /// enough to keep the six runs (2 stores x 3 roles) near a minute each on 2 busy cores.
@@ -42,47 +42,47 @@ fn python() -> String {
 }
 
 /// Records for every list and populated answer to show.
-async fn seed(app: &TestApp) -> [(&'static str, Caller); 3] {
-    let admin = admin(app).await;
-    let teacher = teacher(app, "Fuzz Teacher").await;
-    teacher.class(app, "Fuzz 1").await;
-    let category = id(&teacher.category(app, "Kindness").await);
-    let task = id(&teacher.task(app, "Help a friend", &category).await);
-    let reward = id(&teacher.reward(app, "Sticker").await);
-    let waiting = id(&teacher.task(app, "Tidy up", &category).await);
-    let kid = student(app, &teacher, "Fuzz 1", "246810").await;
+async fn seed(app: &TestApp) -> [(&'static str, User); 3] {
+    let admin = app.stored_admin().await;
+    let teacher = app.stored_teacher("Fuzz Teacher").await;
+    app.class(&teacher.token, "Fuzz 1").await;
+    let category = id(&app.category(&teacher.token, "Kindness").await);
+    let task = id(&app.task(&teacher.token, "Help a friend", &category).await);
+    let reward = id(&app.reward(&teacher.token, "Sticker").await);
+    let waiting = id(&app.task(&teacher.token, "Tidy up", &category).await);
+    let kid = app.student_of(&teacher.token, "Fuzz 1", "246810").await;
     // One assignment approved (points, level, notifications both ways), one waiting for approval.
     for (task, approve) in [(&task, true), (&waiting, false)] {
-        let assigned = teacher
+        let assigned = app
             .create(
-                app,
-                "/api/v1/assign-task",
+                &teacher.token,
+                "/assign-task",
                 json!({"task": task, "student": kid.id.to_string()}),
             )
             .await;
-        let (status, body) = kid
+        let Res { status, body, .. } = app
             .patch(
-                app,
-                &format!("/api/v1/assign-task/achieve/{}", id(&assigned)),
+                &format!("/assign-task/achieve/{}", id(&assigned)),
+                Some(&kid.token),
                 json!({}),
             )
             .await;
         assert_eq!(status, 200, "{body}");
         if approve {
-            let (status, body) = teacher
+            let Res { status, body, .. } = app
                 .patch(
-                    app,
-                    &format!("/api/v1/assign-task/approve/{}", id(&assigned)),
+                    &format!("/assign-task/approve/{}", id(&assigned)),
+                    Some(&teacher.token),
                     json!({}),
                 )
                 .await;
             assert_eq!(status, 200, "{body}");
         }
     }
-    let (status, body) = teacher
+    let Res { status, body, .. } = app
         .post(
-            app,
-            "/api/v1/assign-reward",
+            "/assign-reward",
+            Some(&teacher.token),
             json!({"reward": reward, "student": kid.id.to_string()}),
         )
         .await;

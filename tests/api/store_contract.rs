@@ -1,31 +1,12 @@
 //! The storage contract: every adapter behaves the same behind the ports.
 
-use educoin::config::DatabaseConfig;
-use educoin::config::Secret;
 use educoin::domain::account::{AdminPatch, TeacherPatch, normalize_email};
 use educoin::domain::{AccountStatus, Admin, AdminRole, Id, Millis, Teacher};
-use educoin::store::{ListQuery, Store, StoreError};
+use educoin::store::{ListQuery, StoreError};
 
 use crate::on_both_stores;
-use crate::support::{Db, services};
-
-/// A migrated store of the given kind, empty, with the temp dir that holds it (SQLite).
-async fn open(db: Db) -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = match db {
-        Db::Sqlite => DatabaseConfig::Sqlite {
-            path: dir.path().join("contract.db"),
-        },
-        Db::Mongo => DatabaseConfig::Mongo {
-            url: Secret::new(services::fresh_mongodb_url()),
-        },
-    };
-    let store = Store::open(&config).await.unwrap();
-    store.backend.migrate().await.unwrap();
-    // Migrations are idempotent.
-    store.backend.migrate().await.unwrap();
-    (store, dir)
-}
+use crate::support::Db;
+use crate::support::store::open_store as open;
 
 fn teacher(name: &str, email: &str, created_at: i64) -> Teacher {
     Teacher {

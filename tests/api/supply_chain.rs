@@ -6,8 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use crate::accounts::Api;
-use crate::support::Db;
+use crate::support::{Db, TestApp};
 
 /// One start tag with `n` distinct attributes (quadratic work for quick-xml < 0.41's duplicate check).
 fn hostile_xml(n: usize) -> String {
@@ -21,7 +20,7 @@ fn hostile_xml(n: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xml_bodies_are_refused_unparsed_on_every_operation_with_a_body() {
-    let api = Api::start(Db::Sqlite).await;
+    let api = TestApp::start(Db::Sqlite).await;
     let admin = api.super_admin().await.token;
     let teacher = api.teacher("Xml Teacher").await.token;
     let spec: serde_json::Value = serde_json::from_str(
@@ -58,31 +57,21 @@ async fn xml_bodies_are_refused_unparsed_on_every_operation_with_a_body() {
     assert!(operations.len() >= 30, "{operations:?}");
 
     let started = Instant::now();
-    let tasks: Vec<_> = operations
-        .iter()
-        .cloned()
-        .map(|(method, path, token)| {
-            let client = api.app.client.clone();
-            let url = api.app.url(&path);
-            let body = body.clone();
-            tokio::spawn(async move {
-                let mut rb = client
-                    .request(method.parse().unwrap(), url)
-                    .header("content-type", "application/xml")
-                    .body(body);
-                if let Some(t) = &token {
-                    rb = rb.bearer_auth(t);
-                }
-                let resp = rb.send().await.expect("request sent");
-                let status = resp.status().as_u16();
-                let json: serde_json::Value = resp.json().await.unwrap_or_default();
-                (method, path, token.is_some(), status, json)
-            })
-        })
-        .collect();
+    let app = &api;
+    let calls = operations.iter().map(|(method, path, token)| {
+        let body = body.clone();
+        async move {
+            let res = app
+                .request(method.parse().unwrap(), path)
+                .header("content-type", "application/xml")
+                .body(body)
+                .token(token.as_deref())
+                .await;
+            (method, path, token.is_some(), res.status, res.body)
+        }
+    });
     let mut statuses = BTreeMap::<(bool, u16), usize>::new();
-    for task in tasks {
-        let (method, path, signed_in, status, json) = task.await.unwrap();
+    for (method, path, signed_in, status, json) in futures_util::future::join_all(calls).await {
         *statuses.entry((signed_in, status)).or_default() += 1;
         assert!(
             (400..500).contains(&status) && status != 404,
@@ -103,5 +92,5 @@ async fn xml_bodies_are_refused_unparsed_on_every_operation_with_a_body() {
         body.len(),
         started.elapsed()
     );
-    api.app.stop().await;
+    api.stop().await;
 }

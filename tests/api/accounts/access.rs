@@ -9,9 +9,9 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Api, JWT_SECRET, PNG, Res, session};
 use crate::on_both_stores;
-use crate::support::Db;
+use crate::support::accounts::{JWT_SECRET, PNG};
+use crate::support::{Db, Res, TestApp, session};
 
 /// Every protected route of the four groups, with a body the route would accept.
 fn routes() -> Vec<(Method, &'static str, Option<Value>)> {
@@ -70,17 +70,24 @@ fn admits(path: &str, role: &str) -> bool {
 }
 
 async fn call(
-    api: &Api,
+    api: &TestApp,
     method: &Method,
     path: &str,
     auth: Option<&str>,
     body: &Option<Value>,
 ) -> Res {
-    api.call(method.clone(), path, auth, body.as_ref()).await
+    let mut call = api.send(method.clone(), path);
+    if let Some(auth) = auth {
+        call = call.authorization(auth);
+    }
+    if let Some(body) = body {
+        call = call.json(body);
+    }
+    call.await
 }
 
 async fn every_role_gets_403_outside_its_routes(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let admin = api.super_admin().await;
     // The admin creates a teacher with this password below.
     api.watch("123456");
@@ -107,13 +114,9 @@ async fn every_role_gets_403_outside_its_routes(db: Db) {
         // The multipart routes too.
         for path in ["/teacher", "/admin"] {
             let res = api
-                .multipart(
-                    Method::PATCH,
-                    path,
-                    Some(token),
-                    &[("name", "N")],
-                    Some((PNG, "a.png", "image/png")),
-                )
+                .send(Method::PATCH, path)
+                .bearer(token)
+                .multipart(&[("name", "N")], Some((PNG, "a.png", "image/png")))
                 .await;
             let own =
                 (path == "/teacher" && role == "teacher") || (path == "/admin" && role == "admin");
@@ -128,7 +131,7 @@ async fn every_role_gets_403_outside_its_routes(db: Db) {
 }
 
 async fn headers_that_are_not_a_jwt_get_400_and_none_401(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     for (method, path, body) in routes() {
         for header in [
             "Bearer undefined",
@@ -148,17 +151,14 @@ async fn headers_that_are_not_a_jwt_get_400_and_none_401(db: Db) {
         assert_eq!(res.message(), "You are not logged in. Please log in.");
     }
     for path in ["/teacher", "/admin"] {
-        api.multipart(Method::PATCH, path, None, &[("name", "N")], None)
+        api.send(Method::PATCH, path)
+            .multipart(&[("name", "N")], None)
             .await
             .status(401);
         let res = api
-            .multipart(
-                Method::PATCH,
-                path,
-                Some("undefined"),
-                &[("name", "N")],
-                None,
-            )
+            .send(Method::PATCH, path)
+            .bearer("undefined")
+            .multipart(&[("name", "N")], None)
             .await;
         res.status(400);
     }
@@ -195,7 +195,7 @@ fn token_id(token: &str) -> String {
 }
 
 async fn forged_expired_and_orphan_tokens_get_401(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let admin = api.super_admin().await;
     let t = api.teacher("Ike Teacher").await;
     api.create_student(&t.token, "Jo Pupil", json!("135791"), "Blue Group")
@@ -283,7 +283,7 @@ async fn forged_expired_and_orphan_tokens_get_401(db: Db) {
 }
 
 async fn a_passcode_is_seen_only_by_its_student_and_its_teacher(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let admin = api.super_admin().await;
     let mine = api.teacher("Kim Teacher").await;
     let theirs = api.teacher("Lou Teacher").await;
@@ -363,7 +363,7 @@ async fn a_passcode_is_seen_only_by_its_student_and_its_teacher(db: Db) {
 async fn no_response_holds_a_hash_or_a_teacher_password(db: Db) {
     // Every response of every test is scanned by `Api::send`; this test visits every route that
     // returns an account once more, after a password change and a profile update.
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let admin = api.super_admin().await;
     let t = api.teacher("Max Teacher").await;
     api.watch("Max-New-Password-1");
@@ -384,13 +384,9 @@ async fn no_response_holds_a_hash_or_a_teacher_password(db: Db) {
     .await
     .ok();
     let res = api
-        .multipart(
-            Method::PATCH,
-            "/teacher",
-            Some(&t2.token),
-            &[("name", "Max Two")],
-            None,
-        )
+        .send(Method::PATCH, "/teacher")
+        .bearer(&t2.token)
+        .multipart(&[("name", "Max Two")], None)
         .await;
     assert!(res.ok().get("password").is_none());
     for path in [

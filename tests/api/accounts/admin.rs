@@ -6,15 +6,13 @@ use chrono::Datelike;
 use reqwest::Method;
 use serde_json::json;
 
-use super::{
-    Api, DEFAULT_AVATAR, PNG, SUPER_EMAIL, SUPER_PASSWORD, assert_document, assert_pagination,
-    keys, names, session,
-};
 use crate::on_both_stores;
-use crate::support::Db;
+use crate::support::accounts::{DEFAULT_AVATAR, PNG, SUPER_EMAIL, SUPER_PASSWORD};
+use crate::support::shapes::{assert_document, assert_pagination, keys, names};
+use crate::support::{Db, TestApp, session};
 
 async fn admin_profile_has_the_dashboards_fields(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let s = api.super_admin().await;
     let res = api.get("/admin/profile", Some(&s.token)).await;
     let me = res.ok();
@@ -47,7 +45,7 @@ async fn admin_profile_has_the_dashboards_fields(db: Db) {
 }
 
 async fn patch_admin_as_multipart_with_and_without_an_image(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let s = api.super_admin().await;
     let fields = [
         ("name", "Ada Admin"),
@@ -56,7 +54,9 @@ async fn patch_admin_as_multipart_with_and_without_an_image(db: Db) {
         ("location", "London"),
     ];
     let res = api
-        .multipart(Method::PATCH, "/admin", Some(&s.token), &fields, None)
+        .send(Method::PATCH, "/admin")
+        .bearer(&s.token)
+        .multipart(&fields, None)
         .await;
     let updated = res.ok();
     assert_eq!(updated["name"], "Ada Admin");
@@ -77,13 +77,9 @@ async fn patch_admin_as_multipart_with_and_without_an_image(db: Db) {
 
     // With an image only: the other fields stay.
     let res = api
-        .multipart(
-            Method::PATCH,
-            "/admin",
-            Some(&s.token),
-            &[],
-            Some((PNG, "me.png", "image/png")),
-        )
+        .send(Method::PATCH, "/admin")
+        .bearer(&s.token)
+        .multipart(&[], Some((PNG, "me.png", "image/png")))
         .await;
     let profile = res.ok()["profile"].as_str().unwrap().to_owned();
     assert!(
@@ -98,31 +94,26 @@ async fn patch_admin_as_multipart_with_and_without_an_image(db: Db) {
     assert_eq!(me.ok()["profile"], profile.as_str());
 
     // Not an image: refused, nothing changes.
-    api.multipart(
-        Method::PATCH,
-        "/admin",
-        Some(&s.token),
-        &[("name", "Changed")],
-        Some((b"just text", "me.png", "image/png")),
-    )
-    .await
-    .status(400);
+    api.send(Method::PATCH, "/admin")
+        .bearer(&s.token)
+        .multipart(
+            &[("name", "Changed")],
+            Some((b"just text", "me.png", "image/png")),
+        )
+        .await
+        .status(400);
     // A bad email is refused.
-    api.multipart(
-        Method::PATCH,
-        "/admin",
-        Some(&s.token),
-        &[("email", "not-an-email")],
-        None,
-    )
-    .await
-    .status(400);
+    api.send(Method::PATCH, "/admin")
+        .bearer(&s.token)
+        .multipart(&[("email", "not-an-email")], None)
+        .await
+        .status(400);
     let me = api.get("/admin/profile", Some(&s.token)).await;
     assert_eq!(me.ok()["name"], "Ada Admin");
 }
 
 async fn dashboard_overview_counts_the_last_twelve_months(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let s = api.super_admin().await;
     let empty = api.get("/admin/dashboard-overview", Some(&s.token)).await;
     assert_eq!(empty.ok()["totalTeacher"], 0);
@@ -171,7 +162,7 @@ async fn dashboard_overview_counts_the_last_twelve_months(db: Db) {
 }
 
 async fn teacher_list_for_admins(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let s = api.super_admin().await;
     for i in 0..11 {
         let password = format!("7{i:05}");
@@ -242,7 +233,7 @@ async fn teacher_list_for_admins(db: Db) {
 }
 
 async fn create_teacher_by_admin_then_that_teacher_logs_in(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let s = api.super_admin().await;
     api.watch("482913");
     let body = json!({
@@ -287,7 +278,7 @@ async fn create_teacher_by_admin_then_that_teacher_logs_in(db: Db) {
 }
 
 async fn student_list_for_admins_has_no_passcodes(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let s = api.super_admin().await;
     let a = api.teacher("Amy Teacher").await;
     let b = api.teacher("Bob Teacher").await;

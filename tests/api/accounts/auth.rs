@@ -4,12 +4,12 @@
 use reqwest::Method;
 use serde_json::json;
 
-use super::{Api, SUPER_EMAIL, SUPER_PASSWORD, session};
 use crate::on_both_stores;
-use crate::support::Db;
+use crate::support::accounts::{SUPER_EMAIL, SUPER_PASSWORD};
+use crate::support::{Db, TestApp, session};
 
 async fn admin_login_with_the_dashboards_body(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     // `Bearer null` on a public route is ignored; `remember: true` is accepted.
     let res = api.admin_login(SUPER_EMAIL, SUPER_PASSWORD).await;
     let s = session(&res);
@@ -40,7 +40,7 @@ async fn admin_login_with_the_dashboards_body(db: Db) {
 }
 
 async fn refresh_token_rotation(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let first = api.super_admin().await;
     let res = api
         .post(
@@ -102,7 +102,7 @@ async fn refresh_token_rotation(db: Db) {
 }
 
 async fn logout_ends_the_session(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let s = api.super_admin().await;
     let other = api.super_admin().await;
     let res = api
@@ -141,7 +141,7 @@ async fn logout_ends_the_session(db: Db) {
 }
 
 async fn change_password_for_an_admin(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let s = api.super_admin().await;
     let new = "Changed-Admin-Pass-5521";
     api.watch(new);
@@ -194,7 +194,7 @@ async fn change_password_for_an_admin(db: Db) {
 }
 
 async fn change_password_for_a_teacher_and_not_a_student(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let t = api.teacher("Tess Teacher").await;
     let new = "Changed-Teacher-Pass-8812";
     api.watch(new);
@@ -238,7 +238,7 @@ async fn change_password_for_a_teacher_and_not_a_student(db: Db) {
 
 /// The reset routes without a mail server (the end-to-end flow through SMTP is Must show 3).
 async fn reset_routes_answer_without_revealing_accounts(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let known = api
         .post(
             "/auth/forget-password",
@@ -280,25 +280,20 @@ async fn reset_routes_answer_without_revealing_accounts(db: Db) {
         .status(400);
 
     let body = json!({"newPassword": "New-Pass-123", "confirmPassword": "New-Pass-123"});
-    api.call(Method::POST, "/auth/reset-password", None, Some(&body))
+    api.send(Method::POST, "/auth/reset-password")
+        .json(&body)
         .await
         .status(401);
-    api.call(
-        Method::POST,
-        "/auth/reset-password",
-        Some("made-up-reset-token"),
-        Some(&body),
-    )
-    .await
-    .status(401);
-    api.call(
-        Method::POST,
-        "/auth/reset-password",
-        Some("made-up-reset-token"),
-        Some(&json!({"newPassword": "New-Pass-123", "confirmPassword": "Other-Pass-123"})),
-    )
-    .await
-    .status(400);
+    api.send(Method::POST, "/auth/reset-password")
+        .authorization("made-up-reset-token")
+        .json(&body)
+        .await
+        .status(401);
+    api.send(Method::POST, "/auth/reset-password")
+        .authorization("made-up-reset-token")
+        .json(&json!({"newPassword": "New-Pass-123", "confirmPassword": "Other-Pass-123"}))
+        .await
+        .status(400);
     // Nothing changed.
     session(&api.admin_login(SUPER_EMAIL, SUPER_PASSWORD).await);
 }

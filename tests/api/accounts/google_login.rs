@@ -4,16 +4,15 @@
 
 use serde_json::{Value, json};
 
-use super::{Api, Res, session};
 use crate::on_both_stores;
-use crate::support::Db;
 use crate::support::google::{
     CLIENT_ID, EMAIL, FakeGoogle, KID_A, claims, google, now, sign, sign_with, with,
 };
+use crate::support::{Db, Res, TestApp, session};
 
-async fn server(db: Db, google: &FakeGoogle, legacy: bool) -> Api {
+async fn server(db: Db, google: &FakeGoogle, legacy: bool) -> TestApp {
     let url = google.url.clone();
-    Api::start_with(db, move |env| {
+    TestApp::start_with(db, move |env| {
         env.insert(
             "GOOGLE_CLIENT_ID".into(),
             format!("{CLIENT_ID}, 1234-ios.apps.googleusercontent.com"),
@@ -40,12 +39,12 @@ fn body(email: &str, id_token: Option<&str>) -> Value {
     body
 }
 
-async fn google_login(api: &Api, email: &str, id_token: Option<&str>) -> Res {
+async fn google_login(api: &TestApp, email: &str, id_token: Option<&str>) -> Res {
     api.post("/teacher/login", None, body(email, id_token))
         .await
 }
 
-async fn teacher_count(api: &Api) -> u64 {
+async fn teacher_count(api: &TestApp) -> u64 {
     let admin = api.super_admin().await;
     let res = api.get("/teacher?page=1", Some(&admin.token)).await;
     res.ok();

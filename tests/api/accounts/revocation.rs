@@ -6,9 +6,9 @@ use educoin::domain::{AccountStatus, Id};
 use educoin::revocation::set_teacher_status;
 use serde_json::json;
 
-use super::{Api, SUPER_PASSWORD, session};
 use crate::on_both_stores;
-use crate::support::Db;
+use crate::support::accounts::SUPER_PASSWORD;
+use crate::support::{Db, TestApp, session};
 
 fn change(current: &str, new: &str) -> serde_json::Value {
     json!({"currentPassword": current, "newPassword": new, "confirmPassword": new})
@@ -18,7 +18,7 @@ fn change(current: &str, new: &str) -> serde_json::Value {
 /// included, while a login right after it (in the same second) works: the epoch is a counter, not
 /// a time.
 async fn a_password_change_ends_every_access_token(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let t = api.teacher("Ada Teacher").await;
     let phone = session(&api.teacher_login(&t.email, &t.password).await);
     api.get("/teacher/profile/", Some(&phone.token)).await.ok();
@@ -67,19 +67,22 @@ async fn a_password_change_ends_every_access_token(db: Db) {
     for old in [&admin.token, &second.token] {
         api.get("/admin/profile", Some(old)).await.status(401);
     }
-    let again = session(&api.admin_login(super::SUPER_EMAIL, new_admin).await);
+    let again = session(
+        &api.admin_login(crate::support::accounts::SUPER_EMAIL, new_admin)
+            .await,
+    );
     api.get("/admin/profile", Some(&again.token)).await.ok();
 }
 
 /// Blocking ends the access and refresh tokens at once; unblocking does not bring the old ones
 /// back. A blocked teacher's refresh token is 401 and its whole login revoked.
 async fn a_blocked_teacher_gets_no_new_tokens_and_keeps_none(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let t = api.teacher("Bea Teacher").await;
     let spare = session(&api.teacher_login(&t.email, &t.password).await);
     let id = Id::parse(&t.id).unwrap();
     assert!(
-        set_teacher_status(&api.app.state, &id, AccountStatus::Blocked)
+        set_teacher_status(&api.state, &id, AccountStatus::Blocked)
             .await
             .unwrap()
     );
@@ -103,7 +106,7 @@ async fn a_blocked_teacher_gets_no_new_tokens_and_keeps_none(db: Db) {
     api.teacher_login(&t.email, &t.password).await.status(403);
 
     assert!(
-        set_teacher_status(&api.app.state, &id, AccountStatus::Active)
+        set_teacher_status(&api.state, &id, AccountStatus::Active)
             .await
             .unwrap()
     );
@@ -130,7 +133,7 @@ async fn a_blocked_teacher_gets_no_new_tokens_and_keeps_none(db: Db) {
 /// A refresh token whose teacher is blocked between the rotation's read and its answer: the refresh
 /// tokens race the block, and none of them yields a token that works afterwards.
 async fn refreshes_racing_a_block_yield_nothing_usable(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let t = api.teacher("Cy Teacher").await;
     let mut refresh_tokens = vec![t.refresh.clone()];
     for _ in 0..7 {
@@ -151,7 +154,7 @@ async fn refreshes_racing_a_block_yield_nothing_usable(db: Db) {
         }));
     }
     assert!(
-        set_teacher_status(&api.app.state, &id, AccountStatus::Blocked)
+        set_teacher_status(&api.state, &id, AccountStatus::Blocked)
             .await
             .unwrap()
     );
@@ -166,7 +169,7 @@ async fn refreshes_racing_a_block_yield_nothing_usable(db: Db) {
     }
     println!("{} of 8 refreshes finished before the block", issued.len());
     assert!(
-        set_teacher_status(&api.app.state, &id, AccountStatus::Active)
+        set_teacher_status(&api.state, &id, AccountStatus::Active)
             .await
             .unwrap()
     );

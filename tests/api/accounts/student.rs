@@ -4,12 +4,12 @@
 
 use serde_json::{Value, json};
 
-use super::{Api, assert_document, assert_iso, assert_pagination, keys, names, session};
 use crate::on_both_stores;
-use crate::support::Db;
+use crate::support::shapes::{assert_document, assert_iso, assert_pagination, keys, names};
+use crate::support::{Db, TestApp, session};
 
 async fn create_and_log_in_with_numbers_as_strings(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let t = api.teacher("Vera Teacher").await;
     // The passcode as a number and as a string.
     let a = api
@@ -113,7 +113,7 @@ async fn create_and_log_in_with_numbers_as_strings(db: Db) {
 }
 
 async fn teacher_lists_its_students_with_passcodes(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let t = api.teacher("Xena Teacher").await;
     let other = api.teacher("Yuri Teacher").await;
     for i in 0..8 {
@@ -204,7 +204,7 @@ async fn teacher_lists_its_students_with_passcodes(db: Db) {
 }
 
 async fn student_profile_and_echoed_patch(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let t = api.teacher("Zoe Teacher").await;
     let other = api.teacher("Abe Teacher").await;
     api.create_student(&t.token, "Eve Pupil", json!("860000"), "Blue Group")
@@ -301,7 +301,7 @@ async fn student_profile_and_echoed_patch(db: Db) {
 }
 
 async fn fixed_segments_win_over_the_id(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let admin = api.super_admin().await;
     let t = api.teacher("Fay Teacher").await;
     api.create_student(&t.token, "Gus Pupil", json!("909090"), "G")

@@ -4,12 +4,13 @@
 use reqwest::Method;
 use serde_json::json;
 
-use super::{Api, DEFAULT_AVATAR, PNG, assert_document, keys, session};
 use crate::on_both_stores;
-use crate::support::Db;
+use crate::support::accounts::{DEFAULT_AVATAR, PNG};
+use crate::support::shapes::{assert_document, keys};
+use crate::support::{Db, TestApp, session};
 
 async fn sign_up_then_log_in_at_once(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let password = "Sign-Up-Pass-4417";
     api.watch(password);
     let body = json!({
@@ -22,12 +23,9 @@ async fn sign_up_then_log_in_at_once(db: Db) {
     });
     // The app may send a stale header on public routes: ignored.
     let res = api
-        .call(
-            Method::POST,
-            "/teacher/sign-up",
-            Some("Bearer undefined"),
-            Some(&body),
-        )
+        .send(Method::POST, "/teacher/sign-up")
+        .authorization("Bearer undefined")
+        .json(&body)
         .await;
     let created = res.ok();
     assert_document(created);
@@ -36,12 +34,9 @@ async fn sign_up_then_log_in_at_once(db: Db) {
 
     // No verification step.
     let login = api
-        .call(
-            Method::POST,
-            "/teacher/login",
-            Some("Bearer null"),
-            Some(&json!({"email": "nora@school.test", "password": password})),
-        )
+        .send(Method::POST, "/teacher/login")
+        .authorization("Bearer null")
+        .json(&json!({"email": "nora@school.test", "password": password}))
         .await;
     let s = session(&login);
     assert_eq!(login.message(), "Logged in successfully");
@@ -78,7 +73,7 @@ async fn sign_up_then_log_in_at_once(db: Db) {
 }
 
 async fn profile_with_the_trailing_slash(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let t = api.teacher("Paul Teacher").await;
     let res = api.get("/teacher/profile/", Some(&t.token)).await;
     let me = res.ok().clone();
@@ -129,7 +124,7 @@ async fn profile_with_the_trailing_slash(db: Db) {
 }
 
 async fn pass_code_is_a_stable_six_digit_string(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let t = api.teacher("Quinn Teacher").await;
     let first = api.get("/teacher/pass-code", Some(&t.token)).await;
     let code = first.ok().as_str().expect("a string").to_owned();
@@ -147,13 +142,12 @@ async fn pass_code_is_a_stable_six_digit_string(db: Db) {
 }
 
 async fn patch_teacher_as_multipart_with_and_without_an_image(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let t = api.teacher("Uma Teacher").await;
     let res = api
+        .send(Method::PATCH, "/teacher")
+        .bearer(&t.token)
         .multipart(
-            Method::PATCH,
-            "/teacher",
-            Some(&t.token),
             &[("name", "Uma Renamed"), ("location", "Capital City")],
             None,
         )
@@ -165,13 +159,9 @@ async fn patch_teacher_as_multipart_with_and_without_an_image(db: Db) {
     assert_eq!(updated["email"], t.email.as_str(), "not editable here");
 
     let res = api
-        .multipart(
-            Method::PATCH,
-            "/teacher",
-            Some(&t.token),
-            &[],
-            Some((PNG, "photo.png", "image/png")),
-        )
+        .send(Method::PATCH, "/teacher")
+        .bearer(&t.token)
+        .multipart(&[], Some((PNG, "photo.png", "image/png")))
         .await;
     let first = res.ok()["profile"].as_str().unwrap().to_owned();
     assert!(
@@ -188,10 +178,9 @@ async fn patch_teacher_as_multipart_with_and_without_an_image(db: Db) {
 
     // A new picture (named like a JPEG, but the content decides) replaces the old file.
     let res = api
+        .send(Method::PATCH, "/teacher")
+        .bearer(&t.token)
         .multipart(
-            Method::PATCH,
-            "/teacher",
-            Some(&t.token),
             &[("name", "Uma Again")],
             Some((PNG, "photo.jpg", "image/jpeg")),
         )
@@ -203,15 +192,14 @@ async fn patch_teacher_as_multipart_with_and_without_an_image(db: Db) {
     assert_eq!(api.file(&first).await.0, 404, "the replaced file is gone");
 
     // Not an image: 400, nothing changes.
-    api.multipart(
-        Method::PATCH,
-        "/teacher",
-        Some(&t.token),
-        &[("name", "Never")],
-        Some((b"GIF89a not really", "x.png", "image/png")),
-    )
-    .await
-    .status(400);
+    api.send(Method::PATCH, "/teacher")
+        .bearer(&t.token)
+        .multipart(
+            &[("name", "Never")],
+            Some((b"GIF89a not really", "x.png", "image/png")),
+        )
+        .await
+        .status(400);
     let me = api.get("/teacher/profile/", Some(&t.token)).await;
     assert_eq!(me.ok()["name"], "Uma Again");
     assert_eq!(me.data()["profile"], second.as_str());

@@ -3,27 +3,27 @@
 
 use serde_json::{Value, json};
 
-use super::helpers::{Caller, id, ids, student, teacher};
 use crate::on_both_stores;
-use crate::support::{Db, Kv, TestApp, spawn_app};
+use crate::support::shapes::{id, ids};
+use crate::support::{Db, Kv, Res, TestApp, User, spawn_app};
 
 /// A teacher with a class, a category, a student and a task worth `points`.
 pub(crate) struct Classroom {
-    pub teacher: Caller,
-    pub student: Caller,
+    pub teacher: User,
+    pub student: User,
     pub category: Value,
     pub task: Value,
 }
 
 pub(crate) async fn classroom(app: &TestApp, name: &str, passcode: &str, points: i64) -> Classroom {
-    let teacher = teacher(app, name).await;
-    teacher.class(app, "Class 5").await;
-    let student = student(app, &teacher, "Class 5", passcode).await;
-    let category = teacher.category(app, "Kindness").await;
-    let task = teacher
+    let teacher = app.stored_teacher(name).await;
+    app.class(&teacher.token, "Class 5").await;
+    let student = app.student_of(&teacher.token, "Class 5", passcode).await;
+    let category = app.category(&teacher.token, "Kindness").await;
+    let task = app
         .create(
-            app,
-            "/api/v1/task/create-task",
+            &teacher.token,
+            "/task/create-task",
             json!({"name": "Help a friend", "points": points, "category": id(&category),
                    "type": "good", "repeat": "weekly"}),
         )
@@ -37,19 +37,18 @@ pub(crate) async fn classroom(app: &TestApp, name: &str, passcode: &str, points:
 }
 
 pub(crate) async fn assign(app: &TestApp, c: &Classroom) -> String {
-    let data = c
-        .teacher
+    let data = app
         .create(
-            app,
-            "/api/v1/assign-task",
+            &c.teacher.token,
+            "/assign-task",
             json!({"task": id(&c.task), "student": c.student.id.to_string()}),
         )
         .await;
     id(&data)
 }
 
-async fn profile(app: &TestApp, s: &Caller) -> Value {
-    let (status, body) = s.get(app, "/api/v1/student/profile").await;
+pub(crate) async fn profile(app: &TestApp, s: &User) -> Value {
+    let Res { status, body, .. } = app.get("/student/profile", Some(&s.token)).await;
     assert_eq!(status, 200, "{body}");
     body["data"].clone()
 }
@@ -60,11 +59,10 @@ async fn a_task_goes_from_assigned_to_approved(db: Db) {
     let sid = c.student.id.to_string();
 
     // POST /assign-task: data is the assignment, `student` as an id.
-    let (status, body) = c
-        .teacher
+    let Res { status, body, .. } = app
         .post(
-            &app,
-            "/api/v1/assign-task",
+            "/assign-task",
+            Some(&c.teacher.token),
             json!({"task": id(&c.task), "student": sid}),
         )
         .await;
@@ -77,18 +75,17 @@ async fn a_task_goes_from_assigned_to_approved(db: Db) {
     assert_eq!(assignment["task"]["category"], c.category);
 
     // The same task again while it is open: 409, nothing written.
-    let (status, body) = c
-        .teacher
+    let Res { status, body, .. } = app
         .post(
-            &app,
-            "/api/v1/assign-task",
+            "/assign-task",
+            Some(&c.teacher.token),
             json!({"task": id(&c.task), "student": sid}),
         )
         .await;
     assert_eq!(status, 409, "{body}");
 
     // GET /assign-task: all the teacher's, task populated, student as an id.
-    let (status, body) = c.teacher.get(&app, "/api/v1/assign-task").await;
+    let Res { status, body, .. } = app.get("/assign-task", Some(&c.teacher.token)).await;
     assert_eq!(status, 200);
     assert_eq!(ids(&body), [aid.as_str()]);
     assert_eq!(body["data"][0]["student"], sid);
@@ -97,7 +94,9 @@ async fn a_task_goes_from_assigned_to_approved(db: Db) {
     assert!(body.get("pagination").is_none());
 
     // The student's view: task with category, teacher as {_id, name, email, profile}.
-    let (status, body) = c.student.get(&app, "/api/v1/assign-task/student").await;
+    let Res { status, body, .. } = app
+        .get("/assign-task/student", Some(&c.student.token))
+        .await;
     assert_eq!(status, 200, "{body}");
     let mine = &body["data"][0];
     assert_eq!(mine["_id"], aid);
@@ -110,25 +109,11 @@ async fn a_task_goes_from_assigned_to_approved(db: Db) {
     assert_eq!(teacher["name"], "Ms Frizzle");
 
     // Approving before the student achieved it: 409.
-    let (status, body) = c
-        .teacher
-        .patch(
-            &app,
-            &format!("/api/v1/assign-task/approve/{aid}"),
-            json!({}),
-        )
-        .await;
+    let Res { status, body, .. } = app.approve(&c.teacher.token, &aid).await;
     assert_eq!(status, 409, "{body}");
 
     // Achieve: pending points.
-    let (status, body) = c
-        .student
-        .patch(
-            &app,
-            &format!("/api/v1/assign-task/achieve/{aid}"),
-            json!({}),
-        )
-        .await;
+    let Res { status, body, .. } = app.achieve(&c.student.token, &aid).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["status"], "inProgress");
     let p = profile(&app, &c.student).await;
@@ -136,18 +121,13 @@ async fn a_task_goes_from_assigned_to_approved(db: Db) {
         (p["points"].as_i64(), p["pendingPoints"].as_i64()),
         (Some(0), Some(30))
     );
-    let (status, _) = c
-        .student
-        .patch(
-            &app,
-            &format!("/api/v1/assign-task/achieve/{aid}"),
-            json!({}),
-        )
-        .await;
+    let Res { status, .. } = app.achieve(&c.student.token, &aid).await;
     assert_eq!(status, 409, "achieving twice");
 
     // Pending: task and student populated.
-    let (status, body) = c.teacher.get(&app, "/api/v1/assign-task/pending").await;
+    let Res { status, body, .. } = app
+        .get("/assign-task/pending", Some(&c.teacher.token))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(ids(&body), [aid.as_str()]);
     assert_eq!(body["data"][0]["student"]["_id"], sid);
@@ -156,14 +136,7 @@ async fn a_task_goes_from_assigned_to_approved(db: Db) {
     assert_eq!(body["data"][0]["task"]["category"]["_id"], id(&c.category));
 
     // Approve: points move, level follows.
-    let (status, body) = c
-        .teacher
-        .patch(
-            &app,
-            &format!("/api/v1/assign-task/approve/{aid}"),
-            json!({}),
-        )
-        .await;
+    let Res { status, body, .. } = app.approve(&c.teacher.token, &aid).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["status"], "completed");
     let p = profile(&app, &c.student).await;
@@ -175,23 +148,20 @@ async fn a_task_goes_from_assigned_to_approved(db: Db) {
         ),
         (Some(30), Some(0), Some(1))
     );
-    let (status, _) = c
-        .teacher
-        .patch(
-            &app,
-            &format!("/api/v1/assign-task/approve/{aid}"),
-            json!({}),
-        )
-        .await;
+    let Res { status, .. } = app.approve(&c.teacher.token, &aid).await;
     assert_eq!(status, 409, "approving twice");
-    let (_, body) = c.teacher.get(&app, "/api/v1/assign-task/pending").await;
+    let Res { body, .. } = app
+        .get("/assign-task/pending", Some(&c.teacher.token))
+        .await;
     assert_eq!(body["data"], json!([]));
 
     // Once approved, the task can be assigned again.
     let second = assign(&app, &c).await;
-    let (status, body) = c
-        .teacher
-        .get(&app, &format!("/api/v1/student/statistics/{sid}"))
+    let Res { status, body, .. } = app
+        .get(
+            &format!("/student/statistics/{sid}"),
+            Some(&c.teacher.token),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
@@ -203,9 +173,8 @@ async fn a_task_goes_from_assigned_to_approved(db: Db) {
 
     // Notifications: the student heard of two assignments and one approval, the teacher of one
     // achievement; newest first, with the unread count.
-    let (status, body) = c
-        .student
-        .get(&app, "/api/v1/notifications?page=undefined")
+    let Res { status, body, .. } = app
+        .get("/notifications?page=undefined", Some(&c.student.token))
         .await;
     assert_eq!(status, 200, "{body}");
     let kinds: Vec<_> = body["data"]
@@ -222,30 +191,39 @@ async fn a_task_goes_from_assigned_to_approved(db: Db) {
     assert_eq!(n["recipientModel"], "Student");
     assert_eq!(n["role"], "STUDENT");
     assert_eq!(n["read"], false);
-    let (_, body) = c.teacher.get(&app, "/api/v1/notifications").await;
+    let Res { body, .. } = app.get("/notifications", Some(&c.teacher.token)).await;
     assert_eq!(body["data"][0]["type"], "taskAchieved");
     assert_eq!(body["data"][0]["recipientModel"], "Teacher");
     assert_eq!(body["totalNotification"], 1);
 
     // PATCH /notifications/:id marks read, idempotently; someone else's is 404.
     let nid = id(n);
-    let (status, body) = c
-        .student
-        .patch(&app, &format!("/api/v1/notifications/{nid}"), json!({}))
+    let Res { status, body, .. } = app
+        .patch(
+            &format!("/notifications/{nid}"),
+            Some(&c.student.token),
+            json!({}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["read"], true);
-    let (status, _) = c
-        .student
-        .patch(&app, &format!("/api/v1/notifications/{nid}"), json!({}))
+    let Res { status, .. } = app
+        .patch(
+            &format!("/notifications/{nid}"),
+            Some(&c.student.token),
+            json!({}),
+        )
         .await;
     assert_eq!(status, 200);
-    let (status, _) = c
-        .teacher
-        .patch(&app, &format!("/api/v1/notifications/{nid}"), json!({}))
+    let Res { status, .. } = app
+        .patch(
+            &format!("/notifications/{nid}"),
+            Some(&c.teacher.token),
+            json!({}),
+        )
         .await;
     assert_eq!(status, 404);
-    let (_, body) = c.student.get(&app, "/api/v1/notifications").await;
+    let Res { body, .. } = app.get("/notifications", Some(&c.student.token)).await;
     assert_eq!(body["totalNotification"], 2);
 }
 
@@ -253,19 +231,17 @@ async fn rewards_are_claimed_with_points(db: Db) {
     let app = spawn_app(db, Kv::Memory).await;
     let c = classroom(&app, "Mr Keating", "700002", 40).await;
     let sid = c.student.id.to_string();
-    let reward = c
-        .teacher
+    let reward = app
         .create(
-            &app,
-            "/api/v1/reward/create-reward",
+            &c.teacher.token,
+            "/reward/create-reward",
             json!({"name": "Extra recess", "image": "/images/gift.png", "requiredPoints": "30"}),
         )
         .await;
-    let (status, body) = c
-        .teacher
+    let Res { status, body, .. } = app
         .post(
-            &app,
-            "/api/v1/assign-reward",
+            "/assign-reward",
+            Some(&c.teacher.token),
             json!({"reward": id(&reward), "student": sid}),
         )
         .await;
@@ -274,25 +250,26 @@ async fn rewards_are_claimed_with_points(db: Db) {
     assert_eq!(body["data"]["status"], "unclaimed");
 
     // GET /assign-reward: reward and student populated.
-    let (_, body) = c.teacher.get(&app, "/api/v1/assign-reward").await;
+    let Res { body, .. } = app.get("/assign-reward", Some(&c.teacher.token)).await;
     assert_eq!(ids(&body), [rid.as_str()]);
     assert_eq!(body["data"][0]["reward"], reward);
     assert_eq!(body["data"][0]["student"]["_id"], sid);
 
     // The student sees it unclaimed, with reward and teacher populated.
-    let (_, body) = c.student.get(&app, "/api/v1/assign-reward/student").await;
+    let Res { body, .. } = app
+        .get("/assign-reward/student", Some(&c.student.token))
+        .await;
     assert_eq!(ids(&body), [rid.as_str()]);
     assert_eq!(body["data"][0]["reward"]["requiredPoints"], 30);
     assert_eq!(body["data"][0]["teacher"]["name"], "Mr Keating");
-    let (_, body) = c.student.get(&app, "/api/v1/assign-reward/earn").await;
+    let Res { body, .. } = app.get("/assign-reward/earn", Some(&c.student.token)).await;
     assert_eq!(body["data"], json!([]));
 
     // Not enough points: 409 with a sentence, nothing changes.
-    let (status, body) = c
-        .student
+    let Res { status, body, .. } = app
         .post(
-            &app,
-            &format!("/api/v1/assign-reward/claim/{rid}"),
+            &format!("/assign-reward/claim/{rid}"),
+            Some(&c.student.token),
             json!({}),
         )
         .await;
@@ -304,25 +281,12 @@ async fn rewards_are_claimed_with_points(db: Db) {
 
     // Earn 40, claim for 30.
     let aid = assign(&app, &c).await;
-    c.student
-        .patch(
-            &app,
-            &format!("/api/v1/assign-task/achieve/{aid}"),
-            json!({}),
-        )
-        .await;
-    c.teacher
-        .patch(
-            &app,
-            &format!("/api/v1/assign-task/approve/{aid}"),
-            json!({}),
-        )
-        .await;
-    let (status, body) = c
-        .student
+    app.achieve(&c.student.token, &aid).await;
+    app.approve(&c.teacher.token, &aid).await;
+    let Res { status, body, .. } = app
         .post(
-            &app,
-            &format!("/api/v1/assign-reward/claim/{rid}"),
+            &format!("/assign-reward/claim/{rid}"),
+            Some(&c.student.token),
             json!({}),
         )
         .await;
@@ -334,24 +298,25 @@ async fn rewards_are_claimed_with_points(db: Db) {
         (p["points"].as_i64(), p["rewards"].as_i64()),
         (Some(10), Some(1))
     );
-    let (status, _) = c
-        .student
+    let Res { status, .. } = app
         .post(
-            &app,
-            &format!("/api/v1/assign-reward/claim/{rid}"),
+            &format!("/assign-reward/claim/{rid}"),
+            Some(&c.student.token),
             json!({}),
         )
         .await;
     assert_eq!(status, 409, "claiming twice");
-    let (_, body) = c.student.get(&app, "/api/v1/assign-reward/earn").await;
+    let Res { body, .. } = app.get("/assign-reward/earn", Some(&c.student.token)).await;
     assert_eq!(ids(&body), [rid.as_str()]);
-    let (_, body) = c.student.get(&app, "/api/v1/assign-reward/student").await;
+    let Res { body, .. } = app
+        .get("/assign-reward/student", Some(&c.student.token))
+        .await;
     assert_eq!(body["data"], json!([]));
 
     // The teacher heard of the claim.
-    let (_, body) = c.teacher.get(&app, "/api/v1/notifications").await;
+    let Res { body, .. } = app.get("/notifications", Some(&c.teacher.token)).await;
     assert_eq!(body["data"][0]["type"], "rewardClaimed");
-    let (_, body) = c.student.get(&app, "/api/v1/notifications").await;
+    let Res { body, .. } = app.get("/notifications", Some(&c.student.token)).await;
     assert!(
         body["data"]
             .as_array()
@@ -376,9 +341,10 @@ async fn bad_requests_change_nothing(db: Db) {
         (json!({"task": tid, "student": missing}), 404),
     ];
     for (body, want) in cases {
-        let (status, resp) = c
-            .teacher
-            .post(&app, "/api/v1/assign-task", body.clone())
+        let Res {
+            status, body: resp, ..
+        } = app
+            .post("/assign-task", Some(&c.teacher.token), body.clone())
             .await;
         assert_eq!(status, want, "{body}: {resp}");
         assert_eq!(resp["success"], false);
@@ -387,57 +353,60 @@ async fn bad_requests_change_nothing(db: Db) {
         (json!({"student": sid}), 400),
         (json!({"reward": missing, "student": sid}), 404),
     ] {
-        let (status, resp) = c
-            .teacher
-            .post(&app, "/api/v1/assign-reward", body.clone())
+        let Res {
+            status, body: resp, ..
+        } = app
+            .post("/assign-reward", Some(&c.teacher.token), body.clone())
             .await;
         assert_eq!(status, want, "{body}: {resp}");
     }
     for path in [
-        "/api/v1/assign-task/approve/undefined",
-        "/api/v1/assign-task/achieve/undefined",
-        "/api/v1/notifications/undefined",
+        "/assign-task/approve/undefined",
+        "/assign-task/achieve/undefined",
+        "/notifications/undefined",
     ] {
         let caller = if path.contains("approve") {
             &c.teacher
         } else {
             &c.student
         };
-        let (status, _) = caller.patch(&app, path, json!({})).await;
+        let Res { status, .. } = app.patch(path, Some(&caller.token), json!({})).await;
         assert_eq!(status, 400, "{path}");
     }
-    let (status, _) = c
-        .student
-        .post(&app, "/api/v1/assign-reward/claim/undefined", json!({}))
+    let Res { status, .. } = app
+        .post(
+            "/assign-reward/claim/undefined",
+            Some(&c.student.token),
+            json!({}),
+        )
         .await;
     assert_eq!(status, 400);
-    let (status, _) = c
-        .teacher
-        .get(&app, "/api/v1/student/statistics/undefined")
+    let Res { status, .. } = app
+        .get("/student/statistics/undefined", Some(&c.teacher.token))
         .await;
     assert_eq!(status, 400);
 
     // Wrong roles are 403.
     for (caller, path) in [
-        (&c.student, "/api/v1/assign-task"),
-        (&c.student, "/api/v1/assign-task/pending"),
-        (&c.student, "/api/v1/assign-reward"),
-        (&c.teacher, "/api/v1/assign-task/student"),
-        (&c.teacher, "/api/v1/assign-reward/student"),
-        (&c.teacher, "/api/v1/assign-reward/earn"),
-        (&c.student, &format!("/api/v1/student/statistics/{sid}")),
+        (&c.student, "/assign-task"),
+        (&c.student, "/assign-task/pending"),
+        (&c.student, "/assign-reward"),
+        (&c.teacher, "/assign-task/student"),
+        (&c.teacher, "/assign-reward/student"),
+        (&c.teacher, "/assign-reward/earn"),
+        (&c.student, &format!("/student/statistics/{sid}")),
     ] {
-        let (status, _) = caller.get(&app, path).await;
+        let Res { status, .. } = app.get(path, Some(&caller.token)).await;
         assert_eq!(status, 403, "{path}");
     }
-    let admin = super::helpers::admin(&app).await;
-    let (status, _) = admin.get(&app, "/api/v1/notifications").await;
+    let admin = app.stored_admin().await;
+    let Res { status, .. } = app.get("/notifications", Some(&admin.token)).await;
     assert_eq!(status, 403);
 
     // Nothing was written.
-    let (_, body) = c.teacher.get(&app, "/api/v1/assign-task").await;
+    let Res { body, .. } = app.get("/assign-task", Some(&c.teacher.token)).await;
     assert_eq!(body["data"], json!([]));
-    let (_, body) = c.teacher.get(&app, "/api/v1/assign-reward").await;
+    let Res { body, .. } = app.get("/assign-reward", Some(&c.teacher.token)).await;
     assert_eq!(body["data"], json!([]));
 }
 

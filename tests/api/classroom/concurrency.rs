@@ -2,21 +2,21 @@
 //! claim never takes the points below zero, on both stores.
 
 use futures_util::future::join_all;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::assignments::{assign, classroom};
-use super::helpers::id;
 use crate::on_both_stores;
-use crate::support::{Db, Kv, spawn_app};
+use crate::support::shapes::id;
+use crate::support::{Db, Kv, Res, spawn_app};
 
 const RACERS: usize = 50;
 
 /// How many of the answers were 200 and how many 409; anything else fails the test.
-fn tally(results: &[(u16, Value)]) -> (usize, usize) {
-    for (status, body) in results {
-        assert!(matches!(status, 200 | 409), "{status}: {body}");
+fn tally(results: &[Res]) -> (usize, usize) {
+    for r in results {
+        assert!(matches!(r.status, 200 | 409), "{}: {}", r.status, r.text);
     }
-    let ok = results.iter().filter(|(s, _)| *s == 200).count();
+    let ok = results.iter().filter(|r| r.status == 200).count();
     (ok, results.len() - ok)
 }
 
@@ -25,12 +25,14 @@ async fn racing_transitions_apply_once(db: Db) {
     let c = classroom(&app, "Ms Race", "710001", 170).await;
     let aid = assign(&app, &c).await;
 
-    let achieve = format!("/api/v1/assign-task/achieve/{aid}");
-    let results = join_all((0..RACERS).map(|_| c.student.patch(&app, &achieve, json!({})))).await;
+    let achieve = format!("/assign-task/achieve/{aid}");
+    let results =
+        join_all((0..RACERS).map(|_| app.patch(&achieve, Some(&c.student.token), json!({})))).await;
     assert_eq!(tally(&results), (1, RACERS - 1), "achieve");
 
-    let approve = format!("/api/v1/assign-task/approve/{aid}");
-    let results = join_all((0..RACERS).map(|_| c.teacher.patch(&app, &approve, json!({})))).await;
+    let approve = format!("/assign-task/approve/{aid}");
+    let results =
+        join_all((0..RACERS).map(|_| app.patch(&approve, Some(&c.teacher.token), json!({})))).await;
     assert_eq!(tally(&results), (1, RACERS - 1), "approve");
 
     let student = app
@@ -50,20 +52,18 @@ async fn racing_transitions_apply_once(db: Db) {
     // claim fits in 170 points.
     let mut offered = Vec::new();
     for price in [100, 100] {
-        let reward = c
-            .teacher
+        let reward = app
             .create(
-                &app,
-                "/api/v1/reward/create-reward",
+                &c.teacher.token,
+                "/reward/create-reward",
                 json!({"name": "Prize", "image": "/images/gift.png", "requiredPoints": price}),
             )
             .await;
         for _ in 0..3 {
-            let data = c
-                .teacher
+            let data = app
                 .create(
-                    &app,
-                    "/api/v1/assign-reward",
+                    &c.teacher.token,
+                    "/assign-reward",
                     json!({"reward": id(&reward), "student": c.student.id.to_string()}),
                 )
                 .await;
@@ -71,9 +71,14 @@ async fn racing_transitions_apply_once(db: Db) {
         }
     }
     let paths: Vec<String> = (0..RACERS)
-        .map(|i| format!("/api/v1/assign-reward/claim/{}", offered[i % offered.len()]))
+        .map(|i| format!("/assign-reward/claim/{}", offered[i % offered.len()]))
         .collect();
-    let results = join_all(paths.iter().map(|p| c.student.post(&app, p, json!({})))).await;
+    let results = join_all(
+        paths
+            .iter()
+            .map(|p| app.post(p, Some(&c.student.token), json!({}))),
+    )
+    .await;
     assert_eq!(tally(&results), (1, RACERS - 1), "claim");
 
     let student = app
@@ -94,7 +99,7 @@ async fn racing_transitions_apply_once(db: Db) {
         ),
         (70, 1, 170, 2)
     );
-    let (_, body) = c.student.get(&app, "/api/v1/assign-reward/earn").await;
+    let Res { body, .. } = app.get("/assign-reward/earn", Some(&c.student.token)).await;
     assert_eq!(body["data"].as_array().unwrap().len(), 1);
     assert_eq!(body["data"][0]["paid"], 100);
 }

@@ -2,9 +2,9 @@
 
 use serde_json::{Value, json};
 
-use super::helpers::{admin, id, ids, student, teacher};
 use crate::on_both_stores;
-use crate::support::{Db, Kv, spawn_app};
+use crate::support::shapes::{id, ids};
+use crate::support::{Db, Kv, Res, spawn_app};
 
 const DOC_KEYS: [&str; 4] = ["_id", "createdAt", "updatedAt", "__v"];
 
@@ -18,12 +18,12 @@ fn has_doc_shape(v: &Value, keys: &[&str]) {
 
 async fn classes_create_list_get_update(db: Db) {
     let app = spawn_app(db, Kv::Memory).await;
-    let t = teacher(&app, "Ms Rahman").await;
+    let t = app.stored_teacher("Ms Rahman").await;
 
-    let (status, body) = t
+    let Res { status, body, .. } = app
         .post(
-            &app,
-            "/api/v1/class/create-class",
+            "/class/create-class",
+            Some(&t.token),
             json!({"className": "Class 5 / A", "startDate": "2025-01-31", "endDate": "2025-12-20"}),
         )
         .await;
@@ -39,10 +39,10 @@ async fn classes_create_list_get_update(db: Db) {
     let class_id = id(&created);
 
     // endDate is optional; ISO timestamps are accepted.
-    let open = t
+    let open = app
         .create(
-            &app,
-            "/api/v1/class/create-class",
+            &t.token,
+            "/class/create-class",
             json!({"className": "Open", "startDate": "2025-02-01T08:30:00.000Z"}),
         )
         .await;
@@ -50,18 +50,18 @@ async fn classes_create_list_get_update(db: Db) {
     assert_eq!(open["startDate"], "2025-02-01T08:30:00.000Z");
 
     // A duplicate name (after trimming) is 409 and writes nothing; another teacher may use it.
-    let (status, body) = t
+    let Res { status, body, .. } = app
         .post(
-            &app,
-            "/api/v1/class/create-class",
+            "/class/create-class",
+            Some(&t.token),
             json!({"className": " Class 5 / A ", "startDate": "2025-01-31"}),
         )
         .await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["success"], false);
     assert!(body["message"].as_str().unwrap().contains("already"));
-    let other = teacher(&app, "Mr Other").await;
-    other.class(&app, "Class 5 / A").await;
+    let other = app.stored_teacher("Mr Other").await;
+    app.class(&other.token, "Class 5 / A").await;
 
     // Validation.
     for (bad, field) in [
@@ -84,16 +84,16 @@ async fn classes_create_list_get_update(db: Db) {
             "endDate",
         ),
     ] {
-        let (status, body) = t.post(&app, "/api/v1/class/create-class", bad).await;
+        let Res { status, body, .. } = app.post("/class/create-class", Some(&t.token), bad).await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(body["errorMessages"][0]["path"], field, "{body}");
     }
 
     // List: newest first, 10 a page, `page=undefined` is page 1, past the end is empty.
     for i in 0..10 {
-        t.class(&app, &format!("Extra {i}")).await;
+        app.class(&t.token, &format!("Extra {i}")).await;
     }
-    let (status, body) = t.get(&app, "/api/v1/class?page=undefined").await;
+    let Res { status, body, .. } = app.get("/class?page=undefined", Some(&t.token)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["pagination"],
@@ -103,21 +103,23 @@ async fn classes_create_list_get_update(db: Db) {
     assert_eq!(first.len(), 10);
     assert_eq!(body["data"][0]["className"], "Extra 9");
     has_doc_shape(&body["data"][0], &["className", "startDate", "teacher"]);
-    let (_, body) = t.get(&app, "/api/v1/class?page=2").await;
+    let Res { body, .. } = app.get("/class?page=2", Some(&t.token)).await;
     assert_eq!(ids(&body), [id(&open), class_id.clone()]);
-    let (status, body) = t.get(&app, "/api/v1/class?page=3").await;
+    let Res { status, body, .. } = app.get("/class?page=3", Some(&t.token)).await;
     assert_eq!(status, 200);
     assert_eq!(body["data"], json!([]));
-    let (_, body) = t.get(&app, "/api/v1/class").await;
+    let Res { body, .. } = app.get("/class", Some(&t.token)).await;
     assert_eq!(body["pagination"]["page"], 1);
 
     // One.
-    let (status, body) = t.get(&app, &format!("/api/v1/class/{class_id}")).await;
+    let Res { status, body, .. } = app.get(&format!("/class/{class_id}"), Some(&t.token)).await;
     assert_eq!(status, 200);
     assert_eq!(body["data"], created);
-    let (status, _) = t.get(&app, "/api/v1/class/undefined").await;
+    let Res { status, .. } = app.get("/class/undefined", Some(&t.token)).await;
     assert_eq!(status, 400);
-    let (status, body) = t.get(&app, "/api/v1/class/65a1b2c3d4e5f60718293a4b").await;
+    let Res { status, body, .. } = app
+        .get("/class/65a1b2c3d4e5f60718293a4b", Some(&t.token))
+        .await;
     assert_eq!(status, 404);
     assert_eq!(body["message"], "Class not found.");
 
@@ -129,8 +131,8 @@ async fn classes_create_list_get_update(db: Db) {
     echoed["_id"] = json!("65a1b2c3d4e5f60718293a4b");
     echoed["__v"] = json!(42);
     echoed["createdAt"] = json!("2000-01-01T00:00:00.000Z");
-    let (status, body) = t
-        .patch(&app, &format!("/api/v1/class/{class_id}"), echoed)
+    let Res { status, body, .. } = app
+        .patch(&format!("/class/{class_id}"), Some(&t.token), echoed)
         .await;
     assert_eq!(status, 200, "{body}");
     let updated = &body["data"];
@@ -143,69 +145,69 @@ async fn classes_create_list_get_update(db: Db) {
     assert_eq!(updated["__v"], 1);
 
     // Renaming onto another own class's name is 409; dates stay in order.
-    let (status, _) = t
+    let Res { status, .. } = app
         .patch(
-            &app,
-            &format!("/api/v1/class/{class_id}"),
+            &format!("/class/{class_id}"),
+            Some(&t.token),
             json!({"className": "Open"}),
         )
         .await;
     assert_eq!(status, 409);
-    let (status, body) = t
+    let Res { status, body, .. } = app
         .patch(
-            &app,
-            &format!("/api/v1/class/{class_id}"),
+            &format!("/class/{class_id}"),
+            Some(&t.token),
             json!({"startDate": "2026-02-01"}),
         )
         .await;
     assert_eq!(status, 400, "start after the stored end: {body}");
-    let (_, body) = t.get(&app, &format!("/api/v1/class/{class_id}")).await;
+    let Res { body, .. } = app.get(&format!("/class/{class_id}"), Some(&t.token)).await;
     assert_eq!(body["data"]["className"], "Class 6 / A", "nothing changed");
     assert_eq!(body["data"]["__v"], 1);
 }
 
 async fn class_rename_carries_to_students(db: Db) {
     let app = spawn_app(db, Kv::Memory).await;
-    let t = teacher(&app, "Ms Rahman").await;
-    let other = teacher(&app, "Mr Other").await;
-    let class = t.class(&app, "Class 5 / A").await;
-    t.class(&app, "Class 7").await;
-    other.class(&app, "Class 5 / A").await;
-    student(&app, &t, "Class 5 / A", "100001").await;
-    student(&app, &t, "Class 5 / A", "100002").await;
-    student(&app, &t, "Class 7", "100003").await;
-    let foreign = student(&app, &other, "Class 5 / A", "100004").await;
+    let t = app.stored_teacher("Ms Rahman").await;
+    let other = app.stored_teacher("Mr Other").await;
+    let class = app.class(&t.token, "Class 5 / A").await;
+    app.class(&t.token, "Class 7").await;
+    app.class(&other.token, "Class 5 / A").await;
+    app.student_of(&t.token, "Class 5 / A", "100001").await;
+    app.student_of(&t.token, "Class 5 / A", "100002").await;
+    app.student_of(&t.token, "Class 7", "100003").await;
+    let foreign = app.student_of(&other.token, "Class 5 / A", "100004").await;
 
-    let (status, body) = t
+    let Res { status, body, .. } = app
         .get(
-            &app,
-            "/api/v1/student/class/Class%205%20%2F%20A?page=undefined",
+            "/student/class/Class%205%20%2F%20A?page=undefined",
+            Some(&t.token),
         )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["pagination"]["total"], 2);
 
-    let (status, body) = t
+    let Res { status, body, .. } = app
         .patch(
-            &app,
-            &format!("/api/v1/class/{}", id(&class)),
+            &format!("/class/{}", id(&class)),
+            Some(&t.token),
             json!({"className": "Class 6 / A", "startDate": class["startDate"]}),
         )
         .await;
     assert_eq!(status, 200, "{body}");
 
-    let (_, body) = t
-        .get(&app, "/api/v1/student/class/Class%206%20%2F%20A")
+    let Res { body, .. } = app
+        .get("/student/class/Class%206%20%2F%20A", Some(&t.token))
         .await;
     assert_eq!(body["pagination"]["total"], 2, "{body}");
     for s in body["data"].as_array().unwrap() {
         assert_eq!(s["class"], "Class 6 / A");
     }
-    let (_, body) = t
-        .get(&app, "/api/v1/student/class/Class%205%20%2F%20A")
+    let Res { body, .. } = app
+        .get("/student/class/Class%205%20%2F%20A", Some(&t.token))
         .await;
     assert_eq!(body["data"], json!([]));
-    let (_, body) = t.get(&app, "/api/v1/student/class/Class%207").await;
+    let Res { body, .. } = app.get("/student/class/Class%207", Some(&t.token)).await;
     assert_eq!(body["pagination"]["total"], 1, "other classes untouched");
     // Another teacher's class of the same name and its students are untouched.
     let s = app
@@ -219,11 +221,11 @@ async fn class_rename_carries_to_students(db: Db) {
     assert_eq!(s.class, "Class 5 / A");
 
     // New students join the class by its new name; the old name no longer exists.
-    student(&app, &t, "Class 6 / A", "100005").await;
-    let (status, body) = t
+    app.student_of(&t.token, "Class 6 / A", "100005").await;
+    let Res { status, body, .. } = app
         .post(
-            &app,
-            "/api/v1/student/create-student",
+            "/student/create-student",
+            Some(&t.token),
             json!({"name": "Late", "password": "100006", "class": "Class 5 / A", "profile": ""}),
         )
         .await;
@@ -235,18 +237,22 @@ async fn class_rename_carries_to_students(db: Db) {
 /// under the name the class ends up with.
 async fn concurrent_renames_keep_students_with_their_class(db: Db) {
     let app = std::sync::Arc::new(spawn_app(db, Kv::Memory).await);
-    let t = std::sync::Arc::new(teacher(&app, "Ms Rahman").await);
-    let class = t.class(&app, "Start").await;
-    student(&app, &t, "Start", "600001").await;
-    student(&app, &t, "Start", "600002").await;
-    let path = format!("/api/v1/class/{}", id(&class));
+    let t = std::sync::Arc::new(app.stored_teacher("Ms Rahman").await);
+    let class = app.class(&t.token, "Start").await;
+    app.student_of(&t.token, "Start", "600001").await;
+    app.student_of(&t.token, "Start", "600002").await;
+    let path = format!("/class/{}", id(&class));
     let mut racers = Vec::new();
     for i in 0..8 {
         let (app, t, path) = (app.clone(), t.clone(), path.clone());
         racers.push(tokio::spawn(async move {
-            t.patch(&app, &path, json!({"className": format!("Name {i}")}))
-                .await
-                .0
+            app.patch(
+                &path,
+                Some(&t.token),
+                json!({"className": format!("Name {i}")}),
+            )
+            .await
+            .status
         }));
     }
     let mut ok = 0;
@@ -256,10 +262,10 @@ async fn concurrent_renames_keep_students_with_their_class(db: Db) {
         ok += usize::from(status == 200);
     }
     assert!(ok >= 1);
-    let (_, body) = t.get(&app, &path).await;
+    let Res { body, .. } = app.get(&path, Some(&t.token)).await;
     assert_eq!(body["data"]["__v"], ok, "one version per successful rename");
     let name = body["data"]["className"].as_str().unwrap().to_owned();
-    let (_, body) = t.get(&app, "/api/v1/student?page=1").await;
+    let Res { body, .. } = app.get("/student?page=1", Some(&t.token)).await;
     assert_eq!(body["pagination"]["total"], 2);
     for s in body["data"].as_array().unwrap() {
         assert_eq!(s["class"], name.as_str(), "{body}");
@@ -268,55 +274,62 @@ async fn concurrent_renames_keep_students_with_their_class(db: Db) {
 
 async fn class_delete_refuses_while_students_remain(db: Db) {
     let app = spawn_app(db, Kv::Memory).await;
-    let t = teacher(&app, "Ms Rahman").await;
-    let full = t.class(&app, "Full").await;
-    let empty = t.class(&app, "Empty").await;
-    student(&app, &t, "Full", "200001").await;
+    let t = app.stored_teacher("Ms Rahman").await;
+    let full = app.class(&t.token, "Full").await;
+    let empty = app.class(&t.token, "Empty").await;
+    app.student_of(&t.token, "Full", "200001").await;
 
-    let (status, body) = t
-        .delete(&app, &format!("/api/v1/class/{}", id(&full)))
+    let Res { status, body, .. } = app
+        .delete(&format!("/class/{}", id(&full)), Some(&t.token))
         .await;
     assert_eq!(status, 409, "{body}");
     assert!(
         body["message"].as_str().unwrap().contains("1 student"),
         "{body}"
     );
-    let (status, _) = t.get(&app, &format!("/api/v1/class/{}", id(&full))).await;
+    let Res { status, .. } = app
+        .get(&format!("/class/{}", id(&full)), Some(&t.token))
+        .await;
     assert_eq!(status, 200, "nothing deleted");
-    let (_, body) = t.get(&app, "/api/v1/student/class/Full").await;
+    let Res { body, .. } = app.get("/student/class/Full", Some(&t.token)).await;
     assert_eq!(body["pagination"]["total"], 1);
 
-    let (status, body) = t
-        .delete(&app, &format!("/api/v1/class/{}", id(&empty)))
+    let Res { status, body, .. } = app
+        .delete(&format!("/class/{}", id(&empty)), Some(&t.token))
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["success"], true);
-    let (status, _) = t.get(&app, &format!("/api/v1/class/{}", id(&empty))).await;
+    let Res { status, .. } = app
+        .get(&format!("/class/{}", id(&empty)), Some(&t.token))
+        .await;
     assert_eq!(status, 404);
-    let (status, _) = t
-        .delete(&app, &format!("/api/v1/class/{}", id(&empty)))
+    let Res { status, .. } = app
+        .delete(&format!("/class/{}", id(&empty)), Some(&t.token))
         .await;
     assert_eq!(status, 404, "a second delete finds nothing");
-    // Its name is free again.
-    t.class(&app, "Empty").await;
+    // Its name is free app.class(&again.t.token, "Empty").await;
 }
 
 async fn create_student_needs_an_own_class(db: Db) {
     let app = spawn_app(db, Kv::Memory).await;
-    let t = teacher(&app, "Ms Rahman").await;
-    let other = teacher(&app, "Mr Other").await;
-    other.class(&app, "Theirs").await;
+    let t = app.stored_teacher("Ms Rahman").await;
+    let other = app.stored_teacher("Mr Other").await;
+    app.class(&other.token, "Theirs").await;
     let body = |class: &str| json!({"name": "Kid", "password": "300001", "class": class});
     for class in ["Nowhere", "Theirs"] {
-        let (status, resp) = t
-            .post(&app, "/api/v1/student/create-student", body(class))
+        let Res {
+            status, body: resp, ..
+        } = app
+            .post("/student/create-student", Some(&t.token), body(class))
             .await;
         assert_eq!(status, 404, "{resp}");
         assert_eq!(resp["message"], "Class not found.");
     }
-    t.class(&app, "Mine").await;
-    let (status, resp) = t
-        .post(&app, "/api/v1/student/create-student", body(" Mine "))
+    app.class(&t.token, "Mine").await;
+    let Res {
+        status, body: resp, ..
+    } = app
+        .post("/student/create-student", Some(&t.token), body(" Mine "))
         .await;
     assert_eq!(status, 200, "{resp}");
     assert_eq!(resp["data"]["class"], "Mine");
@@ -324,11 +337,11 @@ async fn create_student_needs_an_own_class(db: Db) {
 
 async fn categories_create_list_update(db: Db) {
     let app = spawn_app(db, Kv::Memory).await;
-    let t = teacher(&app, "Ms Rahman").await;
-    let (status, body) = t
+    let t = app.stored_teacher("Ms Rahman").await;
+    let Res { status, body, .. } = app
         .post(
-            &app,
-            "/api/v1/category/create-category",
+            "/category/create-category",
+            Some(&t.token),
             json!({"name": "Homework", "image": "/images/preset-book.png"}),
         )
         .await;
@@ -337,7 +350,7 @@ async fn categories_create_list_update(db: Db) {
     has_doc_shape(&homework, &["name", "image", "teacher"]);
     assert_eq!(homework["image"], "/images/preset-book.png");
     assert_eq!(homework["teacher"], t.id.to_string());
-    let kindness = t.category(&app, "Kindness").await;
+    let kindness = app.category(&t.token, "Kindness").await;
 
     for (bad, field) in [
         (json!({"image": "/images/a.png"}), "name"),
@@ -351,24 +364,26 @@ async fn categories_create_list_update(db: Db) {
             "image",
         ),
     ] {
-        let (status, body) = t.post(&app, "/api/v1/category/create-category", bad).await;
+        let Res { status, body, .. } = app
+            .post("/category/create-category", Some(&t.token), bad)
+            .await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(body["errorMessages"][0]["path"], field);
     }
 
     // All own categories, newest first, not paginated; `page` is ignored.
     for i in 0..10 {
-        t.category(&app, &format!("C{i}")).await;
+        app.category(&t.token, &format!("C{i}")).await;
     }
-    let (status, body) = t.get(&app, "/api/v1/category?page=undefined").await;
+    let Res { status, body, .. } = app.get("/category?page=undefined", Some(&t.token)).await;
     assert_eq!(status, 200);
     assert!(body.get("pagination").is_none(), "{body}");
     let all = ids(&body);
     assert_eq!(all.len(), 12);
     assert_eq!(all[10], id(&kindness));
     assert_eq!(all[11], id(&homework));
-    let other = teacher(&app, "Mr Other").await;
-    let (_, body) = other.get(&app, "/api/v1/category").await;
+    let other = app.stored_teacher("Mr Other").await;
+    let Res { body, .. } = app.get("/category", Some(&other.token)).await;
     assert_eq!(body["data"], json!([]));
 
     // PATCH with the echoed object.
@@ -377,8 +392,12 @@ async fn categories_create_list_update(db: Db) {
     echoed["image"] = json!("https://cdn.example.com/book.png");
     echoed["teacher"] = json!(other.id.to_string());
     echoed["__v"] = json!("7");
-    let (status, body) = t
-        .patch(&app, &format!("/api/v1/category/{}", id(&homework)), echoed)
+    let Res { status, body, .. } = app
+        .patch(
+            &format!("/category/{}", id(&homework)),
+            Some(&t.token),
+            echoed,
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["name"], "Home work");
@@ -386,18 +405,18 @@ async fn categories_create_list_update(db: Db) {
     assert_eq!(body["data"]["teacher"], t.id.to_string());
     assert_eq!(body["data"]["__v"], 1);
     // Only a name: the image stays.
-    let (_, body) = t
+    let Res { body, .. } = app
         .patch(
-            &app,
-            &format!("/api/v1/category/{}", id(&homework)),
+            &format!("/category/{}", id(&homework)),
+            Some(&t.token),
             json!({"name": "Homework"}),
         )
         .await;
     assert_eq!(body["data"]["image"], "https://cdn.example.com/book.png");
-    let (status, _) = t
+    let Res { status, .. } = app
         .patch(
-            &app,
-            &format!("/api/v1/category/{}", id(&homework)),
+            &format!("/category/{}", id(&homework)),
+            Some(&t.token),
             json!({"image": "data:image/png;base64,AAAA"}),
         )
         .await;
@@ -406,15 +425,15 @@ async fn categories_create_list_update(db: Db) {
 
 async fn tasks_create_list_update(db: Db) {
     let app = spawn_app(db, Kv::Memory).await;
-    let t = teacher(&app, "Ms Rahman").await;
-    let homework = t.category(&app, "Homework").await;
-    let conduct = t.category(&app, "Conduct").await;
+    let t = app.stored_teacher("Ms Rahman").await;
+    let homework = app.category(&t.token, "Homework").await;
+    let conduct = app.category(&t.token, "Conduct").await;
 
     // The app's body: points as a string.
-    let (status, body) = t
+    let Res { status, body, .. } = app
         .post(
-            &app,
-            "/api/v1/task/create-task",
+            "/task/create-task",
+            Some(&t.token),
             json!({"name": "Read a book", "points": "25", "category": id(&homework),
                    "type": "good", "repeat": "weekly"}),
         )
@@ -432,10 +451,10 @@ async fn tasks_create_list_update(db: Db) {
     assert_eq!(task["category"]["name"], "Homework");
     assert_eq!(task["teacher"], t.id.to_string());
 
-    let late = t
+    let late = app
         .create(
-            &app,
-            "/api/v1/task/create-task",
+            &t.token,
+            "/task/create-task",
             json!({"name": "Late", "points": -500, "category": id(&conduct),
                    "type": "bad", "repeat": "everyday"}),
         )
@@ -488,14 +507,14 @@ async fn tasks_create_list_update(db: Db) {
             "repeat",
         ),
     ] {
-        let (status, body) = t.post(&app, "/api/v1/task/create-task", bad).await;
+        let Res { status, body, .. } = app.post("/task/create-task", Some(&t.token), bad).await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(body["errorMessages"][0]["path"], field, "{body}");
     }
-    let (status, body) = t
+    let Res { status, body, .. } = app
         .post(
-            &app,
-            "/api/v1/task/create-task",
+            "/task/create-task",
+            Some(&t.token),
             json!({"name": "x", "points": 1, "category": "65a1b2c3d4e5f60718293a4b",
                    "type": "good", "repeat": "weekly"}),
         )
@@ -505,18 +524,18 @@ async fn tasks_create_list_update(db: Db) {
 
     // List: newest first, populated, paginated.
     for i in 0..9 {
-        t.task(&app, &format!("T{i}"), &id(&homework)).await;
+        app.task(&t.token, &format!("T{i}"), &id(&homework)).await;
     }
-    let (status, body) = t.get(&app, "/api/v1/task?page=undefined").await;
+    let Res { status, body, .. } = app.get("/task?page=undefined", Some(&t.token)).await;
     assert_eq!(status, 200);
     assert_eq!(body["pagination"]["total"], 11);
     assert_eq!(body["pagination"]["totalPage"], 2);
     assert_eq!(body["data"][0]["name"], "T8");
     assert_eq!(body["data"][0]["category"]["name"], "Homework");
-    let (_, body) = t.get(&app, "/api/v1/task?page=2").await;
+    let Res { body, .. } = app.get("/task?page=2", Some(&t.token)).await;
     assert_eq!(ids(&body), [id(&task)]);
     assert_eq!(body["data"][0]["category"], task["category"]);
-    let (_, body) = t.get(&app, "/api/v1/task?page=5").await;
+    let Res { body, .. } = app.get("/task?page=5", Some(&t.token)).await;
     assert_eq!(body["data"], json!([]));
 
     // PATCH with the echoed, populated task and points as a string.
@@ -527,8 +546,8 @@ async fn tasks_create_list_update(db: Db) {
     echoed["repeat"] = json!("monthly");
     echoed["category"] = conduct.clone();
     echoed["teacher"] = json!("65a1b2c3d4e5f60718293a4b");
-    let (status, body) = t
-        .patch(&app, &format!("/api/v1/task/{}", id(&task)), echoed)
+    let Res { status, body, .. } = app
+        .patch(&format!("/task/{}", id(&task)), Some(&t.token), echoed)
         .await;
     assert_eq!(status, 200, "{body}");
     let updated = &body["data"];
@@ -539,10 +558,10 @@ async fn tasks_create_list_update(db: Db) {
     assert_eq!(updated["teacher"], t.id.to_string());
     assert_eq!(updated["__v"], 1);
     // The category as a plain id; type flips.
-    let (status, body) = t
+    let Res { status, body, .. } = app
         .patch(
-            &app,
-            &format!("/api/v1/task/{}", id(&task)),
+            &format!("/task/{}", id(&task)),
+            Some(&t.token),
             json!({"category": id(&homework), "type": "bad", "points": -5}),
         )
         .await;
@@ -550,18 +569,18 @@ async fn tasks_create_list_update(db: Db) {
     assert_eq!(body["data"]["category"]["_id"], id(&homework));
     assert_eq!(body["data"]["type"], "bad");
     assert_eq!(body["data"]["name"], "Read two books");
-    let (status, _) = t
+    let Res { status, .. } = app
         .patch(
-            &app,
-            &format!("/api/v1/task/{}", id(&task)),
+            &format!("/task/{}", id(&task)),
+            Some(&t.token),
             json!({"points": 900}),
         )
         .await;
     assert_eq!(status, 400);
-    let (status, _) = t
+    let Res { status, .. } = app
         .patch(
-            &app,
-            "/api/v1/task/65a1b2c3d4e5f60718293a4b",
+            "/task/65a1b2c3d4e5f60718293a4b",
+            Some(&t.token),
             json!({"name": "ghost"}),
         )
         .await;
@@ -570,11 +589,11 @@ async fn tasks_create_list_update(db: Db) {
 
 async fn rewards_create_list_update(db: Db) {
     let app = spawn_app(db, Kv::Memory).await;
-    let t = teacher(&app, "Ms Rahman").await;
-    let (status, body) = t
+    let t = app.stored_teacher("Ms Rahman").await;
+    let Res { status, body, .. } = app
         .post(
-            &app,
-            "/api/v1/reward/create-reward",
+            "/reward/create-reward",
+            Some(&t.token),
             json!({"name": "Extra recess", "image": "/images/recess.png", "requiredPoints": "40"}),
         )
         .await;
@@ -583,10 +602,10 @@ async fn rewards_create_list_update(db: Db) {
     has_doc_shape(&reward, &["name", "requiredPoints", "image", "teacher"]);
     assert_eq!(reward["requiredPoints"], 40);
     assert_eq!(reward["teacher"], t.id.to_string());
-    let free = t
+    let free = app
         .create(
-            &app,
-            "/api/v1/reward/create-reward",
+            &t.token,
+            "/reward/create-reward",
             json!({"name": "Sticker", "image": "/images/s.png", "requiredPoints": 0}),
         )
         .await;
@@ -612,20 +631,20 @@ async fn rewards_create_list_update(db: Db) {
             "requiredPoints",
         ),
     ] {
-        let (status, body) = t.post(&app, "/api/v1/reward/create-reward", bad).await;
+        let Res { status, body, .. } = app.post("/reward/create-reward", Some(&t.token), bad).await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(body["errorMessages"][0]["path"], field, "{body}");
     }
 
     for i in 0..9 {
-        t.reward(&app, &format!("R{i}")).await;
+        app.reward(&t.token, &format!("R{i}")).await;
     }
-    let (_, body) = t.get(&app, "/api/v1/reward?page=undefined").await;
+    let Res { body, .. } = app.get("/reward?page=undefined", Some(&t.token)).await;
     assert_eq!(body["pagination"]["total"], 11);
     assert_eq!(body["data"][0]["name"], "R8");
-    let (_, body) = t.get(&app, "/api/v1/reward?page=2").await;
+    let Res { body, .. } = app.get("/reward?page=2", Some(&t.token)).await;
     assert_eq!(ids(&body), [id(&reward)]);
-    let (_, body) = t.get(&app, "/api/v1/reward?page=3").await;
+    let Res { body, .. } = app.get("/reward?page=3", Some(&t.token)).await;
     assert_eq!(body["data"], json!([]));
     let _ = free;
 
@@ -633,18 +652,18 @@ async fn rewards_create_list_update(db: Db) {
     echoed["requiredPoints"] = json!("75");
     echoed["name"] = json!("Long recess");
     echoed["teacher"] = json!("65a1b2c3d4e5f60718293a4b");
-    let (status, body) = t
-        .patch(&app, &format!("/api/v1/reward/{}", id(&reward)), echoed)
+    let Res { status, body, .. } = app
+        .patch(&format!("/reward/{}", id(&reward)), Some(&t.token), echoed)
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["requiredPoints"], 75);
     assert_eq!(body["data"]["name"], "Long recess");
     assert_eq!(body["data"]["image"], "/images/recess.png");
     assert_eq!(body["data"]["teacher"], t.id.to_string());
-    let (status, _) = t
+    let Res { status, .. } = app
         .patch(
-            &app,
-            &format!("/api/v1/reward/{}", id(&reward)),
+            &format!("/reward/{}", id(&reward)),
+            Some(&t.token),
             json!({"requiredPoints": -3}),
         )
         .await;
@@ -654,88 +673,75 @@ async fn rewards_create_list_update(db: Db) {
 /// Students and admins on teacher routes: 403 (the app calls them with the wrong role routinely).
 async fn other_roles_are_forbidden(db: Db) {
     let app = spawn_app(db, Kv::Memory).await;
-    let t = teacher(&app, "Ms Rahman").await;
-    t.class(&app, "Class 1").await;
-    let s = student(&app, &t, "Class 1", "400001").await;
-    let a = admin(&app).await;
+    let t = app.stored_teacher("Ms Rahman").await;
+    app.class(&t.token, "Class 1").await;
+    let s = app.student_of(&t.token, "Class 1", "400001").await;
+    let a = app.stored_admin().await;
     let any = "65a1b2c3d4e5f60718293a4b";
     let routes: Vec<(&str, String, Option<Value>)> = vec![
-        ("GET", "/api/v1/class?page=1".into(), None),
-        ("GET", format!("/api/v1/class/{any}"), None),
+        ("GET", "/class?page=1".into(), None),
+        ("GET", format!("/class/{any}"), None),
         (
             "POST",
-            "/api/v1/class/create-class".into(),
+            "/class/create-class".into(),
             Some(json!({"className": "x", "startDate": "2025-01-01"})),
         ),
         (
             "PATCH",
-            format!("/api/v1/class/{any}"),
+            format!("/class/{any}"),
             Some(json!({"className": "y"})),
         ),
-        ("DELETE", format!("/api/v1/class/{any}"), None),
-        ("GET", "/api/v1/category".into(), None),
+        ("DELETE", format!("/class/{any}"), None),
+        ("GET", "/category".into(), None),
         (
             "POST",
-            "/api/v1/category/create-category".into(),
+            "/category/create-category".into(),
             Some(json!({"name": "x", "image": "/i.png"})),
         ),
         (
             "PATCH",
-            format!("/api/v1/category/{any}"),
+            format!("/category/{any}"),
             Some(json!({"name": "y"})),
         ),
-        ("GET", "/api/v1/task?page=1".into(), None),
+        ("GET", "/task?page=1".into(), None),
         (
             "POST",
-            "/api/v1/task/create-task".into(),
+            "/task/create-task".into(),
             Some(
                 json!({"name": "x", "points": 1, "category": any, "type": "good", "repeat": "weekly"}),
             ),
         ),
-        (
-            "PATCH",
-            format!("/api/v1/task/{any}"),
-            Some(json!({"name": "y"})),
-        ),
-        ("GET", "/api/v1/reward?page=1".into(), None),
+        ("PATCH", format!("/task/{any}"), Some(json!({"name": "y"}))),
+        ("GET", "/reward?page=1".into(), None),
         (
             "POST",
-            "/api/v1/reward/create-reward".into(),
+            "/reward/create-reward".into(),
             Some(json!({"name": "x", "image": "/i.png", "requiredPoints": 1})),
         ),
         (
             "PATCH",
-            format!("/api/v1/reward/{any}"),
+            format!("/reward/{any}"),
             Some(json!({"name": "y"})),
         ),
     ];
     for caller in [&s, &a] {
         for (method, path, body) in &routes {
-            let (status, resp) = super::helpers::call(
-                &app,
-                method.parse().unwrap(),
-                path,
-                Some(&caller.token),
-                body.clone(),
-            )
-            .await;
+            let mut call = app
+                .send(method.parse().unwrap(), path)
+                .bearer(&caller.token);
+            if let Some(body) = body {
+                call = call.json(body);
+            }
+            let Res {
+                status, body: resp, ..
+            } = call.await;
             assert_eq!(status, 403, "{method} {path}: {resp}");
             assert_eq!(resp["success"], false);
         }
     }
     // No token: 401; `Bearer undefined`: 400.
-    let (status, _) =
-        super::helpers::call(&app, reqwest::Method::GET, "/api/v1/class", None, None).await;
-    assert_eq!(status, 401);
-    let (status, _) = super::helpers::call(
-        &app,
-        reqwest::Method::GET,
-        "/api/v1/category",
-        Some("undefined"),
-        None,
-    )
-    .await;
-    assert_eq!(status, 400);
+    assert_eq!(app.get("/class", None).await.status, 401);
+    assert_eq!(app.get("/category", Some("undefined")).await.status, 400);
 }
 
 on_both_stores!(

@@ -7,25 +7,25 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::assignments::{Classroom, assign, classroom};
-use super::helpers::{Caller, student};
 use crate::on_both_stores;
+use crate::support::shapes::id;
 use crate::support::socket::{SocketClient, SocketTransport, WAIT};
-use crate::support::{Db, Kv, TestApp, services, spawn_app, spawn_app_with};
+use crate::support::{Db, Kv, Res, TestApp, User, services, spawn_app, spawn_app_with};
 
 const QUIET: Duration = Duration::from_millis(800);
 
-fn event_for(c: &Caller) -> String {
+fn event_for(c: &User) -> String {
     format!("notification::{}", c.id)
 }
 
 /// The newest stored notification of `c`: what the socket must have carried.
-async fn newest_notification(app: &TestApp, c: &Caller) -> Value {
-    let (status, body) = c.get(app, "/api/v1/notifications").await;
+async fn newest_notification(app: &TestApp, c: &User) -> Value {
+    let Res { status, body, .. } = app.get("/notifications", Some(&c.token)).await;
     assert_eq!(status, 200, "{body}");
     body["data"][0].clone()
 }
 
-async fn expect_notification(sock: &mut SocketClient, app: &TestApp, to: &Caller, kind: &str) {
+async fn expect_notification(sock: &mut SocketClient, app: &TestApp, to: &User, kind: &str) {
     let (name, arg) = sock.next_event(WAIT).await;
     assert_eq!(name, event_for(to));
     assert_eq!(arg["type"], kind, "{arg}");
@@ -39,7 +39,7 @@ async fn expect_notification(sock: &mut SocketClient, app: &TestApp, to: &Caller
 async fn the_students_socket_hears_its_approval_and_no_one_elses(db: Db) {
     let app = spawn_app(db, Kv::Memory).await;
     let c = classroom(&app, "Ms Live", "730001", 25).await;
-    let other = student(&app, &c.teacher, "Class 5", "730002").await;
+    let other = app.student_of(&c.teacher.token, "Class 5", "730002").await;
     let mut kid = SocketClient::connect(&app, &c.student.token, SocketTransport::WebSocket).await;
     let mut bystander = SocketClient::connect(&app, &other.token, SocketTransport::WebSocket).await;
     let mut teacher =
@@ -47,24 +47,10 @@ async fn the_students_socket_hears_its_approval_and_no_one_elses(db: Db) {
 
     let aid = assign(&app, &c).await;
     expect_notification(&mut kid, &app, &c.student, "taskAssigned").await;
-    let (status, _) = c
-        .student
-        .patch(
-            &app,
-            &format!("/api/v1/assign-task/achieve/{aid}"),
-            json!({}),
-        )
-        .await;
+    let Res { status, .. } = app.achieve(&c.student.token, &aid).await;
     assert_eq!(status, 200);
     expect_notification(&mut teacher, &app, &c.teacher, "taskAchieved").await;
-    let (status, _) = c
-        .teacher
-        .patch(
-            &app,
-            &format!("/api/v1/assign-task/approve/{aid}"),
-            json!({}),
-        )
-        .await;
+    let Res { status, .. } = app.approve(&c.teacher.token, &aid).await;
     assert_eq!(status, 200);
     expect_notification(&mut kid, &app, &c.student, "taskApproved").await;
 
@@ -97,28 +83,26 @@ async fn an_approval_through_one_instance_reaches_a_socket_on_another() {
     let deadline = tokio::time::Instant::now() + WAIT;
     let mut assigned = None;
     for n in 0.. {
-        let task = c
-            .teacher
+        let task = b
             .create(
-                &b,
-                "/api/v1/task/create-task",
+                &c.teacher.token,
+                "/task/create-task",
                 json!({"name": format!("Warm-up {n}"), "points": 40,
-                       "category": super::helpers::id(&c.category), "type": "good",
+                       "category": id(&c.category), "type": "good",
                        "repeat": "everyday"}),
             )
             .await;
-        let data = c
-            .teacher
+        let data = b
             .create(
-                &b,
-                "/api/v1/assign-task",
-                json!({"task": super::helpers::id(&task), "student": c.student.id.to_string()}),
+                &c.teacher.token,
+                "/assign-task",
+                json!({"task": id(&task), "student": c.student.id.to_string()}),
             )
             .await;
         if let Some(line) = on_a.next_line(Duration::from_millis(500)).await {
             assert_eq!(line["type"], "event", "{line}");
             assert_eq!(line["name"], event_for(&c.student));
-            assigned = Some(super::helpers::id(&data));
+            assigned = Some(id(&data));
             break;
         }
         assert!(
@@ -130,15 +114,9 @@ async fn an_approval_through_one_instance_reaches_a_socket_on_another() {
     while on_a.next_line(QUIET).await.is_some() {}
 
     let aid = assigned.unwrap();
-    let (status, _) = c
-        .student
-        .patch(&a, &format!("/api/v1/assign-task/achieve/{aid}"), json!({}))
-        .await;
+    let Res { status, .. } = a.achieve(&c.student.token, &aid).await;
     assert_eq!(status, 200);
-    let (status, _) = c
-        .teacher
-        .patch(&b, &format!("/api/v1/assign-task/approve/{aid}"), json!({}))
-        .await;
+    let Res { status, .. } = b.approve(&c.teacher.token, &aid).await;
     assert_eq!(status, 200);
     expect_notification(&mut on_a, &a, &c.student, "taskApproved").await;
     on_a.assert_no_event(QUIET).await;

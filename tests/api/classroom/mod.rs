@@ -3,7 +3,6 @@
 
 mod assignments;
 mod concurrency;
-pub(crate) mod helpers;
 mod http;
 mod live;
 mod ownership;

@@ -6,21 +6,15 @@ use educoin::domain::Id;
 use educoin::domain::assignment::{RewardStatus, TaskStatus};
 use educoin::jobs::settle_points::run_once;
 use educoin::store::Store;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::assignments::{Classroom, assign, classroom};
-use super::helpers::{Caller, id};
+use super::assignments::{Classroom, assign, classroom, profile};
 use crate::on_both_stores;
-use crate::support::{Db, Kv, TestApp, spawn_app};
-
-async fn profile(app: &TestApp, s: &Caller) -> Value {
-    let (status, body) = s.get(app, "/api/v1/student/profile").await;
-    assert_eq!(status, 200, "{body}");
-    body["data"].clone()
-}
+use crate::support::shapes::id;
+use crate::support::{Db, Kv, Res, TestApp, User, spawn_app};
 
 /// `(points, pendingPoints, earnedPoints, level, rewards)` as the student's profile shows them.
-async fn balances(app: &TestApp, s: &Caller) -> (i64, i64, i64, i64, i64) {
+async fn balances(app: &TestApp, s: &User) -> (i64, i64, i64, i64, i64) {
     let p = profile(app, s).await;
     let n = |k: &str| p[k].as_i64().unwrap_or_else(|| panic!("{k} in {p}"));
     (
@@ -35,59 +29,41 @@ async fn balances(app: &TestApp, s: &Caller) -> (i64, i64, i64, i64, i64) {
 /// A task of the classroom's teacher worth `points`, assigned, achieved and approved.
 async fn complete_task(app: &TestApp, c: &Classroom, name: &str, points: i64) {
     let kind = if points < 0 { "bad" } else { "good" };
-    let task = c
-        .teacher
+    let task = app
         .create(
-            app,
-            "/api/v1/task/create-task",
+            &c.teacher.token,
+            "/task/create-task",
             json!({"name": name, "points": points, "category": id(&c.category),
                    "type": kind, "repeat": "monthly"}),
         )
         .await;
-    let data = c
-        .teacher
+    let data = app
         .create(
-            app,
-            "/api/v1/assign-task",
+            &c.teacher.token,
+            "/assign-task",
             json!({"task": id(&task), "student": c.student.id.to_string()}),
         )
         .await;
     let aid = id(&data);
-    let (status, body) = c
-        .student
-        .patch(
-            app,
-            &format!("/api/v1/assign-task/achieve/{aid}"),
-            json!({}),
-        )
-        .await;
+    let Res { status, body, .. } = app.achieve(&c.student.token, &aid).await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = c
-        .teacher
-        .patch(
-            app,
-            &format!("/api/v1/assign-task/approve/{aid}"),
-            json!({}),
-        )
-        .await;
+    let Res { status, body, .. } = app.approve(&c.teacher.token, &aid).await;
     assert_eq!(status, 200, "{body}");
 }
 
 /// A reward of `price` offered to the classroom's student; returns the offer's id.
 async fn offer(app: &TestApp, c: &Classroom, price: i64) -> String {
-    let reward = c
-        .teacher
+    let reward = app
         .create(
-            app,
-            "/api/v1/reward/create-reward",
+            &c.teacher.token,
+            "/reward/create-reward",
             json!({"name": "Prize", "image": "/images/gift.png", "requiredPoints": price}),
         )
         .await;
-    let data = c
-        .teacher
+    let data = app
         .create(
-            app,
-            "/api/v1/assign-reward",
+            &c.teacher.token,
+            "/assign-reward",
             json!({"reward": id(&reward), "student": c.student.id.to_string()}),
         )
         .await;
@@ -102,11 +78,10 @@ async fn level_follows_points_earned_not_spent(db: Db) {
 
     // Spending on a reward lowers the balance, not the level.
     let offered = offer(&app, &c, 100).await;
-    let (status, body) = c
-        .student
+    let Res { status, body, .. } = app
         .post(
-            &app,
-            &format!("/api/v1/assign-reward/claim/{offered}"),
+            &format!("/assign-reward/claim/{offered}"),
+            Some(&c.student.token),
             json!({}),
         )
         .await;
@@ -122,15 +97,19 @@ async fn level_follows_points_earned_not_spent(db: Db) {
 
     // The teacher's views show it too.
     let sid = c.student.id.to_string();
-    let (status, body) = c.teacher.get(&app, &format!("/api/v1/student/{sid}")).await;
+    let Res { status, body, .. } = app
+        .get(&format!("/student/{sid}"), Some(&c.teacher.token))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         (&body["data"]["earnedPoints"], &body["data"]["level"]),
         (&json!(-20), &json!(1))
     );
-    let (status, body) = c
-        .teacher
-        .get(&app, &format!("/api/v1/student/statistics/{sid}"))
+    let Res { status, body, .. } = app
+        .get(
+            &format!("/student/statistics/{sid}"),
+            Some(&c.teacher.token),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["earnedPoints"], -20);
@@ -138,13 +117,10 @@ async fn level_follows_points_earned_not_spent(db: Db) {
 
 /// Makes the next points move fail between the assignment's write and the student's.
 async fn fail_next_move(app: &TestApp) {
-    let resp = app
-        .client
-        .post(app.url("/api/v1/test/fail-next-points-move"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 204);
+    let res = app
+        .post("/test/fail-next-points-move", None, json!({}))
+        .await;
+    assert_eq!(res.status, 204, "{}", res.text);
 }
 
 /// A second store on the same database, as another replica's.
@@ -187,28 +163,28 @@ async fn mongo_interrupted_moves_are_credited_once() {
     let other = another_replica(&app).await;
     let c = classroom(&app, "Ms Fail", "740001", 40).await;
     let aid = assign(&app, &c).await;
-    let achieve = format!("/api/v1/assign-task/achieve/{aid}");
-    let approve = format!("/api/v1/assign-task/approve/{aid}");
+    let achieve = format!("/assign-task/achieve/{aid}");
+    let approve = format!("/assign-task/approve/{aid}");
 
     // achieve: the assignment moves, the student's write fails.
     fail_next_move(&app).await;
-    let (status, body) = c.student.patch(&app, &achieve, json!({})).await;
+    let Res { status, body, .. } = app.patch(&achieve, Some(&c.student.token), json!({})).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(task_status(&app, &aid).await, TaskStatus::InProgress);
     assert_eq!(balances(&app, &c.student).await, (0, 0, 0, 1, 0));
     // The retry answers 409 as before, but settles the move first: credited once, and a
     // second retry or the jobs add nothing.
-    let (status, body) = c.student.patch(&app, &achieve, json!({})).await;
+    let Res { status, body, .. } = app.patch(&achieve, Some(&c.student.token), json!({})).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(balances(&app, &c.student).await, (0, 40, 0, 1, 0));
-    let (status, _) = c.student.patch(&app, &achieve, json!({})).await;
+    let Res { status, .. } = app.patch(&achieve, Some(&c.student.token), json!({})).await;
     assert_eq!(status, 409);
     assert_eq!(race(&app, &other).await, 0);
     assert_eq!(balances(&app, &c.student).await, (0, 40, 0, 1, 0));
 
     // approve: fails the same way; two replicas' jobs race to settle it.
     fail_next_move(&app).await;
-    let (status, body) = c.teacher.patch(&app, &approve, json!({})).await;
+    let Res { status, body, .. } = app.patch(&approve, Some(&c.teacher.token), json!({})).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(task_status(&app, &aid).await, TaskStatus::Completed);
     assert_eq!(balances(&app, &c.student).await, (0, 40, 0, 1, 0));
@@ -216,21 +192,25 @@ async fn mongo_interrupted_moves_are_credited_once() {
     assert!((1..=2).contains(&found), "{found}");
     assert_eq!(balances(&app, &c.student).await, (40, 0, 40, 1, 0));
     assert_eq!(race(&app, &other).await, 0);
-    let (status, _) = c.teacher.patch(&app, &approve, json!({})).await;
+    let Res { status, .. } = app.patch(&approve, Some(&c.teacher.token), json!({})).await;
     assert_eq!(status, 409);
     assert_eq!(balances(&app, &c.student).await, (40, 0, 40, 1, 0));
 
     // claim: the reward is marked claimed, the payment fails; the jobs pay it once.
     let first = offer(&app, &c, 30).await;
-    let claim = |offered: &str| format!("/api/v1/assign-reward/claim/{offered}");
+    let claim = |offered: &str| format!("/assign-reward/claim/{offered}");
     fail_next_move(&app).await;
-    let (status, body) = c.student.post(&app, &claim(&first), json!({})).await;
+    let Res { status, body, .. } = app
+        .post(&claim(&first), Some(&c.student.token), json!({}))
+        .await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(reward_status(&app, &first).await, RewardStatus::Claimed);
     assert_eq!(balances(&app, &c.student).await, (40, 0, 40, 1, 0));
     race(&app, &other).await;
     assert_eq!(balances(&app, &c.student).await, (10, 0, 40, 1, 1));
-    let (status, _) = c.student.post(&app, &claim(&first), json!({})).await;
+    let Res { status, .. } = app
+        .post(&claim(&first), Some(&c.student.token), json!({}))
+        .await;
     assert_eq!(status, 409);
     assert_eq!(balances(&app, &c.student).await, (10, 0, 40, 1, 1));
 
@@ -239,15 +219,21 @@ async fn mongo_interrupted_moves_are_credited_once() {
     let second = offer(&app, &c, 10).await;
     let third = offer(&app, &c, 10).await;
     fail_next_move(&app).await;
-    let (status, _) = c.student.post(&app, &claim(&second), json!({})).await;
+    let Res { status, .. } = app
+        .post(&claim(&second), Some(&c.student.token), json!({}))
+        .await;
     assert_eq!(status, 503);
-    let (status, body) = c.student.post(&app, &claim(&third), json!({})).await;
+    let Res { status, body, .. } = app
+        .post(&claim(&third), Some(&c.student.token), json!({}))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(balances(&app, &c.student).await, (0, 0, 40, 1, 2));
     race(&app, &other).await;
     assert_eq!(reward_status(&app, &second).await, RewardStatus::Unclaimed);
     assert_eq!(balances(&app, &c.student).await, (0, 0, 40, 1, 2));
-    let (status, body) = c.student.post(&app, &claim(&second), json!({})).await;
+    let Res { status, body, .. } = app
+        .post(&claim(&second), Some(&c.student.token), json!({}))
+        .await;
     assert_eq!(status, 409, "{body}");
 
     // The jobs tidied the student: no settled keys are left behind.
@@ -280,36 +266,36 @@ async fn mongo_transaction_rolls_back_an_interrupted_move() {
     assert!(app.state.store.points.force_transactions(true));
     let c = classroom(&app, "Ms Atomic", "750001", 40).await;
     let aid = assign(&app, &c).await;
-    let achieve = format!("/api/v1/assign-task/achieve/{aid}");
-    let approve = format!("/api/v1/assign-task/approve/{aid}");
+    let achieve = format!("/assign-task/achieve/{aid}");
+    let approve = format!("/assign-task/approve/{aid}");
 
     fail_next_move(&app).await;
-    let (status, body) = c.student.patch(&app, &achieve, json!({})).await;
+    let Res { status, body, .. } = app.patch(&achieve, Some(&c.student.token), json!({})).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(task_status(&app, &aid).await, TaskStatus::NotStarted);
     assert_eq!(balances(&app, &c.student).await, (0, 0, 0, 1, 0));
-    let (status, body) = c.student.patch(&app, &achieve, json!({})).await;
+    let Res { status, body, .. } = app.patch(&achieve, Some(&c.student.token), json!({})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(balances(&app, &c.student).await, (0, 40, 0, 1, 0));
 
     fail_next_move(&app).await;
-    let (status, _) = c.teacher.patch(&app, &approve, json!({})).await;
+    let Res { status, .. } = app.patch(&approve, Some(&c.teacher.token), json!({})).await;
     assert_eq!(status, 503);
     assert_eq!(task_status(&app, &aid).await, TaskStatus::InProgress);
-    let (status, body) = c.teacher.patch(&app, &approve, json!({})).await;
+    let Res { status, body, .. } = app.patch(&approve, Some(&c.teacher.token), json!({})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(balances(&app, &c.student).await, (40, 0, 40, 1, 0));
 
     let offered = offer(&app, &c, 30).await;
-    let claim = format!("/api/v1/assign-reward/claim/{offered}");
+    let claim = format!("/assign-reward/claim/{offered}");
     fail_next_move(&app).await;
-    let (status, _) = c.student.post(&app, &claim, json!({})).await;
+    let Res { status, .. } = app.post(&claim, Some(&c.student.token), json!({})).await;
     assert_eq!(status, 503);
     assert_eq!(reward_status(&app, &offered).await, RewardStatus::Unclaimed);
-    let (status, body) = c.student.post(&app, &claim, json!({})).await;
+    let Res { status, body, .. } = app.post(&claim, Some(&c.student.token), json!({})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(balances(&app, &c.student).await, (10, 0, 40, 1, 1));
-    let (status, _) = c.student.post(&app, &claim, json!({})).await;
+    let Res { status, .. } = app.post(&claim, Some(&c.student.token), json!({})).await;
     assert_eq!(status, 409);
 
     // Nothing was ever left pending for the job.
@@ -321,13 +307,10 @@ async fn mongo_transaction_rolls_back_an_interrupted_move() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_has_no_pending_moves() {
     let app = spawn_app(Db::Sqlite, Kv::Memory).await;
-    let resp = app
-        .client
-        .post(app.url("/api/v1/test/fail-next-points-move"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 501);
+    let res = app
+        .post("/test/fail-next-points-move", None, json!({}))
+        .await;
+    assert_eq!(res.status, 501, "{}", res.text);
     assert_eq!(run_once(&app.state.store).await.unwrap(), 0);
 }
 

@@ -7,34 +7,20 @@ use educoin::jobs::repeat_tasks::run_once;
 use serde_json::json;
 
 use super::assignments::{Classroom, assign, classroom};
-use super::helpers::{Caller, student};
 use crate::on_both_stores;
-use crate::support::{Db, Kv, TestApp, spawn_app};
+use crate::support::shapes::id;
+use crate::support::{Db, Kv, Res, TestApp, User, spawn_app};
 
 const DAY: i64 = 24 * 60 * 60 * 1000;
 
 async fn complete(app: &TestApp, c: &Classroom, assignment: &str) {
-    let (status, body) = c
-        .student
-        .patch(
-            app,
-            &format!("/api/v1/assign-task/achieve/{assignment}"),
-            json!({}),
-        )
-        .await;
+    let Res { status, body, .. } = app.achieve(&c.student.token, assignment).await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = c
-        .teacher
-        .patch(
-            app,
-            &format!("/api/v1/assign-task/approve/{assignment}"),
-            json!({}),
-        )
-        .await;
+    let Res { status, body, .. } = app.approve(&c.teacher.token, assignment).await;
     assert_eq!(status, 200, "{body}");
 }
 
-async fn assignments_of(app: &TestApp, s: &Caller) -> Vec<TaskAssignment> {
+async fn assignments_of(app: &TestApp, s: &User) -> Vec<TaskAssignment> {
     app.state
         .store
         .task_assignments
@@ -80,12 +66,14 @@ async fn a_weekly_task_opens_once_next_week(db: Db) {
     assert_eq!(all.len(), 2, "{all:?}");
     let next = all.iter().find(|a| a.id.to_string() != first).unwrap();
     assert_eq!(next.status, TaskStatus::NotStarted);
-    assert_eq!(next.task.to_string(), super::helpers::id(&c.task));
+    assert_eq!(next.task.to_string(), id(&c.task));
     assert_eq!(next.origin, format!("after:{first}"));
 
     // The repetition shows in the student's list and is done like any other; it then repeats in
     // its own next period, once.
-    let (_, body) = c.student.get(&app, "/api/v1/assign-task/student").await;
+    let Res { body, .. } = app
+        .get("/assign-task/student", Some(&c.student.token))
+        .await;
     assert_eq!(body["data"][0]["_id"], next.id.to_string());
     assert_eq!(body["data"][0]["status"], "notStarted");
     complete(&app, &c, &next.id.to_string()).await;
@@ -117,26 +105,27 @@ async fn racing_runners_open_each_repetition_once(db: Db) {
     let c = classroom(&app, "Ms Many", "720101", 5).await;
     let mut students = vec![];
     for i in 0..6 {
-        let s = student(&app, &c.teacher, "Class 5", &format!("72020{i}")).await;
+        let s = app
+            .student_of(&c.teacher.token, "Class 5", &format!("72020{i}"))
+            .await;
         students.push(s);
     }
     let mut latest = Millis(0);
     for s in &students {
-        let data = c
-            .teacher
+        let data = app
             .create(
-                &app,
-                "/api/v1/assign-task",
-                json!({"task": super::helpers::id(&c.task), "student": s.id.to_string()}),
+                &c.teacher.token,
+                "/assign-task",
+                json!({"task": id(&c.task), "student": s.id.to_string()}),
             )
             .await;
-        let aid = super::helpers::id(&data);
+        let aid = id(&data);
         let as_student = Classroom {
-            teacher: Caller {
+            teacher: User {
                 id: c.teacher.id.clone(),
                 token: c.teacher.token.clone(),
             },
-            student: Caller {
+            student: User {
                 id: s.id.clone(),
                 token: s.token.clone(),
             },
@@ -156,11 +145,11 @@ async fn racing_runners_open_each_repetition_once(db: Db) {
     }
     // One student's task was assigned again by hand before the job ran: the job leaves it be.
     let manual = Classroom {
-        teacher: Caller {
+        teacher: User {
             id: c.teacher.id.clone(),
             token: c.teacher.token.clone(),
         },
-        student: Caller {
+        student: User {
             id: students[0].id.clone(),
             token: students[0].token.clone(),
         },

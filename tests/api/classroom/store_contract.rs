@@ -5,49 +5,22 @@ use educoin::domain::assignment::{RewardAssignment, RewardStatus, TaskAssignment
 use educoin::domain::classroom::{
     CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
 };
-use educoin::domain::{AccountStatus, Category, Class, Id, Millis, Reward, Student, Task, Teacher};
+use educoin::domain::{Category, Class, Id, Millis, Reward, Student, Task};
 use educoin::store::{ClassDelete, ClassUpdate, ListQuery, Store, StoreError};
 
 use crate::on_both_stores;
+use crate::support::store::{SQLITE_FILE, open_store as open, teacher_record};
 use crate::support::{Db, services};
-
-async fn open(db: Db) -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = match db {
-        Db::Sqlite => DatabaseConfig::Sqlite {
-            path: dir.path().join("classroom.db"),
-        },
-        Db::Mongo => DatabaseConfig::Mongo {
-            url: Secret::new(services::fresh_mongodb_url()),
-        },
-    };
-    let store = Store::open(&config).await.unwrap();
-    store.backend.migrate().await.unwrap();
-    store.backend.migrate().await.unwrap();
-    (store, dir)
-}
 
 async fn a_teacher(store: &Store) -> Id {
     let id = Id::generate();
-    store
-        .teachers
-        .insert(&Teacher {
-            id: id.clone(),
-            name: "T".into(),
-            email: format!("{id}@school.org"),
-            contact: String::new(),
-            location: String::new(),
-            profile: None,
-            status: AccountStatus::Active,
-            password_hash: None,
-            passcode_sealed: None,
-            created_at: Millis(1_700_000_000_000),
-            updated_at: Millis(1_700_000_000_000),
-            version: 0,
-            token_epoch: 0,
-        })
-        .await
-        .unwrap();
+    let teacher = teacher_record(
+        &id,
+        "T",
+        format!("{id}@school.org"),
+        Millis(1_700_000_000_000),
+    );
+    store.teachers.insert(&teacher).await.unwrap();
     id
 }
 
@@ -674,7 +647,7 @@ async fn sqlite_migration_fills_in_earned_points() {
     drop(store);
     // Back to schema 5, as an older server left it (undoing 0006 and what came after it).
     {
-        let c = rusqlite::Connection::open(dir.path().join("classroom.db")).unwrap();
+        let c = rusqlite::Connection::open(dir.path().join(SQLITE_FILE)).unwrap();
         c.execute_batch(
             "ALTER TABLE students DROP COLUMN earned_points; UPDATE students SET level = 1; \
              ALTER TABLE teachers DROP COLUMN token_epoch; ALTER TABLE admins DROP COLUMN token_epoch; \
@@ -683,7 +656,7 @@ async fn sqlite_migration_fills_in_earned_points() {
         .unwrap();
     }
     let store = Store::open(&DatabaseConfig::Sqlite {
-        path: dir.path().join("classroom.db"),
+        path: dir.path().join(SQLITE_FILE),
     })
     .await
     .unwrap();

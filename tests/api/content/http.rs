@@ -7,23 +7,26 @@ use educoin::http::upload::MAX_IMAGE_BYTES;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{callers, stored_files};
-use crate::accounts::{Api, PNG, assert_document, assert_pagination, keys};
+use super::stored_files;
 use crate::on_both_stores;
-use crate::support::Db;
+use crate::support::accounts::PNG;
+use crate::support::shapes::{assert_document, assert_pagination, keys};
+use crate::support::{Db, Res, TestApp};
 
 const JPG: &[u8] = include_bytes!("../fixtures/quokki.jpg");
 const GIF: &[u8] = include_bytes!("../fixtures/quokki.gif");
 
 /// `POST /preset/upload` as the dashboard sends it.
 async fn upload(
-    api: &Api,
+    api: &TestApp,
     token: &str,
     kind: Option<&str>,
     image: Option<(&[u8], &str, &str)>,
-) -> crate::accounts::Res {
+) -> Res {
     let fields: Vec<(&str, &str)> = kind.map(|k| ("type", k)).into_iter().collect();
-    api.multipart(Method::POST, "/preset/upload", Some(token), &fields, image)
+    api.send(Method::POST, "/preset/upload")
+        .bearer(token)
+        .multipart(&fields, image)
         .await
 }
 
@@ -46,8 +49,8 @@ fn ids(list: &Value) -> Vec<String> {
 }
 
 async fn presets_upload_list_serve_and_delete(db: Db) {
-    let api = Api::start(db).await;
-    let who = callers(&api).await;
+    let api = TestApp::start(db).await;
+    let who = api.callers().await;
 
     // The type in any case is stored lower-case; the content decides the file's kind.
     let res = upload(
@@ -121,8 +124,7 @@ async fn presets_upload_list_serve_and_delete(db: Db) {
     );
     for i in 0..9 {
         let now = Millis(Millis::now().0 + 1 + i);
-        api.app
-            .state
+        api.state
             .store
             .presets
             .insert(&Preset {
@@ -151,12 +153,8 @@ async fn presets_upload_list_serve_and_delete(db: Db) {
     // Delete: the preset and its file go; the other avatar stays.
     let fox_id = fox["_id"].as_str().unwrap();
     let res = api
-        .call(
-            Method::DELETE,
-            &format!("/preset/delete/{fox_id}"),
-            Some(&format!("Bearer {}", who.admin)),
-            None,
-        )
+        .send(Method::DELETE, &format!("/preset/delete/{fox_id}"))
+        .authorization(&format!("Bearer {}", who.admin))
         .await;
     assert_eq!(res.ok()["_id"], fox_id);
     assert_eq!(api.file(&fox_path).await.0, 404, "the file is gone");
@@ -170,12 +168,8 @@ async fn presets_upload_list_serve_and_delete(db: Db) {
         ("/preset/delete/undefined".to_owned(), 400),
     ] {
         let res = api
-            .call(
-                Method::DELETE,
-                &path,
-                Some(&format!("Bearer {}", who.super_admin)),
-                None,
-            )
+            .send(Method::DELETE, &path)
+            .authorization(&format!("Bearer {}", who.super_admin))
             .await;
         res.status(status);
         if status == 404 {
@@ -188,20 +182,16 @@ async fn presets_upload_list_serve_and_delete(db: Db) {
     let res = api.get("/preset?page=1", Some(&who.admin)).await;
     let outside = res.ok()[0]["_id"].as_str().unwrap().to_owned();
     let files = stored_files(&api).await;
-    api.call(
-        Method::DELETE,
-        &format!("/preset/delete/{outside}"),
-        Some(&format!("Bearer {}", who.admin)),
-        None,
-    )
-    .await
-    .ok();
+    api.send(Method::DELETE, &format!("/preset/delete/{outside}"))
+        .authorization(&format!("Bearer {}", who.admin))
+        .await
+        .ok();
     assert_eq!(stored_files(&api).await, files);
 }
 
 async fn preset_uploads_that_fail_validation_write_nothing(db: Db) {
-    let api = Api::start(db).await;
-    let who = callers(&api).await;
+    let api = TestApp::start(db).await;
+    let who = api.callers().await;
     let png = Some((PNG, "fox.png", "image/png"));
 
     for (kind, image, path, message) in [
@@ -273,32 +263,24 @@ async fn preset_uploads_that_fail_validation_write_nothing(db: Db) {
     for token in [&who.teacher, &who.student] {
         upload(&api, token, Some("avatar"), png).await.status(403);
         api.get("/preset", Some(token)).await.status(403);
-        api.call(
-            Method::DELETE,
-            "/preset/delete/65a1b2c3d4e5f60718293a4b",
-            Some(&format!("Bearer {token}")),
-            None,
-        )
-        .await
-        .status(403);
+        api.send(Method::DELETE, "/preset/delete/65a1b2c3d4e5f60718293a4b")
+            .authorization(&format!("Bearer {token}"))
+            .await
+            .status(403);
     }
     for path in ["/preset/avatar", "/preset/icon"] {
         // Admins curate presets through `GET /preset`; these two are the app's (T, S).
         api.get(path, Some(&who.admin)).await.status(403);
         api.get(path, None).await.status(401);
-        api.call(Method::GET, path, Some("Bearer undefined"), None)
+        api.send(Method::GET, path)
+            .authorization("Bearer undefined")
             .await
             .status(400);
     }
-    api.multipart(
-        Method::POST,
-        "/preset/upload",
-        None,
-        &[("type", "icon")],
-        png,
-    )
-    .await
-    .status(401);
+    api.send(Method::POST, "/preset/upload")
+        .multipart(&[("type", "icon")], png)
+        .await
+        .status(401);
 
     // Nothing was stored: no preset, no file.
     let res = api.get("/preset", Some(&who.admin)).await;
@@ -310,8 +292,8 @@ async fn preset_uploads_that_fail_validation_write_nothing(db: Db) {
 /// A teacher whose picture is a preset's image (a Google sign-up may send any `profile`) and who
 /// uploads a new one must not delete the preset's file.
 async fn a_replaced_profile_picture_keeps_a_presets_file(db: Db) {
-    let api = Api::start(db).await;
-    let who = callers(&api).await;
+    let api = TestApp::start(db).await;
+    let who = api.callers().await;
     let preset = upload(
         &api,
         &who.admin,
@@ -323,8 +305,7 @@ async fn a_replaced_profile_picture_keeps_a_presets_file(db: Db) {
     .clone();
     let path = image_path(&preset);
     let teacher_id = Id::parse(&who.teacher_id).unwrap();
-    api.app
-        .state
+    api.state
         .store
         .teachers
         .update(
@@ -338,27 +319,19 @@ async fn a_replaced_profile_picture_keeps_a_presets_file(db: Db) {
         .unwrap()
         .unwrap();
     let res = api
-        .multipart(
-            Method::PATCH,
-            "/teacher",
-            Some(&who.teacher),
-            &[],
-            Some((JPG, "me.jpg", "image/jpeg")),
-        )
+        .send(Method::PATCH, "/teacher")
+        .bearer(&who.teacher)
+        .multipart(&[], Some((JPG, "me.jpg", "image/jpeg")))
         .await;
     let own = res.ok()["profile"].as_str().unwrap().to_owned();
     assert_ne!(own, path);
     assert_eq!(api.file(&path).await.0, 200, "the preset's file is kept");
     // The teacher's own upload is still replaced as before.
-    api.multipart(
-        Method::PATCH,
-        "/teacher",
-        Some(&who.teacher),
-        &[],
-        Some((PNG, "me.png", "image/png")),
-    )
-    .await
-    .ok();
+    api.send(Method::PATCH, "/teacher")
+        .bearer(&who.teacher)
+        .multipart(&[], Some((PNG, "me.png", "image/png")))
+        .await
+        .ok();
     assert_eq!(api.file(&own).await.0, 404);
 }
 
@@ -366,18 +339,14 @@ async fn a_replaced_profile_picture_keeps_a_presets_file(db: Db) {
 /// sign-up's `profile` can be any path) and then uploads a picture must not delete that upload;
 /// the owner's own replacement still deletes it. Admins and teachers alike.
 async fn a_replaced_profile_picture_never_deletes_another_accounts_upload(db: Db) {
-    let api = Api::start(db).await;
+    let api = TestApp::start(db).await;
     let victim = api.teacher("Vera Victim").await;
     let attacker = api.teacher("Mal Attacker").await;
     let admin = api.super_admin().await;
     let res = api
-        .multipart(
-            Method::PATCH,
-            "/teacher",
-            Some(&victim.token),
-            &[],
-            Some((PNG, "me.png", "image/png")),
-        )
+        .send(Method::PATCH, "/teacher")
+        .bearer(&victim.token)
+        .multipart(&[], Some((PNG, "me.png", "image/png")))
         .await;
     let victims = res.ok()["profile"].as_str().unwrap().to_owned();
 
@@ -386,8 +355,7 @@ async fn a_replaced_profile_picture_never_deletes_another_accounts_upload(db: Db
         (admin.token.clone(), {
             let me = api.get("/admin/profile", Some(&admin.token)).await;
             let email = me.ok()["email"].as_str().unwrap().to_owned();
-            api.app
-                .state
+            api.state
                 .store
                 .admins
                 .by_email(&email)
@@ -403,31 +371,15 @@ async fn a_replaced_profile_picture_never_deletes_another_accounts_upload(db: Db
             profile: Some(victims.clone()),
             ..Default::default()
         };
-        let path = if api
-            .app
-            .state
-            .store
-            .teachers
-            .by_id(&id)
-            .await
-            .unwrap()
-            .is_some()
-        {
-            api.app
-                .state
-                .store
-                .teachers
-                .update(&id, &patch)
-                .await
-                .unwrap();
+        let path = if api.state.store.teachers.by_id(&id).await.unwrap().is_some() {
+            api.state.store.teachers.update(&id, &patch).await.unwrap();
             "/teacher"
         } else {
             let admin_patch = educoin::domain::account::AdminPatch {
                 profile: Some(victims.clone()),
                 ..Default::default()
             };
-            api.app
-                .state
+            api.state
                 .store
                 .admins
                 .update(&id, &admin_patch)
@@ -436,13 +388,9 @@ async fn a_replaced_profile_picture_never_deletes_another_accounts_upload(db: Db
             "/admin"
         };
         let res = api
-            .multipart(
-                Method::PATCH,
-                path,
-                Some(&token),
-                &[],
-                Some((JPG, "new.jpg", "image/jpeg")),
-            )
+            .send(Method::PATCH, path)
+            .bearer(&token)
+            .multipart(&[], Some((JPG, "new.jpg", "image/jpeg")))
             .await;
         res.ok();
         assert_eq!(
@@ -453,15 +401,11 @@ async fn a_replaced_profile_picture_never_deletes_another_accounts_upload(db: Db
     }
 
     // The owner's own replacement deletes it, as before.
-    api.multipart(
-        Method::PATCH,
-        "/teacher",
-        Some(&victim.token),
-        &[],
-        Some((JPG, "again.jpg", "image/jpeg")),
-    )
-    .await
-    .ok();
+    api.send(Method::PATCH, "/teacher")
+        .bearer(&victim.token)
+        .multipart(&[], Some((JPG, "again.jpg", "image/jpeg")))
+        .await
+        .ok();
     assert_eq!(
         api.file(&victims).await.0,
         404,
@@ -472,8 +416,8 @@ async fn a_replaced_profile_picture_never_deletes_another_accounts_upload(db: Db
 const RULES: [&str; 2] = ["/rule/privacy-policy", "/rule/terms-and-conditions"];
 
 async fn rules_read_empty_then_upsert(db: Db) {
-    let api = Api::start(db).await;
-    let who = callers(&api).await;
+    let api = TestApp::start(db).await;
+    let who = api.callers().await;
     let everyone = [&who.super_admin, &who.admin, &who.teacher, &who.student];
 
     // Before an admin writes one: a document with empty content, for every role.
@@ -568,7 +512,8 @@ async fn rules_read_empty_then_upsert(db: Db) {
                 .status(403);
         }
         api.get(path, None).await.status(401);
-        api.call(Method::GET, path, Some("Bearer undefined"), None)
+        api.send(Method::GET, path)
+            .authorization("Bearer undefined")
             .await
             .status(400);
     }
@@ -577,8 +522,8 @@ async fn rules_read_empty_then_upsert(db: Db) {
 }
 
 async fn parallel_rule_patches_leave_one_document(db: Db) {
-    let api = Api::start(db).await;
-    let who = callers(&api).await;
+    let api = TestApp::start(db).await;
+    let who = api.callers().await;
     const N: usize = 20;
     let writes = (0..N).map(|i| {
         api.patch(
@@ -615,8 +560,8 @@ async fn parallel_rule_patches_leave_one_document(db: Db) {
 }
 
 async fn feedback_from_teachers_and_students(db: Db) {
-    let api = Api::start(db).await;
-    let who = callers(&api).await;
+    let api = TestApp::start(db).await;
+    let who = api.callers().await;
 
     for (token, user, role) in [
         (&who.teacher, &who.teacher_id, "TEACHER"),
@@ -635,7 +580,6 @@ async fn feedback_from_teachers_and_students(db: Db) {
         assert_eq!(data["user"], user.as_str());
         assert_eq!(data["role"], role);
         let stored = api
-            .app
             .state
             .store
             .feedbacks
@@ -678,14 +622,11 @@ async fn feedback_from_teachers_and_students(db: Db) {
     api.post("/feedback", None, json!({"feedback": "hi"}))
         .await
         .status(401);
-    api.call(
-        Method::POST,
-        "/feedback",
-        Some("Bearer "),
-        Some(&json!({"feedback": "hi"})),
-    )
-    .await
-    .status(400);
+    api.send(Method::POST, "/feedback")
+        .authorization("Bearer ")
+        .json(&json!({"feedback": "hi"}))
+        .await
+        .status(400);
 }
 
 on_both_stores!(

@@ -1,29 +1,12 @@
 //! The storage contract of the preset, rule and feedback ports: both adapters behave the same.
 
-use educoin::config::{DatabaseConfig, Secret};
 use educoin::domain::content::{PresetType, RuleType};
 use educoin::domain::{Feedback, Id, Millis, Preset, Role};
-use educoin::store::{ListQuery, Store};
+use educoin::store::ListQuery;
 
 use crate::on_both_stores;
-use crate::support::{Db, services};
-
-async fn open(db: Db) -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = match db {
-        Db::Sqlite => DatabaseConfig::Sqlite {
-            path: dir.path().join("content.db"),
-        },
-        Db::Mongo => DatabaseConfig::Mongo {
-            url: Secret::new(services::fresh_mongodb_url()),
-        },
-    };
-    let store = Store::open(&config).await.unwrap();
-    // Twice: migrations are idempotent.
-    store.backend.migrate().await.unwrap();
-    store.backend.migrate().await.unwrap();
-    (store, dir)
-}
+use crate::support::Db;
+use crate::support::store::open_store as open;
 
 fn preset(kind: PresetType, image: &str, at: i64) -> Preset {
     Preset {

@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use super::{percentile, signal};
-use crate::classroom::helpers::teacher;
 use crate::support::services::{Jongodb, free_port};
 use crate::support::{Db, Kv, TestApp, spawn_app_with};
 
@@ -80,7 +79,7 @@ async fn requests_fail_fast_while_mongodb_is_killed_or_hung_and_heal() {
         env.insert("DATABASE_URL".into(), url);
     })
     .await;
-    let caller = teacher(&app, "Faulty Teacher").await;
+    let caller = app.stored_teacher("Faulty Teacher").await;
     let (statuses, times) = batch(&app, &caller.token).await;
     println!(
         "mongodb up: p50 {} ms, p99 {} ms",
@@ -109,7 +108,7 @@ async fn requests_fail_fast_while_mongodb_is_killed_or_hung_and_heal() {
         started.elapsed().as_millis()
     );
     // jongodb keeps nothing across a restart: the account is written again.
-    let caller = teacher(&app, "Faulty Teacher").await;
+    let caller = app.stored_teacher("Faulty Teacher").await;
     let (statuses, _) = batch(&app, &caller.token).await;
     assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
 

@@ -1,6 +1,8 @@
 //! Redis killed and hung under load: requests keep their speed (the general limiter counts in
 //! memory while the breaker is open), and realtime fan-out resubscribes as soon as Redis is back.
 
+use reqwest::Method;
+use std::future::IntoFuture;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -88,9 +90,12 @@ async fn the_general_limit_is_counted_locally_while_redis_is_down() {
     .await;
     redis.kill();
     // The first request finds Redis down and opens the breaker; it is counted locally too.
-    assert_eq!(app.get(ROUTE).await.status(), 401);
-    let statuses = futures_util::future::join_all((0..59).map(|_| app.get(ROUTE))).await;
-    let limited = statuses.iter().filter(|r| r.status() == 429).count();
+    assert_eq!(app.request(Method::GET, ROUTE).await.status, 401);
+    let statuses = futures_util::future::join_all(
+        (0..59).map(|_| app.request(Method::GET, ROUTE).into_future()),
+    )
+    .await;
+    let limited = statuses.iter().filter(|r| r.status == 429).count();
     println!("redis outage: {limited} of 60 concurrent requests over a limit of 30 refused");
     assert_eq!(limited, 30, "the limit must hold while Redis is down");
     app.stop().await;
@@ -110,7 +115,7 @@ async fn realtime_events_flow_as_soon_as_readiness_is_green_after_a_redis_restar
     // Long enough for an exponential resubscribe backoff to have grown past 5 s.
     let down_until = Instant::now() + Duration::from_secs(7);
     while Instant::now() < down_until {
-        let _ = app.get("/api/v1/health/ready").await;
+        let _ = app.get("/health/ready", None).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let restarted = Instant::now();

@@ -1,11 +1,16 @@
 //! Helpers shared by every test: the services, and a real server started in-process per test.
 
+pub mod accounts;
 pub mod google;
+pub mod http;
 pub mod services;
+pub mod shapes;
 pub mod socket;
+pub mod store;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use educoin::app::AppState;
@@ -27,11 +32,17 @@ pub enum Kv {
     Redis,
 }
 
+pub use accounts::{User, session};
+pub use http::Res;
+
+/// A server started in-process, and the client of every request a test sends it (`http.rs`).
 pub struct TestApp {
     pub addr: SocketAddr,
     pub metrics_addr: Option<SocketAddr>,
     pub state: AppState,
     pub client: reqwest::Client,
+    /// Plain secrets (passwords, codes) that must never appear in a response.
+    secrets: Mutex<Vec<String>>,
     running: Option<Running>,
     _dir: tempfile::TempDir,
 }
@@ -104,6 +115,7 @@ pub async fn start_app_with(
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap(),
+        secrets: Mutex::new(vec![accounts::SUPER_PASSWORD.to_owned()]),
         running: Some(running),
         _dir: dir,
     }
@@ -122,24 +134,17 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request sent")
-    }
-
+    /// A GET from the server root: status and JSON body.
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
-        let resp = self.get(path).await;
-        let status = resp.status().as_u16();
-        (status, resp.json().await.expect("a JSON body"))
+        let res = self.request(reqwest::Method::GET, path).await;
+        assert!(!res.body.is_null(), "a JSON body: {}", res.text);
+        (res.status, res.body)
     }
 
     pub async fn wait_ready(&self, within: Duration) {
         let deadline = Instant::now() + within;
         loop {
-            if self.get("/api/v1/health/ready").await.status() == 200 {
+            if self.get("/health/ready", None).await.status == 200 {
                 return;
             }
             assert!(
