@@ -1,10 +1,10 @@
 //! The storage contract: every adapter behaves the same behind the ports.
 
 use educoin::config::DatabaseConfig;
-use educoin::config::Secret;
 use educoin::domain::account::{AdminPatch, TeacherPatch, normalize_email};
 use educoin::domain::{AccountStatus, Admin, AdminRole, Id, Millis, Teacher};
 use educoin::store::{ListQuery, Store, StoreError};
+use secrecy::SecretString;
 
 use crate::on_both_stores;
 use crate::support::{Db, services};
@@ -17,7 +17,7 @@ async fn open(db: Db) -> (Store, tempfile::TempDir) {
             path: dir.path().join("contract.db"),
         },
         Db::Mongo => DatabaseConfig::Mongo {
-            url: Secret::new(services::fresh_mongodb_url()),
+            url: SecretString::from(services::fresh_mongodb_url()),
         },
     };
     let store = Store::open(&config).await.unwrap();

@@ -1,12 +1,13 @@
 //! The storage contract of the classroom ports: both adapters behave the same.
 
-use educoin::config::{DatabaseConfig, Secret};
+use educoin::config::DatabaseConfig;
 use educoin::domain::assignment::{RewardAssignment, RewardStatus, TaskAssignment, Transition};
 use educoin::domain::classroom::{
     CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
 };
 use educoin::domain::{AccountStatus, Category, Class, Id, Millis, Reward, Student, Task, Teacher};
 use educoin::store::{ClassDelete, ClassUpdate, ListQuery, Store, StoreError};
+use secrecy::SecretString;
 
 use crate::on_both_stores;
 use crate::support::{Db, services};
@@ -18,7 +19,7 @@ async fn open(db: Db) -> (Store, tempfile::TempDir) {
             path: dir.path().join("classroom.db"),
         },
         Db::Mongo => DatabaseConfig::Mongo {
-            url: Secret::new(services::fresh_mongodb_url()),
+            url: SecretString::from(services::fresh_mongodb_url()),
         },
     };
     let store = Store::open(&config).await.unwrap();
@@ -485,7 +486,7 @@ async fn mongo_interrupted_rename_is_finished_later() {
 
     let url = services::fresh_mongodb_url();
     let store = Store::open(&DatabaseConfig::Mongo {
-        url: Secret::new(url.clone()),
+        url: SecretString::from(url.clone()),
     })
     .await
     .unwrap();
@@ -700,7 +701,7 @@ async fn mongo_start_fills_in_earned_points() {
 
     let url = services::fresh_mongodb_url();
     let store = Store::open(&DatabaseConfig::Mongo {
-        url: Secret::new(url.clone()),
+        url: SecretString::from(url.clone()),
     })
     .await
     .unwrap();

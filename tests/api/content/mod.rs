@@ -7,6 +7,7 @@ mod store_contract;
 
 use educoin::config::DatabaseConfig;
 use educoin::domain::{Admin, AdminRole, Id, Millis, Role};
+use secrecy::ExposeSecret;
 use serde_json::json;
 
 use crate::accounts::Api;
@@ -87,7 +88,9 @@ pub async fn stored_files(api: &Api) -> usize {
             }
         }
         DatabaseConfig::Mongo { url } => {
-            let client = mongodb::Client::with_uri_str(url.expose()).await.unwrap();
+            let client = mongodb::Client::with_uri_str(url.expose_secret())
+                .await
+                .unwrap();
             let n = client
                 .default_database()
                 .expect("the test URL names a database")

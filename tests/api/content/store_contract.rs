@@ -1,9 +1,10 @@
 //! The storage contract of the preset, rule and feedback ports: both adapters behave the same.
 
-use educoin::config::{DatabaseConfig, Secret};
+use educoin::config::DatabaseConfig;
 use educoin::domain::content::{PresetType, RuleType};
 use educoin::domain::{Feedback, Id, Millis, Preset, Role};
 use educoin::store::{ListQuery, Store};
+use secrecy::SecretString;
 
 use crate::on_both_stores;
 use crate::support::{Db, services};
@@ -15,7 +16,7 @@ async fn open(db: Db) -> (Store, tempfile::TempDir) {
             path: dir.path().join("content.db"),
         },
         Db::Mongo => DatabaseConfig::Mongo {
-            url: Secret::new(services::fresh_mongodb_url()),
+            url: SecretString::from(services::fresh_mongodb_url()),
         },
     };
     let store = Store::open(&config).await.unwrap();
