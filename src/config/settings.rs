@@ -176,3 +176,32 @@ pub fn secret_names() -> Vec<&'static str> {
         .map(|s| s.name)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The NixOS module has a `*File` option (a systemd credential) for exactly the declared secrets:
+    /// none missing, none left over from a removed setting.
+    #[test]
+    fn the_nixos_module_offers_a_file_option_for_exactly_the_secrets() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("nixos/module.nix");
+        let module = std::fs::read_to_string(&path).unwrap();
+        let start = module
+            .find("secrets = {")
+            .expect("the module's secrets attrset");
+        let end = start + module[start..].find("};").unwrap();
+        let offered: BTreeSet<&str> = module[start..end]
+            .lines()
+            .filter_map(|l| l.split_once("File = \""))
+            .filter_map(|(_, rest)| rest.split('"').next())
+            .collect();
+        let declared: BTreeSet<&str> = secret_names().into_iter().collect();
+        assert_eq!(
+            offered, declared,
+            "nixos/module.nix `secrets` vs the declared secrets"
+        );
+    }
+}
