@@ -278,8 +278,9 @@ impl Config {
                 }
             }
         };
-        let jwt_secret = required_secret(s.jwt_secret.take(), "JWT_SECRET");
-        let jwt_refresh_secret = required_secret(s.jwt_refresh_secret.take(), "JWT_REFRESH_SECRET");
+        let jwt_secret = required_secret(s.jwt_secret.clone(), "JWT_SECRET");
+        let jwt_refresh_secret =
+            required_secret(s.jwt_refresh_secret.clone(), "JWT_REFRESH_SECRET");
         if !jwt_secret.expose_secret().is_empty()
             && jwt_secret.expose_secret() == jwt_refresh_secret.expose_secret()
         {
@@ -292,7 +293,7 @@ impl Config {
             refresh_expires_in: s.jwt_refresh_expire_in,
         };
 
-        let passcode_key = match s.passcode_key.take() {
+        let passcode_key = match s.passcode_key.clone() {
             Some(key) => {
                 let k = key.expose_secret();
                 if k.len() != 64 || !k.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -323,7 +324,7 @@ impl Config {
             None => None,
             Some(host) => {
                 let user = s.email_user.clone();
-                let password = s.email_pass.take();
+                let password = s.email_pass.clone();
                 if user.is_some() != password.is_some() {
                     problems.push("EMAIL_USER and EMAIL_PASS must be set together".into());
                 }
@@ -344,7 +345,7 @@ impl Config {
             }
         };
 
-        let super_admin = match (s.super_admin_email.clone(), s.super_admin_password.take()) {
+        let super_admin = match (s.super_admin_email.clone(), s.super_admin_password.clone()) {
             (None, None) => None,
             (Some(email), Some(password)) => {
                 if !email.contains('@') {
@@ -712,5 +713,42 @@ mod tests {
         assert!(!text.contains("hunter2"), "{text}");
         assert!(!text.contains("s3cr3t-value"), "{text}");
         assert!(text.contains("db.internal"), "{text}");
+        // A set secret is listed as set; one made up for this process says so.
+        assert!(text.contains("\nJWT_SECRET=[set]\n"), "{text}");
+        assert!(
+            text.contains("\nJWT_REFRESH_SECRET=[generated for this process]\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_listing_has_one_line_per_declared_setting_in_order() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), "smtp-password").unwrap();
+        let c = Config::from_source(&env(&[
+            ("EMAIL_HOST", "smtp.school.test"),
+            ("EMAIL_USER", "mailer"),
+            ("EMAIL_PASS_FILE", file.path().to_str().unwrap()),
+            ("SUPER_ADMIN_EMAIL", "root@school.test"),
+            ("SUPER_ADMIN_PASSWORD", "a long admin password"),
+        ]))
+        .unwrap();
+        let names: Vec<String> = c
+            .redacted_lines()
+            .iter()
+            .map(|l| l.split_once('=').unwrap().0.to_owned())
+            .collect();
+        let declared: Vec<String> = catalog().iter().map(|s| s.name.to_owned()).collect();
+        assert_eq!(names, declared);
+        let lines = c.redacted_lines();
+        for set in [
+            "EMAIL_PASS=[set]",
+            "SUPER_ADMIN_PASSWORD=[set]",
+            "EMAIL_USER=mailer",
+        ] {
+            assert!(lines.iter().any(|l| l == set), "{set}: {lines:?}");
+        }
+        let text = lines.join("\n");
+        assert!(!text.contains("smtp-password") && !text.contains("a long admin password"));
     }
 }
