@@ -166,7 +166,6 @@ pub struct Config {
     pub http: HttpLimits,
     pub log_level: String,
     pub shutdown_timeout: Duration,
-    pub data_dir: PathBuf,
     /// Test-only routes (`/api/v1/test/*`); refused in production.
     pub test_hooks: bool,
     /// Emit every notification to every connected socket, signed in or not, as the old server did.
@@ -212,7 +211,8 @@ impl Config {
         let production = s.environment.is_production();
         let mut generated_secrets = Vec::new();
 
-        let data_dir = s.state_directory.clone();
+        // Without DATABASE_URL, SQLite in the state directory (uploads go beside it).
+        let data_dir = &s.state_directory;
         let database = match s.database_url.clone() {
             None => DatabaseConfig::Sqlite {
                 path: data_dir.join("educoin.db"),
@@ -430,7 +430,6 @@ impl Config {
             },
             log_level: s.log_level.clone(),
             shutdown_timeout: s.shutdown_timeout,
-            data_dir,
             test_hooks: s.test_hooks,
             realtime_legacy_broadcast: s.realtime_legacy_broadcast,
             realtime_sessions: RealtimeSessionsConfig {
