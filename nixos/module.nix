@@ -27,9 +27,6 @@ let
     passcodeKeyFile = "PASSCODE_KEY";
     emailPassFile = "EMAIL_PASS";
     superAdminPasswordFile = "SUPER_ADMIN_PASSWORD";
-    googleClientSecretFile = "GOOGLE_CLIENT_SECRET";
-    stripeSecretKeyFile = "STRIPE_SECRET_KEY";
-    stripeWebhookSecretFile = "STRIPE_WEBHOOK_SECRET";
     databaseUrlFile = "DATABASE_URL";
     redisUrlFile = "REDIS_URL";
   };

@@ -106,7 +106,7 @@ let
 
   httpListen = hostPort environment.IP_ADDRESS environment.PORT;
   metricsListen = environment.METRICS_ADDRESS;
-  # The same words the server takes for "no metrics listener" (src/config.rs).
+  # The same words the server takes for "no metrics listener" (src/config/kinds.rs).
   metricsEnabled =
     if metricsListen == "" then
       throw "educoin unit.nix: METRICS_ADDRESS must be HOST:PORT, or off / none / disabled"

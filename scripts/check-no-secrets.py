@@ -2,7 +2,7 @@
 """No secret in the image, the rendered unit or the module's output; secrets reach the process only
 as files (X_FILE, systemd credentials, Kubernetes secret files).
 
-Every secret the server knows (SECRET_NAMES in src/config.rs) gets a fresh random canary value,
+Every secret the server knows (the settings marked secret in src/config/settings.rs) gets a fresh random canary value,
 written to a file outside the store the way an operator provides it. Then:
   - the image: its file list is built from what flake.nix's buildLayeredImage is given and
     nixos/image.nix (the image's config, evaluated): the binary (the build passed as argument) at the
@@ -39,11 +39,13 @@ def nix_eval(args):
     return json.loads(out.stdout)
 
 
-def secret_names():
-    text = (REPO / "src/config.rs").read_text()
-    block = re.search(r"pub const SECRET_NAMES: &\[&str\] = &\[(.*?)\];", text, re.S)
-    names = re.findall(r'"([A-Z_]+)"', block.group(1))
-    assert len(names) >= 8, names
+def secret_names(binary):
+    # The settings' declarations (src/config/settings.rs) mark each secret; the generated example
+    # file spells that mark as "# NAME (secret): ...".
+    text = subprocess.run([str(binary), "env-example", "--production"], check=True,
+                          capture_output=True, text=True).stdout
+    names = re.findall(r"^# ([A-Z_]+) \(secret\):", text, re.M)
+    assert len(names) >= 7, names
     return names
 
 
@@ -76,7 +78,7 @@ def main() -> int:
         print(__doc__, file=sys.stderr)
         return 2
     binary = Path(sys.argv[1])
-    names = secret_names()
+    names = secret_names(binary)
     problems = []
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -200,7 +200,7 @@ expect(any("Nix store" in w for w in d["warnings"]), "no warning for a secret fi
 expect("jwt_secret:/run/secrets/jwt" in sc.get("LoadCredential", []), f"LoadCredential {sc.get('LoadCredential')}")
 expect(sc.get("SupplementaryGroups") == ["redis-educoin"], f"SupplementaryGroups {sc.get('SupplementaryGroups')}")
 expect(sc.get("ExecStart") == "/nix/store/educoin-from-overlay/bin/educoin serve", f"ExecStart {sc.get('ExecStart')}")
-expect(not any(k in svc["environment"] for k in ("JWT_SECRET", "JWT_REFRESH_SECRET", "PASSCODE_KEY", "STRIPE_SECRET_KEY")),
+expect(not any(k in svc["environment"] for k in ("JWT_SECRET", "JWT_REFRESH_SECRET", "PASSCODE_KEY", "EMAIL_PASS")),
        "a secret leaked into the unit environment")
 expect(svc["environment"].get("TRUSTED_PROXIES") == "127.0.0.1,::1", "list settings are comma-joined")
 expect(svc["environment"].get("FRONTEND_URL") == "https://app.example.org/?a=100%%25",

@@ -6,6 +6,7 @@ use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
 
 use crate::config::EmailConfig;
 
@@ -56,7 +57,10 @@ impl Mailer {
                 Tls::Opportunistic(tls)
             });
         if let (Some(user), Some(pass)) = (&c.user, &c.password) {
-            builder = builder.credentials(Credentials::new(user.clone(), pass.expose().to_owned()));
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                pass.expose_secret().to_owned(),
+            ));
         }
         let from = c
             .from

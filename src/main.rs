@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use educoin::config::Config;
+use educoin::config::{self, Config};
 use educoin::ops::{env_example, systemd, telemetry};
 use educoin::{api, healthcheck, serve};
 
@@ -36,6 +36,12 @@ enum Command {
         #[arg(long)]
         production: bool,
     },
+    /// Print the README's configuration table (generated from the settings' declarations).
+    ConfigTable {
+        /// Write it between the README's config-table markers instead.
+        #[arg(long)]
+        write: bool,
+    },
 }
 
 fn load_config() -> Result<Config, ExitCode> {
@@ -61,6 +67,27 @@ fn main() -> ExitCode {
         Command::EnvExample { production } => {
             print!("{}", env_example::render(production));
             ExitCode::SUCCESS
+        }
+        Command::ConfigTable { write: false } => {
+            print!("{}", config::table::render());
+            ExitCode::SUCCESS
+        }
+        Command::ConfigTable { write: true } => {
+            match config::table::write(std::path::Path::new("README.md")) {
+                Ok(changed) => {
+                    let what = if changed {
+                        "updated"
+                    } else {
+                        "already current"
+                    };
+                    eprintln!("README.md configuration table {what}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("educoin: README.md: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Command::CheckConfig => match load_config() {
             Ok(config) => {

@@ -5,6 +5,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
+use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{self, AppState};
@@ -257,7 +258,7 @@ async fn seed_super_admin(state: &AppState) -> anyhow::Result<()> {
         password_hash: state
             .auth
             .passwords
-            .hash(seed.password.expose())
+            .hash(seed.password.expose_secret())
             .await
             .map_err(|_| anyhow::anyhow!("no password-hashing slot for the super admin"))?,
         created_at: now,

@@ -9,6 +9,8 @@ pub mod tokens;
 
 use std::sync::Arc;
 
+use secrecy::ExposeSecret;
+
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::domain::passcode::PasscodeCipher;
@@ -31,7 +33,7 @@ impl Auth {
             access: tokens::AccessTokens::new(&config.jwt),
             refresh: refresh::RefreshTokensService::new(store.refresh_tokens.clone(), &config.jwt),
             passwords: passwords::Passwords::new(config.rate_limit.hash_queue_wait),
-            passcodes: PasscodeCipher::from_hex_key(config.passcode_key.expose())?,
+            passcodes: PasscodeCipher::from_hex_key(config.passcode_key.expose_secret())?,
             limits: limits::LoginLimits::new(cache.clone(), config.rate_limit.clone()),
             otp: otp::OneTimeCodes::new(cache, &config.jwt),
             google: google::GoogleVerifier::new(&config.google),

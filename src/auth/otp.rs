@@ -9,6 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use rand::{Rng, RngCore};
+use secrecy::ExposeSecret;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
@@ -38,7 +39,7 @@ pub struct OneTimeCodes {
 impl OneTimeCodes {
     pub fn new(cache: Arc<dyn Cache>, jwt: &JwtConfig) -> Self {
         // A key of its own, derived so that an OTP hash is useless as anything else.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(jwt.secret.expose().as_bytes())
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(jwt.secret.expose_secret().as_bytes())
             .expect("HMAC takes any key length");
         mac.update(b"educoin/otp/v1");
         OneTimeCodes {

@@ -9,6 +9,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
+use secrecy::ExposeSecret;
 use sha2::Sha256;
 
 use crate::config::JwtConfig;
@@ -49,7 +50,7 @@ impl RefreshTokensService {
     pub fn new(store: Arc<dyn RefreshTokens>, config: &JwtConfig) -> Self {
         RefreshTokensService {
             store,
-            key: config.refresh_secret.expose().as_bytes().to_vec(),
+            key: config.refresh_secret.expose_secret().as_bytes().to_vec(),
             ttl: config.refresh_expires_in,
         }
     }

@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use crate::config::JwtConfig;
@@ -61,8 +62,8 @@ impl AccessTokens {
         validation.leeway = LEEWAY_SECS;
         validation.set_required_spec_claims(&["exp", "iat"]);
         AccessTokens {
-            encoding: EncodingKey::from_secret(config.secret.expose().as_bytes()),
-            decoding: DecodingKey::from_secret(config.secret.expose().as_bytes()),
+            encoding: EncodingKey::from_secret(config.secret.expose_secret().as_bytes()),
+            decoding: DecodingKey::from_secret(config.secret.expose_secret().as_bytes()),
             ttl_secs: config.expires_in.as_secs().min(i64::MAX as u64) as i64,
             validation,
         }
@@ -124,14 +125,14 @@ fn looks_like_jwt(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
+    use secrecy::SecretString;
     use std::time::Duration;
 
     fn tokens(secret: &str, ttl: u64) -> AccessTokens {
         AccessTokens::new(&JwtConfig {
-            secret: Secret::new(secret),
+            secret: SecretString::from(secret),
             expires_in: Duration::from_secs(ttl),
-            refresh_secret: Secret::new("unused"),
+            refresh_secret: SecretString::from("unused"),
             refresh_expires_in: Duration::from_secs(60),
         })
     }

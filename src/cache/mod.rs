@@ -7,6 +7,7 @@ pub mod redis;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use secrecy::ExposeSecret;
 use tokio::sync::broadcast;
 
 use crate::config::CacheConfig;
@@ -65,7 +66,9 @@ pub trait Cache: Send + Sync {
 pub async fn open(config: &CacheConfig, key_prefix: &str) -> anyhow::Result<Arc<dyn Cache>> {
     Ok(match config {
         CacheConfig::Memory => Arc::new(memory::MemoryCache::new()),
-        CacheConfig::Redis { url } => Arc::new(redis::RedisCache::open(url.expose(), key_prefix)?),
+        CacheConfig::Redis { url } => {
+            Arc::new(redis::RedisCache::open(url.expose_secret(), key_prefix)?)
+        }
     })
 }
 

@@ -16,6 +16,7 @@ pub use ports::{
     Students, TaskAssignments, Tasks, Teachers,
 };
 pub use ports::{Feedbacks, Presets, Rules, Uploads};
+use secrecy::ExposeSecret;
 
 use crate::config::DatabaseConfig;
 use crate::ops::metrics;
@@ -82,7 +83,7 @@ impl Store {
     pub async fn open(config: &DatabaseConfig) -> anyhow::Result<Store> {
         match config {
             DatabaseConfig::Sqlite { path } => sqlite::open(path).await,
-            DatabaseConfig::Mongo { url } => mongo::open(url.expose()).await,
+            DatabaseConfig::Mongo { url } => mongo::open(url.expose_secret()).await,
         }
     }
 }

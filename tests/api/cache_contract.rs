@@ -4,7 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use educoin::cache::{self, Cache};
-use educoin::config::{CacheConfig, Secret};
+use educoin::config::CacheConfig;
+use secrecy::SecretString;
 
 use crate::on_both_caches;
 use crate::support::{Kv, services};
@@ -13,7 +14,7 @@ async fn open(kv: Kv) -> Arc<dyn Cache> {
     let config = match kv {
         Kv::Memory => CacheConfig::Memory,
         Kv::Redis => CacheConfig::Redis {
-            url: Secret::new(services::redis_url()),
+            url: SecretString::from(services::redis_url()),
         },
     };
     let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
@@ -170,7 +171,7 @@ async fn memory_cache_is_bounded() {
 async fn two_redis_clients_share_pub_sub_and_counters() {
     let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
     let config = CacheConfig::Redis {
-        url: Secret::new(services::redis_url()),
+        url: SecretString::from(services::redis_url()),
     };
     let a = cache::open(&config, &prefix).await.unwrap();
     let b = cache::open(&config, &prefix).await.unwrap();

@@ -1,8 +1,9 @@
 //! The uploaded-files contract: the filesystem (SQLite backend) and GridFS (MongoDB) behave the
 //! same behind `Files`. Semantics are documented in `src/store/files.rs`.
 
-use educoin::config::{DatabaseConfig, Secret};
+use educoin::config::DatabaseConfig;
 use educoin::store::{Store, StoreError, StoredFile};
+use secrecy::SecretString;
 
 use crate::on_both_stores;
 use crate::support::{Db, services};
@@ -24,7 +25,7 @@ async fn open(db: Db) -> (Store, tempfile::TempDir, Option<String>) {
             let url = services::fresh_mongodb_url();
             (
                 DatabaseConfig::Mongo {
-                    url: Secret::new(url.clone()),
+                    url: SecretString::from(url.clone()),
                 },
                 Some(url),
             )

@@ -21,7 +21,6 @@ impl FakeGoogle {
 fn verifier_for(jwks_url: &str, client_ids: &[&str]) -> GoogleVerifier {
     GoogleVerifier::new(&GoogleConfig {
         client_ids: client_ids.iter().map(|id| id.to_string()).collect(),
-        client_secret: None,
         jwks_url: jwks_url.to_owned(),
         allow_legacy_login: false,
     })

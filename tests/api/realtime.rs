@@ -10,9 +10,10 @@ use reqwest::Method;
 use std::time::Duration;
 
 use educoin::auth::tokens::AccessTokens;
-use educoin::config::{JwtConfig, Secret};
+use educoin::config::JwtConfig;
 use educoin::domain::{Id, Role};
 use futures_util::StreamExt;
+use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::support::socket::{SocketClient, SocketTransport, WAIT};
@@ -188,9 +189,9 @@ async fn missing_malformed_foreign_and_deleted_account_tokens_are_refused() {
     let app = spawn_app(Db::Sqlite, Kv::Memory).await;
     let alice = app.stored_teacher("Alice").await;
     let foreign = AccessTokens::new(&JwtConfig {
-        secret: Secret::new("another-server-entirely-0123456789abcdef"),
+        secret: SecretString::from("another-server-entirely-0123456789abcdef"),
         expires_in: Duration::from_secs(3600),
-        refresh_secret: Secret::new("another-refresh-secret-0123456789abcdef"),
+        refresh_secret: SecretString::from("another-refresh-secret-0123456789abcdef"),
         refresh_expires_in: Duration::from_secs(3600),
     })
     .issue(&alice.id, Role::Teacher, None);

@@ -11,7 +11,7 @@ let
       jwtSecretFile = "/run/secrets/jwt";
       jwtRefreshSecretFile = "/run/secrets/refresh";
       passcodeKeyFile = "/run/secrets/passcode";
-      stripeSecretKeyFile = "/nix/store/leaked-stripe-key";
+      emailPassFile = "/nix/store/leaked-email-pass";
       settings = {
         METRICS_ADDRESS = "0.0.0.0:9464";
         TRUSTED_PROXIES = [ "127.0.0.1" "::1" ];

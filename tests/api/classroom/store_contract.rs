@@ -1,6 +1,7 @@
 //! The storage contract of the classroom ports: both adapters behave the same.
 
-use educoin::config::{DatabaseConfig, Secret};
+use educoin::config::DatabaseConfig;
+use secrecy::SecretString;
 use educoin::domain::assignment::{RewardAssignment, RewardStatus, TaskAssignment, Transition};
 use educoin::domain::classroom::{
     CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
@@ -458,7 +459,7 @@ async fn mongo_interrupted_rename_is_finished_later() {
 
     let url = services::fresh_mongodb_url();
     let store = Store::open(&DatabaseConfig::Mongo {
-        url: Secret::new(url.clone()),
+        url: SecretString::from(url.clone()),
     })
     .await
     .unwrap();
@@ -673,7 +674,7 @@ async fn mongo_start_fills_in_earned_points() {
 
     let url = services::fresh_mongodb_url();
     let store = Store::open(&DatabaseConfig::Mongo {
-        url: Secret::new(url.clone()),
+        url: SecretString::from(url.clone()),
     })
     .await
     .unwrap();

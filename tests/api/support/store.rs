@@ -1,7 +1,8 @@
 //! A store opened directly (no server) for the adapter contract tests, and the records the
 //! assignment and notification ports refer to.
 
-use educoin::config::{DatabaseConfig, Secret};
+use educoin::config::DatabaseConfig;
+use secrecy::SecretString;
 use educoin::domain::classroom::{Repeat, TaskType};
 use educoin::domain::{AccountStatus, Category, Id, Millis, Reward, Student, Task, Teacher};
 use educoin::store::Store;
@@ -19,7 +20,7 @@ pub async fn open_store(db: Db) -> (Store, tempfile::TempDir) {
             path: dir.path().join(SQLITE_FILE),
         },
         Db::Mongo => DatabaseConfig::Mongo {
-            url: Secret::new(services::fresh_mongodb_url()),
+            url: SecretString::from(services::fresh_mongodb_url()),
         },
     };
     let store = Store::open(&config).await.unwrap();
