@@ -1,4 +1,6 @@
-//! Assembles the HTTP application: routes, static files and middleware. No logic lives here.
+//! The composition root: assembles the HTTP application (routes, static files, Socket.IO,
+//! middleware) over the shared state, and wires the parts that must not know each other
+//! (realtime's `Authenticator` is `auth::principal`'s check). No logic lives here.
 
 use std::sync::Arc;
 
@@ -7,47 +9,20 @@ use poem::http::Method;
 use poem::middleware::{CatchPanic, Cors};
 use poem::{EndpointExt, IntoResponse, Route};
 
-use crate::auth::Auth;
+use crate::auth::principal::{ALL_ROLES, AuthError, Principal, TokenAuthenticator};
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::http::ApiError;
 use crate::http::middleware;
-use crate::mail::Mailer;
-use crate::ops::readiness::Readiness;
-use crate::realtime::Realtime;
-use crate::store::Store;
-use crate::{api, ops::metrics};
+/// Also here, the path tests and tools have used for it.
+pub use crate::state::AppState;
+use crate::{api, ops::metrics, realtime};
 
-/// What handlers share. Cloning is cheap.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub store: Store,
-    pub cache: Arc<dyn Cache>,
-    pub readiness: Arc<Readiness>,
-    pub auth: Arc<Auth>,
-    pub mailer: Arc<Mailer>,
-    pub realtime: Arc<Realtime>,
-}
-
-impl AppState {
-    pub fn new(config: Arc<Config>, store: Store, cache: Arc<dyn Cache>) -> anyhow::Result<Self> {
-        Ok(AppState {
-            readiness: Arc::new(Readiness::new(store.clone(), cache.clone())),
-            auth: Arc::new(Auth::new(&config, &store, cache.clone())?),
-            mailer: Arc::new(Mailer::new(
-                config.email.as_ref(),
-                config.environment.is_production(),
-            )?),
-            realtime: Arc::new(Realtime::new(
-                cache.clone(),
-                config.realtime_legacy_broadcast,
-                &config.realtime_sessions,
-            )),
-            config,
-            store,
-            cache,
-        })
+/// Realtime's handshake check is `auth::principal`'s, for any role.
+#[async_trait::async_trait]
+impl realtime::Authenticator for TokenAuthenticator {
+    async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
+        TokenAuthenticator::authenticate(self, token, ALL_ROLES).await
     }
 }
 
@@ -90,15 +65,13 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
     // Uploaded images and the default avatar, served from the root (CLIENT-CONTRACT §1, §6).
     routes = routes.at("/images/:file", poem::get(crate::http::images::serve));
     // Socket.IO (CLIENT-CONTRACT §5): outside the OpenAPI service, so out of its document.
-    routes = routes.at(
-        crate::realtime::routes::PATH,
-        crate::realtime::routes::socket_io,
-    );
+    routes = routes.at(realtime::PATH, realtime::routes::socket_io);
 
     let config = state.config.clone();
     let limit = config.max_body_bytes;
     let cache = state.cache.clone();
-    let local: Arc<dyn Cache> = Arc::new(crate::cache::memory::MemoryCache::new());
+    let local: Arc<dyn Cache> =
+        Arc::new(crate::cache::memory::MemoryCache::new(state.clock.clone()));
     let limits = config.rate_limit.clone();
     let trusted: Arc<[ipnet::IpNet]> = config.trusted_proxies.clone().into();
     let backend = state.store.backend.clone();

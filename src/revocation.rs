@@ -3,8 +3,8 @@
 //! `http::auth::authenticate_token`), and live sockets are disconnected on every replica through
 //! the cache's pub/sub (`Realtime::revoke`).
 
-use crate::app::AppState;
 use crate::domain::{AccountStatus, Id};
+use crate::state::AppState;
 use crate::store::StoreResult;
 
 /// After `account` moved to token epoch `epoch` (a password change or reset, a block): ends its

@@ -5,11 +5,11 @@
 
 use super::sessions::{self, TokenResponse};
 use super::teacher::new_teacher;
-use crate::app::AppState;
 use crate::auth::google::GoogleError;
 use crate::domain::{AccountStatus, Role};
 use crate::http::input::{bounded, email, image_ref, optional, optional_image};
 use crate::http::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::store::StoreError;
 
 /// Who Google says the caller is.

@@ -10,15 +10,15 @@ use poem_openapi::{Multipart, Object, OpenApi};
 use super::ApiTags;
 use super::sessions::{self, TokenResponse};
 use super::views::TeacherView;
-use crate::app::AppState;
 use crate::auth::limits::{Key, address_bucket};
 use crate::domain::account::TeacherPatch;
 use crate::domain::passcode::{self, Purpose};
-use crate::domain::{AccountStatus, Admin, Id, Millis, Role, Teacher};
+use crate::domain::{AccountStatus, Admin, Id, Role, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{bounded, email, list_query, optional, optional_bounded, required};
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
+use crate::state::AppState;
 use crate::store::StoreError;
 
 pub struct TeacherApi;
@@ -85,7 +85,7 @@ pub(crate) fn new_teacher(
     password_hash: Option<String>,
     profile: Option<String>,
 ) -> Teacher {
-    let now = Millis::now();
+    let now = state.clock.now();
     Teacher {
         id: Id::generate(),
         name,

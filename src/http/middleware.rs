@@ -2,7 +2,6 @@
 //! metrics, access log), `security_headers`, `websocket_origin`, CORS, catch-panic, `errors_to_envelope`, `rate_limit`,
 //! `body_limit`, then the routes.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,6 +12,7 @@ use poem::http::{HeaderName, HeaderValue, StatusCode, header};
 use poem::{Body, Endpoint, IntoResponse, Request, Response};
 use tracing::Instrument;
 
+use super::client_ip::client_ip;
 use super::error::{ApiError, into_envelope};
 use crate::cache::Cache;
 use crate::config::RateLimitConfig;
@@ -127,7 +127,7 @@ pub async fn normalize_path<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::
 /// CORS layer (which would refuse an origin outside `FRONTEND_URL`). The socket authenticates with
 /// an explicit token, never a cookie, so a foreign page gains nothing by opening one.
 pub async fn websocket_origin<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<Response> {
-    let is_socket_io = req.uri().path().trim_end_matches('/') == crate::realtime::routes::PATH;
+    let is_socket_io = req.uri().path().trim_end_matches('/') == crate::realtime::PATH;
     let is_upgrade = req
         .headers()
         .get(header::UPGRADE)
@@ -217,34 +217,6 @@ pub async fn body_limit<E: Endpoint>(
         req.set_body(Body::from_bytes(body));
     }
     Ok(ep.call(req).await?.into_response())
-}
-
-/// The client's address: the peer, or, when the peer is a trusted proxy, the nearest untrusted
-/// address in `X-Forwarded-For` (read right to left: only our proxies' additions are believed).
-pub fn client_ip(req: &Request, trusted: &[IpNet]) -> Option<IpAddr> {
-    let peer = match req.remote_addr().0 {
-        poem::Addr::SocketAddr(a) => a.ip(),
-        _ => return None,
-    };
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
-    if !is_trusted(&peer) {
-        return Some(peer);
-    }
-    let forwarded = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-        .collect::<Vec<_>>();
-    Some(
-        forwarded
-            .into_iter()
-            .rev()
-            .find(|ip| !is_trusted(ip))
-            .unwrap_or(peer),
-    )
 }
 
 /// The general per-address limit (`RATE_LIMIT_WINDOW_MS` / `RATE_LIMIT_MAX_REQUESTS`), counted in

@@ -28,10 +28,10 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::SharedAuthenticator;
 use super::hub::Hub;
 use super::protocol::{self, EngineKind, SocketPacket};
-use crate::app::AppState;
-use crate::http::auth::{ALL_ROLES, authenticate_token, bearer_value};
+use crate::auth::principal::bearer_value;
 
 /// The protocol limits (docs/decisions.md, "Realtime").
 #[derive(Clone, Debug)]
@@ -606,7 +606,11 @@ impl Session {
     }
 
     /// The long-polling POST: handles the packets of one request body.
-    pub async fn post(self: &Arc<Self>, app: &AppState, body: &str) -> Result<(), PostError> {
+    pub async fn post(
+        self: &Arc<Self>,
+        app: &SharedAuthenticator,
+        body: &str,
+    ) -> Result<(), PostError> {
         let _pending = {
             let mut st = self.state();
             if st.transport != Transport::Polling {
@@ -633,7 +637,7 @@ impl Session {
     }
 
     /// Handles one Engine.IO packet from the client, on any transport.
-    pub async fn on_packet(self: &Arc<Self>, app: &AppState, text: &str) {
+    pub async fn on_packet(self: &Arc<Self>, app: &SharedAuthenticator, text: &str) {
         let packet = match protocol::decode_engine(text) {
             Ok(p) => p,
             Err(e) => {
@@ -655,7 +659,7 @@ impl Session {
         }
     }
 
-    async fn on_message(self: &Arc<Self>, app: &AppState, data: &str) {
+    async fn on_message(self: &Arc<Self>, app: &SharedAuthenticator, data: &str) {
         match protocol::decode_socket(data) {
             Ok(SocketPacket::Connect { namespace, auth }) => {
                 self.on_connect(app, namespace, auth).await
@@ -684,7 +688,12 @@ impl Session {
 
     /// The Socket.IO CONNECT of the main namespace: authenticates, registers the socket under its
     /// user, answers `40{"sid"}`; or answers `44{"message"}` (the client's `connect_error`).
-    async fn on_connect(self: &Arc<Self>, app: &AppState, namespace: &str, auth: Option<Value>) {
+    async fn on_connect(
+        self: &Arc<Self>,
+        app: &SharedAuthenticator,
+        namespace: &str,
+        auth: Option<Value>,
+    ) {
         let Some(engine) = self.engine() else { return };
         if namespace != protocol::MAIN_NAMESPACE {
             self.push_str(protocol::connect_error(
@@ -753,7 +762,7 @@ impl Session {
     /// `Authorization` header. Err is the message and status for the client's `connect_error`.
     async fn authenticate(
         &self,
-        app: &AppState,
+        app: &SharedAuthenticator,
         auth: Option<&Value>,
     ) -> Result<Authenticated, (String, u16)> {
         let from_auth = auth
@@ -770,19 +779,19 @@ impl Session {
                 401,
             ));
         };
-        match authenticate_token(app, token, ALL_ROLES).await {
-            Ok((_, claims)) => match claims.account_id() {
+        match app.authenticate(token).await {
+            Ok(principal) => match principal.claims.account_id() {
                 Some(id) => Ok(Authenticated {
                     user: id.as_str().to_owned(),
-                    epoch: claims.epoch,
-                    expires_at: claims.exp,
+                    epoch: principal.claims.epoch,
+                    expires_at: principal.claims.exp,
                 }),
                 None => Err((
                     "The access token is not valid. Please log in again.".into(),
                     401,
                 )),
             },
-            Err(e) => Err((e.to_string(), e.status().as_u16())),
+            Err(e) => Err((e.to_string(), e.status())),
         }
     }
 
@@ -915,7 +924,7 @@ async fn connect_timeout(session: Arc<Session>, within: Duration) {
 /// A WebSocket that opens a session of its own (`transport=websocket` without `sid`).
 pub async fn run_new_websocket(
     engine: Arc<Engine>,
-    app: AppState,
+    app: SharedAuthenticator,
     handshake: Handshake,
     ws: WebSocketStream,
 ) {
@@ -941,7 +950,7 @@ pub async fn run_new_websocket(
 /// A WebSocket that takes over polling session `session` (`transport=websocket&sid=...`).
 pub async fn run_upgrade(
     engine: Arc<Engine>,
-    app: AppState,
+    app: SharedAuthenticator,
     session: Arc<Session>,
     ws: WebSocketStream,
 ) {
@@ -998,7 +1007,7 @@ pub async fn run_upgrade(
 /// The active WebSocket of a session: sends the queue, handles incoming packets, and on close
 /// sends a close frame (1001 going away when the server stops) and waits briefly for the reply.
 async fn serve_websocket<Si, St>(
-    app: &AppState,
+    app: &SharedAuthenticator,
     session: &Arc<Session>,
     mut sink: Si,
     mut stream: St,

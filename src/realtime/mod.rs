@@ -22,10 +22,23 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::principal::{AuthError, Principal};
 use crate::cache::Cache;
 use crate::config::RealtimeSessionsConfig;
 use crate::domain::Id;
 use engine::{Engine, Limits};
+
+/// The path the clients use (`/socket.io/`; the trailing slash is dropped by `normalize_path`).
+pub const PATH: &str = "/socket.io";
+
+/// Checks a Socket.IO handshake's access token (any role). Realtime sees this, not the whole
+/// application state; the composition root (`app.rs`) gives it `auth::principal`'s check.
+#[async_trait::async_trait]
+pub trait Authenticator: Send + Sync {
+    async fn authenticate(&self, token: &str) -> Result<Principal, AuthError>;
+}
+
+pub type SharedAuthenticator = Arc<dyn Authenticator>;
 
 /// The pub/sub channel that carries notifications between replicas.
 pub const CHANNEL: &str = "realtime:notification";

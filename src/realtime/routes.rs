@@ -10,13 +10,11 @@ use poem::web::Data;
 use poem::web::websocket::{WebSocket, WebSocketConfig};
 use poem::{Body, IntoResponse, Request, Response, handler};
 
+use super::SharedAuthenticator;
 use super::engine::{Handshake, OpenError, Poll, PostError, Transport};
-use crate::app::AppState;
-use crate::http::auth::bearer_value;
-use crate::http::middleware::client_ip;
-
-/// The path the clients use (`/socket.io/`; the trailing slash is dropped by `normalize_path`).
-pub const PATH: &str = "/socket.io";
+use crate::auth::principal::bearer_value;
+use crate::http::client_ip::client_ip;
+use crate::state::AppState;
 
 /// engine.io's error answers: `{"code": n, "message": "..."}`.
 fn engine_error(status: StatusCode, code: u8, message: &str) -> Response {
@@ -81,6 +79,7 @@ pub async fn socket_io(
     Data(app): Data<&AppState>,
 ) -> Response {
     let engine = app.realtime.engine().clone();
+    let authn: SharedAuthenticator = app.auth.authenticator.clone();
     let query: HashMap<String, String> =
         url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
             .into_owned()
@@ -130,7 +129,7 @@ pub async fn socket_io(
                         session.close(super::engine::CloseReason::ParseError);
                         return bad_request();
                     };
-                    match session.post(app, packets).await {
+                    match session.post(&authn, packets).await {
                         Ok(()) => Response::builder()
                             .content_type("text/html")
                             .header(header::CACHE_CONTROL, "no-store")
@@ -149,17 +148,16 @@ pub async fn socket_io(
                 .max_message_size(Some(engine.limits.max_payload))
                 .max_frame_size(Some(engine.limits.max_payload));
             let ws = ws.config(config);
-            let app = app.clone();
             match sid {
                 None => {
                     if let Err(e) = engine.check_capacity() {
                         return refused(e);
                     }
-                    let handshake = handshake(&app, req, &query);
+                    let handshake = handshake(app, req, &query);
                     let tracked = engine.clone();
                     ws.on_upgrade(move |stream| {
                         tracked.track(super::engine::run_new_websocket(
-                            engine, app, handshake, stream,
+                            engine, authn, handshake, stream,
                         ))
                     })
                     .into_response()
@@ -173,7 +171,7 @@ pub async fn socket_io(
                     }
                     let tracked = engine.clone();
                     ws.on_upgrade(move |stream| {
-                        tracked.track(super::engine::run_upgrade(engine, app, session, stream))
+                        tracked.track(super::engine::run_upgrade(engine, authn, session, stream))
                     })
                     .into_response()
                 }

@@ -187,12 +187,15 @@ async fn the_authorization_header_works_on_both_transports_and_app_origins_pass_
 async fn missing_malformed_foreign_and_deleted_account_tokens_are_refused() {
     let app = spawn_app(Db::Sqlite, Kv::Memory).await;
     let alice = teacher(&app, "Alice").await;
-    let foreign = AccessTokens::new(&JwtConfig {
-        secret: Secret::new("another-server-entirely-0123456789abcdef"),
-        expires_in: Duration::from_secs(3600),
-        refresh_secret: Secret::new("another-refresh-secret-0123456789abcdef"),
-        refresh_expires_in: Duration::from_secs(3600),
-    })
+    let foreign = AccessTokens::new(
+        &JwtConfig {
+            secret: Secret::new("another-server-entirely-0123456789abcdef"),
+            expires_in: Duration::from_secs(3600),
+            refresh_secret: Secret::new("another-refresh-secret-0123456789abcdef"),
+            refresh_expires_in: Duration::from_secs(3600),
+        },
+        std::sync::Arc::new(educoin::clock::SystemClock),
+    )
     .issue(&alice.id, Role::Teacher, None);
     // A well-signed token whose account does not exist (deleted).
     let ghost = app

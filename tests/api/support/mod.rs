@@ -6,9 +6,11 @@ pub mod socket;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use educoin::app::AppState;
+use educoin::clock::TestClock;
 use educoin::config::Config;
 use educoin::ops::systemd::ActivatedSockets;
 use educoin::serve::{self, Running};
@@ -32,6 +34,7 @@ pub struct TestApp {
     pub metrics_addr: Option<SocketAddr>,
     pub state: AppState,
     pub client: reqwest::Client,
+    clock: Arc<TestClock>,
     running: Option<Running>,
     _dir: tempfile::TempDir,
 }
@@ -93,7 +96,8 @@ pub async fn start_app_with(
     let mut env = test_env(db, kv, dir.path());
     adjust(&mut env);
     let config = Config::from_source(&env).expect("test configuration is valid");
-    let running = serve::start(config, ActivatedSockets::default())
+    let clock = Arc::new(TestClock::new());
+    let running = serve::start_with_clock(config, ActivatedSockets::default(), clock.clone())
         .await
         .expect("server starts");
     TestApp {
@@ -104,6 +108,7 @@ pub async fn start_app_with(
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap(),
+        clock,
         running: Some(running),
         _dir: dir,
     }
@@ -118,6 +123,11 @@ fn init_logs() {
 }
 
 impl TestApp {
+    /// The server's clock: follows real time until a test moves it (`advance`, `set`).
+    pub fn clock(&self) -> &TestClock {
+        &self.clock
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
