@@ -2,6 +2,7 @@
 //! storage adapters.
 
 mod assignments;
+mod clock;
 mod concurrency;
 pub(crate) mod helpers;
 mod http;
