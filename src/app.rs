@@ -1,4 +1,6 @@
-//! Assembles the HTTP application: routes, static files and middleware. No logic lives here.
+//! The composition root: assembles the HTTP application (routes, static files, Socket.IO,
+//! middleware) over the shared state, and wires the parts that must not know each other
+//! (realtime's `Authenticator` is `auth::principal`'s check, in `realtime_auth`). No logic lives here.
 
 use std::sync::Arc;
 
@@ -7,49 +9,13 @@ use poem::http::Method;
 use poem::middleware::{CatchPanic, Cors};
 use poem::{EndpointExt, IntoResponse, Route};
 
-use crate::auth::Auth;
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::http::ApiError;
 use crate::http::middleware;
-use crate::mail::Mailer;
-use crate::ops::readiness::Readiness;
-use crate::realtime::Realtime;
-use crate::store::Store;
+/// Also here, the path tests and tools have used for it.
+pub use crate::state::AppState;
 use crate::{api, ops::metrics};
-
-/// What handlers share. Cloning is cheap.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub store: Store,
-    pub cache: Arc<dyn Cache>,
-    pub readiness: Arc<Readiness>,
-    pub auth: Arc<Auth>,
-    pub mailer: Arc<Mailer>,
-    pub realtime: Arc<Realtime>,
-}
-
-impl AppState {
-    pub fn new(config: Arc<Config>, store: Store, cache: Arc<dyn Cache>) -> anyhow::Result<Self> {
-        Ok(AppState {
-            readiness: Arc::new(Readiness::new(store.clone(), cache.clone())),
-            auth: Arc::new(Auth::new(&config, &store, cache.clone())?),
-            mailer: Arc::new(Mailer::new(
-                config.email.as_ref(),
-                config.environment.is_production(),
-            )?),
-            realtime: Arc::new(Realtime::new(
-                cache.clone(),
-                config.realtime_legacy_broadcast,
-                &config.realtime_sessions,
-            )),
-            config,
-            store,
-            cache,
-        })
-    }
-}
 
 fn cors(config: &Config) -> Cors {
     let cors = Cors::new()
@@ -98,7 +64,8 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
     let config = state.config.clone();
     let limit = config.max_body_bytes;
     let cache = state.cache.clone();
-    let local: Arc<dyn Cache> = Arc::new(crate::cache::memory::MemoryCache::new());
+    let local: Arc<dyn Cache> =
+        Arc::new(crate::cache::memory::MemoryCache::new(state.clock.clone()));
     let limits = config.rate_limit.clone();
     let trusted: Arc<[ipnet::IpNet]> = config.trusted_proxies.clone().into();
     let backend = state.store.backend.clone();

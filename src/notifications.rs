@@ -3,15 +3,15 @@
 
 use poem_openapi::types::ToJSON;
 
-use crate::api::views::NotificationView;
-use crate::app::AppState;
 use crate::domain::Id;
 use crate::domain::notification::{Notification, NotificationKind};
+use crate::state::AppState;
+use crate::wire::NotificationView;
 
 /// Stores and pushes one notification. The event that caused it has already happened (points
 /// moved, a task was assigned), so a failure here is logged and does not fail the request.
 pub async fn send(state: &AppState, recipient: &Id, kind: NotificationKind, message: String) {
-    let notification = Notification::new(recipient, kind, message);
+    let notification = Notification::new(recipient, kind, message, state.clock.now());
     if let Err(e) = state.store.notifications.insert(&notification).await {
         tracing::warn!(error = %e, kind = kind.as_str(), "could not store a notification");
         return;

@@ -1,10 +1,10 @@
 //! Ending an account's sessions when its credentials or its access change: refresh tokens are
 //! revoked in the store, access tokens die with the old `token_epoch` (checked by
-//! `http::auth::authenticate_token`), and live sockets are disconnected on every replica through
+//! `auth::principal::TokenAuthenticator`), and live sockets are disconnected on every replica through
 //! the cache's pub/sub (`Realtime::revoke`).
 
-use crate::app::AppState;
 use crate::domain::{AccountStatus, Id};
+use crate::state::AppState;
 use crate::store::StoreResult;
 
 /// After `account` moved to token epoch `epoch` (a password change or reset, a block): ends its
@@ -17,7 +17,7 @@ pub async fn credentials_changed(state: &AppState, account: &Id, epoch: i64) -> 
 }
 
 /// Blocks or unblocks a teacher. Blocking ends every session at once: the access tokens (new
-/// epoch; `authenticate_token` also refuses a blocked account), refresh tokens and sockets.
+/// epoch; `TokenAuthenticator` also refuses a blocked account), refresh tokens and sockets.
 /// `false` when there is no such teacher.
 pub async fn set_teacher_status(
     state: &AppState,

@@ -8,12 +8,14 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{self, AppState};
+use crate::app;
 use crate::cache;
+use crate::clock::{SharedClock, SystemClock};
 use crate::config::{CacheConfig, Config};
 use crate::http;
 use crate::ops::shutdown;
 use crate::ops::systemd;
+use crate::state::AppState;
 use crate::store::Store;
 
 /// How long the shutdown waits for WebSockets to complete their closing handshake.
@@ -91,11 +93,20 @@ fn warn_about_setup(config: &Config) {
 /// Opens the configured dependencies and starts serving on the given (or configured) sockets.
 /// Returns once the listeners are bound; readiness follows when the dependencies answer.
 pub async fn start(config: Config, sockets: systemd::ActivatedSockets) -> anyhow::Result<Running> {
+    start_with_clock(config, sockets, Arc::new(SystemClock)).await
+}
+
+/// [`start`] on a given clock (tests move a `TestClock`).
+pub async fn start_with_clock(
+    config: Config,
+    sockets: systemd::ActivatedSockets,
+    clock: SharedClock,
+) -> anyhow::Result<Running> {
     let config = Arc::new(config);
     warn_about_setup(&config);
     let store = Store::open(&config.database).await?;
-    let cache = cache::open(&config.cache, &config.redis_key_prefix).await?;
-    let state = AppState::new(config.clone(), store, cache)?;
+    let cache = cache::open(&config.cache, &config.redis_key_prefix, clock.clone()).await?;
+    let state = AppState::new(config.clone(), store, cache, clock)?;
 
     let http_listener = match sockets.http {
         Some(l) => l,
@@ -221,6 +232,7 @@ async fn bootstrap(state: AppState, stop: CancellationToken) {
     systemd::ready(&status);
     tokio::spawn(crate::jobs::repeat_tasks::run(
         state.store.clone(),
+        state.clock.clone(),
         stop.clone(),
     ));
     tokio::spawn(crate::jobs::settle_points::run(
@@ -246,7 +258,7 @@ async fn seed_super_admin(state: &AppState) -> anyhow::Result<()> {
     if state.store.admins.by_email(&email).await?.is_some() {
         return Ok(());
     }
-    let now = crate::domain::Millis::now();
+    let now = state.clock.now();
     let admin = crate::domain::Admin {
         id: crate::domain::Id::generate(),
         name: "Super Admin".into(),

@@ -7,12 +7,12 @@ use poem_openapi::{Multipart, Object, OpenApi};
 
 use super::ApiTags;
 use super::views::AdminView;
-use crate::app::AppState;
 use crate::domain::account::AdminPatch;
 use crate::domain::{Admin, Millis};
 use crate::http::auth::Auth;
 use crate::http::input::{bounded, email, optional};
 use crate::http::{ApiError, ApiResult, Envelope};
+use crate::state::AppState;
 use crate::store::StoreError;
 
 pub struct AdminApi;
@@ -150,7 +150,7 @@ impl AdminApi {
         let store = &state.store;
         let mut teacher_growth = Vec::with_capacity(12);
         let mut student_growth = Vec::with_capacity(12);
-        for (name, from, to) in last_twelve_months(Utc::now()) {
+        for (name, from, to) in last_twelve_months(state.clock.now().to_utc()) {
             let (teachers, students) = tokio::try_join!(
                 store.teachers.count_created_between(from, to),
                 store.students.count_created_between(from, to),

@@ -10,15 +10,15 @@ use super::populate;
 use super::reward::reward_not_found;
 use super::student::own_student;
 use super::views::{AssignedRewardView, StudentView, TeacherSummary};
-use crate::app::AppState;
 use crate::domain::assignment::{ClaimRefused, RewardAssignment, RewardStatus};
 use crate::domain::notification::NotificationKind;
-use crate::domain::{Id, Millis, Student, Teacher};
+use crate::domain::{Id, Student, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{body_id, path_id, required};
 use crate::http::{ApiError, ApiResult, Envelope};
 use crate::notifications;
+use crate::state::AppState;
 
 pub struct AssignRewardApi;
 
@@ -114,7 +114,7 @@ impl AssignRewardApi {
             .filter(|r| r.teacher == me.id)
             .ok_or_else(reward_not_found)?;
         let student = own_student(&state, me, &student).await?;
-        let now = Millis::now();
+        let now = state.clock.now();
         let assignment = RewardAssignment {
             id: Id::generate(),
             reward: reward.id.clone(),
@@ -202,7 +202,7 @@ impl AssignRewardApi {
         let claimed = match state
             .store
             .reward_assignments
-            .claim(&me.id, &id, reward.required_points, Millis::now())
+            .claim(&me.id, &id, reward.required_points, state.clock.now())
             .await?
         {
             Ok(a) => a,

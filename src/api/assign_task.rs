@@ -10,15 +10,15 @@ use super::populate;
 use super::student::own_student;
 use super::task::task_not_found;
 use super::views::{AssignedTaskView, StudentView, TeacherSummary};
-use crate::app::AppState;
 use crate::domain::assignment::{TaskAssignment, TaskStatus, Transition, next_period_start};
 use crate::domain::notification::NotificationKind;
-use crate::domain::{Id, Millis, Student, Task, Teacher};
+use crate::domain::{Id, Student, Task, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{body_id, path_id, required};
 use crate::http::{ApiError, ApiResult, Envelope};
 use crate::notifications;
+use crate::state::AppState;
 use crate::store::StoreError;
 
 pub struct AssignTaskApi;
@@ -160,7 +160,8 @@ impl AssignTaskApi {
             .filter(|t| t.teacher == me.id)
             .ok_or_else(task_not_found)?;
         let student: Student = own_student(&state, me, &student).await?;
-        let assignment = TaskAssignment::open(&task.id, &student.id, &me.id, None, Millis::now());
+        let assignment =
+            TaskAssignment::open(&task.id, &student.id, &me.id, None, state.clock.now());
         match state.store.task_assignments.insert(&assignment).await {
             Ok(()) => {}
             Err(StoreError::Conflict { .. }) => {
@@ -224,7 +225,7 @@ impl AssignTaskApi {
         let id = path_id("assigned task", &id)?;
         let me = &auth.who;
         let (_, task) = own_with_task(&state, &id, |a| a.teacher == me.id).await?;
-        let now = Millis::now();
+        let now = state.clock.now();
         let approved = applied(
             state
                 .store
@@ -291,7 +292,7 @@ impl AssignTaskApi {
             state
                 .store
                 .task_assignments
-                .achieve(&me.id, &id, task.points, Millis::now())
+                .achieve(&me.id, &id, task.points, state.clock.now())
                 .await?,
         )?;
         notifications::send(

@@ -9,7 +9,6 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::sessions::{self, TokenResponse};
-use crate::app::AppState;
 use crate::auth::limits::Key;
 use crate::auth::limits::address_bucket;
 use crate::auth::otp::{self, CodeCheck};
@@ -22,6 +21,7 @@ use crate::http::fields::{Required, Text};
 use crate::http::input::{digit_code, email, required};
 use crate::http::{ApiError, ApiResult, Done, Envelope, done};
 use crate::revocation;
+use crate::state::AppState;
 
 pub struct AuthApi;
 

@@ -6,13 +6,13 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::views::CategoryView;
-use crate::app::AppState;
 use crate::domain::classroom::CategoryPatch;
-use crate::domain::{Category, Id, Millis, Teacher};
+use crate::domain::{Category, Id, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{bounded, image_ref, optional, optional_bounded, path_id, required};
 use crate::http::{ApiError, ApiResult, Envelope};
+use crate::state::AppState;
 
 pub struct CategoryApi;
 
@@ -82,7 +82,7 @@ impl CategoryApi {
     ) -> ApiResult<Json<Envelope<CategoryView>>> {
         let name = bounded("name", required("name", body.name.as_deref())?, NAME_MAX)?;
         let image = image_ref("image", required("image", body.image.as_deref())?)?;
-        let now = Millis::now();
+        let now = state.clock.now();
         let category = Category {
             id: Id::generate(),
             name,

@@ -7,13 +7,13 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::views::ClassView;
-use crate::app::AppState;
 use crate::domain::classroom::{self, ClassChange};
 use crate::domain::{Class, Id, Millis, Teacher, student};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{bounded, list_query, optional, optional_bounded, path_id, required};
 use crate::http::{ApiError, ApiResult, Done, Envelope, Pagination, done};
+use crate::state::AppState;
 use crate::store::{ClassDelete, ClassUpdate, StoreError};
 
 pub struct ClassApi;
@@ -126,7 +126,7 @@ impl ClassApi {
             .ok_or_else(|| ApiError::field("startDate", "startDate is required"))?;
         let end_date = date("endDate", body.end_date.as_deref())?;
         check_dates(start_date, end_date)?;
-        let now = Millis::now();
+        let now = state.clock.now();
         let class = Class {
             id: Id::generate(),
             class_name,

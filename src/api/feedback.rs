@@ -6,12 +6,12 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::views::FeedbackView;
-use crate::app::AppState;
-use crate::domain::{Feedback, Id, Millis};
+use crate::domain::{Feedback, Id};
 use crate::http::auth::{Auth, Member};
 use crate::http::fields::{Required, Text};
 use crate::http::input::{bounded, required};
 use crate::http::{ApiResult, Envelope};
+use crate::state::AppState;
 
 pub struct FeedbackApi;
 
@@ -39,7 +39,7 @@ impl FeedbackApi {
             required("feedback", body.feedback.as_deref())?,
             FEEDBACK_MAX,
         )?;
-        let now = Millis::now();
+        let now = state.clock.now();
         let feedback = Feedback {
             id: Id::generate(),
             user: auth.who.id().clone(),

@@ -3,13 +3,13 @@
 //! ID token and verify it; the legacy body is accepted only when `GOOGLE_ALLOW_LEGACY_LOGIN` is on,
 //! with a warning on every such login.
 
+use super::new_teacher::new_teacher;
 use super::sessions::{self, TokenResponse};
-use super::teacher::new_teacher;
-use crate::app::AppState;
 use crate::auth::google::GoogleError;
 use crate::domain::{AccountStatus, Role};
 use crate::http::input::{bounded, email, image_ref, optional, optional_image};
 use crate::http::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::store::StoreError;
 
 /// Who Google says the caller is.

@@ -2,9 +2,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
-use crate::app::AppState;
 use crate::http::Envelope;
-use crate::ops::readiness::Report;
+use crate::readiness::Report;
+use crate::state::AppState;
 
 pub struct HealthApi;
 

@@ -9,6 +9,7 @@ mod class;
 mod document;
 mod google_login;
 mod health;
+mod new_teacher;
 mod notification;
 mod populate;
 mod profile;

@@ -6,11 +6,10 @@ use poem_openapi::payload::Json;
 
 use super::ApiTags;
 use super::views::NotificationView;
-use crate::app::AppState;
-use crate::domain::Millis;
 use crate::http::auth::{Auth, Member};
 use crate::http::input::{list_query, path_id};
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
+use crate::state::AppState;
 
 pub struct NotificationApi;
 
@@ -50,7 +49,7 @@ impl NotificationApi {
         let read = state
             .store
             .notifications
-            .mark_read(auth.who.id(), &id, Millis::now())
+            .mark_read(auth.who.id(), &id, state.clock.now())
             .await?
             .ok_or_else(|| ApiError::NotFound("Notification not found.".into()))?;
         Ok(Envelope::ok(

@@ -8,9 +8,9 @@ use futures_util::future::try_join_all;
 
 use super::task::categories_of;
 use super::views::{RewardView, StudentView, TaskView, TeacherSummary};
-use crate::app::AppState;
 use crate::domain::{Id, Student, Teacher};
 use crate::http::ApiResult;
+use crate::state::AppState;
 
 fn distinct<'a, K: Eq + Hash + Clone + 'a>(ids: impl IntoIterator<Item = &'a K>) -> Vec<K> {
     ids.into_iter()

@@ -9,13 +9,13 @@ use poem_openapi::{Multipart, OpenApi};
 
 use super::ApiTags;
 use super::views::PresetView;
-use crate::app::AppState;
 use crate::domain::content::PresetType;
-use crate::domain::{Admin, Id, Millis, Preset};
+use crate::domain::{Admin, Id, Preset};
 use crate::http::auth::{Auth, Member};
 use crate::http::input::{list_query, path_id, required};
 use crate::http::upload::{IMAGES_PREFIX, store_image, stored_name_kind};
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
+use crate::state::AppState;
 
 pub struct PresetApi;
 
@@ -116,7 +116,7 @@ impl PresetApi {
             ApiError::field("image", "image is required: choose a PNG or JPEG file")
         })?;
         let path = store_image(state.store.files.as_ref(), image).await?;
-        let now = Millis::now();
+        let now = state.clock.now();
         let preset = Preset {
             id: Id::generate(),
             image: path,

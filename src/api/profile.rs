@@ -2,17 +2,22 @@
 
 use poem_openapi::types::multipart::Upload;
 
-use crate::app::AppState;
-use crate::domain::{Id, Millis};
+use crate::domain::Id;
 use crate::http::ApiResult;
 use crate::http::upload::{IMAGES_PREFIX, store_image, stored_name_kind};
+use crate::state::AppState;
 
 /// Stores a new profile picture of `owner` and records it as theirs, so that replacing it later
 /// deletes it (and replacing anything else deletes nothing). Returns its public path.
 pub async fn store_own_image(state: &AppState, owner: &Id, image: Upload) -> ApiResult<String> {
     let path = store_image(state.store.files.as_ref(), image).await?;
     let name = path.strip_prefix(IMAGES_PREFIX).unwrap_or(&path);
-    if let Err(e) = state.store.uploads.record(name, owner, Millis::now()).await {
+    if let Err(e) = state
+        .store
+        .uploads
+        .record(name, owner, state.clock.now())
+        .await
+    {
         // Unrecorded, it could never be cleaned up by its owner: give it up now.
         if let Err(e) = state.store.files.delete(name).await {
             tracing::warn!(error = %e, file = name, "could not delete an unrecorded upload");

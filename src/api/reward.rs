@@ -7,15 +7,15 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::views::RewardView;
-use crate::app::AppState;
 use crate::domain::classroom::RewardPatch;
-use crate::domain::{Id, Millis, Reward, Teacher};
+use crate::domain::{Id, Reward, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{
     bounded, image_ref, integer, list_query, optional, optional_bounded, path_id, required,
 };
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
+use crate::state::AppState;
 
 pub struct RewardApi;
 
@@ -92,7 +92,7 @@ impl RewardApi {
         let image = image_ref("image", required("image", body.image.as_deref())?)?;
         let required_points = required_points(body.required_points.as_ref())?
             .ok_or_else(|| ApiError::field("requiredPoints", "requiredPoints is required"))?;
-        let now = Millis::now();
+        let now = state.clock.now();
         let reward = Reward {
             id: Id::generate(),
             name,

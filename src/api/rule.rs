@@ -9,12 +9,12 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::views::RuleView;
-use crate::app::AppState;
 use crate::domain::Admin;
 use crate::domain::content::RuleType;
 use crate::http::auth::{Account, Auth};
 use crate::http::fields::Required;
 use crate::http::{ApiError, ApiResult, Envelope};
+use crate::state::AppState;
 
 pub struct RuleApi;
 

@@ -6,12 +6,12 @@ use std::net::{IpAddr, Ipv4Addr};
 use poem::Request;
 use poem_openapi::payload::Json;
 
-use crate::app::AppState;
 use crate::domain::password::Verified;
 use crate::domain::{Id, Role};
-use crate::http::middleware::client_ip;
+use crate::http::client_ip::client_ip;
 use crate::http::{ApiError, ApiResult, Envelope};
 use crate::ops::metrics;
+use crate::state::AppState;
 
 pub type TokenResponse = Json<Envelope<String>>;
 

@@ -10,7 +10,6 @@ use poem_openapi::{Object, OpenApi};
 use super::ApiTags;
 use super::sessions::{self, TokenResponse};
 use super::views::StudentView;
-use crate::app::AppState;
 use crate::auth::limits::{Key, address_bucket};
 use crate::domain::passcode::{self, Purpose};
 use crate::domain::student::{self, StudentPatch};
@@ -22,6 +21,7 @@ use crate::http::input::{
 };
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
 use crate::ops::metrics;
+use crate::state::AppState;
 use crate::store::{Page, StoreError};
 
 pub struct StudentApi;
@@ -360,7 +360,7 @@ impl StudentApi {
                 Key::PasscodeAddress(address_bucket(sessions::caller_ip(&state, req))),
             ])
             .await?;
-        let now = Millis::now();
+        let now = state.clock.now();
         let s = Student {
             id: Id::generate(),
             name,

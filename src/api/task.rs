@@ -10,15 +10,15 @@ use poem_openapi::{Object, OpenApi};
 use super::ApiTags;
 use super::category::own_category;
 use super::views::TaskView;
-use crate::app::AppState;
 use crate::domain::classroom::{Repeat, TASK_POINTS_MAX, TASK_POINTS_MIN, TaskPatch, TaskType};
-use crate::domain::{Category, Id, Millis, Task, Teacher};
+use crate::domain::{Category, Id, Task, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{
     body_id, bounded, integer, list_query, optional, optional_bounded, path_id, required,
 };
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
+use crate::state::AppState;
 
 pub struct TaskApi;
 
@@ -159,7 +159,7 @@ impl TaskApi {
         let repeat = repeat(body.repeat.as_deref())?
             .ok_or_else(|| ApiError::field("repeat", "repeat is required"))?;
         let category = own_category(&state, &auth.who, &category).await?;
-        let now = Millis::now();
+        let now = state.clock.now();
         let task = Task {
             id: Id::generate(),
             name,

@@ -8,17 +8,18 @@ use poem_openapi::types::multipart::Upload;
 use poem_openapi::{Multipart, Object, OpenApi};
 
 use super::ApiTags;
+use super::new_teacher::new_teacher;
 use super::sessions::{self, TokenResponse};
 use super::views::TeacherView;
-use crate::app::AppState;
 use crate::auth::limits::{Key, address_bucket};
 use crate::domain::account::TeacherPatch;
 use crate::domain::passcode::{self, Purpose};
-use crate::domain::{AccountStatus, Admin, Id, Millis, Role, Teacher};
+use crate::domain::{AccountStatus, Admin, Role, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{bounded, email, list_query, optional, optional_bounded, required};
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
+use crate::state::AppState;
 use crate::store::StoreError;
 
 pub struct TeacherApi;
@@ -74,39 +75,6 @@ struct UpdateTeacherForm {
 
 const NAME_MAX: usize = 100;
 const FIELD_MAX: usize = 200;
-
-/// A new active teacher with its own sealed pass-code.
-pub(crate) fn new_teacher(
-    state: &AppState,
-    name: String,
-    email: String,
-    contact: String,
-    location: String,
-    password_hash: Option<String>,
-    profile: Option<String>,
-) -> Teacher {
-    let now = Millis::now();
-    Teacher {
-        id: Id::generate(),
-        name,
-        email,
-        contact,
-        location,
-        profile,
-        status: AccountStatus::Active,
-        password_hash,
-        passcode_sealed: Some(
-            state
-                .auth
-                .passcodes
-                .seal(Purpose::Teacher, &passcode::generate()),
-        ),
-        created_at: now,
-        updated_at: now,
-        version: 0,
-        token_epoch: 0,
-    }
-}
 
 fn email_taken(e: StoreError) -> ApiError {
     match e {

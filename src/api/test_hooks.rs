@@ -7,8 +7,8 @@ use poem::http::StatusCode;
 use poem::web::{Data, Json, Query};
 use poem::{Route, get, handler, post};
 
-use crate::app::AppState;
 use crate::domain::Id;
+use crate::state::AppState;
 
 #[derive(serde::Deserialize)]
 struct Slow {

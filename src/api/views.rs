@@ -7,12 +7,14 @@ use poem_openapi::types::{ParseFromJSON, ToJSON};
 
 use crate::domain::assignment::{RewardAssignment, TaskAssignment};
 use crate::domain::content::RuleType;
-use crate::domain::notification::Notification;
 use crate::domain::{
     Admin, Category, Class, Feedback, Preset, Reward, Rule, Student, Task, Teacher,
 };
 
 pub use crate::http::upload::DEFAULT_AVATAR;
+/// The one view both a response and a socket event carry; it lives below `api` and
+/// `notifications` (see `wire`).
+pub use crate::wire::NotificationView;
 
 #[derive(Object, Debug, Clone)]
 #[oai(rename = "Teacher")]
@@ -425,48 +427,6 @@ impl<S: ToJSON + ParseFromJSON + Send + Sync, T: ToJSON + ParseFromJSON + Send +
             created_at: a.created_at.to_iso(),
             updated_at: a.updated_at.to_iso(),
             version: a.version,
-        }
-    }
-}
-
-#[derive(Object, Debug, Clone)]
-#[oai(rename = "Notification")]
-pub struct NotificationView {
-    #[oai(rename = "_id")]
-    pub id: String,
-    /// The recipient's id.
-    pub recipient: String,
-    /// `Teacher` or `Student`.
-    #[oai(rename = "recipientModel")]
-    pub recipient_model: String,
-    pub message: String,
-    pub read: bool,
-    /// `TEACHER` or `STUDENT`: the recipient's role.
-    pub role: String,
-    /// `taskAssigned`, `taskAchieved`, `taskApproved`, `rewardAssigned` or `rewardClaimed`.
-    #[oai(rename = "type")]
-    pub kind: String,
-    #[oai(rename = "createdAt")]
-    pub created_at: String,
-    #[oai(rename = "updatedAt")]
-    pub updated_at: String,
-    #[oai(rename = "__v")]
-    pub version: i64,
-}
-
-impl From<&Notification> for NotificationView {
-    fn from(n: &Notification) -> Self {
-        NotificationView {
-            id: n.id.to_string(),
-            recipient: n.recipient.to_string(),
-            recipient_model: n.recipient_model().into(),
-            message: n.message.clone(),
-            read: n.read,
-            role: n.role.as_str().into(),
-            kind: n.kind.as_str().into(),
-            created_at: n.created_at.to_iso(),
-            updated_at: n.updated_at.to_iso(),
-            version: n.version,
         }
     }
 }

@@ -22,6 +22,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::header::{AGE, CACHE_CONTROL, HeaderMap};
 use serde::{Deserialize, Deserializer};
 
+use crate::clock::SharedClock;
 use crate::config::GoogleConfig;
 
 /// Google signs ID tokens with both spellings of its issuer.
@@ -95,6 +96,8 @@ struct Inner {
     fetches: AtomicU64,
     /// Single flight: one fetch at a time; the others wait and reuse its outcome.
     refresh: tokio::sync::Mutex<RefreshState>,
+    /// When the cached keys go stale and an unknown kid may refetch.
+    clock: SharedClock,
 }
 
 struct KeySet {
@@ -127,7 +130,7 @@ impl fmt::Debug for GoogleVerifier {
 
 impl GoogleVerifier {
     /// Does no I/O: keys are fetched on first use.
-    pub fn new(config: &GoogleConfig) -> Self {
+    pub fn new(config: &GoogleConfig, clock: SharedClock) -> Self {
         let client_ids: Vec<String> = config
             .client_ids
             .iter()
@@ -161,6 +164,7 @@ impl GoogleVerifier {
                 keys: RwLock::new(None),
                 fetches: AtomicU64::new(0),
                 refresh: tokio::sync::Mutex::new(RefreshState::default()),
+                clock,
             }),
         }
     }
@@ -241,13 +245,14 @@ impl Inner {
             Cached::Hit(key) => return Ok(Some(key)),
             Cached::Unknown => {
                 // Either Google rotated its keys since our fetch, or the token is forged.
-                let refetched_lately = state
-                    .last_unknown_kid_refetch
-                    .is_some_and(|at| at.elapsed() < UNKNOWN_KID_REFETCH_INTERVAL);
+                let refetched_lately = state.last_unknown_kid_refetch.is_some_and(|at| {
+                    self.clock.instant().saturating_duration_since(at)
+                        < UNKNOWN_KID_REFETCH_INTERVAL
+                });
                 if waited_on_a_fetch || refetched_lately {
                     return Ok(None);
                 }
-                state.last_unknown_kid_refetch = Some(Instant::now());
+                state.last_unknown_kid_refetch = Some(self.clock.instant());
             }
             Cached::Stale => {
                 if waited_on_a_fetch && let Some(error) = &state.last_error {
@@ -279,7 +284,7 @@ impl Inner {
     fn cached(&self, kid: &str) -> Cached {
         let keys = self.keys.read().unwrap_or_else(PoisonError::into_inner);
         match &*keys {
-            Some(set) if Instant::now() < set.fresh_until => match set.by_kid.get(kid) {
+            Some(set) if self.clock.instant() < set.fresh_until => match set.by_kid.get(kid) {
                 Some(key) => Cached::Hit(key.clone()),
                 None => Cached::Unknown,
             },
@@ -315,7 +320,7 @@ impl Inner {
         );
         Ok(KeySet {
             by_kid,
-            fresh_until: Instant::now() + lifetime,
+            fresh_until: self.clock.instant() + lifetime,
         })
     }
 }

@@ -11,10 +11,19 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cache::{Cache, WindowCount};
+use crate::cache::{Cache, CacheError, WindowCount};
 use crate::config::RateLimitConfig;
-use crate::http::ApiError;
 use crate::ops::metrics;
+
+/// Why an attempt is not let through. The HTTP edge answers 429 with `Retry-After`, or 503.
+#[derive(Debug, thiserror::Error)]
+pub enum LimitError {
+    #[error("Too many requests. Please wait and try again.")]
+    RateLimited { retry_after: Duration },
+    /// The counters cannot be read: limits fail closed.
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+}
 
 /// The unit a per-address limit counts: an IPv4 address, or an IPv6 /64 (one subscriber's
 /// network: a client can pick any of its 2^64 addresses).
@@ -148,7 +157,7 @@ pub struct Reservation {
 
 impl Reservation {
     /// The secret was right: its attempt is not a failure, and the account's failures are forgotten.
-    pub async fn succeeded(self) -> Result<(), ApiError> {
+    pub async fn succeeded(self) -> Result<(), LimitError> {
         for key in &self.cleared_on_success {
             self.limits.cache.delete(&key.cache_key()).await?;
         }
@@ -159,7 +168,7 @@ impl Reservation {
     pub fn failed(self) {}
 
     /// The secret was never checked (the hashing queue was full): nothing is counted.
-    pub async fn abandon(self) -> Result<(), ApiError> {
+    pub async fn abandon(self) -> Result<(), LimitError> {
         self.limits.release(&self.held).await
     }
 }
@@ -192,15 +201,15 @@ impl LoginLimits {
         }
     }
 
-    fn refuse(&self, key: &Key, retry_after: Duration) -> ApiError {
+    fn refuse(&self, key: &Key, retry_after: Duration) -> LimitError {
         metrics::get()
             .rate_limited
             .with_label_values(&[key.label()])
             .inc();
-        ApiError::RateLimited { retry_after }
+        LimitError::RateLimited { retry_after }
     }
 
-    async fn hit_all(&self, keys: &[Key]) -> Result<Counts, ApiError> {
+    async fn hit_all(&self, keys: &[Key]) -> Result<Counts, LimitError> {
         let mut counts = Vec::with_capacity(keys.len());
         for key in keys {
             match self.cache.hit(&key.cache_key(), self.budget(key).1).await {
@@ -216,7 +225,7 @@ impl LoginLimits {
         Ok(Counts(counts))
     }
 
-    async fn release(&self, keys: &[Key]) -> Result<(), ApiError> {
+    async fn release(&self, keys: &[Key]) -> Result<(), LimitError> {
         for key in keys {
             self.cache.release(&key.cache_key()).await?;
         }
@@ -224,7 +233,7 @@ impl LoginLimits {
     }
 
     /// Gives back every count of a refused attempt and answers 429 for `key`.
-    async fn refused(&self, counts: Counts, key: &Key, retry_after: Duration) -> ApiError {
+    async fn refused(&self, counts: Counts, key: &Key, retry_after: Duration) -> LimitError {
         let keys: Vec<Key> = counts.0.into_iter().map(|(k, _)| k).collect();
         if let Err(e) = self.release(&keys).await {
             return e;
@@ -243,7 +252,7 @@ impl LoginLimits {
 
     /// One attempt against plain budgets: counted on every key, refused (and given back) when any
     /// is spent. `succeeded()` gives the counts back, so only failures use the budget.
-    pub async fn reserve(&self, keys: &[Key]) -> Result<Reservation, ApiError> {
+    pub async fn reserve(&self, keys: &[Key]) -> Result<Reservation, LimitError> {
         let counts = self.hit_all(keys).await?;
         if let Some((key, retry)) = self.over(&counts) {
             return Err(self.refused(counts, &key, retry).await);
@@ -256,7 +265,7 @@ impl LoginLimits {
     }
 
     /// Counts an event that is never given back (a sign-up, a reset email); refuses past budget.
-    pub async fn count(&self, keys: &[Key]) -> Result<(), ApiError> {
+    pub async fn count(&self, keys: &[Key]) -> Result<(), LimitError> {
         let counts = self.hit_all(keys).await?;
         match self.over(&counts) {
             Some((key, retry)) => Err(self.refuse(&key, retry)),
@@ -265,7 +274,7 @@ impl LoginLimits {
     }
 
     /// Past its budget an address is slowed down, not shut out: one attempt per `slot` period.
-    async fn slow_lane(&self, slot: Key) -> Result<Result<(), Duration>, ApiError> {
+    async fn slow_lane(&self, slot: Key) -> Result<Result<(), Duration>, LimitError> {
         let w = self
             .cache
             .hit(&slot.cache_key(), self.budget(&slot).1)
@@ -284,7 +293,7 @@ impl LoginLimits {
     /// - Each account has a budget of failures per window; past it, only an address with no
     ///   failure in the window gets its password checked, so attackers cannot lock the owner out
     ///   while each of their addresses gets one guess per window at that account.
-    pub async fn password(&self, ip: IpAddr, account: &str) -> Result<Reservation, ApiError> {
+    pub async fn password(&self, ip: IpAddr, account: &str) -> Result<Reservation, LimitError> {
         let address = address_bucket(ip);
         let by_address = Key::AddressFailures(address.clone());
         let by_account = Key::AccountFailures(account.to_owned());
@@ -314,7 +323,7 @@ impl LoginLimits {
     /// - Past the network's budget or the global one, only addresses with no failure in their
     ///   window are checked (one guess per attacking address): a right passcode from a clean
     ///   address is never refused because of other people's failures.
-    pub async fn passcode(&self, ip: IpAddr) -> Result<Reservation, ApiError> {
+    pub async fn passcode(&self, ip: IpAddr) -> Result<Reservation, LimitError> {
         let address = address_bucket(ip);
         let keys = [
             Key::PasscodeAddress(address.clone()),

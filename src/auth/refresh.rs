@@ -12,6 +12,7 @@ use rand::RngCore;
 use secrecy::ExposeSecret;
 use sha2::Sha256;
 
+use crate::clock::SharedClock;
 use crate::config::JwtConfig;
 use crate::domain::{Id, Millis, Role};
 use crate::store::{Consumed, RefreshToken, RefreshTokens, StoreError};
@@ -38,6 +39,7 @@ pub struct RefreshTokensService {
     store: Arc<dyn RefreshTokens>,
     key: Vec<u8>,
     ttl: Duration,
+    clock: SharedClock,
 }
 
 fn random_token() -> String {
@@ -47,11 +49,12 @@ fn random_token() -> String {
 }
 
 impl RefreshTokensService {
-    pub fn new(store: Arc<dyn RefreshTokens>, config: &JwtConfig) -> Self {
+    pub fn new(store: Arc<dyn RefreshTokens>, config: &JwtConfig, clock: SharedClock) -> Self {
         RefreshTokensService {
             store,
             key: config.refresh_secret.expose_secret().as_bytes().to_vec(),
             ttl: config.refresh_expires_in,
+            clock,
         }
     }
 
@@ -74,7 +77,7 @@ impl RefreshTokensService {
         family: Option<String>,
     ) -> Result<String, StoreError> {
         let token = random_token();
-        let now = Millis::now();
+        let now = self.clock.now();
         let ttl_ms = i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX);
         self.store
             .insert(&RefreshToken {
@@ -93,7 +96,7 @@ impl RefreshTokensService {
     pub async fn rotate(&self, presented: &str) -> Result<Rotated, RefreshError> {
         match self
             .store
-            .consume(&self.hash(presented), Millis::now())
+            .consume(&self.hash(presented), self.clock.now())
             .await?
         {
             Consumed::Fresh(old) => {
@@ -121,7 +124,7 @@ impl RefreshTokensService {
     pub async fn revoke(&self, presented: &str) -> Result<(), StoreError> {
         match self
             .store
-            .consume(&self.hash(presented), Millis::now())
+            .consume(&self.hash(presented), self.clock.now())
             .await?
         {
             Consumed::Fresh(t) | Consumed::Reused(t) => self.store.revoke_family(&t.family).await,

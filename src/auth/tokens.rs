@@ -1,5 +1,5 @@
 //! Access tokens: HS256 JWTs carrying `id`, `role`, `email`, `iat`, `exp`, `typ: "access"` and
-//! `epoch` (the account's `token_epoch` when it was issued; see `http::auth`).
+//! `epoch` (the account's `token_epoch` when it was issued; see `auth::principal`).
 //! The algorithm is pinned on verification, and `typ` keeps any other JWT we might sign from
 //! passing as an access token (RFC 8725 §3.11). Refresh tokens are opaque (see `refresh`).
 
@@ -10,8 +10,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
+use crate::clock::SharedClock;
 use crate::config::JwtConfig;
-use crate::domain::{Id, Millis, Role};
+use crate::domain::{Id, Role};
 
 const ACCESS: &str = "access";
 /// Clock skew tolerated between replicas.
@@ -54,18 +55,22 @@ pub struct AccessTokens {
     decoding: DecodingKey,
     ttl_secs: i64,
     validation: Validation,
+    clock: SharedClock,
 }
 
 impl AccessTokens {
-    pub fn new(config: &JwtConfig) -> Self {
+    pub fn new(config: &JwtConfig, clock: SharedClock) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY_SECS;
+        // Expiry is checked against our clock below, not jsonwebtoken's reading of the system's.
+        validation.validate_exp = false;
         validation.set_required_spec_claims(&["exp", "iat"]);
         AccessTokens {
             encoding: EncodingKey::from_secret(config.secret.expose_secret().as_bytes()),
             decoding: DecodingKey::from_secret(config.secret.expose_secret().as_bytes()),
             ttl_secs: config.expires_in.as_secs().min(i64::MAX as u64) as i64,
             validation,
+            clock,
         }
     }
 
@@ -76,7 +81,7 @@ impl AccessTokens {
 
     /// A token valid while the account's `token_epoch` is `epoch`.
     pub fn issue_for_epoch(&self, id: &Id, role: Role, email: Option<&str>, epoch: i64) -> String {
-        let now = Millis::now().0 / 1000;
+        let now = self.clock.now().0 / 1000;
         let claims = Claims {
             id: id.to_string(),
             role,
@@ -99,6 +104,12 @@ impl AccessTokens {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
             })?;
+        // jsonwebtoken's own rule, checked where it checked it: expired once `exp` is more than
+        // the leeway in the past.
+        let now = self.clock.now().0 / 1000;
+        if data.claims.exp < now.saturating_sub(LEEWAY_SECS as i64) {
+            return Err(TokenError::Expired);
+        }
         if data.claims.typ != ACCESS || data.claims.account_id().is_none() {
             return Err(TokenError::Invalid);
         }
@@ -125,16 +136,25 @@ fn looks_like_jwt(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::{Clock, TestClock};
     use secrecy::SecretString;
+    use std::sync::Arc;
     use std::time::Duration;
 
+    fn tokens_on(secret: &str, ttl: u64, clock: SharedClock) -> AccessTokens {
+        AccessTokens::new(
+            &JwtConfig {
+                secret: SecretString::from(secret),
+                expires_in: Duration::from_secs(ttl),
+                refresh_secret: SecretString::from("unused"),
+                refresh_expires_in: Duration::from_secs(60),
+            },
+            clock,
+        )
+    }
+
     fn tokens(secret: &str, ttl: u64) -> AccessTokens {
-        AccessTokens::new(&JwtConfig {
-            secret: SecretString::from(secret),
-            expires_in: Duration::from_secs(ttl),
-            refresh_secret: SecretString::from("unused"),
-            refresh_expires_in: Duration::from_secs(60),
-        })
+        tokens_on(secret, ttl, Arc::new(TestClock::new()))
     }
 
     #[test]
@@ -169,8 +189,9 @@ mod tests {
 
     #[test]
     fn expired_tokens_are_told_apart() {
-        let t = tokens("k1-0123456789abcdef0123456789abcdef", 3600);
-        let now = Millis::now().0 / 1000;
+        let clock = Arc::new(TestClock::new());
+        let t = tokens_on("k1-0123456789abcdef0123456789abcdef", 3600, clock.clone());
+        let now = clock.now().0 / 1000;
         let claims = Claims {
             id: Id::generate().to_string(),
             role: Role::Student,
@@ -186,6 +207,17 @@ mod tests {
             &EncodingKey::from_secret(b"k1-0123456789abcdef0123456789abcdef"),
         )
         .unwrap();
+        assert_eq!(t.verify(&jwt), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn expiry_follows_the_injected_clock() {
+        let clock = Arc::new(TestClock::new());
+        let t = tokens_on("k1-0123456789abcdef0123456789abcdef", 60, clock.clone());
+        let jwt = t.issue(&Id::generate(), Role::Teacher, None);
+        clock.advance(Duration::from_secs(60 + LEEWAY_SECS));
+        assert!(t.verify(&jwt).is_ok(), "within the leeway");
+        clock.advance(Duration::from_secs(1));
         assert_eq!(t.verify(&jwt), Err(TokenError::Expired));
     }
 }

@@ -12,6 +12,7 @@ use moka::policy::Expiry;
 use tokio::sync::broadcast;
 
 use super::{Cache, CacheResult, FANOUT_CAPACITY, Message, WindowCount};
+use crate::clock::SharedClock;
 
 #[derive(Clone)]
 struct Entry {
@@ -51,26 +52,24 @@ pub const MAX_ENTRIES: u64 = 200_000;
 pub struct MemoryCache {
     entries: moka::sync::Cache<String, Entry>,
     fanout: broadcast::Sender<Message>,
-}
-
-impl Default for MemoryCache {
-    fn default() -> Self {
-        Self::new()
-    }
+    /// Decides when an entry is over. moka evicts on its own real-time clock too, which only
+    /// frees memory: an entry past the clock's deadline reads as absent before that.
+    clock: SharedClock,
 }
 
 impl MemoryCache {
-    pub fn new() -> Self {
-        Self::with_capacity(MAX_ENTRIES)
+    pub fn new(clock: SharedClock) -> Self {
+        Self::with_capacity(MAX_ENTRIES, clock)
     }
 
-    pub fn with_capacity(max_entries: u64) -> Self {
+    pub fn with_capacity(max_entries: u64, clock: SharedClock) -> Self {
         MemoryCache {
             entries: moka::sync::Cache::builder()
                 .max_capacity(max_entries)
                 .expire_after(UntilDeadline)
                 .build(),
             fanout: broadcast::channel(FANOUT_CAPACITY).0,
+            clock,
         }
     }
 
@@ -104,7 +103,7 @@ impl Cache for MemoryCache {
     }
 
     async fn hit(&self, key: &str, window: Duration) -> CacheResult<WindowCount> {
-        let now = Instant::now();
+        let now = self.clock.instant();
         // `and_compute_with` runs one closure at a time per key: concurrent hits never lose a count.
         let result = self
             .entries
@@ -133,7 +132,7 @@ impl Cache for MemoryCache {
     }
 
     async fn release(&self, key: &str) -> CacheResult<()> {
-        let now = Instant::now();
+        let now = self.clock.instant();
         self.entries
             .entry(key.to_owned())
             .and_compute_with(|current| {
@@ -149,7 +148,7 @@ impl Cache for MemoryCache {
     }
 
     async fn peek(&self, key: &str) -> CacheResult<Option<WindowCount>> {
-        let now = Instant::now();
+        let now = self.clock.instant();
         Ok(self.live(key, now).map(|e| WindowCount {
             count: count_of(&e),
             resets_in: e.expires_at.saturating_duration_since(now),
@@ -161,18 +160,18 @@ impl Cache for MemoryCache {
             key.to_owned(),
             Entry {
                 value: value.to_owned(),
-                expires_at: Instant::now() + ttl,
+                expires_at: self.clock.instant() + ttl,
             },
         );
         Ok(())
     }
 
     async fn get(&self, key: &str) -> CacheResult<Option<String>> {
-        Ok(self.live(key, Instant::now()).map(|e| e.value))
+        Ok(self.live(key, self.clock.instant()).map(|e| e.value))
     }
 
     async fn take(&self, key: &str) -> CacheResult<Option<String>> {
-        let now = Instant::now();
+        let now = self.clock.instant();
         Ok(self
             .entries
             .remove(key)

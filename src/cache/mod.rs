@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use secrecy::ExposeSecret;
 use tokio::sync::broadcast;
 
+use crate::clock::SharedClock;
 use crate::config::CacheConfig;
 use crate::ops::metrics;
 
@@ -63,9 +64,14 @@ pub trait Cache: Send + Sync {
     }
 }
 
-pub async fn open(config: &CacheConfig, key_prefix: &str) -> anyhow::Result<Arc<dyn Cache>> {
+/// `clock` times the in-process cache's entries; Redis keeps time itself.
+pub async fn open(
+    config: &CacheConfig,
+    key_prefix: &str,
+    clock: SharedClock,
+) -> anyhow::Result<Arc<dyn Cache>> {
     Ok(match config {
-        CacheConfig::Memory => Arc::new(memory::MemoryCache::new()),
+        CacheConfig::Memory => Arc::new(memory::MemoryCache::new(clock)),
         CacheConfig::Redis { url } => {
             Arc::new(redis::RedisCache::open(url.expose_secret(), key_prefix)?)
         }

@@ -70,8 +70,7 @@ impl Notification {
         }
     }
 
-    pub fn new(recipient: &Id, kind: NotificationKind, message: String) -> Self {
-        let now = Millis::now();
+    pub fn new(recipient: &Id, kind: NotificationKind, message: String, now: Millis) -> Self {
         Notification {
             id: Id::generate(),
             recipient: recipient.clone(),

@@ -6,8 +6,14 @@ use std::fmt;
 pub struct Millis(pub i64);
 
 impl Millis {
+    /// The system's time. Business time comes from the state's `clock::Clock` instead, so that
+    /// tests can move it; this remains for the adapters that still stamp rows themselves.
     pub fn now() -> Self {
         Millis(chrono::Utc::now().timestamp_millis())
+    }
+
+    pub fn to_utc(self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_millis(self.0).unwrap_or_default()
     }
 
     pub fn to_iso(self) -> String {

@@ -3,7 +3,8 @@
 //! (`Bearer undefined`, `Bearer `) → 400, expired / foreign / deleted or blocked account → 401,
 //! valid but the wrong role → 403. poem-openapi's own security schemes answer a missing header with a
 //! plain-text 401 before our code runs, so this implements the extractor itself and only borrows the
-//! scheme for the OpenAPI document.
+//! scheme for the OpenAPI document. The check itself is `auth::principal`; this file only reads the
+//! header and maps its `AuthError` (through `http::error`).
 
 use std::marker::PhantomData;
 
@@ -13,19 +14,13 @@ use poem_openapi::registry::{MetaSecurityScheme, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
 use super::ApiError;
-use crate::app::AppState;
-use crate::auth::tokens::{Claims, TokenError};
-use crate::domain::{AccountStatus, Admin, Id, Role, Student, Teacher};
+pub use crate::auth::principal::Account;
+use crate::auth::principal::{ALL_ROLES, AuthError, Principal, bearer_value};
+use crate::auth::tokens::Claims;
+use crate::domain::{Admin, Id, Role, Student, Teacher};
+use crate::state::AppState;
 
 pub const SCHEME: &str = "bearerAuth";
-
-/// The account behind a valid token.
-#[derive(Clone, Debug)]
-pub enum Account {
-    Admin(Admin),
-    Teacher(Teacher),
-    Student(Student),
-}
 
 /// Which roles a route admits, and what the handler receives.
 pub trait Guard: Sized + Send {
@@ -65,7 +60,7 @@ impl Guard for Student {
 
 /// Any signed-in account.
 impl Guard for Account {
-    const ROLES: &'static [Role] = &[Role::SuperAdmin, Role::Admin, Role::Teacher, Role::Student];
+    const ROLES: &'static [Role] = ALL_ROLES;
     fn from_account(a: Account) -> Option<Self> {
         Some(a)
     }
@@ -112,26 +107,12 @@ pub struct Auth<G: Guard> {
     _guard: PhantomData<G>,
 }
 
-/// Every role: what a Socket.IO connection admits (any signed-in account hears its own events).
-pub const ALL_ROLES: &[Role] = <Account as Guard>::ROLES;
-
-/// The token of an `Authorization` value: `Bearer <jwt>` (either case), or the bare value.
-pub fn bearer_value(value: &str) -> &str {
-    value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .unwrap_or(value)
-        .trim()
-}
-
-fn bearer(req: &Request) -> Result<&str, ApiError> {
+fn bearer(req: &Request) -> Result<&str, AuthError> {
     let header = req
         .headers()
         .get(header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthorized("You are not logged in. Please log in.".into()))?;
-    let value = header.to_str().map_err(|_| {
-        ApiError::BadRequest("The Authorization header is not readable text.".into())
-    })?;
+        .ok_or(AuthError::Missing)?;
+    let value = header.to_str().map_err(|_| AuthError::Unreadable)?;
     Ok(bearer_value(value))
 }
 
@@ -140,76 +121,12 @@ pub async fn authenticate(
     state: &AppState,
     req: &Request,
     roles: &[Role],
-) -> Result<(Account, Claims), ApiError> {
-    authenticate_token(state, bearer(req)?, roles).await
-}
-
-/// Verifies an access token and loads the account it names: the one check behind every route and
-/// the Socket.IO handshake. Not a JWT → 400; expired, foreign, deleted or blocked account → 401;
-/// a role outside `roles` → 403.
-pub async fn authenticate_token(
-    state: &AppState,
-    token: &str,
-    roles: &[Role],
-) -> Result<(Account, Claims), ApiError> {
-    let claims = state.auth.access.verify(token).map_err(|e| match e {
-        TokenError::Malformed => {
-            ApiError::BadRequest("The access token is malformed. Please log in again.".into())
-        }
-        TokenError::Expired => {
-            ApiError::Unauthorized("Your session has expired. Please log in again.".into())
-        }
-        TokenError::Invalid => {
-            ApiError::Unauthorized("The access token is not valid. Please log in again.".into())
-        }
-    })?;
-    if !roles.contains(&claims.role) {
-        return Err(ApiError::Forbidden(
-            "You do not have permission to do this.".into(),
-        ));
-    }
-    let id = claims.account_id().ok_or_else(|| {
-        ApiError::Unauthorized("The access token is not valid. Please log in again.".into())
-    })?;
-    let gone =
-        || ApiError::Unauthorized("This account no longer exists. Please log in again.".into());
-    // A password change, reset or block moves the account to a new epoch: tokens of an older one
-    // (or, after a restore from backup, a newer one) are over. Students have no epoch: nothing
-    // changes their credentials.
-    let check_epoch = |current: i64| {
-        if claims.epoch == current {
-            Ok(())
-        } else {
-            Err(ApiError::Unauthorized(
-                "Your session has ended because the account's password or access changed. \
-                 Please log in again."
-                    .into(),
-            ))
-        }
-    };
-    let account = match claims.role {
-        Role::Admin | Role::SuperAdmin => {
-            let admin = state.store.admins.by_id(&id).await?.ok_or_else(gone)?;
-            // A demoted admin's old super-admin token must not keep its powers.
-            if admin.role.role() != claims.role {
-                return Err(gone());
-            }
-            check_epoch(admin.token_epoch)?;
-            Account::Admin(admin)
-        }
-        Role::Teacher => {
-            let teacher = state.store.teachers.by_id(&id).await?.ok_or_else(gone)?;
-            if teacher.status == AccountStatus::Blocked {
-                return Err(ApiError::Unauthorized(
-                    "This account has been blocked.".into(),
-                ));
-            }
-            check_epoch(teacher.token_epoch)?;
-            Account::Teacher(teacher)
-        }
-        Role::Student => Account::Student(state.store.students.by_id(&id).await?.ok_or_else(gone)?),
-    };
-    Ok((account, claims))
+) -> Result<Principal, AuthError> {
+    state
+        .auth
+        .authenticator
+        .authenticate(bearer(req)?, roles)
+        .await
 }
 
 impl<'a, G: Guard + 'static> ApiExtractor<'a> for Auth<G> {
@@ -248,9 +165,10 @@ impl<'a, G: Guard + 'static> ApiExtractor<'a> for Auth<G> {
         let state = req
             .data::<AppState>()
             .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-        let (account, claims) = authenticate(state, req, G::ROLES).await?;
-        let who = G::from_account(account)
-            .ok_or_else(|| ApiError::Forbidden("You do not have permission to do this.".into()))?;
+        let Principal { account, claims } = authenticate(state, req, G::ROLES)
+            .await
+            .map_err(ApiError::from)?;
+        let who = G::from_account(account).ok_or_else(|| ApiError::from(AuthError::Forbidden))?;
         Ok(Auth {
             who,
             claims,

@@ -11,6 +11,8 @@ use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, Registr
 use poem_openapi::types::Type;
 
 use super::envelope::{ErrorBody, ErrorMessage};
+use crate::auth::limits::LimitError;
+use crate::auth::principal::AuthError;
 use crate::cache::CacheError;
 use crate::store::StoreError;
 
@@ -111,6 +113,29 @@ impl From<CacheError> for ApiError {
     fn from(e: CacheError) -> Self {
         match e {
             CacheError::Unavailable(detail) => ApiError::Unavailable(detail),
+        }
+    }
+}
+
+impl From<LimitError> for ApiError {
+    fn from(e: LimitError) -> Self {
+        match e {
+            LimitError::RateLimited { retry_after } => ApiError::RateLimited { retry_after },
+            LimitError::Cache(e) => e.into(),
+        }
+    }
+}
+
+/// The contract's status for each authentication failure (CLIENT-CONTRACT §1).
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::Store(e) => e.into(),
+            e => match e.status() {
+                400 => ApiError::BadRequest(e.to_string()),
+                403 => ApiError::Forbidden(e.to_string()),
+                _ => ApiError::Unauthorized(e.to_string()),
+            },
         }
     }
 }

@@ -15,7 +15,7 @@ use poem::{Response, handler};
 
 use super::upload::{DEFAULT_AVATAR, IMAGES_PREFIX, stored_name_kind};
 use super::{ApiError, ApiResult};
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The default avatar is part of the build, so it is served whatever the working directory.
 const DEFAULT_AVATAR_PNG: &[u8] = include_bytes!("../../public/default-avatar.png");

@@ -2,7 +2,6 @@
 //! metrics, access log), `security_headers`, `websocket_origin`, CORS, catch-panic, `errors_to_envelope`, `rate_limit`,
 //! `body_limit`, then the routes.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,6 +12,7 @@ use poem::http::{HeaderName, HeaderValue, StatusCode, header};
 use poem::{Body, Endpoint, IntoResponse, Request, Response};
 use tracing::Instrument;
 
+use super::client_ip::client_ip;
 use super::error::{ApiError, into_envelope};
 use crate::cache::Cache;
 use crate::config::RateLimitConfig;
@@ -217,34 +217,6 @@ pub async fn body_limit<E: Endpoint>(
         req.set_body(Body::from_bytes(body));
     }
     Ok(ep.call(req).await?.into_response())
-}
-
-/// The client's address: the peer, or, when the peer is a trusted proxy, the nearest untrusted
-/// address in `X-Forwarded-For` (read right to left: only our proxies' additions are believed).
-pub fn client_ip(req: &Request, trusted: &[IpNet]) -> Option<IpAddr> {
-    let peer = match req.remote_addr().0 {
-        poem::Addr::SocketAddr(a) => a.ip(),
-        _ => return None,
-    };
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
-    if !is_trusted(&peer) {
-        return Some(peer);
-    }
-    let forwarded = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-        .collect::<Vec<_>>();
-    Some(
-        forwarded
-            .into_iter()
-            .rev()
-            .find(|ip| !is_trusted(ip))
-            .unwrap_or(peer),
-    )
 }
 
 /// The general per-address limit (`RATE_LIMIT_WINDOW_MS` / `RATE_LIMIT_MAX_REQUESTS`), counted in

@@ -1,6 +1,7 @@
 //! The HTTP edge: the response envelope, the one place errors become responses, and middleware.
 
 pub mod auth;
+pub mod client_ip;
 pub mod envelope;
 pub mod error;
 pub mod fields;

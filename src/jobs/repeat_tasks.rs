@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::SharedClock;
 use crate::domain::Millis;
 use crate::domain::assignment::TaskAssignment;
 use crate::store::{Store, StoreResult};
@@ -45,10 +46,11 @@ pub async fn run_once(store: &Store, now: Millis) -> StoreResult<u64> {
     }
 }
 
-/// Runs [`run_once`] now and then every [`INTERVAL`] until `stop`.
-pub async fn run(store: Store, stop: CancellationToken) {
+/// Runs [`run_once`] now and then every [`INTERVAL`] until `stop`. Which repetitions are due is
+/// the clock's business; the pause between runs is only a polling period.
+pub async fn run(store: Store, clock: SharedClock, stop: CancellationToken) {
     loop {
-        match run_once(&store, Millis::now()).await {
+        match run_once(&store, clock.now()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(opened = n, "repeating tasks reopened"),
             Err(e) => tracing::warn!(error = %e, "reopening repeating tasks failed; will retry"),

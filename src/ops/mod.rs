@@ -3,7 +3,6 @@
 pub mod breaker;
 pub mod env_example;
 pub mod metrics;
-pub mod readiness;
 pub mod shutdown;
 pub mod systemd;
 pub mod telemetry;

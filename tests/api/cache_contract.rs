@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use educoin::cache::{self, Cache};
+use educoin::clock::{SystemClock, TestClock};
 use educoin::config::CacheConfig;
 use secrecy::SecretString;
 
@@ -11,6 +12,24 @@ use crate::on_both_caches;
 use crate::support::{Kv, services};
 
 async fn open(kv: Kv) -> Arc<dyn Cache> {
+    open_timed(kv).await.0
+}
+
+/// How a test lets time pass: the in-process cache reads the injected clock, which the test
+/// moves; Redis keeps time itself, so only waiting makes its keys expire.
+struct Pass(Kv, Arc<TestClock>);
+
+impl Pass {
+    async fn by(&self, d: Duration) {
+        match self.0 {
+            Kv::Memory => self.1.advance(d),
+            Kv::Redis => tokio::time::sleep(d).await,
+        }
+    }
+}
+
+async fn open_timed(kv: Kv) -> (Arc<dyn Cache>, Pass) {
+    let clock = Arc::new(TestClock::new());
     let config = match kv {
         Kv::Memory => CacheConfig::Memory,
         Kv::Redis => CacheConfig::Redis {
@@ -18,11 +37,12 @@ async fn open(kv: Kv) -> Arc<dyn Cache> {
         },
     };
     let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
-    cache::open(&config, &prefix).await.unwrap()
+    let c = cache::open(&config, &prefix, clock.clone()).await.unwrap();
+    (c, Pass(kv, clock))
 }
 
 async fn counts_hits_in_a_fixed_window(kv: Kv) {
-    let c = open(kv).await;
+    let (c, pass) = open_timed(kv).await;
     let window = Duration::from_millis(600);
     for expected in 1..=3 {
         let w = c.hit("ip:1.2.3.4", window).await.unwrap();
@@ -34,7 +54,7 @@ async fn counts_hits_in_a_fixed_window(kv: Kv) {
         1,
         "keys are independent"
     );
-    tokio::time::sleep(window + Duration::from_millis(100)).await;
+    pass.by(window + Duration::from_millis(100)).await;
     assert_eq!(
         c.hit("ip:1.2.3.4", window).await.unwrap().count,
         1,
@@ -43,7 +63,7 @@ async fn counts_hits_in_a_fixed_window(kv: Kv) {
 }
 
 async fn values_expire_and_take_is_single_use(kv: Kv) {
-    let c = open(kv).await;
+    let (c, pass) = open_timed(kv).await;
     c.put("otp:a", "1234", Duration::from_secs(5))
         .await
         .unwrap();
@@ -55,7 +75,7 @@ async fn values_expire_and_take_is_single_use(kv: Kv) {
     c.put("short", "x", Duration::from_millis(200))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    pass.by(Duration::from_millis(350)).await;
     assert_eq!(c.get("short").await.unwrap(), None, "expired");
 
     c.put("gone", "x", Duration::from_secs(5)).await.unwrap();
@@ -153,7 +173,7 @@ on_both_caches!(
 /// Client-made keys cannot grow the in-process cache without bound (issue 10, item 8).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_cache_is_bounded() {
-    let c = educoin::cache::memory::MemoryCache::with_capacity(1_000);
+    let c = educoin::cache::memory::MemoryCache::with_capacity(1_000, Arc::new(SystemClock));
     for i in 0..20_000u32 {
         c.hit(
             &format!("login:fail:acct:{i}@x.test"),
@@ -173,8 +193,12 @@ async fn two_redis_clients_share_pub_sub_and_counters() {
     let config = CacheConfig::Redis {
         url: SecretString::from(services::redis_url()),
     };
-    let a = cache::open(&config, &prefix).await.unwrap();
-    let b = cache::open(&config, &prefix).await.unwrap();
+    let a = cache::open(&config, &prefix, Arc::new(SystemClock))
+        .await
+        .unwrap();
+    let b = cache::open(&config, &prefix, Arc::new(SystemClock))
+        .await
+        .unwrap();
     a.hit("shared", Duration::from_secs(5)).await.unwrap();
     assert_eq!(
         b.hit("shared", Duration::from_secs(5)).await.unwrap().count,

@@ -2,9 +2,11 @@
 //! publishing a JSON Web Key Set made from the test keys in tests/fixtures/google, and tokens signed
 //! with those keys.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use educoin::auth::google::{GoogleError, GoogleIdentity, GoogleVerifier};
+use educoin::clock::{SharedClock, TestClock};
 use educoin::config::GoogleConfig;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use poem::http::StatusCode;
@@ -14,16 +16,27 @@ use crate::support::google::*;
 
 impl FakeGoogle {
     fn verifier(&self) -> GoogleVerifier {
-        verifier_for(&self.url, &[CLIENT_ID, OTHER_CLIENT_ID])
+        self.verifier_on(Arc::new(TestClock::new()))
+    }
+
+    fn verifier_on(&self, clock: SharedClock) -> GoogleVerifier {
+        verifier_on(&self.url, &[CLIENT_ID, OTHER_CLIENT_ID], clock)
     }
 }
 
 fn verifier_for(jwks_url: &str, client_ids: &[&str]) -> GoogleVerifier {
-    GoogleVerifier::new(&GoogleConfig {
-        client_ids: client_ids.iter().map(|id| id.to_string()).collect(),
-        jwks_url: jwks_url.to_owned(),
-        allow_legacy_login: false,
-    })
+    verifier_on(jwks_url, client_ids, Arc::new(TestClock::new()))
+}
+
+fn verifier_on(jwks_url: &str, client_ids: &[&str], clock: SharedClock) -> GoogleVerifier {
+    GoogleVerifier::new(
+        &GoogleConfig {
+            client_ids: client_ids.iter().map(|id| id.to_string()).collect(),
+            jwks_url: jwks_url.to_owned(),
+            allow_legacy_login: false,
+        },
+        clock,
+    )
 }
 
 /// The refusal's text, checked to be a sentence a person can read.
@@ -325,11 +338,12 @@ async fn google_keys_are_refetched_when_max_age_has_passed() {
     let google = google().await;
     let body = json!({"keys": [jwk("a", KID_A)]}).to_string();
     google.answer(StatusCode::OK, Some("public, max-age=1"), &body);
-    let verifier = google.verifier();
+    let clock = Arc::new(TestClock::new());
+    let verifier = google.verifier_on(clock.clone());
     verifier.verify(&sign(&claims()), EMAIL).await.unwrap();
     verifier.verify(&sign(&claims()), EMAIL).await.unwrap();
     assert_eq!(google.hits(), 1);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance(Duration::from_millis(1100));
     verifier.verify(&sign(&claims()), EMAIL).await.unwrap();
     assert_eq!(google.hits(), 2);
 }

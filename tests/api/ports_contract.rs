@@ -416,14 +416,12 @@ async fn racing_claims_never_overdraw(db: Db) {
 }
 
 fn notification(recipient: &Id, n: i64) -> Notification {
-    let mut note = Notification::new(
+    Notification::new(
         recipient,
         NotificationKind::TaskAssigned,
         format!("Note {n}"),
-    );
-    note.created_at = Millis(T0.0 + n);
-    note.updated_at = note.created_at;
-    note
+        Millis(T0.0 + n),
+    )
 }
 
 async fn notifications_list_newest_first_and_mark_read(db: Db) {

@@ -2,6 +2,7 @@
 //! storage adapters.
 
 mod assignments;
+mod clock;
 mod concurrency;
 mod http;
 mod live;

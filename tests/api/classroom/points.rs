@@ -6,6 +6,7 @@ use educoin::domain::Id;
 use educoin::domain::assignment::{RewardStatus, TaskStatus};
 use educoin::jobs::settle_points::run_once;
 use educoin::store::Store;
+use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::assignments::{Classroom, assign, classroom, profile};
@@ -239,7 +240,7 @@ async fn mongo_interrupted_moves_are_credited_once() {
     // The jobs tidied the student: no settled keys are left behind.
     race(&app, &other).await;
     let raw = mongodb::Client::with_uri_str(match &app.state.config.database {
-        educoin::config::DatabaseConfig::Mongo { url } => url.expose().to_owned(),
+        educoin::config::DatabaseConfig::Mongo { url } => url.expose_secret().to_owned(),
         _ => unreachable!(),
     })
     .await

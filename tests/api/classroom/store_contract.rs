@@ -1,13 +1,13 @@
 //! The storage contract of the classroom ports: both adapters behave the same.
 
 use educoin::config::DatabaseConfig;
-use secrecy::SecretString;
 use educoin::domain::assignment::{RewardAssignment, RewardStatus, TaskAssignment, Transition};
 use educoin::domain::classroom::{
     CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
 };
 use educoin::domain::{Category, Class, Id, Millis, Reward, Student, Task};
 use educoin::store::{ClassDelete, ClassUpdate, ListQuery, Store, StoreError};
+use secrecy::SecretString;
 
 use crate::on_both_stores;
 use crate::support::store::{SQLITE_FILE, open_store as open, teacher_record};

@@ -5,6 +5,7 @@ mod http;
 mod store_contract;
 
 use educoin::config::DatabaseConfig;
+use secrecy::ExposeSecret;
 
 use crate::support::TestApp;
 
@@ -19,7 +20,9 @@ pub async fn stored_files(api: &TestApp) -> usize {
             }
         }
         DatabaseConfig::Mongo { url } => {
-            let client = mongodb::Client::with_uri_str(url.expose()).await.unwrap();
+            let client = mongodb::Client::with_uri_str(url.expose_secret())
+                .await
+                .unwrap();
             let n = client
                 .default_database()
                 .expect("the test URL names a database")

@@ -10,10 +10,12 @@ pub mod store;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use educoin::app::AppState;
+use educoin::clock::TestClock;
 use educoin::config::Config;
 use educoin::ops::systemd::ActivatedSockets;
 use educoin::serve::{self, Running};
@@ -43,6 +45,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Plain secrets (passwords, codes) that must never appear in a response.
     secrets: Mutex<Vec<String>>,
+    clock: Arc<TestClock>,
     running: Option<Running>,
     _dir: tempfile::TempDir,
 }
@@ -104,7 +107,8 @@ pub async fn start_app_with(
     let mut env = test_env(db, kv, dir.path());
     adjust(&mut env);
     let config = Config::from_source(&env).expect("test configuration is valid");
-    let running = serve::start(config, ActivatedSockets::default())
+    let clock = Arc::new(TestClock::new());
+    let running = serve::start_with_clock(config, ActivatedSockets::default(), clock.clone())
         .await
         .expect("server starts");
     TestApp {
@@ -116,6 +120,7 @@ pub async fn start_app_with(
             .build()
             .unwrap(),
         secrets: Mutex::new(vec![accounts::SUPER_PASSWORD.to_owned()]),
+        clock,
         running: Some(running),
         _dir: dir,
     }
@@ -130,6 +135,11 @@ fn init_logs() {
 }
 
 impl TestApp {
+    /// The server's clock: follows real time until a test moves it (`advance`, `set`).
+    pub fn clock(&self) -> &TestClock {
+        &self.clock
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

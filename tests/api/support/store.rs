@@ -2,10 +2,10 @@
 //! assignment and notification ports refer to.
 
 use educoin::config::DatabaseConfig;
-use secrecy::SecretString;
 use educoin::domain::classroom::{Repeat, TaskType};
 use educoin::domain::{AccountStatus, Category, Id, Millis, Reward, Student, Task, Teacher};
 use educoin::store::Store;
+use secrecy::SecretString;
 
 use super::{Db, services};
 
