@@ -773,7 +773,7 @@ impl Session {
         match authenticate_token(app, token, ALL_ROLES).await {
             Ok((_, claims)) => match claims.account_id() {
                 Some(id) => Ok(Authenticated {
-                    user: id.as_str().to_owned(),
+                    user: id.to_hex(),
                     epoch: claims.epoch,
                     expires_at: claims.exp,
                 }),

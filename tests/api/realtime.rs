@@ -25,7 +25,7 @@ async fn notify(app: &TestApp, recipient: &Id, data: Value) {
     let resp = app
         .client
         .post(app.url("/api/v1/test/notify"))
-        .json(&json!({ "recipient": recipient.as_str(), "data": data }))
+        .json(&json!({ "recipient": recipient.to_hex(), "data": data }))
         .send()
         .await
         .unwrap();
@@ -33,7 +33,7 @@ async fn notify(app: &TestApp, recipient: &Id, data: Value) {
 }
 
 fn event_name(user: &Caller) -> String {
-    format!("notification::{}", user.id.as_str())
+    format!("notification::{}", user.id.to_hex())
 }
 
 fn sockets_gauge() -> i64 {
