@@ -84,7 +84,7 @@ struct MongoBackend {
     /// Shared with the points ledger: whether moves run in transactions (set by `migrate`).
     transactions: Arc<AtomicBool>,
     breaker: Arc<Breaker>,
-    /// Commands sent to the server (counted by the driver's command monitoring).
+    /// Commands sent to the server but the health probe's pings (the driver's command monitoring).
     round_trips: Arc<AtomicU64>,
 }
 
@@ -187,7 +187,10 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
     options.command_event_handler = Some(EventHandler::callback({
         let round_trips = round_trips.clone();
         move |event: CommandEvent| {
-            if matches!(event, CommandEvent::Started(_)) {
+            // The breaker's probe pings every second on its own; it is no request's query.
+            if let CommandEvent::Started(started) = event
+                && started.command_name != "ping"
+            {
                 round_trips.fetch_add(1, Ordering::Relaxed);
             }
         }

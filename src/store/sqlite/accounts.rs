@@ -1,8 +1,8 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Cached, Db, Table, like_pattern};
+use super::{Cached, Db, Table, like_pattern, table};
 use crate::domain::account::{AdminPatch, TeacherPatch};
-use crate::domain::{AccountStatus, Admin, AdminRole, Id, Millis, Teacher};
+use crate::domain::{AccountStatus, Admin, Id, Millis, Teacher};
 use crate::store::{Admins, ListQuery, Page, StoreResult, Teachers};
 
 /// A stored value the domain does not know (edited by hand, or written by a newer version).
@@ -14,89 +14,27 @@ pub(super) fn corrupt(column: usize, what: &str) -> rusqlite::Error {
     )
 }
 
-pub(super) fn count(c: &Connection, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<u64> {
+pub(super) fn count(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<u64> {
     c.one(sql, params, |r| r.get::<_, i64>(0)).map(|n| n as u64)
 }
 
-static TEACHERS: Table<Teacher> = Table {
-    name: "teachers",
-    columns: "id, name, email, contact, location, profile, status, password_hash, \
-              passcode_sealed, created_at, updated_at, version, token_epoch",
-    from_row: |row| {
-        let status: String = row.get(6)?;
-        Ok(Teacher {
-            id: row.get(0)?,
-            name: row.get(1)?,
-            email: row.get(2)?,
-            contact: row.get(3)?,
-            location: row.get(4)?,
-            profile: row.get(5)?,
-            status: AccountStatus::parse(&status).ok_or_else(|| corrupt(6, "status"))?,
-            password_hash: row.get(7)?,
-            passcode_sealed: row.get(8)?,
-            created_at: row.get(9)?,
-            updated_at: row.get(10)?,
-            version: row.get(11)?,
-            token_epoch: row.get(12)?,
-        })
-    },
-    bind: |t| {
-        vec![
-            &t.id,
-            &t.name,
-            &t.email,
-            &t.contact,
-            &t.location,
-            &t.profile,
-            &t.status,
-            &t.password_hash,
-            &t.passcode_sealed,
-            &t.created_at,
-            &t.updated_at,
-            &t.version,
-            &t.token_epoch,
-        ]
-    },
-};
+table!(TEACHERS: Teacher = "teachers" (
+    "id, name, email, contact, location, profile, status, password_hash, \
+     passcode_sealed, created_at, updated_at, version, token_epoch",
+    id, name, email, contact, location, profile, status, password_hash, passcode_sealed,
+    created_at, updated_at, version, token_epoch
+));
 
-static ADMINS: Table<Admin> = Table {
-    name: "admins",
-    columns: "id, name, email, contact, location, profile, role, password_hash, \
-              created_at, updated_at, version, token_epoch",
-    from_row: |row| {
-        let role: String = row.get(6)?;
-        Ok(Admin {
-            id: row.get(0)?,
-            name: row.get(1)?,
-            email: row.get(2)?,
-            contact: row.get(3)?,
-            location: row.get(4)?,
-            profile: row.get(5)?,
-            role: AdminRole::parse(&role).ok_or_else(|| corrupt(6, "role"))?,
-            password_hash: row.get(7)?,
-            created_at: row.get(8)?,
-            updated_at: row.get(9)?,
-            version: row.get(10)?,
-            token_epoch: row.get(11)?,
-        })
-    },
-    bind: |a| {
-        vec![
-            &a.id,
-            &a.name,
-            &a.email,
-            &a.contact,
-            &a.location,
-            &a.profile,
-            &a.role,
-            &a.password_hash,
-            &a.created_at,
-            &a.updated_at,
-            &a.version,
-            &a.token_epoch,
-        ]
-    },
-};
+table!(ADMINS: Admin = "admins" (
+    "id, name, email, contact, location, profile, role, password_hash, created_at, \
+     updated_at, version, token_epoch",
+    id, name, email, contact, location, profile, role, password_hash, created_at, updated_at,
+    version, token_epoch
+));
 
 /// What teachers and admins share: a password, a token epoch, a patch read back.
 impl<T: Send + 'static> Table<T> {
@@ -113,7 +51,8 @@ impl<T: Send + 'static> Table<T> {
         );
         let (id, hash) = (id.clone(), hash.to_owned());
         db.write(op, move |c| {
-            c.exec(&sql, params![id, hash, Millis::now()]).map(|n| n == 1)
+            c.exec(&sql, params![id, hash, Millis::now()])
+                .map(|n| n == 1)
         })
         .await
     }
@@ -200,13 +139,25 @@ impl Teachers for SqliteTeachers {
 
     async fn change_password(&self, id: &Id, hash: &str) -> StoreResult<Option<i64>> {
         TEACHERS
-            .set_ending_sessions(&self.db, "teachers.change_password", id, "password_hash", hash.to_owned())
+            .set_ending_sessions(
+                &self.db,
+                "teachers.change_password",
+                id,
+                "password_hash",
+                hash.to_owned(),
+            )
             .await
     }
 
     async fn set_status(&self, id: &Id, status: AccountStatus) -> StoreResult<Option<i64>> {
         TEACHERS
-            .set_ending_sessions(&self.db, "teachers.set_status", id, "status", status.as_str().to_owned())
+            .set_ending_sessions(
+                &self.db,
+                "teachers.set_status",
+                id,
+                "status",
+                status.as_str().to_owned(),
+            )
             .await
     }
 
@@ -225,7 +176,9 @@ impl Teachers for SqliteTeachers {
 
     async fn count(&self) -> StoreResult<u64> {
         self.db
-            .scan("teachers.count", |c| count(c, "SELECT COUNT(*) FROM teachers", []))
+            .scan("teachers.count", |c| {
+                count(c, "SELECT COUNT(*) FROM teachers", [])
+            })
             .await
     }
 
@@ -293,7 +246,13 @@ impl Admins for SqliteAdmins {
 
     async fn change_password(&self, id: &Id, hash: &str) -> StoreResult<Option<i64>> {
         ADMINS
-            .set_ending_sessions(&self.db, "admins.change_password", id, "password_hash", hash.to_owned())
+            .set_ending_sessions(
+                &self.db,
+                "admins.change_password",
+                id,
+                "password_hash",
+                hash.to_owned(),
+            )
             .await
     }
 }

@@ -3,9 +3,8 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::accounts::corrupt;
 use super::table::NEWEST_FIRST;
-use super::{Cached, Db, Table};
+use super::{Cached, Db, Table, table};
 use crate::domain::assignment::{
     ClaimRefused, PointsMove, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus,
     Transition,
@@ -15,46 +14,12 @@ use crate::store::{
     AssignmentCounts, PointsSettlement, RewardAssignments, StoreResult, TaskAssignments,
 };
 
-static TASK_ASSIGNMENTS: Table<TaskAssignment> = Table {
-    name: "task_assignments",
-    columns: "id, task, student, teacher, status, points, slot, origin, approved_at, \
-              renew_at, created_at, updated_at, version",
-    from_row: |row| {
-        let status: String = row.get(4)?;
-        Ok(TaskAssignment {
-            id: row.get(0)?,
-            task: row.get(1)?,
-            student: row.get(2)?,
-            teacher: row.get(3)?,
-            status: TaskStatus::parse(&status).ok_or_else(|| corrupt(4, "assignment status"))?,
-            points: row.get(5)?,
-            slot: row.get(6)?,
-            origin: row.get(7)?,
-            approved_at: row.get(8)?,
-            renew_at: row.get(9)?,
-            created_at: row.get(10)?,
-            updated_at: row.get(11)?,
-            version: row.get(12)?,
-        })
-    },
-    bind: |a| {
-        vec![
-            &a.id,
-            &a.task,
-            &a.student,
-            &a.teacher,
-            &a.status,
-            &a.points,
-            &a.slot,
-            &a.origin,
-            &a.approved_at,
-            &a.renew_at,
-            &a.created_at,
-            &a.updated_at,
-            &a.version,
-        ]
-    },
-};
+table!(TASK_ASSIGNMENTS: TaskAssignment = "task_assignments" (
+    "id, task, student, teacher, status, points, slot, origin, approved_at, renew_at, \
+     created_at, updated_at, version",
+    id, task, student, teacher, status, points, slot, origin, approved_at, renew_at, created_at,
+    updated_at, version
+));
 
 /// Moves a student's balances by `m` and sets its level from the new points earned.
 fn move_points(c: &Connection, student: &Id, m: PointsMove, now: Millis) -> rusqlite::Result<()> {
@@ -108,7 +73,10 @@ fn transition(
     then: impl FnOnce(&Connection, &TaskAssignment) -> rusqlite::Result<()>,
 ) -> rusqlite::Result<Transition<TaskAssignment>> {
     let tx = c.transaction()?;
-    let Some(current) = TASK_ASSIGNMENTS.find(&tx, "id", id)?.filter(|a| owner.holds(a)) else {
+    let Some(current) = TASK_ASSIGNMENTS
+        .find(&tx, "id", id)?
+        .filter(|a| owner.holds(a))
+    else {
         return Ok(Transition::NotFound);
     };
     let mut bound: Vec<&dyn rusqlite::ToSql> = vec![id, owner.id(), &from];
@@ -300,39 +268,10 @@ impl TaskAssignments for SqliteTaskAssignments {
 // ---------------------------------------------------------------------------------------------
 // Rewards
 
-static REWARD_ASSIGNMENTS: Table<RewardAssignment> = Table {
-    name: "reward_assignments",
-    columns: "id, reward, student, teacher, status, paid, claimed_at, created_at, updated_at, version",
-    from_row: |row| {
-        let status: String = row.get(4)?;
-        Ok(RewardAssignment {
-            id: row.get(0)?,
-            reward: row.get(1)?,
-            student: row.get(2)?,
-            teacher: row.get(3)?,
-            status: RewardStatus::parse(&status).ok_or_else(|| corrupt(4, "reward status"))?,
-            paid: row.get(5)?,
-            claimed_at: row.get(6)?,
-            created_at: row.get(7)?,
-            updated_at: row.get(8)?,
-            version: row.get(9)?,
-        })
-    },
-    bind: |a| {
-        vec![
-            &a.id,
-            &a.reward,
-            &a.student,
-            &a.teacher,
-            &a.status,
-            &a.paid,
-            &a.claimed_at,
-            &a.created_at,
-            &a.updated_at,
-            &a.version,
-        ]
-    },
-};
+table!(REWARD_ASSIGNMENTS: RewardAssignment = "reward_assignments" (
+    "id, reward, student, teacher, status, paid, claimed_at, created_at, updated_at, version",
+    id, reward, student, teacher, status, paid, claimed_at, created_at, updated_at, version
+));
 
 pub(super) struct SqliteRewardAssignments {
     pub(super) db: Db,

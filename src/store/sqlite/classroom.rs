@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, ToSql, params};
 use super::accounts::{corrupt, count};
 use super::students::rename_class;
 use super::table::NEWEST_FIRST;
-use super::{Cached, Db, Table, like_pattern};
+use super::{Cached, Db, Table, like_pattern, table};
 use crate::domain::classroom::{
     CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
 };
@@ -30,34 +30,10 @@ fn teacher_page<T: Send>(
 // ---------------------------------------------------------------------------------------------
 // Classes
 
-static CLASSES: Table<Class> = Table {
-    name: "classes",
-    columns: "id, teacher, class_name, start_date, end_date, created_at, updated_at, version",
-    from_row: |row| {
-        Ok(Class {
-            id: row.get(0)?,
-            teacher: row.get(1)?,
-            class_name: row.get(2)?,
-            start_date: Millis(row.get(3)?),
-            end_date: row.get::<_, Option<i64>>(4)?.map(Millis),
-            created_at: row.get(5)?,
-            updated_at: row.get(6)?,
-            version: row.get(7)?,
-        })
-    },
-    bind: |k| {
-        vec![
-            &k.id,
-            &k.teacher,
-            &k.class_name,
-            &k.start_date,
-            &k.end_date,
-            &k.created_at,
-            &k.updated_at,
-            &k.version,
-        ]
-    },
-};
+table!(CLASSES: Class = "classes" (
+    "id, teacher, class_name, start_date, end_date, created_at, updated_at, version",
+    id, teacher, class_name, start_date, end_date, created_at, updated_at, version
+));
 
 /// The teacher's class, inside the caller's transaction.
 fn own_class(c: &Connection, teacher: &Id, id: &Id) -> rusqlite::Result<Option<Class>> {
@@ -190,32 +166,10 @@ fn patch<T: Send + 'static>(
 // ---------------------------------------------------------------------------------------------
 // Categories
 
-static CATEGORIES: Table<Category> = Table {
-    name: "categories",
-    columns: "id, teacher, name, image, created_at, updated_at, version",
-    from_row: |row| {
-        Ok(Category {
-            id: row.get(0)?,
-            teacher: row.get(1)?,
-            name: row.get(2)?,
-            image: row.get(3)?,
-            created_at: row.get(4)?,
-            updated_at: row.get(5)?,
-            version: row.get(6)?,
-        })
-    },
-    bind: |k| {
-        vec![
-            &k.id,
-            &k.teacher,
-            &k.name,
-            &k.image,
-            &k.created_at,
-            &k.updated_at,
-            &k.version,
-        ]
-    },
-};
+table!(CATEGORIES: Category = "categories" (
+    "id, teacher, name, image, created_at, updated_at, version",
+    id, teacher, name, image, created_at, updated_at, version
+));
 
 pub(super) struct SqliteCategories {
     pub(super) db: Db,
@@ -268,40 +222,10 @@ impl Categories for SqliteCategories {
 // ---------------------------------------------------------------------------------------------
 // Tasks
 
-static TASKS: Table<Task> = Table {
-    name: "tasks",
-    columns: "id, teacher, name, points, category, type, repeat, created_at, updated_at, version",
-    from_row: |row| {
-        let kind: String = row.get(5)?;
-        let repeat: String = row.get(6)?;
-        Ok(Task {
-            id: row.get(0)?,
-            teacher: row.get(1)?,
-            name: row.get(2)?,
-            points: row.get(3)?,
-            category: row.get(4)?,
-            kind: TaskType::parse(&kind).ok_or_else(|| corrupt(5, "task type"))?,
-            repeat: Repeat::parse(&repeat).ok_or_else(|| corrupt(6, "task repeat"))?,
-            created_at: row.get(7)?,
-            updated_at: row.get(8)?,
-            version: row.get(9)?,
-        })
-    },
-    bind: |t| {
-        vec![
-            &t.id,
-            &t.teacher,
-            &t.name,
-            &t.points,
-            &t.category,
-            &t.kind,
-            &t.repeat,
-            &t.created_at,
-            &t.updated_at,
-            &t.version,
-        ]
-    },
-};
+table!(TASKS: Task = "tasks" (
+    "id, teacher, name, points, category, type, repeat, created_at, updated_at, version",
+    id, teacher, name, points, category, kind, repeat, created_at, updated_at, version
+));
 
 pub(super) struct SqliteTasks {
     pub(super) db: Db,
@@ -360,34 +284,10 @@ impl Tasks for SqliteTasks {
 // ---------------------------------------------------------------------------------------------
 // Rewards
 
-static REWARDS: Table<Reward> = Table {
-    name: "rewards",
-    columns: "id, teacher, name, image, required_points, created_at, updated_at, version",
-    from_row: |row| {
-        Ok(Reward {
-            id: row.get(0)?,
-            teacher: row.get(1)?,
-            name: row.get(2)?,
-            image: row.get(3)?,
-            required_points: row.get(4)?,
-            created_at: row.get(5)?,
-            updated_at: row.get(6)?,
-            version: row.get(7)?,
-        })
-    },
-    bind: |r| {
-        vec![
-            &r.id,
-            &r.teacher,
-            &r.name,
-            &r.image,
-            &r.required_points,
-            &r.created_at,
-            &r.updated_at,
-            &r.version,
-        ]
-    },
-};
+table!(REWARDS: Reward = "rewards" (
+    "id, teacher, name, image, required_points, created_at, updated_at, version",
+    id, teacher, name, image, required_points, created_at, updated_at, version
+));
 
 pub(super) struct SqliteRewards {
     pub(super) db: Db,

@@ -2,40 +2,18 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::accounts::corrupt;
-use super::{Cached, Db, Table};
+use super::{Cached, Db, table};
 use crate::domain::content::{PresetType, RuleType};
-use crate::domain::{Feedback, Id, Millis, Preset, Role, Rule};
+use crate::domain::{Feedback, Id, Millis, Preset, Rule};
 use crate::store::{Feedbacks, ListQuery, Page, Presets, Rules, StoreResult};
 
 // ---------------------------------------------------------------------------------------------
 // Presets
 
-static PRESETS: Table<Preset> = Table {
-    name: "presets",
-    columns: "id, type, image, created_at, updated_at, version",
-    from_row: |row| {
-        let kind: String = row.get(1)?;
-        Ok(Preset {
-            id: row.get(0)?,
-            kind: PresetType::parse(&kind).ok_or_else(|| corrupt(1, "preset type"))?,
-            image: row.get(2)?,
-            created_at: row.get(3)?,
-            updated_at: row.get(4)?,
-            version: row.get(5)?,
-        })
-    },
-    bind: |p| {
-        vec![
-            &p.id,
-            &p.kind,
-            &p.image,
-            &p.created_at,
-            &p.updated_at,
-            &p.version,
-        ]
-    },
-};
+table!(PRESETS: Preset = "presets" (
+    "id, type, image, created_at, updated_at, version",
+    id, kind, image, created_at, updated_at, version
+));
 
 pub(super) struct SqlitePresets {
     pub(super) db: Db,
@@ -99,31 +77,10 @@ impl Presets for SqlitePresets {
 // ---------------------------------------------------------------------------------------------
 // Rules
 
-static RULES: Table<Rule> = Table {
-    name: "rules",
-    columns: "id, type, content, created_at, updated_at, version",
-    from_row: |row| {
-        let kind: String = row.get(1)?;
-        Ok(Rule {
-            id: row.get(0)?,
-            kind: RuleType::parse(&kind).ok_or_else(|| corrupt(1, "rule type"))?,
-            content: row.get(2)?,
-            created_at: row.get(3)?,
-            updated_at: row.get(4)?,
-            version: row.get(5)?,
-        })
-    },
-    bind: |r| {
-        vec![
-            &r.id,
-            &r.kind,
-            &r.content,
-            &r.created_at,
-            &r.updated_at,
-            &r.version,
-        ]
-    },
-};
+table!(RULES: Rule = "rules" (
+    "id, type, content, created_at, updated_at, version",
+    id, kind, content, created_at, updated_at, version
+));
 
 pub(super) struct SqliteRules {
     pub(super) db: Db,
@@ -163,33 +120,10 @@ impl Rules for SqliteRules {
 // ---------------------------------------------------------------------------------------------
 // Feedback
 
-static FEEDBACKS: Table<Feedback> = Table {
-    name: "feedbacks",
-    columns: "id, user_id, role, feedback, created_at, updated_at, version",
-    from_row: |row| {
-        let role: String = row.get(2)?;
-        Ok(Feedback {
-            id: row.get(0)?,
-            user: row.get(1)?,
-            role: Role::parse(&role).ok_or_else(|| corrupt(2, "feedback role"))?,
-            feedback: row.get(3)?,
-            created_at: row.get(4)?,
-            updated_at: row.get(5)?,
-            version: row.get(6)?,
-        })
-    },
-    bind: |f| {
-        vec![
-            &f.id,
-            &f.user,
-            &f.role,
-            &f.feedback,
-            &f.created_at,
-            &f.updated_at,
-            &f.version,
-        ]
-    },
-};
+table!(FEEDBACKS: Feedback = "feedbacks" (
+    "id, user_id, role, feedback, created_at, updated_at, version",
+    id, user, role, feedback, created_at, updated_at, version
+));
 
 pub(super) struct SqliteFeedbacks {
     pub(super) db: Db,

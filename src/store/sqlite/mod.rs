@@ -28,7 +28,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Params, Row, ToSql};
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::domain::{Id, Millis};
 
-pub(crate) use table::Table;
+pub(crate) use table::{Table, table};
 
 const NAME: &str = "sqlite";
 
@@ -221,6 +221,16 @@ macro_rules! stored_as_name {
         impl ToSql for $t {
             fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
                 Ok(ToSqlOutput::from(self.as_str()))
+            }
+        }
+
+        // A name the domain does not know (edited by hand, or written by a newer version).
+        impl FromSql for $t {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                let name = value.as_str()?;
+                <$t>::parse(name).ok_or_else(|| {
+                    FromSqlError::Other(format!("unexpected {} {name:?}", stringify!($t)).into())
+                })
             }
         }
     )*};

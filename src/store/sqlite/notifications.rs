@@ -2,45 +2,16 @@
 
 use rusqlite::params;
 
-use super::accounts::{corrupt, count};
-use super::{Cached, Db, Table};
-use crate::domain::notification::{Notification, NotificationKind};
-use crate::domain::{Id, Millis, Role};
+use super::accounts::count;
+use super::{Cached, Db, table};
+use crate::domain::notification::Notification;
+use crate::domain::{Id, Millis};
 use crate::store::{ListQuery, Notifications, Page, StoreResult};
 
-static NOTIFICATIONS: Table<Notification> = Table {
-    name: "notifications",
-    columns: "id, recipient, role, type, message, read, created_at, updated_at, version",
-    from_row: |row| {
-        let role: String = row.get(2)?;
-        let kind: String = row.get(3)?;
-        Ok(Notification {
-            id: row.get(0)?,
-            recipient: row.get(1)?,
-            role: Role::parse(&role).ok_or_else(|| corrupt(2, "role"))?,
-            kind: NotificationKind::parse(&kind)
-                .ok_or_else(|| corrupt(3, "notification type"))?,
-            message: row.get(4)?,
-            read: row.get(5)?,
-            created_at: row.get(6)?,
-            updated_at: row.get(7)?,
-            version: row.get(8)?,
-        })
-    },
-    bind: |n| {
-        vec![
-            &n.id,
-            &n.recipient,
-            &n.role,
-            &n.kind,
-            &n.message,
-            &n.read,
-            &n.created_at,
-            &n.updated_at,
-            &n.version,
-        ]
-    },
-};
+table!(NOTIFICATIONS: Notification = "notifications" (
+    "id, recipient, role, type, message, read, created_at, updated_at, version",
+    id, recipient, role, kind, message, read, created_at, updated_at, version
+));
 
 pub(super) struct SqliteNotifications {
     pub(super) db: Db,

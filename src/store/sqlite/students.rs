@@ -1,56 +1,18 @@
 use rusqlite::{Connection, params};
 
 use super::accounts::count;
-use super::{Cached, Db, Table, like_pattern};
+use super::{Cached, Db, like_pattern, table};
 use crate::domain::student::StudentPatch;
 use crate::domain::{Id, Millis, Student};
 use crate::store::{ListQuery, Page, StoreResult, Students};
 
-static STUDENTS: Table<Student> = Table {
-    name: "students",
-    columns: "id, name, passcode_sealed, passcode_lookup, date_of_birth, profile, class, teacher, \
-              points, level, rewards, pending_points, created_at, updated_at, version, earned_points",
-    from_row: |row| {
-        Ok(Student {
-            id: row.get(0)?,
-            name: row.get(1)?,
-            passcode_sealed: row.get(2)?,
-            passcode_lookup: row.get(3)?,
-            date_of_birth: row.get(4)?,
-            profile: row.get(5)?,
-            class: row.get(6)?,
-            teacher: row.get(7)?,
-            points: row.get(8)?,
-            level: row.get(9)?,
-            rewards: row.get(10)?,
-            pending_points: row.get(11)?,
-            created_at: row.get(12)?,
-            updated_at: row.get(13)?,
-            version: row.get(14)?,
-            earned_points: row.get(15)?,
-        })
-    },
-    bind: |s| {
-        vec![
-            &s.id,
-            &s.name,
-            &s.passcode_sealed,
-            &s.passcode_lookup,
-            &s.date_of_birth,
-            &s.profile,
-            &s.class,
-            &s.teacher,
-            &s.points,
-            &s.level,
-            &s.rewards,
-            &s.pending_points,
-            &s.created_at,
-            &s.updated_at,
-            &s.version,
-            &s.earned_points,
-        ]
-    },
-};
+table!(STUDENTS: Student = "students" (
+    "id, name, passcode_sealed, passcode_lookup, date_of_birth, profile, class, \
+     teacher, points, level, rewards, pending_points, created_at, updated_at, \
+     version, earned_points",
+    id, name, passcode_sealed, passcode_lookup, date_of_birth, profile, class, teacher, points,
+    level, rewards, pending_points, created_at, updated_at, version, earned_points
+));
 
 /// Moves a teacher's students from class `from` to class `to` (inside the caller's transaction).
 pub(super) fn rename_class(
@@ -168,7 +130,11 @@ impl Students for SqliteStudents {
         let teacher = teacher.clone();
         self.db
             .scan("students.count_for_teacher", move |c| {
-                count(c, "SELECT COUNT(*) FROM students WHERE teacher = ?1", [teacher])
+                count(
+                    c,
+                    "SELECT COUNT(*) FROM students WHERE teacher = ?1",
+                    [teacher],
+                )
             })
             .await
     }

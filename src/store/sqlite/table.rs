@@ -10,6 +10,26 @@ use crate::store::{ListQuery, Page, StoreResult};
 /// Newest first, ties broken by id (ObjectIds grow with time too).
 pub(crate) const NEWEST_FIRST: &str = "ORDER BY created_at DESC, id DESC";
 
+/// Declares a `static` [`Table`] from its columns and the record's fields in the same order:
+/// each field reads with `FromSql` and binds with `ToSql`.
+macro_rules! table {
+    ($vis:vis $name:ident: $record:ident = $table:literal ($columns:literal, $($field:ident),+ $(,)?)) => {
+        $vis static $name: $crate::store::sqlite::Table<$record> = $crate::store::sqlite::Table {
+            name: $table,
+            columns: $columns,
+            from_row: |row| {
+                let mut column = 0..;
+                Ok($record {
+                    $($field: row.get(column.next().unwrap_or_default())?),+
+                })
+            },
+            bind: |record| vec![$(&record.$field as &dyn rusqlite::ToSql),+],
+        };
+    };
+}
+
+pub(crate) use table;
+
 pub(crate) struct Table<T: 'static> {
     pub name: &'static str,
     /// The columns every read selects and every insert writes, in `from_row`/`bind` order.
@@ -23,7 +43,10 @@ impl<T: Send + 'static> Table<T> {
     /// Inserts `value` with the caller's connection (inside its transaction, if any).
     pub fn insert_with(&self, c: &Connection, value: &T) -> rusqlite::Result<()> {
         let n = self.columns.split(',').count();
-        let placeholders = (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+        let placeholders = (1..=n)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
             "INSERT INTO {} ({}) VALUES ({placeholders})",
             self.name, self.columns
@@ -53,12 +76,22 @@ impl<T: Send + 'static> Table<T> {
         c.one(&sql, [value], self.from_row).optional()
     }
 
-    pub async fn by_id(&'static self, db: &Db, op: &'static str, id: &Id) -> StoreResult<Option<T>> {
+    pub async fn by_id(
+        &'static self,
+        db: &Db,
+        op: &'static str,
+        id: &Id,
+    ) -> StoreResult<Option<T>> {
         db.read(op, |c| self.find(c, "id", id)).await
     }
 
     /// The rows among `ids` in one statement (any order; ids without a row are left out).
-    pub async fn by_ids(&'static self, db: &Db, op: &'static str, ids: &[Id]) -> StoreResult<Vec<T>> {
+    pub async fn by_ids(
+        &'static self,
+        db: &Db,
+        op: &'static str,
+        ids: &[Id],
+    ) -> StoreResult<Vec<T>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }

@@ -11,7 +11,7 @@ use educoin::store::{ClassDelete, ClassUpdate, ListQuery, Store, StoreError};
 use crate::on_both_stores;
 use crate::support::{Db, services};
 
-async fn open(db: Db) -> (Store, tempfile::TempDir) {
+pub(super) async fn open(db: Db) -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let config = match db {
         Db::Sqlite => DatabaseConfig::Sqlite {
@@ -27,7 +27,7 @@ async fn open(db: Db) -> (Store, tempfile::TempDir) {
     (store, dir)
 }
 
-async fn a_teacher(store: &Store) -> Id {
+pub(super) async fn a_teacher(store: &Store) -> Id {
     let id = Id::generate();
     store
         .teachers
@@ -64,7 +64,7 @@ fn class(teacher: &Id, name: &str, at: i64) -> Class {
     }
 }
 
-async fn a_student(store: &Store, teacher: &Id, class: &str) -> Student {
+pub(super) async fn a_student(store: &Store, teacher: &Id, class: &str) -> Student {
     let id = Id::generate();
     let s = Student {
         passcode_sealed: format!("sealed-{id}"),
