@@ -119,7 +119,7 @@ async fn by_ids_return_exactly_the_known_ids(db: Db) {
     assert!(
         store
             .categories
-            .by_ids(&[unknown.clone()])
+            .by_ids(std::slice::from_ref(&unknown))
             .await
             .unwrap()
             .is_empty()
