@@ -51,9 +51,15 @@ fn load_config() -> Result<Config, ExitCode> {
     })
 }
 
+/// Threads for blocking work (SQLite writes and scans, password hashing, file I/O). SQLite has one
+/// writer and hashing has its own slots, so more threads would only queue on their locks; the
+/// default (512) let a burst of list requests grow the process to hundreds of threads.
+const MAX_BLOCKING_THREADS: usize = 64;
+
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
         .build()
 }
 

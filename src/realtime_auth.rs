@@ -33,7 +33,7 @@ impl Authenticator for SocketAuthenticator {
             account: principal
                 .claims
                 .account_id()
-                .map(|id| id.as_str().to_owned())
+                .map(|id| id.to_hex())
                 .unwrap_or_default(),
             epoch: principal.claims.epoch,
             expires_at: principal.claims.exp,

@@ -1,18 +1,15 @@
-//! Loading the records an assignment refers to, as the clients read them populated. Each distinct
-//! id is loaded once, concurrently; a record of another teacher is never populated.
+//! Loading the records a list refers to, as the clients read them populated: one query per
+//! related collection whatever the length of the list (`by_ids`), and only the categories the
+//! page's tasks reference. A record of another teacher is never populated.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::Hash;
 
-use futures_util::future::try_join_all;
-
-use super::task::categories_of;
 use super::views::{RewardView, StudentView, TaskView, TeacherSummary};
-use crate::domain::{Id, Student, Teacher};
+use crate::domain::{Category, Id, Teacher};
 use crate::http::ApiResult;
 use crate::state::AppState;
 
-fn distinct<'a, K: Eq + Hash + Clone + 'a>(ids: impl IntoIterator<Item = &'a K>) -> Vec<K> {
+fn distinct<'a>(ids: impl IntoIterator<Item = &'a Id>) -> Vec<Id> {
     ids.into_iter()
         .collect::<HashSet<_>>()
         .into_iter()
@@ -20,55 +17,67 @@ fn distinct<'a, K: Eq + Hash + Clone + 'a>(ids: impl IntoIterator<Item = &'a K>)
         .collect()
 }
 
-/// `teacher`'s tasks among `ids`, with their categories.
+/// `teacher`'s tasks among `ids`, with their categories: two queries.
 pub async fn tasks<'a>(
     state: &AppState,
     teacher: &Id,
     ids: impl IntoIterator<Item = &'a Id>,
 ) -> ApiResult<HashMap<Id, TaskView>> {
-    let ids = distinct(ids);
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let categories = categories_of(state, teacher).await?;
-    let found = try_join_all(ids.iter().map(|id| state.store.tasks.by_id(id))).await?;
-    Ok(found
+    let found: Vec<_> = state
+        .store
+        .tasks
+        .by_ids(&distinct(ids))
+        .await?
         .into_iter()
-        .flatten()
         .filter(|t| &t.teacher == teacher)
-        .map(|t| (t.id.clone(), TaskView::new(&t, categories.get(&t.category))))
+        .collect();
+    let categories = categories(state, teacher, found.iter().map(|t| &t.category)).await?;
+    Ok(found
+        .iter()
+        .map(|t| (t.id.clone(), TaskView::new(t, categories.get(&t.category))))
         .collect())
 }
 
-/// `teacher`'s rewards among `ids`.
+/// `teacher`'s categories among `ids`: one query.
+pub async fn categories<'a>(
+    state: &AppState,
+    teacher: &Id,
+    ids: impl IntoIterator<Item = &'a Id>,
+) -> ApiResult<HashMap<Id, Category>> {
+    let found = state.store.categories.by_ids(&distinct(ids)).await?;
+    Ok(found
+        .into_iter()
+        .filter(|c| &c.teacher == teacher)
+        .map(|c| (c.id.clone(), c))
+        .collect())
+}
+
+/// `teacher`'s rewards among `ids`: one query.
 pub async fn rewards<'a>(
     state: &AppState,
     teacher: &Id,
     ids: impl IntoIterator<Item = &'a Id>,
 ) -> ApiResult<HashMap<Id, RewardView>> {
-    let ids = distinct(ids);
-    let found = try_join_all(ids.iter().map(|id| state.store.rewards.by_id(id))).await?;
+    let found = state.store.rewards.by_ids(&distinct(ids)).await?;
     Ok(found
-        .into_iter()
-        .flatten()
+        .iter()
         .filter(|r| &r.teacher == teacher)
-        .map(|r| (r.id.clone(), RewardView::from(&r)))
+        .map(|r| (r.id.clone(), RewardView::from(r)))
         .collect())
 }
 
-/// `teacher`'s students among `ids`, without their passcodes (not needed where they are populated).
+/// `teacher`'s students among `ids`, without their passcodes (not needed where they are
+/// populated): one query.
 pub async fn students<'a>(
     state: &AppState,
     teacher: &Id,
     ids: impl IntoIterator<Item = &'a Id>,
 ) -> ApiResult<HashMap<Id, StudentView>> {
-    let ids = distinct(ids);
-    let found = try_join_all(ids.iter().map(|id| state.store.students.by_id(id))).await?;
+    let found = state.store.students.by_ids(&distinct(ids)).await?;
     Ok(found
-        .into_iter()
-        .flatten()
-        .filter(|s: &Student| &s.teacher == teacher)
-        .map(|s| (s.id.clone(), StudentView::new(&s, None)))
+        .iter()
+        .filter(|s| &s.teacher == teacher)
+        .map(|s| (s.id.clone(), StudentView::new(s, None)))
         .collect())
 }
 

@@ -356,7 +356,7 @@ impl StudentApi {
             .auth
             .limits
             .reserve(&[
-                Key::TakenPasscodes(auth.who.id.as_str().to_owned()),
+                Key::TakenPasscodes(auth.who.id.to_hex()),
                 Key::PasscodeAddress(address_bucket(sessions::caller_ip(&state, req))),
             ])
             .await?;

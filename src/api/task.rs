@@ -1,7 +1,5 @@
 //! `/task/*`: what a teacher's students earn or lose points for, and how often it repeats.
 
-use std::collections::HashMap;
-
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::Any;
@@ -9,9 +7,10 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::category::own_category;
+use super::populate;
 use super::views::TaskView;
 use crate::domain::classroom::{Repeat, TASK_POINTS_MAX, TASK_POINTS_MIN, TaskPatch, TaskType};
-use crate::domain::{Category, Id, Task, Teacher};
+use crate::domain::{Id, Task, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{
@@ -98,21 +97,6 @@ fn category_ref(value: Option<&Any<serde_json::Value>>) -> ApiResult<Option<Id>>
     body_id("category", raw).map(Some)
 }
 
-/// The teacher's categories by id, to populate tasks.
-pub(crate) async fn categories_of(
-    state: &AppState,
-    teacher: &Id,
-) -> ApiResult<HashMap<Id, Category>> {
-    Ok(state
-        .store
-        .categories
-        .list_for_teacher(teacher)
-        .await?
-        .into_iter()
-        .map(|c| (c.id.clone(), c))
-        .collect())
-}
-
 #[OpenApi(tag = "ApiTags::Task")]
 impl TaskApi {
     /// The teacher's tasks, newest first, 10 a page, with `category` populated.
@@ -126,11 +110,12 @@ impl TaskApi {
     ) -> ApiResult<Json<Envelope<Vec<TaskView>>>> {
         let q = list_query(page.as_deref(), search.as_deref());
         let found = state.store.tasks.list_for_teacher(&auth.who.id, &q).await?;
-        let categories = if found.items.is_empty() {
-            HashMap::new()
-        } else {
-            categories_of(&state, &auth.who.id).await?
-        };
+        let categories = populate::categories(
+            &state,
+            &auth.who.id,
+            found.items.iter().map(|t| &t.category),
+        )
+        .await?;
         Ok(Envelope::page(
             "Tasks retrieved successfully",
             found

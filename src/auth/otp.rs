@@ -104,7 +104,7 @@ impl OneTimeCodes {
         self.cache
             .put(
                 &format!("reset:token:{}", self.digest(&[&token])),
-                id.as_str(),
+                &id.to_hex(),
                 RESET_TOKEN_TTL,
             )
             .await?;

@@ -103,8 +103,8 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict { .. } => ApiError::Conflict(capitalize(&e.to_string())),
-            StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
-            StoreError::Backend(detail) => ApiError::Internal(detail),
+            StoreError::Unavailable(_) => ApiError::Unavailable(e.detail()),
+            StoreError::Backend(_) => ApiError::Internal(e.detail()),
         }
     }
 }

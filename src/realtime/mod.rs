@@ -94,7 +94,7 @@ impl Realtime {
     /// every replica, as the event `notification::<recipient>`. Best effort: the notification is
     /// already stored, so a failure here is logged and never fails the request.
     pub async fn notify(&self, recipient: &Id, notification: serde_json::Value) {
-        let payload = serde_json::json!({ "recipient": recipient.as_str(), "data": notification });
+        let payload = serde_json::json!({ "recipient": recipient.to_hex(), "data": notification });
         if let Err(e) = self.cache.publish(CHANNEL, &payload.to_string()).await {
             tracing::warn!(error = %e, "could not publish a realtime notification");
         }
@@ -104,8 +104,8 @@ impl Realtime {
     /// epoch below `epoch` (the account's new one), or all of them with `None`. This replica acts
     /// at once, whether or not the cache carries the message to the others (then it is logged).
     pub async fn revoke(&self, account: &Id, epoch: Option<i64>) {
-        self.engine.revoke(account.as_str(), epoch);
-        let payload = serde_json::json!({ "account": account.as_str(), "epoch": epoch });
+        self.engine.revoke(&account.to_hex(), epoch);
+        let payload = serde_json::json!({ "account": account.to_hex(), "epoch": epoch });
         if let Err(e) = self
             .cache
             .publish(REVOKE_CHANNEL, &payload.to_string())

@@ -74,14 +74,14 @@ pub(crate) fn check_name(name: &str) -> StoreResult<&'static str> {
     well_formed
         .then(|| content_type_for(name))
         .flatten()
-        .ok_or_else(|| StoreError::Backend(format!("refused file name {name:?}")))
+        .ok_or_else(|| StoreError::backend(format!("refused file name {name:?}")))
 }
 
 /// [`check_name`], plus: `content_type` is the one the name implies.
 pub(crate) fn check_put(name: &str, content_type: &str) -> StoreResult<()> {
     let implied = check_name(name)?;
     if implied != content_type {
-        return Err(StoreError::Backend(format!(
+        return Err(StoreError::backend(format!(
             "file {name:?} is {implied}, not {content_type}"
         )));
     }

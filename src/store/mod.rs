@@ -30,11 +30,37 @@ pub enum StoreError {
         field: &'static str,
     },
     /// The database could not be reached (down, timed out, no primary).
-    #[error("the database is unavailable: {0}")]
-    Unavailable(String),
+    #[error("the database is unavailable")]
+    Unavailable(#[source] Cause),
     /// Anything else the database said; a bug or a corrupted record, never the client's fault.
-    #[error("database error: {0}")]
-    Backend(String),
+    #[error("database error")]
+    Backend(#[source] Cause),
+}
+
+/// What the driver said, kept whole (with its own source chain) for the logs.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+impl StoreError {
+    /// An adapter's own finding (a record it cannot read), with no driver error below it.
+    pub fn backend(message: impl Into<Cause>) -> Self {
+        StoreError::Backend(message.into())
+    }
+
+    pub fn unavailable(message: impl Into<Cause>) -> Self {
+        StoreError::Unavailable(message.into())
+    }
+
+    /// The message and every source below it, for the log line of a failed request.
+    pub fn detail(&self) -> String {
+        let mut out = self.to_string();
+        let mut next = std::error::Error::source(self);
+        while let Some(cause) = next {
+            out.push_str(": ");
+            out.push_str(&cause.to_string());
+            next = cause.source();
+        }
+        out
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -52,6 +78,8 @@ pub trait Backend: Send + Sync {
     fn available(&self) -> bool {
         true
     }
+    /// Database round trips made so far (statements or commands sent), for the query-count tests.
+    fn round_trips(&self) -> u64;
 }
 
 /// The ports the rest of the server uses. Cloning is cheap.

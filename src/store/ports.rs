@@ -88,6 +88,8 @@ pub trait Students: Send + Sync {
     /// Fails with `Conflict` when the passcode (its lookup key) is taken.
     async fn insert(&self, student: &Student) -> StoreResult<()>;
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Student>>;
+    /// The students among `ids`, in one round trip (any order; unknown ids are left out).
+    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Student>>;
     /// Finds a student by the HMAC of its passcode.
     async fn by_passcode_lookup(&self, lookup: &str) -> StoreResult<Option<Student>>;
     /// A teacher's students, newest first; `class` keeps one class; `search` matches the name.
@@ -158,6 +160,8 @@ pub trait Classes: Send + Sync {
 pub trait Categories: Send + Sync {
     async fn insert(&self, category: &Category) -> StoreResult<()>;
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Category>>;
+    /// The categories among `ids`, in one round trip (any order; unknown ids are left out).
+    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Category>>;
     /// All of a teacher's categories, newest first (the app shows them unpaginated).
     async fn list_for_teacher(&self, teacher: &Id) -> StoreResult<Vec<Category>>;
     /// Applies the set fields of `teacher`'s category; `None` when it has no such category.
@@ -173,6 +177,8 @@ pub trait Categories: Send + Sync {
 pub trait Tasks: Send + Sync {
     async fn insert(&self, task: &Task) -> StoreResult<()>;
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Task>>;
+    /// The tasks among `ids`, in one round trip (any order; unknown ids are left out).
+    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Task>>;
     /// A teacher's tasks, newest first (`search` matches the name).
     async fn list_for_teacher(&self, teacher: &Id, query: &ListQuery) -> StoreResult<Page<Task>>;
     /// Applies the set fields of `teacher`'s task; `None` when it has no such task. The caller
@@ -184,6 +190,8 @@ pub trait Tasks: Send + Sync {
 pub trait Rewards: Send + Sync {
     async fn insert(&self, reward: &Reward) -> StoreResult<()>;
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Reward>>;
+    /// The rewards among `ids`, in one round trip (any order; unknown ids are left out).
+    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Reward>>;
     /// A teacher's rewards, newest first (`search` matches the name).
     async fn list_for_teacher(&self, teacher: &Id, query: &ListQuery) -> StoreResult<Page<Reward>>;
     /// Applies the set fields of `teacher`'s reward; `None` when it has no such reward.

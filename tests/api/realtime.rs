@@ -27,14 +27,14 @@ async fn notify(app: &TestApp, recipient: &Id, data: Value) {
         .post(
             "/test/notify",
             None,
-            json!({ "recipient": recipient.as_str(), "data": data }),
+            json!({ "recipient": recipient.to_hex(), "data": data }),
         )
         .await;
     assert_eq!(res.status, 204, "{}", res.text);
 }
 
 fn event_name(user: &User) -> String {
-    format!("notification::{}", user.id.as_str())
+    format!("notification::{}", user.id.to_hex())
 }
 
 fn sockets_gauge() -> i64 {

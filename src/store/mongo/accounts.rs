@@ -68,7 +68,7 @@ impl TryFrom<TeacherDoc> for Teacher {
         Ok(Teacher {
             id: Id::from_object_id(d.id),
             status: AccountStatus::parse(&d.status).ok_or_else(|| {
-                StoreError::Backend(format!("teacher {}: unknown status {:?}", d.id, d.status))
+                StoreError::backend(format!("teacher {}: unknown status {:?}", d.id, d.status))
             })?,
             name: d.name,
             email: d.email,
@@ -136,7 +136,7 @@ impl TryFrom<AdminDoc> for Admin {
         Ok(Admin {
             id: Id::from_object_id(d.id),
             role: AdminRole::parse(&d.role).ok_or_else(|| {
-                StoreError::Backend(format!("admin {}: unknown role {:?}", d.id, d.role))
+                StoreError::backend(format!("admin {}: unknown role {:?}", d.id, d.role))
             })?,
             name: d.name,
             email: d.email,
@@ -186,7 +186,7 @@ async fn bump_epoch<D: Send + Sync>(
         .map(|d| match d.get("tokenEpoch") {
             Some(mongodb::bson::Bson::Int64(n)) => Ok(*n),
             Some(mongodb::bson::Bson::Int32(n)) => Ok(i64::from(*n)),
-            other => Err(StoreError::Backend(format!(
+            other => Err(StoreError::backend(format!(
                 "{op}: tokenEpoch is {other:?} after the update"
             ))),
         })

@@ -29,7 +29,7 @@ use crate::store::{
 };
 
 fn bad(what: &str) -> StoreError {
-    StoreError::Backend(format!("unexpected {what} in the database"))
+    StoreError::backend(format!("unexpected {what} in the database"))
 }
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
@@ -214,7 +214,6 @@ impl MongoTaskAssignments {
             filter.insert("status", from.as_str());
             filter.extend(points::nothing_pending());
             let mut set = set.clone();
-            set.insert("updatedAt", DateTime::now());
             set.extend(points::pending_fields(&key));
             let updated = exec!(
                 s,
@@ -240,8 +239,9 @@ impl MongoTaskAssignments {
         }
     }
 
-    /// Moves the assignment `id` of `owner` (`{field: id}`) from status `from`, applying `set`,
-    /// and moves the student's points as the new status says. A move an earlier transition left
+    /// Moves the assignment `id` of `owner` (`{field: id}`) from status `from`, applying `set`
+    /// (which stamps `updatedAt` with the caller's `now`, never this server's clock), and moves
+    /// the student's points as the new status says. A move an earlier transition left
     /// pending is settled first (so a retried request finishes it instead of losing it).
     async fn transition(
         &self,
@@ -333,14 +333,18 @@ impl TaskAssignments for MongoTaskAssignments {
         student: &Id,
         id: &Id,
         points: i64,
-        _now: Millis,
+        now: Millis,
     ) -> StoreResult<Transition<TaskAssignment>> {
         self.transition(
             "task_assignments.achieve",
             id,
             ("student", student),
             TaskStatus::NotStarted,
-            doc! { "status": TaskStatus::InProgress.as_str(), "points": points },
+            doc! {
+                "status": TaskStatus::InProgress.as_str(),
+                "points": points,
+                "updatedAt": date(now),
+            },
         )
         .await
     }
@@ -360,9 +364,10 @@ impl TaskAssignments for MongoTaskAssignments {
             // The slot frees up (it becomes the assignment's own id) for the next one.
             doc! {
                 "status": TaskStatus::Completed.as_str(),
-                "slot": id.as_str(),
+                "slot": id.to_hex(),
                 "approvedAt": date(now),
                 "renewAt": date(renew_at),
+                "updatedAt": date(now),
             },
         )
         .await

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::accounts::convert;
 use super::collections::STUDENTS;
 use super::students::rename_class;
-use super::{conflict_on, date, find_by_id, index, literal_regex, millis, observe};
+use super::{conflict_on, date, find_by_id, find_by_ids, index, literal_regex, millis, observe};
 use crate::domain::classroom::{
     CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
 };
@@ -321,8 +321,8 @@ impl Classes for MongoClasses {
                 return Ok(ClassDelete::Deleted);
             }
         }
-        Err(StoreError::Unavailable(
-            "the class kept changing while it was being deleted".into(),
+        Err(StoreError::unavailable(
+            "the class kept changing while it was being deleted",
         ))
     }
 }
@@ -402,6 +402,10 @@ impl Categories for MongoCategories {
         find_by_id(&self.coll, "categories.by_id", id).await
     }
 
+    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Category>> {
+        find_by_ids(&self.coll, "categories.by_ids", ids).await
+    }
+
     async fn list_for_teacher(&self, teacher: &Id) -> StoreResult<Vec<Category>> {
         let docs: Vec<CategoryDoc> = observe("categories.list_for_teacher", async {
             self.coll
@@ -475,7 +479,7 @@ impl TryFrom<TaskDoc> for Task {
     type Error = StoreError;
     fn try_from(d: TaskDoc) -> StoreResult<Task> {
         let corrupt = |what: &str, v: &str| {
-            StoreError::Backend(format!("task {} has an unknown {what} {v:?}", d.id))
+            StoreError::backend(format!("task {} has an unknown {what} {v:?}", d.id))
         };
         Ok(Task {
             id: Id::from_object_id(d.id),
@@ -514,6 +518,10 @@ impl Tasks for MongoTasks {
 
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Task>> {
         find_by_id(&self.coll, "tasks.by_id", id).await
+    }
+
+    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Task>> {
+        find_by_ids(&self.coll, "tasks.by_ids", ids).await
     }
 
     async fn list_for_teacher(&self, teacher: &Id, q: &ListQuery) -> StoreResult<Page<Task>> {
@@ -615,6 +623,10 @@ impl Rewards for MongoRewards {
 
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Reward>> {
         find_by_id(&self.coll, "rewards.by_id", id).await
+    }
+
+    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Reward>> {
+        find_by_ids(&self.coll, "rewards.by_ids", ids).await
     }
 
     async fn list_for_teacher(&self, teacher: &Id, q: &ListQuery) -> StoreResult<Page<Reward>> {

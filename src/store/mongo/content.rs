@@ -89,7 +89,7 @@ impl TryFrom<PresetDoc> for Preset {
     fn try_from(d: PresetDoc) -> StoreResult<Preset> {
         Ok(Preset {
             kind: PresetType::parse(&d.kind).ok_or_else(|| {
-                StoreError::Backend(format!("preset {} has an unknown type {:?}", d.id, d.kind))
+                StoreError::backend(format!("preset {} has an unknown type {:?}", d.id, d.kind))
             })?,
             id: Id::from_object_id(d.id),
             image: d.image,
@@ -185,7 +185,7 @@ impl TryFrom<RuleDoc> for Rule {
     fn try_from(d: RuleDoc) -> StoreResult<Rule> {
         Ok(Rule {
             kind: RuleType::parse(&d.kind).ok_or_else(|| {
-                StoreError::Backend(format!("rule {} has an unknown type {:?}", d.id, d.kind))
+                StoreError::backend(format!("rule {} has an unknown type {:?}", d.id, d.kind))
             })?,
             id: Id::from_object_id(d.id),
             content: d.content,
@@ -255,8 +255,8 @@ impl Rules for MongoRules {
                 Err(e) => return Err(e),
             }
         }
-        Err(StoreError::Unavailable(
-            "the rule kept changing while it was being written".into(),
+        Err(StoreError::unavailable(
+            "the rule kept changing while it was being written",
         ))
     }
 }
@@ -298,7 +298,7 @@ impl TryFrom<FeedbackDoc> for Feedback {
     fn try_from(d: FeedbackDoc) -> StoreResult<Feedback> {
         Ok(Feedback {
             role: Role::parse(&d.role).ok_or_else(|| {
-                StoreError::Backend(format!(
+                StoreError::backend(format!(
                     "feedback {} has an unknown role {:?}",
                     d.id, d.role
                 ))

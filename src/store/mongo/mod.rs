@@ -14,11 +14,13 @@ mod tokens;
 mod uploads;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use mongodb::bson::doc;
 use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::event::EventHandler;
+use mongodb::event::command::CommandEvent;
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Database, IndexModel};
 
@@ -61,8 +63,8 @@ fn map_error(e: mongodb::error::Error) -> StoreError {
         ErrorKind::ServerSelection { .. }
         | ErrorKind::Io(_)
         | ErrorKind::ConnectionPoolCleared { .. }
-        | ErrorKind::DnsResolve { .. } => StoreError::Unavailable(e.to_string()),
-        _ => StoreError::Backend(e.to_string()),
+        | ErrorKind::DnsResolve { .. } => StoreError::Unavailable(Box::new(e)),
+        _ => StoreError::Backend(Box::new(e)),
     }
 }
 
@@ -82,6 +84,8 @@ struct MongoBackend {
     /// Shared with the points ledger: whether moves run in transactions (set by `migrate`).
     transactions: Arc<AtomicBool>,
     breaker: Arc<Breaker>,
+    /// Commands sent to the server but the health probe's pings (the driver's command monitoring).
+    round_trips: Arc<AtomicU64>,
 }
 
 async fn ping(db: &Database) -> StoreResult<()> {
@@ -92,7 +96,7 @@ async fn ping(db: &Database) -> StoreResult<()> {
     .await
     {
         Ok(r) => r.map(drop),
-        Err(_) => Err(StoreError::Unavailable("mongodb ping timed out".into())),
+        Err(elapsed) => Err(StoreError::Unavailable(Box::new(elapsed))),
     }
 }
 
@@ -114,6 +118,10 @@ impl Backend for MongoBackend {
 
     fn available(&self) -> bool {
         !self.breaker.is_open()
+    }
+
+    fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
     }
 
     async fn migrate(&self) -> StoreResult<()> {
@@ -175,6 +183,18 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
     options
         .connect_timeout
         .get_or_insert(Duration::from_secs(3));
+    let round_trips = Arc::new(AtomicU64::new(0));
+    options.command_event_handler = Some(EventHandler::callback({
+        let round_trips = round_trips.clone();
+        move |event: CommandEvent| {
+            // The breaker's probe pings every second on its own; it is no request's query.
+            if let CommandEvent::Started(started) = event
+                && started.command_name != "ping"
+            {
+                round_trips.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }));
     let db_name = options
         .default_database
         .clone()
@@ -187,6 +207,7 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
         backend: Arc::new(MongoBackend {
             db: db.clone(),
             transactions,
+            round_trips,
             // Requests do not report to it (each adapter talks to the driver directly): it watches
             // the server itself, every second, with a short deadline.
             breaker: Breaker::new(NAME, Probing::Always, {
@@ -234,6 +255,31 @@ where
         .await?
         .map(T::try_from)
         .transpose()
+}
+
+/// The documents among `ids` in one query (`$in`; any order, unknown ids left out).
+pub(crate) async fn find_by_ids<D, T>(
+    coll: &mongodb::Collection<D>,
+    op: &'static str,
+    ids: &[crate::domain::Id],
+) -> StoreResult<Vec<T>>
+where
+    D: serde::de::DeserializeOwned + Send + Sync,
+    T: TryFrom<D, Error = StoreError>,
+{
+    use futures_util::TryStreamExt;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<_> = ids.iter().map(crate::domain::Id::to_object_id).collect();
+    let docs: Vec<D> = observe(op, async {
+        coll.find(doc! { "_id": { "$in": ids } })
+            .await?
+            .try_collect()
+            .await
+    })
+    .await?;
+    docs.into_iter().map(T::try_from).collect()
 }
 
 /// One page of the documents matching `filter`, newest first (`createdAt`, then `_id`).

@@ -71,7 +71,7 @@ impl From<&Notification> for NotificationDoc {
 impl TryFrom<NotificationDoc> for Notification {
     type Error = StoreError;
     fn try_from(d: NotificationDoc) -> StoreResult<Notification> {
-        let bad = |what: &str| StoreError::Backend(format!("unexpected notification {what}"));
+        let bad = |what: &str| StoreError::backend(format!("unexpected notification {what}"));
         Ok(Notification {
             id: Id::from_object_id(d.id),
             recipient: Id::from_object_id(d.recipient),

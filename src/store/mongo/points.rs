@@ -396,7 +396,7 @@ impl Ledger {
         for student in students {
             let id = student
                 .get_object_id("_id")
-                .map_err(|_| StoreError::Backend("a student without _id".into()))?;
+                .map_err(|_| StoreError::backend("a student without _id"))?;
             let ops = student.get_document(OPS).cloned().unwrap_or_default();
             let mut forget = Document::new();
             for (key, value) in &ops {

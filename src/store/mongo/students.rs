@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::accounts::convert;
 use super::collections::{STUDENTS, TO_TIDY};
-use super::{conflict_on, created_between, find_by_id, index, literal_regex, observe};
+use super::{conflict_on, created_between, find_by_id, find_by_ids, index, literal_regex, observe};
 use crate::domain::student::StudentPatch;
 use crate::domain::{Id, Millis, Student};
 use crate::store::{ListQuery, Page, StoreError, StoreResult, Students};
@@ -169,6 +169,10 @@ impl Students for MongoStudents {
 
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Student>> {
         find_by_id(&self.coll, "students.by_id", id).await
+    }
+
+    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Student>> {
+        find_by_ids(&self.coll, "students.by_ids", ids).await
     }
 
     async fn by_passcode_lookup(&self, lookup: &str) -> StoreResult<Option<Student>> {

@@ -35,9 +35,9 @@ impl TryFrom<TokenDoc> for RefreshToken {
     fn try_from(d: TokenDoc) -> StoreResult<RefreshToken> {
         Ok(RefreshToken {
             account_id: Id::parse(&d.account_id)
-                .map_err(|_| StoreError::Backend("refresh token with a bad account id".into()))?,
+                .map_err(|_| StoreError::backend("refresh token with a bad account id"))?,
             role: Role::parse(&d.role)
-                .ok_or_else(|| StoreError::Backend("refresh token with an unknown role".into()))?,
+                .ok_or_else(|| StoreError::backend("refresh token with an unknown role"))?,
             hash: d.hash,
             family: d.family,
             expires_at: Millis(d.expires_at.timestamp_millis()),
@@ -87,7 +87,7 @@ impl RefreshTokens for MongoRefreshTokens {
         let d = TokenDoc {
             hash: t.hash.clone(),
             family: t.family.clone(),
-            account_id: t.account_id.as_str().to_owned(),
+            account_id: t.account_id.to_hex(),
             role: t.role.as_str().to_owned(),
             expires_at: DateTime::from_millis(t.expires_at.0),
             created_at: DateTime::from_millis(t.created_at.0),
@@ -140,7 +140,7 @@ impl RefreshTokens for MongoRefreshTokens {
         observe(
             "refresh_tokens.revoke_account",
             self.coll.update_many(
-                doc! { "accountId": account_id.as_str() },
+                doc! { "accountId": account_id.to_hex() },
                 doc! { "$set": { "revoked": true } },
             ),
         )

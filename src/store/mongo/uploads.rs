@@ -45,7 +45,7 @@ impl Uploads for MongoUploads {
             .map(|d| {
                 d.get_object_id("owner")
                     .map(Id::from_object_id)
-                    .map_err(|e| StoreError::Backend(format!("upload {name}: owner {e}")))
+                    .map_err(|e| StoreError::backend(format!("upload {name}: owner {e}")))
             })
             .transpose()
     }

@@ -42,14 +42,14 @@ impl DiskFiles {
         observe(NAME, op, async move {
             tokio::task::spawn_blocking(move || f(&dir))
                 .await
-                .map_err(|e| StoreError::Backend(format!("file task failed: {e}")))?
+                .map_err(|e| StoreError::backend(format!("file task failed: {e}")))?
         })
         .await
     }
 }
 
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> StoreError {
-    StoreError::Backend(format!("cannot {what} {}: {e}", path.display()))
+    StoreError::backend(format!("cannot {what} {}: {e}", path.display()))
 }
 
 fn remove_stale_temps(dir: &Path) {

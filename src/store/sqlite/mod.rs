@@ -1,8 +1,11 @@
 //! The embedded default: one SQLite file, so that the server runs anywhere with no service to set
 //! up. Suited to one instance; run MongoDB for more.
 //!
-//! rusqlite is synchronous: every call runs on tokio's blocking pool behind one connection (SQLite
-//! allows one writer at a time anyway), so a slow query never stalls the async workers.
+//! Access path (WAL): one writer connection, used on tokio's blocking pool (one hop per write), and
+//! read connections from a small pool. Point reads (`read`) run inline on the async worker: they
+//! take microseconds, and a hop through the blocking pool would cost more than the query. Reads that
+//! may scan many rows (`scan`) take one hop. Readers never wait behind the writer (WAL), and every
+//! statement is prepared once per connection (`prepare_cached`).
 
 mod accounts;
 mod assignments;
@@ -11,17 +14,29 @@ mod content;
 mod files;
 mod notifications;
 mod students;
+mod table;
 mod tokens;
 mod uploads;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, ErrorCode};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
+use rusqlite::{Connection, ErrorCode, OpenFlags, Params, Row, ToSql};
 
 use super::{Backend, Store, StoreError, StoreResult};
+use crate::domain::{Id, Millis};
+
+pub(crate) use table::{Table, table};
 
 const NAME: &str = "sqlite";
+
+/// Statements kept prepared per connection: every distinct statement the adapter runs fits.
+const STATEMENT_CACHE: usize = 256;
+
+/// Read connections kept open between requests; more are opened under load and closed after.
+const IDLE_READERS: usize = 8;
 
 /// Versioned schema migrations, applied in order; `PRAGMA user_version` records the last one.
 const MIGRATIONS: &[&str] = &[
@@ -37,29 +52,218 @@ const MIGRATIONS: &[&str] = &[
 
 #[derive(Clone)]
 pub struct Db {
-    conn: Arc<Mutex<Connection>>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    /// Calls into SQLite (one per `read`, `scan` or `write`), for the query-count tests.
+    round_trips: AtomicU64,
 }
 
 impl Db {
-    /// Runs `f` on the blocking pool with the connection, timing it as operation `op`.
-    pub async fn call<T: Send + 'static>(
+    /// Runs `f` on the blocking pool with the writer connection, timing it as operation `op`.
+    pub async fn write<T: Send + 'static>(
         &self,
         op: &'static str,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> StoreResult<T> {
-        let conn = self.conn.clone();
+        let inner = self.inner.clone();
+        inner.round_trips.fetch_add(1, Ordering::Relaxed);
         super::observe(NAME, op, async move {
             tokio::task::spawn_blocking(move || {
                 // A panic while holding the lock poisons it; the connection itself is still sound.
-                let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-                f(&mut guard)
+                let mut guard = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+                f(&mut guard).map_err(map_error)
             })
             .await
-            .map_err(|e| StoreError::Backend(format!("sqlite task failed: {e}")))?
-            .map_err(map_error)
+            .map_err(|e| StoreError::Backend(Box::new(e)))?
         })
         .await
     }
+
+    /// Runs a short read (an indexed lookup) inline on the calling worker with a read connection.
+    pub async fn read<T>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> StoreResult<T> {
+        self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
+        super::observe(NAME, op, async { self.inner.with_reader(f) }).await
+    }
+
+    /// Runs a read that may visit many rows (a list, a count) on the blocking pool with a read
+    /// connection, so that a long scan never holds up an async worker.
+    pub async fn scan<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let inner = self.inner.clone();
+        inner.round_trips.fetch_add(1, Ordering::Relaxed);
+        super::observe(NAME, op, async move {
+            tokio::task::spawn_blocking(move || inner.with_reader(f))
+                .await
+                .map_err(|e| StoreError::Backend(Box::new(e)))?
+        })
+        .await
+    }
+
+    pub fn round_trips(&self) -> u64 {
+        self.inner.round_trips.load(Ordering::Relaxed)
+    }
+}
+
+impl Inner {
+    fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => open_reader(&self.path).map_err(map_error)?,
+        };
+        let result = f(&conn).map_err(map_error);
+        let mut idle = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
+        result
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.pragma_update(None, "foreign_keys", "ON")
+}
+
+fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+/// Statements through each connection's cache: parsed once, then only bound and stepped.
+pub(super) trait Cached {
+    fn exec(&self, sql: &str, params: impl Params) -> rusqlite::Result<usize>;
+    fn one<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T>;
+    fn all<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<Vec<T>>;
+}
+
+impl Cached for Connection {
+    fn exec(&self, sql: &str, params: impl Params) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    fn one<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+
+    fn all<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<Vec<T>> {
+        self.prepare_cached(sql)?.query_map(params, f)?.collect()
+    }
+}
+
+// Ids are stored as their 24 hex characters (the schema's TEXT columns, unchanged).
+impl ToSql for Id {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.to_hex()))
+    }
+}
+
+impl FromSql for Id {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        Id::parse(value.as_str()?).map_err(|e| FromSqlError::Other(Box::new(e)))
+    }
+}
+
+impl ToSql for Millis {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.0))
+    }
+}
+
+impl FromSql for Millis {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        i64::column_result(value).map(Millis)
+    }
+}
+
+/// The domain's closed sets of names are stored as their names.
+macro_rules! stored_as_name {
+    ($($t:ty),* $(,)?) => {$(
+        impl ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.as_str()))
+            }
+        }
+
+        // A name the domain does not know (edited by hand, or written by a newer version).
+        impl FromSql for $t {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                let name = value.as_str()?;
+                <$t>::parse(name).ok_or_else(|| {
+                    FromSqlError::Other(format!("unexpected {} {name:?}", stringify!($t)).into())
+                })
+            }
+        }
+    )*};
+}
+
+stored_as_name!(
+    crate::domain::Role,
+    crate::domain::AccountStatus,
+    crate::domain::AdminRole,
+    crate::domain::assignment::TaskStatus,
+    crate::domain::assignment::RewardStatus,
+    crate::domain::classroom::TaskType,
+    crate::domain::classroom::Repeat,
+    crate::domain::content::PresetType,
+    crate::domain::content::RuleType,
+    crate::domain::notification::NotificationKind,
+);
+
+/// A JSON array of ids, bound as one parameter and read with `json_each` (`IN` with any count
+/// under one cached statement).
+pub(super) fn id_list(ids: &[Id]) -> String {
+    let mut out = String::with_capacity(ids.len() * 27 + 2);
+    out.push('[');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(&id.to_hex());
+        out.push('"');
+    }
+    out.push(']');
+    out
 }
 
 fn map_error(e: rusqlite::Error) -> StoreError {
@@ -76,14 +280,14 @@ fn map_error(e: rusqlite::Error) -> StoreError {
                     field: static_field(field),
                 };
             }
-            StoreError::Backend(e.to_string())
+            StoreError::Backend(Box::new(e))
         }
         rusqlite::Error::SqliteFailure(f, _)
             if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) =>
         {
-            StoreError::Unavailable(e.to_string())
+            StoreError::Unavailable(Box::new(e))
         }
-        _ => StoreError::Backend(e.to_string()),
+        _ => StoreError::Backend(Box::new(e)),
     }
 }
 
@@ -118,12 +322,16 @@ impl Backend for SqliteBackend {
 
     async fn ping(&self) -> StoreResult<()> {
         self.db
-            .call("ping", |c| c.query_row("SELECT 1", [], |_| Ok(())))
+            .read("ping", |c| c.one("SELECT 1", [], |_| Ok(())))
             .await
     }
 
     async fn migrate(&self) -> StoreResult<()> {
-        self.db.call("migrate", migrate).await
+        self.db.write("migrate", migrate).await
+    }
+
+    fn round_trips(&self) -> u64 {
+        self.db.round_trips()
     }
 }
 
@@ -143,23 +351,27 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
     let path = path.to_owned();
     // Uploads live beside the database file, so one directory holds all the state.
     let uploads = path.with_file_name("uploads");
-    let conn = tokio::task::spawn_blocking(move || -> anyhow::Result<Connection> {
+    let (conn, path) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
         }
         let conn = Connection::open(&path)
             .map_err(|e| anyhow::anyhow!("cannot open SQLite database {}: {e}", path.display()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        configure(&conn)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        Ok(conn)
+        Ok((conn, path))
     })
     .await??;
     let files = tokio::task::spawn_blocking(move || files::DiskFiles::open(uploads)).await??;
     let db = Db {
-        conn: Arc::new(Mutex::new(conn)),
+        inner: Arc::new(Inner {
+            path,
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+            round_trips: AtomicU64::new(0),
+        }),
     };
     Ok(Store {
         backend: Arc::new(SqliteBackend { db: db.clone() }),
@@ -181,65 +393,6 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
         rules: Arc::new(content::SqliteRules { db: db.clone() }),
         feedbacks: Arc::new(content::SqliteFeedbacks { db }),
     })
-}
-
-/// One page of `table`'s rows matching `filter`, newest first. `args` bind the filter's `?1..?n`;
-/// LIMIT and OFFSET take the next two.
-pub(super) fn page<T>(
-    c: &Connection,
-    table: &str,
-    columns: &str,
-    filter: &str,
-    args: &[&dyn rusqlite::ToSql],
-    q: &crate::store::ListQuery,
-    from_row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<crate::store::Page<T>> {
-    let total: i64 = c.query_row(
-        &format!("SELECT COUNT(*) FROM {table} WHERE {filter}"),
-        args,
-        |r| r.get(0),
-    )?;
-    if q.is_past(total as u64) {
-        return Ok(crate::store::Page {
-            items: vec![],
-            total: total as u64,
-        });
-    }
-    let (limit, offset) = (q.limit as i64, q.skip() as i64);
-    let mut bound = args.to_vec();
-    bound.push(&limit);
-    bound.push(&offset);
-    let n = args.len();
-    let items = c
-        .prepare(&format!(
-            "SELECT {columns} FROM {table} WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT ?{} OFFSET ?{}",
-            n + 1,
-            n + 2
-        ))?
-        .query_map(bound.as_slice(), from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(crate::store::Page {
-        items,
-        total: total as u64,
-    })
-}
-
-/// The row of `table` whose `column` equals `value`.
-pub(super) fn find_by<T>(
-    c: &Connection,
-    table: &str,
-    columns: &str,
-    column: &str,
-    value: &str,
-    from_row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<Option<T>> {
-    use rusqlite::OptionalExtension;
-    c.query_row(
-        &format!("SELECT {columns} FROM {table} WHERE {column} = ?1"),
-        [value],
-        from_row,
-    )
-    .optional()
 }
 
 /// `%text%` for LIKE, with the wildcard characters of the search text escaped (`ESCAPE '\'`).

@@ -1,7 +1,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::Db;
-use super::accounts::{corrupt, id_column};
+use super::accounts::corrupt;
+use super::{Cached, Db};
 use crate::domain::{Id, Millis, Role};
 use crate::store::{Consumed, RefreshToken, RefreshTokens, StoreResult};
 
@@ -16,7 +16,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<(RefreshToken, bool)> {
         RefreshToken {
             hash: row.get(0)?,
             family: row.get(1)?,
-            account_id: id_column(row, 2)?,
+            account_id: row.get(2)?,
             role: Role::parse(&role).ok_or_else(|| corrupt(3, "role"))?,
             expires_at: Millis(row.get(4)?),
             created_at: Millis(row.get(5)?),
@@ -34,15 +34,15 @@ impl RefreshTokens for SqliteRefreshTokens {
     async fn insert(&self, t: &RefreshToken) -> StoreResult<()> {
         let t = t.clone();
         self.db
-            .call("refresh_tokens.insert", move |c| {
-                // Expired tokens are useless: sweep them while we are writing anyway.
-                c.execute("DELETE FROM refresh_tokens WHERE expires_at < ?1", [Millis::now().0])?;
-                c.execute(
+            .write("refresh_tokens.insert", move |c| {
+                // Expired tokens are useless: sweep them while we are writing anyway (the new
+                // token's creation is the caller's now).
+                c.exec("DELETE FROM refresh_tokens WHERE expires_at < ?1", [t.created_at])?;
+                c.exec(
                     "INSERT INTO refresh_tokens (hash, family, account_id, role, expires_at, created_at) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![
-                        t.hash, t.family, t.account_id.as_str(), t.role.as_str(),
-                        t.expires_at.0, t.created_at.0
+                        t.hash, t.family, t.account_id, t.role, t.expires_at, t.created_at
                     ],
                 )
                 .map(drop)
@@ -53,16 +53,16 @@ impl RefreshTokens for SqliteRefreshTokens {
     async fn consume(&self, hash: &str, now: Millis) -> StoreResult<Consumed> {
         let hash = hash.to_owned();
         self.db
-            .call("refresh_tokens.consume", move |c| {
+            .write("refresh_tokens.consume", move |c| {
                 let tx = c.transaction()?;
                 // The conditional update is the single point where a token becomes used.
-                let won = tx.execute(
+                let won = tx.exec(
                     "UPDATE refresh_tokens SET used_at = ?2 \
                      WHERE hash = ?1 AND used_at IS NULL AND revoked = 0 AND expires_at > ?2",
-                    params![hash, now.0],
+                    params![hash, now],
                 )? == 1;
                 let row = tx
-                    .query_row(
+                    .one(
                         &format!("SELECT {COLUMNS} FROM refresh_tokens WHERE hash = ?1"),
                         [&hash],
                         from_row,
@@ -81,8 +81,8 @@ impl RefreshTokens for SqliteRefreshTokens {
     async fn revoke_family(&self, family: &str) -> StoreResult<()> {
         let family = family.to_owned();
         self.db
-            .call("refresh_tokens.revoke_family", move |c| {
-                c.execute(
+            .write("refresh_tokens.revoke_family", move |c| {
+                c.exec(
                     "UPDATE refresh_tokens SET revoked = 1 WHERE family = ?1",
                     [family],
                 )
@@ -92,10 +92,10 @@ impl RefreshTokens for SqliteRefreshTokens {
     }
 
     async fn revoke_account(&self, account_id: &Id) -> StoreResult<()> {
-        let id = account_id.as_str().to_owned();
+        let id = account_id.clone();
         self.db
-            .call("refresh_tokens.revoke_account", move |c| {
-                c.execute(
+            .write("refresh_tokens.revoke_account", move |c| {
+                c.exec(
                     "UPDATE refresh_tokens SET revoked = 1 WHERE account_id = ?1",
                     [id],
                 )

@@ -10,3 +10,4 @@ mod ownership;
 mod points;
 mod repeating;
 mod store_contract;
+mod store_queries;

@@ -13,7 +13,7 @@ use crate::on_both_stores;
 use crate::support::store::{SQLITE_FILE, open_store as open, teacher_record};
 use crate::support::{Db, services};
 
-async fn a_teacher(store: &Store) -> Id {
+pub(super) async fn a_teacher(store: &Store) -> Id {
     let id = Id::generate();
     let teacher = teacher_record(
         &id,
@@ -38,7 +38,7 @@ fn class(teacher: &Id, name: &str, at: i64) -> Class {
     }
 }
 
-async fn a_student(store: &Store, teacher: &Id, class: &str) -> Student {
+pub(super) async fn a_student(store: &Store, teacher: &Id, class: &str) -> Student {
     let id = Id::generate();
     let s = Student {
         passcode_sealed: format!("sealed-{id}"),

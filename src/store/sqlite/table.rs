@@ -1,0 +1,181 @@
+//! A table described once (name, columns, row mapping, parameters), with the statements every
+//! table shares: insert, lookup by a column, by many ids, a list and a page.
+
+use rusqlite::{Connection, OptionalExtension, Row, ToSql};
+
+use super::{Cached, Db, id_list};
+use crate::domain::Id;
+use crate::store::{ListQuery, Page, StoreResult};
+
+/// Newest first, ties broken by id (ObjectIds grow with time too).
+pub(crate) const NEWEST_FIRST: &str = "ORDER BY created_at DESC, id DESC";
+
+/// Declares a `static` [`Table`] from its columns and the record's fields in the same order:
+/// each field reads with `FromSql` and binds with `ToSql`.
+macro_rules! table {
+    ($vis:vis $name:ident: $record:ident = $table:literal ($columns:literal, $($field:ident),+ $(,)?)) => {
+        $vis static $name: $crate::store::sqlite::Table<$record> = $crate::store::sqlite::Table {
+            name: $table,
+            columns: $columns,
+            from_row: |row| {
+                let mut column = 0..;
+                Ok($record {
+                    $($field: row.get(column.next().unwrap_or_default())?),+
+                })
+            },
+            bind: |record| vec![$(&record.$field as &dyn rusqlite::ToSql),+],
+        };
+    };
+}
+
+pub(crate) use table;
+
+pub(crate) struct Table<T: 'static> {
+    pub name: &'static str,
+    /// The columns every read selects and every insert writes, in `from_row`/`bind` order.
+    pub columns: &'static str,
+    pub from_row: fn(&Row<'_>) -> rusqlite::Result<T>,
+    /// The values of `columns` for a record.
+    pub bind: for<'a> fn(&'a T) -> Vec<&'a dyn ToSql>,
+}
+
+impl<T: Send + 'static> Table<T> {
+    /// Inserts `value` with the caller's connection (inside its transaction, if any).
+    pub fn insert_with(&self, c: &Connection, value: &T) -> rusqlite::Result<()> {
+        let n = self.columns.split(',').count();
+        let placeholders = (1..=n)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({placeholders})",
+            self.name, self.columns
+        );
+        c.exec(&sql, (self.bind)(value).as_slice()).map(drop)
+    }
+
+    pub async fn insert(&'static self, db: &Db, op: &'static str, value: &T) -> StoreResult<()>
+    where
+        T: Clone,
+    {
+        let value = value.clone();
+        db.write(op, move |c| self.insert_with(c, &value)).await
+    }
+
+    /// The row whose `column` equals `value`.
+    pub fn find(
+        &self,
+        c: &Connection,
+        column: &str,
+        value: &dyn ToSql,
+    ) -> rusqlite::Result<Option<T>> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {column} = ?1",
+            self.columns, self.name
+        );
+        c.one(&sql, [value], self.from_row).optional()
+    }
+
+    pub async fn by_id(
+        &'static self,
+        db: &Db,
+        op: &'static str,
+        id: &Id,
+    ) -> StoreResult<Option<T>> {
+        db.read(op, |c| self.find(c, "id", id)).await
+    }
+
+    /// The rows among `ids` in one statement (any order; ids without a row are left out).
+    pub async fn by_ids(
+        &'static self,
+        db: &Db,
+        op: &'static str,
+        ids: &[Id],
+    ) -> StoreResult<Vec<T>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = id_list(ids);
+        db.read(op, |c| {
+            let sql = format!(
+                "SELECT {} FROM {} WHERE id IN (SELECT value FROM json_each(?1))",
+                self.columns, self.name
+            );
+            c.all(&sql, [ids], self.from_row)
+        })
+        .await
+    }
+
+    /// Every row matching `filter` (`args` bind its `?1..?n`), in `order`.
+    pub fn list(
+        &self,
+        c: &Connection,
+        filter: &str,
+        args: &[&dyn ToSql],
+        order: &str,
+    ) -> rusqlite::Result<Vec<T>> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {filter} {order}",
+            self.columns, self.name
+        );
+        c.all(&sql, args, self.from_row)
+    }
+
+    /// One page of the rows matching `filter`, newest first. `args` bind the filter's `?1..?n`;
+    /// LIMIT and OFFSET take the next two.
+    pub fn page(
+        &self,
+        c: &Connection,
+        filter: &str,
+        args: &[&dyn ToSql],
+        q: &ListQuery,
+    ) -> rusqlite::Result<Page<T>> {
+        let total: i64 = c.one(
+            &format!("SELECT COUNT(*) FROM {} WHERE {filter}", self.name),
+            args,
+            |r| r.get(0),
+        )?;
+        let total = total as u64;
+        if q.is_past(total) {
+            return Ok(Page {
+                items: vec![],
+                total,
+            });
+        }
+        let (limit, offset) = (q.limit as i64, q.skip() as i64);
+        let mut bound = args.to_vec();
+        bound.push(&limit);
+        bound.push(&offset);
+        let n = args.len();
+        let items = self.list(
+            c,
+            filter,
+            &bound,
+            &format!("{NEWEST_FIRST} LIMIT ?{} OFFSET ?{}", n + 1, n + 2),
+        )?;
+        Ok(Page { items, total })
+    }
+
+    /// Runs the update `sql` (`?1` the id) and reads the row back, in one transaction; `None`
+    /// when it changed no row.
+    pub async fn update(
+        &'static self,
+        db: &Db,
+        op: &'static str,
+        sql: &'static str,
+        args: Vec<Box<dyn ToSql + Send>>,
+    ) -> StoreResult<Option<T>> {
+        db.write(op, move |c| {
+            let tx = c.transaction()?;
+            let bound: Vec<&dyn ToSql> = args.iter().map(|a| a.as_ref() as &dyn ToSql).collect();
+            let found = if tx.exec(sql, bound.as_slice())? == 0 {
+                None
+            } else {
+                self.find(&tx, "id", bound[0])?
+            };
+            tx.commit()?;
+            Ok(found)
+        })
+        .await
+    }
+}
