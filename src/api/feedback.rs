@@ -7,10 +7,10 @@ use poem_openapi::{Object, OpenApi};
 use super::ApiTags;
 use super::views::FeedbackView;
 use crate::app::AppState;
-use crate::domain::{Feedback, Id, Millis};
+use crate::domain::{Feedback, FeedbackText, Id, Millis};
 use crate::http::auth::{Auth, Member};
 use crate::http::fields::{Required, Text};
-use crate::http::input::{bounded, required};
+use crate::http::input::parse;
 use crate::http::{ApiResult, Envelope};
 
 pub struct FeedbackApi;
@@ -20,9 +20,6 @@ struct FeedbackBody {
     /// 1 to 2000 characters (after trimming).
     feedback: Required<Text>,
 }
-
-/// Enough for a few paragraphs; a bound so that one request cannot store a book.
-const FEEDBACK_MAX: usize = 2000;
 
 #[OpenApi(tag = "ApiTags::Feedback")]
 impl FeedbackApi {
@@ -34,17 +31,13 @@ impl FeedbackApi {
         auth: Auth<Member>,
         body: Json<FeedbackBody>,
     ) -> ApiResult<Json<Envelope<FeedbackView>>> {
-        let text = bounded(
-            "feedback",
-            required("feedback", body.feedback.as_deref())?,
-            FEEDBACK_MAX,
-        )?;
+        let text: FeedbackText = parse("feedback", body.feedback.as_deref())?;
         let now = Millis::now();
         let feedback = Feedback {
             id: Id::generate(),
             user: auth.who.id().clone(),
             role: auth.who.role(),
-            feedback: text,
+            feedback: text.into(),
             created_at: now,
             updated_at: now,
             version: 0,

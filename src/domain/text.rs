@@ -1,0 +1,107 @@
+//! Free text with a length limit: names, contact details, feedback. Each kind is an alias of
+//! [`Bounded`] with its limit, so a limit is written once (it used to be a `NAME_MAX` per handler).
+
+use std::fmt;
+
+use super::invalid::{Invalid, at_most, trimmed};
+
+/// Trimmed, non-empty text of at most `MAX` characters; built only by [`Bounded::parse`].
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Bounded<const MAX: usize>(String);
+
+/// A person's, class's, category's, task's or reward's name.
+pub type Name = Bounded<100>;
+/// A contact line or a location on an account.
+pub type Detail = Bounded<200>;
+/// What a teacher or student tells us (a few paragraphs, not a book).
+pub type FeedbackText = Bounded<2000>;
+
+impl<const MAX: usize> Bounded<MAX> {
+    pub const MAX: usize = MAX;
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let value = trimmed(raw)?;
+        at_most(value, MAX)?;
+        Ok(Bounded(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl<const MAX: usize> From<Bounded<MAX>> for String {
+    fn from(v: Bounded<MAX>) -> String {
+        v.0
+    }
+}
+
+/// Read as the text it holds (`&email` where a `&str` is wanted); it is only built by parsing.
+impl<const MAX: usize> std::ops::Deref for Bounded<MAX> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<const MAX: usize> AsRef<str> for Bounded<MAX> {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<const MAX: usize> fmt::Debug for Bounded<MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl<const MAX: usize> fmt::Display for Bounded<MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<const MAX: usize> super::invalid::FromText for Bounded<MAX> {
+    fn from_text(raw: &str) -> Result<Self, Invalid> {
+        Self::parse(raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn trims_and_bounds() {
+        assert_eq!(Name::parse("  Ada ").unwrap().as_str(), "Ada");
+        assert_eq!(Name::parse(" \t ").unwrap_err(), Invalid::Missing);
+        assert!(
+            Name::parse(&"é".repeat(100)).is_ok(),
+            "characters, not bytes"
+        );
+        assert_eq!(
+            Name::parse(&"x".repeat(101)).unwrap_err(),
+            Invalid::TooLong { max: 100 }
+        );
+        assert!(Detail::parse(&"x".repeat(200)).is_ok());
+        assert!(FeedbackText::parse(&"x".repeat(2001)).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_and_what_it_accepts_parses_again(raw in "\\PC{0,120}|\\s*") {
+            if let Ok(name) = Name::parse(&raw) {
+                prop_assert_eq!(name.as_str(), raw.trim());
+                prop_assert!(!name.as_str().is_empty());
+                prop_assert!(name.as_str().chars().count() <= Name::MAX);
+                prop_assert_eq!(Name::parse(name.as_str()), Ok(name.clone()));
+            }
+        }
+    }
+}
