@@ -1,10 +1,9 @@
 //! An email address as we store and compare it: trimmed and lower-cased, so that `Ada@X.org` and
 //! ` ada@x.org` are one account.
 
-use std::fmt;
-
 use super::account::normalize_email as normalize;
 use super::invalid::{Invalid, trimmed};
+use super::text_value::text_value;
 
 /// The longest address SMTP can deliver to (RFC 5321's path limit, less the brackets).
 pub const MAX_LEN: usize = 254;
@@ -31,53 +30,9 @@ impl Email {
             Err(Invalid::Email)
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_inner(self) -> String {
-        self.0
-    }
 }
 
-impl From<Email> for String {
-    fn from(e: Email) -> String {
-        e.0
-    }
-}
-
-/// Read as the text it holds (`&email` where a `&str` is wanted); it is only built by parsing.
-impl std::ops::Deref for Email {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl AsRef<str> for Email {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl super::invalid::FromText for Email {
-    fn from_text(raw: &str) -> Result<Self, Invalid> {
-        Self::parse(raw)
-    }
-}
+text_value!(Email);
 
 #[cfg(test)]
 mod tests {

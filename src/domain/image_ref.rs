@@ -1,9 +1,8 @@
 //! An image reference a client sends (a category's or reward's `image`, a student's or a Google
 //! sign-up's `profile`): what the apps put in an image's `src`.
 
-use std::fmt;
-
 use super::invalid::{Invalid, at_most, trimmed};
+use super::text_value::text_value;
 
 /// The most a reference may hold.
 pub const MAX_LEN: usize = 500;
@@ -33,47 +32,9 @@ impl ImageRef {
             Err(Invalid::Image)
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_inner(self) -> String {
-        self.0
-    }
 }
 
-impl From<ImageRef> for String {
-    fn from(i: ImageRef) -> String {
-        i.0
-    }
-}
-
-/// Read as the text it holds (`&email` where a `&str` is wanted); it is only built by parsing.
-impl std::ops::Deref for ImageRef {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl AsRef<str> for ImageRef {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ImageRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
-
-impl super::invalid::FromText for ImageRef {
-    fn from_text(raw: &str) -> Result<Self, Invalid> {
-        Self::parse(raw)
-    }
-}
+text_value!(ImageRef);
 
 #[cfg(test)]
 mod tests {

@@ -15,6 +15,7 @@ pub mod password;
 pub mod points;
 pub mod student;
 pub mod text;
+mod text_value;
 pub mod time;
 
 pub use account::{AccountStatus, Admin, AdminRole, Role, Teacher};

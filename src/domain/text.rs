@@ -1,9 +1,8 @@
 //! Free text with a length limit: names, contact details, feedback. Each kind is an alias of
 //! [`Bounded`] with its limit, so a limit is written once (it used to be a `NAME_MAX` per handler).
 
-use std::fmt;
-
 use super::invalid::{Invalid, at_most, trimmed};
+use super::text_value::text_value;
 
 /// Trimmed, non-empty text of at most `MAX` characters; built only by [`Bounded::parse`].
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -24,53 +23,9 @@ impl<const MAX: usize> Bounded<MAX> {
         at_most(value, MAX)?;
         Ok(Bounded(value.to_owned()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_inner(self) -> String {
-        self.0
-    }
 }
 
-impl<const MAX: usize> From<Bounded<MAX>> for String {
-    fn from(v: Bounded<MAX>) -> String {
-        v.0
-    }
-}
-
-/// Read as the text it holds (`&email` where a `&str` is wanted); it is only built by parsing.
-impl<const MAX: usize> std::ops::Deref for Bounded<MAX> {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<const MAX: usize> AsRef<str> for Bounded<MAX> {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<const MAX: usize> fmt::Debug for Bounded<MAX> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
-
-impl<const MAX: usize> fmt::Display for Bounded<MAX> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl<const MAX: usize> super::invalid::FromText for Bounded<MAX> {
-    fn from_text(raw: &str) -> Result<Self, Invalid> {
-        Self::parse(raw)
-    }
-}
+text_value!(Bounded<const MAX: usize>);
 
 #[cfg(test)]
 mod tests {

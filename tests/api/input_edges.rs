@@ -25,11 +25,14 @@ async fn a_student_profile_must_be_an_image_reference(db: Db) {
     let app = app(db).await;
     let t = teacher(&app, "Ms Frizzle").await;
     t.class(&app, "Bus 1").await;
+    let too_long = format!("/images/{}.png", "a".repeat(500));
     for bad in [
         "javascript:alert(1)",
         "JavaScript:alert(1)",
         "data:text/html,<script>x</script>",
         "/images/a\u{7}.png",
+        " vbscript:msgbox ",
+        too_long.as_str(),
     ] {
         let (status, body) = t
             .post(
@@ -49,7 +52,11 @@ async fn a_student_profile_must_be_an_image_reference(db: Db) {
         .patch(&app, "/api/v1/student", json!({"profile": "/images/a.png"}))
         .await;
     assert_eq!(status, 200, "{body}");
-    for bad in ["javascript:alert(1)", "data:image/png;base64,AAAA"] {
+    for bad in [
+        "javascript:alert(1)",
+        "data:image/png;base64,AAAA",
+        too_long.as_str(),
+    ] {
         let (status, body) = kid
             .patch(
                 &app,
