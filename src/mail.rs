@@ -10,12 +10,20 @@ use secrecy::ExposeSecret;
 
 use crate::config::EmailConfig;
 
+/// Each failure keeps lettre's error as its source: the cause ("connection refused", the server's
+/// reply) is the useful part, and [`crate::http::error::chain`] logs it.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
-    #[error("invalid address {0:?}")]
-    Address(String),
-    #[error("the mail server refused or could not be reached: {0}")]
-    Transport(String),
+    #[error("invalid address {address:?}")]
+    Address {
+        address: String,
+        #[source]
+        source: lettre::address::AddressError,
+    },
+    #[error("the message could not be built")]
+    Message(#[source] lettre::error::Error),
+    #[error("the mail server refused or could not be reached")]
+    Transport(#[source] lettre::transport::smtp::Error),
     #[error(
         "Email is not configured on this server: the operator must set EMAIL_HOST and EMAIL_FROM."
     )]
@@ -81,7 +89,10 @@ impl Mailer {
     }
 
     pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), MailError> {
-        let to_box: Mailbox = to.parse().map_err(|_| MailError::Address(to.to_owned()))?;
+        let to_box: Mailbox = to.parse().map_err(|source| MailError::Address {
+            address: to.to_owned(),
+            source,
+        })?;
         match &self.transport {
             Transport::Disabled => Err(MailError::Disabled),
             Transport::Log => {
@@ -96,11 +107,11 @@ impl Mailer {
                     .subject(subject)
                     .header(ContentType::TEXT_PLAIN)
                     .body(body.to_owned())
-                    .map_err(|e| MailError::Transport(e.to_string()))?;
+                    .map_err(MailError::Message)?;
                 smtp.send(message)
                     .await
                     .map(drop)
-                    .map_err(|e| MailError::Transport(e.to_string()))
+                    .map_err(MailError::Transport)
             }
         }
     }

@@ -8,9 +8,9 @@ use poem_openapi::{Multipart, Object, OpenApi};
 use super::ApiTags;
 use super::views::AdminView;
 use crate::domain::account::AdminPatch;
-use crate::domain::{Admin, Millis};
+use crate::domain::{Admin, Detail, Email, Millis};
 use crate::http::auth::Auth;
-use crate::http::input::{bounded, email, optional};
+use crate::http::input::parse_optional;
 use crate::http::{ApiError, ApiResult, Envelope};
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -103,14 +103,11 @@ impl AdminApi {
         form: UpdateAdminForm,
     ) -> ApiResult<Json<Envelope<AdminView>>> {
         let field = |name: &str, value: Option<&str>| {
-            optional(value).map(|v| bounded(name, v, 200)).transpose()
+            parse_optional::<Detail>(name, value).map(|v| v.map(String::from))
         };
         let mut patch = AdminPatch {
             name: field("name", form.name.as_deref())?,
-            email: match optional(form.email.as_deref()) {
-                Some(e) => Some(email("email", Some(&e))?),
-                None => None,
-            },
+            email: parse_optional::<Email>("email", form.email.as_deref())?.map(String::from),
             contact: field("contact", form.contact.as_deref())?,
             location: field("location", form.location.as_deref())?,
             profile: None,

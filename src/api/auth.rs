@@ -13,12 +13,11 @@ use crate::auth::limits::Key;
 use crate::auth::limits::address_bucket;
 use crate::auth::otp::{self, CodeCheck};
 use crate::auth::refresh::RefreshError;
-use crate::domain::password;
-use crate::domain::{AccountStatus, Id, Role};
+use crate::domain::{AccountStatus, Email, Id, NewPassword, Role};
 use crate::http::auth::{Account, Auth};
-use crate::http::error::capitalize;
+use crate::http::error::{capitalize, chain};
 use crate::http::fields::{Required, Text};
-use crate::http::input::{digit_code, email, required};
+use crate::http::input::{digit_code, parse, refused, required};
 use crate::http::{ApiError, ApiResult, Done, Envelope, done};
 use crate::revocation;
 use crate::state::AppState;
@@ -79,16 +78,16 @@ pub(crate) fn new_password(
     new: Option<&str>,
     confirm: Option<&str>,
     confirm_field: &str,
-) -> ApiResult<String> {
+) -> ApiResult<NewPassword> {
     let new = new.unwrap_or_default();
     if new.is_empty() {
         return Err(ApiError::field("newPassword", "newPassword is required"));
     }
-    password::check_policy(new).map_err(|m| ApiError::field("newPassword", m))?;
+    let password = NewPassword::parse(new).map_err(|why| refused("newPassword", why))?;
     if confirm != Some(new) {
         return Err(ApiError::field(confirm_field, "The passwords do not match"));
     }
-    Ok(new.to_owned())
+    Ok(password)
 }
 
 const SENT: &str = "If an account exists for this email, a code has been sent to it.";
@@ -103,7 +102,7 @@ impl AuthApi {
         req: &Request,
         body: Json<LoginBody>,
     ) -> ApiResult<TokenResponse> {
-        let email = email("email", body.email.as_deref())?;
+        let email: Email = parse("email", body.email.as_deref())?;
         let password = required("password", body.password.as_deref())?;
         let _ = body.remember;
         let admin = state.store.admins.by_email(&email).await?;
@@ -145,7 +144,7 @@ impl AuthApi {
         state: poem::web::Data<&AppState>,
         body: Json<ForgetBody>,
     ) -> ApiResult<Done> {
-        let email = email("email", body.email.as_deref())?;
+        let email = parse::<Email>("email", body.email.as_deref())?.into_inner();
         state.mailer.ensure_enabled()?;
         state
             .auth
@@ -162,7 +161,7 @@ impl AuthApi {
             tokio::spawn(async move {
                 let minutes = otp::CODE_TTL.as_secs() / 60;
                 if let Err(e) = mailer.send_reset_code(&email, &code, minutes).await {
-                    tracing::error!(error = %e, "could not send the password-reset code");
+                    tracing::error!(error = %chain(&e), "could not send the password-reset code");
                 }
             });
         }
@@ -180,7 +179,7 @@ impl AuthApi {
         req: &Request,
         body: Json<VerifyBody>,
     ) -> ApiResult<Json<Envelope<String>>> {
-        let email = email("email", body.email.as_deref())?;
+        let email = parse::<Email>("email", body.email.as_deref())?.into_inner();
         let code = digit_code("oneTimeCode", body.one_time_code.as_ref(), 4)?
             .ok_or_else(|| ApiError::field("oneTimeCode", "oneTimeCode is required"))?;
         let attempt = state
@@ -244,7 +243,7 @@ impl AuthApi {
                     "The reset token is not valid or has expired. Please start again.".into(),
                 )
             })?;
-        let hash = state.auth.passwords.hash(&password).await?;
+        let hash = state.auth.passwords.hash(password.expose()).await?;
         let Some(epoch) = state.store.admins.change_password(&id, &hash).await? else {
             return Err(ApiError::Unauthorized(
                 "This account no longer exists.".into(),
@@ -298,7 +297,7 @@ impl AuthApi {
             || ApiError::field("currentPassword", "The current password is incorrect."),
         )
         .await?;
-        let hash = state.auth.passwords.hash(&password).await?;
+        let hash = state.auth.passwords.hash(password.expose()).await?;
         let epoch = match auth.claims.role {
             Role::Teacher => state.store.teachers.change_password(&id, &hash).await?,
             _ => state.store.admins.change_password(&id, &hash).await?,

@@ -7,10 +7,10 @@ use poem_openapi::{Object, OpenApi};
 use super::ApiTags;
 use super::views::CategoryView;
 use crate::domain::classroom::CategoryPatch;
-use crate::domain::{Category, Id, Teacher};
+use crate::domain::{Category, Id, ImageRef, Name, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
-use crate::http::input::{bounded, image_ref, optional, optional_bounded, path_id, required};
+use crate::http::input::{parse, parse_optional, path_id};
 use crate::http::{ApiError, ApiResult, Envelope};
 use crate::state::AppState;
 
@@ -29,8 +29,6 @@ struct UpdateCategoryBody {
     name: Option<Text>,
     image: Option<Text>,
 }
-
-pub(crate) const NAME_MAX: usize = 100;
 
 pub(crate) fn category_not_found() -> ApiError {
     ApiError::NotFound("Category not found.".into())
@@ -80,13 +78,13 @@ impl CategoryApi {
         auth: Auth<Teacher>,
         body: Json<CreateCategoryBody>,
     ) -> ApiResult<Json<Envelope<CategoryView>>> {
-        let name = bounded("name", required("name", body.name.as_deref())?, NAME_MAX)?;
-        let image = image_ref("image", required("image", body.image.as_deref())?)?;
+        let name: Name = parse("name", body.name.as_deref())?;
+        let image: ImageRef = parse("image", body.image.as_deref())?;
         let now = state.clock.now();
         let category = Category {
             id: Id::generate(),
-            name,
-            image,
+            name: name.into(),
+            image: image.into(),
             teacher: auth.who.id.clone(),
             created_at: now,
             updated_at: now,
@@ -110,10 +108,8 @@ impl CategoryApi {
     ) -> ApiResult<Json<Envelope<CategoryView>>> {
         let id = path_id("category", &id)?;
         let patch = CategoryPatch {
-            name: optional_bounded("name", body.name.as_deref(), NAME_MAX)?,
-            image: optional(body.image.as_deref())
-                .map(|i| image_ref("image", i))
-                .transpose()?,
+            name: parse_optional::<Name>("name", body.name.as_deref())?.map(String::from),
+            image: parse_optional::<ImageRef>("image", body.image.as_deref())?.map(String::from),
         };
         let updated = state
             .store

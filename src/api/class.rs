@@ -8,10 +8,10 @@ use poem_openapi::{Object, OpenApi};
 use super::ApiTags;
 use super::views::ClassView;
 use crate::domain::classroom::{self, ClassChange};
-use crate::domain::{Class, Id, Millis, Teacher, student};
+use crate::domain::{Class, Id, Millis, Name, Teacher, student};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
-use crate::http::input::{bounded, list_query, optional, optional_bounded, path_id, required};
+use crate::http::input::{list_query, optional, parse, parse_optional, path_id};
 use crate::http::{ApiError, ApiResult, Done, Envelope, Pagination, done};
 use crate::state::AppState;
 use crate::store::{ClassDelete, ClassUpdate, StoreError};
@@ -40,8 +40,6 @@ struct UpdateClassBody {
     #[oai(rename = "endDate")]
     end_date: Option<Text>,
 }
-
-pub(crate) const CLASS_NAME_MAX: usize = 100;
 
 /// How often a rename that raced another change of the same class is retried.
 const UPDATE_ATTEMPTS: usize = 3;
@@ -117,11 +115,7 @@ impl ClassApi {
         auth: Auth<Teacher>,
         body: Json<CreateClassBody>,
     ) -> ApiResult<Json<Envelope<ClassView>>> {
-        let class_name = bounded(
-            "className",
-            required("className", body.class_name.as_deref())?,
-            CLASS_NAME_MAX,
-        )?;
+        let class_name = parse::<Name>("className", body.class_name.as_deref())?.into_inner();
         let start_date = date("startDate", body.start_date.as_deref())?
             .ok_or_else(|| ApiError::field("startDate", "startDate is required"))?;
         let end_date = date("endDate", body.end_date.as_deref())?;
@@ -176,7 +170,8 @@ impl ClassApi {
         body: Json<UpdateClassBody>,
     ) -> ApiResult<Json<Envelope<ClassView>>> {
         let id = path_id("class", &id)?;
-        let class_name = optional_bounded("className", body.class_name.as_deref(), CLASS_NAME_MAX)?;
+        let class_name =
+            parse_optional::<Name>("className", body.class_name.as_deref())?.map(String::from);
         let start_date = date("startDate", body.start_date.as_deref())?;
         let end_date = date("endDate", body.end_date.as_deref())?;
         for _ in 0..UPDATE_ATTEMPTS {

@@ -6,10 +6,10 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::views::FeedbackView;
-use crate::domain::{Feedback, Id};
+use crate::domain::{Feedback, FeedbackText, Id};
 use crate::http::auth::{Auth, Member};
 use crate::http::fields::{Required, Text};
-use crate::http::input::{bounded, required};
+use crate::http::input::parse;
 use crate::http::{ApiResult, Envelope};
 use crate::state::AppState;
 
@@ -21,9 +21,6 @@ struct FeedbackBody {
     feedback: Required<Text>,
 }
 
-/// Enough for a few paragraphs; a bound so that one request cannot store a book.
-const FEEDBACK_MAX: usize = 2000;
-
 #[OpenApi(tag = "ApiTags::Feedback")]
 impl FeedbackApi {
     /// Sends feedback (teachers and students); `data` is the stored feedback.
@@ -34,17 +31,13 @@ impl FeedbackApi {
         auth: Auth<Member>,
         body: Json<FeedbackBody>,
     ) -> ApiResult<Json<Envelope<FeedbackView>>> {
-        let text = bounded(
-            "feedback",
-            required("feedback", body.feedback.as_deref())?,
-            FEEDBACK_MAX,
-        )?;
+        let text: FeedbackText = parse("feedback", body.feedback.as_deref())?;
         let now = state.clock.now();
         let feedback = Feedback {
             id: Id::generate(),
             user: auth.who.id().clone(),
             role: auth.who.role(),
-            feedback: text,
+            feedback: text.into(),
             created_at: now,
             updated_at: now,
             version: 0,

@@ -6,8 +6,9 @@
 use super::new_teacher::new_teacher;
 use super::sessions::{self, TokenResponse};
 use crate::auth::google::GoogleError;
-use crate::domain::{AccountStatus, Role};
-use crate::http::input::{bounded, email, image_ref, optional, optional_image};
+use crate::domain::{AccountStatus, Email, ImageRef, Name, Role};
+use crate::http::error::chain;
+use crate::http::input::{optional, parse, parse_optional, refused};
 use crate::http::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -47,7 +48,7 @@ async fn verify(state: &AppState, token: &str, email: String) -> ApiResult<Ident
             "Google sign-in is not configured on this server. Please log in with your email and password.".into(),
         ),
         GoogleError::Rejected(why) => ApiError::Unauthorized(why),
-        GoogleError::KeysUnavailable(detail) => ApiError::Unavailable(detail),
+        e @ GoogleError::KeysUnavailable(_) => ApiError::Unavailable(chain(&e)),
     })?;
     Ok(Identity {
         // Google's spelling, normalised like every stored email.
@@ -64,25 +65,29 @@ pub async fn login(
     profile: Option<&str>,
     id_token: Option<&str>,
 ) -> ApiResult<TokenResponse> {
-    let claimed = email("email", email_raw)?;
+    let claimed: Email = parse("email", email_raw)?;
     // Checked before Google is asked, so that a bad `profile` is a 400 whatever the token.
-    let profile = optional_image("profile", profile)?;
-    let who = identity(state, claimed, id_token).await?;
+    let profile = parse_optional::<ImageRef>("profile", profile)?;
+    let who = identity(state, claimed.into(), id_token).await?;
     let teacher = match state.store.teachers.by_email(&who.email).await? {
         Some(t) => t,
         None => {
+            // A blank name from Google counts as none (it used to be stored blank).
             let name = who
                 .name
+                .filter(|n| !n.trim().is_empty())
                 .or_else(|| optional(name))
                 .unwrap_or_else(|| who.email.split('@').next().unwrap_or_default().to_owned());
+            let name = Name::parse(&name).map_err(|why| refused("name", why))?;
             // Google's picture is an https URL; one that fails our check is dropped, not fatal.
             let picture = who
                 .picture
-                .and_then(|p| image_ref("profile", p).ok())
-                .or(profile);
+                .and_then(|p| ImageRef::parse(&p).ok())
+                .or(profile)
+                .map(String::from);
             let t = new_teacher(
                 state,
-                bounded("name", name, 100)?,
+                name.into(),
                 who.email.clone(),
                 String::new(),
                 String::new(),

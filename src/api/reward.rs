@@ -8,12 +8,10 @@ use poem_openapi::{Object, OpenApi};
 use super::ApiTags;
 use super::views::RewardView;
 use crate::domain::classroom::RewardPatch;
-use crate::domain::{Id, Reward, Teacher};
+use crate::domain::{Id, ImageRef, Name, Price, Reward, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
-use crate::http::input::{
-    bounded, image_ref, integer, list_query, optional, optional_bounded, path_id, required,
-};
+use crate::http::input::{list_query, parse, parse_optional, path_id, ranged};
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
 use crate::state::AppState;
 
@@ -38,22 +36,12 @@ struct UpdateRewardBody {
     required_points: Option<Any<serde_json::Value>>,
 }
 
-const NAME_MAX: usize = 100;
-/// A ceiling on a reward's price, so that a typo cannot make a reward unreachable forever.
-pub(crate) const REQUIRED_POINTS_MAX: i64 = 1_000_000;
-
 pub(crate) fn reward_not_found() -> ApiError {
     ApiError::NotFound("Reward not found.".into())
 }
 
-fn required_points(value: Option<&Any<serde_json::Value>>) -> ApiResult<Option<i64>> {
-    match integer("requiredPoints", value)? {
-        Some(p) if !(0..=REQUIRED_POINTS_MAX).contains(&p) => Err(ApiError::field(
-            "requiredPoints",
-            format!("requiredPoints must be from 0 to {REQUIRED_POINTS_MAX}"),
-        )),
-        other => Ok(other),
-    }
+fn required_points(value: Option<&Any<serde_json::Value>>) -> ApiResult<Option<Price>> {
+    ranged("requiredPoints", value)
 }
 
 #[OpenApi(tag = "ApiTags::Reward")]
@@ -88,16 +76,16 @@ impl RewardApi {
         auth: Auth<Teacher>,
         body: Json<CreateRewardBody>,
     ) -> ApiResult<Json<Envelope<RewardView>>> {
-        let name = bounded("name", required("name", body.name.as_deref())?, NAME_MAX)?;
-        let image = image_ref("image", required("image", body.image.as_deref())?)?;
+        let name: Name = parse("name", body.name.as_deref())?;
+        let image: ImageRef = parse("image", body.image.as_deref())?;
         let required_points = required_points(body.required_points.as_ref())?
             .ok_or_else(|| ApiError::field("requiredPoints", "requiredPoints is required"))?;
         let now = state.clock.now();
         let reward = Reward {
             id: Id::generate(),
-            name,
-            image,
-            required_points,
+            name: name.into(),
+            image: image.into(),
+            required_points: required_points.get(),
             teacher: auth.who.id.clone(),
             created_at: now,
             updated_at: now,
@@ -121,11 +109,9 @@ impl RewardApi {
     ) -> ApiResult<Json<Envelope<RewardView>>> {
         let id = path_id("reward", &id)?;
         let patch = RewardPatch {
-            name: optional_bounded("name", body.name.as_deref(), NAME_MAX)?,
-            image: optional(body.image.as_deref())
-                .map(|i| image_ref("image", i))
-                .transpose()?,
-            required_points: required_points(body.required_points.as_ref())?,
+            name: parse_optional::<Name>("name", body.name.as_deref())?.map(String::from),
+            image: parse_optional::<ImageRef>("image", body.image.as_deref())?.map(String::from),
+            required_points: required_points(body.required_points.as_ref())?.map(Price::get),
         };
         let updated = state
             .store

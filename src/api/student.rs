@@ -11,13 +11,13 @@ use super::ApiTags;
 use super::sessions::{self, TokenResponse};
 use super::views::StudentView;
 use crate::auth::limits::{Key, address_bucket};
-use crate::domain::passcode::{self, Purpose};
+use crate::domain::passcode::Purpose;
 use crate::domain::student::{self, StudentPatch};
-use crate::domain::{Admin, Id, Millis, Role, Student, Teacher};
+use crate::domain::{Admin, Id, ImageRef, Millis, Name, Passcode, Role, Student, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{
-    bounded, digit_code, list_query, optional, optional_bounded, optional_image, path_id, required,
+    digit_code, list_query, optional, parse, parse_optional, path_id, refused,
 };
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
 use crate::ops::metrics;
@@ -73,8 +73,6 @@ struct StatisticsView {
     #[oai(rename = "totalUnCompletedTask")]
     total_un_completed_task: u64,
 }
-
-const NAME_MAX: usize = 100;
 
 fn student_not_found() -> ApiError {
     ApiError::NotFound("Student not found.".into())
@@ -152,12 +150,12 @@ impl StudentApi {
             .limits
             .passcode(sessions::caller_ip(&state, req))
             .await?;
-        let found = match passcode::check(&code) {
+        let found = match Passcode::parse(&code) {
             Ok(code) => {
                 state
                     .store
                     .students
-                    .by_passcode_lookup(&state.auth.passcodes.lookup_key(&code))
+                    .by_passcode_lookup(&state.auth.passcodes.lookup_key(code.expose()))
                     .await?
             }
             Err(_) => None,
@@ -205,8 +203,9 @@ impl StudentApi {
         body: Json<UpdateStudentBody>,
     ) -> ApiResult<Json<Envelope<StudentView>>> {
         let patch = StudentPatch {
-            name: optional_bounded("name", body.name.as_deref(), NAME_MAX)?,
-            profile: optional_image("profile", body.profile.as_deref())?,
+            name: parse_optional::<Name>("name", body.name.as_deref())?.map(String::from),
+            profile: parse_optional::<ImageRef>("profile", body.profile.as_deref())?
+                .map(String::from),
             date_of_birth: date_of_birth(body.date_of_birth.as_deref())?,
         };
         let updated = state
@@ -332,18 +331,18 @@ impl StudentApi {
         auth: Auth<Teacher>,
         body: Json<CreateStudentBody>,
     ) -> ApiResult<Json<Envelope<StudentView>>> {
-        let name = bounded("name", required("name", body.name.as_deref())?, NAME_MAX)?;
+        let name: Name = parse("name", body.name.as_deref())?;
         let code = digit_code("password", body.password.as_ref(), 6)?
             .ok_or_else(|| ApiError::field("password", "password is required"))?;
-        let code = passcode::check(&code).map_err(|m| ApiError::field("password", m))?;
-        let class = bounded("class", required("class", body.class.as_deref())?, NAME_MAX)?;
-        let profile = optional_image("profile", body.profile.as_deref())?;
+        let code = Passcode::parse(&code).map_err(|why| refused("password", why))?;
+        let class: Name = parse("class", body.class.as_deref())?;
+        let profile = parse_optional::<ImageRef>("profile", body.profile.as_deref())?;
         let date_of_birth = date_of_birth(body.date_of_birth.as_deref())?;
         // Students keep their class by name: it must be one of this teacher's classes.
         if state
             .store
             .classes
-            .by_name(&auth.who.id, &class)
+            .by_name(&auth.who.id, class.as_str())
             .await?
             .is_none()
         {
@@ -363,12 +362,12 @@ impl StudentApi {
         let now = state.clock.now();
         let s = Student {
             id: Id::generate(),
-            name,
-            passcode_sealed: state.auth.passcodes.seal(Purpose::Student, &code),
-            passcode_lookup: state.auth.passcodes.lookup_key(&code),
+            name: name.into(),
+            passcode_sealed: state.auth.passcodes.seal(Purpose::Student, code.expose()),
+            passcode_lookup: state.auth.passcodes.lookup_key(code.expose()),
             date_of_birth,
-            profile,
-            class,
+            profile: profile.map(String::from),
+            class: class.into(),
             teacher: auth.who.id.clone(),
             points: 0,
             level: student::level_for(0),

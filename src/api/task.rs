@@ -9,12 +9,12 @@ use super::ApiTags;
 use super::category::own_category;
 use super::populate;
 use super::views::TaskView;
-use crate::domain::classroom::{Repeat, TASK_POINTS_MAX, TASK_POINTS_MIN, TaskPatch, TaskType};
-use crate::domain::{Id, Task, Teacher};
+use crate::domain::classroom::{Repeat, TaskPatch, TaskType};
+use crate::domain::{Id, Name, Task, TaskPoints, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{
-    body_id, bounded, integer, list_query, optional, optional_bounded, path_id, required,
+    body_id, list_query, optional, parse, parse_optional, path_id, ranged, required,
 };
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
 use crate::state::AppState;
@@ -47,20 +47,12 @@ struct UpdateTaskBody {
     repeat: Option<Text>,
 }
 
-const NAME_MAX: usize = 100;
-
 pub(crate) fn task_not_found() -> ApiError {
     ApiError::NotFound("Task not found.".into())
 }
 
-fn points(value: Option<&Any<serde_json::Value>>) -> ApiResult<Option<i64>> {
-    match integer("points", value)? {
-        Some(p) if !(TASK_POINTS_MIN..=TASK_POINTS_MAX).contains(&p) => Err(ApiError::field(
-            "points",
-            format!("points must be from {TASK_POINTS_MIN} to {TASK_POINTS_MAX}"),
-        )),
-        other => Ok(other),
-    }
+fn points(value: Option<&Any<serde_json::Value>>) -> ApiResult<Option<TaskPoints>> {
+    ranged("points", value)
 }
 
 fn kind(raw: Option<&str>) -> ApiResult<Option<TaskType>> {
@@ -135,7 +127,7 @@ impl TaskApi {
         auth: Auth<Teacher>,
         body: Json<CreateTaskBody>,
     ) -> ApiResult<Json<Envelope<TaskView>>> {
-        let name = bounded("name", required("name", body.name.as_deref())?, NAME_MAX)?;
+        let name: Name = parse("name", body.name.as_deref())?;
         let points = points(body.points.as_ref())?
             .ok_or_else(|| ApiError::field("points", "points is required"))?;
         let category = body_id("category", &required("category", body.category.as_deref())?)?;
@@ -147,8 +139,8 @@ impl TaskApi {
         let now = state.clock.now();
         let task = Task {
             id: Id::generate(),
-            name,
-            points,
+            name: name.into(),
+            points: points.get(),
             category: category.id.clone(),
             kind,
             repeat,
@@ -175,8 +167,8 @@ impl TaskApi {
     ) -> ApiResult<Json<Envelope<TaskView>>> {
         let id = path_id("task", &id)?;
         let patch = TaskPatch {
-            name: optional_bounded("name", body.name.as_deref(), NAME_MAX)?,
-            points: points(body.points.as_ref())?,
+            name: parse_optional::<Name>("name", body.name.as_deref())?.map(String::from),
+            points: points(body.points.as_ref())?.map(TaskPoints::get),
             category: category_ref(body.category.as_ref())?,
             kind: kind(body.kind.as_deref())?,
             repeat: repeat(body.repeat.as_deref())?,

@@ -14,10 +14,10 @@ use super::views::TeacherView;
 use crate::auth::limits::{Key, address_bucket};
 use crate::domain::account::TeacherPatch;
 use crate::domain::passcode::{self, Purpose};
-use crate::domain::{AccountStatus, Admin, Role, Teacher};
+use crate::domain::{AccountStatus, Admin, Detail, Email, Name, NewPassword, Role, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
-use crate::http::input::{bounded, email, list_query, optional, optional_bounded, required};
+use crate::http::input::{list_query, parse, parse_optional, refused, required};
 use crate::http::{ApiError, ApiResult, Envelope, Pagination};
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -73,9 +73,6 @@ struct UpdateTeacherForm {
     image: Option<Upload>,
 }
 
-const NAME_MAX: usize = 100;
-const FIELD_MAX: usize = 200;
-
 fn email_taken(e: StoreError) -> ApiError {
     match e {
         StoreError::Conflict { .. } => {
@@ -102,16 +99,18 @@ async fn create(
     password: &str,
     signed_up_from: Option<std::net::IpAddr>,
 ) -> ApiResult<Teacher> {
-    let name = bounded("name", required("name", name)?, NAME_MAX)?;
-    let email = email("email", email_raw)?;
-    let contact = bounded("contact", optional(contact).unwrap_or_default(), FIELD_MAX)?;
-    let location = bounded(
-        "location",
-        optional(location).unwrap_or_default(),
-        FIELD_MAX,
-    )?;
-    crate::domain::password::check_policy(password).map_err(|m| ApiError::field("password", m))?;
-    if state.store.teachers.by_email(&email).await?.is_some() {
+    let name: Name = parse("name", name)?;
+    let email: Email = parse("email", email_raw)?;
+    let contact = parse_optional::<Detail>("contact", contact)?;
+    let location = parse_optional::<Detail>("location", location)?;
+    let password = NewPassword::parse(password).map_err(|why| refused("password", why))?;
+    if state
+        .store
+        .teachers
+        .by_email(email.as_str())
+        .await?
+        .is_some()
+    {
         return Err(ApiError::Conflict(
             "An account with this email already exists.".into(),
         ));
@@ -125,8 +124,16 @@ async fn create(
             .count(&[Key::SignUps(address_bucket(ip))])
             .await?;
     }
-    let hash = state.auth.passwords.hash(password).await?;
-    let teacher = new_teacher(state, name, email, contact, location, Some(hash), None);
+    let hash = state.auth.passwords.hash(password.expose()).await?;
+    let teacher = new_teacher(
+        state,
+        name.into(),
+        email.into(),
+        contact.map(String::from).unwrap_or_default(),
+        location.map(String::from).unwrap_or_default(),
+        Some(hash),
+        None,
+    );
     state
         .store
         .teachers
@@ -187,7 +194,7 @@ impl TeacherApi {
             )
             .await;
         }
-        let email = email("email", body.email.as_deref())?;
+        let email: Email = parse("email", body.email.as_deref())?;
         let password = required("password", body.password.as_deref())?;
         let teacher = state.store.teachers.by_email(&email).await?;
         let stored = teacher.as_ref().and_then(|t| t.password_hash.as_deref());
@@ -248,8 +255,9 @@ impl TeacherApi {
         form: UpdateTeacherForm,
     ) -> ApiResult<Json<Envelope<TeacherView>>> {
         let mut patch = TeacherPatch {
-            name: optional_bounded("name", form.name.as_deref(), NAME_MAX)?,
-            location: optional_bounded("location", form.location.as_deref(), FIELD_MAX)?,
+            name: parse_optional::<Name>("name", form.name.as_deref())?.map(String::from),
+            location: parse_optional::<Detail>("location", form.location.as_deref())?
+                .map(String::from),
             ..Default::default()
         };
         if let Some(image) = form.image {

@@ -61,9 +61,37 @@ pub enum GoogleError {
     /// The token is not acceptable; the text is a sentence safe to show the user.
     #[error("{0}")]
     Rejected(String),
-    /// Google's keys could not be fetched or read; the text is for the logs. Worth a retry later.
+    /// Google's keys could not be fetched or read; for the logs. Worth a retry later. Shared, since
+    /// the callers that queued behind a failed fetch get its error too.
     #[error("Google's sign-in keys are unavailable: {0}")]
-    KeysUnavailable(String),
+    KeysUnavailable(#[source] Arc<KeysError>),
+}
+
+/// Why Google's keys could not be had; the HTTP client's error stays the source, since its cause
+/// ("connection refused", "timed out") is the useful part.
+#[derive(Debug, thiserror::Error)]
+pub enum KeysError {
+    #[error("the HTTP client could not start")]
+    Client(#[source] reqwest::Error),
+    #[error("could not reach {url}")]
+    Unreachable {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{url} answered {status}")]
+    Status {
+        url: String,
+        status: reqwest::StatusCode,
+    },
+    #[error("{url} did not send a JSON Web Key Set")]
+    NotAKeySet {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{url} lists no RS256 signing key")]
+    NoSigningKey { url: String },
 }
 
 /// Who Google says signed in.
@@ -88,7 +116,7 @@ struct Inner {
     jwks_url: String,
     /// Building a client only fails when the TLS backend cannot start; that surfaces as
     /// `KeysUnavailable` on use rather than as a panic at start.
-    http: Result<reqwest::Client, String>,
+    http: Result<reqwest::Client, Arc<KeysError>>,
     validation: Validation,
     keys: RwLock<Option<KeySet>>,
     /// Bumped after every fetch, successful or not, so that callers that queued behind a fetch can
@@ -107,7 +135,7 @@ struct KeySet {
 
 #[derive(Default)]
 struct RefreshState {
-    last_error: Option<String>,
+    last_error: Option<Arc<KeysError>>,
     last_unknown_kid_refetch: Option<Instant>,
 }
 
@@ -153,7 +181,7 @@ impl GoogleVerifier {
             .timeout(FETCH_TIMEOUT)
             .user_agent(concat!("educoin/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| format!("the HTTP client could not start: {}", error_chain(&e)));
+            .map_err(|e| Arc::new(KeysError::Client(e)));
 
         GoogleVerifier {
             inner: Arc::new(Inner {
@@ -274,7 +302,7 @@ impl Inner {
             Err(error) => {
                 // The previous keys, if any, stay: a failed refetch for an unknown kid must not
                 // throw away keys that are still fresh.
-                tracing::warn!(url = %self.jwks_url, %error, "could not fetch Google's sign-in keys");
+                tracing::warn!(url = %self.jwks_url, error = %error_chain(&*error), "could not fetch Google's sign-in keys");
                 state.last_error = Some(error.clone());
                 Err(GoogleError::KeysUnavailable(error))
             }
@@ -292,26 +320,32 @@ impl Inner {
         }
     }
 
-    async fn fetch_keys(&self) -> Result<KeySet, String> {
+    async fn fetch_keys(&self) -> Result<KeySet, Arc<KeysError>> {
         let url = &self.jwks_url;
-        let http = self.http.as_ref().map_err(Clone::clone)?;
-        let response = http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| format!("could not reach {url}: {}", error_chain(&e)))?;
+        let http = self.http.as_ref().map_err(Arc::clone)?;
+        let response = http.get(url).send().await.map_err(|source| {
+            Arc::new(KeysError::Unreachable {
+                url: url.clone(),
+                source,
+            })
+        })?;
         let status = response.status();
         if !status.is_success() {
-            return Err(format!("{url} answered {status}"));
+            return Err(Arc::new(KeysError::Status {
+                url: url.clone(),
+                status,
+            }));
         }
         let lifetime = keys_lifetime(response.headers());
-        let document: JwkSetDocument = response
-            .json()
-            .await
-            .map_err(|e| format!("{url} did not send a JSON Web Key Set: {}", error_chain(&e)))?;
+        let document: JwkSetDocument = response.json().await.map_err(|source| {
+            Arc::new(KeysError::NotAKeySet {
+                url: url.clone(),
+                source,
+            })
+        })?;
         let by_kid = rsa_keys(document);
         if by_kid.is_empty() {
-            return Err(format!("{url} lists no RS256 signing key"));
+            return Err(Arc::new(KeysError::NoSigningKey { url: url.clone() }));
         }
         tracing::info!(
             keys = by_kid.len(),

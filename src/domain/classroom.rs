@@ -104,16 +104,12 @@ impl Repeat {
     }
 }
 
-/// The bounds of a task's points (CLIENT-CONTRACT §3).
-pub const TASK_POINTS_MIN: i64 = -500;
-pub const TASK_POINTS_MAX: i64 = 500;
-
 #[derive(Clone, Debug, PartialEq)]
 pub struct Task {
     pub id: Id,
     pub name: String,
-    /// Added to a student's balance when an assignment of this task is approved; in
-    /// [`TASK_POINTS_MIN`]..=[`TASK_POINTS_MAX`].
+    /// Added to a student's balance when an assignment of this task is approved; in the range of
+    /// [`TaskPoints`](super::TaskPoints).
     pub points: i64,
     /// One of the same teacher's categories.
     pub category: Id,

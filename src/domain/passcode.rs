@@ -12,6 +12,8 @@ use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha2::Sha256;
 
+use super::invalid::Invalid;
+
 type HmacSha256 = Hmac<Sha256>;
 
 const SEALED_PREFIX: &str = "v1.";
@@ -126,19 +128,43 @@ impl PasscodeCipher {
     }
 }
 
-/// Exactly six ASCII digits. `Err` is a sentence for the user.
-pub fn check(raw: &str) -> Result<String, String> {
-    let code = raw.trim();
-    if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(code.to_owned())
-    } else {
-        Err("The passcode must be exactly 6 digits".into())
+/// Exactly six ASCII digits (leading zeros kept); built only by [`Passcode::parse`]. A secret:
+/// `Debug` hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Passcode(String);
+
+impl Passcode {
+    /// Surrounding white space is ignored.
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let code = raw.trim();
+        if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Passcode(code.to_owned()))
+        } else {
+            Err(Invalid::Passcode)
+        }
+    }
+
+    /// The digits, for sealing or a lookup key.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Passcode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Passcode(..)")
     }
 }
 
 /// Six uniformly random digits from the OS's CSPRNG (leading zeros allowed).
 pub fn generate() -> String {
     format!("{:06}", rand::rng().random_range(0..1_000_000u32))
+}
+
+impl super::invalid::FromText for Passcode {
+    fn from_text(raw: &str) -> Result<Self, Invalid> {
+        Self::parse(raw)
+    }
 }
 
 #[cfg(test)]
@@ -173,12 +199,26 @@ mod tests {
 
     #[test]
     fn checks_and_generates_six_digits() {
-        assert_eq!(check(" 012345 ").unwrap(), "012345");
-        assert!(check("12345").is_err());
-        assert!(check("12345a").is_err());
+        assert_eq!(Passcode::parse(" 012345 ").unwrap().expose(), "012345");
+        assert!(Passcode::parse("12345").is_err());
+        assert!(Passcode::parse("12345a").is_err());
+        assert!(
+            Passcode::parse("１２３４５６").is_err(),
+            "ASCII digits only"
+        );
         for _ in 0..100 {
-            assert!(check(&generate()).is_ok());
+            assert!(Passcode::parse(&generate()).is_ok());
         }
         assert!(PasscodeCipher::from_hex_key("abc").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_and_accepted_codes_round_trip(raw in "\\PC{0,10}|\\s?[0-9]{5,7}\\s?") {
+            if let Ok(code) = Passcode::parse(&raw) {
+                proptest::prop_assert_eq!(code.expose(), raw.trim());
+                proptest::prop_assert_eq!(Passcode::parse(code.expose()), Ok(code.clone()));
+            }
+        }
     }
 }

@@ -6,6 +6,8 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use subtle::ConstantTimeEq;
 
+use super::invalid::Invalid;
+
 pub const MEMORY_KIB: u32 = 19_456;
 pub const ITERATIONS: u32 = 2;
 pub const PARALLELISM: u32 = 1;
@@ -133,23 +135,43 @@ pub fn verify_dummy_in(password: &str, memory: &mut [Block]) {
     let _ = verify_in(password, &DUMMY, memory);
 }
 
-/// The rules for a new password; `Err` is a sentence for the user.
-pub fn check_policy(password: &str) -> Result<(), String> {
-    let len = password.chars().count();
-    if len < MIN_LEN {
-        return Err(format!(
-            "The password must have at least {MIN_LEN} characters"
-        ));
+/// A password a user chose, checked against the rules for new passwords; built only by
+/// [`NewPassword::parse`]. Never printed: `Debug` hides it, and there is no `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewPassword(String);
+
+impl NewPassword {
+    /// Taken as typed (not trimmed): spaces may be part of a password, only a blank one is refused.
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let len = raw.chars().count();
+        if len < MIN_LEN {
+            return Err(Invalid::PasswordTooShort { min: MIN_LEN });
+        }
+        if len > MAX_LEN {
+            return Err(Invalid::PasswordTooLong { max: MAX_LEN });
+        }
+        if raw.trim().is_empty() {
+            return Err(Invalid::PasswordBlank);
+        }
+        Ok(NewPassword(raw.to_owned()))
     }
-    if len > MAX_LEN {
-        return Err(format!(
-            "The password must have at most {MAX_LEN} characters"
-        ));
+
+    /// The password itself, for hashing.
+    pub fn expose(&self) -> &str {
+        &self.0
     }
-    if password.trim().is_empty() {
-        return Err("The password cannot be only spaces".into());
+}
+
+impl std::fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewPassword(..)")
     }
-    Ok(())
+}
+
+impl super::invalid::FromText for NewPassword {
+    fn from_text(raw: &str) -> Result<Self, Invalid> {
+        Self::parse(raw)
+    }
 }
 
 #[cfg(test)]
@@ -220,9 +242,31 @@ mod tests {
 
     #[test]
     fn policy() {
-        assert!(check_policy("123456").is_ok());
-        assert!(check_policy("12345").is_err());
-        assert!(check_policy(&"x".repeat(129)).is_err());
-        assert!(check_policy("       ").is_err());
+        assert!(NewPassword::parse("123456").is_ok());
+        assert_eq!(
+            NewPassword::parse("12345").unwrap_err(),
+            Invalid::PasswordTooShort { min: 6 }
+        );
+        assert!(NewPassword::parse(&"x".repeat(129)).is_err());
+        assert_eq!(
+            NewPassword::parse("       ").unwrap_err(),
+            Invalid::PasswordBlank
+        );
+        assert_eq!(
+            format!("{:?}", NewPassword::parse("secret-pw").unwrap()),
+            "NewPassword(..)"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_and_accepted_passwords_are_kept_as_typed(raw in "\\PC{0,140}|\\s{0,10}") {
+            if let Ok(p) = NewPassword::parse(&raw) {
+                proptest::prop_assert_eq!(p.expose(), raw.as_str());
+                let len = raw.chars().count();
+                proptest::prop_assert!((MIN_LEN..=MAX_LEN).contains(&len));
+                proptest::prop_assert_eq!(NewPassword::parse(p.expose()), Ok(p.clone()));
+            }
+        }
     }
 }

@@ -148,6 +148,19 @@ impl From<crate::auth::passwords::Busy> for ApiError {
     }
 }
 
+/// An error and its sources, one after the other (`could not reach x: connection refused`): the
+/// detail an `Internal` or `Unavailable` logs, never what the client sees.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 pub(crate) fn capitalize(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
@@ -168,7 +181,7 @@ impl From<crate::mail::MailError> for ApiError {
     fn from(e: crate::mail::MailError) -> Self {
         match e {
             crate::mail::MailError::Disabled => ApiError::NotConfigured(e.to_string()),
-            other => ApiError::Unavailable(other.to_string()),
+            other => ApiError::Unavailable(chain(&other)),
         }
     }
 }

@@ -5,6 +5,8 @@ use poem_openapi::types::Any;
 
 use super::ApiError;
 use crate::domain::Id;
+use crate::domain::invalid::{FromText, Invalid};
+use crate::domain::points::Ranged;
 use crate::store::ListQuery;
 
 /// The contract's page size.
@@ -49,76 +51,36 @@ pub fn optional(value: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// At most `max` characters, so that a client cannot store a novel in a name.
-pub fn bounded(field: &str, value: String, max: usize) -> Result<String, ApiError> {
-    if value.chars().count() > max {
-        Err(ApiError::field(
-            field,
-            format!("{field} must have at most {max} characters"),
-        ))
-    } else {
-        Ok(value)
-    }
+/// The envelope's answer to a value the domain refused in `field`.
+pub fn refused(field: &str, why: Invalid) -> ApiError {
+    ApiError::field(field, why.message(field))
 }
 
-/// An optional text field of at most `max` characters.
-pub fn optional_bounded(
+/// A required field parsed into its domain type (`Name`, `Email`, `ImageRef`, ...): missing or
+/// blank is "`field` is required", anything else the type refuses is its own sentence.
+pub fn parse<T: FromText>(field: &str, value: Option<&str>) -> Result<T, ApiError> {
+    T::from_text(value.unwrap_or_default()).map_err(|why| refused(field, why))
+}
+
+/// An optional field parsed into its domain type; missing or blank means "not given".
+pub fn parse_optional<T: FromText>(
     field: &str,
     value: Option<&str>,
-    max: usize,
-) -> Result<Option<String>, ApiError> {
-    optional(value).map(|v| bounded(field, v, max)).transpose()
+) -> Result<Option<T>, ApiError> {
+    optional(value)
+        .map(|v| T::from_text(&v).map_err(|why| refused(field, why)))
+        .transpose()
 }
 
-pub fn email(field: &str, value: Option<&str>) -> Result<String, ApiError> {
-    let e = crate::domain::account::normalize_email(&required(field, value)?);
-    let valid = e.len() <= 254
-        && e.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        })
-        && !e.contains(char::is_whitespace);
-    if valid {
-        Ok(e)
-    } else {
-        Err(ApiError::field(
-            field,
-            format!("{field} is not a valid email address"),
-        ))
-    }
-}
-
-/// The most an `image` reference may hold.
-pub const IMAGE_MAX: usize = 500;
-
-/// An image reference as the app stores it on categories and rewards: a path (`/images/x.png`), a
-/// file name, or an `http(s)` URL; at most [`IMAGE_MAX`] characters, no control characters, and no
-/// other URL scheme (`javascript:`, `data:`), since clients may put it in an `src`.
-pub fn image_ref(field: &str, value: String) -> Result<String, ApiError> {
-    let value = bounded(field, value, IMAGE_MAX)?;
-    let scheme = value
-        .split_once(':')
-        .map(|(s, _)| s)
-        .filter(|s| !s.contains('/'));
-    let allowed = match scheme {
-        None => true,
-        Some(s) => s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"),
-    };
-    if allowed && !value.chars().any(char::is_control) {
-        Ok(value)
-    } else {
-        Err(ApiError::field(
-            field,
-            format!("{field} must be an image path or an http(s) URL"),
-        ))
-    }
-}
-
-/// An optional [`image_ref`] (a student's or a Google sign-up's `profile`): empty means "not given".
-pub fn optional_image(field: &str, value: Option<&str>) -> Result<Option<String>, ApiError> {
-    optional(value).map(|v| image_ref(field, v)).transpose()
+/// An optional whole number (a number or a numeric string) in `MIN..=MAX` (`points`,
+/// `requiredPoints`).
+pub fn ranged<const MIN: i64, const MAX: i64>(
+    field: &str,
+    value: Option<&Any<serde_json::Value>>,
+) -> Result<Option<Ranged<MIN, MAX>>, ApiError> {
+    integer(field, value)?
+        .map(|n| Ranged::parse(n).map_err(|why| refused(field, why)))
+        .transpose()
 }
 
 /// An id in a body (`category`, `task`, ...): a 24-hex ObjectId.
@@ -233,19 +195,27 @@ mod tests {
     }
 
     #[test]
-    fn image_references() {
-        for ok in [
-            "/images/a.png",
-            "icon-3.png",
-            "https://cdn.example.com/a.png?x=1:2",
-            "HTTP://x/y",
-        ] {
-            assert!(image_ref("image", ok.into()).is_ok(), "{ok}");
-        }
-        for bad in ["javascript:alert(1)", "data:image/png;base64,AAAA", "a\nb"] {
-            assert!(image_ref("image", bad.into()).is_err(), "{bad}");
-        }
-        assert!(image_ref("image", "x".repeat(501)).is_err());
+    fn domain_refusals_name_the_field() {
+        use crate::domain::{ImageRef, Name};
+        let message = |e: ApiError| match e {
+            ApiError::Validation { message, errors } => (message, errors[0].path.clone()),
+            other => panic!("{other:?}"),
+        };
+        let e = parse::<Name>("className", Some("  ")).unwrap_err();
+        assert_eq!(
+            message(e),
+            ("className is required".into(), "className".into())
+        );
+        let e = parse::<ImageRef>("profile", Some("javascript:x")).unwrap_err();
+        assert_eq!(
+            message(e).0,
+            "profile must be an image path or an http(s) URL"
+        );
+        assert_eq!(parse_optional::<Name>("name", Some(" ")).unwrap(), None);
+        let v = |j: serde_json::Value| Some(Any(j));
+        let e = ranged::<0, 10>("requiredPoints", v(serde_json::json!("11")).as_ref()).unwrap_err();
+        assert_eq!(message(e).0, "requiredPoints must be from 0 to 10");
+        assert_eq!(ranged::<0, 10>("requiredPoints", None).unwrap(), None);
     }
 
     #[test]
@@ -270,9 +240,11 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(email("email", Some(" A@B.org ")).unwrap(), "a@b.org");
-        assert!(email("email", Some("nope")).is_err());
-        assert!(email("email", Some("a@b")).is_err());
-        assert!(email("email", None).is_err());
+        use crate::domain::Email;
+        let e = |raw| parse::<Email>("email", raw);
+        assert_eq!(e(Some(" A@B.org ")).unwrap().as_str(), "a@b.org");
+        assert!(e(Some("nope")).is_err());
+        assert!(e(Some("a@b")).is_err());
+        assert!(e(None).is_err());
     }
 }

@@ -357,7 +357,9 @@ async fn google_keys_unavailable_when_google_cannot_be_reached() {
     let verifier = verifier_for(&format!("http://{addr}/certs"), &[CLIENT_ID]);
     match verifier.verify(&sign(&claims()), EMAIL).await {
         Err(GoogleError::KeysUnavailable(detail)) => {
-            assert!(detail.contains(&addr.to_string()), "{detail}")
+            assert!(detail.to_string().contains(&addr.to_string()), "{detail}");
+            // The cause stays a source, not flattened into the text.
+            assert!(std::error::Error::source(&*detail).is_some(), "{detail:?}");
         }
         other => panic!("expected KeysUnavailable, got {other:?}"),
     }
@@ -381,7 +383,7 @@ async fn google_keys_unavailable_when_google_answers_badly() {
         // A fresh verifier per case, so that nothing is cached.
         match google.verifier().verify(&sign(&claims()), EMAIL).await {
             Err(GoogleError::KeysUnavailable(detail)) => {
-                assert!(detail.contains(expected), "{detail}")
+                assert!(detail.to_string().contains(expected), "{detail}")
             }
             other => panic!("expected KeysUnavailable, got {other:?}"),
         }

@@ -25,11 +25,14 @@ async fn a_student_profile_must_be_an_image_reference(db: Db) {
     let app = app(db).await;
     let t = app.stored_teacher("Ms Frizzle").await;
     app.class(&t.token, "Bus 1").await;
+    let too_long = format!("/images/{}.png", "a".repeat(500));
     for bad in [
         "javascript:alert(1)",
         "JavaScript:alert(1)",
         "data:text/html,<script>x</script>",
         "/images/a\u{7}.png",
+        " vbscript:msgbox ",
+        too_long.as_str(),
     ] {
         let Res { status, body, .. } = app
             .post(
@@ -53,7 +56,11 @@ async fn a_student_profile_must_be_an_image_reference(db: Db) {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    for bad in ["javascript:alert(1)", "data:image/png;base64,AAAA"] {
+    for bad in [
+        "javascript:alert(1)",
+        "data:image/png;base64,AAAA",
+        too_long.as_str(),
+    ] {
         let Res { status, body, .. } = app
             .patch(
                 "/student",

@@ -224,7 +224,13 @@ async fn a_google_sign_up_refuses_a_script_url_as_profile(db: Db) {
     let api = server(db, &google, true).await;
     let mut no_picture = claims();
     no_picture.as_object_mut().unwrap().remove("picture");
-    for bad in ["javascript:alert(1)", "data:image/png;base64,AAAA"] {
+    let too_long = format!("https://example.com/{}.png", "a".repeat(500));
+    for bad in [
+        "javascript:alert(1)",
+        "data:image/png;base64,AAAA",
+        "/images/a\u{7}.png",
+        too_long.as_str(),
+    ] {
         let mut b = body(EMAIL, Some(&sign(&no_picture)));
         b["profile"] = json!(bad);
         let res = api.post("/teacher/login", None, b).await;
