@@ -119,7 +119,7 @@ impl<E: Endpoint> Endpoint for Observe<E> {
         span.in_scope(|| {
             tracing::info!(
                 status = status.as_u16(),
-                route = route,
+                route = %route,
                 latency_ms = elapsed.as_secs_f64() * 1000.0,
                 "request served"
             )
