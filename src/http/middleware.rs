@@ -1,6 +1,6 @@
 //! The layers every request passes through, outermost first: `Observe` (request id, tracing span,
 //! metrics, access log, security headers, the WebSocket `Origin` rule), the shared state, CORS,
-//! catch-panic, then `Guard` (errors to the envelope, path normalisation, rate limit, database
+//! catch-panic, then `Guard` (path normalisation, errors to the envelope, rate limit, database
 //! gate, body limit), then the routes. The layers of our own are folded into these two endpoints,
 //! one `async fn` each, rather than a stack of `around` closures: every `around` layer's future
 //! held the next layer's future and a `Request`, so each request moved kilobytes of futures
@@ -180,9 +180,9 @@ pub struct GuardConfig {
     pub trusted: Arc<[IpNet]>,
 }
 
-/// The layer just outside the routes, in this order: errors (its own and the routes') become the
-/// envelope, so that the layers outside (CORS, metrics) see an ordinary response; the path is
-/// normalised; the rate limit, the database gate and the body limit refuse what they must.
+/// The layer just outside the routes, in this order: the path is normalised; errors (its own and
+/// the routes') become the envelope, so that the layers outside (CORS, metrics) see an ordinary
+/// response; the rate limit, the database gate and the body limit refuse what they must.
 pub struct Guard<E> {
     inner: E,
     config: GuardConfig,
@@ -198,9 +198,9 @@ impl<E: Endpoint> Endpoint for Guard<E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
-        // The path as sent (before normalising) is the one an error envelope names.
-        let uri = req.uri().clone();
         normalize_path(&mut req);
+        // Kept for the error envelope and the `Allow` header, which name the normalised path.
+        let uri = req.uri().clone();
         let result = async {
             let c = &self.config;
             rate_limit(&req, &*c.cache, &*c.local, &c.limits, &c.trusted).await?;
