@@ -9,7 +9,6 @@ use poem::http::Method;
 use poem::middleware::{CatchPanic, Cors};
 use poem::{EndpointExt, IntoResponse, Route};
 
-use crate::cache::Cache;
 use crate::config::Config;
 use crate::http::ApiError;
 use crate::http::middleware;
@@ -62,37 +61,22 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
     );
 
     let config = state.config.clone();
-    let limit = config.max_body_bytes;
-    let cache = state.cache.clone();
-    let local: Arc<dyn Cache> =
-        Arc::new(crate::cache::memory::MemoryCache::new(state.clock.clone()));
-    let limits = config.rate_limit.clone();
-    let trusted: Arc<[ipnet::IpNet]> = config.trusted_proxies.clone().into();
-    let backend = state.store.backend.clone();
-    routes
-        .around(move |ep, req| middleware::body_limit(ep, req, limit))
-        .around(move |ep, req| middleware::database_gate(ep, req, backend.clone()))
-        .around(move |ep, req| {
-            middleware::rate_limit(
-                ep,
-                req,
-                cache.clone(),
-                local.clone(),
-                limits.clone(),
-                trusted.clone(),
-            )
-        })
-        .around(middleware::errors_to_envelope)
-        .around(middleware::normalize_path)
+    let guard = middleware::GuardConfig {
+        body_limit: config.max_body_bytes,
+        backend: state.store.backend.clone(),
+        cache: state.cache.clone(),
+        local: Arc::new(crate::cache::memory::MemoryCache::new(state.clock.clone())),
+        limits: config.rate_limit.clone(),
+        trusted: config.trusted_proxies.clone().into(),
+    };
+    // Our own layers are two endpoints (src/http/middleware.rs), around poem's CORS and catch-panic.
+    let guarded = middleware::Guard::new(routes, guard)
         .with(CatchPanic::new().with_handler(|_| {
             poem::error::ResponseError::as_response(&ApiError::Internal("handler panicked".into()))
         }))
         .with(cors(&config))
-        .around(middleware::websocket_origin)
-        .around(middleware::security_headers)
-        .data(state)
-        .around(middleware::observe)
-        .boxed()
+        .data(state);
+    middleware::Observe::new(guarded).boxed()
 }
 
 /// The metrics application on its own port: Prometheus text at `/metrics`.
