@@ -19,6 +19,10 @@
     # read by the tests that keep them current and feed them to check-config
     ".env.example"
     ".env.production.example"
+    # read by the tests that keep the README's configuration table current and check the module's
+    # secret options against the declared secrets
+    "README.md"
+    "nixos/module.nix"
   ];
   # ... without what the sandbox cannot use or does not need: the npm test services (no npm there; the
   # SMTP test server tests/services/smtp_sink.py is kept, aiosmtpd comes from python3Packages), the real
@@ -29,6 +33,7 @@
     "tests/services/socket_client.js"
     "tests/services/requirements.txt"
     "tests/systemd"
+    "tests/deploy"
     "tests/nix"
   ];
   # cargo nextest arguments of checks.nextest: the `sandbox` profile of .config/nextest.toml selects the

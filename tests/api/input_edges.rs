@@ -155,15 +155,17 @@ fn send_chunked(app: &TestApp, path: &str, token: &str, body: &[u8]) -> (u16, Va
          Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
         app.addr
     );
-    s.write_all(head.as_bytes()).unwrap();
-    // In several chunks, as a streaming client sends them.
+    // In several chunks, as a streaming client sends them, written at once: a server may answer 413
+    // and close as soon as the limit is passed (RFC 9112 §9.6), and a client still writing would
+    // then meet a broken pipe instead of reading that answer.
+    let mut request = head.into_bytes();
     for chunk in body.chunks(700) {
-        s.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
-            .unwrap();
-        s.write_all(chunk).unwrap();
-        s.write_all(b"\r\n").unwrap();
+        request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        request.extend_from_slice(chunk);
+        request.extend_from_slice(b"\r\n");
     }
-    s.write_all(b"0\r\n\r\n").unwrap();
+    request.extend_from_slice(b"0\r\n\r\n");
+    let _ = s.write_all(&request);
     let mut answer = Vec::new();
     let _ = s.read_to_end(&mut answer);
     let text = String::from_utf8_lossy(&answer).into_owned();
