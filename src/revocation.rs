@@ -24,7 +24,12 @@ pub async fn set_teacher_status(
     teacher: &Id,
     status: AccountStatus,
 ) -> StoreResult<bool> {
-    let Some(epoch) = state.store.teachers.set_status(teacher, status).await? else {
+    let Some(epoch) = state
+        .store
+        .teachers
+        .set_status(teacher, status, state.clock.now())
+        .await?
+    else {
         return Ok(false);
     };
     credentials_changed(state, teacher, epoch).await?;

@@ -237,6 +237,7 @@ async fn bootstrap(state: AppState, stop: CancellationToken) {
     ));
     tokio::spawn(crate::jobs::settle_points::run(
         state.store.clone(),
+        state.clock.clone(),
         stop.clone(),
     ));
     if let Some(interval) = systemd::watchdog_interval() {

@@ -116,7 +116,12 @@ impl AdminApi {
             patch.profile =
                 Some(super::profile::store_own_image(&state, &auth.who.id, image).await?);
         }
-        let updated = match state.store.admins.update(&auth.who.id, &patch).await {
+        let updated = match state
+            .store
+            .admins
+            .update(&auth.who.id, &patch, state.clock.now())
+            .await
+        {
             Ok(Some(a)) => a,
             Ok(None) => {
                 return Err(ApiError::Unauthorized(

@@ -122,7 +122,7 @@ impl AuthApi {
             state
                 .store
                 .admins
-                .set_password_hash(&admin.id, &hash)
+                .set_password_hash(&admin.id, &hash, state.clock.now())
                 .await?;
         }
         sessions::open(
@@ -244,7 +244,12 @@ impl AuthApi {
                 )
             })?;
         let hash = state.auth.passwords.hash(password.expose()).await?;
-        let Some(epoch) = state.store.admins.change_password(&id, &hash).await? else {
+        let Some(epoch) = state
+            .store
+            .admins
+            .change_password(&id, &hash, state.clock.now())
+            .await?
+        else {
             return Err(ApiError::Unauthorized(
                 "This account no longer exists.".into(),
             ));
@@ -299,8 +304,20 @@ impl AuthApi {
         .await?;
         let hash = state.auth.passwords.hash(password.expose()).await?;
         let epoch = match auth.claims.role {
-            Role::Teacher => state.store.teachers.change_password(&id, &hash).await?,
-            _ => state.store.admins.change_password(&id, &hash).await?,
+            Role::Teacher => {
+                state
+                    .store
+                    .teachers
+                    .change_password(&id, &hash, state.clock.now())
+                    .await?
+            }
+            _ => {
+                state
+                    .store
+                    .admins
+                    .change_password(&id, &hash, state.clock.now())
+                    .await?
+            }
         };
         if let Some(epoch) = epoch {
             revocation::credentials_changed(&state, &id, epoch).await?;

@@ -114,7 +114,7 @@ impl CategoryApi {
         let updated = state
             .store
             .categories
-            .update(&auth.who.id, &id, &patch)
+            .update(&auth.who.id, &id, &patch, state.clock.now())
             .await?
             .ok_or_else(category_not_found)?;
         Ok(Envelope::ok(

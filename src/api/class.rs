@@ -185,7 +185,13 @@ impl ClassApi {
             match state
                 .store
                 .classes
-                .update(&auth.who.id, &id, current.version, &change)
+                .update(
+                    &auth.who.id,
+                    &id,
+                    current.version,
+                    &change,
+                    state.clock.now(),
+                )
                 .await
                 .map_err(duplicate_name)?
             {
@@ -216,7 +222,7 @@ impl ClassApi {
         match state
             .store
             .classes
-            .delete_if_empty(&auth.who.id, &id)
+            .delete_if_empty(&auth.who.id, &id, state.clock.now())
             .await?
         {
             ClassDelete::Deleted => Ok(done("Class deleted successfully")),

@@ -115,7 +115,7 @@ impl PresetApi {
         let image = form.image.ok_or_else(|| {
             ApiError::field("image", "image is required: choose a PNG or JPEG file")
         })?;
-        let path = store_image(state.store.files.as_ref(), image).await?;
+        let path = store_image(state.store.files.as_ref(), image, state.clock.now()).await?;
         let now = state.clock.now();
         let preset = Preset {
             id: Id::generate(),

@@ -10,7 +10,7 @@ use crate::state::AppState;
 /// Stores a new profile picture of `owner` and records it as theirs, so that replacing it later
 /// deletes it (and replacing anything else deletes nothing). Returns its public path.
 pub async fn store_own_image(state: &AppState, owner: &Id, image: Upload) -> ApiResult<String> {
-    let path = store_image(state.store.files.as_ref(), image).await?;
+    let path = store_image(state.store.files.as_ref(), image, state.clock.now()).await?;
     let name = path.strip_prefix(IMAGES_PREFIX).unwrap_or(&path);
     if let Err(e) = state
         .store

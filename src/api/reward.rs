@@ -116,7 +116,7 @@ impl RewardApi {
         let updated = state
             .store
             .rewards
-            .update(&auth.who.id, &id, &patch)
+            .update(&auth.who.id, &id, &patch, state.clock.now())
             .await?
             .ok_or_else(reward_not_found)?;
         Ok(Envelope::ok(

@@ -69,7 +69,11 @@ async fn write(
     what: &str,
 ) -> ApiResult<Json<Envelope<RuleView>>> {
     let content = content(body.content.as_ref())?;
-    let rule = state.store.rules.upsert(kind, content).await?;
+    let rule = state
+        .store
+        .rules
+        .upsert(kind, content, state.clock.now())
+        .await?;
     Ok(Envelope::ok(
         format!("{what} updated successfully"),
         RuleView::from(&rule),

@@ -211,7 +211,7 @@ impl StudentApi {
         let updated = state
             .store
             .students
-            .update(&auth.who.id, &patch)
+            .update(&auth.who.id, &patch, state.clock.now())
             .await?
             .ok_or_else(|| ApiError::Unauthorized("This account no longer exists.".into()))?;
         Ok(Envelope::ok(

@@ -187,7 +187,7 @@ impl TaskApi {
         let updated = state
             .store
             .tasks
-            .update(&auth.who.id, &id, &patch)
+            .update(&auth.who.id, &id, &patch, state.clock.now())
             .await?
             .ok_or_else(task_not_found)?;
         let category = state

@@ -219,7 +219,7 @@ impl TeacherApi {
             state
                 .store
                 .teachers
-                .set_password_hash(&teacher.id, &hash)
+                .set_password_hash(&teacher.id, &hash, state.clock.now())
                 .await?;
         }
         sessions::open(
@@ -267,7 +267,7 @@ impl TeacherApi {
         let updated = state
             .store
             .teachers
-            .update(&auth.who.id, &patch)
+            .update(&auth.who.id, &patch, state.clock.now())
             .await?
             .ok_or_else(|| ApiError::Unauthorized("This account no longer exists.".into()))?;
         if patch.profile.is_some() {

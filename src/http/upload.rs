@@ -7,6 +7,7 @@ use poem_openapi::types::multipart::Upload;
 use tokio::io::AsyncReadExt;
 
 use super::{ApiError, ApiResult};
+use crate::domain::Millis;
 use crate::store::Files;
 
 /// Largest accepted image: 5 MiB, enough for a phone photo the app has already resized. It must
@@ -74,7 +75,7 @@ fn too_large() -> ApiError {
 }
 
 /// Validates and stores an uploaded image; returns its public path "/images/<random>.<ext>".
-pub async fn store_image(files: &dyn Files, upload: Upload) -> ApiResult<String> {
+pub async fn store_image(files: &dyn Files, upload: Upload, now: Millis) -> ApiResult<String> {
     // poem-openapi has already spooled the part to a temporary file, so its size is known before
     // anything is read into memory.
     if upload.size() > MAX_IMAGE_BYTES {
@@ -88,11 +89,15 @@ pub async fn store_image(files: &dyn Files, upload: Upload) -> ApiResult<String>
         .read_to_end(&mut bytes)
         .await
         .map_err(|e| ApiError::Internal(format!("cannot read the uploaded image: {e}")))?;
-    store_image_bytes(files, bytes).await
+    store_image_bytes(files, bytes, now).await
 }
 
-/// [`store_image`] for bytes already in memory.
-pub async fn store_image_bytes(files: &dyn Files, bytes: Vec<u8>) -> ApiResult<String> {
+/// [`store_image`] for bytes already in memory; `now` is the upload date.
+pub async fn store_image_bytes(
+    files: &dyn Files,
+    bytes: Vec<u8>,
+    now: Millis,
+) -> ApiResult<String> {
     if bytes.is_empty() {
         return Err(ApiError::field(FIELD, "The image is empty."));
     }
@@ -102,7 +107,7 @@ pub async fn store_image_bytes(files: &dyn Files, bytes: Vec<u8>) -> ApiResult<S
     let kind = sniff(&bytes)
         .ok_or_else(|| ApiError::field(FIELD, "The image must be a PNG or JPEG file."))?;
     let name = random_name(kind);
-    files.put(&name, kind.content_type(), bytes).await?;
+    files.put(&name, kind.content_type(), bytes, now).await?;
     Ok(format!("{IMAGES_PREFIX}{name}"))
 }
 

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::SharedClock;
+use crate::domain::Millis;
 use crate::store::{Store, StoreResult};
 
 pub const INTERVAL: Duration = Duration::from_secs(30);
@@ -18,11 +20,12 @@ pub const INTERVAL: Duration = Duration::from_secs(30);
 /// Pending moves read per round trip; a run goes on until fewer are found.
 const BATCH: u64 = 100;
 
-/// Settles every pending move; returns how many of those this runner found are settled now.
-pub async fn run_once(store: &Store) -> StoreResult<u64> {
+/// Settles every pending move, stamping what it changes with `now`; returns how many of those
+/// this runner found are settled now.
+pub async fn run_once(store: &Store, now: Millis) -> StoreResult<u64> {
     let mut settled = 0;
     loop {
-        let n = store.points.settle_pending(BATCH).await?;
+        let n = store.points.settle_pending(BATCH, now).await?;
         settled += n;
         if n < BATCH {
             return Ok(settled);
@@ -31,9 +34,9 @@ pub async fn run_once(store: &Store) -> StoreResult<u64> {
 }
 
 /// Runs [`run_once`] now and then every [`INTERVAL`] until `stop`.
-pub async fn run(store: Store, stop: CancellationToken) {
+pub async fn run(store: Store, clock: SharedClock, stop: CancellationToken) {
     loop {
-        match run_once(&store).await {
+        match run_once(&store, clock.now()).await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(settled = n, "pending points moves settled"),
             Err(e) => {

@@ -12,6 +12,7 @@
 //!   no metadata besides the name, so this is what makes both adapters answer the same type.
 
 use super::{StoreError, StoreResult};
+use crate::domain::Millis;
 
 /// Longest accepted name; ours are 36 characters.
 const MAX_NAME_LEN: usize = 128;
@@ -35,8 +36,14 @@ pub const STREAM_CHUNK: usize = 64 * 1024;
 #[async_trait::async_trait]
 pub trait Files: Send + Sync {
     /// Stores `bytes` under `name` (a random name the caller chose; never user input), replacing
-    /// any file of that name.
-    async fn put(&self, name: &str, content_type: &str, bytes: Vec<u8>) -> StoreResult<()>;
+    /// any file of that name; `now` is its upload date.
+    async fn put(
+        &self,
+        name: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+        now: Millis,
+    ) -> StoreResult<()>;
     async fn get(&self, name: &str) -> StoreResult<Option<StoredFile>>;
     /// The file as a stream of chunks. By default read whole, then streamed.
     async fn open(&self, name: &str) -> StoreResult<Option<FileStream>> {

@@ -52,14 +52,24 @@ pub trait Teachers: Send + Sync {
     /// Newest first; `search` matches name or email.
     async fn list(&self, query: &ListQuery) -> StoreResult<Page<Teacher>>;
     /// Applies the set fields, bumps `updatedAt` and `__v`; `None` when there is no such teacher.
-    async fn update(&self, id: &Id, patch: &TeacherPatch) -> StoreResult<Option<Teacher>>;
+    async fn update(
+        &self,
+        id: &Id,
+        patch: &TeacherPatch,
+        now: Millis,
+    ) -> StoreResult<Option<Teacher>>;
     /// Replaces the hash without ending sessions (a parameter upgrade at login).
-    async fn set_password_hash(&self, id: &Id, hash: &str) -> StoreResult<bool>;
+    async fn set_password_hash(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<bool>;
     /// A new password: sets the hash and increments `token_epoch`, which ends every access token
     /// issued before. The new epoch; `None` when there is no such teacher.
-    async fn change_password(&self, id: &Id, hash: &str) -> StoreResult<Option<i64>>;
+    async fn change_password(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<Option<i64>>;
     /// Blocks or unblocks, and increments `token_epoch` (as `change_password`).
-    async fn set_status(&self, id: &Id, status: AccountStatus) -> StoreResult<Option<i64>>;
+    async fn set_status(
+        &self,
+        id: &Id,
+        status: AccountStatus,
+        now: Millis,
+    ) -> StoreResult<Option<i64>>;
     /// Sets the teacher's sealed pass-code only if it has none; `false` when one was already set
     /// (a concurrent request won) or there is no such teacher.
     async fn set_passcode_if_missing(&self, id: &Id, sealed: &str) -> StoreResult<bool>;
@@ -75,12 +85,12 @@ pub trait Admins: Send + Sync {
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Admin>>;
     async fn by_email(&self, email: &str) -> StoreResult<Option<Admin>>;
     /// Fails with `Conflict` when a new email is taken.
-    async fn update(&self, id: &Id, patch: &AdminPatch) -> StoreResult<Option<Admin>>;
+    async fn update(&self, id: &Id, patch: &AdminPatch, now: Millis) -> StoreResult<Option<Admin>>;
     /// Replaces the hash without ending sessions (a parameter upgrade at login).
-    async fn set_password_hash(&self, id: &Id, hash: &str) -> StoreResult<bool>;
+    async fn set_password_hash(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<bool>;
     /// A new password: sets the hash and increments `token_epoch`, which ends every access token
     /// issued before. The new epoch; `None` when there is no such admin.
-    async fn change_password(&self, id: &Id, hash: &str) -> StoreResult<Option<i64>>;
+    async fn change_password(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<Option<i64>>;
 }
 
 #[async_trait::async_trait]
@@ -101,16 +111,33 @@ pub trait Students: Send + Sync {
     ) -> StoreResult<Page<Student>>;
     /// Every student, newest first; `search` matches the name.
     async fn list_all(&self, query: &ListQuery) -> StoreResult<Page<Student>>;
-    async fn update(&self, id: &Id, patch: &StudentPatch) -> StoreResult<Option<Student>>;
+    async fn update(
+        &self,
+        id: &Id,
+        patch: &StudentPatch,
+        now: Millis,
+    ) -> StoreResult<Option<Student>>;
     /// Replaces the passcode; `Conflict` when another student has it.
-    async fn set_passcode(&self, id: &Id, sealed: &str, lookup: &str) -> StoreResult<bool>;
+    async fn set_passcode(
+        &self,
+        id: &Id,
+        sealed: &str,
+        lookup: &str,
+        now: Millis,
+    ) -> StoreResult<bool>;
     async fn count(&self) -> StoreResult<u64>;
     async fn count_for_teacher(&self, teacher: &Id) -> StoreResult<u64>;
     /// Students created in `[from, to)`.
     async fn count_created_between(&self, from: Millis, to: Millis) -> StoreResult<u64>;
     /// Moves a teacher's students from class name `from` to `to` (a class rename); idempotent, so
     /// that an interrupted rename can be finished by running it again. Returns how many moved.
-    async fn rename_class(&self, teacher: &Id, from: &str, to: &str) -> StoreResult<u64>;
+    async fn rename_class(
+        &self,
+        teacher: &Id,
+        from: &str,
+        to: &str,
+        now: Millis,
+    ) -> StoreResult<u64>;
 }
 
 /// What became of a conditional class update.
@@ -151,9 +178,12 @@ pub trait Classes: Send + Sync {
         id: &Id,
         expected_version: i64,
         change: &ClassChange,
+        now: Millis,
     ) -> StoreResult<ClassUpdate>;
-    /// Deletes the teacher's class unless students are still in it.
-    async fn delete_if_empty(&self, teacher: &Id, id: &Id) -> StoreResult<ClassDelete>;
+    /// Deletes the teacher's class unless students are still in it. `now` stamps the students of
+    /// an interrupted rename it finishes first (MongoDB).
+    async fn delete_if_empty(&self, teacher: &Id, id: &Id, now: Millis)
+    -> StoreResult<ClassDelete>;
 }
 
 #[async_trait::async_trait]
@@ -170,6 +200,7 @@ pub trait Categories: Send + Sync {
         teacher: &Id,
         id: &Id,
         patch: &CategoryPatch,
+        now: Millis,
     ) -> StoreResult<Option<Category>>;
 }
 
@@ -183,7 +214,13 @@ pub trait Tasks: Send + Sync {
     async fn list_for_teacher(&self, teacher: &Id, query: &ListQuery) -> StoreResult<Page<Task>>;
     /// Applies the set fields of `teacher`'s task; `None` when it has no such task. The caller
     /// checks that a new `category` is the teacher's.
-    async fn update(&self, teacher: &Id, id: &Id, patch: &TaskPatch) -> StoreResult<Option<Task>>;
+    async fn update(
+        &self,
+        teacher: &Id,
+        id: &Id,
+        patch: &TaskPatch,
+        now: Millis,
+    ) -> StoreResult<Option<Task>>;
 }
 
 #[async_trait::async_trait]
@@ -200,6 +237,7 @@ pub trait Rewards: Send + Sync {
         teacher: &Id,
         id: &Id,
         patch: &RewardPatch,
+        now: Millis,
     ) -> StoreResult<Option<Reward>>;
 }
 
@@ -361,7 +399,7 @@ pub trait Rules: Send + Sync {
     async fn get(&self, kind: RuleType) -> StoreResult<Option<Rule>>;
     /// Creates the rule of this type (`__v` 0) or replaces its content (bumping `updatedAt` and
     /// `__v`). There is never more than one document per type, even under concurrent calls.
-    async fn upsert(&self, kind: RuleType, content: &str) -> StoreResult<Rule>;
+    async fn upsert(&self, kind: RuleType, content: &str, now: Millis) -> StoreResult<Rule>;
 }
 
 #[async_trait::async_trait]
@@ -381,7 +419,8 @@ pub trait PointsSettlement: Send + Sync {
     /// other replicas) and tidies what they left on students; returns how many of the moves it
     /// found pending are settled now (by this call or a racing one). A move that fails to settle
     /// is logged and left for the next call.
-    async fn settle_pending(&self, limit: u64) -> StoreResult<u64>;
+    /// `now` stamps what the moves change.
+    async fn settle_pending(&self, limit: u64, now: Millis) -> StoreResult<u64>;
     /// Makes the next student write of a points move fail once as a lost connection would
     /// (`EDUCOIN_TEST_HOOKS` only); `false` where there is no such write (SQLite).
     fn fail_next_move(&self) -> bool;

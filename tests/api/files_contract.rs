@@ -2,12 +2,15 @@
 //! same behind `Files`. Semantics are documented in `src/store/files.rs`.
 
 use educoin::config::DatabaseConfig;
+use educoin::domain::Millis;
 use educoin::store::{Store, StoreError, StoredFile};
 use secrecy::SecretString;
 
 use crate::on_both_stores;
 use crate::support::{Db, services};
 
+/// The upload date every `put` here stamps (no test reads it back).
+const NOW: Millis = Millis(1_700_000_000_000);
 const PNG_NAME: &str = "0123456789abcdef0123456789abcdef.png";
 const JPG_NAME: &str = "fedcba9876543210fedcba9876543210.jpg";
 
@@ -54,12 +57,12 @@ async fn files_round_trip(db: Db) {
     let png = b"\x89PNG\r\n\x1a\nnot really the rest of a png".to_vec();
     store
         .files
-        .put(PNG_NAME, "image/png", png.clone())
+        .put(PNG_NAME, "image/png", png.clone(), NOW)
         .await
         .unwrap();
     store
         .files
-        .put(JPG_NAME, "image/jpeg", b"\xFF\xD8\xFFjpeg".to_vec())
+        .put(JPG_NAME, "image/jpeg", b"\xFF\xD8\xFFjpeg".to_vec(), NOW)
         .await
         .unwrap();
     assert_eq!(
@@ -77,7 +80,7 @@ async fn files_round_trip(db: Db) {
     let empty = "00000000000000000000000000000000.png";
     store
         .files
-        .put(empty, "image/png", Vec::new())
+        .put(empty, "image/png", Vec::new(), NOW)
         .await
         .unwrap();
     assert_eq!(
@@ -97,6 +100,7 @@ async fn files_put_replaces(db: Db) {
                 PNG_NAME,
                 "image/png",
                 vec![round; 1000 + usize::from(round)],
+                NOW,
             )
             .await
             .unwrap();
@@ -118,12 +122,12 @@ async fn files_delete_removes_only_that_file(db: Db) {
     let (store, _dir, _) = open(db).await;
     store
         .files
-        .put(PNG_NAME, "image/png", vec![1; 10])
+        .put(PNG_NAME, "image/png", vec![1; 10], NOW)
         .await
         .unwrap();
     store
         .files
-        .put(JPG_NAME, "image/jpeg", vec![2; 10])
+        .put(JPG_NAME, "image/jpeg", vec![2; 10], NOW)
         .await
         .unwrap();
     assert!(store.files.delete(PNG_NAME).await.unwrap());
@@ -141,7 +145,7 @@ async fn files_two_mib_binary_round_trip(db: Db) {
     let bytes = noise(2 * 1024 * 1024, 0x5eed);
     store
         .files
-        .put(JPG_NAME, "image/jpeg", bytes.clone())
+        .put(JPG_NAME, "image/jpeg", bytes.clone(), NOW)
         .await
         .unwrap();
     let back = store.files.get(JPG_NAME).await.unwrap().unwrap();
@@ -163,7 +167,7 @@ async fn files_refuse_names_that_could_escape(db: Db) {
     ] {
         assert!(
             matches!(
-                store.files.put(name, "image/png", vec![1]).await,
+                store.files.put(name, "image/png", vec![1], NOW).await,
                 Err(StoreError::Backend(_))
             ),
             "put {name:?}"
@@ -174,7 +178,7 @@ async fn files_refuse_names_that_could_escape(db: Db) {
     assert!(!dir.path().join("escape.png").exists());
     // The content type must be the one the extension implies, so both adapters answer alike.
     assert!(matches!(
-        store.files.put(PNG_NAME, "image/jpeg", vec![1]).await,
+        store.files.put(PNG_NAME, "image/jpeg", vec![1], NOW).await,
         Err(StoreError::Backend(_))
     ));
     assert_eq!(store.files.get(PNG_NAME).await.unwrap(), None);
@@ -197,12 +201,12 @@ async fn sqlite_files_are_plain_files_next_to_the_database() {
     assert!(uploads.is_dir(), "uploads/ is created at open");
     store
         .files
-        .put(PNG_NAME, "image/png", vec![7; 100])
+        .put(PNG_NAME, "image/png", vec![7; 100], NOW)
         .await
         .unwrap();
     store
         .files
-        .put(PNG_NAME, "image/png", vec![8; 50])
+        .put(PNG_NAME, "image/png", vec![8; 50], NOW)
         .await
         .unwrap();
     assert_eq!(std::fs::read(uploads.join(PNG_NAME)).unwrap(), vec![8; 50]);
@@ -226,12 +230,12 @@ async fn mongo_files_are_in_the_images_gridfs_bucket() {
     let (store, _dir, url) = open(Db::Mongo).await;
     store
         .files
-        .put(JPG_NAME, "image/jpeg", noise(600 * 1024, 3))
+        .put(JPG_NAME, "image/jpeg", noise(600 * 1024, 3), NOW)
         .await
         .unwrap();
     store
         .files
-        .put(JPG_NAME, "image/jpeg", noise(300 * 1024, 4))
+        .put(JPG_NAME, "image/jpeg", noise(300 * 1024, 4), NOW)
         .await
         .unwrap();
 

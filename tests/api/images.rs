@@ -2,6 +2,7 @@
 //! then `GET /images/<file>` (and `//images/<file>`) on both stores. No API route takes an upload
 //! yet, so the tests hand `store_image` an `Upload` parsed from a real multipart body.
 
+use educoin::clock::Clock;
 use educoin::http::ApiError;
 use educoin::http::upload::{self, DEFAULT_AVATAR, MAX_IMAGE_BYTES, store_image};
 use educoin::ops::metrics;
@@ -55,6 +56,7 @@ async fn store(
     store_image(
         app.state.store.files.as_ref(),
         upload(bytes, file_name, content_type).await,
+        app.clock().now(),
     )
     .await
 }

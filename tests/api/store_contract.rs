@@ -8,6 +8,10 @@ use crate::on_both_stores;
 use crate::support::Db;
 use crate::support::store::open_store as open;
 
+/// The time the updates here are stamped with: after every record's creation, and not the
+/// system clock's, so a test can check that the adapter stamps what it is given.
+const NOW: Millis = Millis(1_800_000_000_000);
+
 fn teacher(name: &str, email: &str, created_at: i64) -> Teacher {
     Teacher {
         id: Id::generate(),
@@ -149,6 +153,7 @@ async fn teacher_update_applies_only_set_fields(db: Db) {
                 profile: Some("/images/abc.png".into()),
                 ..Default::default()
             },
+            NOW,
         )
         .await
         .unwrap()
@@ -158,11 +163,11 @@ async fn teacher_update_applies_only_set_fields(db: Db) {
     assert_eq!(updated.location, t.location);
     assert_eq!(updated.email, t.email);
     assert_eq!(updated.version, 1);
-    assert!(updated.updated_at > t.updated_at);
+    assert_eq!(updated.updated_at, NOW, "updatedAt is the given now");
     assert_eq!(
         store
             .teachers
-            .update(&Id::generate(), &TeacherPatch::default())
+            .update(&Id::generate(), &TeacherPatch::default(), NOW)
             .await
             .unwrap(),
         None
@@ -171,7 +176,7 @@ async fn teacher_update_applies_only_set_fields(db: Db) {
     assert!(
         store
             .teachers
-            .set_password_hash(&t.id, "$argon2id$new")
+            .set_password_hash(&t.id, "$argon2id$new", NOW)
             .await
             .unwrap()
     );
@@ -180,7 +185,7 @@ async fn teacher_update_applies_only_set_fields(db: Db) {
     assert!(
         !store
             .teachers
-            .set_password_hash(&Id::generate(), "x")
+            .set_password_hash(&Id::generate(), "x", NOW)
             .await
             .unwrap()
     );
@@ -221,6 +226,7 @@ async fn admins_round_trip_and_unique_email(db: Db) {
                 email: Some("root@educoin.app".into()),
                 ..Default::default()
             },
+            NOW,
         )
         .await
         .unwrap_err();
@@ -239,6 +245,7 @@ async fn admins_round_trip_and_unique_email(db: Db) {
                 contact: Some("123".into()),
                 ..Default::default()
             },
+            NOW,
         )
         .await
         .unwrap()
@@ -248,7 +255,7 @@ async fn admins_round_trip_and_unique_email(db: Db) {
     assert!(
         store
             .admins
-            .set_password_hash(&a.id, "$argon2id$rotated")
+            .set_password_hash(&a.id, "$argon2id$rotated", NOW)
             .await
             .unwrap()
     );
@@ -273,7 +280,7 @@ async fn credential_changes_move_the_token_epoch(db: Db) {
     assert!(
         store
             .teachers
-            .set_password_hash(&t.id, "$argon2id$up")
+            .set_password_hash(&t.id, "$argon2id$up", NOW)
             .await
             .unwrap()
     );
@@ -291,7 +298,7 @@ async fn credential_changes_move_the_token_epoch(db: Db) {
     assert_eq!(
         store
             .teachers
-            .change_password(&t.id, "$argon2id$new")
+            .change_password(&t.id, "$argon2id$new", NOW)
             .await
             .unwrap(),
         Some(1)
@@ -304,7 +311,7 @@ async fn credential_changes_move_the_token_epoch(db: Db) {
     assert_eq!(
         store
             .teachers
-            .set_status(&t.id, AccountStatus::Blocked)
+            .set_status(&t.id, AccountStatus::Blocked, NOW)
             .await
             .unwrap(),
         Some(2)
@@ -317,20 +324,24 @@ async fn credential_changes_move_the_token_epoch(db: Db) {
     assert_eq!(
         store
             .teachers
-            .set_status(&t.id, AccountStatus::Active)
+            .set_status(&t.id, AccountStatus::Active, NOW)
             .await
             .unwrap(),
         Some(3)
     );
     let nobody = Id::generate();
     assert_eq!(
-        store.teachers.change_password(&nobody, "x").await.unwrap(),
+        store
+            .teachers
+            .change_password(&nobody, "x", NOW)
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
         store
             .teachers
-            .set_status(&nobody, AccountStatus::Blocked)
+            .set_status(&nobody, AccountStatus::Blocked, NOW)
             .await
             .unwrap(),
         None
@@ -345,7 +356,7 @@ async fn credential_changes_move_the_token_epoch(db: Db) {
             tokio::spawn(async move {
                 store
                     .admins
-                    .change_password(&id, &format!("$argon2id${i}"))
+                    .change_password(&id, &format!("$argon2id${i}"), NOW)
                     .await
             })
         })
@@ -367,7 +378,11 @@ async fn credential_changes_move_the_token_epoch(db: Db) {
         10
     );
     assert_eq!(
-        store.admins.change_password(&nobody, "x").await.unwrap(),
+        store
+            .admins
+            .change_password(&nobody, "x", NOW)
+            .await
+            .unwrap(),
         None
     );
 }

@@ -5,7 +5,7 @@ use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 use serde::{Deserialize, Serialize};
 
-use super::{conflict_on, created_between, find_by_id, literal_regex, observe};
+use super::{conflict_on, created_between, date, find_by_id, literal_regex, observe};
 use crate::domain::account::{AdminPatch, TeacherPatch};
 use crate::domain::{AccountStatus, Admin, AdminRole, Id, Millis, Teacher};
 use crate::store::{Admins, ListQuery, Page, StoreError, StoreResult, Teachers};
@@ -153,8 +153,8 @@ impl TryFrom<AdminDoc> for Admin {
 }
 
 /// `$set` for the fields a patch carries, plus the bookkeeping every update does.
-fn patch_update(fields: &[(&str, &Option<String>)]) -> Document {
-    let mut set = doc! { "updatedAt": DateTime::now() };
+fn patch_update(fields: &[(&str, &Option<String>)], now: Millis) -> Document {
+    let mut set = doc! { "updatedAt": date(now) };
     for (name, value) in fields {
         if let Some(v) = value {
             set.insert(*name, v.clone());
@@ -169,8 +169,9 @@ async fn bump_epoch<D: Send + Sync>(
     op: &'static str,
     id: &Id,
     mut set: Document,
+    now: Millis,
 ) -> StoreResult<Option<i64>> {
-    set.insert("updatedAt", DateTime::now());
+    set.insert("updatedAt", date(now));
     let after = observe(
         op,
         coll.clone_with_type::<Document>()
@@ -269,13 +270,16 @@ impl Teachers for MongoTeachers {
         })
     }
 
-    async fn update(&self, id: &Id, p: &TeacherPatch) -> StoreResult<Option<Teacher>> {
-        let update = patch_update(&[
-            ("name", &p.name),
-            ("contact", &p.contact),
-            ("location", &p.location),
-            ("profile", &p.profile),
-        ]);
+    async fn update(&self, id: &Id, p: &TeacherPatch, now: Millis) -> StoreResult<Option<Teacher>> {
+        let update = patch_update(
+            &[
+                ("name", &p.name),
+                ("contact", &p.contact),
+                ("location", &p.location),
+                ("profile", &p.profile),
+            ],
+            now,
+        );
         convert(
             observe(
                 "teachers.update",
@@ -287,34 +291,41 @@ impl Teachers for MongoTeachers {
         )
     }
 
-    async fn set_password_hash(&self, id: &Id, hash: &str) -> StoreResult<bool> {
+    async fn set_password_hash(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<bool> {
         let r = observe(
             "teachers.set_password_hash",
             self.coll.update_one(
                 doc! { "_id": id.to_object_id() },
-                doc! { "$set": { "passwordHash": hash, "updatedAt": DateTime::now() } },
+                doc! { "$set": { "passwordHash": hash, "updatedAt": date(now) } },
             ),
         )
         .await?;
         Ok(r.matched_count == 1)
     }
 
-    async fn change_password(&self, id: &Id, hash: &str) -> StoreResult<Option<i64>> {
+    async fn change_password(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<Option<i64>> {
         bump_epoch(
             &self.coll,
             "teachers.change_password",
             id,
             doc! { "passwordHash": hash },
+            now,
         )
         .await
     }
 
-    async fn set_status(&self, id: &Id, status: AccountStatus) -> StoreResult<Option<i64>> {
+    async fn set_status(
+        &self,
+        id: &Id,
+        status: AccountStatus,
+        now: Millis,
+    ) -> StoreResult<Option<i64>> {
         bump_epoch(
             &self.coll,
             "teachers.set_status",
             id,
             doc! { "status": status.as_str() },
+            now,
         )
         .await
     }
@@ -379,14 +390,17 @@ impl Admins for MongoAdmins {
         )
     }
 
-    async fn update(&self, id: &Id, p: &AdminPatch) -> StoreResult<Option<Admin>> {
-        let update = patch_update(&[
-            ("name", &p.name),
-            ("email", &p.email),
-            ("contact", &p.contact),
-            ("location", &p.location),
-            ("profile", &p.profile),
-        ]);
+    async fn update(&self, id: &Id, p: &AdminPatch, now: Millis) -> StoreResult<Option<Admin>> {
+        let update = patch_update(
+            &[
+                ("name", &p.name),
+                ("email", &p.email),
+                ("contact", &p.contact),
+                ("location", &p.location),
+                ("profile", &p.profile),
+            ],
+            now,
+        );
         convert(
             observe(
                 "admins.update",
@@ -399,24 +413,25 @@ impl Admins for MongoAdmins {
         )
     }
 
-    async fn set_password_hash(&self, id: &Id, hash: &str) -> StoreResult<bool> {
+    async fn set_password_hash(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<bool> {
         let r = observe(
             "admins.set_password_hash",
             self.coll.update_one(
                 doc! { "_id": id.to_object_id() },
-                doc! { "$set": { "passwordHash": hash, "updatedAt": DateTime::now() } },
+                doc! { "$set": { "passwordHash": hash, "updatedAt": date(now) } },
             ),
         )
         .await?;
         Ok(r.matched_count == 1)
     }
 
-    async fn change_password(&self, id: &Id, hash: &str) -> StoreResult<Option<i64>> {
+    async fn change_password(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<Option<i64>> {
         bump_epoch(
             &self.coll,
             "admins.change_password",
             id,
             doc! { "passwordHash": hash },
+            now,
         )
         .await
     }

@@ -206,6 +206,7 @@ impl MongoTaskAssignments {
         own: &Document,
         from: TaskStatus,
         set: &Document,
+        now: Millis,
     ) -> Result<(bool, Option<TaskAssignmentDoc>), mongodb::error::Error> {
         let mut settled_first = false;
         loop {
@@ -223,7 +224,7 @@ impl MongoTaskAssignments {
             )?;
             if let Some(updated) = updated {
                 if let Some(p) = updated.pending() {
-                    self.ledger.settle(s, &p).await?;
+                    self.ledger.settle(s, &p, now).await?;
                 }
                 return Ok((true, Some(updated)));
             }
@@ -231,7 +232,7 @@ impl MongoTaskAssignments {
             match current.as_ref().and_then(TaskAssignmentDoc::pending) {
                 // A move an earlier transition left pending: finish it, then try again.
                 Some(p) if !settled_first => {
-                    self.ledger.settle(s, &p).await?;
+                    self.ledger.settle(s, &p, now).await?;
                     settled_first = true;
                 }
                 _ => return Ok((false, current)),
@@ -250,6 +251,7 @@ impl MongoTaskAssignments {
         owner: (&str, &Id),
         from: TaskStatus,
         set: Document,
+        now: Millis,
     ) -> StoreResult<Transition<TaskAssignment>> {
         let mut own = doc! { "_id": id.to_object_id() };
         own.insert(owner.0, owner.1.to_object_id());
@@ -257,7 +259,7 @@ impl MongoTaskAssignments {
             let mut tx = self.ledger.begin().await?;
             loop {
                 let attempt = self
-                    .transition_once(&mut tx.session(), &id.to_object_id(), &own, from, &set)
+                    .transition_once(&mut tx.session(), &id.to_object_id(), &own, from, &set, now)
                     .await;
                 if let Some(outcome) = tx.end(attempt).await? {
                     return Ok(outcome);
@@ -345,6 +347,7 @@ impl TaskAssignments for MongoTaskAssignments {
                 "points": points,
                 "updatedAt": date(now),
             },
+            now,
         )
         .await
     }
@@ -369,6 +372,7 @@ impl TaskAssignments for MongoTaskAssignments {
                 "renewAt": date(renew_at),
                 "updatedAt": date(now),
             },
+            now,
         )
         .await
     }
@@ -521,7 +525,7 @@ impl MongoRewardAssignments {
         if let Some(p) = current.as_ref().and_then(RewardAssignmentDoc::pending) {
             // An earlier claim's payment is pending: settle it first (it may be refused,
             // leaving the reward claimable again).
-            self.ledger.settle(s, &p).await?;
+            self.ledger.settle(s, &p, now).await?;
             current = exec!(s, self.coll.find_one(own.clone()))?;
         }
         let Some(current) = current else {
@@ -563,7 +567,7 @@ impl MongoRewardAssignments {
             student: claimed.student,
             mv: PointsMove::claim(price),
         };
-        Ok(match self.ledger.settle(s, &pending).await? {
+        Ok(match self.ledger.settle(s, &pending, now).await? {
             Settled::Applied => Ok(claimed),
             // Points were spent elsewhere since the check; the claim was undone.
             Settled::Refused => Err(ClaimRefused::NotEnoughPoints {
@@ -691,7 +695,7 @@ where
 
 #[async_trait::async_trait]
 impl PointsSettlement for MongoPointsSettlement {
-    async fn settle_pending(&self, limit: u64) -> StoreResult<u64> {
+    async fn settle_pending(&self, limit: u64, now: Millis) -> StoreResult<u64> {
         let op = "points.settle_pending";
         let mut pending: Vec<Pending> = pending_in(&self.tasks, op, limit)
             .await?
@@ -709,7 +713,7 @@ impl PointsSettlement for MongoPointsSettlement {
             let result = observe(op, async {
                 let mut tx = self.ledger.begin().await?;
                 loop {
-                    let attempt = self.ledger.settle(&mut tx.session(), p).await;
+                    let attempt = self.ledger.settle(&mut tx.session(), p, now).await;
                     if tx.end(attempt).await?.is_some() {
                         return Ok(());
                     }
@@ -725,7 +729,7 @@ impl PointsSettlement for MongoPointsSettlement {
                 }
             }
         }
-        self.ledger.tidy(limit).await?;
+        self.ledger.tidy(limit, now).await?;
         Ok(settled)
     }
 

@@ -23,7 +23,7 @@ use super::{conflict_on, date, find_by_id, find_by_ids, index, literal_regex, mi
 use crate::domain::classroom::{
     CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
 };
-use crate::domain::{Category, Class, Id, Reward, Task};
+use crate::domain::{Category, Class, Id, Millis, Reward, Task};
 use crate::store::{
     Categories, ClassDelete, ClassUpdate, Classes, ListQuery, Page, Rewards, StoreError,
     StoreResult, Tasks,
@@ -90,12 +90,13 @@ async fn update_own<D, T>(
     teacher: &Id,
     id: &Id,
     mut set: Document,
+    now: Millis,
 ) -> StoreResult<Option<T>>
 where
     D: DeserializeOwned + Send + Sync,
     T: TryFrom<D, Error = StoreError>,
 {
-    set.insert("updatedAt", DateTime::now());
+    set.insert("updatedAt", date(now));
     convert(
         observe(
             op,
@@ -196,12 +197,12 @@ impl MongoClasses {
     }
 
     /// Finishes a rename whose move of the students was interrupted (idempotent).
-    async fn finish_rename(&self, op: &'static str, d: &ClassDoc) -> StoreResult<()> {
+    async fn finish_rename(&self, op: &'static str, d: &ClassDoc, now: Millis) -> StoreResult<()> {
         let Some(from) = &d.renamed_from else {
             return Ok(());
         };
         let teacher = Id::from_object_id(d.teacher);
-        rename_class(&self.students, op, &teacher, from, &d.class_name).await?;
+        rename_class(&self.students, op, &teacher, from, &d.class_name, now).await?;
         observe(
             op,
             self.coll.update_one(
@@ -248,12 +249,13 @@ impl Classes for MongoClasses {
         id: &Id,
         expected_version: i64,
         change: &ClassChange,
+        now: Millis,
     ) -> StoreResult<ClassUpdate> {
         const OP: &str = "classes.update";
         let Some(current) = self.own(OP, teacher, id).await? else {
             return Ok(ClassUpdate::NotFound);
         };
-        self.finish_rename(OP, &current).await?;
+        self.finish_rename(OP, &current, now).await?;
         if current.version != expected_version {
             return Ok(ClassUpdate::Stale);
         }
@@ -262,7 +264,7 @@ impl Classes for MongoClasses {
             "className": &change.class_name,
             "startDate": date(change.start_date),
             "endDate": change.end_date.map(date).map_or(Bson::Null, Bson::DateTime),
-            "updatedAt": DateTime::now(),
+            "updatedAt": date(now),
         };
         if renamed {
             set.insert("renamedFrom", &current.class_name);
@@ -286,17 +288,22 @@ impl Classes for MongoClasses {
             // It changed (or vanished) between the read and the write.
             return Ok(ClassUpdate::Stale);
         };
-        self.finish_rename(OP, &written).await?;
+        self.finish_rename(OP, &written, now).await?;
         Ok(ClassUpdate::Updated(Class::try_from(written)?))
     }
 
-    async fn delete_if_empty(&self, teacher: &Id, id: &Id) -> StoreResult<ClassDelete> {
+    async fn delete_if_empty(
+        &self,
+        teacher: &Id,
+        id: &Id,
+        now: Millis,
+    ) -> StoreResult<ClassDelete> {
         const OP: &str = "classes.delete_if_empty";
         for _ in 0..DELETE_ATTEMPTS {
             let Some(current) = self.own(OP, teacher, id).await? else {
                 return Ok(ClassDelete::NotFound);
             };
-            self.finish_rename(OP, &current).await?;
+            self.finish_rename(OP, &current, now).await?;
             let students = observe(
                 OP,
                 self.students.count_documents(
@@ -424,6 +431,7 @@ impl Categories for MongoCategories {
         teacher: &Id,
         id: &Id,
         p: &CategoryPatch,
+        now: Millis,
     ) -> StoreResult<Option<Category>> {
         let mut set = doc! {};
         if let Some(name) = &p.name {
@@ -432,7 +440,7 @@ impl Categories for MongoCategories {
         if let Some(image) = &p.image {
             set.insert("image", image);
         }
-        update_own(&self.coll, "categories.update", teacher, id, set).await
+        update_own(&self.coll, "categories.update", teacher, id, set, now).await
     }
 }
 
@@ -528,7 +536,13 @@ impl Tasks for MongoTasks {
         page(&self.coll, "tasks.list_for_teacher", teacher, q, true).await
     }
 
-    async fn update(&self, teacher: &Id, id: &Id, p: &TaskPatch) -> StoreResult<Option<Task>> {
+    async fn update(
+        &self,
+        teacher: &Id,
+        id: &Id,
+        p: &TaskPatch,
+        now: Millis,
+    ) -> StoreResult<Option<Task>> {
         let mut set = doc! {};
         if let Some(name) = &p.name {
             set.insert("name", name);
@@ -545,7 +559,7 @@ impl Tasks for MongoTasks {
         if let Some(repeat) = p.repeat {
             set.insert("repeat", repeat.as_str());
         }
-        update_own(&self.coll, "tasks.update", teacher, id, set).await
+        update_own(&self.coll, "tasks.update", teacher, id, set, now).await
     }
 }
 
@@ -633,7 +647,13 @@ impl Rewards for MongoRewards {
         page(&self.coll, "rewards.list_for_teacher", teacher, q, true).await
     }
 
-    async fn update(&self, teacher: &Id, id: &Id, p: &RewardPatch) -> StoreResult<Option<Reward>> {
+    async fn update(
+        &self,
+        teacher: &Id,
+        id: &Id,
+        p: &RewardPatch,
+        now: Millis,
+    ) -> StoreResult<Option<Reward>> {
         let mut set = doc! {};
         if let Some(name) = &p.name {
             set.insert("name", name);
@@ -644,6 +664,6 @@ impl Rewards for MongoRewards {
         if let Some(required) = p.required_points {
             set.insert("requiredPoints", required);
         }
-        update_own(&self.coll, "rewards.update", teacher, id, set).await
+        update_own(&self.coll, "rewards.update", teacher, id, set, now).await
     }
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{date, find_by_id, index, millis, observe};
 use crate::domain::content::{PresetType, RuleType};
-use crate::domain::{Feedback, Id, Preset, Role, Rule};
+use crate::domain::{Feedback, Id, Millis, Preset, Role, Rule};
 use crate::store::{Feedbacks, ListQuery, Page, Presets, Rules, StoreError, StoreResult};
 
 const PRESETS: &str = "presets";
@@ -220,10 +220,10 @@ impl Rules for MongoRules {
         .transpose()
     }
 
-    async fn upsert(&self, kind: RuleType, content: &str) -> StoreResult<Rule> {
+    async fn upsert(&self, kind: RuleType, content: &str, now: Millis) -> StoreResult<Rule> {
         const OP: &str = "rules.upsert";
         for _ in 0..RULE_ATTEMPTS {
-            let now = DateTime::now();
+            let now = date(now);
             let updated = observe(
                 OP,
                 self.coll

@@ -18,13 +18,14 @@
 use futures_util::{AsyncReadExt, TryStreamExt};
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::spec::BinarySubtype;
-use mongodb::bson::{Binary, Bson, DateTime, Document, doc};
+use mongodb::bson::{Binary, Bson, Document, doc};
 use mongodb::error::{ErrorKind, GridFsErrorKind};
 use mongodb::gridfs::{FilesCollectionDocument, GridFsBucket};
 use mongodb::options::GridFsBucketOptions;
 use mongodb::{Collection, Database};
 
 use super::{index, observe};
+use crate::domain::Millis;
 use crate::store::files::{STREAM_CHUNK, check_name, check_put};
 use crate::store::{FileStream, Files, StoreResult, StoredFile};
 
@@ -82,6 +83,7 @@ impl MongoFiles {
         name: &str,
         content_type: &str,
         bytes: &[u8],
+        now: Millis,
     ) -> mongodb::error::Result<()> {
         let id = ObjectId::new();
         let chunks: Vec<Document> = bytes
@@ -100,7 +102,7 @@ impl MongoFiles {
             "_id": id,
             "length": i64::try_from(bytes.len()).unwrap_or(i64::MAX),
             "chunkSize": CHUNK_SIZE as i32,
-            "uploadDate": DateTime::now(),
+            "uploadDate": super::date(now),
             "filename": name,
             "metadata": { "contentType": content_type },
         };
@@ -158,10 +160,16 @@ fn from_stream(e: std::io::Error) -> mongodb::error::Error {
 
 #[async_trait::async_trait]
 impl Files for MongoFiles {
-    async fn put(&self, name: &str, content_type: &str, bytes: Vec<u8>) -> StoreResult<()> {
+    async fn put(
+        &self,
+        name: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+        now: Millis,
+    ) -> StoreResult<()> {
         check_put(name, content_type)?;
         observe("files.put", async {
-            self.upload(name, content_type, &bytes).await?;
+            self.upload(name, content_type, &bytes, now).await?;
             // Older revisions of the name go; the newest (ours, or a concurrent writer's) stays.
             if let Some(newest) = self.newest(name).await? {
                 let older: Vec<FilesCollectionDocument> = self

@@ -34,7 +34,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use mongodb::bson::oid::ObjectId;
-use mongodb::bson::{Bson, DateTime, Document, doc};
+use mongodb::bson::{Bson, Document, doc};
 use mongodb::error::{
     Error as DbError, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
 };
@@ -43,6 +43,7 @@ use mongodb::{Client, ClientSession, Collection, Database};
 
 use super::collections::{REWARD_ASSIGNMENTS, STUDENTS, TASK_ASSIGNMENTS, TO_TIDY};
 use super::observe;
+use crate::domain::Millis;
 use crate::domain::assignment::{PointsMove, RewardStatus};
 use crate::domain::student::level_for;
 use crate::store::{StoreError, StoreResult};
@@ -214,6 +215,7 @@ impl Ledger {
         &self,
         s: &mut Session<'_>,
         p: &Pending,
+        now: Millis,
     ) -> Result<Settled, DbError> {
         let recorded_at = format!("{OPS}.{}", p.key);
         for _ in 0..ATTEMPTS {
@@ -225,7 +227,7 @@ impl Ledger {
             )?;
             let Some(student) = student else {
                 // The student is gone: there is nothing left to move.
-                self.mark(s, p, Settled::Applied).await?;
+                self.mark(s, p, Settled::Applied, now).await?;
                 return Ok(Settled::Applied);
             };
             let recorded = student
@@ -235,7 +237,7 @@ impl Ledger {
             if let Some(value) = recorded {
                 // Settled by another runner that may not have marked the assignment yet.
                 let outcome = outcome_of(value);
-                self.mark(s, p, outcome).await?;
+                self.mark(s, p, outcome, now).await?;
                 return Ok(outcome);
             }
             // The assignment is read after the student's version, never before (module comment).
@@ -271,7 +273,7 @@ impl Ledger {
                             "$set": {
                                 &recorded_at: APPLIED_VALUE,
                                 TO_TIDY: true,
-                                "updatedAt": DateTime::now(),
+                                "updatedAt": super::date(now),
                             },
                         },
                     )
@@ -281,7 +283,7 @@ impl Ledger {
                 if p.mv.earned != 0 {
                     self.set_level(s, &after).await?;
                 }
-                self.mark(s, p, Settled::Applied).await?;
+                self.mark(s, p, Settled::Applied, now).await?;
                 return Ok(Settled::Applied);
             }
             if let Some(min) = p.mv.min_points {
@@ -294,7 +296,7 @@ impl Ledger {
                     )
                 )?;
                 if refused.matched_count == 1 {
-                    self.mark(s, p, Settled::Refused).await?;
+                    self.mark(s, p, Settled::Refused, now).await?;
                     return Ok(Settled::Refused);
                 }
             }
@@ -340,9 +342,10 @@ impl Ledger {
         s: &mut Session<'_>,
         p: &Pending,
         outcome: Settled,
+        now: Millis,
     ) -> Result<u64, DbError> {
         let filter = doc! { "_id": p.assignment, OP: &p.key, APPLIED: false };
-        let now = DateTime::now();
+        let now = super::date(now);
         let update = match (outcome, p.book) {
             (Settled::Refused, Book::Rewards) => doc! {
                 "$set": {
@@ -379,7 +382,7 @@ impl Ledger {
     /// Step 4 for up to `limit` students: marks the assignments of keys they hold (a runner that
     /// stopped between steps 2 and 3), then removes those keys and bumps `opsVersion`. Returns
     /// how many assignments it marked.
-    pub(super) async fn tidy(&self, limit: u64) -> StoreResult<u64> {
+    pub(super) async fn tidy(&self, limit: u64, now: Millis) -> StoreResult<u64> {
         use futures_util::TryStreamExt;
         let op = "points.tidy";
         let students: Vec<Document> = observe(op, async {
@@ -412,7 +415,7 @@ impl Ledger {
                     mv: PointsMove::achieve(0),
                 };
                 let outcome = outcome_of(value.as_str().unwrap_or(APPLIED_VALUE));
-                let r = observe(op, async { self.mark(&mut None, &p, outcome).await }).await?;
+                let r = observe(op, async { self.mark(&mut None, &p, outcome, now).await }).await?;
                 marked += r;
                 forget.insert(format!("{OPS}.{key}"), "");
             }

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::accounts::convert;
 use super::collections::{STUDENTS, TO_TIDY};
-use super::{conflict_on, created_between, find_by_id, find_by_ids, index, literal_regex, observe};
+use super::{
+    conflict_on, created_between, date, find_by_id, find_by_ids, index, literal_regex, observe,
+};
 use crate::domain::student::StudentPatch;
 use crate::domain::{Id, Millis, Student};
 use crate::store::{ListQuery, Page, StoreError, StoreResult, Students};
@@ -122,12 +124,13 @@ pub(super) async fn rename_class(
     teacher: &Id,
     from: &str,
     to: &str,
+    now: Millis,
 ) -> StoreResult<u64> {
     let r = observe(
         op,
         coll.update_many(
             doc! { "teacher": teacher.to_object_id(), "class": from },
-            doc! { "$set": { "class": to, "updatedAt": DateTime::now() } },
+            doc! { "$set": { "class": to, "updatedAt": date(now) } },
         ),
     )
     .await?;
@@ -202,8 +205,8 @@ impl Students for MongoStudents {
         self.page("students.list_all", doc! {}, q).await
     }
 
-    async fn update(&self, id: &Id, p: &StudentPatch) -> StoreResult<Option<Student>> {
-        let mut set = doc! { "updatedAt": DateTime::now() };
+    async fn update(&self, id: &Id, p: &StudentPatch, now: Millis) -> StoreResult<Option<Student>> {
+        let mut set = doc! { "updatedAt": date(now) };
         if let Some(name) = &p.name {
             set.insert("name", name);
         }
@@ -227,13 +230,19 @@ impl Students for MongoStudents {
         )
     }
 
-    async fn set_passcode(&self, id: &Id, sealed: &str, lookup: &str) -> StoreResult<bool> {
+    async fn set_passcode(
+        &self,
+        id: &Id,
+        sealed: &str,
+        lookup: &str,
+        now: Millis,
+    ) -> StoreResult<bool> {
         let r = observe(
             "students.set_passcode",
             self.coll.update_one(
                 doc! { "_id": id.to_object_id() },
                 doc! { "$set": {
-                    "passcodeSealed": sealed, "passcodeLookup": lookup, "updatedAt": DateTime::now()
+                    "passcodeSealed": sealed, "passcodeLookup": lookup, "updatedAt": date(now)
                 } },
             ),
         )
@@ -263,13 +272,20 @@ impl Students for MongoStudents {
         .await
     }
 
-    async fn rename_class(&self, teacher: &Id, from: &str, to: &str) -> StoreResult<u64> {
+    async fn rename_class(
+        &self,
+        teacher: &Id,
+        from: &str,
+        to: &str,
+        now: Millis,
+    ) -> StoreResult<u64> {
         rename_class(
             &self.coll.clone_with_type(),
             "students.rename_class",
             teacher,
             from,
             to,
+            now,
         )
         .await
     }

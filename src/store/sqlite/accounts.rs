@@ -44,6 +44,7 @@ impl<T: Send + 'static> Table<T> {
         op: &'static str,
         id: &Id,
         hash: &str,
+        now: Millis,
     ) -> StoreResult<bool> {
         let sql = format!(
             "UPDATE {} SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
@@ -51,8 +52,7 @@ impl<T: Send + 'static> Table<T> {
         );
         let (id, hash) = (id.clone(), hash.to_owned());
         db.write(op, move |c| {
-            c.exec(&sql, params![id, hash, Millis::now()])
-                .map(|n| n == 1)
+            c.exec(&sql, params![id, hash, now]).map(|n| n == 1)
         })
         .await
     }
@@ -65,6 +65,7 @@ impl<T: Send + 'static> Table<T> {
         id: &Id,
         column: &'static str,
         value: String,
+        now: Millis,
     ) -> StoreResult<Option<i64>> {
         let sql = format!(
             "UPDATE {} SET {column} = ?2, updated_at = ?3, token_epoch = token_epoch + 1 \
@@ -73,7 +74,7 @@ impl<T: Send + 'static> Table<T> {
         );
         let id = id.clone();
         db.write(op, move |c| {
-            c.one(&sql, params![id, value, Millis::now()], |r| r.get(0))
+            c.one(&sql, params![id, value, now], |r| r.get(0))
                 .optional()
         })
         .await
@@ -110,7 +111,7 @@ impl Teachers for SqliteTeachers {
             .await
     }
 
-    async fn update(&self, id: &Id, p: &TeacherPatch) -> StoreResult<Option<Teacher>> {
+    async fn update(&self, id: &Id, p: &TeacherPatch, now: Millis) -> StoreResult<Option<Teacher>> {
         let p = p.clone();
         TEACHERS
             .update(
@@ -125,19 +126,19 @@ impl Teachers for SqliteTeachers {
                     Box::new(p.contact),
                     Box::new(p.location),
                     Box::new(p.profile),
-                    Box::new(Millis::now()),
+                    Box::new(now),
                 ],
             )
             .await
     }
 
-    async fn set_password_hash(&self, id: &Id, hash: &str) -> StoreResult<bool> {
+    async fn set_password_hash(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<bool> {
         TEACHERS
-            .set_password_hash(&self.db, "teachers.set_password_hash", id, hash)
+            .set_password_hash(&self.db, "teachers.set_password_hash", id, hash, now)
             .await
     }
 
-    async fn change_password(&self, id: &Id, hash: &str) -> StoreResult<Option<i64>> {
+    async fn change_password(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<Option<i64>> {
         TEACHERS
             .set_ending_sessions(
                 &self.db,
@@ -145,11 +146,17 @@ impl Teachers for SqliteTeachers {
                 id,
                 "password_hash",
                 hash.to_owned(),
+                now,
             )
             .await
     }
 
-    async fn set_status(&self, id: &Id, status: AccountStatus) -> StoreResult<Option<i64>> {
+    async fn set_status(
+        &self,
+        id: &Id,
+        status: AccountStatus,
+        now: Millis,
+    ) -> StoreResult<Option<i64>> {
         TEACHERS
             .set_ending_sessions(
                 &self.db,
@@ -157,6 +164,7 @@ impl Teachers for SqliteTeachers {
                 id,
                 "status",
                 status.as_str().to_owned(),
+                now,
             )
             .await
     }
@@ -215,7 +223,7 @@ impl Admins for SqliteAdmins {
             .await
     }
 
-    async fn update(&self, id: &Id, p: &AdminPatch) -> StoreResult<Option<Admin>> {
+    async fn update(&self, id: &Id, p: &AdminPatch, now: Millis) -> StoreResult<Option<Admin>> {
         let p = p.clone();
         ADMINS
             .update(
@@ -232,19 +240,19 @@ impl Admins for SqliteAdmins {
                     Box::new(p.contact),
                     Box::new(p.location),
                     Box::new(p.profile),
-                    Box::new(Millis::now()),
+                    Box::new(now),
                 ],
             )
             .await
     }
 
-    async fn set_password_hash(&self, id: &Id, hash: &str) -> StoreResult<bool> {
+    async fn set_password_hash(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<bool> {
         ADMINS
-            .set_password_hash(&self.db, "admins.set_password_hash", id, hash)
+            .set_password_hash(&self.db, "admins.set_password_hash", id, hash, now)
             .await
     }
 
-    async fn change_password(&self, id: &Id, hash: &str) -> StoreResult<Option<i64>> {
+    async fn change_password(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<Option<i64>> {
         ADMINS
             .set_ending_sessions(
                 &self.db,
@@ -252,6 +260,7 @@ impl Admins for SqliteAdmins {
                 id,
                 "password_hash",
                 hash.to_owned(),
+                now,
             )
             .await
     }

@@ -369,7 +369,7 @@ pub(super) struct NothingPending;
 
 #[async_trait::async_trait]
 impl PointsSettlement for NothingPending {
-    async fn settle_pending(&self, _limit: u64) -> StoreResult<u64> {
+    async fn settle_pending(&self, _limit: u64, _now: Millis) -> StoreResult<u64> {
         Ok(0)
     }
 

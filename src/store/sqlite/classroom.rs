@@ -91,6 +91,7 @@ impl Classes for SqliteClasses {
         id: &Id,
         expected_version: i64,
         change: &ClassChange,
+        now: Millis,
     ) -> StoreResult<ClassUpdate> {
         let (teacher, id, change) = (teacher.clone(), id.clone(), change.clone());
         self.db
@@ -102,7 +103,6 @@ impl Classes for SqliteClasses {
                 if current.version != expected_version {
                     return Ok(ClassUpdate::Stale);
                 }
-                let now = Millis::now();
                 tx.exec(
                     "UPDATE classes SET class_name = ?2, start_date = ?3, end_date = ?4, \
                      updated_at = ?5, version = version + 1 WHERE id = ?1",
@@ -125,7 +125,12 @@ impl Classes for SqliteClasses {
             .await
     }
 
-    async fn delete_if_empty(&self, teacher: &Id, id: &Id) -> StoreResult<ClassDelete> {
+    async fn delete_if_empty(
+        &self,
+        teacher: &Id,
+        id: &Id,
+        _now: Millis,
+    ) -> StoreResult<ClassDelete> {
         let (teacher, id) = (teacher.clone(), id.clone());
         self.db
             .write("classes.delete_if_empty", move |c| {
@@ -203,6 +208,7 @@ impl Categories for SqliteCategories {
         teacher: &Id,
         id: &Id,
         p: &CategoryPatch,
+        now: Millis,
     ) -> StoreResult<Option<Category>> {
         let (teacher, id, p) = (teacher.clone(), id.clone(), p.clone());
         self.db
@@ -212,7 +218,7 @@ impl Categories for SqliteCategories {
                     c,
                     "UPDATE categories SET name = COALESCE(?3, name), image = COALESCE(?4, image), \
                      updated_at = ?5, version = version + 1 WHERE id = ?1 AND teacher = ?2",
-                    params![id, teacher, p.name, p.image, Millis::now().0],
+                    params![id, teacher, p.name, p.image, now.0],
                 )
             })
             .await
@@ -254,7 +260,13 @@ impl Tasks for SqliteTasks {
             .await
     }
 
-    async fn update(&self, teacher: &Id, id: &Id, p: &TaskPatch) -> StoreResult<Option<Task>> {
+    async fn update(
+        &self,
+        teacher: &Id,
+        id: &Id,
+        p: &TaskPatch,
+        now: Millis,
+    ) -> StoreResult<Option<Task>> {
         let (teacher, id, p) = (teacher.clone(), id.clone(), p.clone());
         self.db
             .write("tasks.update", move |c| {
@@ -273,7 +285,7 @@ impl Tasks for SqliteTasks {
                         p.category,
                         p.kind.map(TaskType::as_str),
                         p.repeat.map(Repeat::as_str),
-                        Millis::now().0
+                        now.0
                     ],
                 )
             })
@@ -316,7 +328,13 @@ impl Rewards for SqliteRewards {
             .await
     }
 
-    async fn update(&self, teacher: &Id, id: &Id, p: &RewardPatch) -> StoreResult<Option<Reward>> {
+    async fn update(
+        &self,
+        teacher: &Id,
+        id: &Id,
+        p: &RewardPatch,
+        now: Millis,
+    ) -> StoreResult<Option<Reward>> {
         let (teacher, id, p) = (teacher.clone(), id.clone(), p.clone());
         self.db
             .write("rewards.update", move |c| {
@@ -326,14 +344,7 @@ impl Rewards for SqliteRewards {
                     "UPDATE rewards SET name = COALESCE(?3, name), image = COALESCE(?4, image), \
                      required_points = COALESCE(?5, required_points), updated_at = ?6, \
                      version = version + 1 WHERE id = ?1 AND teacher = ?2",
-                    params![
-                        id,
-                        teacher,
-                        p.name,
-                        p.image,
-                        p.required_points,
-                        Millis::now().0
-                    ],
+                    params![id, teacher, p.name, p.image, p.required_points, now.0],
                 )
             })
             .await

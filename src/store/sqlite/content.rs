@@ -94,13 +94,12 @@ impl Rules for SqliteRules {
             .await
     }
 
-    async fn upsert(&self, kind: RuleType, content: &str) -> StoreResult<Rule> {
+    async fn upsert(&self, kind: RuleType, content: &str, now: Millis) -> StoreResult<Rule> {
         let content = content.to_owned();
         self.db
             .write("rules.upsert", move |c| {
                 // One statement on the unique `type`: the first call inserts, every later one
                 // (concurrent or not) updates that row.
-                let now = Millis::now();
                 c.one(
                     &format!(
                         "INSERT INTO rules ({0}) VALUES (?1, ?2, ?3, ?4, ?4, 0) \

@@ -9,8 +9,9 @@
 
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
+use crate::domain::Millis;
 use crate::store::files::{STREAM_CHUNK, check_name, check_put};
 use crate::store::{FileStream, Files, StoreError, StoreResult, StoredFile, observe};
 
@@ -62,7 +63,9 @@ fn remove_stale_temps(dir: &Path) {
             .metadata()
             .and_then(|m| m.modified())
             .ok()
-            .and_then(|t| SystemTime::now().duration_since(t).ok())
+            // The OS stamps mtimes with its own clock, so their age is measured against that
+            // clock, not the app's: this is housekeeping of the disk, not a stored time.
+            .and_then(|t| t.elapsed().ok())
             .is_some_and(|age| age > STALE_TEMP);
         if is_temp && stale {
             let _ = std::fs::remove_file(entry.path());
@@ -92,7 +95,13 @@ fn put(dir: &Path, name: &str, bytes: &[u8]) -> StoreResult<()> {
 
 #[async_trait::async_trait]
 impl Files for DiskFiles {
-    async fn put(&self, name: &str, content_type: &str, bytes: Vec<u8>) -> StoreResult<()> {
+    async fn put(
+        &self,
+        name: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+        _now: Millis,
+    ) -> StoreResult<()> {
         check_put(name, content_type)?;
         let name = name.to_owned();
         self.run("files.put", move |dir| put(dir, &name, &bytes))

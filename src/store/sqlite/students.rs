@@ -84,7 +84,7 @@ impl Students for SqliteStudents {
             .await
     }
 
-    async fn update(&self, id: &Id, p: &StudentPatch) -> StoreResult<Option<Student>> {
+    async fn update(&self, id: &Id, p: &StudentPatch, now: Millis) -> StoreResult<Option<Student>> {
         let p = p.clone();
         STUDENTS
             .update(
@@ -98,20 +98,26 @@ impl Students for SqliteStudents {
                     Box::new(p.name),
                     Box::new(p.profile),
                     Box::new(p.date_of_birth),
-                    Box::new(Millis::now()),
+                    Box::new(now),
                 ],
             )
             .await
     }
 
-    async fn set_passcode(&self, id: &Id, sealed: &str, lookup: &str) -> StoreResult<bool> {
+    async fn set_passcode(
+        &self,
+        id: &Id,
+        sealed: &str,
+        lookup: &str,
+        now: Millis,
+    ) -> StoreResult<bool> {
         let (id, sealed, lookup) = (id.clone(), sealed.to_owned(), lookup.to_owned());
         self.db
             .write("students.set_passcode", move |c| {
                 c.exec(
                     "UPDATE students SET passcode_sealed = ?2, passcode_lookup = ?3, updated_at = ?4 \
                      WHERE id = ?1",
-                    params![id, sealed, lookup, Millis::now()],
+                    params![id, sealed, lookup, now],
                 )
                 .map(|n| n == 1)
             })
@@ -151,11 +157,17 @@ impl Students for SqliteStudents {
             .await
     }
 
-    async fn rename_class(&self, teacher: &Id, from: &str, to: &str) -> StoreResult<u64> {
+    async fn rename_class(
+        &self,
+        teacher: &Id,
+        from: &str,
+        to: &str,
+        now: Millis,
+    ) -> StoreResult<u64> {
         let (teacher, from, to) = (teacher.clone(), from.to_owned(), to.to_owned());
         self.db
             .write("students.rename_class", move |c| {
-                rename_class(c, &teacher, &from, &to, Millis::now())
+                rename_class(c, &teacher, &from, &to, now)
             })
             .await
     }

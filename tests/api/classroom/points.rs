@@ -2,6 +2,7 @@
 //! and on MongoDB without transactions, a failure between the assignment's write and the
 //! student's loses no points and credits none twice.
 
+use educoin::clock::Clock;
 use educoin::domain::Id;
 use educoin::domain::assignment::{RewardStatus, TaskStatus};
 use educoin::jobs::settle_points::run_once;
@@ -133,7 +134,8 @@ async fn another_replica(app: &TestApp) -> Store {
 
 /// Two replicas' settlement jobs racing; returns how many pending moves they found in all.
 async fn race(app: &TestApp, other: &Store) -> u64 {
-    let (a, b) = tokio::join!(run_once(&app.state.store), run_once(other));
+    let now = app.clock().now();
+    let (a, b) = tokio::join!(run_once(&app.state.store, now), run_once(other, now));
     a.unwrap() + b.unwrap()
 }
 
@@ -300,7 +302,10 @@ async fn mongo_transaction_rolls_back_an_interrupted_move() {
     assert_eq!(status, 409);
 
     // Nothing was ever left pending for the job.
-    assert_eq!(run_once(&app.state.store).await.unwrap(), 0);
+    assert_eq!(
+        run_once(&app.state.store, app.clock().now()).await.unwrap(),
+        0
+    );
     assert_eq!(balances(&app, &c.student).await, (10, 0, 40, 1, 1));
 }
 
@@ -312,7 +317,10 @@ async fn sqlite_has_no_pending_moves() {
         .post("/test/fail-next-points-move", None, json!({}))
         .await;
     assert_eq!(res.status, 501, "{}", res.text);
-    assert_eq!(run_once(&app.state.store).await.unwrap(), 0);
+    assert_eq!(
+        run_once(&app.state.store, app.clock().now()).await.unwrap(),
+        0
+    );
 }
 
 on_both_stores!(level_follows_points_earned_not_spent);

@@ -25,6 +25,10 @@ pub(super) async fn a_teacher(store: &Store) -> Id {
     id
 }
 
+/// The time the updates here are stamped with: after every record's creation, and not the
+/// system clock's, so a test can check that the adapter stamps what it is given.
+const NOW: Millis = Millis(1_800_000_000_000);
+
 fn class(teacher: &Id, name: &str, at: i64) -> Class {
     Class {
         id: Id::generate(),
@@ -161,18 +165,26 @@ async fn class_update_is_conditional_and_renames_students(db: Db) {
     assert_eq!(
         store
             .classes
-            .update(&other, &k.id, 0, &change)
+            .update(&other, &k.id, 0, &change, NOW)
             .await
             .unwrap(),
         ClassUpdate::NotFound
     );
     assert_eq!(
-        store.classes.update(&t, &k.id, 5, &change).await.unwrap(),
+        store
+            .classes
+            .update(&t, &k.id, 5, &change, NOW)
+            .await
+            .unwrap(),
         ClassUpdate::Stale
     );
     assert_eq!(store.classes.by_id(&k.id).await.unwrap(), Some(k.clone()));
 
-    let ClassUpdate::Updated(updated) = store.classes.update(&t, &k.id, 0, &change).await.unwrap()
+    let ClassUpdate::Updated(updated) = store
+        .classes
+        .update(&t, &k.id, 0, &change, NOW)
+        .await
+        .unwrap()
     else {
         panic!("updated");
     };
@@ -180,7 +192,7 @@ async fn class_update_is_conditional_and_renames_students(db: Db) {
     assert_eq!(updated.end_date, None);
     assert_eq!(updated.version, 1);
     assert_eq!(updated.created_at, k.created_at);
-    assert!(updated.updated_at > k.updated_at);
+    assert_eq!(updated.updated_at, NOW, "updatedAt is the given now");
     assert_eq!(
         store.classes.by_id(&k.id).await.unwrap(),
         Some(updated.clone())
@@ -195,7 +207,11 @@ async fn class_update_is_conditional_and_renames_students(db: Db) {
 
     // The old version no longer applies; a taken name is a conflict and changes nothing.
     assert_eq!(
-        store.classes.update(&t, &k.id, 0, &change).await.unwrap(),
+        store
+            .classes
+            .update(&t, &k.id, 0, &change, NOW)
+            .await
+            .unwrap(),
         ClassUpdate::Stale
     );
     let taken = ClassChange {
@@ -204,7 +220,7 @@ async fn class_update_is_conditional_and_renames_students(db: Db) {
     };
     let err = store
         .classes
-        .update(&t, &k.id, 1, &taken)
+        .update(&t, &k.id, 1, &taken, NOW)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
@@ -215,7 +231,7 @@ async fn class_update_is_conditional_and_renames_students(db: Db) {
     assert_eq!(
         store
             .students
-            .rename_class(&t, "New", "Newer")
+            .rename_class(&t, "New", "Newer", NOW)
             .await
             .unwrap(),
         1
@@ -223,7 +239,7 @@ async fn class_update_is_conditional_and_renames_students(db: Db) {
     assert_eq!(
         store
             .students
-            .rename_class(&t, "New", "Newer")
+            .rename_class(&t, "New", "Newer", NOW)
             .await
             .unwrap(),
         0
@@ -246,25 +262,37 @@ async fn class_delete_only_when_empty(db: Db) {
     a_student(&store, &other, "Empty").await;
 
     assert_eq!(
-        store.classes.delete_if_empty(&t, &full.id).await.unwrap(),
+        store
+            .classes
+            .delete_if_empty(&t, &full.id, NOW)
+            .await
+            .unwrap(),
         ClassDelete::HasStudents(2)
     );
     assert!(store.classes.by_id(&full.id).await.unwrap().is_some());
     assert_eq!(
         store
             .classes
-            .delete_if_empty(&other, &empty.id)
+            .delete_if_empty(&other, &empty.id, NOW)
             .await
             .unwrap(),
         ClassDelete::NotFound
     );
     assert_eq!(
-        store.classes.delete_if_empty(&t, &empty.id).await.unwrap(),
+        store
+            .classes
+            .delete_if_empty(&t, &empty.id, NOW)
+            .await
+            .unwrap(),
         ClassDelete::Deleted
     );
     assert_eq!(store.classes.by_id(&empty.id).await.unwrap(), None);
     assert_eq!(
-        store.classes.delete_if_empty(&t, &empty.id).await.unwrap(),
+        store
+            .classes
+            .delete_if_empty(&t, &empty.id, NOW)
+            .await
+            .unwrap(),
         ClassDelete::NotFound
     );
 }
@@ -309,20 +337,21 @@ async fn categories_tasks_rewards_round_trip(db: Db) {
     assert_eq!(
         store
             .categories
-            .update(&other, &c1.id, &patch)
+            .update(&other, &c1.id, &patch, NOW)
             .await
             .unwrap(),
         None
     );
     let c1b = store
         .categories
-        .update(&t, &c1.id, &patch)
+        .update(&t, &c1.id, &patch, NOW)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(c1b.name, "Home work");
     assert_eq!(c1b.image, c1.image);
     assert_eq!(c1b.version, 1);
+    assert_eq!(c1b.updated_at, NOW, "updatedAt is the given now");
 
     let task = Task {
         id: Id::generate(),
@@ -387,12 +416,16 @@ async fn categories_tasks_rewards_round_trip(db: Db) {
         name: None,
     };
     assert_eq!(
-        store.tasks.update(&other, &task.id, &tp).await.unwrap(),
+        store
+            .tasks
+            .update(&other, &task.id, &tp, NOW)
+            .await
+            .unwrap(),
         None
     );
     let updated = store
         .tasks
-        .update(&t, &task.id, &tp)
+        .update(&t, &task.id, &tp, NOW)
         .await
         .unwrap()
         .unwrap();
@@ -437,12 +470,16 @@ async fn categories_tasks_rewards_round_trip(db: Db) {
         ..Default::default()
     };
     assert_eq!(
-        store.rewards.update(&other, &reward.id, &rp).await.unwrap(),
+        store
+            .rewards
+            .update(&other, &reward.id, &rp, NOW)
+            .await
+            .unwrap(),
         None
     );
     let r2 = store
         .rewards
-        .update(&t, &reward.id, &rp)
+        .update(&t, &reward.id, &rp, NOW)
         .await
         .unwrap()
         .unwrap();
@@ -497,7 +534,11 @@ async fn mongo_interrupted_rename_is_finished_later() {
         start_date: k.start_date,
         end_date: k.end_date,
     };
-    let ClassUpdate::Updated(updated) = store.classes.update(&t, &k.id, 1, &same).await.unwrap()
+    let ClassUpdate::Updated(updated) = store
+        .classes
+        .update(&t, &k.id, 1, &same, NOW)
+        .await
+        .unwrap()
     else {
         panic!("updated");
     };
@@ -513,7 +554,7 @@ async fn mongo_interrupted_rename_is_finished_later() {
     // A delete finishes it too, and then counts the moved student.
     interrupt("New", "Newest").await;
     assert_eq!(
-        store.classes.delete_if_empty(&t, &k.id).await.unwrap(),
+        store.classes.delete_if_empty(&t, &k.id, NOW).await.unwrap(),
         ClassDelete::HasStudents(1)
     );
     assert_eq!(class_of().await, "Newest");
@@ -626,7 +667,10 @@ async fn level_follows_points_earned(db: Db) {
     complete(&store, &t, &s, &task.id, -180).await;
     assert_eq!(balances(&store, &s).await, (-130, 0, 70, 1, 1));
     // Nothing is left pending on either store after transitions that did not fail.
-    assert_eq!(store.points.settle_pending(100).await.unwrap(), 0);
+    assert_eq!(
+        store.points.settle_pending(100, Millis(0)).await.unwrap(),
+        0
+    );
 }
 
 /// A database written before migration 0006 gets `earned_points` from its approved assignments.

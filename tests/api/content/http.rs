@@ -314,6 +314,7 @@ async fn a_replaced_profile_picture_keeps_a_presets_file(db: Db) {
                 profile: Some(path.clone()),
                 ..Default::default()
             },
+            api.state.clock.now(),
         )
         .await
         .unwrap()
@@ -372,7 +373,12 @@ async fn a_replaced_profile_picture_never_deletes_another_accounts_upload(db: Db
             ..Default::default()
         };
         let path = if api.state.store.teachers.by_id(&id).await.unwrap().is_some() {
-            api.state.store.teachers.update(&id, &patch).await.unwrap();
+            api.state
+                .store
+                .teachers
+                .update(&id, &patch, api.state.clock.now())
+                .await
+                .unwrap();
             "/teacher"
         } else {
             let admin_patch = educoin::domain::account::AdminPatch {
@@ -382,7 +388,7 @@ async fn a_replaced_profile_picture_never_deletes_another_accounts_upload(db: Db
             api.state
                 .store
                 .admins
-                .update(&id, &admin_patch)
+                .update(&id, &admin_patch, api.state.clock.now())
                 .await
                 .unwrap();
             "/admin"

@@ -8,6 +8,10 @@ use crate::on_both_stores;
 use crate::support::Db;
 use crate::support::store::open_store as open;
 
+/// The time the updates here are stamped with: after every record's creation, and not the
+/// system clock's, so a test can check that the adapter stamps what it is given.
+const NOW: Millis = Millis(1_800_000_000_000);
+
 fn preset(kind: PresetType, image: &str, at: i64) -> Preset {
     Preset {
         id: Id::generate(),
@@ -92,15 +96,14 @@ async fn rules_upsert_one_document_per_type(db: Db) {
     let r = &store.rules;
     assert_eq!(r.get(RuleType::PrivacyPolicy).await.unwrap(), None);
 
-    let before = Millis::now();
     let created = r
-        .upsert(RuleType::PrivacyPolicy, " <p>v1</p>\n")
+        .upsert(RuleType::PrivacyPolicy, " <p>v1</p>\n", NOW)
         .await
         .unwrap();
     assert_eq!(created.kind, RuleType::PrivacyPolicy);
     assert_eq!(created.content, " <p>v1</p>\n", "kept exactly");
     assert_eq!(created.version, 0);
-    assert!(created.created_at >= before);
+    assert_eq!(created.created_at, NOW, "stamped with the given now");
     assert_eq!(created.created_at, created.updated_at);
     assert_eq!(
         r.get(RuleType::PrivacyPolicy).await.unwrap().as_ref(),
@@ -109,12 +112,12 @@ async fn rules_upsert_one_document_per_type(db: Db) {
     assert_eq!(r.get(RuleType::TermsAndConditions).await.unwrap(), None);
 
     let updated = r
-        .upsert(RuleType::PrivacyPolicy, "<p>v2</p>")
+        .upsert(RuleType::PrivacyPolicy, "<p>v2</p>", Millis(NOW.0 + 1_000))
         .await
         .unwrap();
     assert_eq!(updated.id, created.id);
     assert_eq!(updated.created_at, created.created_at);
-    assert!(updated.updated_at >= created.updated_at);
+    assert_eq!(updated.updated_at, Millis(NOW.0 + 1_000));
     assert_eq!(updated.version, 1);
     assert_eq!(updated.content, "<p>v2</p>");
     assert_eq!(
@@ -127,7 +130,7 @@ async fn rules_upsert_one_document_per_type(db: Db) {
     let contents: Vec<String> = (0..N).map(|i| format!("<p>{i}</p>")).collect();
     let writes = contents
         .iter()
-        .map(|c| r.upsert(RuleType::TermsAndConditions, c));
+        .map(|c| r.upsert(RuleType::TermsAndConditions, c, NOW));
     let results: Vec<_> = futures_util::future::join_all(writes)
         .await
         .into_iter()
