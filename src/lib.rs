@@ -7,6 +7,7 @@ pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod error_chain;
 pub mod healthcheck;
 pub mod http;
 pub mod jobs;

@@ -51,6 +51,13 @@ fn load_config() -> Result<Config, ExitCode> {
     })
 }
 
+/// The configuration, with logging set up from it: how every command that runs the app starts.
+fn logging_config() -> Result<Config, ExitCode> {
+    let config = load_config()?;
+    telemetry::init(config.environment, &config.log_level);
+    Ok(config)
+}
+
 /// Threads for blocking work (SQLite writes and scans, password hashing, file I/O). SQLite has one
 /// writer and hashing has its own slots, so more threads would only queue on their locks; the
 /// default (512) let a burst of list requests grow the process to hundreds of threads.
@@ -131,11 +138,10 @@ fn main() -> ExitCode {
             }
         }
         Command::Migrate => {
-            let config = match load_config() {
+            let config = match logging_config() {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            telemetry::init(config.environment, &config.log_level);
             match runtime()
                 .map_err(anyhow::Error::from)
                 .and_then(|rt| rt.block_on(serve::migrate(config)))
@@ -148,11 +154,10 @@ fn main() -> ExitCode {
             }
         }
         Command::Serve => {
-            let config = match load_config() {
+            let config = match logging_config() {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            telemetry::init(config.environment, &config.log_level);
             // Taken before the runtime starts any thread, and exactly once.
             let sockets = match systemd::activated_sockets() {
                 Ok(s) => s,

@@ -6,13 +6,14 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
+use super::listing::listed;
 use super::views::ClassView;
 use crate::domain::classroom::{self, ClassChange};
 use crate::domain::{Class, Id, Millis, Name, Teacher, student};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{list_query, optional, parse, parse_optional, path_id};
-use crate::http::{ApiError, ApiResult, Done, Envelope, Pagination, done};
+use crate::http::{ApiError, ApiResult, Done, Envelope, done};
 use crate::state::AppState;
 use crate::store::{ClassDelete, ClassUpdate, StoreError};
 
@@ -100,10 +101,11 @@ impl ClassApi {
             .classes
             .list_for_teacher(&auth.who.id, &q)
             .await?;
-        Ok(Envelope::page(
+        Ok(listed(
             "Classes retrieved successfully",
-            found.items.iter().map(ClassView::from).collect(),
-            Pagination::new(q.page, q.limit, found.total),
+            &q,
+            &found,
+            ClassView::from,
         ))
     }
 

@@ -11,12 +11,11 @@ use std::sync::OnceLock;
 use poem::endpoint::BoxEndpoint;
 use poem::http::Method;
 use poem_openapi::OpenApi;
-use poem_openapi::registry::{
-    MetaApi, MetaMediaType, MetaParamIn, MetaResponse, MetaSchemaRef, Registry,
-};
+use poem_openapi::registry::{MetaApi, MetaParamIn, MetaSchemaRef, Registry};
 use poem_openapi::types::Type;
 
 use crate::http::envelope::ErrorBody;
+use crate::http::error::error_response;
 
 /// An ObjectId as the clients send it in a path.
 pub const OBJECT_ID_PATTERN: &str = "^[0-9a-fA-F]{24}$";
@@ -63,19 +62,6 @@ impl<T: OpenApi> OpenApi for Documented<T> {
 
     fn add_routes(self, route_table: &mut HashMap<String, HashMap<Method, BoxEndpoint<'static>>>) {
         self.0.add_routes(route_table);
-    }
-}
-
-fn error_response(status: u16, description: &'static str) -> MetaResponse {
-    MetaResponse {
-        description,
-        status: Some(status),
-        status_range: None,
-        content: vec![MetaMediaType {
-            content_type: "application/json; charset=utf-8",
-            schema: ErrorBody::schema_ref(),
-        }],
-        headers: vec![],
     }
 }
 

@@ -9,6 +9,7 @@ mod class;
 mod document;
 mod google_login;
 mod health;
+mod listing;
 mod new_teacher;
 mod notification;
 mod populate;
@@ -63,7 +64,18 @@ pub enum ApiTags {
     Feedback,
 }
 
-pub type Apis = (
+/// Declares the route groups once: the `Apis` type and the value that serves it.
+macro_rules! apis {
+    ($($api:path),* $(,)?) => {
+        pub type Apis = ($($api,)*);
+
+        fn apis() -> Apis {
+            ($($api,)*)
+        }
+    };
+}
+
+apis!(
     health::HealthApi,
     auth::AuthApi,
     admin::AdminApi,
@@ -87,33 +99,13 @@ pub const BASE: &str = "/api/v1";
 /// The API under `/api/v1`. The server URL is relative so that the generated document does not
 /// depend on where the server runs (and `public/openapi.json` is reproducible).
 pub fn service() -> OpenApiService<Documented<Apis>, ()> {
-    OpenApiService::new(
-        Documented((
-            health::HealthApi,
-            auth::AuthApi,
-            admin::AdminApi,
-            teacher::TeacherApi,
-            student::StudentApi,
-            class::ClassApi,
-            category::CategoryApi,
-            task::TaskApi,
-            reward::RewardApi,
-            assign_task::AssignTaskApi,
-            assign_reward::AssignRewardApi,
-            notification::NotificationApi,
-            preset::PresetApi,
-            rule::RuleApi,
-            feedback::FeedbackApi,
-        )),
-        "EduCoin API",
-        env!("CARGO_PKG_VERSION"),
-    )
-    .description(
-        "The API of EduCoin (Quokki), a classroom behaviour-points app. Every answer is an \
+    OpenApiService::new(Documented(apis()), "EduCoin API", env!("CARGO_PKG_VERSION"))
+        .description(
+            "The API of EduCoin (Quokki), a classroom behaviour-points app. Every answer is an \
          envelope: `{success, message, data, pagination?}` or, on failure, \
          `{success: false, message, errorMessages: [{path, message}]}`.",
-    )
-    .server(BASE)
+        )
+        .server(BASE)
 }
 
 /// The OpenAPI document as pretty JSON, exactly what `educoin openapi` prints.

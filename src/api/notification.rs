@@ -5,10 +5,11 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 
 use super::ApiTags;
+use super::listing::listed;
 use super::views::NotificationView;
 use crate::http::auth::{Auth, Member};
 use crate::http::input::{list_query, path_id};
-use crate::http::{ApiError, ApiResult, Envelope, Pagination};
+use crate::http::{ApiError, ApiResult, Envelope};
 use crate::state::AppState;
 
 pub struct NotificationApi;
@@ -28,10 +29,11 @@ impl NotificationApi {
         let q = list_query(page.as_deref(), None);
         let found = state.store.notifications.list_for(me, &q).await?;
         let unread = state.store.notifications.count_unread(me).await?;
-        let mut envelope = Envelope::page(
+        let mut envelope = listed(
             "Notifications retrieved successfully",
-            found.items.iter().map(NotificationView::from).collect(),
-            Pagination::new(q.page, q.limit, found.total),
+            &q,
+            &found,
+            NotificationView::from,
         );
         envelope.0.total_notification = Some(unread);
         Ok(envelope)

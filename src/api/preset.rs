@@ -8,13 +8,14 @@ use poem_openapi::types::multipart::Upload;
 use poem_openapi::{Multipart, OpenApi};
 
 use super::ApiTags;
+use super::listing::listed;
 use super::views::PresetView;
 use crate::domain::content::PresetType;
 use crate::domain::{Admin, Id, Preset};
 use crate::http::auth::{Auth, Member};
 use crate::http::input::{list_query, path_id, required};
 use crate::http::upload::{IMAGES_PREFIX, store_image, stored_name_kind};
-use crate::http::{ApiError, ApiResult, Envelope, Pagination};
+use crate::http::{ApiError, ApiResult, Envelope};
 use crate::state::AppState;
 
 pub struct PresetApi;
@@ -95,10 +96,11 @@ impl PresetApi {
     ) -> ApiResult<Json<Envelope<Vec<PresetView>>>> {
         let q = list_query(page.as_deref(), None);
         let found = state.store.presets.list(&q).await?;
-        Ok(Envelope::page(
+        Ok(listed(
             "Presets retrieved successfully",
-            found.items.iter().map(PresetView::from).collect(),
-            Pagination::new(q.page, q.limit, found.total),
+            &q,
+            &found,
+            PresetView::from,
         ))
     }
 

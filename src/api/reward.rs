@@ -6,13 +6,14 @@ use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
+use super::listing::listed;
 use super::views::RewardView;
 use crate::domain::classroom::RewardPatch;
 use crate::domain::{Id, ImageRef, Name, Price, Reward, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{list_query, parse, parse_optional, path_id, ranged};
-use crate::http::{ApiError, ApiResult, Envelope, Pagination};
+use crate::http::{ApiError, ApiResult, Envelope};
 use crate::state::AppState;
 
 pub struct RewardApi;
@@ -61,10 +62,11 @@ impl RewardApi {
             .rewards
             .list_for_teacher(&auth.who.id, &q)
             .await?;
-        Ok(Envelope::page(
+        Ok(listed(
             "Rewards retrieved successfully",
-            found.items.iter().map(RewardView::from).collect(),
-            Pagination::new(q.page, q.limit, found.total),
+            &q,
+            &found,
+            RewardView::from,
         ))
     }
 

@@ -8,6 +8,7 @@ use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
+use super::listing::listed;
 use super::sessions::{self, TokenResponse};
 use super::views::StudentView;
 use crate::auth::limits::{Key, address_bucket};
@@ -267,16 +268,9 @@ impl StudentApi {
     ) -> ApiResult<Json<Envelope<Vec<StudentView>>>> {
         let q = list_query(page.as_deref(), search.as_deref());
         let found = state.store.students.list_all(&q).await?;
-        let items = found
-            .items
-            .iter()
-            .map(|s| StudentView::new(s, None))
-            .collect();
-        Ok(Envelope::page(
-            "Students retrieved",
-            items,
-            Pagination::new(q.page, q.limit, found.total),
-        ))
+        Ok(listed("Students retrieved", &q, &found, |s| {
+            StudentView::new(s, None)
+        }))
     }
 
     /// An own student's level, points and how many of its assigned tasks are completed.

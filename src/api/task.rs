@@ -7,6 +7,7 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::category::own_category;
+use super::listing::listed;
 use super::populate;
 use super::views::TaskView;
 use crate::domain::classroom::{Repeat, TaskPatch, TaskType};
@@ -16,7 +17,7 @@ use crate::http::fields::{Required, Text};
 use crate::http::input::{
     body_id, list_query, optional, parse, parse_optional, path_id, ranged, required,
 };
-use crate::http::{ApiError, ApiResult, Envelope, Pagination};
+use crate::http::{ApiError, ApiResult, Envelope};
 use crate::state::AppState;
 
 pub struct TaskApi;
@@ -108,15 +109,9 @@ impl TaskApi {
             found.items.iter().map(|t| &t.category),
         )
         .await?;
-        Ok(Envelope::page(
-            "Tasks retrieved successfully",
-            found
-                .items
-                .iter()
-                .map(|t| TaskView::new(t, categories.get(&t.category)))
-                .collect(),
-            Pagination::new(q.page, q.limit, found.total),
-        ))
+        Ok(listed("Tasks retrieved successfully", &q, &found, |t| {
+            TaskView::new(t, categories.get(&t.category))
+        }))
     }
 
     /// Creates a task in one of the teacher's categories; `data` is the new task.

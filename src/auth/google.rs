@@ -24,6 +24,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::clock::SharedClock;
 use crate::config::GoogleConfig;
+use crate::error_chain::chain;
 
 /// Google signs ID tokens with both spellings of its issuer.
 const GOOGLE_ISSUERS: [&str; 2] = ["accounts.google.com", "https://accounts.google.com"];
@@ -301,8 +302,9 @@ impl Inner {
             }
             Err(error) => {
                 // The previous keys, if any, stay: a failed refetch for an unknown kid must not
-                // throw away keys that are still fresh.
-                tracing::warn!(url = %self.jwks_url, error = %error_chain(&*error), "could not fetch Google's sign-in keys");
+                // throw away keys that are still fresh. reqwest's own message omits the cause
+                // ("connection refused", "timed out"), which is the useful part.
+                tracing::warn!(url = %self.jwks_url, error = %chain(&*error), "could not fetch Google's sign-in keys");
                 state.last_error = Some(error.clone());
                 Err(GoogleError::KeysUnavailable(error))
             }
@@ -468,18 +470,6 @@ fn same_email(a: &str, b: &str) -> bool {
 
 fn non_empty(value: Option<String>) -> Option<String> {
     value.filter(|v| !v.trim().is_empty())
-}
-
-/// reqwest's own message omits the cause ("connection refused", "timed out"), which is the useful part.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -28,35 +28,24 @@ pub trait Guard: Sized + Send {
     fn from_account(account: Account) -> Option<Self>;
 }
 
-impl Guard for Admin {
-    const ROLES: &'static [Role] = &[Role::Admin, Role::SuperAdmin];
-    fn from_account(a: Account) -> Option<Self> {
-        match a {
-            Account::Admin(x) => Some(x),
-            _ => None,
+/// A guard that lets in one kind of account: its roles, and the account as that kind.
+macro_rules! account_guard {
+    ($kind:ident, $roles:expr) => {
+        impl Guard for $kind {
+            const ROLES: &'static [Role] = $roles;
+            fn from_account(a: Account) -> Option<Self> {
+                match a {
+                    Account::$kind(x) => Some(x),
+                    _ => None,
+                }
+            }
         }
-    }
+    };
 }
 
-impl Guard for Teacher {
-    const ROLES: &'static [Role] = &[Role::Teacher];
-    fn from_account(a: Account) -> Option<Self> {
-        match a {
-            Account::Teacher(x) => Some(x),
-            _ => None,
-        }
-    }
-}
-
-impl Guard for Student {
-    const ROLES: &'static [Role] = &[Role::Student];
-    fn from_account(a: Account) -> Option<Self> {
-        match a {
-            Account::Student(x) => Some(x),
-            _ => None,
-        }
-    }
-}
+account_guard!(Admin, &[Role::Admin, Role::SuperAdmin]);
+account_guard!(Teacher, &[Role::Teacher]);
+account_guard!(Student, &[Role::Student]);
 
 /// Any signed-in account.
 impl Guard for Account {

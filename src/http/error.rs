@@ -148,18 +148,21 @@ impl From<crate::auth::passwords::Busy> for ApiError {
     }
 }
 
-/// An error and its sources, one after the other (`could not reach x: connection refused`): the
-/// detail an `Internal` or `Unavailable` logs, never what the client sees.
-pub fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+/// How the OpenAPI document describes an error answer: the error envelope with this status.
+pub fn error_response(status: u16, description: &'static str) -> MetaResponse {
+    MetaResponse {
+        description,
+        status: Some(status),
+        status_range: None,
+        content: vec![MetaMediaType {
+            content_type: "application/json; charset=utf-8",
+            schema: ErrorBody::schema_ref(),
+        }],
+        headers: vec![],
     }
-    text
 }
+
+pub use crate::error_chain::chain;
 
 pub(crate) fn capitalize(s: &str) -> String {
     let mut chars = s.chars();
@@ -234,16 +237,7 @@ impl ApiResponse for ApiError {
         MetaResponses {
             responses: statuses
                 .into_iter()
-                .map(|(status, description)| MetaResponse {
-                    description,
-                    status: Some(status),
-                    status_range: None,
-                    content: vec![MetaMediaType {
-                        content_type: "application/json; charset=utf-8",
-                        schema: ErrorBody::schema_ref(),
-                    }],
-                    headers: vec![],
-                })
+                .map(|(status, description)| error_response(status, description))
                 .collect(),
         }
     }

@@ -323,17 +323,20 @@ mod tests {
         assert_eq!(replies(&s), [r#"42["notification::alice",1]"#]);
     }
 
+    fn two_sessions(limits: Limits) -> (Arc<Engine>, Arc<Session>, Arc<Session>) {
+        let engine = Engine::new(limits, false);
+        let first = open(&engine, Handshake::default());
+        let second = open(&engine, Handshake::default());
+        (engine, first, second)
+    }
+
     #[tokio::test]
     async fn a_full_signed_in_pool_answers_503() {
         let limits = Limits {
             max_sessions: 1,
             ..Limits::default()
         };
-        let engine = Engine::new(limits, false);
-        let (first, second) = (
-            open(&engine, Handshake::default()),
-            open(&engine, Handshake::default()),
-        );
+        let (_engine, first, second) = two_sessions(limits);
         first.on_packet(&tokens(), r#"40{"token":"t-alice"}"#).await;
         assert!(connect_reply(&first).is_ok());
         second.on_packet(&tokens(), r#"40{"token":"t-bob"}"#).await;
@@ -362,11 +365,7 @@ mod tests {
             max_sockets_per_user: 1,
             ..Limits::default()
         };
-        let engine = Engine::new(limits, false);
-        let (old, new) = (
-            open(&engine, Handshake::default()),
-            open(&engine, Handshake::default()),
-        );
+        let (engine, old, new) = two_sessions(limits);
         old.on_packet(&tokens(), r#"40{"token":"t-alice"}"#).await;
         assert!(connect_reply(&old).is_ok());
         new.on_packet(&tokens(), r#"40{"token":"t-alice"}"#).await;
