@@ -147,6 +147,8 @@ def deploy_commands():
     for doc in DOCUMENTS:
         for line, text in fenced_blocks(doc, "sh"):
             for n, command in enumerate(re.sub(r"\\\n\s*", " ", text).splitlines()):
+                if command.lstrip().startswith("#"):
+                    continue  # a comment line: prose, which may hold an apostrophe
                 words = shlex.split(command.split(" #", 1)[0])
                 env = {}
                 while words and re.fullmatch(r"[A-Z_]+=.*", words[0]):
