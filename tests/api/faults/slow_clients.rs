@@ -150,6 +150,7 @@ async fn idle_and_stalled_connections_are_closed_and_health_still_answers() {
     .unwrap();
     let reader = never_reads(&addr, 200).await.into_std().unwrap();
     reader.set_nonblocking(false).unwrap();
+    let stalled_since = Instant::now();
 
     // Every one of them is closed by the server within a few timeouts.
     let closed_by_server = |mut s: &TcpStream| -> bool {
@@ -175,6 +176,12 @@ async fn idle_and_stalled_connections_are_closed_and_health_still_answers() {
         started.elapsed().as_millis()
     );
     assert_eq!(idle_closed, 300);
+    // The reader must stay stalled well past HTTP_IO_TIMEOUT_SECS before it starts reading;
+    // the idle check above takes about one timeout, which alone races the server's timer.
+    let stalled_for = Duration::from_secs(6);
+    if let Some(rest) = stalled_for.checked_sub(stalled_since.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
     let (body_closed, reader_got) = tokio::task::spawn_blocking(move || {
         let mut reader = reader;
         reader
