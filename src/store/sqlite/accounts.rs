@@ -1,8 +1,10 @@
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
 
+use super::table::boxed;
 use super::{Cached, Db, Table, like_pattern, table};
 use crate::domain::account::{AdminPatch, TeacherPatch};
 use crate::domain::{AccountStatus, Admin, Id, Millis, Teacher};
+use crate::store::rows::shared_rows;
 use crate::store::{Admins, ListQuery, Page, StoreResult, Teachers};
 
 /// A stored value the domain does not know (edited by hand, or written by a newer version).
@@ -21,6 +23,9 @@ pub(super) fn count(
 ) -> rusqlite::Result<u64> {
     c.one(sql, params, |r| r.get::<_, i64>(0)).map(|n| n as u64)
 }
+
+/// Rows created in `[?1, ?2)`.
+pub(super) const CREATED_BETWEEN: &str = "created_at >= ?1 AND created_at < ?2";
 
 table!(TEACHERS: Teacher = "teachers" (
     "id, name, email, contact, location, profile, status, password_hash, \
@@ -87,13 +92,7 @@ pub(super) struct SqliteTeachers {
 
 #[async_trait::async_trait]
 impl Teachers for SqliteTeachers {
-    async fn insert(&self, t: &Teacher) -> StoreResult<()> {
-        TEACHERS.insert(&self.db, "teachers.insert", t).await
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Teacher>> {
-        TEACHERS.by_id(&self.db, "teachers.by_id", id).await
-    }
+    shared_rows!(table TEACHERS, Teacher, "teachers": insert, by_id);
 
     async fn by_email(&self, email: &str) -> StoreResult<Option<Teacher>> {
         self.db
@@ -102,33 +101,24 @@ impl Teachers for SqliteTeachers {
     }
 
     async fn list(&self, q: &ListQuery) -> StoreResult<Page<Teacher>> {
-        let (pattern, q) = (q.search.as_deref().map(like_pattern), q.clone());
-        self.db
-            .scan("teachers.list", move |c| {
-                let filter = "?1 IS NULL OR name LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\'";
-                TEACHERS.page(c, filter, &[&pattern], &q)
-            })
+        let pattern = boxed(q.search.as_deref().map(like_pattern));
+        let filter = "?1 IS NULL OR name LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\'";
+        TEACHERS
+            .scan_page(&self.db, "teachers.list", filter, vec![pattern], q)
             .await
     }
 
     async fn update(&self, id: &Id, p: &TeacherPatch, now: Millis) -> StoreResult<Option<Teacher>> {
         let p = p.clone();
+        let set: Vec<(_, Box<dyn ToSql + Send>)> = vec![
+            ("name", Box::new(p.name)),
+            ("contact", Box::new(p.contact)),
+            ("location", Box::new(p.location)),
+            ("profile", Box::new(p.profile)),
+        ];
+        let key = [("id", id)];
         TEACHERS
-            .update(
-                &self.db,
-                "teachers.update",
-                "UPDATE teachers SET name = COALESCE(?2, name), contact = COALESCE(?3, contact), \
-                 location = COALESCE(?4, location), profile = COALESCE(?5, profile), \
-                 updated_at = ?6, version = version + 1 WHERE id = ?1",
-                vec![
-                    Box::new(id.clone()),
-                    Box::new(p.name),
-                    Box::new(p.contact),
-                    Box::new(p.location),
-                    Box::new(p.profile),
-                    Box::new(now),
-                ],
-            )
+            .patch(&self.db, "teachers.update", &key, set, now)
             .await
     }
 
@@ -183,22 +173,15 @@ impl Teachers for SqliteTeachers {
     }
 
     async fn count(&self) -> StoreResult<u64> {
-        self.db
-            .scan("teachers.count", |c| {
-                count(c, "SELECT COUNT(*) FROM teachers", [])
-            })
+        TEACHERS
+            .count(&self.db, "teachers.count", "1", vec![])
             .await
     }
 
     async fn count_created_between(&self, from: Millis, to: Millis) -> StoreResult<u64> {
-        self.db
-            .scan("teachers.count_created_between", move |c| {
-                count(
-                    c,
-                    "SELECT COUNT(*) FROM teachers WHERE created_at >= ?1 AND created_at < ?2",
-                    [from, to],
-                )
-            })
+        let op = "teachers.count_created_between";
+        TEACHERS
+            .count(&self.db, op, CREATED_BETWEEN, vec![boxed(from), boxed(to)])
             .await
     }
 }
@@ -209,13 +192,7 @@ pub(super) struct SqliteAdmins {
 
 #[async_trait::async_trait]
 impl Admins for SqliteAdmins {
-    async fn insert(&self, a: &Admin) -> StoreResult<()> {
-        ADMINS.insert(&self.db, "admins.insert", a).await
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Admin>> {
-        ADMINS.by_id(&self.db, "admins.by_id", id).await
-    }
+    shared_rows!(table ADMINS, Admin, "admins": insert, by_id);
 
     async fn by_email(&self, email: &str) -> StoreResult<Option<Admin>> {
         self.db
@@ -225,24 +202,16 @@ impl Admins for SqliteAdmins {
 
     async fn update(&self, id: &Id, p: &AdminPatch, now: Millis) -> StoreResult<Option<Admin>> {
         let p = p.clone();
+        let set: Vec<(_, Box<dyn ToSql + Send>)> = vec![
+            ("name", Box::new(p.name)),
+            ("email", Box::new(p.email)),
+            ("contact", Box::new(p.contact)),
+            ("location", Box::new(p.location)),
+            ("profile", Box::new(p.profile)),
+        ];
+        let key = [("id", id)];
         ADMINS
-            .update(
-                &self.db,
-                "admins.update",
-                "UPDATE admins SET name = COALESCE(?2, name), email = COALESCE(?3, email), \
-                 contact = COALESCE(?4, contact), location = COALESCE(?5, location), \
-                 profile = COALESCE(?6, profile), updated_at = ?7, version = version + 1 \
-                 WHERE id = ?1",
-                vec![
-                    Box::new(id.clone()),
-                    Box::new(p.name),
-                    Box::new(p.email),
-                    Box::new(p.contact),
-                    Box::new(p.location),
-                    Box::new(p.profile),
-                    Box::new(now),
-                ],
-            )
+            .patch(&self.db, "admins.update", &key, set, now)
             .await
     }
 
