@@ -20,40 +20,55 @@
 //! has. A mismatch there is a compile error, never a silent change.
 
 macro_rules! shared_rows {
-    // SQLite: a `table!` static, used with the adapter's `db`.
+    // SQLite: a `table!` static, called with the adapter's `db`.
     (table $table:path, $row:ty, $prefix:literal: $($method:ident),+ $(,)?) => {
-        $( $crate::store::rows::shared_rows!(
-            @$method $row, self, arg,
-            $table.$method(&self.db, concat!($prefix, ".", stringify!($method)), arg)
-        ); )+
+        $( $crate::store::rows::shared_rows!(@$method [table $table] $row, $prefix); )+
     };
     // MongoDB: the adapter's `Documents` (a field, or a path of fields), one method at a time.
     (docs $($field:ident).+, $row:ty, $prefix:literal: $method:ident $(, $rest:ident)* $(,)?) => {
-        $crate::store::rows::shared_rows!(
-            @$method $row, self, arg,
-            self.$($field).+.$method(concat!($prefix, ".", stringify!($method)), arg)
-        );
+        $crate::store::rows::shared_rows!(@$method [docs $($field).+] $row, $prefix);
         $crate::store::rows::shared_rows!(docs $($field).+, $row, $prefix: $($rest),*);
     };
     (docs $($field:ident).+, $row:ty, $prefix:literal:) => {};
-    (@insert $row:ty, $self:ident, $arg:ident, $call:expr) => {
-        $crate::store::rows::shared_rows!(@method insert($self, $arg: &$row) -> (), $call);
+
+    // The methods, by the port's signature: reference arguments (each with its own lifetime, as
+    // `#[async_trait]` names them), then arguments by value.
+    (@insert $via:tt $row:ty, $prefix:literal) => {
+        $crate::store::rows::shared_rows!(@fn $via insert($prefix)
+            (row: &'life1 $row) () -> ());
     };
-    (@by_id $row:ty, $self:ident, $arg:ident, $call:expr) => {
-        $crate::store::rows::shared_rows!(
-            @method by_id($self, $arg: &$crate::domain::Id) -> Option<$row>, $call
-        );
+    (@by_id $via:tt $row:ty, $prefix:literal) => {
+        $crate::store::rows::shared_rows!(@fn $via by_id($prefix)
+            (id: &'life1 $crate::domain::Id) () -> Option<$row>);
     };
-    (@by_ids $row:ty, $self:ident, $arg:ident, $call:expr) => {
-        $crate::store::rows::shared_rows!(
-            @method by_ids($self, $arg: &[$crate::domain::Id]) -> Vec<$row>, $call
-        );
+    (@by_ids $via:tt $row:ty, $prefix:literal) => {
+        $crate::store::rows::shared_rows!(@fn $via by_ids($prefix)
+            (ids: &'life1 [$crate::domain::Id]) () -> Vec<$row>);
     };
-    (@method $name:ident($self:ident, $arg:ident: &$arg_ty:ty) -> $out:ty, $call:expr) => {
+    // Accounts (teachers, admins).
+    (@by_email $via:tt $row:ty, $prefix:literal) => {
+        $crate::store::rows::shared_rows!(@fn $via by_email($prefix)
+            (email: &'life1 str) () -> Option<$row>);
+    };
+    (@set_password_hash $via:tt $row:ty, $prefix:literal) => {
+        $crate::store::rows::shared_rows!(@fn $via set_password_hash($prefix)
+            (id: &'life1 $crate::domain::Id, hash: &'life2 str)
+            (now: $crate::domain::Millis) -> bool);
+    };
+    (@change_password $via:tt $row:ty, $prefix:literal) => {
+        $crate::store::rows::shared_rows!(@fn $via change_password($prefix)
+            (id: &'life1 $crate::domain::Id, hash: &'life2 str)
+            (now: $crate::domain::Millis) -> Option<i64>);
+    };
+
+    (@fn $via:tt $name:ident($prefix:literal)
+        ($($arg:ident: &$life:lifetime $arg_ty:ty),*) ($($val:ident: $val_ty:ty),*) -> $out:ty
+    ) => {
         #[allow(clippy::type_complexity)]
-        fn $name<'life0, 'life1, 'async_trait>(
-            &'life0 $self,
-            $arg: &'life1 $arg_ty,
+        fn $name<'life0, $($life,)* 'async_trait>(
+            &'life0 self,
+            $($arg: &$life $arg_ty,)*
+            $($val: $val_ty,)*
         ) -> ::std::pin::Pin<
             Box<
                 dyn ::std::future::Future<Output = $crate::store::StoreResult<$out>>
@@ -63,11 +78,22 @@ macro_rules! shared_rows {
         >
         where
             'life0: 'async_trait,
-            'life1: 'async_trait,
+            $($life: 'async_trait,)*
             Self: 'async_trait,
         {
-            Box::pin(async move { $call.await })
+            Box::pin(async move {
+                $crate::store::rows::shared_rows!(
+                    @call $via self.$name(concat!($prefix, ".", stringify!($name)), $($arg,)* $($val,)*)
+                )
+                .await
+            })
         }
+    };
+    (@call [table $table:path] $self:ident.$name:ident($($a:expr,)*)) => {
+        $table.$name(&$self.db, $($a),*)
+    };
+    (@call [docs $($field:ident).+] $self:ident.$name:ident($($a:expr,)*)) => {
+        $self.$($field).+.$name($($a),*)
     };
 }
 

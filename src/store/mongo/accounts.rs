@@ -106,81 +106,66 @@ async fn bump_epoch<D: Send + Sync>(
         .transpose()
 }
 
-/// What teachers and admins share: the by-email lookup, the patch, the password and the epoch.
-struct Accounts<D: Send + Sync, T> {
-    docs: Documents<D, T>,
-    /// The operation names, `<collection>.<operation>`.
-    ops: AccountOps,
-}
-
-struct AccountOps {
-    by_email: &'static str,
-    update: &'static str,
-    set_password_hash: &'static str,
-    change_password: &'static str,
-}
-
-impl<D, T> Accounts<D, T>
+/// What teachers and admins share: the email, a password, a token epoch.
+impl<D, T> Documents<D, T>
 where
     D: Serialize + DeserializeOwned + Send + Sync + for<'a> From<&'a T>,
     T: TryFrom<D, Error = StoreError> + Send + Sync,
 {
-    async fn by_email(&self, email: &str) -> StoreResult<Option<T>> {
-        self.docs
-            .one(self.ops.by_email, doc! { "email": email })
-            .await
+    async fn by_email(&self, op: &'static str, email: &str) -> StoreResult<Option<T>> {
+        self.one(op, doc! { "email": email }).await
     }
 
-    async fn update(
+    async fn set_password_hash(
         &self,
+        op: &'static str,
+        id: &Id,
+        hash: &str,
+        now: Millis,
+    ) -> StoreResult<bool> {
+        let set = doc! { "$set": { "passwordHash": hash, "updatedAt": date(now) } };
+        self.set_by_id(op, id, set).await
+    }
+
+    /// A new password, which ends every session (a new token epoch, returned).
+    async fn change_password(
+        &self,
+        op: &'static str,
+        id: &Id,
+        hash: &str,
+        now: Millis,
+    ) -> StoreResult<Option<i64>> {
+        bump_epoch(self.raw(), op, id, doc! { "passwordHash": hash }, now).await
+    }
+
+    /// Applies the patch's `fields` that are set.
+    async fn patch(
+        &self,
+        op: &'static str,
         id: &Id,
         fields: &[(&str, &Option<String>)],
         now: Millis,
     ) -> StoreResult<Option<T>> {
-        let update = patch_update(fields, now);
-        self.docs.update_by_id(self.ops.update, id, update).await
-    }
-
-    async fn set_password_hash(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<bool> {
-        let set = doc! { "$set": { "passwordHash": hash, "updatedAt": date(now) } };
-        self.docs
-            .set_by_id(self.ops.set_password_hash, id, set)
-            .await
-    }
-
-    async fn change_password(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<Option<i64>> {
-        let set = doc! { "passwordHash": hash };
-        bump_epoch(self.docs.raw(), self.ops.change_password, id, set, now).await
+        self.update_by_id(op, id, patch_update(fields, now)).await
     }
 }
 
 pub(super) struct MongoTeachers {
-    accounts: Accounts<TeacherDoc, Teacher>,
+    docs: Documents<TeacherDoc, Teacher>,
 }
 
 impl MongoTeachers {
     pub(super) fn new(db: &Database) -> Self {
         MongoTeachers {
-            accounts: Accounts {
-                docs: Documents::new(db, TEACHERS).unique("a teacher", "email"),
-                ops: AccountOps {
-                    by_email: "teachers.by_email",
-                    update: "teachers.update",
-                    set_password_hash: "teachers.set_password_hash",
-                    change_password: "teachers.change_password",
-                },
-            },
+            docs: Documents::new(db, TEACHERS).unique("a teacher", "email"),
         }
     }
 }
 
 #[async_trait::async_trait]
 impl Teachers for MongoTeachers {
-    shared_rows!(docs accounts.docs, Teacher, "teachers": insert, by_id);
-
-    async fn by_email(&self, email: &str) -> StoreResult<Option<Teacher>> {
-        self.accounts.by_email(email).await
-    }
+    shared_rows!(docs docs, Teacher, "teachers":
+        insert, by_id, by_email, set_password_hash, change_password);
 
     async fn list(&self, q: &ListQuery) -> StoreResult<Page<Teacher>> {
         let filter = match &q.search {
@@ -190,7 +175,7 @@ impl Teachers for MongoTeachers {
             }
             None => doc! {},
         };
-        self.accounts.docs.page("teachers.list", filter, q).await
+        self.docs.page("teachers.list", filter, q).await
     }
 
     async fn update(&self, id: &Id, p: &TeacherPatch, now: Millis) -> StoreResult<Option<Teacher>> {
@@ -200,15 +185,7 @@ impl Teachers for MongoTeachers {
             ("location", &p.location),
             ("profile", &p.profile),
         ];
-        self.accounts.update(id, &fields, now).await
-    }
-
-    async fn set_password_hash(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<bool> {
-        self.accounts.set_password_hash(id, hash, now).await
-    }
-
-    async fn change_password(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<Option<i64>> {
-        self.accounts.change_password(id, hash, now).await
+        self.docs.patch("teachers.update", id, &fields, now).await
     }
 
     async fn set_status(
@@ -218,20 +195,13 @@ impl Teachers for MongoTeachers {
         now: Millis,
     ) -> StoreResult<Option<i64>> {
         let set = doc! { "status": status.as_str() };
-        bump_epoch(
-            self.accounts.docs.raw(),
-            "teachers.set_status",
-            id,
-            set,
-            now,
-        )
-        .await
+        bump_epoch(self.docs.raw(), "teachers.set_status", id, set, now).await
     }
 
     async fn set_passcode_if_missing(&self, id: &Id, sealed: &str) -> StoreResult<bool> {
         let r = observe(
             "teachers.set_passcode_if_missing",
-            self.accounts.docs.raw().update_one(
+            self.docs.raw().update_one(
                 doc! { "_id": id.to_object_id(), "passcodeSealed": null },
                 doc! { "$set": { "passcodeSealed": sealed } },
             ),
@@ -241,45 +211,33 @@ impl Teachers for MongoTeachers {
     }
 
     async fn count(&self) -> StoreResult<u64> {
-        self.accounts.docs.count("teachers.count", doc! {}).await
+        self.docs.count("teachers.count", doc! {}).await
     }
 
     async fn count_created_between(&self, from: Millis, to: Millis) -> StoreResult<u64> {
         let filter = created_between(from, to);
-        self.accounts
-            .docs
+        self.docs
             .count("teachers.count_created_between", filter)
             .await
     }
 }
 
 pub(super) struct MongoAdmins {
-    accounts: Accounts<AdminDoc, Admin>,
+    docs: Documents<AdminDoc, Admin>,
 }
 
 impl MongoAdmins {
     pub(super) fn new(db: &Database) -> Self {
         MongoAdmins {
-            accounts: Accounts {
-                docs: Documents::new(db, ADMINS).unique("an admin", "email"),
-                ops: AccountOps {
-                    by_email: "admins.by_email",
-                    update: "admins.update",
-                    set_password_hash: "admins.set_password_hash",
-                    change_password: "admins.change_password",
-                },
-            },
+            docs: Documents::new(db, ADMINS).unique("an admin", "email"),
         }
     }
 }
 
 #[async_trait::async_trait]
 impl Admins for MongoAdmins {
-    shared_rows!(docs accounts.docs, Admin, "admins": insert, by_id);
-
-    async fn by_email(&self, email: &str) -> StoreResult<Option<Admin>> {
-        self.accounts.by_email(email).await
-    }
+    shared_rows!(docs docs, Admin, "admins":
+        insert, by_id, by_email, set_password_hash, change_password);
 
     async fn update(&self, id: &Id, p: &AdminPatch, now: Millis) -> StoreResult<Option<Admin>> {
         let fields = [
@@ -289,14 +247,6 @@ impl Admins for MongoAdmins {
             ("location", &p.location),
             ("profile", &p.profile),
         ];
-        self.accounts.update(id, &fields, now).await
-    }
-
-    async fn set_password_hash(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<bool> {
-        self.accounts.set_password_hash(id, hash, now).await
-    }
-
-    async fn change_password(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<Option<i64>> {
-        self.accounts.change_password(id, hash, now).await
+        self.docs.patch("admins.update", id, &fields, now).await
     }
 }

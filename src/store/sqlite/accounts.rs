@@ -1,4 +1,4 @@
-use rusqlite::{Connection, OptionalExtension, ToSql, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::table::boxed;
 use super::{Cached, Db, Table, like_pattern, table};
@@ -41,8 +41,30 @@ table!(ADMINS: Admin = "admins" (
     version, token_epoch
 ));
 
-/// What teachers and admins share: a password, a token epoch, a patch read back.
+/// What teachers and admins share: the email, a password, a token epoch.
 impl<T: Send + 'static> Table<T> {
+    async fn by_email(
+        &'static self,
+        db: &Db,
+        op: &'static str,
+        email: &str,
+    ) -> StoreResult<Option<T>> {
+        db.read(op, |c| self.find(c, "email", &email)).await
+    }
+
+    /// A new password, which ends every session (a new token epoch, returned).
+    async fn change_password(
+        &'static self,
+        db: &Db,
+        op: &'static str,
+        id: &Id,
+        hash: &str,
+        now: Millis,
+    ) -> StoreResult<Option<i64>> {
+        self.set_ending_sessions(db, op, id, "password_hash", hash.to_owned(), now)
+            .await
+    }
+
     async fn set_password_hash(
         &'static self,
         db: &Db,
@@ -92,13 +114,8 @@ pub(super) struct SqliteTeachers {
 
 #[async_trait::async_trait]
 impl Teachers for SqliteTeachers {
-    shared_rows!(table TEACHERS, Teacher, "teachers": insert, by_id);
-
-    async fn by_email(&self, email: &str) -> StoreResult<Option<Teacher>> {
-        self.db
-            .read("teachers.by_email", |c| TEACHERS.find(c, "email", &email))
-            .await
-    }
+    shared_rows!(table TEACHERS, Teacher, "teachers":
+        insert, by_id, by_email, set_password_hash, change_password);
 
     async fn list(&self, q: &ListQuery) -> StoreResult<Page<Teacher>> {
         let pattern = boxed(q.search.as_deref().map(like_pattern));
@@ -110,34 +127,15 @@ impl Teachers for SqliteTeachers {
 
     async fn update(&self, id: &Id, p: &TeacherPatch, now: Millis) -> StoreResult<Option<Teacher>> {
         let p = p.clone();
-        let set: Vec<(_, Box<dyn ToSql + Send>)> = vec![
-            ("name", Box::new(p.name)),
-            ("contact", Box::new(p.contact)),
-            ("location", Box::new(p.location)),
-            ("profile", Box::new(p.profile)),
+        let set = vec![
+            ("name", boxed(p.name)),
+            ("contact", boxed(p.contact)),
+            ("location", boxed(p.location)),
+            ("profile", boxed(p.profile)),
         ];
         let key = [("id", id)];
         TEACHERS
             .patch(&self.db, "teachers.update", &key, set, now)
-            .await
-    }
-
-    async fn set_password_hash(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<bool> {
-        TEACHERS
-            .set_password_hash(&self.db, "teachers.set_password_hash", id, hash, now)
-            .await
-    }
-
-    async fn change_password(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<Option<i64>> {
-        TEACHERS
-            .set_ending_sessions(
-                &self.db,
-                "teachers.change_password",
-                id,
-                "password_hash",
-                hash.to_owned(),
-                now,
-            )
             .await
     }
 
@@ -192,45 +190,21 @@ pub(super) struct SqliteAdmins {
 
 #[async_trait::async_trait]
 impl Admins for SqliteAdmins {
-    shared_rows!(table ADMINS, Admin, "admins": insert, by_id);
-
-    async fn by_email(&self, email: &str) -> StoreResult<Option<Admin>> {
-        self.db
-            .read("admins.by_email", |c| ADMINS.find(c, "email", &email))
-            .await
-    }
+    shared_rows!(table ADMINS, Admin, "admins":
+        insert, by_id, by_email, set_password_hash, change_password);
 
     async fn update(&self, id: &Id, p: &AdminPatch, now: Millis) -> StoreResult<Option<Admin>> {
         let p = p.clone();
-        let set: Vec<(_, Box<dyn ToSql + Send>)> = vec![
-            ("name", Box::new(p.name)),
-            ("email", Box::new(p.email)),
-            ("contact", Box::new(p.contact)),
-            ("location", Box::new(p.location)),
-            ("profile", Box::new(p.profile)),
+        let set = vec![
+            ("name", boxed(p.name)),
+            ("email", boxed(p.email)),
+            ("contact", boxed(p.contact)),
+            ("location", boxed(p.location)),
+            ("profile", boxed(p.profile)),
         ];
         let key = [("id", id)];
         ADMINS
             .patch(&self.db, "admins.update", &key, set, now)
-            .await
-    }
-
-    async fn set_password_hash(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<bool> {
-        ADMINS
-            .set_password_hash(&self.db, "admins.set_password_hash", id, hash, now)
-            .await
-    }
-
-    async fn change_password(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<Option<i64>> {
-        ADMINS
-            .set_ending_sessions(
-                &self.db,
-                "admins.change_password",
-                id,
-                "password_hash",
-                hash.to_owned(),
-                now,
-            )
             .await
     }
 }

@@ -1,4 +1,4 @@
-use rusqlite::{Connection, ToSql, params};
+use rusqlite::{Connection, params};
 
 use super::accounts::CREATED_BETWEEN;
 use super::table::boxed;
@@ -78,10 +78,10 @@ impl Students for SqliteStudents {
 
     async fn update(&self, id: &Id, p: &StudentPatch, now: Millis) -> StoreResult<Option<Student>> {
         let p = p.clone();
-        let set: Vec<(_, Box<dyn ToSql + Send>)> = vec![
-            ("name", Box::new(p.name)),
-            ("profile", Box::new(p.profile)),
-            ("date_of_birth", Box::new(p.date_of_birth)),
+        let set = vec![
+            ("name", boxed(p.name)),
+            ("profile", boxed(p.profile)),
+            ("date_of_birth", boxed(p.date_of_birth)),
         ];
         let key = [("id", id)];
         STUDENTS
