@@ -1,10 +1,11 @@
 //! The port methods every row type shares, written once for both backends.
 //!
 //! Each aggregate has its own port (`Tasks`, `Rewards`, ...), so each adapter implements
-//! `insert`, `by_id` and `by_ids` again, and every one of them is the same single call into the
-//! backend's description of the rows (`Table` on SQLite, `Documents` on MongoDB) under the
-//! operation name `<prefix>.<method>`. `shared_rows!` writes those methods, inside the adapter's
-//! `#[async_trait]` impl of the port:
+//! `insert`, `by_id` and `by_ids` again (and each account adapter `by_email`, `set_password_hash`,
+//! `change_password`), and every one of them is the same single call into the backend's
+//! description of the rows (`Table` on SQLite, `Documents` on MongoDB: a method of the same name
+//! taking the operation name first) under the operation name `<prefix>.<method>`. `shared_rows!`
+//! writes those methods, inside the adapter's `#[async_trait]` impl of the port:
 //!
 //! ```ignore
 //! #[async_trait::async_trait]

@@ -324,3 +324,79 @@ where
 pub(crate) fn load<D, T: TryFrom<D, Error = StoreError>>(doc: Option<D>) -> StoreResult<Option<T>> {
     doc.map(T::try_from).transpose()
 }
+
+#[cfg(test)]
+mod tests {
+    use mongodb::bson::DateTime;
+    use mongodb::bson::oid::ObjectId;
+
+    use crate::domain::classroom::{Repeat, TaskType};
+    use crate::domain::{Id, Millis, Task};
+    use crate::store::StoreError;
+
+    document! {
+        struct TaskDoc for Task {
+            id as "_id": ObjectId,
+            name: String,
+            points: i64,
+            category: ObjectId,
+            kind as "type": String,
+            repeat: String,
+            teacher: ObjectId,
+            created_at as "createdAt": DateTime,
+            updated_at as "updatedAt": DateTime,
+            #[serde(default)]
+            version as "__v": i64,
+        }
+        stored only {
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            marker as "marker": Option<String> = |t| Some(t.name.to_uppercase()),
+        }
+    }
+
+    fn task() -> Task {
+        Task {
+            id: Id::generate(),
+            name: "read".to_owned(),
+            points: 5,
+            category: Id::generate(),
+            kind: TaskType::Good,
+            repeat: Repeat::Weekly,
+            teacher: Id::generate(),
+            created_at: Millis(1_700_000_000_123),
+            updated_at: Millis(1_700_000_000_456),
+            version: 3,
+        }
+    }
+
+    #[test]
+    fn a_row_maps_to_its_stored_names_and_back() {
+        let t = task();
+        let stored = mongodb::bson::to_document(&TaskDoc::from(&t)).unwrap();
+        assert_eq!(stored.get_object_id("_id").unwrap(), t.id.to_object_id());
+        assert_eq!(stored.get_str("type").unwrap(), t.kind.as_str());
+        assert_eq!(
+            stored.get_datetime("createdAt").unwrap().timestamp_millis(),
+            t.created_at.0
+        );
+        assert_eq!(stored.get_i64("__v").unwrap(), 3);
+        assert_eq!(stored.get_str("marker").unwrap(), "READ");
+        let back: TaskDoc = mongodb::bson::from_document(stored).unwrap();
+        assert_eq!(Task::try_from(back).unwrap(), t);
+    }
+
+    #[test]
+    fn an_unknown_name_is_a_backend_error_naming_the_field() {
+        let mut stored = mongodb::bson::to_document(&TaskDoc::from(&task())).unwrap();
+        stored.insert("type", "sometimes");
+        stored.remove("__v");
+        let d: TaskDoc = mongodb::bson::from_document(stored).unwrap();
+        assert_eq!(d.version, 0, "a missing __v is version 0");
+        match Task::try_from(d) {
+            Err(e @ StoreError::Backend(_)) => {
+                assert!(e.detail().contains("TaskDoc: unknown kind \"sometimes\""), "{}", e.detail())
+            }
+            other => panic!("expected a backend error, got {other:?}"),
+        }
+    }
+}
