@@ -394,7 +394,11 @@ mod tests {
         assert_eq!(d.version, 0, "a missing __v is version 0");
         match Task::try_from(d) {
             Err(e @ StoreError::Backend(_)) => {
-                assert!(e.detail().contains("TaskDoc: unknown kind \"sometimes\""), "{}", e.detail())
+                assert!(
+                    e.detail().contains("TaskDoc: unknown kind \"sometimes\""),
+                    "{}",
+                    e.detail()
+                )
             }
             other => panic!("expected a backend error, got {other:?}"),
         }
