@@ -455,3 +455,60 @@ impl Rewards for MongoRewards {
         update_own(&self.docs, "rewards.update", teacher, id, set, now).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::TaskDoc;
+    use crate::domain::classroom::{Repeat, TaskType};
+    use crate::domain::{Id, Millis, Task};
+    use crate::store::StoreError;
+
+    fn task() -> Task {
+        Task {
+            id: Id::generate(),
+            name: "read".to_owned(),
+            points: 5,
+            category: Id::generate(),
+            kind: TaskType::Good,
+            repeat: Repeat::Weekly,
+            teacher: Id::generate(),
+            created_at: Millis(1_700_000_000_123),
+            updated_at: Millis(1_700_000_000_456),
+            version: 3,
+        }
+    }
+
+    /// `document!` writes the old server's field names and reads them back into the same row.
+    #[test]
+    fn a_task_maps_to_its_stored_names_and_back() {
+        let t = task();
+        let stored = mongodb::bson::to_document(&TaskDoc::from(&t)).unwrap();
+        assert_eq!(stored.get_object_id("_id").unwrap(), t.id.to_object_id());
+        assert_eq!(stored.get_str("type").unwrap(), "good");
+        assert_eq!(stored.get_str("repeat").unwrap(), "weekly");
+        let created = stored.get_datetime("createdAt").unwrap();
+        assert_eq!(created.timestamp_millis(), t.created_at.0);
+        assert_eq!(stored.get_i64("__v").unwrap(), 3);
+        let back: TaskDoc = mongodb::bson::from_document(stored).unwrap();
+        assert_eq!(Task::try_from(back).unwrap(), t);
+    }
+
+    #[test]
+    fn an_unknown_stored_name_is_a_backend_error_naming_the_field() {
+        let mut stored = mongodb::bson::to_document(&TaskDoc::from(&task())).unwrap();
+        stored.insert("type", "sometimes");
+        stored.remove("__v");
+        let d: TaskDoc = mongodb::bson::from_document(stored).unwrap();
+        assert_eq!(d.version, 0, "a missing __v is version 0");
+        match Task::try_from(d) {
+            Err(e @ StoreError::Backend(_)) => {
+                let detail = e.detail();
+                assert!(
+                    detail.contains("TaskDoc: unknown kind \"sometimes\""),
+                    "{detail}"
+                );
+            }
+            other => panic!("expected a backend error, got {other:?}"),
+        }
+    }
+}
