@@ -4,6 +4,7 @@
 pub mod files;
 pub mod mongo;
 mod ports;
+mod rows;
 pub mod sqlite;
 
 use std::sync::Arc;

@@ -14,23 +14,19 @@ use mongodb::bson::{DateTime, Document, doc};
 use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 use super::collections::{REWARD_ASSIGNMENTS, STUDENTS, TASK_ASSIGNMENTS};
 use super::points::{self, Book, Ledger, Pending, Session, Settled, exec};
-use super::{date, find_by_id, index, millis, newest_first, observe};
+use super::{Documents, date, document, index, observe};
 use crate::domain::assignment::{
     ClaimRefused, PointsMove, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus,
     Transition,
 };
 use crate::domain::{Id, Millis};
+use crate::store::rows::shared_rows;
 use crate::store::{
     AssignmentCounts, PointsSettlement, RewardAssignments, StoreError, StoreResult, TaskAssignments,
 };
-
-fn bad(what: &str) -> StoreError {
-    StoreError::backend(format!("unexpected {what} in the database"))
-}
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
     observe(
@@ -74,50 +70,37 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
     Ok(())
 }
 
-/// Every document matching `filter`, newest first.
-async fn all<D, T>(coll: &Collection<D>, op: &'static str, filter: Document) -> StoreResult<Vec<T>>
-where
-    D: DeserializeOwned + Send + Sync,
-    T: TryFrom<D, Error = StoreError>,
-{
-    newest_first(coll, op, filter, None).await
-}
-
 // ---------------------------------------------------------------------------------------------
 // Tasks
 
-#[derive(Serialize, Deserialize)]
-struct TaskAssignmentDoc {
-    #[serde(rename = "_id")]
-    id: ObjectId,
-    task: ObjectId,
-    student: ObjectId,
-    teacher: ObjectId,
-    status: String,
-    #[serde(default)]
-    points: i64,
-    slot: String,
-    origin: String,
-    #[serde(rename = "approvedAt", default)]
-    approved_at: Option<DateTime>,
-    #[serde(rename = "renewAt", default)]
-    renew_at: Option<DateTime>,
-    #[serde(rename = "createdAt")]
-    created_at: DateTime,
-    #[serde(rename = "updatedAt")]
-    updated_at: DateTime,
-    #[serde(rename = "__v", default)]
-    version: i64,
-    /// The key of the last points move and whether it settled (`points.rs`); absent on
-    /// assignments that never moved points or were written before these fields existed.
-    #[serde(rename = "pointsOp", default, skip_serializing_if = "Option::is_none")]
-    points_op: Option<String>,
-    #[serde(
-        rename = "pointsApplied",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    points_applied: Option<bool>,
+document! {
+    struct TaskAssignmentDoc for TaskAssignment {
+        id as "_id": ObjectId,
+        task: ObjectId,
+        student: ObjectId,
+        teacher: ObjectId,
+        status: String,
+        #[serde(default)]
+        points: i64,
+        slot: String,
+        origin: String,
+        #[serde(default)]
+        approved_at as "approvedAt": Option<DateTime>,
+        #[serde(default)]
+        renew_at as "renewAt": Option<DateTime>,
+        created_at as "createdAt": DateTime,
+        updated_at as "updatedAt": DateTime,
+        #[serde(default)]
+        version as "__v": i64,
+    }
+    stored only {
+        /// The key of the last points move and whether it settled (`points.rs`); absent on
+        /// assignments that never moved points or were written before these fields existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        points_op as "pointsOp": Option<String> = |_| None,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        points_applied as "pointsApplied": Option<bool> = |_| None,
+    }
 }
 
 impl TaskAssignmentDoc {
@@ -141,58 +124,15 @@ impl TaskAssignmentDoc {
     }
 }
 
-impl From<&TaskAssignment> for TaskAssignmentDoc {
-    fn from(a: &TaskAssignment) -> Self {
-        TaskAssignmentDoc {
-            id: a.id.to_object_id(),
-            task: a.task.to_object_id(),
-            student: a.student.to_object_id(),
-            teacher: a.teacher.to_object_id(),
-            status: a.status.as_str().to_owned(),
-            points: a.points,
-            slot: a.slot.clone(),
-            origin: a.origin.clone(),
-            approved_at: a.approved_at.map(date),
-            renew_at: a.renew_at.map(date),
-            created_at: date(a.created_at),
-            updated_at: date(a.updated_at),
-            version: a.version,
-            points_op: None,
-            points_applied: None,
-        }
-    }
-}
-
-impl TryFrom<TaskAssignmentDoc> for TaskAssignment {
-    type Error = StoreError;
-    fn try_from(d: TaskAssignmentDoc) -> StoreResult<TaskAssignment> {
-        Ok(TaskAssignment {
-            id: Id::from_object_id(d.id),
-            task: Id::from_object_id(d.task),
-            student: Id::from_object_id(d.student),
-            teacher: Id::from_object_id(d.teacher),
-            status: TaskStatus::parse(&d.status).ok_or_else(|| bad("assignment status"))?,
-            points: d.points,
-            slot: d.slot,
-            origin: d.origin,
-            approved_at: d.approved_at.map(millis),
-            renew_at: d.renew_at.map(millis),
-            created_at: millis(d.created_at),
-            updated_at: millis(d.updated_at),
-            version: d.version,
-        })
-    }
-}
-
 pub(super) struct MongoTaskAssignments {
-    coll: Collection<TaskAssignmentDoc>,
+    docs: Documents<TaskAssignmentDoc, TaskAssignment>,
     ledger: Arc<Ledger>,
 }
 
 impl MongoTaskAssignments {
     pub(super) fn new(db: &Database, ledger: Arc<Ledger>) -> Self {
         MongoTaskAssignments {
-            coll: db.collection(TASK_ASSIGNMENTS),
+            docs: Documents::new(db, TASK_ASSIGNMENTS).unique("an assignment", "task"),
             ledger,
         }
     }
@@ -218,7 +158,8 @@ impl MongoTaskAssignments {
             set.extend(points::pending_fields(&key));
             let updated = exec!(
                 s,
-                self.coll
+                self.docs
+                    .raw()
                     .find_one_and_update(filter, doc! { "$set": set, "$inc": { "__v": 1 } })
                     .return_document(ReturnDocument::After)
             )?;
@@ -228,7 +169,7 @@ impl MongoTaskAssignments {
                 }
                 return Ok((true, Some(updated)));
             }
-            let current = exec!(s, self.coll.find_one(own.clone()))?;
+            let current = exec!(s, self.docs.raw().find_one(own.clone()))?;
             match current.as_ref().and_then(TaskAssignmentDoc::pending) {
                 // A move an earlier transition left pending: finish it, then try again.
                 Some(p) if !settled_first => {
@@ -277,19 +218,7 @@ impl MongoTaskAssignments {
 
 #[async_trait::async_trait]
 impl TaskAssignments for MongoTaskAssignments {
-    async fn insert(&self, a: &TaskAssignment) -> StoreResult<()> {
-        observe(
-            "task_assignments.insert",
-            self.coll.insert_one(TaskAssignmentDoc::from(a)),
-        )
-        .await
-        .map(drop)
-        .map_err(|e| super::conflict_on(e, "an assignment", "task"))
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<TaskAssignment>> {
-        find_by_id(&self.coll, "task_assignments.by_id", id).await
-    }
+    shared_rows!(docs docs, TaskAssignment, "task_assignments": insert, by_id);
 
     async fn list_for_teacher(
         &self,
@@ -300,33 +229,25 @@ impl TaskAssignments for MongoTaskAssignments {
         if let Some(s) = status {
             filter.insert("status", s.as_str());
         }
-        all(&self.coll, "task_assignments.list_for_teacher", filter).await
+        self.docs
+            .list("task_assignments.list_for_teacher", filter)
+            .await
     }
 
     async fn list_for_student(&self, student: &Id) -> StoreResult<Vec<TaskAssignment>> {
-        all(
-            &self.coll,
-            "task_assignments.list_for_student",
-            doc! { "student": student.to_object_id() },
-        )
-        .await
+        let filter = doc! { "student": student.to_object_id() };
+        self.docs
+            .list("task_assignments.list_for_student", filter)
+            .await
     }
 
     async fn count_for_student(&self, student: &Id) -> StoreResult<AssignmentCounts> {
         let op = "task_assignments.count_for_student";
-        let total = observe(
-            op,
-            self.coll
-                .count_documents(doc! { "student": student.to_object_id() }),
-        )
-        .await?;
-        let completed = observe(
-            op,
-            self.coll.count_documents(
-                doc! { "student": student.to_object_id(), "status": TaskStatus::Completed.as_str() },
-            ),
-        )
-        .await?;
+        let mine = doc! { "student": student.to_object_id() };
+        let total = self.docs.count(op, mine.clone()).await?;
+        let mut completed = mine;
+        completed.insert("status", TaskStatus::Completed.as_str());
+        let completed = self.docs.count(op, completed).await?;
         Ok(AssignmentCounts { total, completed })
     }
 
@@ -378,31 +299,28 @@ impl TaskAssignments for MongoTaskAssignments {
     }
 
     async fn due_for_renewal(&self, now: Millis, limit: u64) -> StoreResult<Vec<TaskAssignment>> {
-        let op = "task_assignments.due_for_renewal";
-        let docs: Vec<TaskAssignmentDoc> = observe(op, async {
-            self.coll
-                .find(doc! { "renewAt": { "$lte": date(now) } })
-                .sort(doc! { "renewAt": 1 })
-                .limit(limit as i64)
-                .await?
-                .try_collect()
-                .await
-        })
-        .await?;
-        docs.into_iter().map(TaskAssignment::try_from).collect()
+        let due = doc! { "renewAt": { "$lte": date(now) } };
+        let soonest_first = doc! { "renewAt": 1 };
+        self.docs
+            .sorted(
+                "task_assignments.due_for_renewal",
+                due,
+                soonest_first,
+                Some(limit),
+            )
+            .await
     }
 
     async fn renew(&self, done: &TaskAssignment, next: &TaskAssignment) -> StoreResult<bool> {
         let op = "task_assignments.renew";
-        let inserted = match observe(op, self.coll.insert_one(TaskAssignmentDoc::from(next))).await
-        {
-            Ok(_) => true,
+        let inserted = match self.docs.insert(op, next).await {
+            Ok(()) => true,
             Err(StoreError::Conflict { .. }) => false,
             Err(e) => return Err(e),
         };
         observe(
             op,
-            self.coll.update_one(
+            self.docs.raw().update_one(
                 doc! { "_id": done.id.to_object_id() },
                 doc! { "$set": { "renewAt": null } },
             ),
@@ -415,33 +333,29 @@ impl TaskAssignments for MongoTaskAssignments {
 // ---------------------------------------------------------------------------------------------
 // Rewards
 
-#[derive(Serialize, Deserialize)]
-struct RewardAssignmentDoc {
-    #[serde(rename = "_id")]
-    id: ObjectId,
-    reward: ObjectId,
-    student: ObjectId,
-    teacher: ObjectId,
-    status: String,
-    #[serde(default)]
-    paid: i64,
-    #[serde(rename = "claimedAt", default)]
-    claimed_at: Option<DateTime>,
-    #[serde(rename = "createdAt")]
-    created_at: DateTime,
-    #[serde(rename = "updatedAt")]
-    updated_at: DateTime,
-    #[serde(rename = "__v", default)]
-    version: i64,
-    /// As on task assignments.
-    #[serde(rename = "pointsOp", default, skip_serializing_if = "Option::is_none")]
-    points_op: Option<String>,
-    #[serde(
-        rename = "pointsApplied",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    points_applied: Option<bool>,
+document! {
+    struct RewardAssignmentDoc for RewardAssignment {
+        id as "_id": ObjectId,
+        reward: ObjectId,
+        student: ObjectId,
+        teacher: ObjectId,
+        status: String,
+        #[serde(default)]
+        paid: i64,
+        #[serde(default)]
+        claimed_at as "claimedAt": Option<DateTime>,
+        created_at as "createdAt": DateTime,
+        updated_at as "updatedAt": DateTime,
+        #[serde(default)]
+        version as "__v": i64,
+    }
+    stored only {
+        /// As on task assignments.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        points_op as "pointsOp": Option<String> = |_| None,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        points_applied as "pointsApplied": Option<bool> = |_| None,
+    }
 }
 
 impl RewardAssignmentDoc {
@@ -460,45 +374,8 @@ impl RewardAssignmentDoc {
     }
 }
 
-impl From<&RewardAssignment> for RewardAssignmentDoc {
-    fn from(a: &RewardAssignment) -> Self {
-        RewardAssignmentDoc {
-            id: a.id.to_object_id(),
-            reward: a.reward.to_object_id(),
-            student: a.student.to_object_id(),
-            teacher: a.teacher.to_object_id(),
-            status: a.status.as_str().to_owned(),
-            paid: a.paid,
-            claimed_at: a.claimed_at.map(date),
-            created_at: date(a.created_at),
-            updated_at: date(a.updated_at),
-            version: a.version,
-            points_op: None,
-            points_applied: None,
-        }
-    }
-}
-
-impl TryFrom<RewardAssignmentDoc> for RewardAssignment {
-    type Error = StoreError;
-    fn try_from(d: RewardAssignmentDoc) -> StoreResult<RewardAssignment> {
-        Ok(RewardAssignment {
-            id: Id::from_object_id(d.id),
-            reward: Id::from_object_id(d.reward),
-            student: Id::from_object_id(d.student),
-            teacher: Id::from_object_id(d.teacher),
-            status: RewardStatus::parse(&d.status).ok_or_else(|| bad("reward status"))?,
-            paid: d.paid,
-            claimed_at: d.claimed_at.map(millis),
-            created_at: millis(d.created_at),
-            updated_at: millis(d.updated_at),
-            version: d.version,
-        })
-    }
-}
-
 pub(super) struct MongoRewardAssignments {
-    coll: Collection<RewardAssignmentDoc>,
+    docs: Documents<RewardAssignmentDoc, RewardAssignment>,
     students: Collection<Document>,
     ledger: Arc<Ledger>,
 }
@@ -506,7 +383,7 @@ pub(super) struct MongoRewardAssignments {
 impl MongoRewardAssignments {
     pub(super) fn new(db: &Database, ledger: Arc<Ledger>) -> Self {
         MongoRewardAssignments {
-            coll: db.collection(REWARD_ASSIGNMENTS),
+            docs: Documents::new(db, REWARD_ASSIGNMENTS),
             students: db.collection(STUDENTS),
             ledger,
         }
@@ -521,12 +398,12 @@ impl MongoRewardAssignments {
         price: i64,
         now: Millis,
     ) -> Result<Result<RewardAssignmentDoc, ClaimRefused>, mongodb::error::Error> {
-        let mut current = exec!(s, self.coll.find_one(own.clone()))?;
+        let mut current = exec!(s, self.docs.raw().find_one(own.clone()))?;
         if let Some(p) = current.as_ref().and_then(RewardAssignmentDoc::pending) {
             // An earlier claim's payment is pending: settle it first (it may be refused,
             // leaving the reward claimable again).
             self.ledger.settle(s, &p, now).await?;
-            current = exec!(s, self.coll.find_one(own.clone()))?;
+            current = exec!(s, self.docs.raw().find_one(own.clone()))?;
         }
         let Some(current) = current else {
             return Ok(Err(ClaimRefused::NotFound));
@@ -553,7 +430,8 @@ impl MongoRewardAssignments {
         set.extend(points::pending_fields(&key));
         let claimed = exec!(
             s,
-            self.coll
+            self.docs
+                .raw()
                 .find_one_and_update(unclaimed, doc! { "$set": set, "$inc": { "__v": 1 } })
                 .return_document(ReturnDocument::After)
         )?;
@@ -594,26 +472,13 @@ impl MongoRewardAssignments {
 
 #[async_trait::async_trait]
 impl RewardAssignments for MongoRewardAssignments {
-    async fn insert(&self, a: &RewardAssignment) -> StoreResult<()> {
-        observe(
-            "reward_assignments.insert",
-            self.coll.insert_one(RewardAssignmentDoc::from(a)),
-        )
-        .await
-        .map(drop)
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<RewardAssignment>> {
-        find_by_id(&self.coll, "reward_assignments.by_id", id).await
-    }
+    shared_rows!(docs docs, RewardAssignment, "reward_assignments": insert, by_id);
 
     async fn list_for_teacher(&self, teacher: &Id) -> StoreResult<Vec<RewardAssignment>> {
-        all(
-            &self.coll,
-            "reward_assignments.list_for_teacher",
-            doc! { "teacher": teacher.to_object_id() },
-        )
-        .await
+        let filter = doc! { "teacher": teacher.to_object_id() };
+        self.docs
+            .list("reward_assignments.list_for_teacher", filter)
+            .await
     }
 
     async fn list_for_student(
@@ -621,12 +486,10 @@ impl RewardAssignments for MongoRewardAssignments {
         student: &Id,
         status: RewardStatus,
     ) -> StoreResult<Vec<RewardAssignment>> {
-        all(
-            &self.coll,
-            "reward_assignments.list_for_student",
-            doc! { "student": student.to_object_id(), "status": status.as_str() },
-        )
-        .await
+        let filter = doc! { "student": student.to_object_id(), "status": status.as_str() };
+        self.docs
+            .list("reward_assignments.list_for_student", filter)
+            .await
     }
 
     /// The assignment's conditional update lets one claim through; only that one pays, guarded by

@@ -8,22 +8,19 @@
 //! anything else; the move is idempotent. Until then, the students still show under the old name
 //! (`GET /student/class/<old name>`), and no new student can join the old name (no class has it).
 
-use futures_util::TryStreamExt;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, DateTime, Document, doc};
 use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
-use super::accounts::convert;
 use super::collections::STUDENTS;
 use super::students::rename_class;
-use super::{conflict_on, date, find_by_id, find_by_ids, index, literal_regex, millis, observe};
-use crate::domain::classroom::{
-    CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
-};
+use super::{Documents, conflict_on, date, document, index, literal_regex, observe};
+use crate::domain::classroom::{CategoryPatch, ClassChange, RewardPatch, TaskPatch};
 use crate::domain::{Category, Class, Id, Millis, Reward, Task};
+use crate::store::rows::shared_rows;
 use crate::store::{
     Categories, ClassDelete, ClassUpdate, Classes, ListQuery, Page, Rewards, StoreError,
     StoreResult, Tasks,
@@ -66,26 +63,26 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
 
 /// One page of a teacher's documents, newest first; `search` matches `name`.
 async fn page<D, T>(
-    coll: &Collection<D>,
+    docs: &Documents<D, T>,
     op: &'static str,
     teacher: &Id,
     q: &ListQuery,
     search: bool,
 ) -> StoreResult<Page<T>>
 where
-    D: DeserializeOwned + Send + Sync,
-    T: TryFrom<D, Error = StoreError>,
+    D: Serialize + DeserializeOwned + Send + Sync + for<'a> From<&'a T>,
+    T: TryFrom<D, Error = StoreError> + Send + Sync,
 {
     let mut filter = doc! { "teacher": teacher.to_object_id() };
     if let Some(s) = q.search.as_deref().filter(|_| search) {
         filter.insert("name", literal_regex(s));
     }
-    super::page(coll, op, filter, q).await
+    docs.page(op, filter, q).await
 }
 
 /// Applies `set` to the teacher's document `id`, bumping `updatedAt` and `__v`.
 async fn update_own<D, T>(
-    coll: &Collection<D>,
+    docs: &Documents<D, T>,
     op: &'static str,
     teacher: &Id,
     id: &Id,
@@ -93,86 +90,43 @@ async fn update_own<D, T>(
     now: Millis,
 ) -> StoreResult<Option<T>>
 where
-    D: DeserializeOwned + Send + Sync,
-    T: TryFrom<D, Error = StoreError>,
+    D: Serialize + DeserializeOwned + Send + Sync + for<'a> From<&'a T>,
+    T: TryFrom<D, Error = StoreError> + Send + Sync,
 {
     set.insert("updatedAt", date(now));
-    convert(
-        observe(
-            op,
-            coll.find_one_and_update(
-                doc! { "_id": id.to_object_id(), "teacher": teacher.to_object_id() },
-                doc! { "$set": set, "$inc": { "__v": 1 } },
-            )
-            .return_document(ReturnDocument::After),
-        )
-        .await?,
+    docs.update(
+        op,
+        doc! { "_id": id.to_object_id(), "teacher": teacher.to_object_id() },
+        doc! { "$set": set, "$inc": { "__v": 1 } },
     )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
 // Classes
 
-#[derive(Serialize, Deserialize)]
-struct ClassDoc {
-    #[serde(rename = "_id")]
-    id: ObjectId,
-    #[serde(rename = "className")]
-    class_name: String,
-    #[serde(rename = "startDate")]
-    start_date: DateTime,
-    #[serde(rename = "endDate", default)]
-    end_date: Option<DateTime>,
-    teacher: ObjectId,
-    /// Set while a rename's move of the students is not finished (see the module docs).
-    #[serde(
-        rename = "renamedFrom",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
-    renamed_from: Option<String>,
-    #[serde(rename = "createdAt")]
-    created_at: DateTime,
-    #[serde(rename = "updatedAt")]
-    updated_at: DateTime,
-    #[serde(rename = "__v", default)]
-    version: i64,
-}
-
-impl From<&Class> for ClassDoc {
-    fn from(k: &Class) -> Self {
-        ClassDoc {
-            id: k.id.to_object_id(),
-            class_name: k.class_name.clone(),
-            start_date: date(k.start_date),
-            end_date: k.end_date.map(date),
-            teacher: k.teacher.to_object_id(),
-            renamed_from: None,
-            created_at: date(k.created_at),
-            updated_at: date(k.updated_at),
-            version: k.version,
-        }
+document! {
+    struct ClassDoc for Class {
+        id as "_id": ObjectId,
+        class_name as "className": String,
+        start_date as "startDate": DateTime,
+        #[serde(default)]
+        end_date as "endDate": Option<DateTime>,
+        teacher: ObjectId,
+        created_at as "createdAt": DateTime,
+        updated_at as "updatedAt": DateTime,
+        #[serde(default)]
+        version as "__v": i64,
     }
-}
-
-impl TryFrom<ClassDoc> for Class {
-    type Error = StoreError;
-    fn try_from(d: ClassDoc) -> StoreResult<Class> {
-        Ok(Class {
-            id: Id::from_object_id(d.id),
-            class_name: d.class_name,
-            start_date: millis(d.start_date),
-            end_date: d.end_date.map(millis),
-            teacher: Id::from_object_id(d.teacher),
-            created_at: millis(d.created_at),
-            updated_at: millis(d.updated_at),
-            version: d.version,
-        })
+    stored only {
+        /// Set while a rename's move of the students is not finished (see the module docs).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        renamed_from as "renamedFrom": Option<String> = |_| None,
     }
 }
 
 pub(super) struct MongoClasses {
-    coll: Collection<ClassDoc>,
+    docs: Documents<ClassDoc, Class>,
     students: Collection<Document>,
 }
 
@@ -182,7 +136,7 @@ const DELETE_ATTEMPTS: usize = 5;
 impl MongoClasses {
     pub(super) fn new(db: &Database) -> Self {
         MongoClasses {
-            coll: db.collection(CLASSES),
+            docs: Documents::new(db, CLASSES).unique("a class", "name"),
             students: db.collection(STUDENTS),
         }
     }
@@ -190,7 +144,8 @@ impl MongoClasses {
     async fn own(&self, op: &'static str, teacher: &Id, id: &Id) -> StoreResult<Option<ClassDoc>> {
         observe(
             op,
-            self.coll
+            self.docs
+                .raw()
                 .find_one(doc! { "_id": id.to_object_id(), "teacher": teacher.to_object_id() }),
         )
         .await
@@ -205,7 +160,7 @@ impl MongoClasses {
         rename_class(&self.students, op, &teacher, from, &d.class_name, now).await?;
         observe(
             op,
-            self.coll.update_one(
+            self.docs.raw().update_one(
                 doc! { "_id": d.id, "renamedFrom": from, "className": &d.class_name },
                 doc! { "$unset": { "renamedFrom": "" } },
             ),
@@ -217,30 +172,15 @@ impl MongoClasses {
 
 #[async_trait::async_trait]
 impl Classes for MongoClasses {
-    async fn insert(&self, k: &Class) -> StoreResult<()> {
-        observe("classes.insert", self.coll.insert_one(ClassDoc::from(k)))
-            .await
-            .map(drop)
-            .map_err(|e| conflict_on(e, "a class", "name"))
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Class>> {
-        find_by_id(&self.coll, "classes.by_id", id).await
-    }
+    shared_rows!(docs docs, Class, "classes": insert, by_id);
 
     async fn by_name(&self, teacher: &Id, class_name: &str) -> StoreResult<Option<Class>> {
-        convert(
-            observe(
-                "classes.by_name",
-                self.coll
-                    .find_one(doc! { "teacher": teacher.to_object_id(), "className": class_name }),
-            )
-            .await?,
-        )
+        let filter = doc! { "teacher": teacher.to_object_id(), "className": class_name };
+        self.docs.one("classes.by_name", filter).await
     }
 
     async fn list_for_teacher(&self, teacher: &Id, q: &ListQuery) -> StoreResult<Page<Class>> {
-        page(&self.coll, "classes.list_for_teacher", teacher, q, false).await
+        page(&self.docs, "classes.list_for_teacher", teacher, q, false).await
     }
 
     async fn update(
@@ -271,7 +211,8 @@ impl Classes for MongoClasses {
         }
         let written = observe(
             OP,
-            self.coll
+            self.docs
+                .raw()
                 .find_one_and_update(
                     doc! {
                         "_id": id.to_object_id(),
@@ -317,7 +258,7 @@ impl Classes for MongoClasses {
             // Only the version that was checked: a rename in between means count again.
             let r = observe(
                 OP,
-                self.coll.delete_one(doc! {
+                self.docs.raw().delete_one(doc! {
                     "_id": current.id,
                     "teacher": current.teacher,
                     "__v": current.version,
@@ -337,93 +278,39 @@ impl Classes for MongoClasses {
 // ---------------------------------------------------------------------------------------------
 // Categories
 
-#[derive(Serialize, Deserialize)]
-struct CategoryDoc {
-    #[serde(rename = "_id")]
-    id: ObjectId,
-    name: String,
-    #[serde(default)]
-    image: String,
-    teacher: ObjectId,
-    #[serde(rename = "createdAt")]
-    created_at: DateTime,
-    #[serde(rename = "updatedAt")]
-    updated_at: DateTime,
-    #[serde(rename = "__v", default)]
-    version: i64,
-}
-
-impl From<&Category> for CategoryDoc {
-    fn from(k: &Category) -> Self {
-        CategoryDoc {
-            id: k.id.to_object_id(),
-            name: k.name.clone(),
-            image: k.image.clone(),
-            teacher: k.teacher.to_object_id(),
-            created_at: date(k.created_at),
-            updated_at: date(k.updated_at),
-            version: k.version,
-        }
-    }
-}
-
-impl TryFrom<CategoryDoc> for Category {
-    type Error = StoreError;
-    fn try_from(d: CategoryDoc) -> StoreResult<Category> {
-        Ok(Category {
-            id: Id::from_object_id(d.id),
-            name: d.name,
-            image: d.image,
-            teacher: Id::from_object_id(d.teacher),
-            created_at: millis(d.created_at),
-            updated_at: millis(d.updated_at),
-            version: d.version,
-        })
+document! {
+    struct CategoryDoc for Category {
+        id as "_id": ObjectId,
+        name: String,
+        #[serde(default)]
+        image: String,
+        teacher: ObjectId,
+        created_at as "createdAt": DateTime,
+        updated_at as "updatedAt": DateTime,
+        #[serde(default)]
+        version as "__v": i64,
     }
 }
 
 pub(super) struct MongoCategories {
-    coll: Collection<CategoryDoc>,
+    docs: Documents<CategoryDoc, Category>,
 }
 
 impl MongoCategories {
     pub(super) fn new(db: &Database) -> Self {
         MongoCategories {
-            coll: db.collection(CATEGORIES),
+            docs: Documents::new(db, CATEGORIES),
         }
     }
 }
 
 #[async_trait::async_trait]
 impl Categories for MongoCategories {
-    async fn insert(&self, k: &Category) -> StoreResult<()> {
-        observe(
-            "categories.insert",
-            self.coll.insert_one(CategoryDoc::from(k)),
-        )
-        .await
-        .map(drop)
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Category>> {
-        find_by_id(&self.coll, "categories.by_id", id).await
-    }
-
-    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Category>> {
-        find_by_ids(&self.coll, "categories.by_ids", ids).await
-    }
+    shared_rows!(docs docs, Category, "categories": insert, by_id, by_ids);
 
     async fn list_for_teacher(&self, teacher: &Id) -> StoreResult<Vec<Category>> {
-        let docs: Vec<CategoryDoc> = observe("categories.list_for_teacher", async {
-            self.coll
-                .find(doc! { "teacher": teacher.to_object_id() })
-                .sort(doc! { "createdAt": -1, "_id": -1 })
-                .await?
-                .try_collect()
-                .await
-        })
-        .await?;
-        docs.into_iter().map(Category::try_from).collect()
+        let filter = doc! { "teacher": teacher.to_object_id() };
+        self.docs.list("categories.list_for_teacher", filter).await
     }
 
     async fn update(
@@ -440,100 +327,47 @@ impl Categories for MongoCategories {
         if let Some(image) = &p.image {
             set.insert("image", image);
         }
-        update_own(&self.coll, "categories.update", teacher, id, set, now).await
+        update_own(&self.docs, "categories.update", teacher, id, set, now).await
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Tasks
 
-#[derive(Serialize, Deserialize)]
-struct TaskDoc {
-    #[serde(rename = "_id")]
-    id: ObjectId,
-    name: String,
-    points: i64,
-    category: ObjectId,
-    #[serde(rename = "type")]
-    kind: String,
-    repeat: String,
-    teacher: ObjectId,
-    #[serde(rename = "createdAt")]
-    created_at: DateTime,
-    #[serde(rename = "updatedAt")]
-    updated_at: DateTime,
-    #[serde(rename = "__v", default)]
-    version: i64,
-}
-
-impl From<&Task> for TaskDoc {
-    fn from(t: &Task) -> Self {
-        TaskDoc {
-            id: t.id.to_object_id(),
-            name: t.name.clone(),
-            points: t.points,
-            category: t.category.to_object_id(),
-            kind: t.kind.as_str().to_owned(),
-            repeat: t.repeat.as_str().to_owned(),
-            teacher: t.teacher.to_object_id(),
-            created_at: date(t.created_at),
-            updated_at: date(t.updated_at),
-            version: t.version,
-        }
-    }
-}
-
-impl TryFrom<TaskDoc> for Task {
-    type Error = StoreError;
-    fn try_from(d: TaskDoc) -> StoreResult<Task> {
-        let corrupt = |what: &str, v: &str| {
-            StoreError::backend(format!("task {} has an unknown {what} {v:?}", d.id))
-        };
-        Ok(Task {
-            id: Id::from_object_id(d.id),
-            kind: TaskType::parse(&d.kind).ok_or_else(|| corrupt("type", &d.kind))?,
-            repeat: Repeat::parse(&d.repeat).ok_or_else(|| corrupt("repeat", &d.repeat))?,
-            name: d.name,
-            points: d.points,
-            category: Id::from_object_id(d.category),
-            teacher: Id::from_object_id(d.teacher),
-            created_at: millis(d.created_at),
-            updated_at: millis(d.updated_at),
-            version: d.version,
-        })
+document! {
+    struct TaskDoc for Task {
+        id as "_id": ObjectId,
+        name: String,
+        points: i64,
+        category: ObjectId,
+        kind as "type": String,
+        repeat: String,
+        teacher: ObjectId,
+        created_at as "createdAt": DateTime,
+        updated_at as "updatedAt": DateTime,
+        #[serde(default)]
+        version as "__v": i64,
     }
 }
 
 pub(super) struct MongoTasks {
-    coll: Collection<TaskDoc>,
+    docs: Documents<TaskDoc, Task>,
 }
 
 impl MongoTasks {
     pub(super) fn new(db: &Database) -> Self {
         MongoTasks {
-            coll: db.collection(TASKS),
+            docs: Documents::new(db, TASKS),
         }
     }
 }
 
 #[async_trait::async_trait]
 impl Tasks for MongoTasks {
-    async fn insert(&self, t: &Task) -> StoreResult<()> {
-        observe("tasks.insert", self.coll.insert_one(TaskDoc::from(t)))
-            .await
-            .map(drop)
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Task>> {
-        find_by_id(&self.coll, "tasks.by_id", id).await
-    }
-
-    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Task>> {
-        find_by_ids(&self.coll, "tasks.by_ids", ids).await
-    }
+    shared_rows!(docs docs, Task, "tasks": insert, by_id, by_ids);
 
     async fn list_for_teacher(&self, teacher: &Id, q: &ListQuery) -> StoreResult<Page<Task>> {
-        page(&self.coll, "tasks.list_for_teacher", teacher, q, true).await
+        page(&self.docs, "tasks.list_for_teacher", teacher, q, true).await
     }
 
     async fn update(
@@ -559,92 +393,46 @@ impl Tasks for MongoTasks {
         if let Some(repeat) = p.repeat {
             set.insert("repeat", repeat.as_str());
         }
-        update_own(&self.coll, "tasks.update", teacher, id, set, now).await
+        update_own(&self.docs, "tasks.update", teacher, id, set, now).await
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Rewards
 
-#[derive(Serialize, Deserialize)]
-struct RewardDoc {
-    #[serde(rename = "_id")]
-    id: ObjectId,
-    name: String,
-    #[serde(default)]
-    image: String,
-    #[serde(rename = "requiredPoints")]
-    required_points: i64,
-    teacher: ObjectId,
-    #[serde(rename = "createdAt")]
-    created_at: DateTime,
-    #[serde(rename = "updatedAt")]
-    updated_at: DateTime,
-    #[serde(rename = "__v", default)]
-    version: i64,
-}
-
-impl From<&Reward> for RewardDoc {
-    fn from(r: &Reward) -> Self {
-        RewardDoc {
-            id: r.id.to_object_id(),
-            name: r.name.clone(),
-            image: r.image.clone(),
-            required_points: r.required_points,
-            teacher: r.teacher.to_object_id(),
-            created_at: date(r.created_at),
-            updated_at: date(r.updated_at),
-            version: r.version,
-        }
-    }
-}
-
-impl TryFrom<RewardDoc> for Reward {
-    type Error = StoreError;
-    fn try_from(d: RewardDoc) -> StoreResult<Reward> {
-        Ok(Reward {
-            id: Id::from_object_id(d.id),
-            name: d.name,
-            image: d.image,
-            required_points: d.required_points,
-            teacher: Id::from_object_id(d.teacher),
-            created_at: millis(d.created_at),
-            updated_at: millis(d.updated_at),
-            version: d.version,
-        })
+document! {
+    struct RewardDoc for Reward {
+        id as "_id": ObjectId,
+        name: String,
+        #[serde(default)]
+        image: String,
+        required_points as "requiredPoints": i64,
+        teacher: ObjectId,
+        created_at as "createdAt": DateTime,
+        updated_at as "updatedAt": DateTime,
+        #[serde(default)]
+        version as "__v": i64,
     }
 }
 
 pub(super) struct MongoRewards {
-    coll: Collection<RewardDoc>,
+    docs: Documents<RewardDoc, Reward>,
 }
 
 impl MongoRewards {
     pub(super) fn new(db: &Database) -> Self {
         MongoRewards {
-            coll: db.collection(REWARDS),
+            docs: Documents::new(db, REWARDS),
         }
     }
 }
 
 #[async_trait::async_trait]
 impl Rewards for MongoRewards {
-    async fn insert(&self, r: &Reward) -> StoreResult<()> {
-        observe("rewards.insert", self.coll.insert_one(RewardDoc::from(r)))
-            .await
-            .map(drop)
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Reward>> {
-        find_by_id(&self.coll, "rewards.by_id", id).await
-    }
-
-    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Reward>> {
-        find_by_ids(&self.coll, "rewards.by_ids", ids).await
-    }
+    shared_rows!(docs docs, Reward, "rewards": insert, by_id, by_ids);
 
     async fn list_for_teacher(&self, teacher: &Id, q: &ListQuery) -> StoreResult<Page<Reward>> {
-        page(&self.coll, "rewards.list_for_teacher", teacher, q, true).await
+        page(&self.docs, "rewards.list_for_teacher", teacher, q, true).await
     }
 
     async fn update(
@@ -664,6 +452,63 @@ impl Rewards for MongoRewards {
         if let Some(required) = p.required_points {
             set.insert("requiredPoints", required);
         }
-        update_own(&self.coll, "rewards.update", teacher, id, set, now).await
+        update_own(&self.docs, "rewards.update", teacher, id, set, now).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TaskDoc;
+    use crate::domain::classroom::{Repeat, TaskType};
+    use crate::domain::{Id, Millis, Task};
+    use crate::store::StoreError;
+
+    fn task() -> Task {
+        Task {
+            id: Id::generate(),
+            name: "read".to_owned(),
+            points: 5,
+            category: Id::generate(),
+            kind: TaskType::Good,
+            repeat: Repeat::Weekly,
+            teacher: Id::generate(),
+            created_at: Millis(1_700_000_000_123),
+            updated_at: Millis(1_700_000_000_456),
+            version: 3,
+        }
+    }
+
+    /// `document!` writes the old server's field names and reads them back into the same row.
+    #[test]
+    fn a_task_maps_to_its_stored_names_and_back() {
+        let t = task();
+        let stored = mongodb::bson::to_document(&TaskDoc::from(&t)).unwrap();
+        assert_eq!(stored.get_object_id("_id").unwrap(), t.id.to_object_id());
+        assert_eq!(stored.get_str("type").unwrap(), "good");
+        assert_eq!(stored.get_str("repeat").unwrap(), "weekly");
+        let created = stored.get_datetime("createdAt").unwrap();
+        assert_eq!(created.timestamp_millis(), t.created_at.0);
+        assert_eq!(stored.get_i64("__v").unwrap(), 3);
+        let back: TaskDoc = mongodb::bson::from_document(stored).unwrap();
+        assert_eq!(Task::try_from(back).unwrap(), t);
+    }
+
+    #[test]
+    fn an_unknown_stored_name_is_a_backend_error_naming_the_field() {
+        let mut stored = mongodb::bson::to_document(&TaskDoc::from(&task())).unwrap();
+        stored.insert("type", "sometimes");
+        stored.remove("__v");
+        let d: TaskDoc = mongodb::bson::from_document(stored).unwrap();
+        assert_eq!(d.version, 0, "a missing __v is version 0");
+        match Task::try_from(d) {
+            Err(e @ StoreError::Backend(_)) => {
+                let detail = e.detail();
+                assert!(
+                    detail.contains("TaskDoc: unknown kind \"sometimes\""),
+                    "{detail}"
+                );
+            }
+            other => panic!("expected a backend error, got {other:?}"),
+        }
     }
 }

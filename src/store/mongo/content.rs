@@ -7,16 +7,14 @@
 //! (real MongoDB retries a conflicting upsert only in some cases), and lets the first version be
 //! `__v` 0 like a Mongoose `create`.
 
-use futures_util::TryStreamExt;
+use mongodb::Database;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{DateTime, Document, doc};
-use mongodb::options::ReturnDocument;
-use mongodb::{Collection, Database};
-use serde::{Deserialize, Serialize};
 
-use super::{date, find_by_id, index, millis, observe};
+use super::{Documents, date, document, index, observe};
 use crate::domain::content::{PresetType, RuleType};
-use crate::domain::{Feedback, Id, Millis, Preset, Role, Rule};
+use crate::domain::{Feedback, Id, Millis, Preset, Rule};
+use crate::store::rows::shared_rows;
 use crate::store::{Feedbacks, ListQuery, Page, Presets, Rules, StoreError, StoreResult};
 
 const PRESETS: &str = "presets";
@@ -56,106 +54,60 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
 // ---------------------------------------------------------------------------------------------
 // Presets
 
-#[derive(Serialize, Deserialize)]
-struct PresetDoc {
-    #[serde(rename = "_id")]
-    id: ObjectId,
-    image: String,
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(rename = "createdAt")]
-    created_at: DateTime,
-    #[serde(rename = "updatedAt")]
-    updated_at: DateTime,
-    #[serde(rename = "__v", default)]
-    version: i64,
-}
-
-impl From<&Preset> for PresetDoc {
-    fn from(p: &Preset) -> Self {
-        PresetDoc {
-            id: p.id.to_object_id(),
-            image: p.image.clone(),
-            kind: p.kind.as_str().to_owned(),
-            created_at: date(p.created_at),
-            updated_at: date(p.updated_at),
-            version: p.version,
-        }
-    }
-}
-
-impl TryFrom<PresetDoc> for Preset {
-    type Error = StoreError;
-    fn try_from(d: PresetDoc) -> StoreResult<Preset> {
-        Ok(Preset {
-            kind: PresetType::parse(&d.kind).ok_or_else(|| {
-                StoreError::backend(format!("preset {} has an unknown type {:?}", d.id, d.kind))
-            })?,
-            id: Id::from_object_id(d.id),
-            image: d.image,
-            created_at: millis(d.created_at),
-            updated_at: millis(d.updated_at),
-            version: d.version,
-        })
+document! {
+    struct PresetDoc for Preset {
+        id as "_id": ObjectId,
+        image: String,
+        kind as "type": String,
+        created_at as "createdAt": DateTime,
+        updated_at as "updatedAt": DateTime,
+        #[serde(default)]
+        version as "__v": i64,
     }
 }
 
 pub(super) struct MongoPresets {
-    coll: Collection<PresetDoc>,
+    docs: Documents<PresetDoc, Preset>,
 }
 
 impl MongoPresets {
     pub(super) fn new(db: &Database) -> Self {
         MongoPresets {
-            coll: db.collection(PRESETS),
+            docs: Documents::new(db, PRESETS),
         }
     }
 }
 
 #[async_trait::async_trait]
 impl Presets for MongoPresets {
-    async fn insert(&self, p: &Preset) -> StoreResult<()> {
-        observe("presets.insert", self.coll.insert_one(PresetDoc::from(p)))
-            .await
-            .map(drop)
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Preset>> {
-        find_by_id(&self.coll, "presets.by_id", id).await
-    }
+    shared_rows!(docs docs, Preset, "presets": insert, by_id);
 
     async fn list_by_type(&self, kind: PresetType) -> StoreResult<Vec<Preset>> {
-        let docs: Vec<PresetDoc> = observe("presets.list_by_type", async {
-            self.coll
-                .find(doc! { "type": kind.as_str() })
-                .sort(doc! { "createdAt": 1, "_id": 1 })
-                .await?
-                .try_collect()
-                .await
-        })
-        .await?;
-        docs.into_iter().map(Preset::try_from).collect()
+        let (filter, oldest_first) = (
+            doc! { "type": kind.as_str() },
+            doc! { "createdAt": 1, "_id": 1 },
+        );
+        self.docs
+            .sorted("presets.list_by_type", filter, oldest_first, None)
+            .await
     }
 
     async fn list(&self, q: &ListQuery) -> StoreResult<Page<Preset>> {
-        super::page(&self.coll, "presets.list", doc! {}, q).await
+        self.docs.page("presets.list", doc! {}, q).await
     }
 
     async fn delete(&self, id: &Id) -> StoreResult<Option<Preset>> {
-        observe(
-            "presets.delete",
-            self.coll
-                .find_one_and_delete(doc! { "_id": id.to_object_id() }),
-        )
-        .await?
-        .map(Preset::try_from)
-        .transpose()
+        let filter = doc! { "_id": id.to_object_id() };
+        self.docs.delete("presets.delete", filter).await
     }
 
     async fn uses_image(&self, image: &str) -> StoreResult<bool> {
         let found = observe(
             "presets.uses_image",
-            self.coll.count_documents(doc! { "image": image }).limit(1),
+            self.docs
+                .raw()
+                .count_documents(doc! { "image": image })
+                .limit(1),
         )
         .await?;
         Ok(found > 0)
@@ -165,45 +117,26 @@ impl Presets for MongoPresets {
 // ---------------------------------------------------------------------------------------------
 // Rules
 
-#[derive(Serialize, Deserialize)]
-struct RuleDoc {
-    #[serde(rename = "_id")]
-    id: ObjectId,
-    #[serde(rename = "type")]
-    kind: String,
-    content: String,
-    #[serde(rename = "createdAt")]
-    created_at: DateTime,
-    #[serde(rename = "updatedAt")]
-    updated_at: DateTime,
-    #[serde(rename = "__v", default)]
-    version: i64,
-}
-
-impl TryFrom<RuleDoc> for Rule {
-    type Error = StoreError;
-    fn try_from(d: RuleDoc) -> StoreResult<Rule> {
-        Ok(Rule {
-            kind: RuleType::parse(&d.kind).ok_or_else(|| {
-                StoreError::backend(format!("rule {} has an unknown type {:?}", d.id, d.kind))
-            })?,
-            id: Id::from_object_id(d.id),
-            content: d.content,
-            created_at: millis(d.created_at),
-            updated_at: millis(d.updated_at),
-            version: d.version,
-        })
+document! {
+    struct RuleDoc for Rule {
+        id as "_id": ObjectId,
+        kind as "type": String,
+        content: String,
+        created_at as "createdAt": DateTime,
+        updated_at as "updatedAt": DateTime,
+        #[serde(default)]
+        version as "__v": i64,
     }
 }
 
 pub(super) struct MongoRules {
-    coll: Collection<RuleDoc>,
+    docs: Documents<RuleDoc, Rule>,
 }
 
 impl MongoRules {
     pub(super) fn new(db: &Database) -> Self {
         MongoRules {
-            coll: db.collection(RULES),
+            docs: Documents::new(db, RULES),
         }
     }
 }
@@ -211,45 +144,32 @@ impl MongoRules {
 #[async_trait::async_trait]
 impl Rules for MongoRules {
     async fn get(&self, kind: RuleType) -> StoreResult<Option<Rule>> {
-        observe(
-            "rules.get",
-            self.coll.find_one(doc! { "type": kind.as_str() }),
-        )
-        .await?
-        .map(Rule::try_from)
-        .transpose()
+        self.docs
+            .one("rules.get", doc! { "type": kind.as_str() })
+            .await
     }
 
     async fn upsert(&self, kind: RuleType, content: &str, now: Millis) -> StoreResult<Rule> {
         const OP: &str = "rules.upsert";
         for _ in 0..RULE_ATTEMPTS {
-            let now = date(now);
-            let updated = observe(
-                OP,
-                self.coll
-                    .find_one_and_update(
-                        doc! { "type": kind.as_str() },
-                        doc! {
-                            "$set": { "content": content, "updatedAt": now },
-                            "$inc": { "__v": 1 },
-                        },
-                    )
-                    .return_document(ReturnDocument::After),
-            )
-            .await?;
-            if let Some(d) = updated {
-                return Rule::try_from(d);
+            let set = doc! {
+                "$set": { "content": content, "updatedAt": date(now) },
+                "$inc": { "__v": 1 },
+            };
+            let updated = self.docs.update(OP, doc! { "type": kind.as_str() }, set);
+            if let Some(rule) = updated.await? {
+                return Ok(rule);
             }
-            let created = RuleDoc {
-                id: ObjectId::new(),
-                kind: kind.as_str().to_owned(),
+            let created = Rule {
+                id: Id::generate(),
+                kind,
                 content: content.to_owned(),
                 created_at: now,
                 updated_at: now,
                 version: 0,
             };
-            match observe(OP, self.coll.insert_one(&created)).await {
-                Ok(_) => return Rule::try_from(created),
+            match self.docs.insert(OP, &created).await {
+                Ok(()) => return Ok(created),
                 // Another writer created it between our update and our insert: update theirs.
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(e) => return Err(e),
@@ -264,79 +184,36 @@ impl Rules for MongoRules {
 // ---------------------------------------------------------------------------------------------
 // Feedback
 
-#[derive(Serialize, Deserialize)]
-struct FeedbackDoc {
-    #[serde(rename = "_id")]
-    id: ObjectId,
-    user: ObjectId,
-    role: String,
-    feedback: String,
-    #[serde(rename = "createdAt")]
-    created_at: DateTime,
-    #[serde(rename = "updatedAt")]
-    updated_at: DateTime,
-    #[serde(rename = "__v", default)]
-    version: i64,
-}
-
-impl From<&Feedback> for FeedbackDoc {
-    fn from(f: &Feedback) -> Self {
-        FeedbackDoc {
-            id: f.id.to_object_id(),
-            user: f.user.to_object_id(),
-            role: f.role.as_str().to_owned(),
-            feedback: f.feedback.clone(),
-            created_at: date(f.created_at),
-            updated_at: date(f.updated_at),
-            version: f.version,
-        }
-    }
-}
-
-impl TryFrom<FeedbackDoc> for Feedback {
-    type Error = StoreError;
-    fn try_from(d: FeedbackDoc) -> StoreResult<Feedback> {
-        Ok(Feedback {
-            role: Role::parse(&d.role).ok_or_else(|| {
-                StoreError::backend(format!(
-                    "feedback {} has an unknown role {:?}",
-                    d.id, d.role
-                ))
-            })?,
-            id: Id::from_object_id(d.id),
-            user: Id::from_object_id(d.user),
-            feedback: d.feedback,
-            created_at: millis(d.created_at),
-            updated_at: millis(d.updated_at),
-            version: d.version,
-        })
+document! {
+    struct FeedbackDoc for Feedback {
+        id as "_id": ObjectId,
+        user: ObjectId,
+        role: String,
+        feedback: String,
+        created_at as "createdAt": DateTime,
+        updated_at as "updatedAt": DateTime,
+        #[serde(default)]
+        version as "__v": i64,
     }
 }
 
 pub(super) struct MongoFeedbacks {
-    coll: Collection<FeedbackDoc>,
+    docs: Documents<FeedbackDoc, Feedback>,
 }
 
 impl MongoFeedbacks {
     pub(super) fn new(db: &Database) -> Self {
         MongoFeedbacks {
-            coll: db.collection(FEEDBACKS),
+            docs: Documents::new(db, FEEDBACKS),
         }
     }
 }
 
 #[async_trait::async_trait]
 impl Feedbacks for MongoFeedbacks {
-    async fn insert(&self, f: &Feedback) -> StoreResult<()> {
-        observe(
-            "feedbacks.insert",
-            self.coll.insert_one(FeedbackDoc::from(f)),
-        )
-        .await
-        .map(drop)
-    }
+    shared_rows!(docs docs, Feedback, "feedbacks": insert);
 
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Feedback>> {
-        find_by_id(&self.coll, "feedbacks.by_id", id).await
+        self.docs.by_id("feedbacks.by_id", id).await
     }
 }

@@ -6,6 +6,7 @@ mod assignments;
 mod classroom;
 mod collections;
 mod content;
+mod document;
 mod files;
 mod notifications;
 mod points;
@@ -26,6 +27,7 @@ use mongodb::{Client, Database, IndexModel};
 
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::ops::breaker::{Breaker, Probing};
+pub(crate) use document::{Documents, document};
 
 const NAME: &str = "mongodb";
 const DEFAULT_DATABASE: &str = "educoin";

@@ -1,101 +1,46 @@
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{DateTime, Document, doc};
-use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
-use serde::{Deserialize, Serialize};
 
-use super::accounts::convert;
 use super::collections::{STUDENTS, TO_TIDY};
-use super::{
-    conflict_on, created_between, date, find_by_id, find_by_ids, index, literal_regex, observe,
-};
+use super::{Documents, created_between, date, document, index, literal_regex, observe};
 use crate::domain::student::StudentPatch;
 use crate::domain::{Id, Millis, Student};
-use crate::store::{ListQuery, Page, StoreError, StoreResult, Students};
+use crate::store::rows::shared_rows;
+use crate::store::{ListQuery, Page, StoreResult, Students};
 
-#[derive(Serialize, Deserialize)]
-struct StudentDoc {
-    #[serde(rename = "_id")]
-    id: ObjectId,
-    name: String,
-    #[serde(rename = "passcodeSealed")]
-    passcode_sealed: String,
-    #[serde(rename = "passcodeLookup")]
-    passcode_lookup: String,
-    #[serde(rename = "dateOfBirth", default)]
-    date_of_birth: Option<DateTime>,
-    #[serde(default)]
-    profile: Option<String>,
-    class: String,
-    teacher: ObjectId,
-    #[serde(default)]
-    points: i64,
-    #[serde(default = "first_level")]
-    level: i64,
-    #[serde(default)]
-    rewards: i64,
-    #[serde(rename = "pendingPoints", default)]
-    pending_points: i64,
-    /// Filled in for older documents at start (`points::backfill_earned_points`).
-    #[serde(rename = "earnedPoints", default)]
-    earned_points: i64,
-    #[serde(rename = "createdAt")]
-    created_at: DateTime,
-    #[serde(rename = "updatedAt")]
-    updated_at: DateTime,
-    #[serde(rename = "__v", default)]
-    version: i64,
+document! {
+    struct StudentDoc for Student {
+        id as "_id": ObjectId,
+        name: String,
+        passcode_sealed as "passcodeSealed": String,
+        passcode_lookup as "passcodeLookup": String,
+        #[serde(default)]
+        date_of_birth as "dateOfBirth": Option<DateTime>,
+        #[serde(default)]
+        profile: Option<String>,
+        class: String,
+        teacher: ObjectId,
+        #[serde(default)]
+        points: i64,
+        #[serde(default = "first_level")]
+        level: i64,
+        #[serde(default)]
+        rewards: i64,
+        #[serde(default)]
+        pending_points as "pendingPoints": i64,
+        /// Filled in for older documents at start (`points::backfill_earned_points`).
+        #[serde(default)]
+        earned_points as "earnedPoints": i64,
+        created_at as "createdAt": DateTime,
+        updated_at as "updatedAt": DateTime,
+        #[serde(default)]
+        version as "__v": i64,
+    }
 }
 
 fn first_level() -> i64 {
     1
-}
-
-impl From<&Student> for StudentDoc {
-    fn from(s: &Student) -> Self {
-        StudentDoc {
-            id: s.id.to_object_id(),
-            name: s.name.clone(),
-            passcode_sealed: s.passcode_sealed.clone(),
-            passcode_lookup: s.passcode_lookup.clone(),
-            date_of_birth: s.date_of_birth.map(|d| DateTime::from_millis(d.0)),
-            profile: s.profile.clone(),
-            class: s.class.clone(),
-            teacher: s.teacher.to_object_id(),
-            points: s.points,
-            level: s.level,
-            rewards: s.rewards,
-            pending_points: s.pending_points,
-            earned_points: s.earned_points,
-            created_at: DateTime::from_millis(s.created_at.0),
-            updated_at: DateTime::from_millis(s.updated_at.0),
-            version: s.version,
-        }
-    }
-}
-
-impl TryFrom<StudentDoc> for Student {
-    type Error = StoreError;
-    fn try_from(d: StudentDoc) -> StoreResult<Student> {
-        Ok(Student {
-            id: Id::from_object_id(d.id),
-            name: d.name,
-            passcode_sealed: d.passcode_sealed,
-            passcode_lookup: d.passcode_lookup,
-            date_of_birth: d.date_of_birth.map(|t| Millis(t.timestamp_millis())),
-            profile: d.profile,
-            class: d.class,
-            teacher: Id::from_object_id(d.teacher),
-            points: d.points,
-            level: d.level,
-            rewards: d.rewards,
-            pending_points: d.pending_points,
-            earned_points: d.earned_points,
-            created_at: Millis(d.created_at.timestamp_millis()),
-            updated_at: Millis(d.updated_at.timestamp_millis()),
-            version: d.version,
-        })
-    }
 }
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
@@ -138,13 +83,13 @@ pub(super) async fn rename_class(
 }
 
 pub(super) struct MongoStudents {
-    coll: Collection<StudentDoc>,
+    docs: Documents<StudentDoc, Student>,
 }
 
 impl MongoStudents {
     pub(super) fn new(db: &Database) -> Self {
         MongoStudents {
-            coll: db.collection(STUDENTS),
+            docs: Documents::new(db, STUDENTS).unique("a student", "passcode"),
         }
     }
 
@@ -157,35 +102,17 @@ impl MongoStudents {
         if let Some(s) = &q.search {
             filter.insert("name", literal_regex(s));
         }
-        super::page(&self.coll, op, filter, q).await
+        self.docs.page(op, filter, q).await
     }
 }
 
 #[async_trait::async_trait]
 impl Students for MongoStudents {
-    async fn insert(&self, s: &Student) -> StoreResult<()> {
-        observe("students.insert", self.coll.insert_one(StudentDoc::from(s)))
-            .await
-            .map(drop)
-            .map_err(|e| conflict_on(e, "a student", "passcode"))
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Student>> {
-        find_by_id(&self.coll, "students.by_id", id).await
-    }
-
-    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Student>> {
-        find_by_ids(&self.coll, "students.by_ids", ids).await
-    }
+    shared_rows!(docs docs, Student, "students": insert, by_id, by_ids);
 
     async fn by_passcode_lookup(&self, lookup: &str) -> StoreResult<Option<Student>> {
-        convert(
-            observe(
-                "students.by_passcode_lookup",
-                self.coll.find_one(doc! { "passcodeLookup": lookup }),
-            )
-            .await?,
-        )
+        let filter = doc! { "passcodeLookup": lookup };
+        self.docs.one("students.by_passcode_lookup", filter).await
     }
 
     async fn list_for_teacher(
@@ -214,20 +141,10 @@ impl Students for MongoStudents {
             set.insert("profile", profile);
         }
         if let Some(dob) = p.date_of_birth {
-            set.insert("dateOfBirth", DateTime::from_millis(dob.0));
+            set.insert("dateOfBirth", date(dob));
         }
-        convert(
-            observe(
-                "students.update",
-                self.coll
-                    .find_one_and_update(
-                        doc! { "_id": id.to_object_id() },
-                        doc! { "$set": set, "$inc": { "__v": 1 } },
-                    )
-                    .return_document(ReturnDocument::After),
-            )
-            .await?,
-        )
+        let update = doc! { "$set": set, "$inc": { "__v": 1 } };
+        self.docs.update_by_id("students.update", id, update).await
     }
 
     async fn set_passcode(
@@ -237,39 +154,26 @@ impl Students for MongoStudents {
         lookup: &str,
         now: Millis,
     ) -> StoreResult<bool> {
-        let r = observe(
-            "students.set_passcode",
-            self.coll.update_one(
-                doc! { "_id": id.to_object_id() },
-                doc! { "$set": {
-                    "passcodeSealed": sealed, "passcodeLookup": lookup, "updatedAt": date(now)
-                } },
-            ),
-        )
-        .await
-        .map_err(|e| conflict_on(e, "a student", "passcode"))?;
-        Ok(r.matched_count == 1)
+        let set = doc! { "$set": {
+            "passcodeSealed": sealed, "passcodeLookup": lookup, "updatedAt": date(now)
+        } };
+        self.docs.set_by_id("students.set_passcode", id, set).await
     }
 
     async fn count(&self) -> StoreResult<u64> {
-        observe("students.count", self.coll.count_documents(doc! {})).await
+        self.docs.count("students.count", doc! {}).await
     }
 
     async fn count_for_teacher(&self, teacher: &Id) -> StoreResult<u64> {
-        observe(
-            "students.count_for_teacher",
-            self.coll
-                .count_documents(doc! { "teacher": teacher.to_object_id() }),
-        )
-        .await
+        let filter = doc! { "teacher": teacher.to_object_id() };
+        self.docs.count("students.count_for_teacher", filter).await
     }
 
     async fn count_created_between(&self, from: Millis, to: Millis) -> StoreResult<u64> {
-        observe(
-            "students.count_created_between",
-            self.coll.count_documents(created_between(from, to)),
-        )
-        .await
+        let filter = created_between(from, to);
+        self.docs
+            .count("students.count_created_between", filter)
+            .await
     }
 
     async fn rename_class(
@@ -279,14 +183,7 @@ impl Students for MongoStudents {
         to: &str,
         now: Millis,
     ) -> StoreResult<u64> {
-        rename_class(
-            &self.coll.clone_with_type(),
-            "students.rename_class",
-            teacher,
-            from,
-            to,
-            now,
-        )
-        .await
+        let coll = self.docs.raw().clone_with_type();
+        rename_class(&coll, "students.rename_class", teacher, from, to, now).await
     }
 }

@@ -2,47 +2,30 @@ use std::time::Duration;
 
 use mongodb::bson::{DateTime, Document, doc};
 use mongodb::options::IndexOptions;
-use mongodb::{Collection, Database, IndexModel};
-use serde::{Deserialize, Serialize};
+use mongodb::{Database, IndexModel};
 
-use super::{index, observe};
-use crate::domain::{Id, Millis, Role};
-use crate::store::{Consumed, RefreshToken, RefreshTokens, StoreError, StoreResult};
+use super::{Documents, document, index, observe};
+use crate::domain::{Id, Millis};
+use crate::store::rows::shared_rows;
+use crate::store::{Consumed, RefreshToken, RefreshTokens, StoreResult};
 
 const REFRESH_TOKENS: &str = "refreshtokens";
 
-#[derive(Serialize, Deserialize)]
-struct TokenDoc {
-    /// The keyed hash of the token: the primary key, so a lookup is one index probe.
-    #[serde(rename = "_id")]
-    hash: String,
-    family: String,
-    #[serde(rename = "accountId")]
-    account_id: String,
-    role: String,
-    #[serde(rename = "expiresAt")]
-    expires_at: DateTime,
-    #[serde(rename = "createdAt")]
-    created_at: DateTime,
-    #[serde(rename = "usedAt", default)]
-    used_at: Option<DateTime>,
-    #[serde(default)]
-    revoked: bool,
-}
-
-impl TryFrom<TokenDoc> for RefreshToken {
-    type Error = StoreError;
-    fn try_from(d: TokenDoc) -> StoreResult<RefreshToken> {
-        Ok(RefreshToken {
-            account_id: Id::parse(&d.account_id)
-                .map_err(|_| StoreError::backend("refresh token with a bad account id"))?,
-            role: Role::parse(&d.role)
-                .ok_or_else(|| StoreError::backend("refresh token with an unknown role"))?,
-            hash: d.hash,
-            family: d.family,
-            expires_at: Millis(d.expires_at.timestamp_millis()),
-            created_at: Millis(d.created_at.timestamp_millis()),
-        })
+document! {
+    struct TokenDoc for RefreshToken {
+        /// The keyed hash of the token: the primary key, so a lookup is one index probe.
+        hash as "_id": String,
+        family: String,
+        account_id as "accountId": String,
+        role: String,
+        expires_at as "expiresAt": DateTime,
+        created_at as "createdAt": DateTime,
+    }
+    stored only {
+        #[serde(default)]
+        used_at as "usedAt": Option<DateTime> = |_| None,
+        #[serde(default)]
+        revoked: bool = |_| false,
     }
 }
 
@@ -70,41 +53,35 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
 }
 
 pub(super) struct MongoRefreshTokens {
-    coll: Collection<TokenDoc>,
+    docs: Documents<TokenDoc, RefreshToken>,
 }
 
 impl MongoRefreshTokens {
     pub(super) fn new(db: &Database) -> Self {
         MongoRefreshTokens {
-            coll: db.collection(REFRESH_TOKENS),
+            docs: Documents::new(db, REFRESH_TOKENS),
         }
+    }
+
+    async fn revoke(&self, op: &'static str, filter: Document) -> StoreResult<()> {
+        let revoked = doc! { "$set": { "revoked": true } };
+        observe(op, self.docs.raw().update_many(filter, revoked))
+            .await
+            .map(drop)
     }
 }
 
 #[async_trait::async_trait]
 impl RefreshTokens for MongoRefreshTokens {
-    async fn insert(&self, t: &RefreshToken) -> StoreResult<()> {
-        let d = TokenDoc {
-            hash: t.hash.clone(),
-            family: t.family.clone(),
-            account_id: t.account_id.to_hex(),
-            role: t.role.as_str().to_owned(),
-            expires_at: DateTime::from_millis(t.expires_at.0),
-            created_at: DateTime::from_millis(t.created_at.0),
-            used_at: None,
-            revoked: false,
-        };
-        observe("refresh_tokens.insert", self.coll.insert_one(d))
-            .await
-            .map(drop)
-    }
+    shared_rows!(docs docs, RefreshToken, "refresh_tokens": insert);
 
     async fn consume(&self, hash: &str, now: Millis) -> StoreResult<Consumed> {
+        const OP: &str = "refresh_tokens.consume";
         let now_dt = DateTime::from_millis(now.0);
         // The conditional update is the single point where a token becomes used.
         let won = observe(
-            "refresh_tokens.consume",
-            self.coll.find_one_and_update(
+            OP,
+            self.docs.raw().find_one_and_update(
                 doc! { "_id": hash, "usedAt": null, "revoked": false, "expiresAt": { "$gt": now_dt } },
                 doc! { "$set": { "usedAt": now_dt } },
             ),
@@ -113,11 +90,7 @@ impl RefreshTokens for MongoRefreshTokens {
         if let Some(d) = won {
             return Ok(Consumed::Fresh(d.try_into()?));
         }
-        let existing = observe(
-            "refresh_tokens.consume",
-            self.coll.find_one(doc! { "_id": hash }),
-        )
-        .await?;
+        let existing = observe(OP, self.docs.raw().find_one(doc! { "_id": hash })).await?;
         Ok(match existing {
             Some(d) if d.used_at.is_some() || d.revoked => Consumed::Reused(d.try_into()?),
             _ => Consumed::Invalid,
@@ -125,26 +98,12 @@ impl RefreshTokens for MongoRefreshTokens {
     }
 
     async fn revoke_family(&self, family: &str) -> StoreResult<()> {
-        observe(
-            "refresh_tokens.revoke_family",
-            self.coll.update_many(
-                doc! { "family": family },
-                doc! { "$set": { "revoked": true } },
-            ),
-        )
-        .await
-        .map(drop)
+        self.revoke("refresh_tokens.revoke_family", doc! { "family": family })
+            .await
     }
 
     async fn revoke_account(&self, account_id: &Id) -> StoreResult<()> {
-        observe(
-            "refresh_tokens.revoke_account",
-            self.coll.update_many(
-                doc! { "accountId": account_id.to_hex() },
-                doc! { "$set": { "revoked": true } },
-            ),
-        )
-        .await
-        .map(drop)
+        let filter = doc! { "accountId": account_id.to_hex() };
+        self.revoke("refresh_tokens.revoke_account", filter).await
     }
 }

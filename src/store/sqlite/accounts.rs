@@ -1,8 +1,10 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::table::boxed;
 use super::{Cached, Db, Table, like_pattern, table};
 use crate::domain::account::{AdminPatch, TeacherPatch};
 use crate::domain::{AccountStatus, Admin, Id, Millis, Teacher};
+use crate::store::rows::shared_rows;
 use crate::store::{Admins, ListQuery, Page, StoreResult, Teachers};
 
 /// A stored value the domain does not know (edited by hand, or written by a newer version).
@@ -22,6 +24,9 @@ pub(super) fn count(
     c.one(sql, params, |r| r.get::<_, i64>(0)).map(|n| n as u64)
 }
 
+/// Rows created in `[?1, ?2)`.
+pub(super) const CREATED_BETWEEN: &str = "created_at >= ?1 AND created_at < ?2";
+
 table!(TEACHERS: Teacher = "teachers" (
     "id, name, email, contact, location, profile, status, password_hash, \
      passcode_sealed, created_at, updated_at, version, token_epoch",
@@ -36,8 +41,30 @@ table!(ADMINS: Admin = "admins" (
     version, token_epoch
 ));
 
-/// What teachers and admins share: a password, a token epoch, a patch read back.
+/// What teachers and admins share: the email, a password, a token epoch.
 impl<T: Send + 'static> Table<T> {
+    async fn by_email(
+        &'static self,
+        db: &Db,
+        op: &'static str,
+        email: &str,
+    ) -> StoreResult<Option<T>> {
+        db.read(op, |c| self.find(c, "email", &email)).await
+    }
+
+    /// A new password, which ends every session (a new token epoch, returned).
+    async fn change_password(
+        &'static self,
+        db: &Db,
+        op: &'static str,
+        id: &Id,
+        hash: &str,
+        now: Millis,
+    ) -> StoreResult<Option<i64>> {
+        self.set_ending_sessions(db, op, id, "password_hash", hash.to_owned(), now)
+            .await
+    }
+
     async fn set_password_hash(
         &'static self,
         db: &Db,
@@ -87,67 +114,28 @@ pub(super) struct SqliteTeachers {
 
 #[async_trait::async_trait]
 impl Teachers for SqliteTeachers {
-    async fn insert(&self, t: &Teacher) -> StoreResult<()> {
-        TEACHERS.insert(&self.db, "teachers.insert", t).await
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Teacher>> {
-        TEACHERS.by_id(&self.db, "teachers.by_id", id).await
-    }
-
-    async fn by_email(&self, email: &str) -> StoreResult<Option<Teacher>> {
-        self.db
-            .read("teachers.by_email", |c| TEACHERS.find(c, "email", &email))
-            .await
-    }
+    shared_rows!(table TEACHERS, Teacher, "teachers":
+        insert, by_id, by_email, set_password_hash, change_password);
 
     async fn list(&self, q: &ListQuery) -> StoreResult<Page<Teacher>> {
-        let (pattern, q) = (q.search.as_deref().map(like_pattern), q.clone());
-        self.db
-            .scan("teachers.list", move |c| {
-                let filter = "?1 IS NULL OR name LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\'";
-                TEACHERS.page(c, filter, &[&pattern], &q)
-            })
+        let pattern = boxed(q.search.as_deref().map(like_pattern));
+        let filter = "?1 IS NULL OR name LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\'";
+        TEACHERS
+            .scan_page(&self.db, "teachers.list", filter, vec![pattern], q)
             .await
     }
 
     async fn update(&self, id: &Id, p: &TeacherPatch, now: Millis) -> StoreResult<Option<Teacher>> {
         let p = p.clone();
+        let set = vec![
+            ("name", boxed(p.name)),
+            ("contact", boxed(p.contact)),
+            ("location", boxed(p.location)),
+            ("profile", boxed(p.profile)),
+        ];
+        let key = [("id", id)];
         TEACHERS
-            .update(
-                &self.db,
-                "teachers.update",
-                "UPDATE teachers SET name = COALESCE(?2, name), contact = COALESCE(?3, contact), \
-                 location = COALESCE(?4, location), profile = COALESCE(?5, profile), \
-                 updated_at = ?6, version = version + 1 WHERE id = ?1",
-                vec![
-                    Box::new(id.clone()),
-                    Box::new(p.name),
-                    Box::new(p.contact),
-                    Box::new(p.location),
-                    Box::new(p.profile),
-                    Box::new(now),
-                ],
-            )
-            .await
-    }
-
-    async fn set_password_hash(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<bool> {
-        TEACHERS
-            .set_password_hash(&self.db, "teachers.set_password_hash", id, hash, now)
-            .await
-    }
-
-    async fn change_password(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<Option<i64>> {
-        TEACHERS
-            .set_ending_sessions(
-                &self.db,
-                "teachers.change_password",
-                id,
-                "password_hash",
-                hash.to_owned(),
-                now,
-            )
+            .patch(&self.db, "teachers.update", &key, set, now)
             .await
     }
 
@@ -183,22 +171,15 @@ impl Teachers for SqliteTeachers {
     }
 
     async fn count(&self) -> StoreResult<u64> {
-        self.db
-            .scan("teachers.count", |c| {
-                count(c, "SELECT COUNT(*) FROM teachers", [])
-            })
+        TEACHERS
+            .count(&self.db, "teachers.count", "1", vec![])
             .await
     }
 
     async fn count_created_between(&self, from: Millis, to: Millis) -> StoreResult<u64> {
-        self.db
-            .scan("teachers.count_created_between", move |c| {
-                count(
-                    c,
-                    "SELECT COUNT(*) FROM teachers WHERE created_at >= ?1 AND created_at < ?2",
-                    [from, to],
-                )
-            })
+        let op = "teachers.count_created_between";
+        TEACHERS
+            .count(&self.db, op, CREATED_BETWEEN, vec![boxed(from), boxed(to)])
             .await
     }
 }
@@ -209,59 +190,21 @@ pub(super) struct SqliteAdmins {
 
 #[async_trait::async_trait]
 impl Admins for SqliteAdmins {
-    async fn insert(&self, a: &Admin) -> StoreResult<()> {
-        ADMINS.insert(&self.db, "admins.insert", a).await
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Admin>> {
-        ADMINS.by_id(&self.db, "admins.by_id", id).await
-    }
-
-    async fn by_email(&self, email: &str) -> StoreResult<Option<Admin>> {
-        self.db
-            .read("admins.by_email", |c| ADMINS.find(c, "email", &email))
-            .await
-    }
+    shared_rows!(table ADMINS, Admin, "admins":
+        insert, by_id, by_email, set_password_hash, change_password);
 
     async fn update(&self, id: &Id, p: &AdminPatch, now: Millis) -> StoreResult<Option<Admin>> {
         let p = p.clone();
+        let set = vec![
+            ("name", boxed(p.name)),
+            ("email", boxed(p.email)),
+            ("contact", boxed(p.contact)),
+            ("location", boxed(p.location)),
+            ("profile", boxed(p.profile)),
+        ];
+        let key = [("id", id)];
         ADMINS
-            .update(
-                &self.db,
-                "admins.update",
-                "UPDATE admins SET name = COALESCE(?2, name), email = COALESCE(?3, email), \
-                 contact = COALESCE(?4, contact), location = COALESCE(?5, location), \
-                 profile = COALESCE(?6, profile), updated_at = ?7, version = version + 1 \
-                 WHERE id = ?1",
-                vec![
-                    Box::new(id.clone()),
-                    Box::new(p.name),
-                    Box::new(p.email),
-                    Box::new(p.contact),
-                    Box::new(p.location),
-                    Box::new(p.profile),
-                    Box::new(now),
-                ],
-            )
-            .await
-    }
-
-    async fn set_password_hash(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<bool> {
-        ADMINS
-            .set_password_hash(&self.db, "admins.set_password_hash", id, hash, now)
-            .await
-    }
-
-    async fn change_password(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<Option<i64>> {
-        ADMINS
-            .set_ending_sessions(
-                &self.db,
-                "admins.change_password",
-                id,
-                "password_hash",
-                hash.to_owned(),
-                now,
-            )
+            .patch(&self.db, "admins.update", &key, set, now)
             .await
     }
 }

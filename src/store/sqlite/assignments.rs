@@ -3,13 +3,13 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::table::NEWEST_FIRST;
-use super::{Cached, Db, Table, table};
+use super::{Cached, Db, table};
 use crate::domain::assignment::{
     ClaimRefused, PointsMove, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus,
     Transition,
 };
 use crate::domain::{Id, Millis};
+use crate::store::rows::shared_rows;
 use crate::store::{
     AssignmentCounts, PointsSettlement, RewardAssignments, StoreResult, TaskAssignments,
 };
@@ -104,59 +104,34 @@ pub(super) struct SqliteTaskAssignments {
     pub(super) db: Db,
 }
 
-/// A list of assignments, newest first: on the blocking pool, as it is not bounded by a page.
-async fn list<T: Send + 'static>(
-    db: &Db,
-    op: &'static str,
-    table: &'static Table<T>,
-    filter: &'static str,
-    args: Vec<Box<dyn rusqlite::ToSql + Send>>,
-) -> StoreResult<Vec<T>> {
-    db.scan(op, move |c| {
-        let bound: Vec<&dyn rusqlite::ToSql> = args.iter().map(|a| a.as_ref() as _).collect();
-        table.list(c, filter, &bound, NEWEST_FIRST)
-    })
-    .await
-}
-
 #[async_trait::async_trait]
 impl TaskAssignments for SqliteTaskAssignments {
-    async fn insert(&self, a: &TaskAssignment) -> StoreResult<()> {
-        TASK_ASSIGNMENTS
-            .insert(&self.db, "task_assignments.insert", a)
-            .await
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<TaskAssignment>> {
-        TASK_ASSIGNMENTS
-            .by_id(&self.db, "task_assignments.by_id", id)
-            .await
-    }
+    shared_rows!(table TASK_ASSIGNMENTS, TaskAssignment, "task_assignments": insert, by_id);
 
     async fn list_for_teacher(
         &self,
         teacher: &Id,
         status: Option<TaskStatus>,
     ) -> StoreResult<Vec<TaskAssignment>> {
-        list(
-            &self.db,
-            "task_assignments.list_for_teacher",
-            &TASK_ASSIGNMENTS,
-            "teacher = ?1 AND (?2 IS NULL OR status = ?2)",
-            vec![Box::new(teacher.clone()), Box::new(status)],
-        )
-        .await
+        TASK_ASSIGNMENTS
+            .newest_first(
+                &self.db,
+                "task_assignments.list_for_teacher",
+                "teacher = ?1 AND (?2 IS NULL OR status = ?2)",
+                vec![Box::new(teacher.clone()), Box::new(status)],
+            )
+            .await
     }
 
     async fn list_for_student(&self, student: &Id) -> StoreResult<Vec<TaskAssignment>> {
-        list(
-            &self.db,
-            "task_assignments.list_for_student",
-            &TASK_ASSIGNMENTS,
-            "student = ?1",
-            vec![Box::new(student.clone())],
-        )
-        .await
+        TASK_ASSIGNMENTS
+            .newest_first(
+                &self.db,
+                "task_assignments.list_for_student",
+                "student = ?1",
+                vec![Box::new(student.clone())],
+            )
+            .await
     }
 
     async fn count_for_student(&self, student: &Id) -> StoreResult<AssignmentCounts> {
@@ -279,27 +254,17 @@ pub(super) struct SqliteRewardAssignments {
 
 #[async_trait::async_trait]
 impl RewardAssignments for SqliteRewardAssignments {
-    async fn insert(&self, a: &RewardAssignment) -> StoreResult<()> {
-        REWARD_ASSIGNMENTS
-            .insert(&self.db, "reward_assignments.insert", a)
-            .await
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<RewardAssignment>> {
-        REWARD_ASSIGNMENTS
-            .by_id(&self.db, "reward_assignments.by_id", id)
-            .await
-    }
+    shared_rows!(table REWARD_ASSIGNMENTS, RewardAssignment, "reward_assignments": insert, by_id);
 
     async fn list_for_teacher(&self, teacher: &Id) -> StoreResult<Vec<RewardAssignment>> {
-        list(
-            &self.db,
-            "reward_assignments.list_for_teacher",
-            &REWARD_ASSIGNMENTS,
-            "teacher = ?1",
-            vec![Box::new(teacher.clone())],
-        )
-        .await
+        REWARD_ASSIGNMENTS
+            .newest_first(
+                &self.db,
+                "reward_assignments.list_for_teacher",
+                "teacher = ?1",
+                vec![Box::new(teacher.clone())],
+            )
+            .await
     }
 
     async fn list_for_student(
@@ -307,14 +272,14 @@ impl RewardAssignments for SqliteRewardAssignments {
         student: &Id,
         status: RewardStatus,
     ) -> StoreResult<Vec<RewardAssignment>> {
-        list(
-            &self.db,
-            "reward_assignments.list_for_student",
-            &REWARD_ASSIGNMENTS,
-            "student = ?1 AND status = ?2",
-            vec![Box::new(student.clone()), Box::new(status)],
-        )
-        .await
+        REWARD_ASSIGNMENTS
+            .newest_first(
+                &self.db,
+                "reward_assignments.list_for_student",
+                "student = ?1 AND status = ?2",
+                vec![Box::new(student.clone()), Box::new(status)],
+            )
+            .await
     }
 
     async fn claim(

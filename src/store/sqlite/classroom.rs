@@ -4,12 +4,13 @@ use rusqlite::{Connection, OptionalExtension, ToSql, params};
 
 use super::accounts::{corrupt, count};
 use super::students::rename_class;
-use super::table::NEWEST_FIRST;
+use super::table::boxed;
 use super::{Cached, Db, Table, like_pattern, table};
 use crate::domain::classroom::{
     CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
 };
 use crate::domain::{Category, Class, Id, Millis, Reward, Task};
+use crate::store::rows::shared_rows;
 use crate::store::{
     Categories, ClassDelete, ClassUpdate, Classes, ListQuery, Page, Rewards, StoreResult, Tasks,
 };
@@ -17,14 +18,32 @@ use crate::store::{
 /// One teacher's rows, newest first; `search` matches the name.
 const TEACHER_AND_NAME: &str = "teacher = ?1 AND (?2 IS NULL OR name LIKE ?2 ESCAPE '\\')";
 
-fn teacher_page<T: Send>(
-    table: &Table<T>,
-    c: &Connection,
+async fn teacher_page<T: Send + 'static>(
+    table: &'static Table<T>,
+    db: &Db,
+    op: &'static str,
     teacher: &Id,
     q: &ListQuery,
-) -> rusqlite::Result<Page<T>> {
-    let pattern = q.search.as_deref().map(like_pattern);
-    table.page(c, TEACHER_AND_NAME, &[teacher, &pattern], q)
+) -> StoreResult<Page<T>> {
+    let args = vec![
+        boxed(teacher.clone()),
+        boxed(q.search.as_deref().map(like_pattern)),
+    ];
+    table.scan_page(db, op, TEACHER_AND_NAME, args, q).await
+}
+
+/// A patch of the teacher's row `id` (see [`Table::patch`]).
+async fn patch<T: Send + 'static>(
+    table: &'static Table<T>,
+    db: &Db,
+    op: &'static str,
+    (teacher, id): (&Id, &Id),
+    set: Vec<(&'static str, Box<dyn ToSql + Send>)>,
+    now: Millis,
+) -> StoreResult<Option<T>> {
+    table
+        .patch(db, op, &[("id", id), ("teacher", teacher)], set, now)
+        .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -54,13 +73,7 @@ pub(super) struct SqliteClasses {
 
 #[async_trait::async_trait]
 impl Classes for SqliteClasses {
-    async fn insert(&self, k: &Class) -> StoreResult<()> {
-        CLASSES.insert(&self.db, "classes.insert", k).await
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Class>> {
-        CLASSES.by_id(&self.db, "classes.by_id", id).await
-    }
+    shared_rows!(table CLASSES, Class, "classes": insert, by_id);
 
     async fn by_name(&self, teacher: &Id, class_name: &str) -> StoreResult<Option<Class>> {
         self.db
@@ -76,12 +89,16 @@ impl Classes for SqliteClasses {
     }
 
     async fn list_for_teacher(&self, teacher: &Id, q: &ListQuery) -> StoreResult<Page<Class>> {
-        let (teacher, q) = (teacher.clone(), q.clone());
         // Classes have no `name` column; search does not apply to them.
-        self.db
-            .scan("classes.list_for_teacher", move |c| {
-                CLASSES.page(c, "teacher = ?1", &[&teacher], &q)
-            })
+        let args = vec![boxed(teacher.clone())];
+        CLASSES
+            .scan_page(
+                &self.db,
+                "classes.list_for_teacher",
+                "teacher = ?1",
+                args,
+                q,
+            )
             .await
     }
 
@@ -155,19 +172,6 @@ impl Classes for SqliteClasses {
     }
 }
 
-/// Applies a patch with `sql` (`?1` the id, `?2` the teacher, then `args`) and reads the row back.
-fn patch<T: Send + 'static>(
-    table: &Table<T>,
-    c: &Connection,
-    sql: &str,
-    args: &[&dyn ToSql],
-) -> rusqlite::Result<Option<T>> {
-    if c.exec(sql, args)? == 0 {
-        return Ok(None);
-    }
-    table.find(c, "id", args[0])
-}
-
 // ---------------------------------------------------------------------------------------------
 // Categories
 
@@ -182,24 +186,12 @@ pub(super) struct SqliteCategories {
 
 #[async_trait::async_trait]
 impl Categories for SqliteCategories {
-    async fn insert(&self, k: &Category) -> StoreResult<()> {
-        CATEGORIES.insert(&self.db, "categories.insert", k).await
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Category>> {
-        CATEGORIES.by_id(&self.db, "categories.by_id", id).await
-    }
-
-    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Category>> {
-        CATEGORIES.by_ids(&self.db, "categories.by_ids", ids).await
-    }
+    shared_rows!(table CATEGORIES, Category, "categories": insert, by_id, by_ids);
 
     async fn list_for_teacher(&self, teacher: &Id) -> StoreResult<Vec<Category>> {
-        let teacher = teacher.clone();
-        self.db
-            .scan("categories.list_for_teacher", move |c| {
-                CATEGORIES.list(c, "teacher = ?1", &[&teacher], NEWEST_FIRST)
-            })
+        let (op, args) = ("categories.list_for_teacher", vec![boxed(teacher.clone())]);
+        CATEGORIES
+            .newest_first(&self.db, op, "teacher = ?1", args)
             .await
     }
 
@@ -210,18 +202,17 @@ impl Categories for SqliteCategories {
         p: &CategoryPatch,
         now: Millis,
     ) -> StoreResult<Option<Category>> {
-        let (teacher, id, p) = (teacher.clone(), id.clone(), p.clone());
-        self.db
-            .write("categories.update", move |c| {
-                patch(
-                    &CATEGORIES,
-                    c,
-                    "UPDATE categories SET name = COALESCE(?3, name), image = COALESCE(?4, image), \
-                     updated_at = ?5, version = version + 1 WHERE id = ?1 AND teacher = ?2",
-                    params![id, teacher, p.name, p.image, now.0],
-                )
-            })
-            .await
+        let p = p.clone();
+        let set = vec![("name", boxed(p.name)), ("image", boxed(p.image))];
+        patch(
+            &CATEGORIES,
+            &self.db,
+            "categories.update",
+            (teacher, id),
+            set,
+            now,
+        )
+        .await
     }
 }
 
@@ -239,25 +230,10 @@ pub(super) struct SqliteTasks {
 
 #[async_trait::async_trait]
 impl Tasks for SqliteTasks {
-    async fn insert(&self, t: &Task) -> StoreResult<()> {
-        TASKS.insert(&self.db, "tasks.insert", t).await
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Task>> {
-        TASKS.by_id(&self.db, "tasks.by_id", id).await
-    }
-
-    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Task>> {
-        TASKS.by_ids(&self.db, "tasks.by_ids", ids).await
-    }
+    shared_rows!(table TASKS, Task, "tasks": insert, by_id, by_ids);
 
     async fn list_for_teacher(&self, teacher: &Id, q: &ListQuery) -> StoreResult<Page<Task>> {
-        let (teacher, q) = (teacher.clone(), q.clone());
-        self.db
-            .scan("tasks.list_for_teacher", move |c| {
-                teacher_page(&TASKS, c, &teacher, &q)
-            })
-            .await
+        teacher_page(&TASKS, &self.db, "tasks.list_for_teacher", teacher, q).await
     }
 
     async fn update(
@@ -267,29 +243,15 @@ impl Tasks for SqliteTasks {
         p: &TaskPatch,
         now: Millis,
     ) -> StoreResult<Option<Task>> {
-        let (teacher, id, p) = (teacher.clone(), id.clone(), p.clone());
-        self.db
-            .write("tasks.update", move |c| {
-                patch(
-                    &TASKS,
-                    c,
-                    "UPDATE tasks SET name = COALESCE(?3, name), points = COALESCE(?4, points), \
-                     category = COALESCE(?5, category), type = COALESCE(?6, type), \
-                     repeat = COALESCE(?7, repeat), updated_at = ?8, version = version + 1 \
-                     WHERE id = ?1 AND teacher = ?2",
-                    params![
-                        id,
-                        teacher,
-                        p.name,
-                        p.points,
-                        p.category,
-                        p.kind.map(TaskType::as_str),
-                        p.repeat.map(Repeat::as_str),
-                        now.0
-                    ],
-                )
-            })
-            .await
+        let p = p.clone();
+        let set = vec![
+            ("name", boxed(p.name)),
+            ("points", boxed(p.points)),
+            ("category", boxed(p.category)),
+            ("type", boxed(p.kind.map(TaskType::as_str))),
+            ("repeat", boxed(p.repeat.map(Repeat::as_str))),
+        ];
+        patch(&TASKS, &self.db, "tasks.update", (teacher, id), set, now).await
     }
 }
 
@@ -307,25 +269,10 @@ pub(super) struct SqliteRewards {
 
 #[async_trait::async_trait]
 impl Rewards for SqliteRewards {
-    async fn insert(&self, r: &Reward) -> StoreResult<()> {
-        REWARDS.insert(&self.db, "rewards.insert", r).await
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Reward>> {
-        REWARDS.by_id(&self.db, "rewards.by_id", id).await
-    }
-
-    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Reward>> {
-        REWARDS.by_ids(&self.db, "rewards.by_ids", ids).await
-    }
+    shared_rows!(table REWARDS, Reward, "rewards": insert, by_id, by_ids);
 
     async fn list_for_teacher(&self, teacher: &Id, q: &ListQuery) -> StoreResult<Page<Reward>> {
-        let (teacher, q) = (teacher.clone(), q.clone());
-        self.db
-            .scan("rewards.list_for_teacher", move |c| {
-                teacher_page(&REWARDS, c, &teacher, &q)
-            })
-            .await
+        teacher_page(&REWARDS, &self.db, "rewards.list_for_teacher", teacher, q).await
     }
 
     async fn update(
@@ -335,18 +282,20 @@ impl Rewards for SqliteRewards {
         p: &RewardPatch,
         now: Millis,
     ) -> StoreResult<Option<Reward>> {
-        let (teacher, id, p) = (teacher.clone(), id.clone(), p.clone());
-        self.db
-            .write("rewards.update", move |c| {
-                patch(
-                    &REWARDS,
-                    c,
-                    "UPDATE rewards SET name = COALESCE(?3, name), image = COALESCE(?4, image), \
-                     required_points = COALESCE(?5, required_points), updated_at = ?6, \
-                     version = version + 1 WHERE id = ?1 AND teacher = ?2",
-                    params![id, teacher, p.name, p.image, p.required_points, now.0],
-                )
-            })
-            .await
+        let p = p.clone();
+        let set = vec![
+            ("name", boxed(p.name)),
+            ("image", boxed(p.image)),
+            ("required_points", boxed(p.required_points)),
+        ];
+        patch(
+            &REWARDS,
+            &self.db,
+            "rewards.update",
+            (teacher, id),
+            set,
+            now,
+        )
+        .await
     }
 }

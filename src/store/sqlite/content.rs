@@ -5,6 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use super::{Cached, Db, table};
 use crate::domain::content::{PresetType, RuleType};
 use crate::domain::{Feedback, Id, Millis, Preset, Rule};
+use crate::store::rows::shared_rows;
 use crate::store::{Feedbacks, ListQuery, Page, Presets, Rules, StoreResult};
 
 // ---------------------------------------------------------------------------------------------
@@ -21,13 +22,7 @@ pub(super) struct SqlitePresets {
 
 #[async_trait::async_trait]
 impl Presets for SqlitePresets {
-    async fn insert(&self, p: &Preset) -> StoreResult<()> {
-        PRESETS.insert(&self.db, "presets.insert", p).await
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Preset>> {
-        PRESETS.by_id(&self.db, "presets.by_id", id).await
-    }
+    shared_rows!(table PRESETS, Preset, "presets": insert, by_id);
 
     async fn list_by_type(&self, kind: PresetType) -> StoreResult<Vec<Preset>> {
         self.db
@@ -38,9 +33,8 @@ impl Presets for SqlitePresets {
     }
 
     async fn list(&self, q: &ListQuery) -> StoreResult<Page<Preset>> {
-        let q = q.clone();
-        self.db
-            .scan("presets.list", move |c| PRESETS.page(c, "1 = 1", &[], &q))
+        PRESETS
+            .scan_page(&self.db, "presets.list", "1 = 1", vec![], q)
             .await
     }
 
@@ -130,9 +124,7 @@ pub(super) struct SqliteFeedbacks {
 
 #[async_trait::async_trait]
 impl Feedbacks for SqliteFeedbacks {
-    async fn insert(&self, f: &Feedback) -> StoreResult<()> {
-        FEEDBACKS.insert(&self.db, "feedbacks.insert", f).await
-    }
+    shared_rows!(table FEEDBACKS, Feedback, "feedbacks": insert);
 
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Feedback>> {
         FEEDBACKS.by_id(&self.db, "feedbacks.by_id", id).await

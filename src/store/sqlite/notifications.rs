@@ -3,9 +3,11 @@
 use rusqlite::params;
 
 use super::accounts::count;
+use super::table::boxed;
 use super::{Cached, Db, table};
 use crate::domain::notification::Notification;
 use crate::domain::{Id, Millis};
+use crate::store::rows::shared_rows;
 use crate::store::{ListQuery, Notifications, Page, StoreResult};
 
 table!(NOTIFICATIONS: Notification = "notifications" (
@@ -19,18 +21,12 @@ pub(super) struct SqliteNotifications {
 
 #[async_trait::async_trait]
 impl Notifications for SqliteNotifications {
-    async fn insert(&self, n: &Notification) -> StoreResult<()> {
-        NOTIFICATIONS
-            .insert(&self.db, "notifications.insert", n)
-            .await
-    }
+    shared_rows!(table NOTIFICATIONS, Notification, "notifications": insert);
 
     async fn list_for(&self, recipient: &Id, q: &ListQuery) -> StoreResult<Page<Notification>> {
-        let (recipient, q) = (recipient.clone(), q.clone());
-        self.db
-            .scan("notifications.list_for", move |c| {
-                NOTIFICATIONS.page(c, "recipient = ?1", &[&recipient], &q)
-            })
+        let (op, args) = ("notifications.list_for", vec![boxed(recipient.clone())]);
+        NOTIFICATIONS
+            .scan_page(&self.db, op, "recipient = ?1", args, q)
             .await
     }
 

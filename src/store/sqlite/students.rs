@@ -1,9 +1,11 @@
 use rusqlite::{Connection, params};
 
-use super::accounts::count;
+use super::accounts::CREATED_BETWEEN;
+use super::table::boxed;
 use super::{Cached, Db, like_pattern, table};
 use crate::domain::student::StudentPatch;
 use crate::domain::{Id, Millis, Student};
+use crate::store::rows::shared_rows;
 use crate::store::{ListQuery, Page, StoreResult, Students};
 
 table!(STUDENTS: Student = "students" (
@@ -38,17 +40,7 @@ const NAME_FILTER: &str = "(?1 IS NULL OR name LIKE ?1 ESCAPE '\\')";
 
 #[async_trait::async_trait]
 impl Students for SqliteStudents {
-    async fn insert(&self, s: &Student) -> StoreResult<()> {
-        STUDENTS.insert(&self.db, "students.insert", s).await
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Student>> {
-        STUDENTS.by_id(&self.db, "students.by_id", id).await
-    }
-
-    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Student>> {
-        STUDENTS.by_ids(&self.db, "students.by_ids", ids).await
-    }
+    shared_rows!(table STUDENTS, Student, "students": insert, by_id, by_ids);
 
     async fn by_passcode_lookup(&self, lookup: &str) -> StoreResult<Option<Student>> {
         self.db
@@ -64,43 +56,36 @@ impl Students for SqliteStudents {
         class: Option<&str>,
         q: &ListQuery,
     ) -> StoreResult<Page<Student>> {
-        let (pattern, q) = (q.search.as_deref().map(like_pattern), q.clone());
-        let (teacher, class) = (teacher.clone(), class.map(str::to_owned));
-        self.db
-            .scan("students.list_for_teacher", move |c| {
-                let filter =
-                    format!("{NAME_FILTER} AND teacher = ?2 AND (?3 IS NULL OR class = ?3)");
-                STUDENTS.page(c, &filter, &[&pattern, &teacher, &class], &q)
-            })
+        let pattern = q.search.as_deref().map(like_pattern);
+        let args = vec![
+            boxed(pattern),
+            boxed(teacher.clone()),
+            boxed(class.map(str::to_owned)),
+        ];
+        let filter = "(?1 IS NULL OR name LIKE ?1 ESCAPE '\\') AND teacher = ?2 \
+                      AND (?3 IS NULL OR class = ?3)";
+        STUDENTS
+            .scan_page(&self.db, "students.list_for_teacher", filter, args, q)
             .await
     }
 
     async fn list_all(&self, q: &ListQuery) -> StoreResult<Page<Student>> {
-        let (pattern, q) = (q.search.as_deref().map(like_pattern), q.clone());
-        self.db
-            .scan("students.list_all", move |c| {
-                STUDENTS.page(c, NAME_FILTER, &[&pattern], &q)
-            })
+        let pattern = boxed(q.search.as_deref().map(like_pattern));
+        STUDENTS
+            .scan_page(&self.db, "students.list_all", NAME_FILTER, vec![pattern], q)
             .await
     }
 
     async fn update(&self, id: &Id, p: &StudentPatch, now: Millis) -> StoreResult<Option<Student>> {
         let p = p.clone();
+        let set = vec![
+            ("name", boxed(p.name)),
+            ("profile", boxed(p.profile)),
+            ("date_of_birth", boxed(p.date_of_birth)),
+        ];
+        let key = [("id", id)];
         STUDENTS
-            .update(
-                &self.db,
-                "students.update",
-                "UPDATE students SET name = COALESCE(?2, name), profile = COALESCE(?3, profile), \
-                 date_of_birth = COALESCE(?4, date_of_birth), updated_at = ?5, version = version + 1 \
-                 WHERE id = ?1",
-                vec![
-                    Box::new(id.clone()),
-                    Box::new(p.name),
-                    Box::new(p.profile),
-                    Box::new(p.date_of_birth),
-                    Box::new(now),
-                ],
-            )
+            .patch(&self.db, "students.update", &key, set, now)
             .await
     }
 
@@ -125,35 +110,22 @@ impl Students for SqliteStudents {
     }
 
     async fn count(&self) -> StoreResult<u64> {
-        self.db
-            .scan("students.count", |c| {
-                count(c, "SELECT COUNT(*) FROM students", [])
-            })
+        STUDENTS
+            .count(&self.db, "students.count", "1", vec![])
             .await
     }
 
     async fn count_for_teacher(&self, teacher: &Id) -> StoreResult<u64> {
-        let teacher = teacher.clone();
-        self.db
-            .scan("students.count_for_teacher", move |c| {
-                count(
-                    c,
-                    "SELECT COUNT(*) FROM students WHERE teacher = ?1",
-                    [teacher],
-                )
-            })
+        let args = vec![boxed(teacher.clone())];
+        STUDENTS
+            .count(&self.db, "students.count_for_teacher", "teacher = ?1", args)
             .await
     }
 
     async fn count_created_between(&self, from: Millis, to: Millis) -> StoreResult<u64> {
-        self.db
-            .scan("students.count_created_between", move |c| {
-                count(
-                    c,
-                    "SELECT COUNT(*) FROM students WHERE created_at >= ?1 AND created_at < ?2",
-                    [from, to],
-                )
-            })
+        let op = "students.count_created_between";
+        STUDENTS
+            .count(&self.db, op, CREATED_BETWEEN, vec![boxed(from), boxed(to)])
             .await
     }
 

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, ToSql};
 
 use super::{Cached, Db, id_list};
-use crate::domain::Id;
+use crate::domain::{Id, Millis};
 use crate::store::{ListQuery, Page, StoreResult};
 
 /// Newest first, ties broken by id (ObjectIds grow with time too).
@@ -29,6 +29,17 @@ macro_rules! table {
 }
 
 pub(crate) use table;
+
+/// Values bound to a statement that runs on another thread.
+pub(crate) type Args = Vec<Box<dyn ToSql + Send>>;
+
+pub(crate) fn boxed(value: impl ToSql + Send + 'static) -> Box<dyn ToSql + Send> {
+    Box::new(value)
+}
+
+fn bind(args: &Args) -> Vec<&dyn ToSql> {
+    args.iter().map(|a| a.as_ref() as &dyn ToSql).collect()
+}
 
 pub(crate) struct Table<T: 'static> {
     pub name: &'static str,
@@ -156,19 +167,100 @@ impl<T: Send + 'static> Table<T> {
         Ok(Page { items, total })
     }
 
+    /// Every row matching `filter` (`args` bind its `?1..?n`), newest first, on the blocking pool
+    /// (a list is not bounded by a page).
+    pub async fn newest_first(
+        &'static self,
+        db: &Db,
+        op: &'static str,
+        filter: &'static str,
+        args: Args,
+    ) -> StoreResult<Vec<T>> {
+        db.scan(op, move |c| {
+            self.list(c, filter, &bind(&args), NEWEST_FIRST)
+        })
+        .await
+    }
+
+    /// One page of the rows matching `filter` (`args` bind its `?1..?n`), newest first, on the
+    /// blocking pool.
+    pub async fn scan_page(
+        &'static self,
+        db: &Db,
+        op: &'static str,
+        filter: &'static str,
+        args: Args,
+        q: &ListQuery,
+    ) -> StoreResult<Page<T>> {
+        let q = q.clone();
+        db.scan(op, move |c| self.page(c, filter, &bind(&args), &q))
+            .await
+    }
+
+    /// How many rows match `filter` (`args` bind its `?1..?n`).
+    pub async fn count(
+        &'static self,
+        db: &Db,
+        op: &'static str,
+        filter: &'static str,
+        args: Args,
+    ) -> StoreResult<u64> {
+        let sql = format!("SELECT COUNT(*) FROM {} WHERE {filter}", self.name);
+        db.scan(op, move |c| {
+            c.one(&sql, bind(&args).as_slice(), |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+        })
+        .await
+    }
+
+    /// A patch of the row whose `key` columns (the first is `id`) hold these ids: each
+    /// `(column, value)` of `set` replaces the column unless the value is NULL, and `updated_at`
+    /// and `version` move on. The row after it; `None` when no row matched.
+    pub async fn patch(
+        &'static self,
+        db: &Db,
+        op: &'static str,
+        key: &[(&str, &Id)],
+        set: Vec<(&'static str, Box<dyn ToSql + Send>)>,
+        now: Millis,
+    ) -> StoreResult<Option<T>> {
+        let mut args: Args = key.iter().map(|(_, id)| boxed((*id).clone())).collect();
+        let mut columns = Vec::with_capacity(set.len() + 2);
+        for (column, value) in set {
+            args.push(value);
+            columns.push(format!("{column} = COALESCE(?{}, {column})", args.len()));
+        }
+        args.push(boxed(now));
+        columns.push(format!(
+            "updated_at = ?{}, version = version + 1",
+            args.len()
+        ));
+        let filter: Vec<String> = (1..)
+            .zip(key)
+            .map(|(i, (column, _))| format!("{column} = ?{i}"))
+            .collect();
+        let sql = format!(
+            "UPDATE {} SET {} WHERE {}",
+            self.name,
+            columns.join(", "),
+            filter.join(" AND ")
+        );
+        self.update(db, op, sql, args).await
+    }
+
     /// Runs the update `sql` (`?1` the id) and reads the row back, in one transaction; `None`
     /// when it changed no row.
     pub async fn update(
         &'static self,
         db: &Db,
         op: &'static str,
-        sql: &'static str,
-        args: Vec<Box<dyn ToSql + Send>>,
+        sql: String,
+        args: Args,
     ) -> StoreResult<Option<T>> {
         db.write(op, move |c| {
             let tx = c.transaction()?;
-            let bound: Vec<&dyn ToSql> = args.iter().map(|a| a.as_ref() as &dyn ToSql).collect();
-            let found = if tx.exec(sql, bound.as_slice())? == 0 {
+            let bound = bind(&args);
+            let found = if tx.exec(&sql, bound.as_slice())? == 0 {
                 None
             } else {
                 self.find(&tx, "id", bound[0])?
