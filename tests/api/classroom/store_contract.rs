@@ -36,7 +36,11 @@ macro_rules! owner_only_update {
     ($port:expr, $owner:expr, $other:expr, $id:expr, $patch:expr) => {{
         let other = $port.update($other, $id, $patch, NOW).await.unwrap();
         assert_eq!(other, None, "another teacher's update");
-        let updated = $port.update($owner, $id, $patch, NOW).await.unwrap().unwrap();
+        let updated = $port
+            .update($owner, $id, $patch, NOW)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(updated.version, 1);
         updated
     }};
