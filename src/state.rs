@@ -45,6 +45,7 @@ impl AppState {
                 cache.clone(),
                 config.realtime_legacy_broadcast,
                 &config.realtime_sessions,
+                clock.clone(),
             )),
             config,
             store,

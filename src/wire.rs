@@ -1,49 +1,100 @@
 //! Wire shapes sent by more than one edge: a notification is both an item of
 //! `GET /notifications` and the payload of the `notification` socket event (CLIENT-CONTRACT §4,
 //! §5), so its shape sits below both `api` and `notifications`, and they cannot drift apart.
-
-use poem_openapi::Object;
+//!
+//! It also holds `document_view!`, the one declaration of what every stored record looks like to
+//! the clients, so that `api::views` and this file build their views the same way.
 
 use crate::domain::notification::Notification;
 
-#[derive(Object, Debug, Clone)]
-#[oai(rename = "Notification")]
-pub struct NotificationView {
-    #[oai(rename = "_id")]
-    pub id: String,
-    /// The recipient's id.
-    pub recipient: String,
-    /// `Teacher` or `Student`.
-    #[oai(rename = "recipientModel")]
-    pub recipient_model: String,
-    pub message: String,
-    pub read: bool,
-    /// `TEACHER` or `STUDENT`: the recipient's role.
-    pub role: String,
-    /// `taskAssigned`, `taskAchieved`, `taskApproved`, `rewardAssigned` or `rewardClaimed`.
-    #[oai(rename = "type")]
-    pub kind: String,
-    #[oai(rename = "createdAt")]
-    pub created_at: String,
-    #[oai(rename = "updatedAt")]
-    pub updated_at: String,
-    #[oai(rename = "__v")]
-    pub version: i64,
+/// Declares the view of a stored record as the clients read it: a Mongoose document whose `_id`
+/// comes first and `createdAt`, `updatedAt` and `__v` last, and the function that builds it from
+/// the record. Only the fields in between are written per view, each with the expression that
+/// fills it from the record (`as r`). Without extra arguments the builder is `From<&Record>`; with
+/// them it is `new(r, args…)`. The fields keep their order, so the OpenAPI schema is the one a
+/// hand-written struct would give.
+macro_rules! document_view {
+    (
+        $(#[$meta:meta])*
+        pub struct $view:ident $(<$($g:ident),+>)? from $record:ty as $r:ident;
+        { $($body:tt)* }
+    ) => {
+        $crate::wire::document_view!(@struct [$(#[$meta])*] $view [$($($g),+)?] { $($body)* });
+        impl $(<$($g: $crate::wire::Field),+>)? From<&$record> for $view $(<$($g),+>)? {
+            fn from($r: &$record) -> Self {
+                $crate::wire::document_view!(@fill $view $r { $($body)* })
+            }
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        pub struct $view:ident $(<$($g:ident),+>)? from $record:ty as $r:ident,
+            $($arg:ident: $arg_ty:ty),+;
+        { $($body:tt)* }
+    ) => {
+        $crate::wire::document_view!(@struct [$(#[$meta])*] $view [$($($g),+)?] { $($body)* });
+        impl $(<$($g: $crate::wire::Field),+>)? $view $(<$($g),+>)? {
+            pub fn new($r: &$record, $($arg: $arg_ty),+) -> Self {
+                $crate::wire::document_view!(@fill $view $r { $($body)* })
+            }
+        }
+    };
+    (@struct [$(#[$meta:meta])*] $view:ident [$($g:ident),*] {
+        $($(#[$field_meta:meta])* $field:ident: $ty:ty = $value:expr),* $(,)?
+    }) => {
+        #[derive(poem_openapi::Object, Debug, Clone)]
+        $(#[$meta])*
+        pub struct $view<$($g: $crate::wire::Field),*> {
+            #[oai(rename = "_id")]
+            pub id: String,
+            $($(#[$field_meta])* pub $field: $ty,)*
+            #[oai(rename = "createdAt")]
+            pub created_at: String,
+            #[oai(rename = "updatedAt")]
+            pub updated_at: String,
+            #[oai(rename = "__v")]
+            pub version: i64,
+        }
+    };
+    (@fill $view:ident $r:ident {
+        $($(#[$field_meta:meta])* $field:ident: $ty:ty = $value:expr),* $(,)?
+    }) => {
+        $view {
+            id: $r.id.to_string(),
+            $($field: $value,)*
+            created_at: $r.created_at.to_iso(),
+            updated_at: $r.updated_at.to_iso(),
+            version: $r.version,
+        }
+    };
+}
+pub(crate) use document_view;
+
+/// What a view's generic field may hold (a populated reference or its id).
+pub trait Field:
+    poem_openapi::types::ToJSON + poem_openapi::types::ParseFromJSON + Send + Sync
+{
+}
+impl<T: poem_openapi::types::ToJSON + poem_openapi::types::ParseFromJSON + Send + Sync> Field
+    for T
+{
 }
 
-impl From<&Notification> for NotificationView {
-    fn from(n: &Notification) -> Self {
-        NotificationView {
-            id: n.id.to_string(),
-            recipient: n.recipient.to_string(),
-            recipient_model: n.recipient_model().into(),
-            message: n.message.clone(),
-            read: n.read,
-            role: n.role.as_str().into(),
-            kind: n.kind.as_str().into(),
-            created_at: n.created_at.to_iso(),
-            updated_at: n.updated_at.to_iso(),
-            version: n.version,
-        }
+document_view! {
+    #[oai(rename = "Notification")]
+    pub struct NotificationView from Notification as n;
+    {
+        /// The recipient's id.
+        recipient: String = n.recipient.to_string(),
+        /// `Teacher` or `Student`.
+        #[oai(rename = "recipientModel")]
+        recipient_model: String = n.recipient_model().into(),
+        message: String = n.message.clone(),
+        read: bool = n.read,
+        /// `TEACHER` or `STUDENT`: the recipient's role.
+        role: String = n.role.as_str().into(),
+        /// `taskAssigned`, `taskAchieved`, `taskApproved`, `rewardAssigned` or `rewardClaimed`.
+        #[oai(rename = "type")]
+        kind: String = n.kind.as_str().into(),
     }
 }

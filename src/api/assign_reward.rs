@@ -6,13 +6,12 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
+use super::owned::{Record, mine, not_found, taught};
 use super::populate;
-use super::reward::reward_not_found;
-use super::student::own_student;
 use super::views::{AssignedRewardView, StudentView, TeacherSummary};
 use crate::domain::assignment::{ClaimRefused, RewardAssignment, RewardStatus};
 use crate::domain::notification::NotificationKind;
-use crate::domain::{Id, Student, Teacher};
+use crate::domain::{Id, Reward, Student, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{body_id, path_id, required};
@@ -34,10 +33,6 @@ struct AssignRewardBody {
 type TeacherRewardAssignment = AssignedRewardView<Option<StudentView>, String>;
 /// What the student lists: `reward` and `teacher` populated.
 type StudentRewardAssignment = AssignedRewardView<String, Option<TeacherSummary>>;
-
-fn assignment_not_found() -> ApiError {
-    ApiError::NotFound("Assigned reward not found.".into())
-}
 
 /// The student's own assigned rewards in `status`, as it reads them.
 async fn own_in_status(
@@ -106,14 +101,8 @@ impl AssignRewardApi {
         let reward = body_id("reward", &required("reward", body.reward.as_deref())?)?;
         let student = body_id("student", &required("student", body.student.as_deref())?)?;
         let me = &auth.who;
-        let reward = state
-            .store
-            .rewards
-            .by_id(&reward)
-            .await?
-            .filter(|r| r.teacher == me.id)
-            .ok_or_else(reward_not_found)?;
-        let student = own_student(&state, me, &student).await?;
+        let reward = taught::<Reward>(&state, &me.id, &reward).await?;
+        let student = taught::<Student>(&state, &me.id, &student).await?;
         let now = state.clock.now();
         let assignment = RewardAssignment {
             id: Id::generate(),
@@ -186,19 +175,10 @@ impl AssignRewardApi {
     ) -> ApiResult<Json<Envelope<StudentRewardAssignment>>> {
         let id = path_id("assigned reward", &id)?;
         let me = &auth.who;
-        let current = state
-            .store
-            .reward_assignments
-            .by_id(&id)
+        let current = mine(&state, &id, |a: &RewardAssignment| a.student == me.id).await?;
+        let reward = Reward::load(&state, &current.reward)
             .await?
-            .filter(|a| a.student == me.id)
-            .ok_or_else(assignment_not_found)?;
-        let reward = state
-            .store
-            .rewards
-            .by_id(&current.reward)
-            .await?
-            .ok_or_else(assignment_not_found)?;
+            .ok_or_else(not_found::<RewardAssignment>)?;
         let claimed = match state
             .store
             .reward_assignments
@@ -206,7 +186,7 @@ impl AssignRewardApi {
             .await?
         {
             Ok(a) => a,
-            Err(ClaimRefused::NotFound) => return Err(assignment_not_found()),
+            Err(ClaimRefused::NotFound) => return Err(not_found::<RewardAssignment>()),
             Err(ClaimRefused::AlreadyClaimed) => {
                 return Err(ApiError::Conflict("This reward is already claimed.".into()));
             }

@@ -6,9 +6,8 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
+use super::owned::{Record, mine, not_found, taught};
 use super::populate;
-use super::student::own_student;
-use super::task::task_not_found;
 use super::views::{AssignedTaskView, StudentView, TeacherSummary};
 use crate::domain::assignment::{TaskAssignment, TaskStatus, Transition, next_period_start};
 use crate::domain::notification::NotificationKind;
@@ -38,10 +37,6 @@ type PendingAssignment = AssignedTaskView<Option<StudentView>, String>;
 /// What the student lists: `teacher` as `{_id, name, email, profile}`.
 type StudentAssignment = AssignedTaskView<String, Option<TeacherSummary>>;
 
-fn assignment_not_found() -> ApiError {
-    ApiError::NotFound("Assigned task not found.".into())
-}
-
 /// Why a transition could not start from the assignment's present status.
 fn wrong_state(status: TaskStatus) -> ApiError {
     ApiError::Conflict(
@@ -61,19 +56,10 @@ async fn own_with_task(
     id: &Id,
     is_mine: impl Fn(&TaskAssignment) -> bool,
 ) -> ApiResult<(TaskAssignment, Task)> {
-    let assignment = state
-        .store
-        .task_assignments
-        .by_id(id)
+    let assignment = mine(state, id, is_mine).await?;
+    let task = Task::load(state, &assignment.task)
         .await?
-        .filter(|a| is_mine(a))
-        .ok_or_else(assignment_not_found)?;
-    let task = state
-        .store
-        .tasks
-        .by_id(&assignment.task)
-        .await?
-        .ok_or_else(assignment_not_found)?;
+        .ok_or_else(not_found::<TaskAssignment>)?;
     Ok((assignment, task))
 }
 
@@ -81,7 +67,7 @@ async fn own_with_task(
 fn applied(t: Transition<TaskAssignment>) -> ApiResult<TaskAssignment> {
     match t {
         Transition::Done(a) => Ok(a),
-        Transition::NotFound => Err(assignment_not_found()),
+        Transition::NotFound => Err(not_found::<TaskAssignment>()),
         Transition::WrongState(a) => Err(wrong_state(a.status)),
     }
 }
@@ -152,14 +138,8 @@ impl AssignTaskApi {
         let task = body_id("task", &required("task", body.task.as_deref())?)?;
         let student = body_id("student", &required("student", body.student.as_deref())?)?;
         let me = &auth.who;
-        let task = state
-            .store
-            .tasks
-            .by_id(&task)
-            .await?
-            .filter(|t| t.teacher == me.id)
-            .ok_or_else(task_not_found)?;
-        let student: Student = own_student(&state, me, &student).await?;
+        let task = taught::<Task>(&state, &me.id, &task).await?;
+        let student = taught::<Student>(&state, &me.id, &student).await?;
         let assignment =
             TaskAssignment::open(&task.id, &student.id, &me.id, None, state.clock.now());
         match state.store.task_assignments.insert(&assignment).await {

@@ -131,7 +131,7 @@ impl AuthApi {
             admin.role.role(),
             Some(&admin.email),
             admin.token_epoch,
-            "Logged in successfully",
+            sessions::LOGGED_IN,
         )
         .await
     }

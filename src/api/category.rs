@@ -5,13 +5,14 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
+use super::owned::patched;
 use super::views::CategoryView;
 use crate::domain::classroom::CategoryPatch;
 use crate::domain::{Category, Id, ImageRef, Name, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{parse, parse_optional, path_id};
-use crate::http::{ApiError, ApiResult, Envelope};
+use crate::http::{ApiResult, Envelope};
 use crate::state::AppState;
 
 pub struct CategoryApi;
@@ -28,26 +29,6 @@ struct CreateCategoryBody {
 struct UpdateCategoryBody {
     name: Option<Text>,
     image: Option<Text>,
-}
-
-pub(crate) fn category_not_found() -> ApiError {
-    ApiError::NotFound("Category not found.".into())
-}
-
-/// One of the teacher's own categories (by an id from a path or a body); anyone else's is "not
-/// found".
-pub(crate) async fn own_category(
-    state: &AppState,
-    teacher: &Teacher,
-    id: &Id,
-) -> ApiResult<Category> {
-    state
-        .store
-        .categories
-        .by_id(id)
-        .await?
-        .filter(|c| c.teacher == teacher.id)
-        .ok_or_else(category_not_found)
 }
 
 #[OpenApi(tag = "ApiTags::Category")]
@@ -111,12 +92,7 @@ impl CategoryApi {
             name: parse_optional::<Name>("name", body.name.as_deref())?.map(String::from),
             image: parse_optional::<ImageRef>("image", body.image.as_deref())?.map(String::from),
         };
-        let updated = state
-            .store
-            .categories
-            .update(&auth.who.id, &id, &patch, state.clock.now())
-            .await?
-            .ok_or_else(category_not_found)?;
+        let updated = patched::<Category>(&state, &auth.who.id, &id, &patch).await?;
         Ok(Envelope::ok(
             "Category updated successfully",
             CategoryView::from(&updated),

@@ -7,6 +7,7 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::listing::listed;
+use super::owned::{not_found, taught};
 use super::views::ClassView;
 use crate::domain::classroom::{self, ClassChange};
 use crate::domain::{Class, Id, Millis, Name, Teacher, student};
@@ -45,10 +46,6 @@ struct UpdateClassBody {
 /// How often a rename that raced another change of the same class is retried.
 const UPDATE_ATTEMPTS: usize = 3;
 
-pub(crate) fn class_not_found() -> ApiError {
-    ApiError::NotFound("Class not found.".into())
-}
-
 fn date(field: &str, raw: Option<&str>) -> ApiResult<Option<Millis>> {
     match optional(raw) {
         None => Ok(None),
@@ -72,17 +69,6 @@ fn duplicate_name(e: StoreError) -> ApiError {
         }
         other => other.into(),
     }
-}
-
-/// One of the teacher's own classes; anyone else's is "not found", never "forbidden".
-async fn own_class(state: &AppState, teacher: &Teacher, id: &Id) -> ApiResult<Class> {
-    state
-        .store
-        .classes
-        .by_id(id)
-        .await?
-        .filter(|k| k.teacher == teacher.id)
-        .ok_or_else(class_not_found)
 }
 
 #[OpenApi(tag = "ApiTags::Class")]
@@ -154,7 +140,7 @@ impl ClassApi {
         id: Path<String>,
     ) -> ApiResult<Json<Envelope<ClassView>>> {
         let id = path_id("class", &id)?;
-        let class = own_class(&state, &auth.who, &id).await?;
+        let class = taught::<Class>(&state, &auth.who.id, &id).await?;
         Ok(Envelope::ok(
             "Class retrieved successfully",
             ClassView::from(&class),
@@ -177,7 +163,7 @@ impl ClassApi {
         let start_date = date("startDate", body.start_date.as_deref())?;
         let end_date = date("endDate", body.end_date.as_deref())?;
         for _ in 0..UPDATE_ATTEMPTS {
-            let current = own_class(&state, &auth.who, &id).await?;
+            let current = taught::<Class>(&state, &auth.who.id, &id).await?;
             let change = ClassChange {
                 class_name: class_name.clone().unwrap_or(current.class_name),
                 start_date: start_date.unwrap_or(current.start_date),
@@ -203,7 +189,7 @@ impl ClassApi {
                         ClassView::from(&k),
                     ));
                 }
-                ClassUpdate::NotFound => return Err(class_not_found()),
+                ClassUpdate::NotFound => return Err(not_found::<Class>()),
                 ClassUpdate::Stale => continue,
             }
         }
@@ -228,7 +214,7 @@ impl ClassApi {
             .await?
         {
             ClassDelete::Deleted => Ok(done("Class deleted successfully")),
-            ClassDelete::NotFound => Err(class_not_found()),
+            ClassDelete::NotFound => Err(not_found::<Class>()),
             ClassDelete::HasStudents(n) => Err(ApiError::Conflict(format!(
                 "This class still has {n} student{}. A class can only be deleted when no student is in it.",
                 if n == 1 { "" } else { "s" }

@@ -6,7 +6,7 @@
 use super::new_teacher::new_teacher;
 use super::sessions::{self, TokenResponse};
 use crate::auth::google::GoogleError;
-use crate::domain::{AccountStatus, Email, ImageRef, Name, Role};
+use crate::domain::{Email, ImageRef, Name};
 use crate::http::error::chain;
 use crate::http::input::{optional, parse, parse_optional, refused};
 use crate::http::{ApiError, ApiResult};
@@ -109,18 +109,6 @@ pub async fn login(
             }
         }
     };
-    if teacher.status == AccountStatus::Blocked {
-        return Err(ApiError::Forbidden(
-            "This account has been blocked. Please contact support.".into(),
-        ));
-    }
-    sessions::open(
-        state,
-        &teacher.id,
-        Role::Teacher,
-        Some(&teacher.email),
-        teacher.token_epoch,
-        "Logged in successfully",
-    )
-    .await
+    sessions::unblocked(&teacher)?;
+    sessions::open_teacher(state, &teacher).await
 }

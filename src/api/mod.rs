@@ -12,6 +12,7 @@ mod health;
 mod listing;
 mod new_teacher;
 mod notification;
+mod owned;
 mod populate;
 mod profile;
 mod reward;

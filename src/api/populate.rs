@@ -4,17 +4,35 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::owned::Many;
 use super::views::{RewardView, StudentView, TaskView, TeacherSummary};
-use crate::domain::{Category, Id, Teacher};
+use crate::domain::{Category, Id, Reward, Student, Task, Teacher};
 use crate::http::ApiResult;
 use crate::state::AppState;
 
-fn distinct<'a>(ids: impl IntoIterator<Item = &'a Id>) -> Vec<Id> {
-    ids.into_iter()
+/// `teacher`'s records of type `R` among `ids` (each asked for once), by id: one query.
+async fn owned<'a, R: Many>(
+    state: &AppState,
+    teacher: &Id,
+    ids: impl IntoIterator<Item = &'a Id>,
+) -> ApiResult<HashMap<Id, R>> {
+    let distinct: Vec<Id> = ids
+        .into_iter()
         .collect::<HashSet<_>>()
         .into_iter()
         .cloned()
-        .collect()
+        .collect();
+    Ok(R::load_many(state, &distinct)
+        .await?
+        .into_iter()
+        .filter(|r| r.teacher() == teacher)
+        .map(|r| (r.id().clone(), r))
+        .collect())
+}
+
+/// Each loaded record as the clients read it.
+fn viewed<R, V>(found: HashMap<Id, R>, view: impl Fn(&R) -> V) -> HashMap<Id, V> {
+    found.into_iter().map(|(id, r)| (id, view(&r))).collect()
 }
 
 /// `teacher`'s tasks among `ids`, with their categories: two queries.
@@ -23,19 +41,11 @@ pub async fn tasks<'a>(
     teacher: &Id,
     ids: impl IntoIterator<Item = &'a Id>,
 ) -> ApiResult<HashMap<Id, TaskView>> {
-    let found: Vec<_> = state
-        .store
-        .tasks
-        .by_ids(&distinct(ids))
-        .await?
-        .into_iter()
-        .filter(|t| &t.teacher == teacher)
-        .collect();
-    let categories = categories(state, teacher, found.iter().map(|t| &t.category)).await?;
-    Ok(found
-        .iter()
-        .map(|t| (t.id.clone(), TaskView::new(t, categories.get(&t.category))))
-        .collect())
+    let found = owned::<Task>(state, teacher, ids).await?;
+    let categories = categories(state, teacher, found.values().map(|t| &t.category)).await?;
+    Ok(viewed(found, |t| {
+        TaskView::new(t, categories.get(&t.category))
+    }))
 }
 
 /// `teacher`'s categories among `ids`: one query.
@@ -44,12 +54,7 @@ pub async fn categories<'a>(
     teacher: &Id,
     ids: impl IntoIterator<Item = &'a Id>,
 ) -> ApiResult<HashMap<Id, Category>> {
-    let found = state.store.categories.by_ids(&distinct(ids)).await?;
-    Ok(found
-        .into_iter()
-        .filter(|c| &c.teacher == teacher)
-        .map(|c| (c.id.clone(), c))
-        .collect())
+    owned(state, teacher, ids).await
 }
 
 /// `teacher`'s rewards among `ids`: one query.
@@ -58,12 +63,8 @@ pub async fn rewards<'a>(
     teacher: &Id,
     ids: impl IntoIterator<Item = &'a Id>,
 ) -> ApiResult<HashMap<Id, RewardView>> {
-    let found = state.store.rewards.by_ids(&distinct(ids)).await?;
-    Ok(found
-        .iter()
-        .filter(|r| &r.teacher == teacher)
-        .map(|r| (r.id.clone(), RewardView::from(r)))
-        .collect())
+    let found = owned::<Reward>(state, teacher, ids).await?;
+    Ok(viewed(found, |r| RewardView::from(r)))
 }
 
 /// `teacher`'s students among `ids`, without their passcodes (not needed where they are
@@ -73,12 +74,8 @@ pub async fn students<'a>(
     teacher: &Id,
     ids: impl IntoIterator<Item = &'a Id>,
 ) -> ApiResult<HashMap<Id, StudentView>> {
-    let found = state.store.students.by_ids(&distinct(ids)).await?;
-    Ok(found
-        .iter()
-        .filter(|s| &s.teacher == teacher)
-        .map(|s| (s.id.clone(), StudentView::new(s, None)))
-        .collect())
+    let found = owned::<Student>(state, teacher, ids).await?;
+    Ok(viewed(found, |s| StudentView::new(s, None)))
 }
 
 /// A student's teacher as `{_id, name, email, profile}`.

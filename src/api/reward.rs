@@ -7,6 +7,7 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::listing::listed;
+use super::owned::patched;
 use super::views::RewardView;
 use crate::domain::classroom::RewardPatch;
 use crate::domain::{Id, ImageRef, Name, Price, Reward, Teacher};
@@ -35,10 +36,6 @@ struct UpdateRewardBody {
     image: Option<Text>,
     #[oai(rename = "requiredPoints")]
     required_points: Option<Any<serde_json::Value>>,
-}
-
-pub(crate) fn reward_not_found() -> ApiError {
-    ApiError::NotFound("Reward not found.".into())
 }
 
 fn required_points(value: Option<&Any<serde_json::Value>>) -> ApiResult<Option<Price>> {
@@ -115,12 +112,7 @@ impl RewardApi {
             image: parse_optional::<ImageRef>("image", body.image.as_deref())?.map(String::from),
             required_points: required_points(body.required_points.as_ref())?.map(Price::get),
         };
-        let updated = state
-            .store
-            .rewards
-            .update(&auth.who.id, &id, &patch, state.clock.now())
-            .await?
-            .ok_or_else(reward_not_found)?;
+        let updated = patched::<Reward>(&state, &auth.who.id, &id, &patch).await?;
         Ok(Envelope::ok(
             "Reward updated successfully",
             RewardView::from(&updated),

@@ -80,54 +80,55 @@ async fn write(
     ))
 }
 
-const PRIVACY: &str = "Privacy policy";
-const TERMS: &str = "Terms and conditions";
+/// The routes of each rule: read by any signed-in account, written by admins. Both rules are the
+/// same two routes over another `RuleType`, so they are declared as rows; the docs are the
+/// operations' descriptions in the OpenAPI document.
+macro_rules! rule_routes {
+    ($(
+        $(#[$read_doc:meta])* read $read:ident,
+        $(#[$write_doc:meta])* write $write:ident,
+        at $path:tt, $kind:expr, $what:literal;
+    )*) => {
+        #[OpenApi(tag = "ApiTags::Rule")]
+        impl RuleApi {$(
+            $(#[$read_doc])*
+            #[oai(path = $path, method = "get")]
+            async fn $read(
+                &self,
+                state: poem::web::Data<&AppState>,
+                _auth: Auth<Account>,
+            ) -> ApiResult<Json<Envelope<RuleView>>> {
+                read(&state, $kind, $what).await
+            }
 
-#[OpenApi(tag = "ApiTags::Rule")]
-impl RuleApi {
+            $(#[$write_doc])*
+            #[oai(path = $path, method = "patch")]
+            async fn $write(
+                &self,
+                state: poem::web::Data<&AppState>,
+                _auth: Auth<Admin>,
+                body: Json<UpdateRuleBody>,
+            ) -> ApiResult<Json<Envelope<RuleView>>> {
+                write(&state, $kind, &body, $what).await
+            }
+        )*}
+    };
+}
+
+rule_routes! {
     /// The privacy policy (any signed-in account). Before an admin has written it, `content` is
     /// empty and the document has no `_id` or timestamps.
-    #[oai(path = "/rule/privacy-policy", method = "get")]
-    async fn privacy_policy(
-        &self,
-        state: poem::web::Data<&AppState>,
-        _auth: Auth<Account>,
-    ) -> ApiResult<Json<Envelope<RuleView>>> {
-        read(&state, RuleType::PrivacyPolicy, PRIVACY).await
-    }
-
+    read privacy_policy,
     /// Writes the privacy policy, creating it when missing (admins).
-    #[oai(path = "/rule/privacy-policy", method = "patch")]
-    async fn update_privacy_policy(
-        &self,
-        state: poem::web::Data<&AppState>,
-        _auth: Auth<Admin>,
-        body: Json<UpdateRuleBody>,
-    ) -> ApiResult<Json<Envelope<RuleView>>> {
-        write(&state, RuleType::PrivacyPolicy, &body, PRIVACY).await
-    }
+    write update_privacy_policy,
+    at "/rule/privacy-policy", RuleType::PrivacyPolicy, "Privacy policy";
 
     /// The terms and conditions (any signed-in account). Before an admin has written them,
     /// `content` is empty and the document has no `_id` or timestamps.
-    #[oai(path = "/rule/terms-and-conditions", method = "get")]
-    async fn terms_and_conditions(
-        &self,
-        state: poem::web::Data<&AppState>,
-        _auth: Auth<Account>,
-    ) -> ApiResult<Json<Envelope<RuleView>>> {
-        read(&state, RuleType::TermsAndConditions, TERMS).await
-    }
-
+    read terms_and_conditions,
     /// Writes the terms and conditions, creating them when missing (admins).
-    #[oai(path = "/rule/terms-and-conditions", method = "patch")]
-    async fn update_terms_and_conditions(
-        &self,
-        state: poem::web::Data<&AppState>,
-        _auth: Auth<Admin>,
-        body: Json<UpdateRuleBody>,
-    ) -> ApiResult<Json<Envelope<RuleView>>> {
-        write(&state, RuleType::TermsAndConditions, &body, TERMS).await
-    }
+    write update_terms_and_conditions,
+    at "/rule/terms-and-conditions", RuleType::TermsAndConditions, "Terms and conditions";
 }
 
 #[cfg(test)]

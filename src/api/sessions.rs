@@ -7,7 +7,7 @@ use poem::Request;
 use poem_openapi::payload::Json;
 
 use crate::domain::password::Verified;
-use crate::domain::{Id, Role};
+use crate::domain::{AccountStatus, Id, Role, Teacher};
 use crate::http::client_ip::client_ip;
 use crate::http::{ApiError, ApiResult, Envelope};
 use crate::ops::metrics;
@@ -83,6 +83,32 @@ pub async fn open(
         message,
     ))
 }
+
+/// A teacher's session, once its credentials (password or Google) are checked.
+pub async fn open_teacher(state: &AppState, teacher: &Teacher) -> ApiResult<TokenResponse> {
+    open(
+        state,
+        &teacher.id,
+        Role::Teacher,
+        Some(&teacher.email),
+        teacher.token_epoch,
+        LOGGED_IN,
+    )
+    .await
+}
+
+/// A blocked teacher gets no session, whichever way it signs in.
+pub fn unblocked(teacher: &Teacher) -> ApiResult<()> {
+    if teacher.status == AccountStatus::Blocked {
+        return Err(ApiError::Forbidden(
+            "This account has been blocked. Please contact support.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The message of every login's answer.
+pub const LOGGED_IN: &str = "Logged in successfully";
 
 pub fn with_refresh(access: String, refresh: String, message: &str) -> TokenResponse {
     let mut envelope = Envelope::ok(message, access);

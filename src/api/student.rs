@@ -9,6 +9,7 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::listing::listed;
+use super::owned::taught;
 use super::sessions::{self, TokenResponse};
 use super::views::StudentView;
 use crate::auth::limits::{Key, address_bucket};
@@ -75,10 +76,6 @@ struct StatisticsView {
     total_un_completed_task: u64,
 }
 
-fn student_not_found() -> ApiError {
-    ApiError::NotFound("Student not found.".into())
-}
-
 /// The student with the opened passcode: for the student itself and its own teacher only.
 fn with_passcode(state: &AppState, s: &Student) -> ApiResult<StudentView> {
     let code = state
@@ -114,22 +111,6 @@ fn date_of_birth(raw: Option<&str>) -> ApiResult<Option<Millis>> {
             ApiError::field("dateOfBirth", "dateOfBirth must be a date like 2015-04-01")
         }),
     }
-}
-
-/// One of the teacher's own students (by an id from a path or a body); anyone else's is "not
-/// found", never "forbidden".
-pub(crate) async fn own_student(
-    state: &AppState,
-    teacher: &Teacher,
-    id: &Id,
-) -> ApiResult<Student> {
-    state
-        .store
-        .students
-        .by_id(id)
-        .await?
-        .filter(|s| s.teacher == teacher.id)
-        .ok_or_else(student_not_found)
 }
 
 #[OpenApi(tag = "ApiTags::Student")]
@@ -176,7 +157,7 @@ impl StudentApi {
             Role::Student,
             None,
             0,
-            "Logged in successfully",
+            sessions::LOGGED_IN,
         )
         .await
     }
@@ -281,7 +262,7 @@ impl StudentApi {
         auth: Auth<Teacher>,
         id: Path<String>,
     ) -> ApiResult<Json<Envelope<StatisticsView>>> {
-        let s = own_student(&state, &auth.who, &path_id("student", &id)?).await?;
+        let s = taught::<Student>(&state, &auth.who.id, &path_id("student", &id)?).await?;
         let counts = state
             .store
             .task_assignments
@@ -308,7 +289,7 @@ impl StudentApi {
         auth: Auth<Teacher>,
         id: Path<String>,
     ) -> ApiResult<Json<Envelope<StudentView>>> {
-        let s = own_student(&state, &auth.who, &path_id("student", &id)?).await?;
+        let s = taught::<Student>(&state, &auth.who.id, &path_id("student", &id)?).await?;
         Ok(Envelope::ok(
             "Student retrieved",
             with_passcode(&state, &s)?,

@@ -6,12 +6,12 @@ use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
-use super::category::own_category;
 use super::listing::listed;
+use super::owned::{patched, taught};
 use super::populate;
 use super::views::TaskView;
 use crate::domain::classroom::{Repeat, TaskPatch, TaskType};
-use crate::domain::{Id, Name, Task, TaskPoints, Teacher};
+use crate::domain::{Category, Id, Name, Task, TaskPoints, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{
@@ -46,10 +46,6 @@ struct UpdateTaskBody {
     #[oai(rename = "type")]
     kind: Option<Text>,
     repeat: Option<Text>,
-}
-
-pub(crate) fn task_not_found() -> ApiError {
-    ApiError::NotFound("Task not found.".into())
 }
 
 fn points(value: Option<&Any<serde_json::Value>>) -> ApiResult<Option<TaskPoints>> {
@@ -130,7 +126,7 @@ impl TaskApi {
             .ok_or_else(|| ApiError::field("type", "type is required"))?;
         let repeat = repeat(body.repeat.as_deref())?
             .ok_or_else(|| ApiError::field("repeat", "repeat is required"))?;
-        let category = own_category(&state, &auth.who, &category).await?;
+        let category = taught::<Category>(&state, &auth.who.id, &category).await?;
         let now = state.clock.now();
         let task = Task {
             id: Id::generate(),
@@ -169,22 +165,11 @@ impl TaskApi {
             repeat: repeat(body.repeat.as_deref())?,
         };
         // The task first, so that someone else's task is "Task not found" whatever the body says.
-        state
-            .store
-            .tasks
-            .by_id(&id)
-            .await?
-            .filter(|t| t.teacher == auth.who.id)
-            .ok_or_else(task_not_found)?;
+        taught::<Task>(&state, &auth.who.id, &id).await?;
         if let Some(category) = &patch.category {
-            own_category(&state, &auth.who, category).await?;
+            taught::<Category>(&state, &auth.who.id, category).await?;
         }
-        let updated = state
-            .store
-            .tasks
-            .update(&auth.who.id, &id, &patch, state.clock.now())
-            .await?
-            .ok_or_else(task_not_found)?;
+        let updated = patched::<Task>(&state, &auth.who.id, &id, &patch).await?;
         let category = state
             .store
             .categories

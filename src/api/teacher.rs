@@ -14,7 +14,7 @@ use super::views::TeacherView;
 use crate::auth::limits::{Key, address_bucket};
 use crate::domain::account::TeacherPatch;
 use crate::domain::passcode::{self, Purpose};
-use crate::domain::{AccountStatus, Admin, Detail, Email, Name, NewPassword, Role, Teacher};
+use crate::domain::{Admin, Detail, Email, Name, NewPassword, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{list_query, parse, parse_optional, refused, required};
@@ -73,6 +73,31 @@ struct UpdateTeacherForm {
     image: Option<Upload>,
 }
 
+/// The account fields that sign-up and admin creation both read.
+struct AccountFields<'a> {
+    name: Option<&'a str>,
+    email: Option<&'a str>,
+    contact: Option<&'a str>,
+    location: Option<&'a str>,
+}
+
+/// Reads [`AccountFields`] from each body that carries them.
+macro_rules! account_fields {
+    ($($body:ty),*) => {$(
+        impl $body {
+            fn fields(&self) -> AccountFields<'_> {
+                AccountFields {
+                    name: self.name.as_deref(),
+                    email: self.email.as_deref(),
+                    contact: self.contact.as_deref(),
+                    location: self.location.as_deref(),
+                }
+            }
+        }
+    )*};
+}
+account_fields!(SignUpBody, CreateTeacherBody);
+
 fn email_taken(e: StoreError) -> ApiError {
     match e {
         StoreError::Conflict { .. } => {
@@ -92,17 +117,14 @@ async fn view(state: &AppState, t: &Teacher) -> ApiResult<TeacherView> {
 /// Validates the shared fields of sign-up and admin creation and stores the teacher.
 async fn create(
     state: &AppState,
-    name: Option<&str>,
-    email_raw: Option<&str>,
-    contact: Option<&str>,
-    location: Option<&str>,
+    fields: AccountFields<'_>,
     password: &str,
     signed_up_from: Option<std::net::IpAddr>,
 ) -> ApiResult<Teacher> {
-    let name: Name = parse("name", name)?;
-    let email: Email = parse("email", email_raw)?;
-    let contact = parse_optional::<Detail>("contact", contact)?;
-    let location = parse_optional::<Detail>("location", location)?;
+    let name: Name = parse("name", fields.name)?;
+    let email: Email = parse("email", fields.email)?;
+    let contact = parse_optional::<Detail>("contact", fields.contact)?;
+    let location = parse_optional::<Detail>("location", fields.location)?;
     let password = NewPassword::parse(password).map_err(|why| refused("password", why))?;
     if state
         .store
@@ -160,16 +182,8 @@ impl TeacherApi {
                 "The passwords do not match",
             ));
         }
-        let t = create(
-            &state,
-            body.name.as_deref(),
-            body.email.as_deref(),
-            body.contact.as_deref(),
-            body.location.as_deref(),
-            &password,
-            Some(sessions::caller_ip(&state, req)),
-        )
-        .await?;
+        let from = sessions::caller_ip(&state, req);
+        let t = create(&state, body.fields(), &password, Some(from)).await?;
         Ok(Envelope::ok(
             "Account created. You can log in now.",
             view(&state, &t).await?,
@@ -209,11 +223,7 @@ impl TeacherApi {
         )
         .await?;
         let teacher = teacher.ok_or_else(sessions::wrong_credentials)?;
-        if teacher.status == AccountStatus::Blocked {
-            return Err(ApiError::Forbidden(
-                "This account has been blocked. Please contact support.".into(),
-            ));
-        }
+        sessions::unblocked(&teacher)?;
         if rehash {
             let hash = state.auth.passwords.hash(&password).await?;
             state
@@ -222,15 +232,7 @@ impl TeacherApi {
                 .set_password_hash(&teacher.id, &hash, state.clock.now())
                 .await?;
         }
-        sessions::open(
-            &state,
-            &teacher.id,
-            Role::Teacher,
-            Some(&teacher.email),
-            teacher.token_epoch,
-            "Logged in successfully",
-        )
-        .await
+        sessions::open_teacher(&state, &teacher).await
     }
 
     /// The signed-in teacher (the app calls it with a trailing slash; both forms work).
@@ -348,16 +350,7 @@ impl TeacherApi {
         body: Json<CreateTeacherBody>,
     ) -> ApiResult<Json<Envelope<TeacherView>>> {
         let password = required("password", body.password.as_deref())?;
-        let t = create(
-            &state,
-            body.name.as_deref(),
-            body.email.as_deref(),
-            body.contact.as_deref(),
-            body.location.as_deref(),
-            &password,
-            None,
-        )
-        .await?;
+        let t = create(&state, body.fields(), &password, None).await?;
         Ok(Envelope::ok("Teacher created", view(&state, &t).await?))
     }
 }

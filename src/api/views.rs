@@ -1,312 +1,147 @@
 //! How records look to the clients: Mongoose-shaped documents (`_id`, `createdAt`, `updatedAt`,
-//! `__v`), the same from both storage backends. Passwords and hashes never appear; a student's
-//! passcode appears only where the caller may see it.
+//! `__v`, added by `wire::document_view!`), the same from both storage backends. Passwords and
+//! hashes never appear; a student's passcode appears only where the caller may see it.
 
 use poem_openapi::Object;
-use poem_openapi::types::{ParseFromJSON, ToJSON};
 
 use crate::domain::assignment::{RewardAssignment, TaskAssignment};
 use crate::domain::content::RuleType;
 use crate::domain::{
     Admin, Category, Class, Feedback, Preset, Reward, Rule, Student, Task, Teacher,
 };
+use crate::wire::document_view;
 
 pub use crate::http::upload::DEFAULT_AVATAR;
 /// The one view both a response and a socket event carry; it lives below `api` and
 /// `notifications` (see `wire`).
 pub use crate::wire::NotificationView;
 
-#[derive(Object, Debug, Clone)]
-#[oai(rename = "Teacher")]
-pub struct TeacherView {
-    #[oai(rename = "_id")]
-    pub id: String,
-    pub name: String,
-    pub email: String,
-    pub contact: String,
-    pub location: String,
-    pub profile: String,
-    /// Always `TEACHER`.
-    pub role: String,
-    /// `active` or `blocked`.
-    pub status: String,
-    #[oai(rename = "totalStudent")]
-    pub total_student: u64,
-    #[oai(rename = "createdAt")]
-    pub created_at: String,
-    #[oai(rename = "updatedAt")]
-    pub updated_at: String,
-    #[oai(rename = "__v")]
-    pub version: i64,
+/// An account's picture, or the default avatar when it has none.
+fn picture(profile: &Option<String>) -> String {
+    profile.clone().unwrap_or_else(|| DEFAULT_AVATAR.to_owned())
 }
 
-impl TeacherView {
-    pub fn new(t: &Teacher, total_student: u64) -> Self {
-        TeacherView {
-            id: t.id.to_string(),
-            name: t.name.clone(),
-            email: t.email.clone(),
-            contact: t.contact.clone(),
-            location: t.location.clone(),
-            profile: t
-                .profile
-                .clone()
-                .unwrap_or_else(|| DEFAULT_AVATAR.to_owned()),
-            role: "TEACHER".into(),
-            status: t.status.as_str().into(),
-            total_student,
-            created_at: t.created_at.to_iso(),
-            updated_at: t.updated_at.to_iso(),
-            version: t.version,
-        }
+document_view! {
+    #[oai(rename = "Teacher")]
+    pub struct TeacherView from Teacher as t, total_student: u64;
+    {
+        name: String = t.name.clone(),
+        email: String = t.email.clone(),
+        contact: String = t.contact.clone(),
+        location: String = t.location.clone(),
+        profile: String = picture(&t.profile),
+        /// Always `TEACHER`.
+        role: String = "TEACHER".into(),
+        /// `active` or `blocked`.
+        status: String = t.status.as_str().into(),
+        #[oai(rename = "totalStudent")]
+        total_student: u64 = total_student,
     }
 }
 
-#[derive(Object, Debug, Clone)]
-#[oai(rename = "Admin")]
-pub struct AdminView {
-    #[oai(rename = "_id")]
-    pub id: String,
-    /// `ADMIN` or `SUPER_ADMIN`.
-    pub role: String,
-    pub name: String,
-    pub email: String,
-    pub contact: String,
-    pub location: String,
-    pub profile: String,
-    #[oai(rename = "createdAt")]
-    pub created_at: String,
-    #[oai(rename = "updatedAt")]
-    pub updated_at: String,
-    #[oai(rename = "__v")]
-    pub version: i64,
-}
-
-impl From<&Admin> for AdminView {
-    fn from(a: &Admin) -> Self {
-        AdminView {
-            id: a.id.to_string(),
-            role: a.role.as_str().into(),
-            name: a.name.clone(),
-            email: a.email.clone(),
-            contact: a.contact.clone(),
-            location: a.location.clone(),
-            profile: a
-                .profile
-                .clone()
-                .unwrap_or_else(|| DEFAULT_AVATAR.to_owned()),
-            created_at: a.created_at.to_iso(),
-            updated_at: a.updated_at.to_iso(),
-            version: a.version,
-        }
+document_view! {
+    #[oai(rename = "Admin")]
+    pub struct AdminView from Admin as a;
+    {
+        /// `ADMIN` or `SUPER_ADMIN`.
+        role: String = a.role.as_str().into(),
+        name: String = a.name.clone(),
+        email: String = a.email.clone(),
+        contact: String = a.contact.clone(),
+        location: String = a.location.clone(),
+        profile: String = picture(&a.profile),
     }
 }
 
-#[derive(Object, Debug, Clone)]
-#[oai(rename = "Student")]
-pub struct StudentView {
-    #[oai(rename = "_id")]
-    pub id: String,
-    pub name: String,
-    /// The 6-digit passcode: only for the student itself and its own teacher.
-    #[oai(skip_serializing_if_is_none)]
-    pub password: Option<String>,
-    /// Always `STUDENT`.
-    pub role: String,
-    /// Absent when unset (as a Mongoose document omits it; `null` would show "Invalid date").
-    #[oai(rename = "dateOfBirth", skip_serializing_if_is_none)]
-    pub date_of_birth: Option<String>,
-    /// Absent when unset.
-    #[oai(skip_serializing_if_is_none)]
-    pub profile: Option<String>,
-    /// The class name.
-    pub class: String,
-    /// The teacher's id.
-    pub teacher: String,
-    pub points: i64,
-    pub level: i64,
-    pub rewards: i64,
-    #[oai(rename = "pendingPoints")]
-    pub pending_points: i64,
-    /// Approved tasks' points (negative tasks subtract), never lowered by claims; `level` follows it.
-    #[oai(rename = "earnedPoints")]
-    pub earned_points: i64,
-    #[oai(rename = "createdAt")]
-    pub created_at: String,
-    #[oai(rename = "updatedAt")]
-    pub updated_at: String,
-    #[oai(rename = "__v")]
-    pub version: i64,
-}
-
-impl StudentView {
-    /// `passcode` is the opened passcode when the caller may see it, else `None`.
-    pub fn new(s: &Student, passcode: Option<String>) -> Self {
-        StudentView {
-            id: s.id.to_string(),
-            name: s.name.clone(),
-            password: passcode,
-            role: "STUDENT".into(),
-            date_of_birth: s.date_of_birth.map(|d| d.to_iso()),
-            profile: s.profile.clone(),
-            class: s.class.clone(),
-            teacher: s.teacher.to_string(),
-            points: s.points,
-            level: s.level,
-            rewards: s.rewards,
-            pending_points: s.pending_points,
-            earned_points: s.earned_points,
-            created_at: s.created_at.to_iso(),
-            updated_at: s.updated_at.to_iso(),
-            version: s.version,
-        }
+document_view! {
+    #[oai(rename = "Student")]
+    pub struct StudentView from Student as s, passcode: Option<String>;
+    {
+        name: String = s.name.clone(),
+        /// The 6-digit passcode: only for the student itself and its own teacher.
+        #[oai(skip_serializing_if_is_none)]
+        password: Option<String> = passcode,
+        /// Always `STUDENT`.
+        role: String = "STUDENT".into(),
+        /// Absent when unset (as a Mongoose document omits it; `null` would show "Invalid date").
+        #[oai(rename = "dateOfBirth", skip_serializing_if_is_none)]
+        date_of_birth: Option<String> = s.date_of_birth.map(|d| d.to_iso()),
+        /// Absent when unset.
+        #[oai(skip_serializing_if_is_none)]
+        profile: Option<String> = s.profile.clone(),
+        /// The class name.
+        class: String = s.class.clone(),
+        /// The teacher's id.
+        teacher: String = s.teacher.to_string(),
+        points: i64 = s.points,
+        level: i64 = s.level,
+        rewards: i64 = s.rewards,
+        #[oai(rename = "pendingPoints")]
+        pending_points: i64 = s.pending_points,
+        /// Approved tasks' points (negative tasks subtract), never lowered by claims; `level` follows it.
+        #[oai(rename = "earnedPoints")]
+        earned_points: i64 = s.earned_points,
     }
 }
 
-#[derive(Object, Debug, Clone)]
-#[oai(rename = "Class")]
-pub struct ClassView {
-    #[oai(rename = "_id")]
-    pub id: String,
-    #[oai(rename = "className")]
-    pub class_name: String,
-    #[oai(rename = "startDate")]
-    pub start_date: String,
-    /// Absent when the class has no end date.
-    #[oai(rename = "endDate", skip_serializing_if_is_none)]
-    pub end_date: Option<String>,
-    /// The teacher's id.
-    pub teacher: String,
-    #[oai(rename = "createdAt")]
-    pub created_at: String,
-    #[oai(rename = "updatedAt")]
-    pub updated_at: String,
-    #[oai(rename = "__v")]
-    pub version: i64,
-}
-
-impl From<&Class> for ClassView {
-    fn from(k: &Class) -> Self {
-        ClassView {
-            id: k.id.to_string(),
-            class_name: k.class_name.clone(),
-            start_date: k.start_date.to_iso(),
-            end_date: k.end_date.map(|d| d.to_iso()),
-            teacher: k.teacher.to_string(),
-            created_at: k.created_at.to_iso(),
-            updated_at: k.updated_at.to_iso(),
-            version: k.version,
-        }
+document_view! {
+    #[oai(rename = "Class")]
+    pub struct ClassView from Class as k;
+    {
+        #[oai(rename = "className")]
+        class_name: String = k.class_name.clone(),
+        #[oai(rename = "startDate")]
+        start_date: String = k.start_date.to_iso(),
+        /// Absent when the class has no end date.
+        #[oai(rename = "endDate", skip_serializing_if_is_none)]
+        end_date: Option<String> = k.end_date.map(|d| d.to_iso()),
+        /// The teacher's id.
+        teacher: String = k.teacher.to_string(),
     }
 }
 
-#[derive(Object, Debug, Clone)]
-#[oai(rename = "Category")]
-pub struct CategoryView {
-    #[oai(rename = "_id")]
-    pub id: String,
-    pub name: String,
-    /// A path (`/images/...`) or URL of the icon.
-    pub image: String,
-    /// The teacher's id.
-    pub teacher: String,
-    #[oai(rename = "createdAt")]
-    pub created_at: String,
-    #[oai(rename = "updatedAt")]
-    pub updated_at: String,
-    #[oai(rename = "__v")]
-    pub version: i64,
-}
-
-impl From<&Category> for CategoryView {
-    fn from(k: &Category) -> Self {
-        CategoryView {
-            id: k.id.to_string(),
-            name: k.name.clone(),
-            image: k.image.clone(),
-            teacher: k.teacher.to_string(),
-            created_at: k.created_at.to_iso(),
-            updated_at: k.updated_at.to_iso(),
-            version: k.version,
-        }
+document_view! {
+    #[oai(rename = "Category")]
+    pub struct CategoryView from Category as k;
+    {
+        name: String = k.name.clone(),
+        /// A path (`/images/...`) or URL of the icon.
+        image: String = k.image.clone(),
+        /// The teacher's id.
+        teacher: String = k.teacher.to_string(),
     }
 }
 
-#[derive(Object, Debug, Clone)]
-#[oai(rename = "Task")]
-pub struct TaskView {
-    #[oai(rename = "_id")]
-    pub id: String,
-    pub name: String,
-    /// From -500 to 500; added to the student's points when an assignment is approved.
-    pub points: i64,
-    /// The category, populated (`null` only if it no longer exists).
-    #[oai(nullable)]
-    pub category: Option<CategoryView>,
-    /// `good` or `bad`.
-    #[oai(rename = "type")]
-    pub kind: String,
-    /// `everyday`, `weekly` or `monthly`.
-    pub repeat: String,
-    /// The teacher's id.
-    pub teacher: String,
-    #[oai(rename = "createdAt")]
-    pub created_at: String,
-    #[oai(rename = "updatedAt")]
-    pub updated_at: String,
-    #[oai(rename = "__v")]
-    pub version: i64,
-}
-
-impl TaskView {
-    /// `category` is the task's category when it could be loaded.
-    pub fn new(t: &Task, category: Option<&Category>) -> Self {
-        TaskView {
-            id: t.id.to_string(),
-            name: t.name.clone(),
-            points: t.points,
-            category: category.map(CategoryView::from),
-            kind: t.kind.as_str().into(),
-            repeat: t.repeat.as_str().into(),
-            teacher: t.teacher.to_string(),
-            created_at: t.created_at.to_iso(),
-            updated_at: t.updated_at.to_iso(),
-            version: t.version,
-        }
+document_view! {
+    #[oai(rename = "Task")]
+    pub struct TaskView from Task as t, category: Option<&Category>;
+    {
+        name: String = t.name.clone(),
+        /// From -500 to 500; added to the student's points when an assignment is approved.
+        points: i64 = t.points,
+        /// The category, populated (`null` only if it no longer exists).
+        #[oai(nullable)]
+        category: Option<CategoryView> = category.map(CategoryView::from),
+        /// `good` or `bad`.
+        #[oai(rename = "type")]
+        kind: String = t.kind.as_str().into(),
+        /// `everyday`, `weekly` or `monthly`.
+        repeat: String = t.repeat.as_str().into(),
+        /// The teacher's id.
+        teacher: String = t.teacher.to_string(),
     }
 }
 
-#[derive(Object, Debug, Clone)]
-#[oai(rename = "Reward")]
-pub struct RewardView {
-    #[oai(rename = "_id")]
-    pub id: String,
-    pub name: String,
-    #[oai(rename = "requiredPoints")]
-    pub required_points: i64,
-    pub image: String,
-    /// The teacher's id.
-    pub teacher: String,
-    #[oai(rename = "createdAt")]
-    pub created_at: String,
-    #[oai(rename = "updatedAt")]
-    pub updated_at: String,
-    #[oai(rename = "__v")]
-    pub version: i64,
-}
-
-impl From<&Reward> for RewardView {
-    fn from(r: &Reward) -> Self {
-        RewardView {
-            id: r.id.to_string(),
-            name: r.name.clone(),
-            required_points: r.required_points,
-            image: r.image.clone(),
-            teacher: r.teacher.to_string(),
-            created_at: r.created_at.to_iso(),
-            updated_at: r.updated_at.to_iso(),
-            version: r.version,
-        }
+document_view! {
+    #[oai(rename = "Reward")]
+    pub struct RewardView from Reward as r;
+    {
+        name: String = r.name.clone(),
+        #[oai(rename = "requiredPoints")]
+        required_points: i64 = r.required_points,
+        image: String = r.image.clone(),
+        /// The teacher's id.
+        teacher: String = r.teacher.to_string(),
     }
 }
 
@@ -327,138 +162,63 @@ impl From<&Teacher> for TeacherSummary {
             id: t.id.to_string(),
             name: t.name.clone(),
             email: t.email.clone(),
-            profile: t
-                .profile
-                .clone()
-                .unwrap_or_else(|| DEFAULT_AVATAR.to_owned()),
+            profile: picture(&t.profile),
         }
     }
 }
 
-/// An assigned task. Which references are populated depends on the route (CLIENT-CONTRACT §3):
-/// `task` always (with its `category`); `student` as an id or a document; `teacher` as an id or a
-/// summary. A populated reference is `null` only if the record vanished.
-#[derive(Object, Debug, Clone)]
-#[oai(rename = "AssignedTask")]
-pub struct AssignedTaskView<
-    S: ToJSON + ParseFromJSON + Send + Sync,
-    T: ToJSON + ParseFromJSON + Send + Sync,
-> {
-    #[oai(rename = "_id")]
-    pub id: String,
-    #[oai(nullable)]
-    pub task: Option<TaskView>,
-    #[oai(nullable)]
-    pub student: S,
-    #[oai(nullable)]
-    pub teacher: T,
-    /// `notStarted`, `inProgress` or `completed`.
-    pub status: String,
-    /// The points the student achieved (the task's points at that moment); 0 until then.
-    pub points: i64,
-    #[oai(rename = "createdAt")]
-    pub created_at: String,
-    #[oai(rename = "updatedAt")]
-    pub updated_at: String,
-    #[oai(rename = "__v")]
-    pub version: i64,
-}
-
-impl<S: ToJSON + ParseFromJSON + Send + Sync, T: ToJSON + ParseFromJSON + Send + Sync>
-    AssignedTaskView<S, T>
-{
-    pub fn new(a: &TaskAssignment, task: Option<TaskView>, student: S, teacher: T) -> Self {
-        AssignedTaskView {
-            id: a.id.to_string(),
-            task,
-            student,
-            teacher,
-            status: a.status.as_str().into(),
-            points: a.points,
-            created_at: a.created_at.to_iso(),
-            updated_at: a.updated_at.to_iso(),
-            version: a.version,
-        }
+document_view! {
+    /// An assigned task. Which references are populated depends on the route (CLIENT-CONTRACT §3):
+    /// `task` always (with its `category`); `student` as an id or a document; `teacher` as an id or a
+    /// summary. A populated reference is `null` only if the record vanished.
+    #[oai(rename = "AssignedTask")]
+    pub struct AssignedTaskView<S, T> from TaskAssignment as a,
+        task: Option<TaskView>, student: S, teacher: T;
+    {
+        #[oai(nullable)]
+        task: Option<TaskView> = task,
+        #[oai(nullable)]
+        student: S = student,
+        #[oai(nullable)]
+        teacher: T = teacher,
+        /// `notStarted`, `inProgress` or `completed`.
+        status: String = a.status.as_str().into(),
+        /// The points the student achieved (the task's points at that moment); 0 until then.
+        points: i64 = a.points,
     }
 }
 
-/// An assigned reward; as for tasks, the route decides what is populated.
-#[derive(Object, Debug, Clone)]
-#[oai(rename = "AssignedReward")]
-pub struct AssignedRewardView<
-    S: ToJSON + ParseFromJSON + Send + Sync,
-    T: ToJSON + ParseFromJSON + Send + Sync,
-> {
-    #[oai(rename = "_id")]
-    pub id: String,
-    #[oai(nullable)]
-    pub reward: Option<RewardView>,
-    #[oai(nullable)]
-    pub student: S,
-    #[oai(nullable)]
-    pub teacher: T,
-    /// `unclaimed` or `claimed`.
-    pub status: String,
-    /// What the claim cost; 0 while unclaimed.
-    pub paid: i64,
-    /// Absent until claimed.
-    #[oai(rename = "claimedAt", skip_serializing_if_is_none)]
-    pub claimed_at: Option<String>,
-    #[oai(rename = "createdAt")]
-    pub created_at: String,
-    #[oai(rename = "updatedAt")]
-    pub updated_at: String,
-    #[oai(rename = "__v")]
-    pub version: i64,
-}
-
-impl<S: ToJSON + ParseFromJSON + Send + Sync, T: ToJSON + ParseFromJSON + Send + Sync>
-    AssignedRewardView<S, T>
-{
-    pub fn new(a: &RewardAssignment, reward: Option<RewardView>, student: S, teacher: T) -> Self {
-        AssignedRewardView {
-            id: a.id.to_string(),
-            reward,
-            student,
-            teacher,
-            status: a.status.as_str().into(),
-            paid: a.paid,
-            claimed_at: a.claimed_at.map(|m| m.to_iso()),
-            created_at: a.created_at.to_iso(),
-            updated_at: a.updated_at.to_iso(),
-            version: a.version,
-        }
+document_view! {
+    /// An assigned reward; as for tasks, the route decides what is populated.
+    #[oai(rename = "AssignedReward")]
+    pub struct AssignedRewardView<S, T> from RewardAssignment as a,
+        reward: Option<RewardView>, student: S, teacher: T;
+    {
+        #[oai(nullable)]
+        reward: Option<RewardView> = reward,
+        #[oai(nullable)]
+        student: S = student,
+        #[oai(nullable)]
+        teacher: T = teacher,
+        /// `unclaimed` or `claimed`.
+        status: String = a.status.as_str().into(),
+        /// What the claim cost; 0 while unclaimed.
+        paid: i64 = a.paid,
+        /// Absent until claimed.
+        #[oai(rename = "claimedAt", skip_serializing_if_is_none)]
+        claimed_at: Option<String> = a.claimed_at.map(|m| m.to_iso()),
     }
 }
 
-#[derive(Object, Debug, Clone)]
-#[oai(rename = "Preset")]
-pub struct PresetView {
-    #[oai(rename = "_id")]
-    pub id: String,
-    /// The public path of the image (`/images/<file>`).
-    pub image: String,
-    /// `avatar` or `icon`.
-    #[oai(rename = "type")]
-    pub kind: String,
-    #[oai(rename = "createdAt")]
-    pub created_at: String,
-    #[oai(rename = "updatedAt")]
-    pub updated_at: String,
-    #[oai(rename = "__v")]
-    pub version: i64,
-}
-
-impl From<&Preset> for PresetView {
-    fn from(p: &Preset) -> Self {
-        PresetView {
-            id: p.id.to_string(),
-            image: p.image.clone(),
-            kind: p.kind.as_str().into(),
-            created_at: p.created_at.to_iso(),
-            updated_at: p.updated_at.to_iso(),
-            version: p.version,
-        }
+document_view! {
+    #[oai(rename = "Preset")]
+    pub struct PresetView from Preset as p;
+    {
+        /// The public path of the image (`/images/<file>`).
+        image: String = p.image.clone(),
+        /// `avatar` or `icon`.
+        #[oai(rename = "type")]
+        kind: String = p.kind.as_str().into(),
     }
 }
 
@@ -509,34 +269,14 @@ impl From<&Rule> for RuleView {
     }
 }
 
-#[derive(Object, Debug, Clone)]
-#[oai(rename = "Feedback")]
-pub struct FeedbackView {
-    #[oai(rename = "_id")]
-    pub id: String,
-    /// The author's id.
-    pub user: String,
-    /// `TEACHER` or `STUDENT`.
-    pub role: String,
-    pub feedback: String,
-    #[oai(rename = "createdAt")]
-    pub created_at: String,
-    #[oai(rename = "updatedAt")]
-    pub updated_at: String,
-    #[oai(rename = "__v")]
-    pub version: i64,
-}
-
-impl From<&Feedback> for FeedbackView {
-    fn from(f: &Feedback) -> Self {
-        FeedbackView {
-            id: f.id.to_string(),
-            user: f.user.to_string(),
-            role: f.role.as_str().into(),
-            feedback: f.feedback.clone(),
-            created_at: f.created_at.to_iso(),
-            updated_at: f.updated_at.to_iso(),
-            version: f.version,
-        }
+document_view! {
+    #[oai(rename = "Feedback")]
+    pub struct FeedbackView from Feedback as f;
+    {
+        /// The author's id.
+        user: String = f.user.to_string(),
+        /// `TEACHER` or `STUDENT`.
+        role: String = f.role.as_str().into(),
+        feedback: String = f.feedback.clone(),
     }
 }

@@ -1,66 +1,31 @@
 //! The people who sign in: admins (dashboard), teachers and students (mobile app).
 
+use super::named::named_enum;
 use super::{Id, Millis};
 
-/// What a token says its bearer is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum Role {
-    #[serde(rename = "SUPER_ADMIN")]
-    SuperAdmin,
-    #[serde(rename = "ADMIN")]
-    Admin,
-    #[serde(rename = "TEACHER")]
-    Teacher,
-    #[serde(rename = "STUDENT")]
-    Student,
+named_enum! {
+    /// What a token says its bearer is.
+    #[derive(Hash, serde::Serialize, serde::Deserialize)]
+    pub enum Role {
+        #[serde(rename = "SUPER_ADMIN")]
+        SuperAdmin = "SUPER_ADMIN",
+        #[serde(rename = "ADMIN")]
+        Admin = "ADMIN",
+        #[serde(rename = "TEACHER")]
+        Teacher = "TEACHER",
+        #[serde(rename = "STUDENT")]
+        Student = "STUDENT",
+    }
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::SuperAdmin => "SUPER_ADMIN",
-            Role::Admin => "ADMIN",
-            Role::Teacher => "TEACHER",
-            Role::Student => "STUDENT",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "SUPER_ADMIN" => Some(Role::SuperAdmin),
-            "ADMIN" => Some(Role::Admin),
-            "TEACHER" => Some(Role::Teacher),
-            "STUDENT" => Some(Role::Student),
-            _ => None,
-        }
-    }
-
     pub fn is_admin(self) -> bool {
         matches!(self, Role::Admin | Role::SuperAdmin)
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AccountStatus {
-    Active,
-    Blocked,
-}
-
-impl AccountStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountStatus::Active => "active",
-            AccountStatus::Blocked => "blocked",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "active" => Some(AccountStatus::Active),
-            "blocked" => Some(AccountStatus::Blocked),
-            _ => None,
-        }
-    }
+named_enum! {
+    pub enum AccountStatus { Active = "active", Blocked = "blocked" }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -94,10 +59,8 @@ pub struct TeacherPatch {
     pub profile: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AdminRole {
-    Admin,
-    SuperAdmin,
+named_enum! {
+    pub enum AdminRole { Admin = "ADMIN", SuperAdmin = "SUPER_ADMIN" }
 }
 
 impl AdminRole {
@@ -105,21 +68,6 @@ impl AdminRole {
         match self {
             AdminRole::Admin => Role::Admin,
             AdminRole::SuperAdmin => Role::SuperAdmin,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AdminRole::Admin => "ADMIN",
-            AdminRole::SuperAdmin => "SUPER_ADMIN",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "ADMIN" => Some(AdminRole::Admin),
-            "SUPER_ADMIN" => Some(AdminRole::SuperAdmin),
-            _ => None,
         }
     }
 }

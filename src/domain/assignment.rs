@@ -4,32 +4,15 @@
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
 
 use super::classroom::Repeat;
+use super::named::named_enum;
 use super::{Id, Millis};
 
-/// `notStarted` → (student achieves) `inProgress` → (teacher approves) `completed`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TaskStatus {
-    NotStarted,
-    InProgress,
-    Completed,
-}
-
-impl TaskStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskStatus::NotStarted => "notStarted",
-            TaskStatus::InProgress => "inProgress",
-            TaskStatus::Completed => "completed",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "notStarted" => Some(TaskStatus::NotStarted),
-            "inProgress" => Some(TaskStatus::InProgress),
-            "completed" => Some(TaskStatus::Completed),
-            _ => None,
-        }
+named_enum! {
+    /// `notStarted` → (student achieves) `inProgress` → (teacher approves) `completed`.
+    pub enum TaskStatus {
+        NotStarted = "notStarted",
+        InProgress = "inProgress",
+        Completed = "completed",
     }
 }
 
@@ -166,28 +149,9 @@ pub fn next_period_start(repeat: Repeat, at: Millis) -> Millis {
     )
 }
 
-/// `unclaimed` → (student claims, paying `requiredPoints`) `claimed`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RewardStatus {
-    Unclaimed,
-    Claimed,
-}
-
-impl RewardStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RewardStatus::Unclaimed => "unclaimed",
-            RewardStatus::Claimed => "claimed",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "unclaimed" => Some(RewardStatus::Unclaimed),
-            "claimed" => Some(RewardStatus::Claimed),
-            _ => None,
-        }
-    }
+named_enum! {
+    /// `unclaimed` → (student claims, paying `requiredPoints`) `claimed`.
+    pub enum RewardStatus { Unclaimed = "unclaimed", Claimed = "claimed" }
 }
 
 #[derive(Clone, Debug, PartialEq)]

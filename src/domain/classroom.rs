@@ -1,6 +1,7 @@
 //! A teacher's classroom: classes (students belong to one by name), task categories, tasks (what
 //! earns or costs points, and how often it repeats) and rewards (what points buy).
 
+use super::named::named_enum;
 use super::{Id, Millis};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -51,57 +52,16 @@ pub struct CategoryPatch {
     pub image: Option<String>,
 }
 
-/// Whether a task rewards good behaviour or records bad behaviour. The points' sign is what the
-/// balance uses (`approve` adds `points`); the type is how the app files and colours the task.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TaskType {
-    Good,
-    Bad,
+named_enum! {
+    /// Whether a task rewards good behaviour or records bad behaviour. The points' sign is what the
+    /// balance uses (`approve` adds `points`); the type is how the app files and colours the task.
+    pub enum TaskType { Good = "good", Bad = "bad" }
 }
 
-impl TaskType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskType::Good => "good",
-            TaskType::Bad => "bad",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "good" => Some(TaskType::Good),
-            "bad" => Some(TaskType::Bad),
-            _ => None,
-        }
-    }
-}
-
-/// How often a completed task opens again for the same student (CLIENT-CONTRACT §4): at the start
-/// of the next UTC day, ISO week (from Monday) or calendar month.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Repeat {
-    Everyday,
-    Weekly,
-    Monthly,
-}
-
-impl Repeat {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Repeat::Everyday => "everyday",
-            Repeat::Weekly => "weekly",
-            Repeat::Monthly => "monthly",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "everyday" => Some(Repeat::Everyday),
-            "weekly" => Some(Repeat::Weekly),
-            "monthly" => Some(Repeat::Monthly),
-            _ => None,
-        }
-    }
+named_enum! {
+    /// How often a completed task opens again for the same student (CLIENT-CONTRACT §4): at the start
+    /// of the next UTC day, ISO week (from Monday) or calendar month.
+    pub enum Repeat { Everyday = "everyday", Weekly = "weekly", Monthly = "monthly" }
 }
 
 #[derive(Clone, Debug, PartialEq)]

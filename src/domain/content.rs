@@ -2,32 +2,17 @@
 //! icons the app offers to pick from), the rules (privacy policy, terms and conditions) and
 //! feedback.
 
+use super::named::named_enum;
 use super::{Id, Millis, Role};
 
-/// What a preset image is for in the app.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PresetType {
-    /// A picture a student can take as its profile.
-    Avatar,
-    /// A picture a teacher can give a category or a reward.
-    Icon,
-}
-
-impl PresetType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PresetType::Avatar => "avatar",
-            PresetType::Icon => "icon",
-        }
-    }
-
-    /// The stored (lower-case) form only; callers lower-case what clients send.
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "avatar" => Some(PresetType::Avatar),
-            "icon" => Some(PresetType::Icon),
-            _ => None,
-        }
+named_enum! {
+    /// What a preset image is for in the app. `parse` takes the stored (lower-case) form only;
+    /// callers lower-case what clients send.
+    pub enum PresetType {
+        /// A picture a student can take as its profile.
+        Avatar = "avatar",
+        /// A picture a teacher can give a category or a reward.
+        Icon = "icon",
     }
 }
 
@@ -42,28 +27,12 @@ pub struct Preset {
     pub version: i64,
 }
 
-/// Which of the rules a document is; there is at most one document of each.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RuleType {
-    PrivacyPolicy,
-    TermsAndConditions,
-}
-
-impl RuleType {
-    /// Also the last segment of the rule's route (`/rule/privacy-policy`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RuleType::PrivacyPolicy => "privacy-policy",
-            RuleType::TermsAndConditions => "terms-and-conditions",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "privacy-policy" => Some(RuleType::PrivacyPolicy),
-            "terms-and-conditions" => Some(RuleType::TermsAndConditions),
-            _ => None,
-        }
+named_enum! {
+    /// Which of the rules a document is; there is at most one document of each. Its name is also
+    /// the last segment of the rule's route (`/rule/privacy-policy`).
+    pub enum RuleType {
+        PrivacyPolicy = "privacy-policy",
+        TermsAndConditions = "terms-and-conditions",
     }
 }
 

@@ -1,40 +1,20 @@
 //! Notifications: stored for their recipient and pushed to its sockets (CLIENT-CONTRACT §4, §5).
 
+use super::named::named_enum;
 use super::{Id, Millis, Role};
 
-/// The five events that notify someone.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NotificationKind {
-    TaskAssigned,
-    TaskAchieved,
-    TaskApproved,
-    RewardAssigned,
-    RewardClaimed,
+named_enum! {
+    /// The five events that notify someone.
+    pub enum NotificationKind {
+        TaskAssigned = "taskAssigned",
+        TaskAchieved = "taskAchieved",
+        TaskApproved = "taskApproved",
+        RewardAssigned = "rewardAssigned",
+        RewardClaimed = "rewardClaimed",
+    }
 }
 
 impl NotificationKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotificationKind::TaskAssigned => "taskAssigned",
-            NotificationKind::TaskAchieved => "taskAchieved",
-            NotificationKind::TaskApproved => "taskApproved",
-            NotificationKind::RewardAssigned => "rewardAssigned",
-            NotificationKind::RewardClaimed => "rewardClaimed",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        [
-            NotificationKind::TaskAssigned,
-            NotificationKind::TaskAchieved,
-            NotificationKind::TaskApproved,
-            NotificationKind::RewardAssigned,
-            NotificationKind::RewardClaimed,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == raw)
-    }
-
     /// Who receives it: a student hears about what its teacher did, and the reverse.
     pub fn recipient_role(self) -> Role {
         match self {

@@ -22,6 +22,8 @@ use super::phase::{CloseReason, Transport};
 use super::protocol;
 use super::session::{Handshake, Owner, Session};
 use super::timers;
+use crate::clock::SharedClock;
+use crate::domain::Millis;
 
 /// The Engine.IO sessions of this process and the sockets on them.
 pub struct Engine {
@@ -29,6 +31,7 @@ pub struct Engine {
     pub legacy_broadcast: bool,
     sessions: Mutex<Sessions>,
     pub hub: Hub<Arc<Session>>,
+    clock: SharedClock,
     stopping: CancellationToken,
     websockets: TaskTracker,
 }
@@ -80,11 +83,12 @@ pub enum OpenError {
 }
 
 impl Engine {
-    pub fn new(limits: Limits, legacy_broadcast: bool) -> Arc<Self> {
+    pub fn new(limits: Limits, legacy_broadcast: bool, clock: SharedClock) -> Arc<Self> {
         Arc::new(Engine {
             hub: Hub::new(limits.max_sockets_per_user),
             limits,
             legacy_broadcast,
+            clock,
             sessions: Mutex::new(Sessions::default()),
             stopping: CancellationToken::new(),
             websockets: TaskTracker::new(),
@@ -289,6 +293,10 @@ impl Owner for Engine {
 
     fn hub(&self) -> &Hub<Arc<Session>> {
         &self.hub
+    }
+
+    fn now(&self) -> Millis {
+        self.clock.now()
     }
 
     fn admit(&self, session: &Session) -> bool {

@@ -42,6 +42,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
 use crate::cache::Cache;
+use crate::clock::SharedClock;
 use crate::config::RealtimeSessionsConfig;
 use crate::domain::Id;
 use engine::Engine;
@@ -63,6 +64,7 @@ impl Realtime {
         cache: Arc<dyn Cache>,
         legacy_broadcast: bool,
         sessions: &RealtimeSessionsConfig,
+        clock: SharedClock,
     ) -> Self {
         let limits = Limits {
             max_sessions: sessions.max_sessions,
@@ -72,7 +74,7 @@ impl Realtime {
         };
         Realtime {
             cache,
-            engine: Engine::new(limits, legacy_broadcast),
+            engine: Engine::new(limits, legacy_broadcast, clock),
         }
     }
 

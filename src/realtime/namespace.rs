@@ -96,6 +96,7 @@ impl Session {
                             self.clone(),
                             id.clone(),
                             w.expires_at,
+                            owner.now(),
                         ));
                     }
                     (protocol::connect_ok(&id), evicted)
@@ -188,7 +189,7 @@ mod tests {
     use super::super::limits::Limits;
     use super::super::phase::{CloseReason, Transport};
     use super::super::session::Handshake;
-    use super::super::testing::Tokens;
+    use super::super::testing::{self, Tokens};
     use super::*;
 
     fn tokens() -> Tokens {
@@ -222,7 +223,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_good_auth_token_joins_and_the_socket_gets_only_its_users_events() {
-        let engine = Engine::new(Limits::default(), false);
+        let engine = Engine::new(Limits::default(), false, testing::clock());
         let (alice, bob) = (
             open(&engine, Handshake::default()),
             open(&engine, Handshake::default()),
@@ -248,8 +249,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_socket_ends_when_the_injected_clock_says_its_token_expired() {
+        let clock = Arc::new(crate::clock::TestClock::new());
+        let engine = Engine::new(Limits::default(), false, clock.clone());
+        let s = open(&engine, Handshake::default());
+        // The token is valid for an hour by the system's clock; the engine's clock is two hours on.
+        clock.advance(std::time::Duration::from_secs(2 * 3600));
+        s.on_packet(&tokens(), r#"40{"token":"t-alice"}"#).await;
+        assert!(connect_reply(&s).is_ok());
+        testing::eventually("the expired socket's end", || engine.hub.is_empty()).await;
+    }
+
+    #[tokio::test]
     async fn missing_or_bad_tokens_are_refused_and_the_session_may_try_again() {
-        let engine = Engine::new(Limits::default(), false);
+        let engine = Engine::new(Limits::default(), false, testing::clock());
         let s = open(&engine, Handshake::default());
         s.on_packet(&tokens(), "40").await;
         let (message, status) = connect_reply(&s).unwrap_err();
@@ -268,7 +281,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_query_then_the_header_token_count_when_auth_has_none_and_a_bad_auth_wins() {
-        let engine = Engine::new(Limits::default(), false);
+        let engine = Engine::new(Limits::default(), false, testing::clock());
         let query = || Handshake {
             query_token: Some("t-alice".into()),
             header_token: Some("t-bob".into()),
@@ -299,7 +312,7 @@ mod tests {
 
     #[tokio::test]
     async fn another_namespace_is_refused_with_404() {
-        let engine = Engine::new(Limits::default(), false);
+        let engine = Engine::new(Limits::default(), false, testing::clock());
         let s = open(&engine, Handshake::default());
         s.on_packet(&tokens(), r#"40/admin,{"token":"t-alice"}"#)
             .await;
@@ -314,7 +327,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_legacy_broadcast_admits_anonymous_sockets_and_sends_them_everything() {
-        let engine = Engine::new(Limits::default(), true);
+        let engine = Engine::new(Limits::default(), true, testing::clock());
         let s = open(&engine, Handshake::default());
         s.on_packet(&tokens(), r#"40{"token":"forged"}"#).await;
         let sid = connect_reply(&s).unwrap();
@@ -324,7 +337,7 @@ mod tests {
     }
 
     fn two_sessions(limits: Limits) -> (Arc<Engine>, Arc<Session>, Arc<Session>) {
-        let engine = Engine::new(limits, false);
+        let engine = Engine::new(limits, false, testing::clock());
         let first = open(&engine, Handshake::default());
         let second = open(&engine, Handshake::default());
         (engine, first, second)
@@ -345,7 +358,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_second_connect_is_ignored_and_a_disconnect_frees_the_socket() {
-        let engine = Engine::new(Limits::default(), false);
+        let engine = Engine::new(Limits::default(), false, testing::clock());
         let s = open(&engine, Handshake::default());
         s.on_packet(&tokens(), r#"40{"token":"t-alice"}"#).await;
         s.on_packet(&tokens(), r#"40{"token":"t-alice"}"#).await;
@@ -382,7 +395,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_revocation_ends_only_the_sockets_of_older_epochs() {
-        let engine = Engine::new(Limits::default(), false);
+        let engine = Engine::new(Limits::default(), false, testing::clock());
         let s = open(&engine, Handshake::default());
         s.on_packet(&tokens(), r#"40{"token":"t-alice"}"#).await;
         assert!(connect_reply(&s).is_ok());
@@ -396,7 +409,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_malformed_packet_closes_the_session_without_a_panic() {
-        let engine = Engine::new(Limits::default(), false);
+        let engine = Engine::new(Limits::default(), false, testing::clock());
         for packet in ["4é", "4€{}", "é", "40{oops", "47", ""] {
             let s = open(&engine, Handshake::default());
             s.on_packet(&tokens(), packet).await;

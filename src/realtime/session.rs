@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::hub::Hub;
 use super::limits::Limits;
 use super::phase::{CloseReason, Phase, Transport};
+use crate::domain::Millis;
 
 /// What the session's handshake request carried that may authenticate its socket, and where it
 /// came from.
@@ -44,6 +45,8 @@ pub(super) trait Owner: Send + Sync {
     /// Every notification goes to every socket, and a socket without a valid token is admitted.
     fn legacy_broadcast(&self) -> bool;
     fn hub(&self) -> &Hub<Arc<Session>>;
+    /// Wall time from the injected clock (when a socket's token expires).
+    fn now(&self) -> Millis;
     /// Moves the session, whose socket signed in, to the signed-in pool; `false` when that pool is
     /// full or the session is gone.
     fn admit(&self, session: &Session) -> bool;

@@ -3,9 +3,16 @@
 //! tested through HTTP in tests/api/realtime.rs).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::authenticator::{Authenticator, Principal, Refusal};
+use crate::clock::{SharedClock, TestClock};
+
+/// A test clock, as the engine's: wall time a test may move.
+pub fn clock() -> SharedClock {
+    Arc::new(TestClock::new())
+}
 
 pub async fn eventually(what: &str, check: impl Fn() -> bool) {
     for _ in 0..200 {

@@ -9,7 +9,7 @@ use super::limits::Limits;
 use super::phase::{CloseReason, Transport};
 use super::protocol;
 use super::session::Handshake;
-use super::testing::eventually;
+use super::testing::{self, eventually};
 use super::transport::polling::Poll;
 
 fn quick() -> Limits {
@@ -31,7 +31,7 @@ async fn pending_sessions_make_room_and_signed_in_ones_are_capped_apart() {
         max_pending_per_address: 2,
         ..quick()
     };
-    let engine = Engine::new(limits, false);
+    let engine = Engine::new(limits, false, testing::clock());
     let from = |last: u8| Handshake {
         address: IpAddr::from([10, 0, 0, last]),
         ..Handshake::default()
@@ -80,7 +80,7 @@ async fn pending_sessions_make_room_and_signed_in_ones_are_capped_apart() {
 
 #[tokio::test]
 async fn a_slow_client_is_closed_instead_of_queueing_without_bound() {
-    let engine = Engine::new(quick(), false);
+    let engine = Engine::new(quick(), false, testing::clock());
     let s = engine
         .open(Transport::WebSocket, Handshake::default())
         .unwrap();
@@ -94,7 +94,7 @@ async fn a_slow_client_is_closed_instead_of_queueing_without_bound() {
 
 #[tokio::test]
 async fn a_session_that_misses_its_pong_expires_and_one_that_answers_lives() {
-    let engine = Engine::new(quick(), false);
+    let engine = Engine::new(quick(), false, testing::clock());
     let silent = engine
         .open(Transport::Polling, Handshake::default())
         .unwrap();
@@ -129,7 +129,7 @@ async fn a_session_that_never_joins_the_namespace_is_closed() {
         connect_timeout: Duration::from_millis(50),
         ..Limits::default()
     };
-    let engine = Engine::new(limits, false);
+    let engine = Engine::new(limits, false, testing::clock());
     let s = engine
         .open(Transport::Polling, Handshake::default())
         .unwrap();

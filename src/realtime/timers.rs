@@ -10,6 +10,7 @@ use super::limits::Limits;
 use super::phase::CloseReason;
 use super::protocol;
 use super::session::Session;
+use crate::domain::Millis;
 
 /// Pings every `ping_interval`; closes the session when a pong does not come within `ping_timeout`.
 pub(super) async fn heartbeat(session: Arc<Session>, limits: Limits) {
@@ -53,12 +54,10 @@ pub(super) async fn connect_timeout(session: Arc<Session>, within: Duration) {
     }
 }
 
-/// Ends socket `id` when its token expires (`expires_at`, seconds since the Unix epoch).
-pub(super) async fn expire_socket(session: Arc<Session>, id: String, expires_at: i64) {
-    let left_ms = expires_at
-        .saturating_mul(1000)
-        .saturating_sub(crate::domain::Millis::now().0)
-        .max(0);
+/// Ends socket `id` when its token expires (`expires_at`, seconds since the Unix epoch), as the
+/// injected clock tells it is `now`: the same time the token's own expiry check reads.
+pub(super) async fn expire_socket(session: Arc<Session>, id: String, expires_at: i64, now: Millis) {
+    let left_ms = expires_at.saturating_mul(1000).saturating_sub(now.0).max(0);
     tokio::select! {
         _ = session.closed.cancelled() => {}
         _ = tokio::time::sleep(Duration::from_millis(left_ms as u64)) => {

@@ -114,7 +114,7 @@ mod tests {
     use super::*;
     use crate::realtime::engine::{Engine, Limits};
     use crate::realtime::session::Handshake;
-    use crate::realtime::testing::eventually;
+    use crate::realtime::testing::{self, eventually};
 
     /// Whether a GET is waiting: a second one now is refused.
     fn get_pending(s: &Session) -> bool {
@@ -124,7 +124,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_long_poll_waits_for_packets_and_a_second_one_is_refused() {
-        let engine = Engine::new(Limits::default(), false);
+        let engine = Engine::new(Limits::default(), false, testing::clock());
         let s = engine
             .open(Transport::Polling, Handshake::default())
             .unwrap();
@@ -160,7 +160,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_websocket_session_refuses_polling() {
-        let engine = Engine::new(Limits::default(), false);
+        let engine = Engine::new(Limits::default(), false, testing::clock());
         let s = engine
             .open(Transport::WebSocket, Handshake::default())
             .unwrap();
