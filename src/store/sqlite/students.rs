@@ -135,7 +135,7 @@ impl Students for SqliteStudents {
     async fn count_for_teacher(&self, teacher: &Id) -> StoreResult<u64> {
         let teacher = teacher.clone();
         self.db
-            .scan("students.count_for_teacher", move |c| {
+            .read("students.count_for_teacher", move |c| {
                 count(
                     c,
                     "SELECT COUNT(*) FROM students WHERE teacher = ?1",
