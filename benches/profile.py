@@ -49,12 +49,15 @@ def main():
     ap.add_argument("--log-level", default="info")
     ap.add_argument("--mongodb", default=None)
     ap.add_argument("--keep", action="store_true", help="keep the work dir (callgrind dumps) and print it")
+    ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                    help="an extra variable for the server (e.g. NO_COLOR=1); repeat")
     args = ap.parse_args()
     if not shutil.which("valgrind"):
         perf.die("valgrind is not installed (apt-get install -y valgrind)")
 
     home = Path(tempfile.mkdtemp(prefix="educoin-profile-"))
     env = perf.server_env(home, args.log_level, args.mongodb, "profile")
+    env.update(kv.split("=", 1) for kv in args.env)
     argv = ["valgrind", "--tool=callgrind", "--collect-atstart=yes", f"--callgrind-out-file={home}/callgrind.out",
             os.path.abspath(args.binary)]
     server = perf.Server("profile", argv, env, home)
