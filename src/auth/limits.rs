@@ -28,13 +28,24 @@ pub enum LimitError {
 /// The unit a per-address limit counts: an IPv4 address, or an IPv6 /64 (one subscriber's
 /// network: a client can pick any of its 2^64 addresses).
 pub fn address_bucket(ip: IpAddr) -> String {
-    match canonical(ip) {
-        IpAddr::V4(v4) => v4.to_string(),
+    address_key("", ip)
+}
+
+/// `prefix` followed by the address's bucket, built in one allocation: the general rate limit
+/// builds one per request.
+pub fn address_key(prefix: &str, ip: IpAddr) -> String {
+    use std::fmt::Write;
+    // "ffff:ffff:ffff:ffff::/64" is the longest bucket.
+    let mut key = String::with_capacity(prefix.len() + 24);
+    key.push_str(prefix);
+    let _ = match canonical(ip) {
+        IpAddr::V4(v4) => write!(key, "{v4}"),
         IpAddr::V6(v6) => {
             let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            write!(key, "{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
-    }
+    };
+    key
 }
 
 /// The network around an address: IPv4 /24, IPv6 /48 (one site).

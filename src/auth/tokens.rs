@@ -96,11 +96,11 @@ impl AccessTokens {
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        if !looks_like_jwt(token) {
-            return Err(TokenError::Malformed);
-        }
+        // A token that decodes is a JWT, so whether it was one at all (400 rather than 401) is
+        // asked only of a refused token: the valid path parses its header once, not twice.
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
+                _ if !looks_like_jwt(token) => TokenError::Malformed,
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
             })?;

@@ -44,8 +44,13 @@ fn request_id(req: &Request) -> (String, HeaderValue) {
     {
         return (text.to_owned(), value.clone());
     }
+    // A v4 UUID from the thread's CSPRNG: `Uuid::new_v4` asks the kernel (a getrandom call) per
+    // request, and an id needs to be unique, not a secret.
     let mut buf = uuid::Uuid::encode_buffer();
-    let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+    let text = uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .hyphenated()
+        .encode_lower(&mut buf);
     let value = HeaderValue::from_str(text).expect("a UUID is a valid header value");
     (text.to_owned(), value)
 }
@@ -299,8 +304,7 @@ async fn rate_limit(
     let Some(ip) = client_ip(req, trusted) else {
         return Ok(());
     };
-    let bucket = crate::auth::limits::address_bucket(ip);
-    let key = format!("rl:ip:{bucket}");
+    let key = crate::auth::limits::address_key("rl:ip:", ip);
     let counted = match cache.hit(&key, limits.window).await {
         Ok(w) => Ok(w),
         Err(_) => local.hit(&key, limits.window).await,

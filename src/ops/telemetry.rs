@@ -1,6 +1,8 @@
 //! Logs: native journald entries under systemd, JSON lines in production, readable text in
 //! development. Exactly one of them, so that no line is written twice.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -75,8 +77,14 @@ pub fn init(environment: Environment, log_level: &str) -> LogFormat {
             }
         },
         LogFormat::Json => registry.with(json_layer()).try_init(),
+        // Colours only on a terminal: escape codes in a file or a pipe are noise, and writing
+        // them was 9% of `/health`'s instructions at `info` (issue 13, benches/profile.py).
         LogFormat::Pretty => registry
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
     };
     // A second init (several servers in one test process) keeps the first subscriber.

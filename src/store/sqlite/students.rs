@@ -116,9 +116,16 @@ impl Students for SqliteStudents {
     }
 
     async fn count_for_teacher(&self, teacher: &Id) -> StoreResult<u64> {
-        let args = vec![boxed(teacher.clone())];
-        STUDENTS
-            .count(&self.db, "students.count_for_teacher", "teacher = ?1", args)
+        // An indexed count on the request path (the teacher's profile): inline, like a lookup.
+        let teacher = teacher.clone();
+        self.db
+            .read("students.count_for_teacher", move |c| {
+                super::accounts::count(
+                    c,
+                    "SELECT COUNT(*) FROM students WHERE teacher = ?1",
+                    [teacher],
+                )
+            })
             .await
     }
 
