@@ -12,6 +12,7 @@ pub mod invalid;
 pub mod notification;
 pub mod passcode;
 pub mod password;
+pub mod payments;
 pub mod points;
 pub mod student;
 pub mod text;

@@ -10,6 +10,8 @@ pub enum NotificationKind {
     TaskApproved,
     RewardAssigned,
     RewardClaimed,
+    /// A supporter's payment toward one of the teacher's projects succeeded.
+    PaymentReceived,
 }
 
 impl NotificationKind {
@@ -20,6 +22,7 @@ impl NotificationKind {
             NotificationKind::TaskApproved => "taskApproved",
             NotificationKind::RewardAssigned => "rewardAssigned",
             NotificationKind::RewardClaimed => "rewardClaimed",
+            NotificationKind::PaymentReceived => "paymentReceived",
         }
     }
 
@@ -30,6 +33,7 @@ impl NotificationKind {
             NotificationKind::TaskApproved,
             NotificationKind::RewardAssigned,
             NotificationKind::RewardClaimed,
+            NotificationKind::PaymentReceived,
         ]
         .into_iter()
         .find(|k| k.as_str() == raw)
@@ -41,7 +45,9 @@ impl NotificationKind {
             NotificationKind::TaskAssigned
             | NotificationKind::TaskApproved
             | NotificationKind::RewardAssigned => Role::Student,
-            NotificationKind::TaskAchieved | NotificationKind::RewardClaimed => Role::Teacher,
+            NotificationKind::TaskAchieved
+            | NotificationKind::RewardClaimed
+            | NotificationKind::PaymentReceived => Role::Teacher,
         }
     }
 }
