@@ -530,13 +530,8 @@ async fn admin_refunds_update_the_ledger_and_their_webhook_changes_nothing(db: D
         .await
         .unwrap()
         .unwrap();
-    let refund = |body: Value| {
-        app.post(
-            &format!("/admin/payments/{}/refund", payment.id),
-            Some(&admin.token),
-            body,
-        )
-    };
+    let refund_path = format!("/admin/payments/{}/refund", payment.id);
+    let refund = |body: Value| app.post(&refund_path, Some(&admin.token), body);
 
     refund(json!({"amount": 0})).await.status(400);
     refund(json!({"amount": 1001})).await.status(400);
