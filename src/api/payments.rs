@@ -428,15 +428,18 @@ impl PaymentsApi {
         )
         .map_err(|why| amount_refused(why, &project.currency))?;
         // Counted once the request is valid (so typos do not spend it) and before Stripe is asked.
+        // A reservation kept as spent (`failed`) is a count that an attempt refused on one key
+        // gives back on the others: one address hammering a project cannot spend its budget.
         let ip = caller_ip(&state, req);
         state
             .auth
             .limits
-            .count(&[
+            .reserve(&[
                 Key::PaymentAddress(address_bucket(ip)),
                 Key::PaymentProject(project.id.to_string()),
             ])
-            .await?;
+            .await?
+            .failed();
         let intent = stripe
             .create_payment_intent(
                 amount,

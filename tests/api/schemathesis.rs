@@ -144,7 +144,10 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation(db: Db) {
         // Payments configured (their routes would answer 503 otherwise), toward a closed port: the
         // fuzzer never reaches Stripe, since only an existing project or payment id would.
         env.insert("STRIPE_SECRET_KEY".into(), "sk_test_schemathesis".into());
-        env.insert("STRIPE_PUBLISHABLE_KEY".into(), "pk_test_schemathesis".into());
+        env.insert(
+            "STRIPE_PUBLISHABLE_KEY".into(),
+            "pk_test_schemathesis".into(),
+        );
         env.insert("STRIPE_WEBHOOK_SECRET".into(), "whsec_schemathesis".into());
         env.insert("STRIPE_API_BASE".into(), "http://127.0.0.1:9".into());
     })
