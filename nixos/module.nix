@@ -29,6 +29,8 @@ let
     superAdminPasswordFile = "SUPER_ADMIN_PASSWORD";
     databaseUrlFile = "DATABASE_URL";
     redisUrlFile = "REDIS_URL";
+    stripeSecretKeyFile = "STRIPE_SECRET_KEY";
+    stripeWebhookSecretFile = "STRIPE_WEBHOOK_SECRET";
   };
 
   credentials = lib.filterAttrs (_: v: v != null) (

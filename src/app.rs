@@ -54,6 +54,8 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
     }
     // Uploaded images and the default avatar, served from the root (CLIENT-CONTRACT §1, §6).
     routes = routes.at("/images/:file", poem::get(crate::http::images::serve));
+    // The public payment page (docs/decisions.md, "Payments").
+    routes = routes.at("/fund/:id", poem::get(api::fund_page::serve));
     // Socket.IO (CLIENT-CONTRACT §5): outside the OpenAPI service, so out of its document.
     routes = routes.at(
         crate::realtime::PATH,

@@ -70,6 +70,9 @@ fn warn_about_setup(config: &Config) {
             off.effect
         );
     }
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
     if config.realtime_legacy_broadcast {
         tracing::warn!(
             "REALTIME_LEGACY_BROADCAST is on: every notification is sent to every connected socket, \
@@ -240,6 +243,7 @@ async fn bootstrap(state: AppState, stop: CancellationToken) {
         state.clock.clone(),
         stop.clone(),
     ));
+    tokio::spawn(crate::jobs::reconcile::run(state.clone(), stop.clone()));
     if let Some(interval) = systemd::watchdog_interval() {
         tracing::info!(
             interval_ms = interval.as_millis() as u64,

@@ -9,6 +9,7 @@ use crate::cache::Cache;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::mail::Mailer;
+use crate::payments::stripe::StripeClient;
 use crate::readiness::Readiness;
 use crate::realtime::Realtime;
 use crate::store::Store;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub realtime: Arc<Realtime>,
     /// The time every handler, token and job reads (`SystemClock` in production).
     pub clock: SharedClock,
+    /// `None` when Stripe is not configured (payment routes answer 503).
+    pub stripe: Option<Arc<StripeClient>>,
 }
 
 impl AppState {
@@ -47,6 +50,10 @@ impl AppState {
                 &config.realtime_sessions,
                 clock.clone(),
             )),
+            stripe: match &config.stripe {
+                Some(c) => Some(Arc::new(StripeClient::new(c)?)),
+                None => None,
+            },
             config,
             store,
             cache,

@@ -27,6 +27,12 @@ mod feedback;
 mod preset;
 mod rule;
 
+pub mod fund_page;
+mod payment_views;
+mod payments;
+mod payments_admin;
+mod payments_webhook;
+
 use document::Documented;
 pub use document::allowed_methods;
 use poem_openapi::{OpenApiService, Tags};
@@ -63,6 +69,8 @@ pub enum ApiTags {
     Rule,
     /// Feedback from teachers and students.
     Feedback,
+    /// Classroom projects that supporters fund by card (Stripe); the platform keeps its fee.
+    Payments,
 }
 
 /// Declares the route groups once: the `Apis` type and the value that serves it.
@@ -92,6 +100,22 @@ apis!(
     preset::PresetApi,
     rule::RuleApi,
     feedback::FeedbackApi,
+    PaymentApis,
+);
+
+/// The payment route groups as one entry of `apis!` (poem-openapi implements `OpenApi` for tuples
+/// of at most 16): the type names the group and the constant of the same name builds it, as a
+/// unit struct's name does both.
+pub type PaymentApis = (
+    payments::PaymentsApi,
+    payments_admin::PaymentsAdminApi,
+    payments_webhook::PaymentsWebhookApi,
+);
+#[allow(non_upper_case_globals)]
+pub const PaymentApis: PaymentApis = (
+    payments::PaymentsApi,
+    payments_admin::PaymentsAdminApi,
+    payments_webhook::PaymentsWebhookApi,
 );
 
 /// Where the API is mounted (app.rs).

@@ -99,6 +99,10 @@ pub enum Key {
     CodeFailures(String),
     /// Wrong reset codes from one address.
     CodeAddress(String),
+    /// Payment intents created from one address.
+    PaymentAddress(String),
+    /// Payment intents created toward one project (any address).
+    PaymentProject(String),
 }
 
 impl Key {
@@ -117,6 +121,8 @@ impl Key {
             Key::ResetRequestsDaily(email) => format!("reset:req:day:{email}"),
             Key::CodeFailures(email) => format!("reset:code:fail:{email}"),
             Key::CodeAddress(a) => format!("reset:code:ip:{a}"),
+            Key::PaymentAddress(a) => format!("payment:ip:{a}"),
+            Key::PaymentProject(p) => format!("payment:project:{p}"),
         }
     }
 
@@ -132,6 +138,8 @@ impl Key {
             Key::ResetRequests(_) | Key::ResetRequestsDaily(_) => "password_reset",
             Key::CodeFailures(_) => "reset_code_account",
             Key::CodeAddress(_) => "reset_code_address",
+            Key::PaymentAddress(_) => "payment_address",
+            Key::PaymentProject(_) => "payment_project",
         }
     }
 }
@@ -209,6 +217,8 @@ impl LoginLimits {
             Key::ResetRequestsDaily(_) => (RESET_REQUESTS_DAILY, DAY),
             Key::CodeFailures(_) => (CODE_FAILURES_DAILY, DAY),
             Key::CodeAddress(_) => (CODE_FAILURES_PER_ADDRESS, w),
+            Key::PaymentAddress(_) => (c.payment_intents_per_address, w),
+            Key::PaymentProject(_) => (c.payment_intents_per_project, w),
         }
     }
 

@@ -309,3 +309,32 @@ impl Kind for LogFilter {
         value.clone()
     }
 }
+
+/// A fraction in `[0, 1)` with at most four decimals (`0.20` is 20 %), held as basis points
+/// (2000) so that money is computed in whole numbers.
+pub struct Fraction;
+
+impl Kind for Fraction {
+    type Value = u32;
+    fn parse(raw: &str) -> Result<u32, String> {
+        let bad = || {
+            "expected a fraction from 0 to below 1 with at most 4 decimals, e.g. 0.20".to_owned()
+        };
+        let raw = raw.trim();
+        let (whole, decimals) = raw.split_once('.').unwrap_or((raw, ""));
+        if whole != "0" || decimals.len() > 4 || !decimals.chars().all(|c| c.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let padded = format!("{decimals:0<4}");
+        padded.parse::<u32>().map_err(|_| bad())
+    }
+    fn show(value: &u32) -> String {
+        let text = format!("0.{value:04}");
+        let text = text.trim_end_matches('0');
+        if text.ends_with('.') {
+            format!("{text}0")
+        } else {
+            text.to_owned()
+        }
+    }
+}

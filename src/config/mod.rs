@@ -10,6 +10,7 @@
 
 mod declare;
 pub mod kinds;
+mod payments;
 mod reader;
 mod settings;
 mod strength;
@@ -24,6 +25,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 pub use declare::{Example, Setting};
 pub use kinds::parse_duration;
+pub use payments::{PaymentPolicy, StripeConfig};
 pub use reader::{ProcessEnv, Source};
 pub use settings::{PLACEHOLDER, Settings, catalog, secret_names};
 pub use strength::secret_bits;
@@ -118,6 +120,10 @@ pub struct RateLimitConfig {
     pub signups_per_address: u64,
     /// How long a request waits for a password-hashing slot before it is answered 503.
     pub hash_queue_wait: Duration,
+    /// Payment intents from one address per login window (the public payment route).
+    pub payment_intents_per_address: u64,
+    /// Payment intents toward one project per login window.
+    pub payment_intents_per_project: u64,
 }
 
 /// Socket.IO session caps per process (docs/decisions.md, "Socket.IO handshake floods").
@@ -174,6 +180,12 @@ pub struct Config {
     pub realtime_sessions: RealtimeSessionsConfig,
     /// Secrets generated for this process because none were configured (development only).
     pub generated_secrets: Vec<&'static str>,
+    /// What payments may be (fee, bounds, currency, limits), whether or not Stripe is on.
+    pub payments: PaymentPolicy,
+    /// `None` when `STRIPE_SECRET_KEY` is unset: payment routes answer 503.
+    pub stripe: Option<StripeConfig>,
+    /// Settings that work but deserve an operator's look (logged at start).
+    pub warnings: Vec<String>,
     /// `check-config`'s listing, made at load time from the settings as read.
     redacted: Vec<String>,
 }
@@ -374,6 +386,7 @@ impl Config {
                 )),
             }
         }
+        let payments = payments::group(&s, production, &mut problems);
         if s.test_hooks && production {
             problems.push("EDUCOIN_TEST_HOOKS must not be enabled in production".into());
         }
@@ -419,6 +432,8 @@ impl Config {
                 passcode_failures_global: s.passcode_rate_limit_max_failures,
                 signups_per_address: s.signup_rate_limit_max,
                 hash_queue_wait: s.password_hash_queue_wait,
+                payment_intents_per_address: s.payment_rate_limit_per_address.max(1),
+                payment_intents_per_project: s.payment_rate_limit_per_project.max(1),
             },
             frontend_origins: s.frontend_url.clone(),
             trusted_proxies: s.trusted_proxies.clone(),
@@ -438,6 +453,9 @@ impl Config {
                 max_pending_per_address: s.realtime_max_pending_per_address,
             },
             generated_secrets,
+            payments: payments.policy,
+            stripe: payments.stripe,
+            warnings: payments.warnings,
             redacted: Vec::new(),
         };
         config.redacted = s
@@ -465,6 +483,13 @@ impl Config {
                 name: "email",
                 settings: "EMAIL_HOST, EMAIL_FROM",
                 effect: "password-reset codes cannot be sent: /auth/forget-password answers 503",
+            });
+        }
+        if self.stripe.is_none() {
+            off.push(DisabledIntegration {
+                name: "payments",
+                settings: "STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY, STRIPE_WEBHOOK_SECRET",
+                effect: "classroom projects cannot take payments: payment routes answer 503",
             });
         }
         off

@@ -17,6 +17,8 @@ use Example::{Commented as C, Omitted, Set as S};
 pub const PLACEHOLDER: &str = "<from the secrets manager>";
 
 const GOOGLE_JWKS_URL: &str = "https://www.googleapis.com/oauth2/v3/certs";
+const STRIPE_API_BASE: &str = "https://api.stripe.com";
+const STRIPE_JS_URL: &str = "https://js.stripe.com/v3/";
 
 settings! {
     /// development, test or production; production requires real secrets and logs JSON
@@ -163,6 +165,42 @@ settings! {
     /// Socket.IO sessions not signed in yet, per client address
     realtime_max_pending_per_address: Number<usize> = "REALTIME_MAX_PENDING_PER_ADDRESS",
         default 32, dev C("32"), prod C("32");
+    /// Stripe secret API key (sk_live_... or sk_test_...); unset: payments are disabled and their routes answer 503
+    stripe_secret_key: Secret = "STRIPE_SECRET_KEY",
+        default None, dev C("sk_test_<from the Stripe dashboard>"), prod S("sk_live_<from the secrets manager>");
+    /// Stripe publishable key (pk_...), handed to the payment page; required with STRIPE_SECRET_KEY
+    stripe_publishable_key: OptionalText = "STRIPE_PUBLISHABLE_KEY",
+        default None, dev C("pk_test_<from the Stripe dashboard>"), prod S("pk_live_from_the_stripe_dashboard");
+    /// webhook signing secrets (whsec_...), comma-separated: several during a rotation; required with STRIPE_SECRET_KEY
+    stripe_webhook_secret: Secret = "STRIPE_WEBHOOK_SECRET",
+        default None, dev C("whsec_<from the Stripe dashboard>"), prod S("whsec_<from the secrets manager>");
+    /// Stripe's API base URL (tests point it at localstripe)
+    stripe_api_base: Text = "STRIPE_API_BASE",
+        default STRIPE_API_BASE.to_owned(), dev C(STRIPE_API_BASE), prod C(STRIPE_API_BASE);
+    /// where the payment page loads Stripe.js from (and what its Content-Security-Policy allows)
+    stripe_js_url: Text = "STRIPE_JS_URL",
+        default STRIPE_JS_URL.to_owned(), dev C(STRIPE_JS_URL), prod C(STRIPE_JS_URL);
+    /// share of each payment the platform keeps (0.20 = 20 %), rounded half-up to the smallest unit
+    platform_fee_percentage: Fraction = "PLATFORM_FEE_PERCENTAGE",
+        default 2000, dev C("0.20"), prod S("0.20");
+    /// smallest payment, in the currency's smallest unit (cents)
+    minimum_payment_amount: Number<u64> = "MINIMUM_PAYMENT_AMOUNT",
+        default 100, dev C("100"), prod S("500");
+    /// largest payment, in the currency's smallest unit (cents)
+    maximum_payment_amount: Number<u64> = "MAXIMUM_PAYMENT_AMOUNT",
+        default 100_000, dev C("100000"), prod S("50000");
+    /// ISO currency code of payments (lowercase, as Stripe writes it)
+    default_currency: Text = "DEFAULT_CURRENCY",
+        default "usd".to_owned(), dev C("usd"), prod S("usd");
+    /// a payment still processing or requires_* this long is re-read from Stripe by the reconciliation job
+    payment_reconcile_after: Seconds = "PAYMENT_RECONCILE_AFTER_SECS",
+        default Duration::from_secs(600), dev C("600"), prod C("600");
+    /// payment intents per client address per login window (public payment route)
+    payment_rate_limit_per_address: Number<u64> = "PAYMENT_RATE_LIMIT_PER_ADDRESS",
+        default 20, dev C("20"), prod C("20");
+    /// payment intents per project per login window (public payment route)
+    payment_rate_limit_per_project: Number<u64> = "PAYMENT_RATE_LIMIT_PER_PROJECT",
+        default 200, dev C("200"), prod C("200");
     /// test-only routes (/api/v1/test/*) for the test suite; refused in production
     test_hooks: Flag = "EDUCOIN_TEST_HOOKS",
         default false, dev Omitted, prod Omitted;

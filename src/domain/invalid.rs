@@ -25,6 +25,9 @@ pub enum Invalid {
     PasswordBlank,
     #[error("The passcode must be exactly 6 digits")]
     Passcode,
+    /// Markup or control characters where plain text is expected.
+    #[error("only plain text is allowed (no < > or control characters)")]
+    PlainText,
 }
 
 impl Invalid {
@@ -37,6 +40,9 @@ impl Invalid {
             Invalid::Email => format!("{field} is not a valid email address"),
             Invalid::Image => format!("{field} must be an image path or an http(s) URL"),
             Invalid::OutOfRange { min, max } => format!("{field} must be from {min} to {max}"),
+            Invalid::PlainText => {
+                format!("{field} must be plain text (no < > or control characters)")
+            }
             // Sentences of their own: the password and passcode rules read the same in every field.
             Invalid::PasswordTooShort { .. }
             | Invalid::PasswordTooLong { .. }

@@ -13,6 +13,7 @@ mod named;
 pub mod notification;
 pub mod passcode;
 pub mod password;
+pub mod payments;
 pub mod points;
 pub mod student;
 pub mod text;

@@ -4,13 +4,15 @@ use super::named::named_enum;
 use super::{Id, Millis, Role};
 
 named_enum! {
-    /// The five events that notify someone.
+    /// The five events of CLIENT-CONTRACT §4 that notify someone, and a supporter's payment.
     pub enum NotificationKind {
         TaskAssigned = "taskAssigned",
         TaskAchieved = "taskAchieved",
         TaskApproved = "taskApproved",
         RewardAssigned = "rewardAssigned",
         RewardClaimed = "rewardClaimed",
+        /// A supporter's payment toward one of the teacher's projects succeeded.
+        PaymentReceived = "paymentReceived",
     }
 }
 
@@ -21,7 +23,9 @@ impl NotificationKind {
             NotificationKind::TaskAssigned
             | NotificationKind::TaskApproved
             | NotificationKind::RewardAssigned => Role::Student,
-            NotificationKind::TaskAchieved | NotificationKind::RewardClaimed => Role::Teacher,
+            NotificationKind::TaskAchieved
+            | NotificationKind::RewardClaimed
+            | NotificationKind::PaymentReceived => Role::Teacher,
         }
     }
 }

@@ -165,7 +165,8 @@ fn security_headers(resp: &mut Response, is_docs: bool) {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    if !is_docs {
+    // A page that sets its own policy (the payment page, `api::fund_page`) keeps it.
+    if !is_docs && !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),

@@ -17,6 +17,7 @@ pub use ports::{
     Students, TaskAssignments, Tasks, Teachers,
 };
 pub use ports::{Feedbacks, Presets, Rules, Uploads};
+pub use ports::{PaymentFilter, PaymentOutcome, Payments, RefundRecorded, Settled};
 use secrecy::ExposeSecret;
 
 use crate::config::DatabaseConfig;
@@ -104,6 +105,7 @@ pub struct Store {
     pub presets: Arc<dyn Presets>,
     pub rules: Arc<dyn Rules>,
     pub feedbacks: Arc<dyn Feedbacks>,
+    pub payments: Arc<dyn Payments>,
 }
 
 impl Store {

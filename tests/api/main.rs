@@ -19,6 +19,8 @@ mod input_edges;
 mod lifecycle;
 mod login_limits;
 mod password_reset;
+mod payments;
+mod payments_contract;
 mod ports_contract;
 mod realtime;
 mod role_matrix;

@@ -100,6 +100,20 @@ const WHO: &[(&str, &[Role])] = &[
     ("GET /rule/terms-and-conditions", ANY),
     ("PATCH /rule/terms-and-conditions", A),
     ("POST /feedback", TS),
+    // Payments (issue 14; not in the clients yet): teachers' projects, the public page's two
+    // calls, the admins' ledger, and Stripe's webhook (authenticated by its signature).
+    ("POST /project", T),
+    ("GET /project", T),
+    ("PATCH /project/{id}", T),
+    ("POST /project/{id}/close", T),
+    ("GET /project/{id}/payments", T),
+    ("GET /fund/{id}", PUBLIC),
+    ("POST /fund/{id}/payment-intent", PUBLIC),
+    ("GET /admin/payments", A),
+    ("GET /admin/payments/totals", A),
+    ("POST /admin/payments/{id}/refund", A),
+    ("POST /admin/projects/{id}/fulfil", A),
+    ("POST /payments/webhook", PUBLIC),
 ];
 
 /// One operation of the document.

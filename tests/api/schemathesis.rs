@@ -141,6 +141,15 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation(db: Db) {
     require_schemathesis();
     let app = spawn_app_with(db, Kv::Memory, |env| {
         env.insert("RATE_LIMIT_MAX_REQUESTS".into(), "1000000".into());
+        // Payments configured (their routes would answer 503 otherwise), toward a closed port: the
+        // fuzzer never reaches Stripe, since only an existing project or payment id would.
+        env.insert("STRIPE_SECRET_KEY".into(), "sk_test_schemathesis".into());
+        env.insert(
+            "STRIPE_PUBLISHABLE_KEY".into(),
+            "pk_test_schemathesis".into(),
+        );
+        env.insert("STRIPE_WEBHOOK_SECRET".into(), "whsec_schemathesis".into());
+        env.insert("STRIPE_API_BASE".into(), "http://127.0.0.1:9".into());
     })
     .await;
     let callers = seed(&app).await;

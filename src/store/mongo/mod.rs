@@ -9,6 +9,7 @@ mod content;
 mod document;
 mod files;
 mod notifications;
+mod payments;
 mod points;
 mod students;
 mod tokens;
@@ -150,6 +151,7 @@ impl Backend for MongoBackend {
         tokens::create_indexes(&self.db).await?;
         files::migrate(&self.db).await?;
         content::create_indexes(&self.db).await?;
+        payments::create_indexes(&self.db).await?;
         let filled = points::backfill_earned_points(&self.db).await?;
         if filled > 0 {
             tracing::info!(
@@ -240,6 +242,7 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
         presets: Arc::new(content::MongoPresets::new(&db)),
         rules: Arc::new(content::MongoRules::new(&db)),
         feedbacks: Arc::new(content::MongoFeedbacks::new(&db)),
+        payments: Arc::new(payments::MongoPayments::new(&db)),
     })
 }
 

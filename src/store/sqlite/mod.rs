@@ -13,6 +13,7 @@ mod classroom;
 mod content;
 mod files;
 mod notifications;
+mod payments;
 mod students;
 mod table;
 mod tokens;
@@ -48,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_earned_points.sql"),
     include_str!("migrations/0007_token_epoch.sql"),
     include_str!("migrations/0008_uploads.sql"),
+    include_str!("migrations/0010_payments.sql"),
 ];
 
 #[derive(Clone)]
@@ -247,6 +249,8 @@ stored_as_name!(
     crate::domain::content::PresetType,
     crate::domain::content::RuleType,
     crate::domain::notification::NotificationKind,
+    crate::domain::payments::ProjectStatus,
+    crate::domain::payments::PaymentStatus,
 );
 
 /// A JSON array of ids, bound as one parameter and read with `json_each` (`IN` with any count
@@ -391,7 +395,8 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
         uploads: Arc::new(uploads::SqliteUploads { db: db.clone() }),
         presets: Arc::new(content::SqlitePresets { db: db.clone() }),
         rules: Arc::new(content::SqliteRules { db: db.clone() }),
-        feedbacks: Arc::new(content::SqliteFeedbacks { db }),
+        feedbacks: Arc::new(content::SqliteFeedbacks { db: db.clone() }),
+        payments: Arc::new(payments::SqlitePayments { db }),
     })
 }
 

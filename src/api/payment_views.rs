@@ -1,0 +1,207 @@
+//! How projects and payments look to the clients: Mongoose-shaped like every other record, amounts
+//! in the currency's smallest unit. A supporter's card never appears: the server never has it.
+
+use poem_openapi::Object;
+
+use crate::domain::payments::{Payment, Project};
+
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "Project")]
+pub struct ProjectView {
+    #[oai(rename = "_id")]
+    pub id: String,
+    /// The teacher's id.
+    pub teacher: String,
+    pub title: String,
+    pub description: String,
+    pub class: String,
+    /// In the smallest unit of `currency` (cents).
+    pub goal: i64,
+    /// Net amounts of succeeded payments (after the platform's fee and refunds).
+    pub raised: i64,
+    /// Succeeded payments.
+    pub supporters: i64,
+    /// `open` (takes payments), `funded` (goal reached), `closed` (by its teacher) or `fulfilled`
+    /// (an admin bought and delivered the items).
+    pub status: String,
+    pub picture: Option<String>,
+    pub currency: String,
+    #[oai(rename = "createdAt")]
+    pub created_at: String,
+    #[oai(rename = "updatedAt")]
+    pub updated_at: String,
+    #[oai(rename = "__v")]
+    pub version: i64,
+}
+
+impl From<&Project> for ProjectView {
+    fn from(p: &Project) -> Self {
+        ProjectView {
+            id: p.id.to_string(),
+            teacher: p.teacher.to_string(),
+            title: p.title.clone(),
+            description: p.description.clone(),
+            class: p.class.clone(),
+            goal: p.goal,
+            raised: p.raised,
+            supporters: p.supporters,
+            status: p.status.as_str().to_owned(),
+            picture: p.picture.clone(),
+            currency: p.currency.clone(),
+            created_at: p.created_at.to_iso(),
+            updated_at: p.updated_at.to_iso(),
+            version: p.version,
+        }
+    }
+}
+
+/// What anyone with the link sees of a project, and the bounds of a payment toward it.
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "PublicProject")]
+pub struct PublicProjectView {
+    #[oai(rename = "_id")]
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub class: String,
+    pub goal: i64,
+    pub raised: i64,
+    pub supporters: i64,
+    pub status: String,
+    pub picture: Option<String>,
+    pub currency: String,
+    /// The smallest payment accepted.
+    #[oai(rename = "minAmount")]
+    pub min_amount: i64,
+    /// The largest payment accepted now: the policy's maximum, or what reaches the goal with the fee.
+    #[oai(rename = "maxAmount")]
+    pub max_amount: i64,
+    /// The platform's share of each payment, as a fraction (0.2 = 20 %).
+    #[oai(rename = "feeFraction")]
+    pub fee_fraction: f64,
+    /// Stripe's publishable key for Stripe.js (absent when payments are not configured).
+    #[oai(rename = "publishableKey")]
+    pub publishable_key: Option<String>,
+}
+
+/// One payment as its project's teacher sees it: who, what they said, how much, when.
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "ProjectPayment")]
+pub struct SupporterPaymentView {
+    #[oai(rename = "_id")]
+    pub id: String,
+    #[oai(rename = "supporterName")]
+    pub supporter_name: Option<String>,
+    pub message: Option<String>,
+    pub amount: i64,
+    /// What counts toward the goal (amount less the platform's fee and refunds' shares).
+    pub net: i64,
+    pub refunded: i64,
+    pub currency: String,
+    #[oai(rename = "createdAt")]
+    pub created_at: String,
+}
+
+impl From<&Payment> for SupporterPaymentView {
+    fn from(p: &Payment) -> Self {
+        SupporterPaymentView {
+            id: p.id.to_string(),
+            supporter_name: p.supporter_name.clone(),
+            message: p.message.clone(),
+            amount: p.amount,
+            net: p.net,
+            refunded: p.refunded,
+            currency: p.currency.clone(),
+            created_at: p.created_at.to_iso(),
+        }
+    }
+}
+
+/// A payment in the admins' ledger.
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "Payment")]
+pub struct PaymentView {
+    #[oai(rename = "_id")]
+    pub id: String,
+    pub project: String,
+    pub teacher: String,
+    /// Stripe's PaymentIntent id.
+    #[oai(rename = "intentId")]
+    pub intent_id: String,
+    pub amount: i64,
+    /// The platform's share (rounded half-up).
+    pub fee: i64,
+    /// `amount - fee`: what counts toward the goal.
+    pub net: i64,
+    pub currency: String,
+    /// Stripe's PaymentIntent status (`requires_payment_method`, `processing`, `succeeded`,
+    /// `canceled`, ...) or `failed`.
+    pub status: String,
+    #[oai(rename = "supporterName")]
+    pub supporter_name: Option<String>,
+    pub message: Option<String>,
+    /// Refunded so far (gross).
+    pub refunded: i64,
+    #[oai(rename = "createdAt")]
+    pub created_at: String,
+    #[oai(rename = "updatedAt")]
+    pub updated_at: String,
+}
+
+impl From<&Payment> for PaymentView {
+    fn from(p: &Payment) -> Self {
+        PaymentView {
+            id: p.id.to_string(),
+            project: p.project.to_string(),
+            teacher: p.teacher.to_string(),
+            intent_id: p.intent_id.clone(),
+            amount: p.amount,
+            fee: p.fee,
+            net: p.net,
+            currency: p.currency.clone(),
+            status: p.status.as_str().to_owned(),
+            supporter_name: p.supporter_name.clone(),
+            message: p.message.clone(),
+            refunded: p.refunded,
+            created_at: p.created_at.to_iso(),
+            updated_at: p.updated_at.to_iso(),
+        }
+    }
+}
+
+/// What the payment page needs to confirm the card with Stripe.js.
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "PaymentIntent")]
+pub struct IntentView {
+    /// Our payment's id.
+    #[oai(rename = "paymentId")]
+    pub payment_id: String,
+    /// Stripe's PaymentIntent client secret, for `stripe.confirmCardPayment`.
+    #[oai(rename = "clientSecret")]
+    pub client_secret: String,
+    /// Stripe's publishable key, for `Stripe(key)`.
+    #[oai(rename = "publishableKey")]
+    pub publishable_key: String,
+    pub amount: i64,
+    pub fee: i64,
+    pub net: i64,
+    pub currency: String,
+}
+
+/// One calendar month (UTC) of the admins' dashboard.
+#[derive(Object, Debug, Clone)]
+#[oai(rename = "PaymentMonth")]
+pub struct MonthTotalsView {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Succeeded payments created in the month.
+    pub payments: u64,
+    /// Their amounts.
+    pub gross: i64,
+    /// The platform's fees on them.
+    pub fees: i64,
+    /// `gross - fees`.
+    pub net: i64,
+    /// Refunds made in the month (gross).
+    pub refunded: i64,
+}

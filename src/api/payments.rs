@@ -1,0 +1,504 @@
+//! Classroom projects and payments toward them (docs/decisions.md, "Payments"). Teachers publish
+//! projects; anyone with the link pays by card through Stripe (the card goes from the page to
+//! Stripe, never here); the platform keeps `PLATFORM_FEE_PERCENTAGE` of each payment, rounded
+//! half-up to the smallest unit, and the rest counts toward the goal.
+
+use poem::Request;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::Any;
+use poem_openapi::{Object, OpenApi};
+use sha2::{Digest, Sha256};
+
+use super::ApiTags;
+use super::listing::listed;
+use super::payment_views::{IntentView, ProjectView, PublicProjectView, SupporterPaymentView};
+use super::sessions::caller_ip;
+use crate::auth::limits::{Key, address_bucket};
+use crate::domain::payments::{
+    AmountRefused, Payment, PaymentStatus, Project, ProjectDescription, ProjectPatch,
+    ProjectStatus, ProjectTitle, SupporterMessage, SupporterName, check_amount, fee_for,
+    most_accepted, plain_text,
+};
+use crate::domain::{Id, ImageRef, Name, Teacher};
+use crate::http::auth::Auth;
+use crate::http::fields::{Required, Text};
+use crate::http::input::{integer, list_query, parse, parse_optional, path_id, refused};
+use crate::http::{ApiError, ApiResult, Envelope};
+use crate::payments::stripe::{StripeClient, StripeError};
+use crate::state::AppState;
+use crate::store::{ListQuery, PaymentFilter, StoreError};
+
+pub struct PaymentsApi;
+
+/// The most a goal may be: Stripe's largest amount (8 digits).
+const MAX_GOAL: i64 = 99_999_999;
+
+#[derive(Object)]
+struct ProjectBody {
+    /// At most 120 characters.
+    title: Required<Text>,
+    /// At most 5000 characters.
+    description: Required<Text>,
+    /// The class it is for (a name, at most 100 characters).
+    class: Required<Text>,
+    /// In the smallest unit of the currency (cents), 1 to 99999999.
+    goal: Required<Any<serde_json::Value>>,
+    /// An image path or http(s) URL.
+    picture: Option<Text>,
+}
+
+#[derive(Object)]
+struct ProjectPatchBody {
+    title: Option<Text>,
+    description: Option<Text>,
+    class: Option<Text>,
+    goal: Option<Any<serde_json::Value>>,
+    picture: Option<Text>,
+}
+
+#[derive(Object)]
+struct IntentBody {
+    /// In the smallest unit (cents): a whole number from MINIMUM_PAYMENT_AMOUNT to
+    /// MAXIMUM_PAYMENT_AMOUNT, and at most what reaches the goal with the fee.
+    amount: Required<Any<serde_json::Value>>,
+    /// Shown to the teacher; plain text, at most 60 characters.
+    #[oai(rename = "supporterName")]
+    supporter_name: Option<Text>,
+    /// Shown to the teacher; plain text, at most 500 characters.
+    message: Option<Text>,
+}
+
+pub(crate) fn project_not_found() -> ApiError {
+    ApiError::NotFound("Project not found.".into())
+}
+
+/// 503 naming the settings when Stripe is not configured.
+pub(crate) fn stripe(state: &AppState) -> ApiResult<&StripeClient> {
+    state.stripe.as_deref().ok_or_else(|| {
+        ApiError::NotConfigured(
+            "Payments are not configured on this server: set STRIPE_SECRET_KEY, \
+             STRIPE_PUBLISHABLE_KEY and STRIPE_WEBHOOK_SECRET."
+                .into(),
+        )
+    })
+}
+
+pub(crate) fn stripe_failed(e: StripeError) -> ApiError {
+    match e {
+        StripeError::Unavailable(detail) => ApiError::Unavailable(format!("stripe: {detail}")),
+        StripeError::Refused { status, message } => {
+            tracing::warn!(status, %message, "Stripe refused a request");
+            if status == 400 && message.contains("dempoten") {
+                ApiError::Conflict(
+                    "This Idempotency-Key was already used with a different request.".into(),
+                )
+            } else {
+                ApiError::Unavailable(format!("stripe refused ({status}): {message}"))
+            }
+        }
+    }
+}
+
+fn goal(value: Option<&Any<serde_json::Value>>) -> ApiResult<Option<i64>> {
+    match integer("goal", value)? {
+        Some(g) if !(1..=MAX_GOAL).contains(&g) => Err(ApiError::field(
+            "goal",
+            format!("goal must be from 1 to {MAX_GOAL} (in cents)"),
+        )),
+        other => Ok(other),
+    }
+}
+
+async fn own_project(state: &AppState, teacher: &Teacher, raw: &str) -> ApiResult<Project> {
+    let id = path_id("project", raw)?;
+    state
+        .store
+        .payments
+        .project(&id)
+        .await?
+        .filter(|p| p.teacher == teacher.id)
+        .ok_or_else(project_not_found)
+}
+
+/// Stripe's idempotency key for a supporter's intent: the client's key bound to the project, so
+/// one key can never create intents for two projects, and our key space is never the client's.
+fn intent_key(project: &Id, client_key: &str) -> String {
+    let digest = Sha256::digest(format!("educoin-intent\0{project}\0{client_key}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn idempotency_key(raw: Option<&str>) -> ApiResult<String> {
+    let field = "Idempotency-Key";
+    let key = raw.map(str::trim).unwrap_or_default();
+    if key.is_empty() {
+        return Err(ApiError::field(
+            field,
+            "The Idempotency-Key header is required (a random value per payment attempt).",
+        ));
+    }
+    if key.len() > 255 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::field(
+            field,
+            "Idempotency-Key must be at most 255 printable ASCII characters.",
+        ));
+    }
+    Ok(key.to_owned())
+}
+
+fn amount_refused(why: AmountRefused, currency: &str) -> ApiError {
+    let money = |a: i64| crate::payments::ledger::money(a, currency);
+    match why {
+        AmountRefused::NotOpen(status) => ApiError::Conflict(match status {
+            ProjectStatus::Funded => {
+                "This project is fully funded and takes no more payments.".into()
+            }
+            ProjectStatus::Closed => "This project is closed and takes no more payments.".into(),
+            _ => "This project is completed and takes no more payments.".into(),
+        }),
+        AmountRefused::TooSmall { min } => ApiError::field(
+            "amount",
+            format!("amount must be at least {min} ({})", money(min)),
+        ),
+        AmountRefused::TooLarge { max } => ApiError::field(
+            "amount",
+            format!("amount must be at most {max} ({})", money(max)),
+        ),
+        AmountRefused::OverFunding { most } => ApiError::field(
+            "amount",
+            format!(
+                "amount must be at most {most} ({}): that reaches the project's goal",
+                money(most)
+            ),
+        ),
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Payments")]
+impl PaymentsApi {
+    /// A teacher publishes a classroom project with a goal (cents); it is `open` at once.
+    #[oai(path = "/project", method = "post")]
+    async fn create(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        body: Json<ProjectBody>,
+    ) -> ApiResult<Json<Envelope<ProjectView>>> {
+        let title: ProjectTitle = parse("title", body.title.as_deref())?;
+        let description: ProjectDescription = parse("description", body.description.as_deref())?;
+        let class: Name = parse("class", body.class.as_deref())?;
+        let goal =
+            goal(body.goal.as_ref())?.ok_or_else(|| ApiError::field("goal", "goal is required"))?;
+        let picture = parse_optional::<ImageRef>("picture", body.picture.as_deref())?;
+        let now = state.clock.now();
+        let project = Project {
+            id: Id::generate(),
+            teacher: auth.who.id.clone(),
+            title: title.into_inner(),
+            description: description.into_inner(),
+            class: class.into_inner(),
+            goal,
+            picture: picture.map(String::from),
+            currency: state.config.payments.currency.clone(),
+            status: ProjectStatus::Open,
+            raised: 0,
+            supporters: 0,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        };
+        state.store.payments.insert_project(&project).await?;
+        Ok(Envelope::ok(
+            "Project created successfully",
+            ProjectView::from(&project),
+        ))
+    }
+
+    /// The teacher's projects with `raised`, `goal`, `supporters` and `status`, newest first.
+    #[oai(path = "/project", method = "get")]
+    async fn list(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        page: Query<Option<String>>,
+    ) -> ApiResult<Json<Envelope<Vec<ProjectView>>>> {
+        let q = list_query(page.as_deref(), None);
+        let found = state.store.payments.projects_of(&auth.who.id, &q).await?;
+        Ok(listed(
+            "Projects retrieved successfully",
+            &q,
+            &found,
+            ProjectView::from,
+        ))
+    }
+
+    /// Edits an open project while it has no payment (not even an unfinished one): 409 after.
+    #[oai(path = "/project/:id", method = "patch")]
+    async fn update(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        id: Path<String>,
+        body: Json<ProjectPatchBody>,
+    ) -> ApiResult<Json<Envelope<ProjectView>>> {
+        let id = path_id("project", &id)?;
+        let patch = ProjectPatch {
+            title: parse_optional::<ProjectTitle>("title", body.title.as_deref())?
+                .map(|t| t.into_inner()),
+            description: parse_optional::<ProjectDescription>(
+                "description",
+                body.description.as_deref(),
+            )?
+            .map(|t| t.into_inner()),
+            class: parse_optional::<Name>("class", body.class.as_deref())?.map(String::from),
+            goal: goal(body.goal.as_ref())?,
+            picture: parse_optional::<ImageRef>("picture", body.picture.as_deref())?
+                .map(String::from),
+        };
+        let updated = match state
+            .store
+            .payments
+            .update_project(&id, &auth.who.id, &patch, state.clock.now())
+            .await
+        {
+            Ok(found) => found.ok_or_else(project_not_found)?,
+            Err(StoreError::Conflict { .. }) => {
+                return Err(ApiError::Conflict(
+                    "A project can be edited only while it is open and has no payments.".into(),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Envelope::ok(
+            "Project updated successfully",
+            ProjectView::from(&updated),
+        ))
+    }
+
+    /// Closes an open project: it takes no more payments (what it raised stays).
+    #[oai(path = "/project/:id/close", method = "post")]
+    async fn close(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        id: Path<String>,
+    ) -> ApiResult<Json<Envelope<ProjectView>>> {
+        let project = own_project(&state, &auth.who, &id).await?;
+        let closed = state
+            .store
+            .payments
+            .set_project_status(
+                &project.id,
+                &[ProjectStatus::Open],
+                ProjectStatus::Closed,
+                state.clock.now(),
+            )
+            .await?
+            .ok_or_else(|| {
+                ApiError::Conflict(format!(
+                    "Only an open project can be closed; this one is {}.",
+                    project.status.as_str()
+                ))
+            })?;
+        Ok(Envelope::ok(
+            "Project closed successfully",
+            ProjectView::from(&closed),
+        ))
+    }
+
+    /// The succeeded payments of one of the teacher's projects: the supporter's display name and
+    /// message, the amount and the date (never card details: the server never has them).
+    #[oai(path = "/project/:id/payments", method = "get")]
+    async fn payments(
+        &self,
+        state: poem::web::Data<&AppState>,
+        auth: Auth<Teacher>,
+        id: Path<String>,
+        page: Query<Option<String>>,
+    ) -> ApiResult<Json<Envelope<Vec<SupporterPaymentView>>>> {
+        let project = own_project(&state, &auth.who, &id).await?;
+        let q: ListQuery = list_query(page.as_deref(), None);
+        let filter = PaymentFilter {
+            project: Some(project.id),
+            status: Some(PaymentStatus::Succeeded),
+            ..PaymentFilter::default()
+        };
+        let found = state.store.payments.list_payments(&filter, &q).await?;
+        Ok(listed(
+            "Payments retrieved successfully",
+            &q,
+            &found,
+            SupporterPaymentView::from,
+        ))
+    }
+
+    /// A project's public view (no account needed), with the bounds of a payment toward it.
+    #[oai(path = "/fund/:id", method = "get")]
+    async fn public_view(
+        &self,
+        state: poem::web::Data<&AppState>,
+        id: Path<String>,
+    ) -> ApiResult<Json<Envelope<PublicProjectView>>> {
+        let id = path_id("project", &id)?;
+        let p = state
+            .store
+            .payments
+            .project(&id)
+            .await?
+            .ok_or_else(project_not_found)?;
+        let policy = &state.config.payments;
+        let max = (policy.maximum_amount as i64)
+            .min(most_accepted(p.remaining(), policy.fee_basis_points));
+        Ok(Envelope::ok(
+            "Project retrieved successfully",
+            PublicProjectView {
+                id: p.id.to_string(),
+                title: p.title.clone(),
+                description: p.description.clone(),
+                class: p.class.clone(),
+                goal: p.goal,
+                raised: p.raised,
+                supporters: p.supporters,
+                status: p.status.as_str().to_owned(),
+                picture: p.picture.clone(),
+                currency: p.currency.clone(),
+                min_amount: policy.minimum_amount as i64,
+                max_amount: if p.status == ProjectStatus::Open {
+                    max
+                } else {
+                    0
+                },
+                fee_fraction: policy.fee_basis_points as f64 / 10_000.0,
+                publishable_key: state
+                    .config
+                    .stripe
+                    .as_ref()
+                    .map(|s| s.publishable_key.clone()),
+            },
+        ))
+    }
+
+    /// Starts a card payment toward an open project (no account needed). Answers Stripe's
+    /// `clientSecret` and the `publishableKey` for Stripe.js, which takes the card. The amount
+    /// (cents) must be within MINIMUM..MAXIMUM_PAYMENT_AMOUNT and at most what reaches the goal
+    /// with the platform's fee; a closed, funded or fulfilled project is 409. The same
+    /// `Idempotency-Key` returns the same PaymentIntent at Stripe. Limited per address and per
+    /// project (429).
+    #[oai(path = "/fund/:id/payment-intent", method = "post")]
+    async fn create_intent(
+        &self,
+        state: poem::web::Data<&AppState>,
+        req: &Request,
+        id: Path<String>,
+        #[oai(name = "Idempotency-Key")] idempotency: Header<Option<String>>,
+        body: Json<IntentBody>,
+    ) -> ApiResult<Json<Envelope<IntentView>>> {
+        let stripe = stripe(&state)?;
+        let project_id = path_id("project", &id)?;
+        let client_key = idempotency_key(idempotency.as_deref())?;
+        let amount = integer("amount", body.amount.as_ref())?
+            .ok_or_else(|| ApiError::field("amount", "amount is required"))?;
+        let supporter_name = body
+            .supporter_name
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| plain_text::<{ SupporterName::MAX }>(s, false))
+            .transpose()
+            .map_err(|why| refused("supporterName", why))?;
+        let message = body
+            .message
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| plain_text::<{ SupporterMessage::MAX }>(s, true))
+            .transpose()
+            .map_err(|why| refused("message", why))?;
+        let project = state
+            .store
+            .payments
+            .project(&project_id)
+            .await?
+            .ok_or_else(project_not_found)?;
+        let policy = &state.config.payments;
+        check_amount(
+            &project,
+            amount,
+            policy.minimum_amount as i64,
+            policy.maximum_amount as i64,
+            policy.fee_basis_points,
+        )
+        .map_err(|why| amount_refused(why, &project.currency))?;
+        // Counted once the request is valid (so typos do not spend it) and before Stripe is asked.
+        // A reservation kept as spent (`failed`) is a count that an attempt refused on one key
+        // gives back on the others: one address hammering a project cannot spend its budget.
+        let ip = caller_ip(&state, req);
+        state
+            .auth
+            .limits
+            .reserve(&[
+                Key::PaymentAddress(address_bucket(ip)),
+                Key::PaymentProject(project.id.to_string()),
+            ])
+            .await?
+            .failed();
+        let intent = stripe
+            .create_payment_intent(
+                amount,
+                &project.currency,
+                &project.id.to_string(),
+                &intent_key(&project.id, &client_key),
+            )
+            .await
+            .map_err(stripe_failed)?;
+        let client_secret = intent.client_secret.clone().ok_or_else(|| {
+            ApiError::Unavailable("stripe: the PaymentIntent has no client_secret".into())
+        })?;
+        let fee = fee_for(amount, policy.fee_basis_points);
+        let now = state.clock.now();
+        let payment = Payment {
+            id: Id::generate(),
+            intent_id: intent.id.clone(),
+            project: project.id.clone(),
+            teacher: project.teacher.clone(),
+            amount,
+            fee,
+            net: amount - fee,
+            currency: project.currency.clone(),
+            status: PaymentStatus::parse(&intent.status)
+                .unwrap_or(PaymentStatus::RequiresPaymentMethod),
+            supporter_name: supporter_name.map(|s| s.into_inner()),
+            message: message.map(|s| s.into_inner()),
+            refunded: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let payment = match state.store.payments.insert_payment(&payment).await {
+            Ok(()) => payment,
+            // The same key again: Stripe answered the same intent, which is recorded already.
+            Err(StoreError::Conflict { .. }) => state
+                .store
+                .payments
+                .payment_by_intent(&intent.id)
+                .await?
+                .ok_or_else(|| ApiError::Internal("recorded intent vanished".into()))?,
+            Err(e) => return Err(e.into()),
+        };
+        let publishable_key = state
+            .config
+            .stripe
+            .as_ref()
+            .map(|s| s.publishable_key.clone())
+            .unwrap_or_default();
+        Ok(Envelope::ok(
+            "Payment started: confirm the card with Stripe.js",
+            IntentView {
+                payment_id: payment.id.to_string(),
+                client_secret,
+                publishable_key,
+                amount: payment.amount,
+                fee: payment.fee,
+                net: payment.net,
+                currency: payment.currency,
+            },
+        ))
+    }
+}

@@ -1,0 +1,702 @@
+//! Projects, payments and processed Stripe events on MongoDB, exactly once without transactions
+//! (the jongodb test server and a standalone server have none):
+//!
+//! - A payment's status moves by one conditional update gated on the status it was read with
+//!   (compare-and-set), and never out of `succeeded` or `canceled`; only the call whose update
+//!   moved it to `succeeded` notifies.
+//! - The project's credit is a second update, gated on `credited.<paymentId>` being absent on the
+//!   project, which it sets in the same update: however often it runs (the winner, a duplicate
+//!   delivery, the reconciliation job), it applies once. Whoever finds a succeeded payment not
+//!   marked `credited` runs it, so a crash between the two updates is repaired by the next look.
+//! - A refund is recorded on the payment by compare-and-set on `refunded` (so concurrent refunds
+//!   of one payment see each other) under `refunds.<refundId>` with its net share, then taken back
+//!   from the project gated on `debited.<refundId>` in the same way.
+
+use futures_util::TryStreamExt;
+use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{Bson, DateTime, Document, doc};
+use mongodb::options::ReturnDocument;
+use mongodb::{Collection, Database};
+use serde::{Deserialize, Serialize};
+
+use super::accounts::convert;
+use super::{conflict_on, date, index, millis, observe};
+use crate::domain::payments::{
+    Payment, PaymentStatus, Project, ProjectPatch, ProjectStatus, Refund, net_kept,
+};
+use crate::domain::{Id, Millis};
+use crate::store::{
+    ListQuery, Page, PaymentFilter, PaymentOutcome, Payments, RefundRecorded, Settled, StoreError,
+    StoreResult,
+};
+
+const PROJECTS: &str = "projects";
+const PAYMENTS: &str = "payments";
+const REFUNDS: &str = "paymentrefunds";
+const EVENTS: &str = "stripeevents";
+/// Compare-and-set rounds lost to concurrent writers of one payment before giving up (503; the
+/// sender retries).
+const ATTEMPTS: u32 = 16;
+
+pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
+    observe(
+        "migrate",
+        db.collection::<Document>(PROJECTS).create_indexes([index(
+            doc! { "teacher": 1, "createdAt": -1, "_id": -1 },
+            "by_teacher",
+            false,
+        )]),
+    )
+    .await?;
+    observe(
+        "migrate",
+        db.collection::<Document>(PAYMENTS).create_indexes([
+            index(doc! { "intentId": 1 }, "intent_unique", true),
+            index(
+                doc! { "project": 1, "createdAt": -1, "_id": -1 },
+                "by_project",
+                false,
+            ),
+            index(doc! { "createdAt": -1, "_id": -1 }, "created_at", false),
+            index(doc! { "status": 1, "updatedAt": 1 }, "by_status", false),
+        ]),
+    )
+    .await?;
+    observe(
+        "migrate",
+        db.collection::<Document>(REFUNDS).create_indexes([index(
+            doc! { "createdAt": 1 },
+            "created_at",
+            false,
+        )]),
+    )
+    .await
+    .map(drop)
+}
+
+#[derive(Serialize, Deserialize)]
+struct ProjectDoc {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    teacher: ObjectId,
+    title: String,
+    description: String,
+    class: String,
+    goal: i64,
+    #[serde(default)]
+    picture: Option<String>,
+    currency: String,
+    status: String,
+    raised: i64,
+    supporters: i64,
+    #[serde(rename = "createdAt")]
+    created_at: DateTime,
+    #[serde(rename = "updatedAt")]
+    updated_at: DateTime,
+    #[serde(rename = "__v", default)]
+    version: i64,
+}
+
+impl From<&Project> for ProjectDoc {
+    fn from(p: &Project) -> Self {
+        ProjectDoc {
+            id: p.id.to_object_id(),
+            teacher: p.teacher.to_object_id(),
+            title: p.title.clone(),
+            description: p.description.clone(),
+            class: p.class.clone(),
+            goal: p.goal,
+            picture: p.picture.clone(),
+            currency: p.currency.clone(),
+            status: p.status.as_str().to_owned(),
+            raised: p.raised,
+            supporters: p.supporters,
+            created_at: date(p.created_at),
+            updated_at: date(p.updated_at),
+            version: p.version,
+        }
+    }
+}
+
+impl TryFrom<ProjectDoc> for Project {
+    type Error = StoreError;
+    fn try_from(d: ProjectDoc) -> StoreResult<Project> {
+        Ok(Project {
+            id: Id::from_object_id(d.id),
+            teacher: Id::from_object_id(d.teacher),
+            title: d.title,
+            description: d.description,
+            class: d.class,
+            goal: d.goal,
+            picture: d.picture,
+            currency: d.currency,
+            status: ProjectStatus::parse(&d.status)
+                .ok_or_else(|| StoreError::backend("unexpected project status"))?,
+            raised: d.raised,
+            supporters: d.supporters,
+            created_at: millis(d.created_at),
+            updated_at: millis(d.updated_at),
+            version: d.version,
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct PaymentDoc {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    #[serde(rename = "intentId")]
+    intent_id: String,
+    project: ObjectId,
+    teacher: ObjectId,
+    amount: i64,
+    fee: i64,
+    net: i64,
+    currency: String,
+    status: String,
+    #[serde(rename = "supporterName", default)]
+    supporter_name: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    refunded: i64,
+    /// Whether the project's credit of this payment is known to be applied.
+    #[serde(default)]
+    credited: bool,
+    /// `{refundId: {amount, net}}`.
+    #[serde(default)]
+    refunds: Document,
+    #[serde(rename = "createdAt")]
+    created_at: DateTime,
+    #[serde(rename = "updatedAt")]
+    updated_at: DateTime,
+}
+
+impl From<&Payment> for PaymentDoc {
+    fn from(p: &Payment) -> Self {
+        PaymentDoc {
+            id: p.id.to_object_id(),
+            intent_id: p.intent_id.clone(),
+            project: p.project.to_object_id(),
+            teacher: p.teacher.to_object_id(),
+            amount: p.amount,
+            fee: p.fee,
+            net: p.net,
+            currency: p.currency.clone(),
+            status: p.status.as_str().to_owned(),
+            supporter_name: p.supporter_name.clone(),
+            message: p.message.clone(),
+            refunded: p.refunded,
+            credited: false,
+            refunds: Document::new(),
+            created_at: date(p.created_at),
+            updated_at: date(p.updated_at),
+        }
+    }
+}
+
+impl TryFrom<PaymentDoc> for Payment {
+    type Error = StoreError;
+    fn try_from(d: PaymentDoc) -> StoreResult<Payment> {
+        Ok(Payment {
+            id: Id::from_object_id(d.id),
+            intent_id: d.intent_id,
+            project: Id::from_object_id(d.project),
+            teacher: Id::from_object_id(d.teacher),
+            amount: d.amount,
+            fee: d.fee,
+            net: d.net,
+            currency: d.currency,
+            status: PaymentStatus::parse(&d.status)
+                .ok_or_else(|| StoreError::backend("unexpected payment status"))?,
+            supporter_name: d.supporter_name,
+            message: d.message,
+            refunded: d.refunded,
+            created_at: millis(d.created_at),
+            updated_at: millis(d.updated_at),
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct RefundDoc {
+    #[serde(rename = "_id")]
+    id: String,
+    payment: ObjectId,
+    amount: i64,
+    net: i64,
+    #[serde(rename = "createdAt")]
+    created_at: DateTime,
+}
+
+/// Stripe's ids are `[A-Za-z0-9_]`; anything else must not become a field name.
+fn key_safe(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+pub(super) struct MongoPayments {
+    projects: Collection<ProjectDoc>,
+    payments: Collection<PaymentDoc>,
+    refunds: Collection<RefundDoc>,
+    events: Collection<Document>,
+}
+
+impl MongoPayments {
+    pub(super) fn new(db: &Database) -> Self {
+        MongoPayments {
+            projects: db.collection(PROJECTS),
+            payments: db.collection(PAYMENTS),
+            refunds: db.collection(REFUNDS),
+            events: db.collection(EVENTS),
+        }
+    }
+
+    async fn by_intent(&self, intent_id: &str) -> StoreResult<Option<PaymentDoc>> {
+        observe(
+            "payments.by_intent",
+            self.payments.find_one(doc! { "intentId": intent_id }),
+        )
+        .await
+    }
+
+    /// Adds a succeeded payment's net to its project once (gated on `credited.<id>`), funds the
+    /// project at its goal, then marks the payment credited.
+    async fn credit(&self, p: &PaymentDoc, now: Millis) -> StoreResult<()> {
+        let key = format!("credited.{}", p.id.to_hex());
+        let after = observe(
+            "payments.credit",
+            self.projects
+                .find_one_and_update(
+                    doc! { "_id": p.project, &key: { "$exists": false } },
+                    doc! {
+                        "$inc": { "raised": p.net, "supporters": 1_i64 },
+                        "$set": { &key: true, "updatedAt": date(now) },
+                    },
+                )
+                .return_document(ReturnDocument::After),
+        )
+        .await?;
+        let project = match after {
+            Some(p) => Some(p),
+            None => {
+                observe(
+                    "payments.credit",
+                    self.projects.find_one(doc! { "_id": p.project }),
+                )
+                .await?
+            }
+        };
+        if let Some(project) = project
+            && project.status == ProjectStatus::Open.as_str()
+            && project.raised >= project.goal
+        {
+            observe(
+                "payments.fund",
+                self.projects.update_one(
+                    doc! { "_id": project.id, "status": ProjectStatus::Open.as_str() },
+                    doc! { "$set": { "status": ProjectStatus::Funded.as_str(), "updatedAt": date(now) } },
+                ),
+            )
+            .await?;
+        }
+        observe(
+            "payments.credit",
+            self.payments
+                .update_one(doc! { "_id": p.id }, doc! { "$set": { "credited": true } }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Takes refund `rid`'s net back from the project once (gated on `debited.<rid>`), and makes
+    /// sure the refund's own record exists (for the monthly totals).
+    async fn debit(
+        &self,
+        p: &PaymentDoc,
+        rid: &str,
+        amount: i64,
+        net: i64,
+        at: DateTime,
+    ) -> StoreResult<()> {
+        let record = RefundDoc {
+            id: rid.to_owned(),
+            payment: p.id,
+            amount,
+            net,
+            created_at: at,
+        };
+        match observe("payments.refund", self.refunds.insert_one(record)).await {
+            Ok(_) | Err(StoreError::Conflict { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        let key = format!("debited.{rid}");
+        observe(
+            "payments.refund",
+            self.projects.update_one(
+                doc! { "_id": p.project, &key: { "$exists": false } },
+                doc! { "$inc": { "raised": -net }, "$set": { &key: true, "updatedAt": at } },
+            ),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+fn get_i64(d: &Document, key: &str) -> i64 {
+    match d.get(key) {
+        Some(Bson::Int64(v)) => *v,
+        Some(Bson::Int32(v)) => *v as i64,
+        Some(Bson::Double(v)) => *v as i64,
+        _ => 0,
+    }
+}
+
+#[async_trait::async_trait]
+impl Payments for MongoPayments {
+    async fn insert_project(&self, project: &Project) -> StoreResult<()> {
+        observe(
+            "projects.insert",
+            self.projects.insert_one(ProjectDoc::from(project)),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn project(&self, id: &Id) -> StoreResult<Option<Project>> {
+        super::find_by_id(&self.projects, "projects.by_id", id).await
+    }
+
+    async fn projects_of(&self, teacher: &Id, q: &ListQuery) -> StoreResult<Page<Project>> {
+        super::page(
+            &self.projects,
+            "projects.of",
+            doc! { "teacher": teacher.to_object_id() },
+            q,
+        )
+        .await
+    }
+
+    async fn update_project(
+        &self,
+        id: &Id,
+        teacher: &Id,
+        patch: &ProjectPatch,
+        now: Millis,
+    ) -> StoreResult<Option<Project>> {
+        let op = "projects.update";
+        let own = doc! { "_id": id.to_object_id(), "teacher": teacher.to_object_id() };
+        if observe(op, self.projects.find_one(own.clone()))
+            .await?
+            .is_none()
+        {
+            return Ok(None);
+        }
+        // An intent recorded after this count may race the edit; the intent's amount was checked
+        // against the project as it was read, which the edit may only have changed while unpaid.
+        let payments = observe(
+            op,
+            self.payments
+                .count_documents(doc! { "project": id.to_object_id() }),
+        )
+        .await?;
+        let conflict = StoreError::Conflict {
+            entity: "a project",
+            field: "payments",
+        };
+        if payments > 0 {
+            return Err(conflict);
+        }
+        let mut set = doc! { "updatedAt": date(now) };
+        if let Some(v) = &patch.title {
+            set.insert("title", v);
+        }
+        if let Some(v) = &patch.description {
+            set.insert("description", v);
+        }
+        if let Some(v) = &patch.class {
+            set.insert("class", v);
+        }
+        if let Some(v) = patch.goal {
+            set.insert("goal", v);
+        }
+        if let Some(v) = &patch.picture {
+            set.insert("picture", v);
+        }
+        let mut filter = own;
+        filter.insert("status", ProjectStatus::Open.as_str());
+        filter.insert("supporters", 0_i64);
+        let updated = observe(
+            op,
+            self.projects
+                .find_one_and_update(filter, doc! { "$set": set, "$inc": { "__v": 1_i64 } })
+                .return_document(ReturnDocument::After),
+        )
+        .await?;
+        match updated {
+            Some(d) => Ok(Some(d.try_into()?)),
+            None => Err(conflict),
+        }
+    }
+
+    async fn set_project_status(
+        &self,
+        id: &Id,
+        from: &[ProjectStatus],
+        to: ProjectStatus,
+        now: Millis,
+    ) -> StoreResult<Option<Project>> {
+        let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+        let updated = observe(
+            "projects.set_status",
+            self.projects
+                .find_one_and_update(
+                    doc! { "_id": id.to_object_id(), "status": { "$in": from } },
+                    doc! {
+                        "$set": { "status": to.as_str(), "updatedAt": date(now) },
+                        "$inc": { "__v": 1_i64 },
+                    },
+                )
+                .return_document(ReturnDocument::After),
+        )
+        .await?;
+        convert(updated)
+    }
+
+    async fn insert_payment(&self, payment: &Payment) -> StoreResult<()> {
+        observe(
+            "payments.insert",
+            self.payments.insert_one(PaymentDoc::from(payment)),
+        )
+        .await
+        .map(drop)
+        .map_err(|e| conflict_on(e, "a payment", "intentId"))
+    }
+
+    async fn payment(&self, id: &Id) -> StoreResult<Option<Payment>> {
+        super::find_by_id(&self.payments, "payments.by_id", id).await
+    }
+
+    async fn payment_by_intent(&self, intent_id: &str) -> StoreResult<Option<Payment>> {
+        convert(self.by_intent(intent_id).await?)
+    }
+
+    async fn list_payments(&self, f: &PaymentFilter, q: &ListQuery) -> StoreResult<Page<Payment>> {
+        let mut filter = Document::new();
+        if let Some(p) = &f.project {
+            filter.insert("project", p.to_object_id());
+        }
+        if let Some(t) = &f.teacher {
+            filter.insert("teacher", t.to_object_id());
+        }
+        if let Some(s) = f.status {
+            filter.insert("status", s.as_str());
+        }
+        let mut range = Document::new();
+        if let Some(from) = f.from {
+            range.insert("$gte", date(from));
+        }
+        if let Some(to) = f.to {
+            range.insert("$lt", date(to));
+        }
+        if !range.is_empty() {
+            filter.insert("createdAt", range);
+        }
+        super::page(&self.payments, "payments.list", filter, q).await
+    }
+
+    async fn settle(
+        &self,
+        intent_id: &str,
+        outcome: PaymentOutcome,
+        now: Millis,
+    ) -> StoreResult<Settled> {
+        for _ in 0..ATTEMPTS {
+            let Some(before) = self.by_intent(intent_id).await? else {
+                return Ok(Settled {
+                    payment: None,
+                    newly_succeeded: false,
+                });
+            };
+            let status = PaymentStatus::parse(&before.status)
+                .ok_or_else(|| StoreError::backend("unexpected payment status"))?;
+            if status == outcome.status && !status.is_final() {
+                // A fresh look: the reconciliation job waits its delay before the next one.
+                observe(
+                    "payments.settle",
+                    self.payments.update_one(
+                        doc! { "_id": before.id, "status": &before.status },
+                        doc! { "$set": { "updatedAt": date(now) } },
+                    ),
+                )
+                .await?;
+            }
+            if status.is_final() || status == outcome.status {
+                // A look at a succeeded payment finishes a credit a crash may have left undone.
+                if status == PaymentStatus::Succeeded && !before.credited {
+                    self.credit(&before, now).await?;
+                }
+                return Ok(Settled {
+                    payment: Some(before.try_into()?),
+                    newly_succeeded: false,
+                });
+            }
+            let moved = observe(
+                "payments.settle",
+                self.payments
+                    .find_one_and_update(
+                        doc! { "_id": before.id, "status": &before.status },
+                        doc! { "$set": { "status": outcome.status.as_str(), "updatedAt": date(now) } },
+                    )
+                    .return_document(ReturnDocument::After),
+            )
+            .await?;
+            let Some(after) = moved else {
+                continue; // another writer moved it first: read again
+            };
+            let newly_succeeded = outcome.status == PaymentStatus::Succeeded;
+            if newly_succeeded {
+                self.credit(&after, now).await?;
+            }
+            return Ok(Settled {
+                payment: Some(after.try_into()?),
+                newly_succeeded,
+            });
+        }
+        Err(StoreError::unavailable(
+            "payment kept changing while being settled",
+        ))
+    }
+
+    async fn record_refund(
+        &self,
+        intent_id: &str,
+        refund_id: &str,
+        amount: i64,
+        now: Millis,
+    ) -> StoreResult<RefundRecorded> {
+        if !key_safe(refund_id) {
+            return Ok(RefundRecorded::Refused);
+        }
+        for _ in 0..ATTEMPTS {
+            let Some(before) = self.by_intent(intent_id).await? else {
+                return Ok(RefundRecorded::NoSuchPayment);
+            };
+            if let Ok(seen) = before.refunds.get_document(refund_id) {
+                let (a, n) = (get_i64(seen, "amount"), get_i64(seen, "net"));
+                let at = seen.get_datetime("at").copied().unwrap_or(date(now));
+                self.debit(&before, refund_id, a, n, at).await?;
+                return Ok(RefundRecorded::AlreadyApplied(before.try_into()?));
+            }
+            if before.status != PaymentStatus::Succeeded.as_str()
+                || amount <= 0
+                || before.refunded + amount > before.amount
+            {
+                return Ok(RefundRecorded::Refused);
+            }
+            let net = net_kept(before.amount, before.net, before.refunded)
+                - net_kept(before.amount, before.net, before.refunded + amount);
+            let key = format!("refunds.{refund_id}");
+            let moved = observe(
+                "payments.refund",
+                self.payments
+                    .find_one_and_update(
+                        doc! {
+                            "_id": before.id,
+                            "status": PaymentStatus::Succeeded.as_str(),
+                            "refunded": before.refunded,
+                            &key: { "$exists": false },
+                        },
+                        doc! {
+                            "$inc": { "refunded": amount },
+                            "$set": {
+                                &key: { "amount": amount, "net": net, "at": date(now) },
+                                "updatedAt": date(now),
+                            },
+                        },
+                    )
+                    .return_document(ReturnDocument::After),
+            )
+            .await?;
+            let Some(after) = moved else {
+                continue;
+            };
+            self.debit(&after, refund_id, amount, net, date(now))
+                .await?;
+            return Ok(RefundRecorded::Applied(after.try_into()?));
+        }
+        Err(StoreError::unavailable(
+            "payment kept changing while being refunded",
+        ))
+    }
+
+    async fn refunds_between(&self, from: Millis, to: Millis) -> StoreResult<Vec<Refund>> {
+        let docs: Vec<RefundDoc> = observe("payments.refunds_between", async {
+            self.refunds
+                .find(doc! { "createdAt": { "$gte": date(from), "$lt": date(to) } })
+                .await?
+                .try_collect()
+                .await
+        })
+        .await?;
+        Ok(docs
+            .into_iter()
+            .map(|d| Refund {
+                id: d.id,
+                payment: Id::from_object_id(d.payment),
+                amount: d.amount,
+                net: d.net,
+                created_at: millis(d.created_at),
+            })
+            .collect())
+    }
+
+    async fn succeeded_between(&self, from: Millis, to: Millis) -> StoreResult<Vec<Payment>> {
+        let docs: Vec<PaymentDoc> = observe("payments.succeeded_between", async {
+            self.payments
+                .find(doc! {
+                    "status": PaymentStatus::Succeeded.as_str(),
+                    "createdAt": { "$gte": date(from), "$lt": date(to) },
+                })
+                .await?
+                .try_collect()
+                .await
+        })
+        .await?;
+        docs.into_iter().map(Payment::try_from).collect()
+    }
+
+    async fn stale_pending(&self, before: Millis, limit: u64) -> StoreResult<Vec<Payment>> {
+        let docs: Vec<PaymentDoc> = observe("payments.stale_pending", async {
+            self.payments
+                .find(doc! {
+                    "status": { "$in": PaymentStatus::pending_names() },
+                    "updatedAt": { "$lt": date(before) },
+                })
+                .sort(doc! { "updatedAt": 1 })
+                .limit(limit as i64)
+                .await?
+                .try_collect()
+                .await
+        })
+        .await?;
+        docs.into_iter().map(Payment::try_from).collect()
+    }
+
+    async fn mark_event(&self, event_id: &str, kind: &str, now: Millis) -> StoreResult<bool> {
+        let event = doc! { "_id": event_id, "type": kind, "processedAt": date(now) };
+        match observe("payments.mark_event", self.events.insert_one(event)).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn event_seen(&self, event_id: &str) -> StoreResult<bool> {
+        Ok(observe(
+            "payments.event_seen",
+            self.events.find_one(doc! { "_id": event_id }),
+        )
+        .await?
+        .is_some())
+    }
+}
