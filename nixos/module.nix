@@ -29,6 +29,8 @@ let
     superAdminPasswordFile = "SUPER_ADMIN_PASSWORD";
     databaseUrlFile = "DATABASE_URL";
     redisUrlFile = "REDIS_URL";
+    firebaseServiceAccountKeyBase64File = "FIREBASE_SERVICE_ACCOUNT_KEY_BASE64";
+    firebaseWebPushCredentialsFile = "FIREBASE_WEB_PUSH_CREDENTIALS";
   };
 
   credentials = lib.filterAttrs (_: v: v != null) (

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod mail;
 pub mod notifications;
 pub mod ops;
+pub mod push;
 pub mod readiness;
 pub mod realtime;
 pub mod realtime_auth;

@@ -6,6 +6,7 @@ mod assign_task;
 mod auth;
 mod category;
 mod class;
+mod devices;
 mod document;
 mod google_login;
 mod health;
@@ -62,6 +63,8 @@ pub enum ApiTags {
     Rule,
     /// Feedback from teachers and students.
     Feedback,
+    /// Devices registered for push notifications (FCM).
+    Devices,
 }
 
 /// Declares the route groups once: the `Apis` type and the value that serves it.
@@ -91,6 +94,7 @@ apis!(
     preset::PresetApi,
     rule::RuleApi,
     feedback::FeedbackApi,
+    devices::DevicesApi,
 );
 
 /// Where the API is mounted (app.rs).

@@ -15,6 +15,7 @@ pub use ports::{
     Notifications, Page, PointsSettlement, RefreshToken, RefreshTokens, RewardAssignments, Rewards,
     Students, TaskAssignments, Tasks, Teachers,
 };
+pub use ports::{Device, OutboxRow, OutboxState, Platform, Push};
 pub use ports::{Feedbacks, Presets, Rules, Uploads};
 use secrecy::ExposeSecret;
 
@@ -103,6 +104,7 @@ pub struct Store {
     pub presets: Arc<dyn Presets>,
     pub rules: Arc<dyn Rules>,
     pub feedbacks: Arc<dyn Feedbacks>,
+    pub push: Arc<dyn Push>,
 }
 
 impl Store {

@@ -20,6 +20,7 @@ mod lifecycle;
 mod login_limits;
 mod password_reset;
 mod ports_contract;
+mod push;
 mod realtime;
 mod role_matrix;
 mod schemathesis;

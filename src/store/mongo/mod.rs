@@ -9,6 +9,7 @@ mod content;
 mod files;
 mod notifications;
 mod points;
+mod push;
 mod students;
 mod tokens;
 mod uploads;
@@ -145,6 +146,7 @@ impl Backend for MongoBackend {
         classroom::create_indexes(&self.db).await?;
         assignments::create_indexes(&self.db).await?;
         notifications::create_indexes(&self.db).await?;
+        push::create_indexes(&self.db).await?;
         tokens::create_indexes(&self.db).await?;
         files::migrate(&self.db).await?;
         content::create_indexes(&self.db).await?;
@@ -238,6 +240,7 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
         presets: Arc::new(content::MongoPresets::new(&db)),
         rules: Arc::new(content::MongoRules::new(&db)),
         feedbacks: Arc::new(content::MongoFeedbacks::new(&db)),
+        push: Arc::new(push::MongoPush::new(&db)),
     })
 }
 

@@ -12,7 +12,7 @@ use crate::domain::notification::{Notification, NotificationKind};
 use crate::domain::{Id, Millis, Role};
 use crate::store::{ListQuery, Notifications, Page, StoreError, StoreResult};
 
-const NOTIFICATIONS: &str = "notifications";
+pub(super) const NOTIFICATIONS: &str = "notifications";
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
     observe(
@@ -31,7 +31,7 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
 }
 
 #[derive(Serialize, Deserialize)]
-struct NotificationDoc {
+pub(super) struct NotificationDoc {
     #[serde(rename = "_id")]
     id: ObjectId,
     recipient: ObjectId,

@@ -13,6 +13,7 @@ mod classroom;
 mod content;
 mod files;
 mod notifications;
+mod push;
 mod students;
 mod table;
 mod tokens;
@@ -48,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_earned_points.sql"),
     include_str!("migrations/0007_token_epoch.sql"),
     include_str!("migrations/0008_uploads.sql"),
+    include_str!("migrations/0011_push.sql"),
 ];
 
 #[derive(Clone)]
@@ -391,7 +393,8 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
         uploads: Arc::new(uploads::SqliteUploads { db: db.clone() }),
         presets: Arc::new(content::SqlitePresets { db: db.clone() }),
         rules: Arc::new(content::SqliteRules { db: db.clone() }),
-        feedbacks: Arc::new(content::SqliteFeedbacks { db }),
+        feedbacks: Arc::new(content::SqliteFeedbacks { db: db.clone() }),
+        push: Arc::new(push::SqlitePush { db }),
     })
 }
 

@@ -8,7 +8,7 @@ use crate::domain::notification::Notification;
 use crate::domain::{Id, Millis};
 use crate::store::{ListQuery, Notifications, Page, StoreResult};
 
-table!(NOTIFICATIONS: Notification = "notifications" (
+table!(pub(super) NOTIFICATIONS: Notification = "notifications" (
     "id, recipient, role, type, message, read, created_at, updated_at, version",
     id, recipient, role, kind, message, read, created_at, updated_at, version
 ));
