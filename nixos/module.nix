@@ -31,6 +31,8 @@ let
     redisUrlFile = "REDIS_URL";
     stripeSecretKeyFile = "STRIPE_SECRET_KEY";
     stripeWebhookSecretFile = "STRIPE_WEBHOOK_SECRET";
+    firebaseServiceAccountKeyBase64File = "FIREBASE_SERVICE_ACCOUNT_KEY_BASE64";
+    firebaseWebPushCredentialsFile = "FIREBASE_WEB_PUSH_CREDENTIALS";
   };
 
   credentials = lib.filterAttrs (_: v: v != null) (

@@ -15,6 +15,7 @@ pub mod mail;
 pub mod notifications;
 pub mod ops;
 pub mod payments;
+pub mod push;
 pub mod readiness;
 pub mod realtime;
 pub mod realtime_auth;

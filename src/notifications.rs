@@ -1,5 +1,5 @@
-//! Telling someone what happened: store the notification, then push it to the recipient's sockets
-//! (CLIENT-CONTRACT §4, §5).
+//! Telling someone what happened: store the notification (and, with push on, its FCM outbox row),
+//! then push it to the recipient's sockets (CLIENT-CONTRACT §4, §5).
 
 use poem_openapi::types::ToJSON;
 
@@ -12,7 +12,14 @@ use crate::wire::NotificationView;
 /// moved, a task was assigned), so a failure here is logged and does not fail the request.
 pub async fn send(state: &AppState, recipient: &Id, kind: NotificationKind, message: String) {
     let notification = Notification::new(recipient, kind, message, state.clock.now());
-    if let Err(e) = state.store.notifications.insert(&notification).await {
+    // With push on, the notification and its outbox row are stored in one step
+    // (`jobs::push_worker` sends it to the recipient's devices).
+    let stored = if state.push.is_some() {
+        state.store.push.insert_with_outbox(&notification).await
+    } else {
+        state.store.notifications.insert(&notification).await
+    };
+    if let Err(e) = stored {
         tracing::warn!(error = %e, kind = kind.as_str(), "could not store a notification");
         return;
     }

@@ -95,6 +95,11 @@ impl Readiness {
         self.migrated.store(true, Ordering::Release);
     }
 
+    /// Whether the migrations ran (jobs that need the schema wait for it).
+    pub fn is_migrated(&self) -> bool {
+        self.migrated.load(Ordering::Acquire)
+    }
+
     pub async fn check(&self) -> Report {
         let backend = self.store.backend.clone();
         let cache = self.cache.clone();

@@ -13,7 +13,9 @@ use crate::store::StoreResult;
 pub async fn credentials_changed(state: &AppState, account: &Id, epoch: i64) -> StoreResult<()> {
     // Sockets first: their disconnection does not depend on the store answering.
     state.realtime.revoke(account, Some(epoch)).await;
-    state.auth.refresh.revoke_account(account).await
+    state.auth.refresh.revoke_account(account).await?;
+    // Its devices stop receiving push until they register again after a new login (issue 15).
+    state.store.push.forget_account(account).await.map(drop)
 }
 
 /// Blocks or unblocks a teacher. Blocking ends every session at once: the access tokens (new

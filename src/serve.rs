@@ -151,6 +151,7 @@ pub async fn start_with_clock(
 
     let bootstrap = tokio::spawn(bootstrap(state.clone(), token.clone()));
     let fanout = state.realtime.spawn_fanout(token.clone());
+    let push_worker = spawn_push_worker(&state, token.clone());
     let task_token = token.clone();
     let realtime = state.realtime.clone();
     let task = tokio::spawn(async move {
@@ -167,6 +168,12 @@ pub async fn start_with_clock(
             // Upgraded WebSockets are not requests: the graceful drain would not wait for them,
             // nor end them. Close them (1001 going away) and end the pending long polls now.
             realtime.shutdown(SOCKET_CLOSE_GRACE).await;
+            // The push worker finishes its current sends and releases its leases.
+            if let Some(worker) = push_worker
+                && tokio::time::timeout(deadline, worker).await.is_err()
+            {
+                tracing::warn!("the push worker did not stop within the drain; its leases expire");
+            }
         };
         let (api, metrics, ()) = tokio::join!(api, metrics, stopping);
         bootstrap.abort();
@@ -183,6 +190,24 @@ pub async fn start_with_clock(
         shutdown: token,
         task,
     })
+}
+
+/// Starts delivering the push outbox (when push is on) once the migrations ran.
+fn spawn_push_worker(
+    state: &AppState,
+    stop: CancellationToken,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let fcm = state.push.clone()?;
+    let worker = crate::jobs::push_worker::PushWorker::new(
+        state.store.clone(),
+        fcm,
+        state.clock.clone(),
+        state.config.push.clone(),
+    );
+    let readiness = state.readiness.clone();
+    Some(tokio::spawn(
+        worker.run(move || readiness.is_migrated(), stop),
+    ))
 }
 
 /// Waits for the database and the cache, runs the migrations, then tells systemd we are ready.

@@ -10,6 +10,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::mail::Mailer;
 use crate::payments::stripe::StripeClient;
+use crate::push::{Fcm, ServiceAccount};
 use crate::readiness::Readiness;
 use crate::realtime::Realtime;
 use crate::store::Store;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub clock: SharedClock,
     /// `None` when Stripe is not configured (payment routes answer 503).
     pub stripe: Option<Arc<StripeClient>>,
+    /// FCM, when a usable service-account key is configured (`None`: push is off).
+    pub push: Option<Arc<Fcm>>,
 }
 
 impl AppState {
@@ -38,6 +41,7 @@ impl AppState {
         clock: SharedClock,
     ) -> anyhow::Result<Self> {
         Ok(AppState {
+            push: fcm(&config, &clock),
             readiness: Arc::new(Readiness::new(store.clone(), cache.clone())),
             auth: Arc::new(Auth::new(&config, &store, cache.clone(), clock.clone())?),
             mailer: Arc::new(Mailer::new(
@@ -59,5 +63,30 @@ impl AppState {
             cache,
             clock,
         })
+    }
+}
+
+/// FCM from the configured key. An unusable key turns push off with a warning: the server still
+/// starts (push is optional), and the warning names the problem, never the key.
+fn fcm(config: &Config, clock: &SharedClock) -> Option<Arc<Fcm>> {
+    let key = config.push.service_account_key.as_ref()?;
+    let built = ServiceAccount::from_base64(key).and_then(|account| {
+        Fcm::new(
+            account,
+            &config.push.api_base,
+            config.push.token_uri.as_deref(),
+            clock.clone(),
+        )
+        .map_err(|e| e.to_string())
+    });
+    match built {
+        Ok(fcm) => Some(Arc::new(fcm)),
+        Err(problem) => {
+            tracing::warn!(
+                problem = %problem,
+                "FIREBASE_SERVICE_ACCOUNT_KEY_BASE64 is not a usable service-account key: push is off"
+            );
+            None
+        }
     }
 }

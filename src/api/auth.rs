@@ -392,8 +392,11 @@ impl AuthApi {
         state: poem::web::Data<&AppState>,
         body: Json<RefreshBody>,
     ) -> ApiResult<Done> {
-        if let Some(token) = body.refresh_token.as_deref().filter(|t| !t.is_empty()) {
-            state.auth.refresh.revoke(token).await?;
+        if let Some(token) = body.refresh_token.as_deref().filter(|t| !t.is_empty())
+            && let Some(account) = state.auth.refresh.revoke(token).await?
+        {
+            // A signed-out account gets no more push (issue 15).
+            state.store.push.forget_account(&account).await?;
         }
         Ok(done("Logged out"))
     }

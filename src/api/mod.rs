@@ -6,6 +6,7 @@ mod assign_task;
 mod auth;
 mod category;
 mod class;
+mod devices;
 mod document;
 mod google_login;
 mod health;
@@ -71,6 +72,8 @@ pub enum ApiTags {
     Feedback,
     /// Classroom projects that supporters fund by card (Stripe); the platform keeps its fee.
     Payments,
+    /// Devices registered for push notifications (FCM).
+    Devices,
 }
 
 /// Declares the route groups once: the `Apis` type and the value that serves it.
@@ -100,22 +103,24 @@ apis!(
     preset::PresetApi,
     rule::RuleApi,
     feedback::FeedbackApi,
-    PaymentApis,
+    IntegrationApis,
 );
 
-/// The payment route groups as one entry of `apis!` (poem-openapi implements `OpenApi` for tuples
-/// of at most 16): the type names the group and the constant of the same name builds it, as a
-/// unit struct's name does both.
-pub type PaymentApis = (
+/// The route groups of the integrations (payments, push devices) as one entry of `apis!`
+/// (poem-openapi implements `OpenApi` for tuples of at most 16): the type names the group and the
+/// constant of the same name builds it, as a unit struct's name does both.
+pub type IntegrationApis = (
     payments::PaymentsApi,
     payments_admin::PaymentsAdminApi,
     payments_webhook::PaymentsWebhookApi,
+    devices::DevicesApi,
 );
 #[allow(non_upper_case_globals)]
-pub const PaymentApis: PaymentApis = (
+pub const IntegrationApis: IntegrationApis = (
     payments::PaymentsApi,
     payments_admin::PaymentsAdminApi,
     payments_webhook::PaymentsWebhookApi,
+    devices::DevicesApi,
 );
 
 /// Where the API is mounted (app.rs).

@@ -121,14 +121,18 @@ impl RefreshTokensService {
 
     /// Logout: ends every token of the presented one's family. Unknown tokens are ignored, so
     /// logout always succeeds.
-    pub async fn revoke(&self, presented: &str) -> Result<(), StoreError> {
+    /// Returns the token's account when it was one of ours (its devices stop receiving push).
+    pub async fn revoke(&self, presented: &str) -> Result<Option<Id>, StoreError> {
         match self
             .store
             .consume(&self.hash(presented), self.clock.now())
             .await?
         {
-            Consumed::Fresh(t) | Consumed::Reused(t) => self.store.revoke_family(&t.family).await,
-            Consumed::Invalid => Ok(()),
+            Consumed::Fresh(t) | Consumed::Reused(t) => {
+                self.store.revoke_family(&t.family).await?;
+                Ok(Some(t.account_id))
+            }
+            Consumed::Invalid => Ok(None),
         }
     }
 

@@ -95,6 +95,22 @@ pub struct GoogleConfig {
     pub allow_legacy_login: bool,
 }
 
+/// Push through FCM HTTP v1 (`src/push`). Without a service-account key push is off (a warning at
+/// start); devices still register and notifications are still stored.
+#[derive(Clone, Debug)]
+pub struct PushConfig {
+    /// The service-account JSON, base64 (parsed by `push::ServiceAccount`, which warns when unusable).
+    pub service_account_key: Option<SecretString>,
+    pub api_base: String,
+    /// Overrides the key's `token_uri` (tests).
+    pub token_uri: Option<String>,
+    pub max_devices_per_account: usize,
+    pub retry_deadline: Duration,
+    pub initial_backoff: Duration,
+    /// How long a claimed outbox row stays this replica's (at least 30 s of sending time).
+    pub lease: Duration,
+}
+
 #[derive(Clone, Debug)]
 pub struct RateLimitConfig {
     pub window: Duration,
@@ -178,6 +194,7 @@ pub struct Config {
     /// Off by default: it shows each user's notifications to everyone (CLIENT-CONTRACT §5).
     pub realtime_legacy_broadcast: bool,
     pub realtime_sessions: RealtimeSessionsConfig,
+    pub push: PushConfig,
     /// Secrets generated for this process because none were configured (development only).
     pub generated_secrets: Vec<&'static str>,
     /// What payments may be (fee, bounds, currency, limits), whether or not Stripe is on.
@@ -452,6 +469,15 @@ impl Config {
                 max_pending: s.realtime_max_pending_sessions,
                 max_pending_per_address: s.realtime_max_pending_per_address,
             },
+            push: PushConfig {
+                service_account_key: s.firebase_service_account_key_base64.clone(),
+                api_base: s.fcm_api_base.trim_end_matches('/').to_owned(),
+                token_uri: s.fcm_token_uri.clone(),
+                max_devices_per_account: s.push_max_devices_per_account.max(1),
+                retry_deadline: s.push_retry_deadline,
+                initial_backoff: s.push_retry_initial_backoff,
+                lease: s.push_lease.max(Duration::from_secs(1)),
+            },
             generated_secrets,
             payments: payments.policy,
             stripe: payments.stripe,
@@ -490,6 +516,13 @@ impl Config {
                 name: "payments",
                 settings: "STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY, STRIPE_WEBHOOK_SECRET",
                 effect: "classroom projects cannot take payments: payment routes answer 503",
+            });
+        }
+        if self.push.service_account_key.is_none() {
+            off.push(DisabledIntegration {
+                name: "push",
+                settings: "FIREBASE_SERVICE_ACCOUNT_KEY_BASE64",
+                effect: "no push through FCM (devices still register; Socket.IO still delivers)",
             });
         }
         off

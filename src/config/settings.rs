@@ -19,6 +19,8 @@ pub const PLACEHOLDER: &str = "<from the secrets manager>";
 const GOOGLE_JWKS_URL: &str = "https://www.googleapis.com/oauth2/v3/certs";
 const STRIPE_API_BASE: &str = "https://api.stripe.com";
 const STRIPE_JS_URL: &str = "https://js.stripe.com/v3/";
+const FCM_API_BASE: &str = "https://fcm.googleapis.com";
+const FCM_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
 
 settings! {
     /// development, test or production; production requires real secrets and logs JSON
@@ -204,6 +206,30 @@ settings! {
     /// test-only routes (/api/v1/test/*) for the test suite; refused in production
     test_hooks: Flag = "EDUCOIN_TEST_HOOKS",
         default false, dev Omitted, prod Omitted;
+    /// Firebase service-account key (the JSON file, base64) for push through FCM HTTP v1; unset: push disabled (devices still register)
+    firebase_service_account_key_base64: Secret = "FIREBASE_SERVICE_ACCOUNT_KEY_BASE64",
+        default None, dev C("<base64 -w0 service-account.json>"), prod C(PLACEHOLDER);
+    /// the seed's web-push (VAPID) credentials: not used by the server (FCM HTTP v1 sends web push with the service account)
+    firebase_web_push_credentials: Secret = "FIREBASE_WEB_PUSH_CREDENTIALS",
+        default None, dev Omitted, prod Omitted;
+    /// FCM HTTP v1 base URL (tests point it at a local server)
+    fcm_api_base: Text = "FCM_API_BASE",
+        default FCM_API_BASE.to_owned(), dev C(FCM_API_BASE), prod C(FCM_API_BASE);
+    /// OAuth token endpoint for the push assertion; unset: the key's token_uri
+    fcm_token_uri: OptionalText = "FCM_TOKEN_URI",
+        default None, dev C(FCM_TOKEN_URI), prod Omitted;
+    /// push devices per account; registering one more drops the oldest
+    push_max_devices_per_account: Number<usize> = "PUSH_MAX_DEVICES_PER_ACCOUNT",
+        default 10, dev C("10"), prod C("10");
+    /// a push not delivered within this many seconds of its notification is dead-lettered
+    push_retry_deadline: Seconds = "PUSH_RETRY_DEADLINE_SECS",
+        default Duration::from_secs(3600), dev C("3600"), prod C("3600");
+    /// first retry delay of a failed push (doubles per attempt, with jitter, up to 5 minutes)
+    push_retry_initial_backoff: Millis = "PUSH_RETRY_INITIAL_BACKOFF_MS",
+        default Duration::from_secs(1), dev C("1000"), prod C("1000");
+    /// how long a replica holds an outbox row it is sending; a replica that dies loses its rows to the others after this
+    push_lease: Seconds = "PUSH_LEASE_SECS",
+        default Duration::from_secs(60), dev C("60"), prod C("60");
 }
 
 /// The names of the secrets (read from `X`, `X_FILE` or a systemd credential, never shown).

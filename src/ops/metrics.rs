@@ -4,8 +4,8 @@
 use std::sync::LazyLock;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -21,6 +21,11 @@ pub struct Metrics {
     pub rate_limited: IntCounterVec,
     pub sockets_connected: IntGauge,
     pub breaker_open: IntGaugeVec,
+    /// Push through FCM (`jobs::push_worker`): messages by outcome, and the outbox.
+    pub push_messages: IntCounterVec,
+    pub push_dead_lettered: IntCounter,
+    pub push_outbox_depth: IntGauge,
+    pub push_outbox_age: IntGauge,
 }
 
 /// Latency buckets from 1 ms to 10 s: API calls are expected in the low milliseconds, logins
@@ -122,6 +127,24 @@ fn build() -> Result<Metrics, prometheus::Error> {
             registry.register(Box::new(g.clone()))?;
             g
         },
+        push_messages: counter(
+            "push_messages_total",
+            "FCM sends by result: sent, failed (token dropped or refused), retried",
+            &["result"],
+        )?,
+        push_dead_lettered: {
+            let c = IntCounter::new(
+                "push_dead_lettered_total",
+                "Outbox rows given up past PUSH_RETRY_DEADLINE_SECS",
+            )?;
+            registry.register(Box::new(c.clone()))?;
+            c
+        },
+        push_outbox_depth: gauge("push_outbox_depth", "Outbox rows waiting to be pushed")?,
+        push_outbox_age: gauge(
+            "push_outbox_oldest_age_seconds",
+            "Age of the oldest outbox row waiting to be pushed (0 when none)",
+        )?,
         registry,
     })
 }

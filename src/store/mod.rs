@@ -16,6 +16,7 @@ pub use ports::{
     Notifications, Page, PointsSettlement, RefreshToken, RefreshTokens, RewardAssignments, Rewards,
     Students, TaskAssignments, Tasks, Teachers,
 };
+pub use ports::{Device, OutboxRow, OutboxState, Platform, Push};
 pub use ports::{Feedbacks, Presets, Rules, Uploads};
 pub use ports::{PaymentFilter, PaymentOutcome, Payments, RefundRecorded, Settled};
 use secrecy::ExposeSecret;
@@ -106,6 +107,7 @@ pub struct Store {
     pub rules: Arc<dyn Rules>,
     pub feedbacks: Arc<dyn Feedbacks>,
     pub payments: Arc<dyn Payments>,
+    pub push: Arc<dyn Push>,
 }
 
 impl Store {

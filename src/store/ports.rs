@@ -553,3 +553,121 @@ pub trait Payments: Send + Sync {
     async fn mark_event(&self, event_id: &str, kind: &str, now: Millis) -> StoreResult<bool>;
     async fn event_seen(&self, event_id: &str) -> StoreResult<bool>;
 }
+
+/// The platform a push device runs on (the FCM overrides differ: android, apns, webpush).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Platform {
+    Android,
+    Ios,
+    Web,
+}
+
+impl Platform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Android => "android",
+            Platform::Ios => "ios",
+            Platform::Web => "web",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Platform::Android, Platform::Ios, Platform::Web]
+            .into_iter()
+            .find(|p| p.as_str() == raw)
+    }
+}
+
+/// A registered push device: an FCM registration token, owned by one account at a time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    pub token: String,
+    pub account: Id,
+    pub platform: Platform,
+    pub registered_at: Millis,
+}
+
+/// Where an outbox row stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboxState {
+    /// Waiting for (another) attempt.
+    Pending,
+    /// Every device of the recipient took it (or there was none).
+    Sent,
+    /// Past the retry deadline: given up and counted.
+    Dead,
+}
+
+impl OutboxState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Pending => "pending",
+            OutboxState::Sent => "sent",
+            OutboxState::Dead => "dead",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [OutboxState::Pending, OutboxState::Sent, OutboxState::Dead]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+    }
+}
+
+/// One notification to push, written with the notification itself (its id is the notification's).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxRow {
+    pub notification: Notification,
+    pub state: OutboxState,
+    pub attempts: u32,
+    /// Not claimed before this time (backoff).
+    pub due_at: Millis,
+    /// The replica holding the row, until `lease_until`.
+    pub lease_owner: Option<String>,
+    pub lease_until: Millis,
+    /// Devices that already took this push: a retry skips them.
+    pub sent_to: Vec<String>,
+}
+
+/// Push devices and the push outbox (`src/jobs/push_worker.rs`).
+#[async_trait::async_trait]
+pub trait Push: Send + Sync {
+    /// Registers `device` for its account: a token registered before (by anyone) moves to this
+    /// account. Then drops the account's oldest devices beyond `max_per_account`.
+    async fn register(&self, device: &Device, max_per_account: usize) -> StoreResult<()>;
+    /// Removes the account's own device `token`; `false` when it had none.
+    async fn unregister(&self, account: &Id, token: &str) -> StoreResult<bool>;
+    /// Removes a token whoever holds it (FCM said it is no longer valid).
+    async fn forget_token(&self, token: &str) -> StoreResult<()>;
+    /// Removes every device of an account (logout, password change, block); how many.
+    async fn forget_account(&self, account: &Id) -> StoreResult<u64>;
+    /// The account's devices, oldest first.
+    async fn devices_of(&self, account: &Id) -> StoreResult<Vec<Device>>;
+
+    /// Stores the notification and its outbox row in one step (SQLite: one transaction; MongoDB:
+    /// one document, see `store/mongo/push.rs`).
+    async fn insert_with_outbox(&self, notification: &Notification) -> StoreResult<()>;
+    /// Pending rows, oldest notification first (at most `limit`).
+    async fn pending(&self, limit: u64) -> StoreResult<Vec<OutboxRow>>;
+    /// Leases a pending row that is due and not leased (or whose lease ended) to `owner` until
+    /// `until`; `false` when another replica holds it or it is no longer pending.
+    async fn claim(&self, id: &Id, owner: &str, now: Millis, until: Millis) -> StoreResult<bool>;
+    /// Records the devices that took the push, while `owner` holds the lease.
+    async fn record_sent(&self, id: &Id, owner: &str, sent_to: &[String]) -> StoreResult<bool>;
+    /// Ends the row (sent or dead) and its lease, while `owner` holds it.
+    async fn finish(&self, id: &Id, owner: &str, state: OutboxState) -> StoreResult<bool>;
+    /// Releases the lease and schedules the next attempt at `due_at`.
+    async fn retry_at(
+        &self,
+        id: &Id,
+        owner: &str,
+        attempts: u32,
+        due_at: Millis,
+    ) -> StoreResult<bool>;
+    /// Releases every lease `owner` holds (shutdown); how many.
+    async fn release_all(&self, owner: &str) -> StoreResult<u64>;
+    /// Pending rows and the creation time of the oldest (metrics).
+    async fn depth(&self) -> StoreResult<(u64, Option<Millis>)>;
+    /// One row (tests, operators).
+    async fn outbox_row(&self, id: &Id) -> StoreResult<Option<OutboxRow>>;
+}

@@ -22,6 +22,7 @@ mod password_reset;
 mod payments;
 mod payments_contract;
 mod ports_contract;
+mod push;
 mod realtime;
 mod role_matrix;
 mod schemathesis;

@@ -11,6 +11,7 @@ mod files;
 mod notifications;
 mod payments;
 mod points;
+mod push;
 mod students;
 mod tokens;
 mod uploads;
@@ -148,6 +149,7 @@ impl Backend for MongoBackend {
         classroom::create_indexes(&self.db).await?;
         assignments::create_indexes(&self.db).await?;
         notifications::create_indexes(&self.db).await?;
+        push::create_indexes(&self.db).await?;
         tokens::create_indexes(&self.db).await?;
         files::migrate(&self.db).await?;
         content::create_indexes(&self.db).await?;
@@ -243,6 +245,7 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
         rules: Arc::new(content::MongoRules::new(&db)),
         feedbacks: Arc::new(content::MongoFeedbacks::new(&db)),
         payments: Arc::new(payments::MongoPayments::new(&db)),
+        push: Arc::new(push::MongoPush::new(&db)),
     })
 }
 

@@ -10,7 +10,7 @@ use crate::domain::{Id, Millis};
 use crate::store::rows::shared_rows;
 use crate::store::{ListQuery, Notifications, Page, StoreResult};
 
-const NOTIFICATIONS: &str = "notifications";
+pub(super) const NOTIFICATIONS: &str = "notifications";
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
     observe(
@@ -29,7 +29,7 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
 }
 
 document! {
-    struct NotificationDoc for Notification {
+    pub(super) struct NotificationDoc for Notification {
         id as "_id": ObjectId,
         recipient: ObjectId,
         role: String,

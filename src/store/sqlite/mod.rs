@@ -14,6 +14,7 @@ mod content;
 mod files;
 mod notifications;
 mod payments;
+mod push;
 mod students;
 mod table;
 mod tokens;
@@ -49,7 +50,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_earned_points.sql"),
     include_str!("migrations/0007_token_epoch.sql"),
     include_str!("migrations/0008_uploads.sql"),
-    include_str!("migrations/0010_payments.sql"),
+    include_str!("migrations/0009_payments.sql"),
+    include_str!("migrations/0010_push.sql"),
 ];
 
 #[derive(Clone)]
@@ -396,7 +398,8 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
         presets: Arc::new(content::SqlitePresets { db: db.clone() }),
         rules: Arc::new(content::SqliteRules { db: db.clone() }),
         feedbacks: Arc::new(content::SqliteFeedbacks { db: db.clone() }),
-        payments: Arc::new(payments::SqlitePayments { db }),
+        payments: Arc::new(payments::SqlitePayments { db: db.clone() }),
+        push: Arc::new(push::SqlitePush { db }),
     })
 }
 

@@ -10,7 +10,7 @@ use crate::domain::{Id, Millis};
 use crate::store::rows::shared_rows;
 use crate::store::{ListQuery, Notifications, Page, StoreResult};
 
-table!(NOTIFICATIONS: Notification = "notifications" (
+table!(pub(super) NOTIFICATIONS: Notification = "notifications" (
     "id, recipient, role, type, message, read, created_at, updated_at, version",
     id, recipient, role, kind, message, read, created_at, updated_at, version
 ));

@@ -1,7 +1,7 @@
 //! Classes, categories, tasks and rewards: the storage contract and the HTTP routes, on both
 //! storage adapters.
 
-mod assignments;
+pub(crate) mod assignments;
 mod clock;
 mod concurrency;
 mod http;
