@@ -24,7 +24,9 @@ pub mod sentry;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use opentelemetry::trace::TraceContextExt;
 use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::config::Config;
 
@@ -194,7 +196,9 @@ pub fn finish_request(
     panic: Option<sentry::PanicReport>,
 ) {
     if exporting() {
-        span.record("otel.name", format!("{} {}", served.method, served.route));
+        // The span has started by now: its name changes on the OpenTelemetry span itself.
+        let name = format!("{} {}", served.method, served.route);
+        span.context().span().update_name(name);
         span.record("http.route", served.route);
         span.record("http.response.status_code", served.status);
         if served.status >= 500 {

@@ -84,9 +84,11 @@ pub struct Served<'a> {
     pub status: u16,
 }
 
-/// Reports a 5xx answer (with its panic, when the handler panicked) as one event.
+/// Reports a 5xx answer (with its panic, when the handler panicked) as one event. The health
+/// probes are left out: their 503 is the answer they exist to give while a dependency is down
+/// (the alerts report that), not a fault of the server.
 pub fn report(served: &Served<'_>, panic: Option<PanicReport>) {
-    if !enabled() || served.status < 500 {
+    if !enabled() || served.status < 500 || served.route.starts_with("/api/v1/health") {
         return;
     }
     let mut event = match panic {
@@ -169,16 +171,27 @@ const SENSITIVE: &[&str] = &[
     "password",
     "passcode",
     "secret",
-    "code",
-    "key",
+    "otp",
+    "reset_code",
+    "api_key",
+    "apikey",
+    "private_key",
     "dsn",
     "session",
     "email",
 ];
 
+/// The tags `report` sets itself, from values that are never secret.
+const OURS: &[&str] = &[
+    "http.route",
+    "http.method",
+    "http.status_code",
+    "request_id",
+];
+
 fn sensitive(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
-    SENSITIVE.iter().any(|s| name.contains(s))
+    name == "key" || name == "code" || SENSITIVE.iter().any(|s| name.contains(s))
 }
 
 const MASK: &str = "[scrubbed]";
@@ -239,8 +252,9 @@ fn split_trailing_ws(word: &str) -> (&str, &str) {
     (core, &word[core.len()..])
 }
 
-/// A JWT (three base64url parts, the first `eyJ`) or 20+ characters of hex/base64 alphabet with
-/// digits in them (an id of 24 hex digits is kept: ObjectIds are not secrets).
+/// A JWT (three base64url parts, the first `eyJ`) or 20+ characters of the hex/base64url alphabet
+/// with digits and letters in them (an id of 24 hex digits is kept: ObjectIds are not secrets; a
+/// path, with its slashes, is kept too).
 fn looks_secret(word: &str) -> bool {
     let w = word.trim_matches(|c: char| "\"'`,;()[]{}<>".contains(c));
     if w.starts_with("eyJ") && w.matches('.').count() == 2 {
@@ -250,7 +264,7 @@ fn looks_secret(word: &str) -> bool {
     w.len() >= 20
         && !is_object_id
         && w.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+/=_-".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || "=_-".contains(c))
         && w.chars().any(|c| c.is_ascii_digit())
         && w.chars().any(|c| c.is_ascii_alphabetic())
 }
@@ -293,7 +307,9 @@ pub fn scrub(mut event: Event<'static>) -> Option<Event<'static>> {
     event.extra.iter_mut().for_each(|(k, v)| scrub_value(k, v));
     let tags: Vec<(String, String)> = std::mem::take(&mut event.tags).into_iter().collect();
     for (k, v) in tags {
-        let v = if sensitive(&k) {
+        let v = if OURS.contains(&k.as_str()) {
+            v
+        } else if sensitive(&k) {
             MASK.to_owned()
         } else {
             scrub_text(&v)
@@ -363,14 +379,13 @@ fn run(target: Option<(String, String)>, jobs: Receiver<Job>) {
                 if envelope.to_writer(&mut body).is_err() {
                     continue;
                 }
-                let _ = runtime.block_on(
-                    client
-                        .post(url)
-                        .header("X-Sentry-Auth", auth)
-                        .header("Content-Type", "application/x-sentry-envelope")
-                        .body(body)
-                        .send(),
-                );
+                // Built inside the runtime: reqwest arms its timeout when the request is made.
+                let sent = client
+                    .post(url)
+                    .header("X-Sentry-Auth", auth)
+                    .header("Content-Type", "application/x-sentry-envelope")
+                    .body(body);
+                let _ = runtime.block_on(async move { sent.send().await });
             }
         }
     }
