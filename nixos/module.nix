@@ -33,10 +33,15 @@ let
     stripeWebhookSecretFile = "STRIPE_WEBHOOK_SECRET";
     firebaseServiceAccountKeyBase64File = "FIREBASE_SERVICE_ACCOUNT_KEY_BASE64";
     firebaseWebPushCredentialsFile = "FIREBASE_WEB_PUSH_CREDENTIALS";
+    # Declared as observability.sentryDsnFile (see `secretFile` below).
+    sentryDsnFile = "SENTRY_DSN";
   };
 
+  # Where each secret option lives: top level, except the observability group's DSN.
+  secretFile = opt: if opt == "sentryDsnFile" then cfg.observability.sentryDsnFile else cfg.${opt};
+
   credentials = lib.filterAttrs (_: v: v != null) (
-    lib.mapAttrs' (opt: var: lib.nameValuePair (lib.toLower var) cfg.${opt}) secrets
+    lib.mapAttrs' (opt: var: lib.nameValuePair (lib.toLower var) (secretFile opt)) secrets
   );
 
   redisServer = config.services.redis.servers.educoin;
@@ -63,7 +68,15 @@ let
 
   unit = import ./unit.nix {
     package = "${cfg.package}";
-    settings = cfg.settings;
+    # observability.otlpEndpoint is the server's OTEL_EXPORTER_OTLP_ENDPOINT.
+    settings =
+      cfg.settings
+      // (
+        if cfg.observability.otlpEndpoint != null then
+          { OTEL_EXPORTER_OTLP_ENDPOINT = cfg.observability.otlpEndpoint; }
+        else
+          { }
+      );
     inherit credentials;
     inherit (cfg) environmentFiles;
     supplementaryGroups = lib.optional cfg.redis.createLocally redisServer.group;
@@ -245,6 +258,20 @@ in
       '';
     };
 
+    observability.otlpEndpoint = mkOption {
+      type = types.nullOr (types.strMatching "https?://.+");
+      default = null;
+      example = "http://127.0.0.1:4318";
+      description = ''
+        Base URL of an OTLP/HTTP (protobuf) collector: the server exports its traces to
+        `<url>/v1/traces` (OTEL_EXPORTER_OTLP_ENDPOINT; Jaeger takes OTLP on port 4318). Null: no
+        traces are exported (the server warns at start). Sampling and queue sizes are the
+        OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG and OTEL_BSP_* settings.
+      '';
+    };
+
+    observability.sentryDsnFile = secretOption "SENTRY_DSN";
+
     redis.createLocally = mkOption {
       type = types.bool;
       default = false;
@@ -254,7 +281,7 @@ in
       '';
     };
   }
-  // lib.mapAttrs (_: secretOption) secrets;
+  // lib.mapAttrs (_: secretOption) (lib.filterAttrs (opt: _: opt != "sentryDsnFile") secrets);
 
   config = mkIf cfg.enable (mkMerge [
     {

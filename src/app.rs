@@ -74,7 +74,14 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
     // Our own layers are two endpoints (src/http/middleware.rs), around poem's CORS and catch-panic.
     let guarded = middleware::Guard::new(routes, guard)
         .with(CatchPanic::new().with_handler(|_| {
-            poem::error::ResponseError::as_response(&ApiError::Internal("handler panicked".into()))
+            let mut resp = poem::error::ResponseError::as_response(&ApiError::Internal(
+                "handler panicked".into(),
+            ));
+            // The panic's error report, finished by `Observe` with the route (src/telemetry/sentry.rs).
+            if let Some(report) = crate::telemetry::sentry::take_panic() {
+                resp.set_data(report);
+            }
+            resp
         }))
         .with(cors(&config))
         .data(state);

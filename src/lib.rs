@@ -23,4 +23,5 @@ pub mod revocation;
 pub mod serve;
 pub mod state;
 pub mod store;
+pub mod telemetry;
 pub mod wire;

@@ -108,10 +108,15 @@ impl Mailer {
                     .header(ContentType::TEXT_PLAIN)
                     .body(body.to_owned())
                     .map_err(MailError::Message)?;
-                smtp.send(message)
+                let span = crate::telemetry::client_span("smtp", "send");
+                let sent = tracing::Instrument::instrument(smtp.send(message), span.clone())
                     .await
                     .map(drop)
-                    .map_err(MailError::Transport)
+                    .map_err(MailError::Transport);
+                if sent.is_err() {
+                    crate::telemetry::mark_error(&span);
+                }
+                sent
             }
         }
     }

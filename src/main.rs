@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use educoin::config::{self, Config};
-use educoin::ops::{env_example, systemd, telemetry};
+use educoin::ops::{env_example, systemd};
 use educoin::{api, healthcheck, serve};
 
 /// The EduCoin (Quokki) backend. Configuration comes from the environment; see README.md.
@@ -54,7 +54,12 @@ fn load_config() -> Result<Config, ExitCode> {
 /// The configuration, with logging set up from it: how every command that runs the app starts.
 fn logging_config() -> Result<Config, ExitCode> {
     let config = load_config()?;
-    telemetry::init(config.environment, &config.log_level);
+    educoin::telemetry::logs::install(
+        config.environment,
+        &config.log_level,
+        &config.observability.log_format,
+        Vec::new(),
+    );
     Ok(config)
 }
 
@@ -154,10 +159,12 @@ fn main() -> ExitCode {
             }
         }
         Command::Serve => {
-            let config = match logging_config() {
+            let config = match load_config() {
                 Ok(c) => c,
                 Err(code) => return code,
             };
+            // Logs, and traces and error reports when configured; flushed when this returns.
+            let mut telemetry = educoin::telemetry::init(&config);
             // Taken before the runtime starts any thread, and exactly once.
             let sockets = match systemd::activated_sockets() {
                 Ok(s) => s,
@@ -170,10 +177,14 @@ fn main() -> ExitCode {
                 .map_err(anyhow::Error::from)
                 .and_then(|rt| rt.block_on(serve::run(config, sockets)))
             {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(()) => {
+                    telemetry.shutdown(std::time::Duration::from_secs(2));
+                    ExitCode::SUCCESS
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "server failed");
                     eprintln!("educoin: {e:#}");
+                    telemetry.shutdown(std::time::Duration::from_secs(2));
                     ExitCode::FAILURE
                 }
             }

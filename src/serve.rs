@@ -107,6 +107,7 @@ pub async fn start_with_clock(
 ) -> anyhow::Result<Running> {
     let config = Arc::new(config);
     warn_about_setup(&config);
+    crate::ops::disk::register(&config.observability.state_directory);
     let store = Store::open(&config.database).await?;
     let cache = cache::open(&config.cache, &config.redis_key_prefix, clock.clone()).await?;
     let state = AppState::new(config.clone(), store, cache, clock)?;

@@ -325,7 +325,20 @@ impl Inner {
     async fn fetch_keys(&self) -> Result<KeySet, Arc<KeysError>> {
         let url = &self.jwks_url;
         let http = self.http.as_ref().map_err(Arc::clone)?;
-        let response = http.get(url).send().await.map_err(|source| {
+        // A client span, and the trace context on the request (W3C traceparent).
+        let span = crate::telemetry::client_span("google", "jwks.fetch");
+        let mut request = http.get(url).build().map_err(|source| {
+            Arc::new(KeysError::Unreachable {
+                url: url.clone(),
+                source,
+            })
+        })?;
+        span.in_scope(|| crate::telemetry::propagation::inject_reqwest(&mut request));
+        let sent = tracing::Instrument::instrument(http.execute(request), span.clone()).await;
+        if sent.is_err() {
+            crate::telemetry::mark_error(&span);
+        }
+        let response = sent.map_err(|source| {
             Arc::new(KeysError::Unreachable {
                 url: url.clone(),
                 source,

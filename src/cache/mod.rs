@@ -85,13 +85,15 @@ pub(crate) async fn observe<T>(
     fut: impl std::future::Future<Output = CacheResult<T>>,
 ) -> CacheResult<T> {
     let started = Instant::now();
-    let result = fut.await;
+    let span = crate::telemetry::client_span(backend, op);
+    let result = tracing::Instrument::instrument(fut, span.clone()).await;
     let m = metrics::get();
     m.cache_duration
         .with_label_values(&[backend, op])
         .observe(started.elapsed().as_secs_f64());
     if result.is_err() {
         m.cache_errors.with_label_values(&[backend, op]).inc();
+        crate::telemetry::mark_error(&span);
     }
     result
 }

@@ -230,6 +230,36 @@ settings! {
     /// how long a replica holds an outbox row it is sending; a replica that dies loses its rows to the others after this
     push_lease: Seconds = "PUSH_LEASE_SECS",
         default Duration::from_secs(60), dev C("60"), prod C("60");
+    /// auto (journald under systemd, else json in production, pretty elsewhere), journald, json or pretty
+    log_format: Text = "LOG_FORMAT",
+        default "auto".to_owned(), dev C("auto"), prod C("auto");
+    /// OTLP/HTTP (protobuf) collector base URL, spans go to <url>/v1/traces; unset: no tracing export (warns at start)
+    otel_exporter_otlp_endpoint: OptionalText = "OTEL_EXPORTER_OTLP_ENDPOINT",
+        default None, dev C("http://127.0.0.1:4318"), prod C("http://otel-collector.internal:4318");
+    /// the old Jaeger collector URL (http://HOST:14268/api/traces): mapped to OTLP http://HOST:4318, logged; OTEL_EXPORTER_OTLP_ENDPOINT wins
+    jaeger_endpoint: OptionalText = "JAEGER_ENDPOINT",
+        default None, dev C("http://localhost:14268/api/traces"), prod C("http://jaeger-collector:14268/api/traces");
+    /// service.name of the exported spans and Sentry's server_name
+    otel_service_name: Text = "OTEL_SERVICE_NAME",
+        default "educoin".to_owned(), dev C("educoin"), prod C("educoin");
+    /// parentbased_traceidratio, parentbased_always_on, parentbased_always_off, traceidratio, always_on or always_off
+    otel_traces_sampler: Text = "OTEL_TRACES_SAMPLER",
+        default "parentbased_traceidratio".to_owned(), dev C("parentbased_traceidratio"), prod C("parentbased_traceidratio");
+    /// ratio of new traces sampled (0 to 1) by the *traceidratio samplers; a sampled parent is always followed
+    otel_traces_sampler_arg: Number<f64> = "OTEL_TRACES_SAMPLER_ARG",
+        default 1.0, dev C("1.0"), prod C("0.1");
+    /// longest wait for the collector per export batch; the batch is dropped (and counted) after it
+    otel_exporter_otlp_timeout: Millis = "OTEL_EXPORTER_OTLP_TIMEOUT",
+        default Duration::from_secs(10), dev C("10000"), prod C("10000");
+    /// finished spans waiting for export; when full, new spans are dropped and counted, never waited for
+    otel_bsp_max_queue_size: Number<usize> = "OTEL_BSP_MAX_QUEUE_SIZE",
+        default 2048, dev C("2048"), prod C("2048");
+    /// longest time a finished span waits before its batch is sent
+    otel_bsp_schedule_delay: Millis = "OTEL_BSP_SCHEDULE_DELAY",
+        default Duration::from_secs(5), dev C("5000"), prod C("5000");
+    /// Sentry DSN for panics and 5xx answers (scrubbed: no headers, bodies, tokens, passwords); unset: off
+    sentry_dsn: Secret = "SENTRY_DSN",
+        default None, dev C("https://<key>@o0.ingest.sentry.io/0"), prod C(PLACEHOLDER);
 }
 
 /// The names of the secrets (read from `X`, `X_FILE` or a systemd credential, never shown).

@@ -158,6 +158,7 @@ impl<'a, G: Guard + 'static> ApiExtractor<'a> for Auth<G> {
             .await
             .map_err(ApiError::from)?;
         let who = G::from_account(account).ok_or_else(|| ApiError::from(AuthError::Forbidden))?;
+        crate::telemetry::record_role(claims.role.as_str());
         Ok(Auth {
             who,
             claims,

@@ -94,14 +94,18 @@ impl<E: Endpoint> Endpoint for Observe<E> {
         let uri = req.uri().clone();
         // The path only: query strings may carry tokens (the Socket.IO handshake does).
         let path = uri.path();
-        let span = tracing::info_span!("request", request_id = %id, method = %method, path = %path);
+        // The request span (and its trace parent): src/telemetry/mod.rs.
+        let span = crate::telemetry::request_span(req.headers(), &id, method.as_str(), path);
+        let request_id = crate::telemetry::sentry::enabled().then(|| id.clone());
         req.set_data(RequestId(id));
         let _in_flight = InFlight::start();
         let started = Instant::now();
         let is_docs = path.starts_with("/api/docs");
         drop_websocket_origin(&mut req);
 
-        let mut resp = match self.inner.call(req).instrument(span.clone()).await {
+        // A panic inside is reported with this request (src/telemetry/sentry.rs).
+        let called = crate::telemetry::sentry::InRequest(self.inner.call(req));
+        let mut resp = match called.instrument(span.clone()).await {
             Ok(r) => {
                 let mut resp = r.into_response();
                 security_headers(&mut resp, is_docs);
@@ -121,6 +125,23 @@ impl<E: Endpoint> Endpoint for Observe<E> {
         m.http_duration
             .with_label_values(&[method.as_str(), route])
             .observe(elapsed.as_secs_f64());
+        // Tracing and error reporting: nothing to do unless a collector or Sentry is configured.
+        if crate::telemetry::exporting() || request_id.is_some() {
+            let route = match route {
+                "unmatched" if status.is_server_error() => path,
+                r => r,
+            };
+            let served = crate::telemetry::sentry::Served {
+                method: method.as_str(),
+                route,
+                request_id: request_id.as_deref().unwrap_or_default(),
+                status: status.as_u16(),
+            };
+            let panic = resp
+                .data::<crate::telemetry::sentry::PanicReport>()
+                .cloned();
+            crate::telemetry::finish_request(&span, &served, panic);
+        }
         span.in_scope(|| {
             tracing::info!(
                 status = status.as_u16(),

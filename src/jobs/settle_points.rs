@@ -36,7 +36,11 @@ pub async fn run_once(store: &Store, now: Millis) -> StoreResult<u64> {
 /// Runs [`run_once`] now and then every [`INTERVAL`] until `stop`.
 pub async fn run(store: Store, clock: SharedClock, stop: CancellationToken) {
     loop {
-        match run_once(&store, clock.now()).await {
+        // Each run is a trace of its own (its store calls are its children).
+        let run = run_once(&store, clock.now());
+        match tracing::Instrument::instrument(run, crate::telemetry::job_span("settle_points"))
+            .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::warn!(settled = n, "pending points moves settled"),
             Err(e) => {

@@ -1,6 +1,7 @@
 //! Running in production: logs, metrics, systemd integration, and orderly shutdown.
 
 pub mod breaker;
+pub mod disk;
 pub mod env_example;
 pub mod metrics;
 pub mod shutdown;

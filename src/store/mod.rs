@@ -128,7 +128,8 @@ pub(crate) async fn observe<T>(
     fut: impl std::future::Future<Output = StoreResult<T>>,
 ) -> StoreResult<T> {
     let started = Instant::now();
-    let result = fut.await;
+    let span = crate::telemetry::client_span(backend, op);
+    let result = tracing::Instrument::instrument(fut, span.clone()).await;
     let m = metrics::get();
     m.store_duration
         .with_label_values(&[backend, op])
@@ -137,6 +138,7 @@ pub(crate) async fn observe<T>(
         && !matches!(e, StoreError::Conflict { .. })
     {
         m.store_errors.with_label_values(&[backend, op]).inc();
+        crate::telemetry::mark_error(&span);
     }
     result
 }

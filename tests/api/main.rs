@@ -28,3 +28,4 @@ mod role_matrix;
 mod schemathesis;
 mod store_contract;
 mod supply_chain;
+mod telemetry;
