@@ -17,6 +17,7 @@ pub fn title(kind: NotificationKind) -> &'static str {
         NotificationKind::TaskApproved => "Task approved",
         NotificationKind::RewardAssigned => "New reward",
         NotificationKind::RewardClaimed => "Reward claimed",
+        NotificationKind::PaymentReceived => "Payment received",
     }
 }
 

@@ -128,7 +128,8 @@ impl Payments for SqlitePayments {
                 &self.db,
                 "projects.set_status",
                 "UPDATE projects SET status = ?2, updated_at = ?3, version = version + 1 \
-                 WHERE id = ?1 AND status IN (SELECT value FROM json_each(?4))",
+                 WHERE id = ?1 AND status IN (SELECT value FROM json_each(?4))"
+                    .to_owned(),
                 vec![
                     Box::new(id.clone()),
                     Box::new(to),
