@@ -152,7 +152,7 @@ fn sampler(config: &TracingConfig) -> Sampler {
 }
 
 /// Starts the export thread and returns the pipeline and the tracing layer that feeds it.
-pub fn start(config: &TracingConfig, url: &str) -> (Pipeline, super::logs::Extra) {
+pub fn start(config: &TracingConfig, url: &str) -> (Pipeline, super::Extra) {
     let resource = Resource::builder()
         .with_service_name(config.service_name.clone())
         .with_attribute(opentelemetry::KeyValue::new(

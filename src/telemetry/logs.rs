@@ -3,10 +3,11 @@
 //! Inside a span that is exported, JSON lines and journald entries carry its `trace_id` and
 //! `span_id` (`super::ids`).
 
-use tracing_subscriber::layer::{Layered, SubscriberExt};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer, Registry};
 
+use super::Extra;
 use super::ids::{JournaldWithIds, JsonWithIds};
 
 use crate::config::Environment;
@@ -53,11 +54,6 @@ pub fn choose_format(environment: Environment) -> LogFormat {
         LogFormat::Pretty
     }
 }
-
-/// The subscriber every layer sits on: the registry and the level filter.
-pub type Base = Layered<EnvFilter, Registry>;
-/// A layer added by the trace exporter or Sentry, before the log output.
-pub type Extra = Box<dyn Layer<Base> + Send + Sync>;
 
 /// Installs the global subscriber for logs only. `RUST_LOG`, when set, overrides `LOG_LEVEL`.
 pub fn init(environment: Environment, log_level: &str) -> LogFormat {

@@ -30,6 +30,12 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::config::Config;
 
+/// The subscriber every layer sits on: the registry and the level filter.
+pub type Base =
+    tracing_subscriber::layer::Layered<tracing_subscriber::EnvFilter, tracing_subscriber::Registry>;
+/// A layer added by the trace exporter or Sentry, before the log output.
+pub type Extra = Box<dyn tracing_subscriber::Layer<Base> + Send + Sync>;
+
 static EXPORTING: AtomicBool = AtomicBool::new(false);
 
 /// Whether spans are exported (a collector is configured and the layer installed).
@@ -105,7 +111,7 @@ impl Drop for Telemetry {
 pub fn init(config: &Config) -> Telemetry {
     export::register_metrics();
     let obs = &config.observability;
-    let mut extra: Vec<logs::Extra> = Vec::new();
+    let mut extra: Vec<Extra> = Vec::new();
     let traces = obs.tracing.traces_url.as_ref().map(|url| {
         let (pipeline, layer) = export::start(&obs.tracing, url);
         extra.push(layer);

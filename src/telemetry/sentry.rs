@@ -147,7 +147,7 @@ pub fn start(
 /// Sentry's tracing layer: error events outside requests become events (request errors are
 /// reported once, by `report`); no breadcrumbs (they would mix other requests' log lines into an
 /// event) and no performance spans (OpenTelemetry has those).
-pub fn layer() -> super::logs::Extra {
+pub fn layer() -> super::Extra {
     use sentry::integrations::tracing::EventFilter;
     Box::new(
         sentry::integrations::tracing::layer()
@@ -201,14 +201,9 @@ const MASK: &str = "[scrubbed]";
 pub fn scrub_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut mask_next = false;
-    for (i, word) in text.split_inclusive(char::is_whitespace).enumerate() {
+    for word in text.split_inclusive(char::is_whitespace) {
         let (core, tail) = split_trailing_ws(word);
-        let masked = if mask_next {
-            mask_next = false;
-            true
-        } else {
-            false
-        };
+        let masked = std::mem::take(&mut mask_next);
         if masked {
             out.push_str(MASK);
             out.push_str(tail);
@@ -223,7 +218,6 @@ pub fn scrub_text(text: &str) -> String {
             out.push_str(core);
             out.push_str(tail);
             mask_next = true;
-            let _ = i;
             continue;
         }
         if let Some((name, _value)) = core.split_once(['=', ':'])
@@ -332,7 +326,7 @@ struct HttpTransport {
 }
 
 enum Job {
-    Send(Envelope),
+    Send(Box<Envelope>),
     Flush(SyncSender<()>),
 }
 
@@ -393,7 +387,7 @@ fn run(target: Option<(String, String)>, jobs: Receiver<Job>) {
 
 impl Transport for HttpTransport {
     fn send_envelope(&self, envelope: Envelope) {
-        if let Err(TrySendError::Full(_)) = self.queue.try_send(Job::Send(envelope)) {
+        if let Err(TrySendError::Full(_)) = self.queue.try_send(Job::Send(Box::new(envelope))) {
             // Sentry is slower than our errors: drop rather than wait.
         }
     }
