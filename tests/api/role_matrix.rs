@@ -100,6 +100,8 @@ const WHO: &[(&str, &[Role])] = &[
     ("GET /rule/terms-and-conditions", ANY),
     ("PATCH /rule/terms-and-conditions", A),
     ("POST /feedback", TS),
+    ("POST /devices", TS),
+    ("DELETE /devices/{token}", TS),
 ];
 
 /// One operation of the document.
