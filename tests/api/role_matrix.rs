@@ -114,6 +114,9 @@ const WHO: &[(&str, &[Role])] = &[
     ("POST /admin/payments/{id}/refund", A),
     ("POST /admin/projects/{id}/fulfil", A),
     ("POST /payments/webhook", PUBLIC),
+    // Push devices (issue 15).
+    ("POST /devices", TS),
+    ("DELETE /devices/{token}", TS),
 ];
 
 /// One operation of the document.
