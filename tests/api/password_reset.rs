@@ -452,7 +452,7 @@ async fn production_without_smtp_starts_and_reset_answers_503() {
     let disabled = app.state.config.disabled_integrations();
     assert_eq!(
         disabled.iter().map(|d| d.name).collect::<Vec<_>>(),
-        ["email", "push"]
+        ["email", "payments", "push"]
     );
     for email in [ADMIN, "nobody@educoin.test"] {
         let (status, body) = forget(&app, email).await;
