@@ -343,7 +343,10 @@ in
         lib.concatLists (
           lib.mapAttrsToList (
             opt: _:
-            lib.optional (cfg.${opt} != null && lib.hasPrefix builtins.storeDir cfg.${opt})
+            let
+              file = secretFile opt;
+            in
+            lib.optional (file != null && lib.hasPrefix builtins.storeDir file)
               "services.educoin.${opt} points into the Nix store, which is world-readable."
           ) secrets
         )
