@@ -44,15 +44,19 @@ def secret_names(binary):
     # file spells that mark as "# NAME (secret): ...".
     text = subprocess.run([str(binary), "env-example", "--production"], check=True,
                           capture_output=True, text=True).stdout
-    names = re.findall(r"^# ([A-Z_]+) \(secret\):", text, re.M)
+    names = re.findall(r"^# ([A-Z0-9_]+) \(secret\):", text, re.M)
     assert len(names) >= 7, names
     return names
+
+
+# Secret *File options declared inside an option group rather than at the top of services.educoin.
+NESTED_FILE_OPTIONS = {"sentryDsnFile": "observability.sentryDsnFile"}
 
 
 def module_file_options():
     text = (REPO / "nixos/module.nix").read_text()
     block = re.search(r"secrets = \{(.*?)\};", text, re.S).group(1)
-    return dict(re.findall(r"(\w+File) = \"([A-Z_]+)\";", block))
+    return dict(re.findall(r"(\w+File) = \"([A-Z0-9_]+)\";", block))
 
 
 def nix_attrs(d):
@@ -135,8 +139,15 @@ def main() -> int:
         missing = sorted(set(names) - set(file_opts.values()))
         if missing:
             problems.append(f"module: no *File option for {missing}")
-        definition = {"enable": True, **{opt: paths[var] for opt, var in file_opts.items() if var in paths},
-                      "settings": {"NODE_ENV": "production", "EMAIL_HOST": "smtp.example.org"}}
+        definition = {"enable": True, "settings": {"NODE_ENV": "production", "EMAIL_HOST": "smtp.example.org"}}
+        for opt, var in file_opts.items():
+            if var in paths:
+                # Each option where the module declares it: top level, or a group (observability).
+                *groups, leaf = NESTED_FILE_OPTIONS.get(opt, opt).split(".")
+                target = definition
+                for g in groups:
+                    target = target.setdefault(g, {})
+                target[leaf] = paths[var]
         expr = (f"let e = import ./tests/nix/eval-module.nix {{ educoin = builtins.fromJSON {json.dumps(json.dumps(definition))}; }}; "
                 "in { inherit (e) environment credentials environmentFiles; parts = e.parts; "
                 "assertions = map (a: a.assertion) e.main.assertions; }")
