@@ -412,7 +412,7 @@ async fn the_document_describes_errors_ids_required_and_nullable_fields() {
             }
         }
     }
-    assert_eq!(with_body, 29);
+    assert_eq!(with_body, 34);
     let schemas = &doc["components"]["schemas"];
     let required = |name: &str| -> Vec<String> {
         serde_json::from_value(schemas[name]["required"].clone()).unwrap_or_default()

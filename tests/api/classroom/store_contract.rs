@@ -671,7 +671,9 @@ async fn sqlite_migration_fills_in_earned_points() {
         c.execute_batch(
             "ALTER TABLE students DROP COLUMN earned_points; UPDATE students SET level = 1; \
              ALTER TABLE teachers DROP COLUMN token_epoch; ALTER TABLE admins DROP COLUMN token_epoch; \
-             DROP TABLE uploads; PRAGMA user_version = 5;",
+             DROP TABLE uploads; DROP TABLE payment_refunds; DROP TABLE stripe_events; \
+             DROP TABLE payments; DROP TABLE projects; DROP TABLE push_outbox; \
+             DROP TABLE push_devices; PRAGMA user_version = 5;",
         )
         .unwrap();
     }
