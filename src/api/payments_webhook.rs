@@ -28,7 +28,7 @@ impl PaymentsWebhookApi {
         req: &Request,
         body: Vec<u8>,
     ) -> ApiResult<Done> {
-        stripe(&state)?;
+        stripe(&state).inspect_err(|_| count("unconfigured"))?;
         let secrets = state
             .config
             .stripe
@@ -42,15 +42,29 @@ impl PaymentsWebhookApi {
         let now_secs = state.clock.now().0.div_euclid(1000);
         signature::verify(header, &body, secrets, now_secs, TOLERANCE_SECS).map_err(|e| {
             tracing::warn!(error = %e, "refused a webhook delivery");
+            count("bad_signature");
             ApiError::BadRequest(format!("Webhook signature refused: {e}."))
         })?;
-        let event = events::parse(&body)
-            .ok_or_else(|| ApiError::BadRequest("The body is not a Stripe event.".into()))?;
-        let fresh = ledger::apply(&state, &event).await?;
+        let event = events::parse(&body).ok_or_else(|| {
+            count("invalid");
+            ApiError::BadRequest("The body is not a Stripe event.".into())
+        })?;
+        let fresh = ledger::apply(&state, &event)
+            .await
+            .inspect_err(|_| count("failed"))?;
+        count(if fresh { "processed" } else { "duplicate" });
         Ok(done(if fresh {
             "Event processed"
         } else {
             "Event already processed"
         }))
     }
+}
+
+/// One delivery in `payments_webhooks_total{outcome}` (values: `ops::metrics::WEBHOOK_OUTCOMES`).
+fn count(outcome: &'static str) {
+    crate::ops::metrics::get()
+        .payments_webhooks
+        .with_label_values(&[outcome])
+        .inc();
 }

@@ -66,10 +66,15 @@ impl PushWorker {
     pub async fn run(self, ready: impl Fn() -> bool, stop: CancellationToken) {
         loop {
             if ready() {
-                if let Err(e) = self.round(&stop).await {
-                    tracing::warn!(error = %e, "push outbox round failed; will retry");
-                }
-                self.observe_depth().await;
+                // Each round is a trace of its own (its store and FCM calls are its children).
+                let round = async {
+                    if let Err(e) = self.round(&stop).await {
+                        tracing::warn!(error = %e, "push outbox round failed; will retry");
+                    }
+                    self.observe_depth().await;
+                };
+                tracing::Instrument::instrument(round, crate::telemetry::job_span("push_outbox"))
+                    .await;
             }
             tokio::select! {
                 _ = stop.cancelled() => break,

@@ -35,9 +35,16 @@ pub async fn run(state: AppState, stop: CancellationToken) {
         return;
     }
     loop {
-        match run_once(&state).await {
+        // Each run is a trace of its own (its store and Stripe calls are its children).
+        let run = run_once(&state);
+        match tracing::Instrument::instrument(run, crate::telemetry::job_span("reconcile_payments"))
+            .await
+        {
             Ok(0) => {}
-            Ok(n) => tracing::info!(settled = n, "pending payments reconciled with Stripe"),
+            Ok(n) => {
+                crate::ops::metrics::get().payments_reconciled.inc_by(n);
+                tracing::info!(settled = n, "pending payments reconciled with Stripe")
+            }
             Err(e) => tracing::warn!(error = %e, "reconciling payments failed; will retry"),
         }
         tokio::select! {

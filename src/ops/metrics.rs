@@ -26,7 +26,27 @@ pub struct Metrics {
     pub push_dead_lettered: IntCounter,
     pub push_outbox_depth: IntGauge,
     pub push_outbox_age: IntGauge,
+    /// Stripe webhook deliveries by [`WEBHOOK_OUTCOMES`] (`api::payments_webhook`).
+    pub payments_webhooks: IntCounterVec,
+    /// Payments the reconcile job settled from Stripe because their webhook never came.
+    pub payments_reconciled: IntCounter,
 }
+
+/// The closed set of `payments_webhooks_total{outcome}` values (docs/decisions.md): `processed`
+/// (applied now), `duplicate` (event id seen before), `bad_signature` (refused, 400),
+/// `invalid` (signed but not an event, 400), `unconfigured` (no Stripe, 503), `failed` (the
+/// store failed while applying it: Stripe retries).
+pub const WEBHOOK_OUTCOMES: &[&str] = &[
+    "processed",
+    "duplicate",
+    "bad_signature",
+    "invalid",
+    "unconfigured",
+    "failed",
+];
+
+/// The `push_messages_total{result}` values (`jobs::push_worker`).
+pub const PUSH_RESULTS: &[&str] = &["sent", "failed", "retried"];
 
 /// Latency buckets from 1 ms to 10 s: API calls are expected in the low milliseconds, logins
 /// (argon2) around 50–100 ms.
@@ -73,7 +93,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
         prometheus::process_collector::ProcessCollector::for_self(),
     ))?;
 
-    Ok(Metrics {
+    let metrics = Metrics {
         http_requests: counter(
             "http_requests_total",
             "HTTP requests by method, route template and status",
@@ -145,8 +165,30 @@ fn build() -> Result<Metrics, prometheus::Error> {
             "push_outbox_oldest_age_seconds",
             "Age of the oldest outbox row waiting to be pushed (0 when none)",
         )?,
+        payments_webhooks: counter(
+            "payments_webhooks_total",
+            "Stripe webhook deliveries by outcome: processed, duplicate, bad_signature, invalid, unconfigured, failed",
+            &["outcome"],
+        )?,
+        payments_reconciled: {
+            let c = IntCounter::new(
+                "payments_reconciled_total",
+                "Payments settled by the reconcile job (their webhook never came)",
+            )?;
+            registry.register(Box::new(c.clone()))?;
+            c
+        },
         registry,
-    })
+    };
+    // Every label value exists at 0 from start, so alerts and rate() see a series before the
+    // first event (and a scrape of an idle instance names every family).
+    for outcome in WEBHOOK_OUTCOMES {
+        metrics.payments_webhooks.with_label_values(&[outcome]);
+    }
+    for result in PUSH_RESULTS {
+        metrics.push_messages.with_label_values(&[result]);
+    }
+    Ok(metrics)
 }
 
 static METRICS: LazyLock<Metrics> =

@@ -86,8 +86,13 @@ impl StripeClient {
             ("payment_method_types[]", "card".to_owned()),
             ("metadata[projectId]", project_id.to_owned()),
         ];
-        self.post("/v1/payment_intents", &form, Some(idempotency_key))
-            .await
+        self.post(
+            "payment_intents.create",
+            "/v1/payment_intents",
+            &form,
+            Some(idempotency_key),
+        )
+        .await
     }
 
     pub async fn payment_intent(&self, id: &str) -> Result<PaymentIntent, StripeError> {
@@ -101,7 +106,7 @@ impl StripeClient {
             .http
             .get(format!("{}/v1/payment_intents/{id}", self.base))
             .bearer_auth(self.key.expose_secret());
-        self.send(request).await
+        self.send("payment_intents.retrieve", request).await
     }
 
     /// Refunds `amount` (all of what is left when `None`) of a PaymentIntent.
@@ -115,11 +120,18 @@ impl StripeClient {
         if let Some(a) = amount {
             form.push(("amount", a.to_string()));
         }
-        self.post("/v1/refunds", &form, Some(idempotency_key)).await
+        self.post(
+            "refunds.create",
+            "/v1/refunds",
+            &form,
+            Some(idempotency_key),
+        )
+        .await
     }
 
     async fn post<T: serde::de::DeserializeOwned>(
         &self,
+        operation: &'static str,
         path: &str,
         form: &[(&str, String)],
         idempotency_key: Option<&str>,
@@ -136,16 +148,38 @@ impl StripeClient {
         if let Some(key) = idempotency_key {
             request = request.header("Idempotency-Key", key);
         }
-        self.send(request).await
+        self.send(operation, request).await
     }
 
+    /// One call as a client span (`operation`, e.g. `refunds.create`) carrying the trace context;
+    /// any failure, Stripe's refusals included, marks the span.
     async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, StripeError> {
+        let span = crate::telemetry::client_span("stripe", operation);
+        let call = tracing::Instrument::instrument(self.call(request), span.clone());
+        let result = call.await;
+        if result.is_err() {
+            crate::telemetry::mark_error(&span);
+        }
+        result
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<T, StripeError> {
         // The error's text never holds the key: reqwest's errors name the URL, not the headers.
-        let response = request
-            .send()
+        let mut request = request
+            .build()
+            .map_err(|e| StripeError::Unavailable(e.without_url().to_string()))?;
+        // Inside the span (instrumented by `send`): the traceparent names the client span.
+        crate::telemetry::propagation::inject_reqwest(&mut request);
+        let response = self
+            .http
+            .execute(request)
             .await
             .map_err(|e| StripeError::Unavailable(e.without_url().to_string()))?;
         let status = response.status();

@@ -65,7 +65,18 @@ impl Fcm {
         })
     }
 
+    /// One message as a client span (`fcm` `messages.send`, the token exchange a child span of
+    /// its own); anything but `Sent` marks the span failed.
     pub async fn send(&self, body: &Value) -> Outcome {
+        let span = crate::telemetry::client_span("fcm", "messages.send");
+        let outcome = tracing::Instrument::instrument(self.send_once(body), span.clone()).await;
+        if outcome != Outcome::Sent {
+            crate::telemetry::mark_error(&span);
+        }
+        outcome
+    }
+
+    async fn send_once(&self, body: &Value) -> Outcome {
         let token = match self.tokens.get().await {
             Ok(t) => t,
             // No access token now (endpoint down, or refusing our key): the push waits; the
@@ -77,14 +88,21 @@ impl Fcm {
                 };
             }
         };
-        let res = match self
+        let sent = match self
             .http
             .post(&self.send_url)
             .bearer_auth(&*token)
             .json(body)
-            .send()
-            .await
+            .build()
         {
+            Ok(mut request) => {
+                // Inside the span (instrumented by `send`): the traceparent names it.
+                crate::telemetry::propagation::inject_reqwest(&mut request);
+                self.http.execute(request).await
+            }
+            Err(e) => Err(e),
+        };
+        let res = match sent {
             Ok(r) => r,
             Err(e) => {
                 return Outcome::Retry {

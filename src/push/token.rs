@@ -88,17 +88,33 @@ impl TokenSource {
         }
     }
 
+    /// The exchange as a client span (`google-oauth` `token.exchange`) carrying the trace
+    /// context; a failure marks it.
     async fn exchange(&self) -> Result<Cached, TokenError> {
+        let span = crate::telemetry::client_span("google-oauth", "token.exchange");
+        let result = tracing::Instrument::instrument(self.exchange_once(), span.clone()).await;
+        if result.is_err() {
+            crate::telemetry::mark_error(&span);
+        }
+        result
+    }
+
+    async fn exchange_once(&self) -> Result<Cached, TokenError> {
         let issued = self.clock.now();
         let assertion = self
             .account
             .assertion(&self.token_uri, issued.0.div_euclid(1000))
             .map_err(TokenError::Assertion)?;
-        let res = self
+        let mut request = self
             .http
             .post(&self.token_uri)
             .form(&[("grant_type", GRANT_TYPE), ("assertion", &assertion)])
-            .send()
+            .build()
+            .map_err(|e| TokenError::Unreachable(e.without_url().to_string()))?;
+        crate::telemetry::propagation::inject_reqwest(&mut request);
+        let res = self
+            .http
+            .execute(request)
             .await
             .map_err(|e| TokenError::Unreachable(e.without_url().to_string()))?;
         let status = res.status();

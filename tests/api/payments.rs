@@ -789,3 +789,60 @@ crate::on_both_stores!(
     reconciliation_settles_a_payment_whose_webhook_never_came,
     admin_refunds_update_the_ledger_and_their_webhook_changes_nothing,
 );
+
+/// `payments_webhooks_total{outcome}` counts each delivery once by what happened to it (the
+/// metrics are per process; nextest runs each test in a process of its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_payments_outcomes_are_counted() {
+    let counted = |outcome: &str| {
+        educoin::ops::metrics::get()
+            .payments_webhooks
+            .with_label_values(&[outcome])
+            .get()
+    };
+    let outcomes = [
+        "processed",
+        "duplicate",
+        "bad_signature",
+        "invalid",
+        "unconfigured",
+        "failed",
+    ];
+    let before: Vec<u64> = outcomes.iter().map(|o| counted(o)).collect();
+    // Every outcome exists from start, so a scrape shows it at 0 before the first delivery.
+    let scrape = educoin::ops::metrics::render();
+    for o in outcomes {
+        let series = format!("educoin_payments_webhooks_total{{outcome=\"{o}\"}}");
+        assert!(scrape.contains(&series), "{series} missing from a scrape");
+    }
+
+    let off = TestApp::start(Db::Sqlite).await;
+    deliver(&off, "{}", Some("t=1,v1=00")).await.status(503);
+    drop(off);
+
+    let stripe = LocalStripe::start();
+    let app = app_with_stripe(Db::Sqlite, &stripe, |_| {}).await;
+    let now = now_secs(&app);
+    let body = event(
+        "evt_counted",
+        "payment_intent.created",
+        json!({"id": "pi_x", "object": "payment_intent"}),
+    );
+    let not_an_event = json!({"hello": "world"}).to_string();
+    let h = sdk_sign(&[
+        (&body, NEW_SECRET, now),
+        (&body, "whsec_someone_else", now),
+        (&not_an_event, NEW_SECRET, now),
+    ]);
+    deliver(&app, &body, Some(&h[1])).await.status(400);
+    deliver(&app, &not_an_event, Some(&h[2])).await.status(400);
+    deliver(&app, &body, Some(&h[0])).await.ok();
+    deliver(&app, &body, Some(&h[0])).await.ok();
+
+    let delta: Vec<u64> = outcomes
+        .iter()
+        .zip(&before)
+        .map(|(o, b)| counted(o) - b)
+        .collect();
+    assert_eq!(delta, [1, 1, 1, 1, 1, 0], "by outcome: {outcomes:?}");
+}

@@ -495,3 +495,156 @@ async fn a_panic_is_one_sentry_event_with_the_route_and_no_secrets() {
     }
     assert!(event.get("request").is_none_or(Value::is_null), "{event:#}");
 }
+
+/// A Stripe-shaped server on a free loopback port: answers every call with one PaymentIntent and
+/// keeps the `traceparent` header of each request it got.
+async fn fake_stripe() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let keep = keep.clone();
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                // The head, then as much body as it announces.
+                loop {
+                    let n = socket.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&got).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let head = text[..end].to_ascii_lowercase();
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap_or(0);
+                        if got.len() >= end + 4 + length {
+                            let parent = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("traceparent:"))
+                                .map(|v| v.trim().to_owned())
+                                .unwrap_or_default();
+                            keep.lock().unwrap().push(parent);
+                            break;
+                        }
+                    }
+                }
+                let body = json!({"id": "pi_fake1", "object": "payment_intent",
+                    "status": "requires_payment_method", "amount": 1000,
+                    "client_secret": "pi_fake1_secret_x"})
+                .to_string();
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    (base, seen)
+}
+
+/// A Stripe call made for a request is a client span (`peer.service` stripe, named after the
+/// API call) under the request span, and the outbound request carries that span's `traceparent`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stripe_call_is_a_client_span_and_carries_the_traceparent() {
+    let otlp = Receiver::start(
+        "otlp_receiver.py",
+        "opentelemetry.proto.collector.trace.v1.trace_service_pb2",
+        OTLP_PIN,
+    );
+    let (stripe, seen) = fake_stripe().await;
+    let server = Server::start(&[
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{}", otlp.port),
+        ),
+        ("OTEL_BSP_SCHEDULE_DELAY", "50".into()),
+        ("STRIPE_SECRET_KEY", "sk_test_fake".into()),
+        ("STRIPE_PUBLISHABLE_KEY", "pk_test_fake".into()),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_fake_secret".into()),
+        ("STRIPE_API_BASE", stripe),
+    ])
+    .await;
+    let client = reqwest::Client::new();
+    let base = &server.base;
+    let password = "Correct-horse-9";
+    let res = client
+        .post(format!("{base}/teacher/sign-up"))
+        .json(
+            &json!({"name": "Span Teacher", "email": "span@example.com", "contact": "0400000000",
+                      "location": "Here", "password": password, "confirm_password": password}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let login: Value = client
+        .post(format!("{base}/teacher/login"))
+        .json(&json!({"email": "span@example.com", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["data"].as_str().expect("a token").to_owned();
+    let project: Value = client
+        .post(format!("{base}/project"))
+        .bearer_auth(&token)
+        .json(
+            &json!({"title": "Books for our reading corner", "description": "Twenty picture books.",
+                      "class": "2B", "goal": 10000}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let project = project["data"]["_id"]
+        .as_str()
+        .expect("a project")
+        .to_owned();
+
+    let trace_id = "5bf92f3577b34da6a3ce929d0e0e4737";
+    let res = client
+        .post(format!("{base}/fund/{project}/payment-intent"))
+        .header("Idempotency-Key", "span-1")
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .json(&json!({"amount": 1000}))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+
+    let spans = otlp
+        .wait_for("the Stripe client span", |got| {
+            got.iter()
+                .any(|s| s["trace_id"] == trace_id && s["attributes"]["peer.service"] == "stripe")
+        })
+        .await;
+    let trace: Vec<&Value> = spans.iter().filter(|s| s["trace_id"] == trace_id).collect();
+    let call = trace
+        .iter()
+        .find(|s| s["attributes"]["peer.service"] == "stripe")
+        .unwrap();
+    assert_eq!(call["name"], "payment_intents.create", "{call:#}");
+    assert_eq!(call["kind"], 3, "a client span: {call:#}");
+    let request = trace
+        .iter()
+        .find(|s| s["kind"] == 2)
+        .expect("the request span");
+    assert_eq!(call["parent_span_id"], request["span_id"], "{trace:#?}");
+    let sent = seen.lock().unwrap().clone();
+    let expected = format!("00-{trace_id}-{}-01", call["span_id"].as_str().unwrap());
+    assert!(sent.contains(&expected), "{expected} in {sent:?}");
+    server.stop();
+}
