@@ -16,10 +16,9 @@ python3 -m pip install 'sentry-sdk==2.75.0').
 import gzip
 import json
 import re
-import signal
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from sink import QuietHandler, port_and_recorder, serve_http
 
 try:
     from sentry_sdk.envelope import Envelope
@@ -29,27 +28,12 @@ except ImportError:
     )
     sys.exit(3)
 
-LOCK = threading.Lock()
-OUT = None
+record = None  # set by main(): the sink.Recorder of OUTFILE
 
 
-def record(obj):
-    with LOCK, open(OUT, "a", encoding="utf-8") as out:
-        out.write(json.dumps(obj) + "\n")
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class Handler(QuietHandler):
     def answer(self, status, body=b"{}"):
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        super().answer(status, body)
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -83,18 +67,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    global OUT
-    port, OUT = int(sys.argv[1]), sys.argv[2]
-    open(OUT, "a", encoding="utf-8").close()
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print("READY", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
-    server.shutdown()
+    global record
+    port, record = port_and_recorder()
+    serve_http(port, Handler)
 
 
 if __name__ == "__main__":
