@@ -19,7 +19,7 @@ python3 -m pip install 'opentelemetry-proto==1.45.2').
 import gzip
 import sys
 
-from sink import QuietHandler, port_and_recorder, serve_http
+from sink import QuietHandler, serve_http_main
 
 try:
     from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
@@ -29,9 +29,6 @@ except ImportError:
         "`python3 -m pip install 'opentelemetry-proto==1.45.2'`\n"
     )
     sys.exit(3)
-
-record = None  # set by main(): the sink.Recorder of OUTFILE
-
 
 def any_value(v):
     kind = v.WhichOneof("value")
@@ -58,10 +55,10 @@ class Handler(QuietHandler):
         body = self.rfile.read(length)
         content_type = self.headers.get("Content-Type", "")
         if self.path != "/v1/traces":
-            record({"error": f"unexpected path {self.path}"})
+            self.record({"error": f"unexpected path {self.path}"})
             return self.answer(404)
         if content_type != "application/x-protobuf":
-            record({"error": f"unexpected content type {content_type}"})
+            self.record({"error": f"unexpected content type {content_type}"})
             return self.answer(415)
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
@@ -69,13 +66,13 @@ class Handler(QuietHandler):
         try:
             request.ParseFromString(body)
         except Exception as e:  # a DecodeError: the exporter sent something that is not OTLP
-            record({"error": f"not an ExportTraceServiceRequest: {e}"})
+            self.record({"error": f"not an ExportTraceServiceRequest: {e}"})
             return self.answer(400)
         for rs in request.resource_spans:
             resource = attributes(rs.resource.attributes)
             for ss in rs.scope_spans:
                 for span in ss.spans:
-                    record(
+                    self.record(
                         {
                             "trace_id": span.trace_id.hex(),
                             "span_id": span.span_id.hex(),
@@ -92,11 +89,5 @@ class Handler(QuietHandler):
         self.answer(200, trace_service_pb2.ExportTraceServiceResponse().SerializeToString())
 
 
-def main():
-    global record
-    port, record = port_and_recorder()
-    serve_http(port, Handler)
-
-
 if __name__ == "__main__":
-    main()
+    serve_http_main(Handler)

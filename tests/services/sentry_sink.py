@@ -18,7 +18,7 @@ import json
 import re
 import sys
 
-from sink import QuietHandler, port_and_recorder, serve_http
+from sink import QuietHandler, serve_http_main
 
 try:
     from sentry_sdk.envelope import Envelope
@@ -28,9 +28,6 @@ except ImportError:
     )
     sys.exit(3)
 
-record = None  # set by main(): the sink.Recorder of OUTFILE
-
-
 class Handler(QuietHandler):
     def answer(self, status, body=b"{}"):
         super().answer(status, body)
@@ -39,14 +36,14 @@ class Handler(QuietHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         if not re.fullmatch(r"/api/[0-9]+/envelope/", self.path):
-            record({"error": f"unexpected path {self.path}"})
+            self.record({"error": f"unexpected path {self.path}"})
             return self.answer(404)
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
         try:
             envelope = Envelope.deserialize(body)
         except Exception as e:
-            record({"error": f"not an envelope: {e}"})
+            self.record({"error": f"not an envelope: {e}"})
             return self.answer(400)
         for item in envelope.items:
             raw = item.get_bytes()
@@ -54,7 +51,7 @@ class Handler(QuietHandler):
                 payload = json.loads(raw)
             except ValueError:
                 payload = None
-            record(
+            self.record(
                 {
                     "type": item.type,
                     "payload": payload,
@@ -66,11 +63,5 @@ class Handler(QuietHandler):
         self.answer(200)
 
 
-def main():
-    global record
-    port, record = port_and_recorder()
-    serve_http(port, Handler)
-
-
 if __name__ == "__main__":
-    main()
+    serve_http_main(Handler)

@@ -31,6 +31,7 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     content_type = "application/json"
+    record = None  # the sink's Recorder, set by serve_http_main
 
     def log_message(self, *args):
         pass
@@ -64,3 +65,9 @@ def serve_http(port, handler):
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     run_until_signalled(server.shutdown)
+
+
+def serve_http_main(handler):
+    """The whole main of an HTTP sink: `handler` records through `self.record` into OUTFILE."""
+    port, handler.record = port_and_recorder()
+    serve_http(port, handler)
