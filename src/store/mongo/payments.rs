@@ -262,6 +262,15 @@ fn get_i64(d: &Document, key: &str) -> i64 {
     }
 }
 
+/// `createdAt` in `[from, to)`: the months of the admins' totals.
+fn created_in(from: Millis, to: Millis) -> Document {
+    doc! { "$gte": date(from), "$lt": date(to) }
+}
+
+fn oldest_first() -> Document {
+    doc! { "createdAt": 1 }
+}
+
 #[async_trait::async_trait]
 impl Payments for MongoPayments {
     async fn insert_project(&self, project: &Project) -> StoreResult<()> {
@@ -529,22 +538,16 @@ impl Payments for MongoPayments {
     }
 
     async fn refunds_between(&self, from: Millis, to: Millis) -> StoreResult<Vec<Refund>> {
-        let filter = doc! { "createdAt": { "$gte": date(from), "$lt": date(to) } };
-        let oldest_first = doc! { "createdAt": 1 };
-        self.refunds
-            .sorted("payments.refunds_between", filter, oldest_first, None)
-            .await
+        let filter = doc! { "createdAt": created_in(from, to) };
+        let op = "payments.refunds_between";
+        self.refunds.sorted(op, filter, oldest_first(), None).await
     }
 
     async fn succeeded_between(&self, from: Millis, to: Millis) -> StoreResult<Vec<Payment>> {
-        let filter = doc! {
-            "status": PaymentStatus::Succeeded.as_str(),
-            "createdAt": { "$gte": date(from), "$lt": date(to) },
-        };
-        let oldest_first = doc! { "createdAt": 1 };
-        self.payments
-            .sorted("payments.succeeded_between", filter, oldest_first, None)
-            .await
+        let succeeded = PaymentStatus::Succeeded.as_str();
+        let filter = doc! { "status": succeeded, "createdAt": created_in(from, to) };
+        let op = "payments.succeeded_between";
+        self.payments.sorted(op, filter, oldest_first(), None).await
     }
 
     async fn stale_pending(&self, before: Millis, limit: u64) -> StoreResult<Vec<Payment>> {
