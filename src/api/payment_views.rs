@@ -4,54 +4,28 @@
 use poem_openapi::Object;
 
 use crate::domain::payments::{Payment, Project};
+use crate::wire::document_view;
 
-#[derive(Object, Debug, Clone)]
-#[oai(rename = "Project")]
-pub struct ProjectView {
-    #[oai(rename = "_id")]
-    pub id: String,
-    /// The teacher's id.
-    pub teacher: String,
-    pub title: String,
-    pub description: String,
-    pub class: String,
-    /// In the smallest unit of `currency` (cents).
-    pub goal: i64,
-    /// Net amounts of succeeded payments (after the platform's fee and refunds).
-    pub raised: i64,
-    /// Succeeded payments.
-    pub supporters: i64,
-    /// `open` (takes payments), `funded` (goal reached), `closed` (by its teacher) or `fulfilled`
-    /// (an admin bought and delivered the items).
-    pub status: String,
-    pub picture: Option<String>,
-    pub currency: String,
-    #[oai(rename = "createdAt")]
-    pub created_at: String,
-    #[oai(rename = "updatedAt")]
-    pub updated_at: String,
-    #[oai(rename = "__v")]
-    pub version: i64,
-}
-
-impl From<&Project> for ProjectView {
-    fn from(p: &Project) -> Self {
-        ProjectView {
-            id: p.id.to_string(),
-            teacher: p.teacher.to_string(),
-            title: p.title.clone(),
-            description: p.description.clone(),
-            class: p.class.clone(),
-            goal: p.goal,
-            raised: p.raised,
-            supporters: p.supporters,
-            status: p.status.as_str().to_owned(),
-            picture: p.picture.clone(),
-            currency: p.currency.clone(),
-            created_at: p.created_at.to_iso(),
-            updated_at: p.updated_at.to_iso(),
-            version: p.version,
-        }
+document_view! {
+    #[oai(rename = "Project")]
+    pub struct ProjectView from Project as p;
+    {
+        /// The teacher's id.
+        teacher: String = p.teacher.to_string(),
+        title: String = p.title.clone(),
+        description: String = p.description.clone(),
+        class: String = p.class.clone(),
+        /// In the smallest unit of `currency` (cents).
+        goal: i64 = p.goal,
+        /// Net amounts of succeeded payments (after the platform's fee and refunds).
+        raised: i64 = p.raised,
+        /// Succeeded payments.
+        supporters: i64 = p.supporters,
+        /// `open` (takes payments), `funded` (goal reached), `closed` (by its teacher) or `fulfilled`
+        /// (an admin bought and delivered the items).
+        status: String = p.status.as_str().to_owned(),
+        picture: Option<String> = p.picture.clone(),
+        currency: String = p.currency.clone(),
     }
 }
 

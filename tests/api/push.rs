@@ -135,6 +135,16 @@ impl Drop for FakeFcm {
     }
 }
 
+/// Stores a notification for `to` the way the server does (so its push is queued).
+fn notify<'a>(
+    app: &'a TestApp,
+    to: &'a Id,
+    kind: NotificationKind,
+    message: impl Into<String>,
+) -> impl std::future::Future<Output = ()> + 'a {
+    educoin::notifications::send(&app.state, to, kind, message.into())
+}
+
 fn count(s: &Value, key: &str) -> usize {
     s[key].as_array().map_or(0, Vec::len)
 }
@@ -253,13 +263,7 @@ async fn device_tokens_live_and_die_with_their_accounts(db: Db) {
         .await
         .ok();
     fcm.mode(json!({"unregistered": ["stale-token"]})).await;
-    educoin::notifications::send(
-        &app.state,
-        &alice_id,
-        NotificationKind::TaskAchieved,
-        "one".into(),
-    )
-    .await;
+    notify(&app, &alice_id, NotificationKind::TaskAchieved, "one").await;
     fcm.until("an UNREGISTERED answer", |s| count(s, "refused") == 1)
         .await;
     drained(store).await;
@@ -270,20 +274,8 @@ async fn device_tokens_live_and_die_with_their_accounts(db: Db) {
     register(&app, &bob.token, "tablet", "web").await.ok();
     assert_eq!(devices(store, &alice_id).await, Vec::<String>::new());
     assert_eq!(devices(store, &bob.id).await, vec!["tablet".to_owned()]);
-    educoin::notifications::send(
-        &app.state,
-        &alice_id,
-        NotificationKind::RewardClaimed,
-        "to alice".into(),
-    )
-    .await;
-    educoin::notifications::send(
-        &app.state,
-        &bob.id,
-        NotificationKind::RewardClaimed,
-        "to bob".into(),
-    )
-    .await;
+    notify(&app, &alice_id, NotificationKind::RewardClaimed, "to alice").await;
+    notify(&app, &bob.id, NotificationKind::RewardClaimed, "to bob").await;
     drained(store).await;
     let delivered = fcm.deliveries().await;
     assert_eq!(delivered.len(), 1, "{delivered:#?}");
@@ -392,8 +384,8 @@ async fn one_access_token_serves_many_pushes_and_is_renewed_before_it_expires() 
     let t = app.stored_teacher("Dana").await;
     register(&app, &t.token, "dana-phone", "android").await.ok();
     for i in 0..20 {
-        educoin::notifications::send(
-            &app.state,
+        notify(
+            &app,
             &t.id,
             NotificationKind::RewardClaimed,
             format!("n{i}"),
@@ -406,13 +398,7 @@ async fn one_access_token_serves_many_pushes_and_is_renewed_before_it_expires() 
 
     // 95 s later the token is within its renewal margin: the next push fetches a new one.
     app.clock().advance(Duration::from_secs(95));
-    educoin::notifications::send(
-        &app.state,
-        &t.id,
-        NotificationKind::RewardClaimed,
-        "later".into(),
-    )
-    .await;
+    notify(&app, &t.id, NotificationKind::RewardClaimed, "later").await;
     fcm.until("the 21st push", |s| count(s, "deliveries") == 21)
         .await;
     assert_eq!(fcm.state().await["token_requests"], 2);
@@ -446,12 +432,7 @@ async fn two_replicas_push_each_notification_exactly_once(db: Db) {
     // Both replicas store notifications while both workers run.
     let sends = (0..200).map(|i| {
         let (app, t) = (if i % 2 == 0 { &a } else { &b }, &teachers[i % 2]);
-        educoin::notifications::send(
-            &app.state,
-            &t.id,
-            NotificationKind::TaskAchieved,
-            format!("n{i}"),
-        )
+        notify(app, &t.id, NotificationKind::TaskAchieved, format!("n{i}"))
     });
     futures_util::future::join_all(sends).await;
     fcm.until("200 pushes", |s| count(s, "deliveries") >= 200)
@@ -485,13 +466,7 @@ async fn the_worker_stops_within_the_drain_and_leases_pass_on() {
     let t = app.stored_teacher("Gus").await;
     register(&app, &t.token, "gus-phone", "android").await.ok();
     fcm.mode(json!({"mode": "hang"})).await;
-    educoin::notifications::send(
-        &app.state,
-        &t.id,
-        NotificationKind::RewardClaimed,
-        "held".into(),
-    )
-    .await;
+    notify(&app, &t.id, NotificationKind::RewardClaimed, "held").await;
     fcm.until("a send in flight", |s| s["attempts"].as_u64() >= Some(1))
         .await;
     let store = app.state.store.clone();

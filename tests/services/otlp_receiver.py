@@ -17,11 +17,9 @@ python3 -m pip install 'opentelemetry-proto==1.45.2').
 """
 
 import gzip
-import json
-import signal
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from sink import QuietHandler, serve_http_main
 
 try:
     from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
@@ -31,10 +29,6 @@ except ImportError:
         "`python3 -m pip install 'opentelemetry-proto==1.45.2'`\n"
     )
     sys.exit(3)
-
-LOCK = threading.Lock()
-OUT = None
-
 
 def any_value(v):
     kind = v.WhichOneof("value")
@@ -53,33 +47,18 @@ def attributes(kvs):
     return {kv.key: any_value(kv.value) for kv in kvs}
 
 
-def record(obj):
-    with LOCK, open(OUT, "a", encoding="utf-8") as out:
-        out.write(json.dumps(obj) + "\n")
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def answer(self, status, body=b"", content_type="application/x-protobuf"):
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+class Handler(QuietHandler):
+    content_type = "application/x-protobuf"
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         content_type = self.headers.get("Content-Type", "")
         if self.path != "/v1/traces":
-            record({"error": f"unexpected path {self.path}"})
+            self.record({"error": f"unexpected path {self.path}"})
             return self.answer(404)
         if content_type != "application/x-protobuf":
-            record({"error": f"unexpected content type {content_type}"})
+            self.record({"error": f"unexpected content type {content_type}"})
             return self.answer(415)
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
@@ -87,13 +66,13 @@ class Handler(BaseHTTPRequestHandler):
         try:
             request.ParseFromString(body)
         except Exception as e:  # a DecodeError: the exporter sent something that is not OTLP
-            record({"error": f"not an ExportTraceServiceRequest: {e}"})
+            self.record({"error": f"not an ExportTraceServiceRequest: {e}"})
             return self.answer(400)
         for rs in request.resource_spans:
             resource = attributes(rs.resource.attributes)
             for ss in rs.scope_spans:
                 for span in ss.spans:
-                    record(
+                    self.record(
                         {
                             "trace_id": span.trace_id.hex(),
                             "span_id": span.span_id.hex(),
@@ -110,20 +89,5 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(200, trace_service_pb2.ExportTraceServiceResponse().SerializeToString())
 
 
-def main():
-    global OUT
-    port, OUT = int(sys.argv[1]), sys.argv[2]
-    open(OUT, "a", encoding="utf-8").close()
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print("READY", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
-    server.shutdown()
-
-
 if __name__ == "__main__":
-    main()
+    serve_http_main(Handler)

@@ -16,10 +16,9 @@ python3 -m pip install 'sentry-sdk==2.75.0').
 import gzip
 import json
 import re
-import signal
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from sink import QuietHandler, serve_http_main
 
 try:
     from sentry_sdk.envelope import Envelope
@@ -29,40 +28,22 @@ except ImportError:
     )
     sys.exit(3)
 
-LOCK = threading.Lock()
-OUT = None
-
-
-def record(obj):
-    with LOCK, open(OUT, "a", encoding="utf-8") as out:
-        out.write(json.dumps(obj) + "\n")
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class Handler(QuietHandler):
     def answer(self, status, body=b"{}"):
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        super().answer(status, body)
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         if not re.fullmatch(r"/api/[0-9]+/envelope/", self.path):
-            record({"error": f"unexpected path {self.path}"})
+            self.record({"error": f"unexpected path {self.path}"})
             return self.answer(404)
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
         try:
             envelope = Envelope.deserialize(body)
         except Exception as e:
-            record({"error": f"not an envelope: {e}"})
+            self.record({"error": f"not an envelope: {e}"})
             return self.answer(400)
         for item in envelope.items:
             raw = item.get_bytes()
@@ -70,7 +51,7 @@ class Handler(BaseHTTPRequestHandler):
                 payload = json.loads(raw)
             except ValueError:
                 payload = None
-            record(
+            self.record(
                 {
                     "type": item.type,
                     "payload": payload,
@@ -82,20 +63,5 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(200)
 
 
-def main():
-    global OUT
-    port, OUT = int(sys.argv[1]), sys.argv[2]
-    open(OUT, "a", encoding="utf-8").close()
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    print("READY", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
-    server.shutdown()
-
-
 if __name__ == "__main__":
-    main()
+    serve_http_main(Handler)

@@ -9,10 +9,9 @@ connections, and runs until it is killed. Exits 3 with a message on stderr when 
 missing (install it with: python3 -m pip install 'aiosmtpd==1.4.6').
 """
 
-import json
-import signal
 import sys
-import threading
+
+from sink import port_and_recorder, run_until_signalled
 
 try:
     from aiosmtpd.controller import Controller
@@ -24,9 +23,8 @@ except ImportError:
 
 
 class Sink:
-    def __init__(self, path):
-        self.path = path
-        self.lock = threading.Lock()
+    def __init__(self, record):
+        self.record = record
 
     async def handle_DATA(self, server, session, envelope):
         record = {
@@ -34,22 +32,15 @@ class Sink:
             "to": list(envelope.rcpt_tos),
             "data": envelope.content.decode("utf-8", errors="replace"),
         }
-        with self.lock, open(self.path, "a", encoding="utf-8") as out:
-            out.write(json.dumps(record) + "\n")
+        self.record(record)
         return "250 Message accepted for delivery"
 
 
 def main():
-    port, path = int(sys.argv[1]), sys.argv[2]
-    open(path, "a", encoding="utf-8").close()
-    controller = Controller(Sink(path), hostname="127.0.0.1", port=port)
+    port, record = port_and_recorder()
+    controller = Controller(Sink(record), hostname="127.0.0.1", port=port)
     controller.start()  # returns once the server answers
-    print("READY", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
-    controller.stop()
+    run_until_signalled(controller.stop)
 
 
 if __name__ == "__main__":

@@ -26,8 +26,9 @@ use crate::domain::assignment::{RewardStatus, TaskStatus};
 use crate::domain::classroom::{Repeat, TaskType};
 use crate::domain::content::{PresetType, RuleType};
 use crate::domain::notification::NotificationKind;
+use crate::domain::payments::{PaymentStatus, ProjectStatus};
 use crate::domain::{Id, Millis, Role};
-use crate::store::{ListQuery, Page, StoreError, StoreResult};
+use crate::store::{ListQuery, Page, Platform, StoreError, StoreResult};
 
 /// How a domain value is kept in a document field of type `S`.
 pub(crate) trait Field<S>: Sized {
@@ -76,7 +77,10 @@ as_name!(
     RewardStatus,
     PresetType,
     RuleType,
-    NotificationKind
+    NotificationKind,
+    ProjectStatus,
+    PaymentStatus,
+    Platform
 );
 
 impl Field<ObjectId> for Id {

@@ -12,15 +12,13 @@
 //!   of one payment see each other) under `refunds.<refundId>` with its net share, then taken back
 //!   from the project gated on `debited.<refundId>` in the same way.
 
-use futures_util::TryStreamExt;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, DateTime, Document, doc};
 use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
-use serde::{Deserialize, Serialize};
 
-use super::document::load as convert;
-use super::{conflict_on, date, index, millis, observe};
+use super::document::{Documents, document, load as convert};
+use super::{date, index, observe};
 use crate::domain::payments::{
     Payment, PaymentStatus, Project, ProjectPatch, ProjectStatus, Refund, net_kept,
 };
@@ -74,159 +72,67 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
     .map(drop)
 }
 
-#[derive(Serialize, Deserialize)]
-struct ProjectDoc {
-    #[serde(rename = "_id")]
-    id: ObjectId,
-    teacher: ObjectId,
-    title: String,
-    description: String,
-    class: String,
-    goal: i64,
-    #[serde(default)]
-    picture: Option<String>,
-    currency: String,
-    status: String,
-    raised: i64,
-    supporters: i64,
-    #[serde(rename = "createdAt")]
-    created_at: DateTime,
-    #[serde(rename = "updatedAt")]
-    updated_at: DateTime,
-    #[serde(rename = "__v", default)]
-    version: i64,
-}
-
-impl From<&Project> for ProjectDoc {
-    fn from(p: &Project) -> Self {
-        ProjectDoc {
-            id: p.id.to_object_id(),
-            teacher: p.teacher.to_object_id(),
-            title: p.title.clone(),
-            description: p.description.clone(),
-            class: p.class.clone(),
-            goal: p.goal,
-            picture: p.picture.clone(),
-            currency: p.currency.clone(),
-            status: p.status.as_str().to_owned(),
-            raised: p.raised,
-            supporters: p.supporters,
-            created_at: date(p.created_at),
-            updated_at: date(p.updated_at),
-            version: p.version,
-        }
+// The stored shapes, one field list each (`document!`). The payment's `credited` marker and
+// `refunds` map are the payments' own bookkeeping for exactly-once, so they are stored only.
+document! {
+    struct ProjectDoc for Project {
+        id as "_id": ObjectId,
+        teacher: ObjectId,
+        title: String,
+        description: String,
+        class: String,
+        goal: i64,
+        #[serde(default)]
+        picture: Option<String>,
+        currency: String,
+        status: String,
+        raised: i64,
+        supporters: i64,
+        created_at as "createdAt": DateTime,
+        updated_at as "updatedAt": DateTime,
+        #[serde(default)]
+        version as "__v": i64,
     }
 }
 
-impl TryFrom<ProjectDoc> for Project {
-    type Error = StoreError;
-    fn try_from(d: ProjectDoc) -> StoreResult<Project> {
-        Ok(Project {
-            id: Id::from_object_id(d.id),
-            teacher: Id::from_object_id(d.teacher),
-            title: d.title,
-            description: d.description,
-            class: d.class,
-            goal: d.goal,
-            picture: d.picture,
-            currency: d.currency,
-            status: ProjectStatus::parse(&d.status)
-                .ok_or_else(|| StoreError::backend("unexpected project status"))?,
-            raised: d.raised,
-            supporters: d.supporters,
-            created_at: millis(d.created_at),
-            updated_at: millis(d.updated_at),
-            version: d.version,
-        })
+document! {
+    struct PaymentDoc for Payment {
+        id as "_id": ObjectId,
+        intent_id as "intentId": String,
+        project: ObjectId,
+        teacher: ObjectId,
+        amount: i64,
+        fee: i64,
+        net: i64,
+        currency: String,
+        status: String,
+        #[serde(default)]
+        supporter_name as "supporterName": Option<String>,
+        #[serde(default)]
+        message: Option<String>,
+        #[serde(default)]
+        refunded: i64,
+        created_at as "createdAt": DateTime,
+        updated_at as "updatedAt": DateTime,
+    }
+    stored only {
+        /// Whether the project's credit of this payment is known to be applied.
+        #[serde(default)]
+        credited: bool = |_| false,
+        /// `{refundId: {amount, net}}`.
+        #[serde(default)]
+        refunds: Document = |_| Document::new(),
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct PaymentDoc {
-    #[serde(rename = "_id")]
-    id: ObjectId,
-    #[serde(rename = "intentId")]
-    intent_id: String,
-    project: ObjectId,
-    teacher: ObjectId,
-    amount: i64,
-    fee: i64,
-    net: i64,
-    currency: String,
-    status: String,
-    #[serde(rename = "supporterName", default)]
-    supporter_name: Option<String>,
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    refunded: i64,
-    /// Whether the project's credit of this payment is known to be applied.
-    #[serde(default)]
-    credited: bool,
-    /// `{refundId: {amount, net}}`.
-    #[serde(default)]
-    refunds: Document,
-    #[serde(rename = "createdAt")]
-    created_at: DateTime,
-    #[serde(rename = "updatedAt")]
-    updated_at: DateTime,
-}
-
-impl From<&Payment> for PaymentDoc {
-    fn from(p: &Payment) -> Self {
-        PaymentDoc {
-            id: p.id.to_object_id(),
-            intent_id: p.intent_id.clone(),
-            project: p.project.to_object_id(),
-            teacher: p.teacher.to_object_id(),
-            amount: p.amount,
-            fee: p.fee,
-            net: p.net,
-            currency: p.currency.clone(),
-            status: p.status.as_str().to_owned(),
-            supporter_name: p.supporter_name.clone(),
-            message: p.message.clone(),
-            refunded: p.refunded,
-            credited: false,
-            refunds: Document::new(),
-            created_at: date(p.created_at),
-            updated_at: date(p.updated_at),
-        }
+document! {
+    struct RefundDoc for Refund {
+        id as "_id": String,
+        payment: ObjectId,
+        amount: i64,
+        net: i64,
+        created_at as "createdAt": DateTime,
     }
-}
-
-impl TryFrom<PaymentDoc> for Payment {
-    type Error = StoreError;
-    fn try_from(d: PaymentDoc) -> StoreResult<Payment> {
-        Ok(Payment {
-            id: Id::from_object_id(d.id),
-            intent_id: d.intent_id,
-            project: Id::from_object_id(d.project),
-            teacher: Id::from_object_id(d.teacher),
-            amount: d.amount,
-            fee: d.fee,
-            net: d.net,
-            currency: d.currency,
-            status: PaymentStatus::parse(&d.status)
-                .ok_or_else(|| StoreError::backend("unexpected payment status"))?,
-            supporter_name: d.supporter_name,
-            message: d.message,
-            refunded: d.refunded,
-            created_at: millis(d.created_at),
-            updated_at: millis(d.updated_at),
-        })
-    }
-}
-
-#[derive(Serialize, Deserialize)]
-struct RefundDoc {
-    #[serde(rename = "_id")]
-    id: String,
-    payment: ObjectId,
-    amount: i64,
-    net: i64,
-    #[serde(rename = "createdAt")]
-    created_at: DateTime,
 }
 
 /// Stripe's ids are `[A-Za-z0-9_]`; anything else must not become a field name.
@@ -234,19 +140,22 @@ fn key_safe(id: &str) -> bool {
     !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// The plain reads and inserts go through `Documents`; every conditional update (the status
+/// gates, the `credited`/`debited` markers, the refund compare-and-set) is written out on the
+/// driver's collection (`raw()`), since those are what make the ledger exactly-once.
 pub(super) struct MongoPayments {
-    projects: Collection<ProjectDoc>,
-    payments: Collection<PaymentDoc>,
-    refunds: Collection<RefundDoc>,
+    projects: Documents<ProjectDoc, Project>,
+    payments: Documents<PaymentDoc, Payment>,
+    refunds: Documents<RefundDoc, Refund>,
     events: Collection<Document>,
 }
 
 impl MongoPayments {
     pub(super) fn new(db: &Database) -> Self {
         MongoPayments {
-            projects: db.collection(PROJECTS),
-            payments: db.collection(PAYMENTS),
-            refunds: db.collection(REFUNDS),
+            projects: Documents::new(db, PROJECTS),
+            payments: Documents::new(db, PAYMENTS).unique("a payment", "intentId"),
+            refunds: Documents::new(db, REFUNDS),
             events: db.collection(EVENTS),
         }
     }
@@ -254,7 +163,7 @@ impl MongoPayments {
     async fn by_intent(&self, intent_id: &str) -> StoreResult<Option<PaymentDoc>> {
         observe(
             "payments.by_intent",
-            self.payments.find_one(doc! { "intentId": intent_id }),
+            self.payments.raw().find_one(doc! { "intentId": intent_id }),
         )
         .await
     }
@@ -266,6 +175,7 @@ impl MongoPayments {
         let after = observe(
             "payments.credit",
             self.projects
+                .raw()
                 .find_one_and_update(
                     doc! { "_id": p.project, &key: { "$exists": false } },
                     doc! {
@@ -281,7 +191,7 @@ impl MongoPayments {
             None => {
                 observe(
                     "payments.credit",
-                    self.projects.find_one(doc! { "_id": p.project }),
+                    self.projects.raw().find_one(doc! { "_id": p.project }),
                 )
                 .await?
             }
@@ -292,7 +202,7 @@ impl MongoPayments {
         {
             observe(
                 "payments.fund",
-                self.projects.update_one(
+                self.projects.raw().update_one(
                     doc! { "_id": project.id, "status": ProjectStatus::Open.as_str() },
                     doc! { "$set": { "status": ProjectStatus::Funded.as_str(), "updatedAt": date(now) } },
                 ),
@@ -302,6 +212,7 @@ impl MongoPayments {
         observe(
             "payments.credit",
             self.payments
+                .raw()
                 .update_one(doc! { "_id": p.id }, doc! { "$set": { "credited": true } }),
         )
         .await?;
@@ -325,14 +236,14 @@ impl MongoPayments {
             net,
             created_at: at,
         };
-        match observe("payments.refund", self.refunds.insert_one(record)).await {
+        match observe("payments.refund", self.refunds.raw().insert_one(record)).await {
             Ok(_) | Err(StoreError::Conflict { .. }) => {}
             Err(e) => return Err(e),
         }
         let key = format!("debited.{rid}");
         observe(
             "payments.refund",
-            self.projects.update_one(
+            self.projects.raw().update_one(
                 doc! { "_id": p.project, &key: { "$exists": false } },
                 doc! { "$inc": { "raised": -net }, "$set": { &key: true, "updatedAt": at } },
             ),
@@ -351,29 +262,28 @@ fn get_i64(d: &Document, key: &str) -> i64 {
     }
 }
 
+/// `createdAt` in `[from, to)`: the months of the admins' totals.
+fn created_in(from: Millis, to: Millis) -> Document {
+    doc! { "$gte": date(from), "$lt": date(to) }
+}
+
+fn oldest_first() -> Document {
+    doc! { "createdAt": 1 }
+}
+
 #[async_trait::async_trait]
 impl Payments for MongoPayments {
     async fn insert_project(&self, project: &Project) -> StoreResult<()> {
-        observe(
-            "projects.insert",
-            self.projects.insert_one(ProjectDoc::from(project)),
-        )
-        .await
-        .map(drop)
+        self.projects.insert("projects.insert", project).await
     }
 
     async fn project(&self, id: &Id) -> StoreResult<Option<Project>> {
-        super::find_by_id(&self.projects, "projects.by_id", id).await
+        self.projects.by_id("projects.by_id", id).await
     }
 
     async fn projects_of(&self, teacher: &Id, q: &ListQuery) -> StoreResult<Page<Project>> {
-        super::page(
-            &self.projects,
-            "projects.of",
-            doc! { "teacher": teacher.to_object_id() },
-            q,
-        )
-        .await
+        let filter = doc! { "teacher": teacher.to_object_id() };
+        self.projects.page("projects.of", filter, q).await
     }
 
     async fn update_project(
@@ -385,7 +295,7 @@ impl Payments for MongoPayments {
     ) -> StoreResult<Option<Project>> {
         let op = "projects.update";
         let own = doc! { "_id": id.to_object_id(), "teacher": teacher.to_object_id() };
-        if observe(op, self.projects.find_one(own.clone()))
+        if observe(op, self.projects.raw().find_one(own.clone()))
             .await?
             .is_none()
         {
@@ -396,6 +306,7 @@ impl Payments for MongoPayments {
         let payments = observe(
             op,
             self.payments
+                .raw()
                 .count_documents(doc! { "project": id.to_object_id() }),
         )
         .await?;
@@ -428,6 +339,7 @@ impl Payments for MongoPayments {
         let updated = observe(
             op,
             self.projects
+                .raw()
                 .find_one_and_update(filter, doc! { "$set": set, "$inc": { "__v": 1_i64 } })
                 .return_document(ReturnDocument::After),
         )
@@ -449,6 +361,7 @@ impl Payments for MongoPayments {
         let updated = observe(
             "projects.set_status",
             self.projects
+                .raw()
                 .find_one_and_update(
                     doc! { "_id": id.to_object_id(), "status": { "$in": from } },
                     doc! {
@@ -463,17 +376,11 @@ impl Payments for MongoPayments {
     }
 
     async fn insert_payment(&self, payment: &Payment) -> StoreResult<()> {
-        observe(
-            "payments.insert",
-            self.payments.insert_one(PaymentDoc::from(payment)),
-        )
-        .await
-        .map(drop)
-        .map_err(|e| conflict_on(e, "a payment", "intentId"))
+        self.payments.insert("payments.insert", payment).await
     }
 
     async fn payment(&self, id: &Id) -> StoreResult<Option<Payment>> {
-        super::find_by_id(&self.payments, "payments.by_id", id).await
+        self.payments.by_id("payments.by_id", id).await
     }
 
     async fn payment_by_intent(&self, intent_id: &str) -> StoreResult<Option<Payment>> {
@@ -501,7 +408,7 @@ impl Payments for MongoPayments {
         if !range.is_empty() {
             filter.insert("createdAt", range);
         }
-        super::page(&self.payments, "payments.list", filter, q).await
+        self.payments.page("payments.list", filter, q).await
     }
 
     async fn settle(
@@ -523,7 +430,7 @@ impl Payments for MongoPayments {
                 // A fresh look: the reconciliation job waits its delay before the next one.
                 observe(
                     "payments.settle",
-                    self.payments.update_one(
+                    self.payments.raw().update_one(
                         doc! { "_id": before.id, "status": &before.status },
                         doc! { "$set": { "updatedAt": date(now) } },
                     ),
@@ -542,7 +449,7 @@ impl Payments for MongoPayments {
             }
             let moved = observe(
                 "payments.settle",
-                self.payments
+                self.payments.raw()
                     .find_one_and_update(
                         doc! { "_id": before.id, "status": &before.status },
                         doc! { "$set": { "status": outcome.status.as_str(), "updatedAt": date(now) } },
@@ -599,6 +506,7 @@ impl Payments for MongoPayments {
             let moved = observe(
                 "payments.refund",
                 self.payments
+                    .raw()
                     .find_one_and_update(
                         doc! {
                             "_id": before.id,
@@ -630,56 +538,27 @@ impl Payments for MongoPayments {
     }
 
     async fn refunds_between(&self, from: Millis, to: Millis) -> StoreResult<Vec<Refund>> {
-        let docs: Vec<RefundDoc> = observe("payments.refunds_between", async {
-            self.refunds
-                .find(doc! { "createdAt": { "$gte": date(from), "$lt": date(to) } })
-                .await?
-                .try_collect()
-                .await
-        })
-        .await?;
-        Ok(docs
-            .into_iter()
-            .map(|d| Refund {
-                id: d.id,
-                payment: Id::from_object_id(d.payment),
-                amount: d.amount,
-                net: d.net,
-                created_at: millis(d.created_at),
-            })
-            .collect())
+        let filter = doc! { "createdAt": created_in(from, to) };
+        let op = "payments.refunds_between";
+        self.refunds.sorted(op, filter, oldest_first(), None).await
     }
 
     async fn succeeded_between(&self, from: Millis, to: Millis) -> StoreResult<Vec<Payment>> {
-        let docs: Vec<PaymentDoc> = observe("payments.succeeded_between", async {
-            self.payments
-                .find(doc! {
-                    "status": PaymentStatus::Succeeded.as_str(),
-                    "createdAt": { "$gte": date(from), "$lt": date(to) },
-                })
-                .await?
-                .try_collect()
-                .await
-        })
-        .await?;
-        docs.into_iter().map(Payment::try_from).collect()
+        let succeeded = PaymentStatus::Succeeded.as_str();
+        let filter = doc! { "status": succeeded, "createdAt": created_in(from, to) };
+        let op = "payments.succeeded_between";
+        self.payments.sorted(op, filter, oldest_first(), None).await
     }
 
     async fn stale_pending(&self, before: Millis, limit: u64) -> StoreResult<Vec<Payment>> {
-        let docs: Vec<PaymentDoc> = observe("payments.stale_pending", async {
-            self.payments
-                .find(doc! {
-                    "status": { "$in": PaymentStatus::pending_names() },
-                    "updatedAt": { "$lt": date(before) },
-                })
-                .sort(doc! { "updatedAt": 1 })
-                .limit(limit as i64)
-                .await?
-                .try_collect()
-                .await
-        })
-        .await?;
-        docs.into_iter().map(Payment::try_from).collect()
+        let filter = doc! {
+            "status": { "$in": PaymentStatus::pending_names() },
+            "updatedAt": { "$lt": date(before) },
+        };
+        let least_recent = doc! { "updatedAt": 1 };
+        self.payments
+            .sorted("payments.stale_pending", filter, least_recent, Some(limit))
+            .await
     }
 
     async fn mark_event(&self, event_id: &str, kind: &str, now: Millis) -> StoreResult<bool> {

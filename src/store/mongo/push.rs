@@ -7,14 +7,16 @@
 //! never hold the same row.
 
 use futures_util::TryStreamExt;
+use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{self, Bson, DateTime, Document, doc};
 use mongodb::{Collection, Database};
 
+use super::document::{Documents, document};
 use super::notifications::{NOTIFICATIONS, NotificationDoc};
 use super::{date, index, millis, observe};
 use crate::domain::notification::Notification;
 use crate::domain::{Id, Millis};
-use crate::store::{Device, OutboxRow, OutboxState, Platform, Push, StoreError, StoreResult};
+use crate::store::{Device, OutboxRow, OutboxState, Push, StoreError, StoreResult};
 
 const DEVICES: &str = "push_devices";
 
@@ -40,15 +42,24 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
     .map(drop)
 }
 
+document! {
+    struct DeviceDoc for Device {
+        token as "_id": String,
+        account: ObjectId,
+        platform: String,
+        registered_at as "registeredAt": DateTime,
+    }
+}
+
 pub(super) struct MongoPush {
-    devices: Collection<Document>,
+    devices: Documents<DeviceDoc, Device>,
     notifications: Collection<Document>,
 }
 
 impl MongoPush {
     pub(super) fn new(db: &Database) -> Self {
         MongoPush {
-            devices: db.collection(DEVICES),
+            devices: Documents::new(db, DEVICES),
             notifications: db.collection(NOTIFICATIONS),
         }
     }
@@ -56,19 +67,6 @@ impl MongoPush {
 
 fn bad(what: &str) -> StoreError {
     StoreError::backend(format!("unexpected push {what}"))
-}
-
-fn to_device(d: Document) -> StoreResult<Device> {
-    Ok(Device {
-        token: d.get_str("_id").map_err(|_| bad("token"))?.to_owned(),
-        account: Id::from_object_id(d.get_object_id("account").map_err(|_| bad("account"))?),
-        platform: d
-            .get_str("platform")
-            .ok()
-            .and_then(Platform::parse)
-            .ok_or_else(|| bad("platform"))?,
-        registered_at: millis(*d.get_datetime("registeredAt").map_err(|_| bad("date"))?),
-    })
 }
 
 fn to_row(mut d: Document) -> StoreResult<OutboxRow> {
@@ -120,6 +118,7 @@ impl Push for MongoPush {
         observe(
             "push.register",
             self.devices
+                .raw()
                 .update_one(
                     doc! { "_id": &d.token },
                     doc! { "$set": {
@@ -132,8 +131,9 @@ impl Push for MongoPush {
         )
         .await?;
         // Keep the newest `max` of the account (the one just registered among them).
-        let others: Vec<Document> = observe("push.register", async {
+        let others: Vec<DeviceDoc> = observe("push.register", async {
             self.devices
+                .raw()
                 .find(doc! { "account": account, "_id": { "$ne": &d.token } })
                 .sort(doc! { "registeredAt": -1, "_id": -1 })
                 .skip(max_per_account.saturating_sub(1) as u64)
@@ -142,14 +142,12 @@ impl Push for MongoPush {
                 .await
         })
         .await?;
-        let extra: Vec<Bson> = others
-            .into_iter()
-            .filter_map(|o| o.get("_id").cloned())
-            .collect();
+        let extra: Vec<Bson> = others.into_iter().map(|o| Bson::String(o.token)).collect();
         if !extra.is_empty() {
             observe(
                 "push.register",
                 self.devices
+                    .raw()
                     .delete_many(doc! { "_id": { "$in": extra }, "account": account }),
             )
             .await?;
@@ -161,6 +159,7 @@ impl Push for MongoPush {
         observe(
             "push.unregister",
             self.devices
+                .raw()
                 .delete_one(doc! { "_id": token, "account": account.to_object_id() }),
         )
         .await
@@ -170,7 +169,7 @@ impl Push for MongoPush {
     async fn forget_token(&self, token: &str) -> StoreResult<()> {
         observe(
             "push.forget_token",
-            self.devices.delete_one(doc! { "_id": token }),
+            self.devices.raw().delete_one(doc! { "_id": token }),
         )
         .await
         .map(drop)
@@ -180,6 +179,7 @@ impl Push for MongoPush {
         observe(
             "push.forget_account",
             self.devices
+                .raw()
                 .delete_many(doc! { "account": account.to_object_id() }),
         )
         .await
@@ -187,16 +187,11 @@ impl Push for MongoPush {
     }
 
     async fn devices_of(&self, account: &Id) -> StoreResult<Vec<Device>> {
-        let docs: Vec<Document> = observe("push.devices_of", async {
-            self.devices
-                .find(doc! { "account": account.to_object_id() })
-                .sort(doc! { "registeredAt": 1, "_id": 1 })
-                .await?
-                .try_collect()
-                .await
-        })
-        .await?;
-        docs.into_iter().map(to_device).collect()
+        let filter = doc! { "account": account.to_object_id() };
+        let oldest_first = doc! { "registeredAt": 1, "_id": 1 };
+        self.devices
+            .sorted("push.devices_of", filter, oldest_first, None)
+            .await
     }
 
     async fn insert_with_outbox(&self, n: &Notification) -> StoreResult<()> {

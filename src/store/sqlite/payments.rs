@@ -3,7 +3,7 @@
 
 use rusqlite::{OptionalExtension, ToSql, Transaction, params};
 
-use super::{Cached, Db, table};
+use super::{Cached, Db, Table, table};
 use crate::domain::payments::{
     Payment, PaymentStatus, Project, ProjectPatch, ProjectStatus, Refund, net_kept,
 };
@@ -43,6 +43,23 @@ fn credit(tx: &Transaction<'_>, p: &Payment, now: Millis) -> rusqlite::Result<()
         params![p.project, p.net, now],
     )?;
     Ok(())
+}
+
+/// The rows of `table` created in `[from, to)` (and matching `also`, a condition ending in `AND`),
+/// oldest first: the months of the admins' totals.
+async fn created_between<T: Send + 'static>(
+    db: &Db,
+    op: &'static str,
+    table: &'static Table<T>,
+    also: &'static str,
+    from: Millis,
+    to: Millis,
+) -> StoreResult<Vec<T>> {
+    db.scan(op, move |c| {
+        let filter = format!("{also}created_at >= ?1 AND created_at < ?2");
+        table.list(c, &filter, &[&from, &to], "ORDER BY created_at")
+    })
+    .await
 }
 
 #[async_trait::async_trait]
@@ -299,29 +316,14 @@ impl Payments for SqlitePayments {
     }
 
     async fn refunds_between(&self, from: Millis, to: Millis) -> StoreResult<Vec<Refund>> {
-        self.db
-            .scan("payments.refunds_between", move |c| {
-                REFUNDS.list(
-                    c,
-                    "created_at >= ?1 AND created_at < ?2",
-                    &[&from, &to],
-                    "ORDER BY created_at",
-                )
-            })
-            .await
+        let op = "payments.refunds_between";
+        created_between(&self.db, op, &REFUNDS, "", from, to).await
     }
 
     async fn succeeded_between(&self, from: Millis, to: Millis) -> StoreResult<Vec<Payment>> {
-        self.db
-            .scan("payments.succeeded_between", move |c| {
-                PAYMENTS.list(
-                    c,
-                    "status = 'succeeded' AND created_at >= ?1 AND created_at < ?2",
-                    &[&from, &to],
-                    "ORDER BY created_at",
-                )
-            })
-            .await
+        let op = "payments.succeeded_between";
+        let succeeded = "status = 'succeeded' AND ";
+        created_between(&self.db, op, &PAYMENTS, succeeded, from, to).await
     }
 
     async fn stale_pending(&self, before: Millis, limit: u64) -> StoreResult<Vec<Payment>> {
