@@ -156,10 +156,14 @@
           ];
 
           # The Python test peers of tests/services/requirements.txt that nixpkgs has: the SMTP server
-          # of the password-reset tests and Google's own library for the ID-token cross-check.
+          # of the password-reset tests, Google's own library for the ID-token cross-check and the FCM
+          # test server (with cryptography for its RSA key), and the OTLP and Sentry test sinks' decoders.
           pythonWithSmtpd = pkgs.python3.withPackages (ps: [
             ps.aiosmtpd
             ps.google-auth
+            ps.cryptography
+            ps.opentelemetry-proto
+            ps.sentry-sdk
           ]);
         in
         {
