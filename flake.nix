@@ -358,7 +358,9 @@
               pkgs.nixos-rebuild
               pkgs.nixfmt
               pkgs.debootstrap
-            ];
+            ]
+            # the browser the payment page's test drives (playwright-core finds it on PATH)
+            ++ pkgs.lib.optionals pkgs.stdenv.hostPlatform.isLinux [ pkgs.chromium ];
             EDUCOIN_DEV_DIR = ".dev";
           };
         }

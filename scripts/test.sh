@@ -3,6 +3,8 @@
 #   - Redis: uses the one on 127.0.0.1:6379 when it answers, else starts redis-server on a free port.
 #   - MongoDB wire protocol: jongodb from the pinned npm package (tests/services), one server for the run.
 #   - Socket.IO: the official client (socket.io-client, pinned in tests/services), run by node per test.
+#   - A browser: Debian's chromium (installed here with apt-get when missing and run as root), driven by
+#     playwright-core (pinned in tests/services) in the payment page's test.
 #   - Python tools from PyPI (tests/services/requirements.txt): aiosmtpd (SMTP, started by the tests that
 #     need it), google-auth (checks the Google fixtures), schemathesis (fuzzes the API against its document).
 # Extra arguments go to cargo nextest (e.g. scripts/test.sh store_contract).
@@ -20,8 +22,18 @@ cleanup() {
 trap cleanup EXIT
 
 if [ ! -x tests/services/node_modules/@jongodb/memory-server-bin-linux-x64-gnu/bin/jongodb ] ||
-   [ ! -f tests/services/node_modules/socket.io-client/package.json ]; then
+   [ ! -f tests/services/node_modules/socket.io-client/package.json ] ||
+   [ ! -f tests/services/node_modules/playwright-core/package.json ]; then
   npm ci --prefix tests/services --no-audit --no-fund --loglevel=error
+fi
+
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+  else
+    echo "scripts/test.sh: Debian's chromium is missing (apt-get install chromium): the browser test will fail" >&2
+  fi
 fi
 
 # The Python tools (PyPI, pinned in tests/services/requirements.txt): the SMTP server of the

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::support::accounts::User;
 use crate::support::http::Res;
-use crate::support::services::die_with_parent;
+use crate::support::services::{die_with_parent, start_ready_peer};
 use crate::support::{Db, TestApp};
 
 const OLD_SECRET: &str = "whsec_old_rotated_out_soon";
@@ -384,6 +384,191 @@ async fn a_supporter_pays_and_the_signed_webhook_credits_the_project_once(db: Db
         .get("/admin/payments?status=succeeded", Some(&admin.token))
         .await;
     assert_eq!(ledger.ok().as_array().unwrap().len(), 1);
+}
+
+/// localstripe behind `tests/services/stripe_js.py`, which adds the browser-side confirmation that
+/// Stripe.js makes and localstripe's stand-in lacks; its `/js.stripe.com/v3/` is the page's Stripe.js.
+struct StripeJs {
+    child: Child,
+    base: String,
+}
+
+impl StripeJs {
+    fn start(stripe: &LocalStripe) -> StripeJs {
+        let (child, port) = start_ready_peer("python3", "stripe_js.py", &[&stripe.base]);
+        StripeJs {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for StripeJs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `tests/services/fund_page.js` (playwright-core driving Debian's Chromium) and returns its report.
+fn in_chromium(options: Value) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/services/fund_page.js");
+    // Debian's /usr/bin/chromium, or the first `chromium` on PATH (the Nix dev shell's).
+    let chromium = std::env::var_os("EDUCOIN_TEST_CHROMIUM")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+                .map(|dir| dir.join("chromium"))
+                .find(|p| p.exists())
+        })
+        .expect(
+            "chromium is missing: the payment page's browser test needs it \
+             (Debian: apt-get install chromium; scripts/test.sh and .ci/run install it)",
+        );
+    let mut options = options;
+    options["chromium"] = json!(chromium);
+    let mut cmd = Command::new("node");
+    cmd.arg(&script)
+        .arg(options.to_string())
+        .stderr(Stdio::inherit());
+    die_with_parent(&mut cmd);
+    let out = cmd
+        .output()
+        .expect("node is needed for the browser test (tests/services/fund_page.js)");
+    assert!(
+        out.status.success(),
+        "fund_page.js failed (is playwright-core installed? npm ci --prefix tests/services)"
+    );
+    serde_json::from_slice(&out.stdout).expect("fund_page.js prints one JSON report")
+}
+
+/// Must show 1 in a real browser: a supporter on a phone pays through `/fund/<id>` (the production
+/// page, Stripe.js from `STRIPE_JS_URL`), once with a card and once with a card that asks for 3-D
+/// Secure; each localstripe webhook credits the project once, the page's progress bar moves, the
+/// teacher is notified, and the admin totals agree.
+async fn a_supporter_pays_through_the_page_in_chromium(db: Db) {
+    let stripe = LocalStripe::start();
+    let stripe_js = StripeJs::start(&stripe);
+    let js_url = format!("{}/js.stripe.com/v3/", stripe_js.base);
+    let app = app_with_stripe(db, &stripe, |env| {
+        env.insert("STRIPE_JS_URL".into(), js_url);
+    })
+    .await;
+    stripe
+        .webhooks_to(&app.url("/api/v1/payments/webhook"))
+        .await;
+    let teacher = app.stored_teacher("Ms Frizzle").await;
+    let admin = app.super_admin().await;
+    let p = project(&app, &teacher, 10_000).await;
+
+    let report = tokio::task::spawn_blocking({
+        let url = app.url(&format!("/fund/{p}"));
+        move || {
+            in_chromium(json!({"url": url, "payments": [
+                {"amount": "12.34", "name": "Ada", "message": "For the books!", "card": "4242424242424242"},
+                {"amount": "5", "name": "Grace", "message": "", "card": "4000002760003184", "threeDSecure": true},
+            ]}))
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(report["cspViolations"], json!([]), "{report}");
+    assert!(
+        report["cspProbe"][0]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("img-src"),
+        "the page's CSP listener saw the deliberate violation: {report}"
+    );
+    assert_eq!(report["pageErrors"], json!([]), "{report}");
+    assert_eq!(report["overflowsPhoneWidth"], json!(false), "{report}");
+    let paid = report["payments"].as_array().unwrap();
+    assert_eq!(paid.len(), 2, "{report}");
+    assert_eq!(paid[1]["threeDSecureShown"], json!(true), "{report}");
+    // 20 % fee: 1234 → 987 net, 500 → 400 net; the bar shows 10 % and then 14 % of 100.00.
+    assert_eq!(
+        (
+            paid[0]["before"].as_str(),
+            paid[0]["after"].as_str(),
+            paid[1]["after"].as_str()
+        ),
+        (Some("0"), Some("10"), Some("14")),
+        "{report}"
+    );
+    for pay in paid {
+        assert!(
+            pay["status"].as_str().unwrap().starts_with("Thank you"),
+            "{report}"
+        );
+    }
+    assert!(
+        paid[1]["raised"]
+            .as_str()
+            .unwrap()
+            .starts_with("13.87 USD raised"),
+        "{report}"
+    );
+
+    let view = public(&app, &p).await;
+    assert_eq!(
+        (view["raised"].as_i64(), view["supporters"].as_i64()),
+        (Some(1387), Some(2))
+    );
+    let own = app
+        .get(&format!("/project/{p}/payments"), Some(&teacher.token))
+        .await;
+    let rows = |res: &Res, fields: [&str; 3]| {
+        let mut rows: Vec<Vec<Value>> = res
+            .ok()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| fields.iter().map(|f| p[*f].clone()).collect())
+            .collect();
+        rows.sort_by_key(|r| r[1].as_i64());
+        rows
+    };
+    assert_eq!(
+        rows(&own, ["supporterName", "amount", "net"]),
+        [json!(["Grace", 500, 400]), json!(["Ada", 1234, 987])]
+            .map(|r| r.as_array().unwrap().clone())
+    );
+    let ledger = app
+        .get("/admin/payments?status=succeeded", Some(&admin.token))
+        .await;
+    assert_eq!(
+        rows(&ledger, ["status", "amount", "fee"]),
+        [
+            json!(["succeeded", 500, 100]),
+            json!(["succeeded", 1234, 247])
+        ]
+        .map(|r| r.as_array().unwrap().clone())
+    );
+    let notes = app.get("/notifications", Some(&teacher.token)).await;
+    let notes = notes.ok().as_array().unwrap().clone();
+    let paid_notes: Vec<&str> = notes
+        .iter()
+        .filter(|n| n["type"] == "paymentReceived")
+        .map(|n| n["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(paid_notes.len(), 2, "{notes:?}");
+    assert!(
+        paid_notes.iter().any(|m| m.contains("Ada paid 12.34 USD")),
+        "{notes:?}"
+    );
+    let totals = app
+        .get("/admin/payments/totals?months=1", Some(&admin.token))
+        .await;
+    let month = totals.ok()[0].clone();
+    assert_eq!(
+        (
+            month["payments"].as_i64(),
+            month["gross"].as_i64(),
+            month["fees"].as_i64(),
+            month["net"].as_i64()
+        ),
+        (Some(2), Some(1734), Some(347), Some(1387))
+    );
 }
 
 async fn signatures_are_checked_as_stripes_library_makes_them(db: Db) {
@@ -773,6 +958,7 @@ mod sqlite_only {
 
 crate::on_both_stores!(
     a_supporter_pays_and_the_signed_webhook_credits_the_project_once,
+    a_supporter_pays_through_the_page_in_chromium,
     twenty_concurrent_deliveries_apply_once_and_order_does_not_matter,
     reconciliation_settles_a_payment_whose_webhook_never_came,
     admin_refunds_update_the_ledger_and_their_webhook_changes_nothing,

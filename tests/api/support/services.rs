@@ -121,3 +121,35 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A test peer from `tests/services` that takes its port as the first argument and prints `READY`
+/// once it accepts connections; it dies with the test. `args` come after the port. A port picked
+/// free may be taken by the time the peer binds it, so a few are tried.
+pub fn start_ready_peer(program: &str, script: &str, args: &[&str]) -> (Child, u16) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/services")
+        .join(script);
+    for _ in 0..5 {
+        let port = free_port();
+        let mut cmd = Command::new(program);
+        cmd.arg(&path)
+            .arg(port.to_string())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        die_with_parent(&mut cmd);
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("{program} is needed to run tests/services/{script}: {e}"));
+        let mut line = String::new();
+        let read = BufReader::new(child.stdout.take().expect("peer stdout"))
+            .read_line(&mut line)
+            .unwrap_or(0);
+        if read > 0 && line.trim() == "READY" {
+            return (child, port);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("tests/services/{script} did not start (5 tries)");
+}
