@@ -31,6 +31,7 @@
     "tests/services/package.json"
     "tests/services/package-lock.json"
     "tests/services/socket_client.js"
+    "tests/services/fund_page.js"
     "tests/services/requirements.txt"
     "tests/systemd"
     "tests/deploy"

@@ -8,6 +8,12 @@
 #     google-auth (what the flake gives the check) from this machine.
 # Whatever `nix flake check` would run must pass here; a test that needs something the sandbox lacks
 # fails here (then select it out in .config/nextest.toml's sandbox profile, or provide it in flake.nix).
+# The copy is mounted over this checkout's own path in a private mount namespace, with this checkout's
+# target/ mounted inside it: the paths compiled into the tests and cargo's fingerprints (paths and
+# modification times, which the copy keeps) are then the ones of the checkout's last build, so nothing is
+# rebuilt unless a file the build read is missing from the copy or differs from it (then cargo rebuilds
+# from the copy, and a missing file fails the build as it would in the sandbox). A test reading a file at
+# run time reads the copy's.
 # Differences that remain: the dev profile instead of crane's release profile (shares this machine's
 # build), and this machine's toolchain instead of nixpkgs'.
 #
@@ -34,34 +40,31 @@ n = 0
 for f in sys.stdin.read().split("\0"):
     if f and os.path.isfile(f) and under(f, sources["build"] + sources["tests"]) and not under(f, sources["testsExcluded"]):
         os.makedirs(os.path.join(dest, os.path.dirname(f)), exist_ok=True)
-        shutil.copy(f, os.path.join(dest, f))
+        shutil.copy2(f, os.path.join(dest, f))  # keeps the modification time (fingerprints)
         n += 1
 print(n)
 ' "$sources" "$COPY")
 args=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["nextestArgs"])' "$sources")
 echo "sandbox rehearsal: $count files of the flake's testSrc in $COPY; cargo nextest run $args (no network, no node/npm)"
 
-# Its own target directory (the tests have the copy's path compiled in), starting from hard links to this
-# checkout's compiled dependencies; this crate's own units are left out so they are built from the copy.
-mkdir -p "$COPY/target/debug"
-for dir in deps build .fingerprint; do
-  [[ -d $REPO/target/debug/$dir ]] && cp -al "$REPO/target/debug/$dir" "$COPY/target/debug/"
-done
-rm -rf "$COPY"/target/debug/deps/{educoin,libeducoin,api}-* "$COPY"/target/debug/.fingerprint/{educoin,api}-*
-export CARGO_TARGET_DIR="$COPY/target" CARGO_NET_OFFLINE=true
-cd "$COPY"
+mkdir -p target "$COPY/target"
+export CARGO_NET_OFFLINE=true
 # shellcheck disable=SC2016 # expanded by the inner bash
 unshare --net --mount --propagation private bash -c '
   set -euo pipefail
+  repo=$1 copy=$2 args=$3
+  mount --bind "$repo/target" "$copy/target"
+  mount --rbind "$copy" "$repo"
+  cd "$repo"
   ip link set lo up
   for tool in node npm npx; do
     if path=$(command -v "$tool"); then mount --bind /dev/null "$(readlink -f "$path")"; fi
   done
-  redis-server --port 0 --unixsocket "$PWD/redis.sock" --daemonize yes --dir "$PWD" --save "" --appendonly no \
+  redis-server --port 0 --unixsocket "$copy/redis.sock" --daemonize yes --dir "$copy" --save "" --appendonly no \
     >/dev/null
-  trap "redis-cli -s \"$PWD/redis.sock\" shutdown nosave >/dev/null 2>&1 || true" EXIT
-  for _ in $(seq 50); do [[ -S $PWD/redis.sock ]] && break; sleep 0.1; done
-  export EDUCOIN_TEST_REDIS_URL="unix://$PWD/redis.sock"
+  trap "redis-cli -s \"$copy/redis.sock\" shutdown nosave >/dev/null 2>&1 || true" EXIT
+  for _ in $(seq 50); do [[ -S $copy/redis.sock ]] && break; sleep 0.1; done
+  export EDUCOIN_TEST_REDIS_URL="unix://$copy/redis.sock"
   # shellcheck disable=SC2086 # the arguments are a word list
-  cargo nextest run --no-fail-fast $1
-' sandbox "$args"
+  cargo nextest run --no-fail-fast $args
+' sandbox "$REPO" "$COPY" "$args"
