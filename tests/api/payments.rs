@@ -261,6 +261,15 @@ fn event(id: &str, kind: &str, object: Value) -> String {
     json!({"id": id, "object": "event", "type": kind, "data": {"object": object}}).to_string()
 }
 
+/// The admin's totals for this month: payments, gross, fees, net.
+async fn this_month(app: &TestApp, admin: &User) -> [i64; 4] {
+    let totals = app
+        .get("/admin/payments/totals?months=1", Some(&admin.token))
+        .await;
+    let month = &totals.ok()[0];
+    ["payments", "gross", "fees", "net"].map(|k| month[k].as_i64().unwrap_or(-1))
+}
+
 /// How many payments the store holds, whatever their status (the "nothing written" checks).
 async fn recorded_payments(app: &TestApp) -> u64 {
     app.state
@@ -367,19 +376,7 @@ async fn a_supporter_pays_and_the_signed_webhook_credits_the_project_once(db: Db
             .contains("Ada paid 10.03 USD")
     );
 
-    let totals = app
-        .get("/admin/payments/totals?months=1", Some(&admin.token))
-        .await;
-    let month = totals.ok()[0].clone();
-    assert_eq!(
-        (
-            month["payments"].as_i64(),
-            month["gross"].as_i64(),
-            month["fees"].as_i64(),
-            month["net"].as_i64()
-        ),
-        (Some(1), Some(1003), Some(201), Some(802))
-    );
+    assert_eq!(this_month(&app, &admin).await, [1, 1003, 201, 802]);
     let ledger = app
         .get("/admin/payments?status=succeeded", Some(&admin.token))
         .await;
@@ -556,19 +553,7 @@ async fn a_supporter_pays_through_the_page_in_chromium(db: Db) {
         paid_notes.iter().any(|m| m.contains("Ada paid 12.34 USD")),
         "{notes:?}"
     );
-    let totals = app
-        .get("/admin/payments/totals?months=1", Some(&admin.token))
-        .await;
-    let month = totals.ok()[0].clone();
-    assert_eq!(
-        (
-            month["payments"].as_i64(),
-            month["gross"].as_i64(),
-            month["fees"].as_i64(),
-            month["net"].as_i64()
-        ),
-        (Some(2), Some(1734), Some(347), Some(1387))
-    );
+    assert_eq!(this_month(&app, &admin).await, [2, 1734, 347, 1387]);
 }
 
 async fn signatures_are_checked_as_stripes_library_makes_them(db: Db) {
