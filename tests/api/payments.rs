@@ -14,7 +14,7 @@ use educoin::domain::Id;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::accounts::User;
+use crate::support::accounts::{Session, User};
 use crate::support::http::Res;
 use crate::support::services::{die_with_parent, start_ready_peer};
 use crate::support::{Db, TestApp};
@@ -262,7 +262,7 @@ fn event(id: &str, kind: &str, object: Value) -> String {
 }
 
 /// The admin's totals for this month: payments, gross, fees, net.
-async fn this_month(app: &TestApp, admin: &User) -> [i64; 4] {
+async fn this_month(app: &TestApp, admin: &Session) -> [i64; 4] {
     let totals = app
         .get("/admin/payments/totals?months=1", Some(&admin.token))
         .await;
