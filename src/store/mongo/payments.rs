@@ -24,8 +24,8 @@ use crate::domain::payments::{
 };
 use crate::domain::{Id, Millis};
 use crate::store::{
-    ListQuery, Page, PaymentFilter, PaymentOutcome, Payments, RefundRecorded, Settled, StoreError,
-    StoreResult,
+    ListQuery, Page, PaymentFilter, PaymentOutcome, Payments, RefundMade, RefundRecorded, Settled,
+    StoreError, StoreResult,
 };
 
 const PROJECTS: &str = "projects";
@@ -474,13 +474,8 @@ impl Payments for MongoPayments {
         ))
     }
 
-    async fn record_refund(
-        &self,
-        intent_id: &str,
-        refund_id: &str,
-        amount: i64,
-        now: Millis,
-    ) -> StoreResult<RefundRecorded> {
+    async fn record_refund(&self, refund: &RefundMade, now: Millis) -> StoreResult<RefundRecorded> {
+        let (intent_id, refund_id, amount) = (&refund.intent_id, &refund.refund_id, refund.amount);
         if !key_safe(refund_id) {
             return Ok(RefundRecorded::Refused);
         }

@@ -147,19 +147,6 @@ impl Students for MongoStudents {
         self.docs.update_by_id("students.update", id, update).await
     }
 
-    async fn set_passcode(
-        &self,
-        id: &Id,
-        sealed: &str,
-        lookup: &str,
-        now: Millis,
-    ) -> StoreResult<bool> {
-        let set = doc! { "$set": {
-            "passcodeSealed": sealed, "passcodeLookup": lookup, "updatedAt": date(now)
-        } };
-        self.docs.set_by_id("students.set_passcode", id, set).await
-    }
-
     async fn count(&self) -> StoreResult<u64> {
         self.docs.count("students.count", doc! {}).await
     }

@@ -7,11 +7,12 @@ use educoin::domain::classroom::{
 };
 use educoin::domain::{Category, Class, Id, Millis, Reward, Student, Task};
 use educoin::store::{ClassDelete, ClassUpdate, ListQuery, Store, StoreError};
-use secrecy::SecretString;
 
 use crate::on_both_stores;
-use crate::support::store::{SQLITE_FILE, open_store as open, teacher_record};
-use crate::support::{Db, services};
+use crate::support::Db;
+use crate::support::store::{
+    SQLITE_FILE, mongo_store_and_database, open_store as open, teacher_record,
+};
 
 pub(super) async fn a_teacher(store: &Store) -> Id {
     let id = Id::generate();
@@ -469,23 +470,12 @@ async fn categories_tasks_rewards_round_trip(db: Db) {
 async fn mongo_interrupted_rename_is_finished_later() {
     use mongodb::bson::{Document, doc};
 
-    let url = services::fresh_mongodb_url();
-    let store = Store::open(&DatabaseConfig::Mongo {
-        url: SecretString::from(url.clone()),
-    })
-    .await
-    .unwrap();
-    store.backend.migrate().await.unwrap();
+    let (store, raw) = mongo_store_and_database().await;
     let t = a_teacher(&store).await;
     let k = class(&t, "Old", 1);
     store.classes.insert(&k).await.unwrap();
     let s = a_student(&store, &t, "Old").await;
-    let classes = mongodb::Client::with_uri_str(&url)
-        .await
-        .unwrap()
-        .default_database()
-        .unwrap()
-        .collection::<Document>("classes");
+    let classes = raw.collection::<Document>("classes");
     let interrupt = |from: &'static str, to: &'static str| {
         let classes = classes.clone();
         let id = k.id.to_object_id();
@@ -693,24 +683,13 @@ async fn sqlite_migration_fills_in_earned_points() {
 async fn mongo_start_fills_in_earned_points() {
     use mongodb::bson::{Document, doc};
 
-    let url = services::fresh_mongodb_url();
-    let store = Store::open(&DatabaseConfig::Mongo {
-        url: SecretString::from(url.clone()),
-    })
-    .await
-    .unwrap();
-    store.backend.migrate().await.unwrap();
+    let (store, raw) = mongo_store_and_database().await;
     let t = a_teacher(&store).await;
     let s = a_student(&store, &t, "Class 5").await.id;
     let (task, _) = task_and_reward(&store, &t, 0, 0).await;
     complete(&store, &t, &s, &task.id, 120).await;
     complete(&store, &t, &s, &task.id, -20).await;
-    let students = mongodb::Client::with_uri_str(&url)
-        .await
-        .unwrap()
-        .default_database()
-        .unwrap()
-        .collection::<Document>("students");
+    let students = raw.collection::<Document>("students");
     students
         .update_one(
             doc! { "_id": s.to_object_id() },
