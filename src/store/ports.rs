@@ -121,15 +121,6 @@ pub trait Students: Send + Sync {
     async fn count_for_teacher(&self, teacher: &Id) -> StoreResult<u64>;
     /// Students created in `[from, to)`.
     async fn count_created_between(&self, from: Millis, to: Millis) -> StoreResult<u64>;
-    /// Moves a teacher's students from class name `from` to `to` (a class rename); idempotent, so
-    /// that an interrupted rename can be finished by running it again. Returns how many moved.
-    async fn rename_class(
-        &self,
-        teacher: &Id,
-        from: &str,
-        to: &str,
-        now: Millis,
-    ) -> StoreResult<u64>;
 }
 
 /// What became of a conditional class update.
@@ -436,6 +427,15 @@ pub struct Settled {
     pub newly_succeeded: bool,
 }
 
+/// A refund Stripe made: `amount` (gross) back from the payment of `intent_id`, under Stripe's
+/// `refund_id`, which makes recording it idempotent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RefundMade {
+    pub intent_id: String,
+    pub refund_id: String,
+    pub amount: i64,
+}
+
 /// What [`Payments::record_refund`] did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RefundRecorded {
@@ -446,15 +446,6 @@ pub enum RefundRecorded {
     /// More than what is left of the payment, or the payment did not succeed.
     Refused,
     NoSuchPayment,
-}
-
-/// A refund Stripe made: `amount` (gross) back from the payment of `intent_id`, under Stripe's
-/// `refund_id`, which makes recording it idempotent.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RefundMade {
-    pub intent_id: String,
-    pub refund_id: String,
-    pub amount: i64,
 }
 
 /// Filters of the admin's payment list.

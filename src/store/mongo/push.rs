@@ -13,7 +13,7 @@ use mongodb::{Collection, Database};
 
 use super::document::{Documents, document};
 use super::notifications::{NOTIFICATIONS, NotificationDoc};
-use super::{date, index, millis, observe};
+use super::{date, ensure_indexes, index, millis, observe};
 use crate::domain::notification::Notification;
 use crate::domain::{Id, Millis};
 use crate::store::{Device, Lease, OutboxRow, OutboxState, Push, StoreError, StoreResult};
@@ -21,25 +21,26 @@ use crate::store::{Device, Lease, OutboxRow, OutboxState, Push, StoreError, Stor
 const DEVICES: &str = "push_devices";
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
-    observe(
-        "migrate",
-        db.collection::<Document>(DEVICES).create_index(index(
+    ensure_indexes(
+        db,
+        DEVICES,
+        [index(
             doc! { "account": 1, "registeredAt": 1 },
             "by_account",
             false,
-        )),
+        )],
     )
     .await?;
-    observe(
-        "migrate",
-        db.collection::<Document>(NOTIFICATIONS).create_index(index(
+    ensure_indexes(
+        db,
+        NOTIFICATIONS,
+        [index(
             doc! { "push.state": 1, "createdAt": 1, "_id": 1 },
             "push_outbox",
             false,
-        )),
+        )],
     )
     .await
-    .map(drop)
 }
 
 document! {

@@ -115,19 +115,4 @@ impl Students for SqliteStudents {
             .count(&self.db, op, CREATED_BETWEEN, vec![boxed(from), boxed(to)])
             .await
     }
-
-    async fn rename_class(
-        &self,
-        teacher: &Id,
-        from: &str,
-        to: &str,
-        now: Millis,
-    ) -> StoreResult<u64> {
-        let (teacher, from, to) = (teacher.clone(), from.to_owned(), to.to_owned());
-        self.db
-            .write("students.rename_class", move |c| {
-                rename_class(c, &teacher, &from, &to, now)
-            })
-            .await
-    }
 }

@@ -243,26 +243,7 @@ async fn class_update_is_conditional_and_renames_students(db: Db) {
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
     assert_eq!(store.classes.by_id(&k.id).await.unwrap(), Some(updated));
-    assert_eq!(class_of(s1.id.clone()).await, "New");
-
-    // The students' rename on its own: idempotent, scoped to the teacher.
-    assert_eq!(
-        store
-            .students
-            .rename_class(&t, "New", "Newer", NOW)
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        store
-            .students
-            .rename_class(&t, "New", "Newer", NOW)
-            .await
-            .unwrap(),
-        0
-    );
-    assert_eq!(class_of(s1.id).await, "Newer");
+    assert_eq!(class_of(s1.id).await, "New");
     assert_eq!(class_of(foreign.id).await, "Old");
 }
 
