@@ -11,7 +11,8 @@ use educoin::store::{ClassDelete, ClassUpdate, ListQuery, Store, StoreError};
 use crate::on_both_stores;
 use crate::support::Db;
 use crate::support::store::{
-    SQLITE_FILE, mongo_store_and_database, open_store as open, teacher_record,
+    SQLITE_FILE, mongo_store_and_database, open_store as open, stored_reward, stored_task,
+    teacher_record,
 };
 
 pub(super) async fn a_teacher(store: &Store) -> Id {
@@ -514,45 +515,6 @@ on_both_stores!(
     level_follows_points_earned,
 );
 
-/// A task of `t` worth `points` and a reward costing `price`, for the points tests below.
-async fn task_and_reward(store: &Store, t: &Id, points: i64, price: i64) -> (Task, Reward) {
-    let category = Category {
-        id: Id::generate(),
-        name: "Points".into(),
-        image: "/images/star.png".into(),
-        teacher: t.clone(),
-        created_at: Millis(1_700_000_000_000),
-        updated_at: Millis(1_700_000_000_000),
-        version: 0,
-    };
-    store.categories.insert(&category).await.unwrap();
-    let task = Task {
-        id: Id::generate(),
-        name: "Help".into(),
-        points,
-        category: category.id.clone(),
-        kind: TaskType::Good,
-        repeat: Repeat::Monthly,
-        teacher: t.clone(),
-        created_at: Millis(1_700_000_000_000),
-        updated_at: Millis(1_700_000_000_000),
-        version: 0,
-    };
-    store.tasks.insert(&task).await.unwrap();
-    let reward = Reward {
-        id: Id::generate(),
-        name: "Prize".into(),
-        image: "/images/gift.png".into(),
-        required_points: price,
-        teacher: t.clone(),
-        created_at: Millis(1_700_000_000_000),
-        updated_at: Millis(1_700_000_000_000),
-        version: 0,
-    };
-    store.rewards.insert(&reward).await.unwrap();
-    (task, reward)
-}
-
 /// Achieves and approves a fresh assignment of `task` worth `points`.
 async fn complete(store: &Store, t: &Id, s: &Id, task: &Id, points: i64) -> TaskAssignment {
     let now = Millis::now();
@@ -585,13 +547,14 @@ async fn level_follows_points_earned(db: Db) {
     let (store, _dir) = open(db).await;
     let t = a_teacher(&store).await;
     let s = a_student(&store, &t, "Class 5").await.id;
-    let (task, reward) = task_and_reward(&store, &t, 250, 200).await;
-    complete(&store, &t, &s, &task.id, 250).await;
+    let task = stored_task(&store, &t, 250).await;
+    let reward = stored_reward(&store, &t, 200).await;
+    complete(&store, &t, &s, &task, 250).await;
     assert_eq!(balances(&store, &s).await, (250, 0, 250, 3, 0));
 
     let offer = RewardAssignment {
         id: Id::generate(),
-        reward: reward.id.clone(),
+        reward: reward.clone(),
         student: s.clone(),
         teacher: t.clone(),
         status: RewardStatus::Unclaimed,
@@ -610,7 +573,7 @@ async fn level_follows_points_earned(db: Db) {
     assert!(claimed.is_ok(), "{claimed:?}");
     assert_eq!(balances(&store, &s).await, (50, 0, 250, 3, 1));
 
-    complete(&store, &t, &s, &task.id, -180).await;
+    complete(&store, &t, &s, &task, -180).await;
     assert_eq!(balances(&store, &s).await, (-130, 0, 70, 1, 1));
     // Nothing is left pending on either store after transitions that did not fail.
     assert_eq!(
@@ -625,11 +588,11 @@ async fn sqlite_migration_fills_in_earned_points() {
     let (store, dir) = open(Db::Sqlite).await;
     let t = a_teacher(&store).await;
     let s = a_student(&store, &t, "Class 5").await.id;
-    let (task, _) = task_and_reward(&store, &t, 0, 0).await;
-    complete(&store, &t, &s, &task.id, 120).await;
-    complete(&store, &t, &s, &task.id, 130).await;
-    complete(&store, &t, &s, &task.id, -40).await;
-    let open_only = TaskAssignment::open(&task.id, &s, &t, None, Millis::now());
+    let task = stored_task(&store, &t, 0).await;
+    complete(&store, &t, &s, &task, 120).await;
+    complete(&store, &t, &s, &task, 130).await;
+    complete(&store, &t, &s, &task, -40).await;
+    let open_only = TaskAssignment::open(&task, &s, &t, None, Millis::now());
     store.task_assignments.insert(&open_only).await.unwrap();
     let achieved = store
         .task_assignments
@@ -667,9 +630,9 @@ async fn mongo_start_fills_in_earned_points() {
     let (store, raw) = mongo_store_and_database().await;
     let t = a_teacher(&store).await;
     let s = a_student(&store, &t, "Class 5").await.id;
-    let (task, _) = task_and_reward(&store, &t, 0, 0).await;
-    complete(&store, &t, &s, &task.id, 120).await;
-    complete(&store, &t, &s, &task.id, -20).await;
+    let task = stored_task(&store, &t, 0).await;
+    complete(&store, &t, &s, &task, 120).await;
+    complete(&store, &t, &s, &task, -20).await;
     let students = raw.collection::<Document>("students");
     students
         .update_one(
