@@ -17,7 +17,7 @@ use crate::http::auth::Auth;
 use crate::http::input::{integer, list_query, path_id};
 use crate::http::{ApiError, ApiResult, Envelope};
 use crate::state::AppState;
-use crate::store::{PaymentFilter, RefundRecorded};
+use crate::store::{PaymentFilter, RefundMade, RefundRecorded};
 
 pub struct PaymentsAdminApi;
 
@@ -218,16 +218,13 @@ impl PaymentsAdminApi {
             .refund(&payment.intent_id, Some(amount), &key)
             .await
             .map_err(stripe_failed)?;
-        let recorded = state
-            .store
-            .payments
-            .record_refund(
-                &payment.intent_id,
-                &refund.id,
-                refund.amount,
-                state.clock.now(),
-            )
-            .await?;
+        let made = RefundMade {
+            intent_id: payment.intent_id.clone(),
+            refund_id: refund.id,
+            amount: refund.amount,
+        };
+        let now = state.clock.now();
+        let recorded = state.store.payments.record_refund(&made, now).await?;
         match recorded {
             RefundRecorded::Applied(p) | RefundRecorded::AlreadyApplied(p) => Ok(Envelope::ok(
                 "Payment refunded successfully",

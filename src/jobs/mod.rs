@@ -4,3 +4,32 @@ pub mod push_worker;
 pub mod reconcile;
 pub mod repeat_tasks;
 pub mod settle_points;
+
+use std::fmt::Display;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+/// Runs `once` now and then every `interval` until `stop`. Each run is a trace of its own named
+/// `name` (its store calls are its children); `report` logs a run that did something, and a failed
+/// run is logged as `failed` and left to the next one.
+pub(crate) async fn every<E: Display, Run: Future<Output = Result<u64, E>>>(
+    name: &'static str,
+    interval: Duration,
+    stop: CancellationToken,
+    once: impl Fn() -> Run,
+    report: impl Fn(u64),
+    failed: &'static str,
+) {
+    loop {
+        match tracing::Instrument::instrument(once(), crate::telemetry::job_span(name)).await {
+            Ok(0) => {}
+            Ok(n) => report(n),
+            Err(e) => tracing::warn!(error = %e, "{failed}"),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+    }
+}

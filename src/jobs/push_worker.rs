@@ -26,7 +26,7 @@ use crate::config::PushConfig;
 use crate::domain::{Id, Millis};
 use crate::ops::metrics;
 use crate::push::{Fcm, Outcome, message};
-use crate::store::{OutboxRow, OutboxState, Store, StoreResult};
+use crate::store::{Lease, OutboxRow, OutboxState, Store, StoreResult};
 
 /// A device is not sent to with less than this left of the lease (a quarter of it at most): a
 /// send outliving the lease could meet another replica's send of the same row.
@@ -117,12 +117,11 @@ impl PushWorker {
             }
             let now = self.clock.now();
             let until = now.plus(self.config.lease);
-            if !self
-                .store
-                .push
-                .claim(&row.notification.id, &self.owner, now, until)
-                .await?
-            {
+            let lease = Lease {
+                id: &row.notification.id,
+                owner: &self.owner,
+            };
+            if !self.store.push.claim(&lease, now, until).await? {
                 // Held by another replica or waiting for its retry: later rows wait behind it.
                 return Ok(());
             }
@@ -142,6 +141,10 @@ impl PushWorker {
         stop: &CancellationToken,
     ) -> StoreResult<bool> {
         let id = row.notification.id.clone();
+        let lease = Lease {
+            id: &id,
+            owner: &self.owner,
+        };
         let devices = self
             .store
             .push
@@ -210,11 +213,7 @@ impl PushWorker {
             }
         }
         if sent_to.len() != row.sent_to.len()
-            && !self
-                .store
-                .push
-                .record_sent(&id, &self.owner, &sent_to)
-                .await?
+            && !self.store.push.record_sent(&lease, &sent_to).await?
         {
             return Ok(false);
         }
@@ -222,16 +221,12 @@ impl PushWorker {
             // Not an attempt: due again at once, for whichever replica runs next.
             self.store
                 .push
-                .retry_at(&id, &self.owner, row.attempts, self.clock.now())
+                .retry_at(&lease, row.attempts, self.clock.now())
                 .await?;
             return Ok(false);
         }
         let Some(retry_after) = retry else {
-            return self
-                .store
-                .push
-                .finish(&id, &self.owner, OutboxState::Sent)
-                .await;
+            return self.store.push.finish(&lease, OutboxState::Sent).await;
         };
         let now = self.clock.now();
         let attempts = row.attempts.saturating_add(1);
@@ -240,15 +235,11 @@ impl PushWorker {
         if now.plus(wait) > deadline {
             metrics::get().push_dead_lettered.inc();
             tracing::warn!(notification = %id.to_hex(), attempts, "push dead-lettered past its retry deadline");
-            return self
-                .store
-                .push
-                .finish(&id, &self.owner, OutboxState::Dead)
-                .await;
+            return self.store.push.finish(&lease, OutboxState::Dead).await;
         }
         self.store
             .push
-            .retry_at(&id, &self.owner, attempts, now.plus(wait))
+            .retry_at(&lease, attempts, now.plus(wait))
             .await?;
         Ok(false)
     }

@@ -34,22 +34,17 @@ pub async fn run(state: AppState, stop: CancellationToken) {
     if state.stripe.is_none() {
         return;
     }
-    loop {
-        // Each run is a trace of its own (its store and Stripe calls are its children).
-        let run = run_once(&state);
-        match tracing::Instrument::instrument(run, crate::telemetry::job_span("reconcile_payments"))
-            .await
-        {
-            Ok(0) => {}
-            Ok(n) => {
-                crate::ops::metrics::get().payments_reconciled.inc_by(n);
-                tracing::info!(settled = n, "pending payments reconciled with Stripe")
-            }
-            Err(e) => tracing::warn!(error = %e, "reconciling payments failed; will retry"),
-        }
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(INTERVAL) => {}
-        }
-    }
+    // Its Stripe calls are children of the run's trace too.
+    super::every(
+        "reconcile_payments",
+        INTERVAL,
+        stop,
+        || run_once(&state),
+        |n| {
+            crate::ops::metrics::get().payments_reconciled.inc_by(n);
+            tracing::info!(settled = n, "pending payments reconciled with Stripe")
+        },
+        "reconciling payments failed; will retry",
+    )
+    .await
 }

@@ -49,18 +49,13 @@ pub async fn run_once(store: &Store, now: Millis) -> StoreResult<u64> {
 /// Runs [`run_once`] now and then every [`INTERVAL`] until `stop`. Which repetitions are due is
 /// the clock's business; the pause between runs is only a polling period.
 pub async fn run(store: Store, clock: SharedClock, stop: CancellationToken) {
-    loop {
-        // Each run is a trace of its own (its store calls are its children).
-        let run = run_once(&store, clock.now());
-        match tracing::Instrument::instrument(run, crate::telemetry::job_span("repeat_tasks")).await
-        {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(opened = n, "repeating tasks reopened"),
-            Err(e) => tracing::warn!(error = %e, "reopening repeating tasks failed; will retry"),
-        }
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(INTERVAL) => {}
-        }
-    }
+    super::every(
+        "repeat_tasks",
+        INTERVAL,
+        stop,
+        || run_once(&store, clock.now()),
+        |n| tracing::info!(opened = n, "repeating tasks reopened"),
+        "reopening repeating tasks failed; will retry",
+    )
+    .await
 }

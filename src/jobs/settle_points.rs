@@ -35,21 +35,13 @@ pub async fn run_once(store: &Store, now: Millis) -> StoreResult<u64> {
 
 /// Runs [`run_once`] now and then every [`INTERVAL`] until `stop`.
 pub async fn run(store: Store, clock: SharedClock, stop: CancellationToken) {
-    loop {
-        // Each run is a trace of its own (its store calls are its children).
-        let run = run_once(&store, clock.now());
-        match tracing::Instrument::instrument(run, crate::telemetry::job_span("settle_points"))
-            .await
-        {
-            Ok(0) => {}
-            Ok(n) => tracing::warn!(settled = n, "pending points moves settled"),
-            Err(e) => {
-                tracing::warn!(error = %e, "settling pending points moves failed; will retry")
-            }
-        }
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(INTERVAL) => {}
-        }
-    }
+    super::every(
+        "settle_points",
+        INTERVAL,
+        stop,
+        || run_once(&store, clock.now()),
+        |n| tracing::warn!(settled = n, "pending points moves settled"),
+        "settling pending points moves failed; will retry",
+    )
+    .await
 }

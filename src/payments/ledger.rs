@@ -10,7 +10,7 @@ use crate::domain::notification::NotificationKind;
 use crate::domain::payments::{Payment, PaymentStatus};
 use crate::notifications;
 use crate::state::AppState;
-use crate::store::{PaymentOutcome, RefundRecorded, StoreError};
+use crate::store::{PaymentOutcome, RefundMade, RefundRecorded, StoreError};
 
 /// Applies one verified event; `Ok(false)` when its id was processed already.
 pub async fn apply(state: &AppState, event: &Event) -> Result<bool, StoreError> {
@@ -24,11 +24,12 @@ pub async fn apply(state: &AppState, event: &Event) -> Result<bool, StoreError> 
         }
         Action::Refunds { intent_id, refunds } => {
             for (refund_id, amount) in refunds {
-                let now = state.clock.now();
-                match payments
-                    .record_refund(intent_id, refund_id, *amount, now)
-                    .await?
-                {
+                let refund = RefundMade {
+                    intent_id: intent_id.clone(),
+                    refund_id: refund_id.clone(),
+                    amount: *amount,
+                };
+                match payments.record_refund(&refund, state.clock.now()).await? {
                     RefundRecorded::Applied(_) | RefundRecorded::AlreadyApplied(_) => {}
                     RefundRecorded::Refused | RefundRecorded::NoSuchPayment => tracing::warn!(
                         event = %event.id,

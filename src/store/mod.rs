@@ -16,9 +16,9 @@ pub use ports::{
     Notifications, Page, PointsSettlement, RefreshToken, RefreshTokens, RewardAssignments, Rewards,
     Students, TaskAssignments, Tasks, Teachers,
 };
-pub use ports::{Device, OutboxRow, OutboxState, Platform, Push};
+pub use ports::{Device, Lease, OutboxRow, OutboxState, Platform, Push};
 pub use ports::{Feedbacks, Presets, Rules, Uploads};
-pub use ports::{PaymentFilter, PaymentOutcome, Payments, RefundRecorded, Settled};
+pub use ports::{PaymentFilter, PaymentOutcome, Payments, RefundMade, RefundRecorded, Settled};
 use secrecy::ExposeSecret;
 
 use crate::config::DatabaseConfig;

@@ -117,27 +117,10 @@ pub trait Students: Send + Sync {
         patch: &StudentPatch,
         now: Millis,
     ) -> StoreResult<Option<Student>>;
-    /// Replaces the passcode; `Conflict` when another student has it.
-    async fn set_passcode(
-        &self,
-        id: &Id,
-        sealed: &str,
-        lookup: &str,
-        now: Millis,
-    ) -> StoreResult<bool>;
     async fn count(&self) -> StoreResult<u64>;
     async fn count_for_teacher(&self, teacher: &Id) -> StoreResult<u64>;
     /// Students created in `[from, to)`.
     async fn count_created_between(&self, from: Millis, to: Millis) -> StoreResult<u64>;
-    /// Moves a teacher's students from class name `from` to `to` (a class rename); idempotent, so
-    /// that an interrupted rename can be finished by running it again. Returns how many moved.
-    async fn rename_class(
-        &self,
-        teacher: &Id,
-        from: &str,
-        to: &str,
-        now: Millis,
-    ) -> StoreResult<u64>;
 }
 
 /// What became of a conditional class update.
@@ -444,6 +427,15 @@ pub struct Settled {
     pub newly_succeeded: bool,
 }
 
+/// A refund Stripe made: `amount` (gross) back from the payment of `intent_id`, under Stripe's
+/// `refund_id`, which makes recording it idempotent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RefundMade {
+    pub intent_id: String,
+    pub refund_id: String,
+    pub amount: i64,
+}
+
 /// What [`Payments::record_refund`] did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RefundRecorded {
@@ -522,15 +514,9 @@ pub trait Payments: Send + Sync {
         outcome: PaymentOutcome,
         now: Millis,
     ) -> StoreResult<Settled>;
-    /// Records refund `refund_id` of `amount` on the succeeded payment of `intent_id` and takes its
-    /// net share back from `raised`, exactly once per refund id.
-    async fn record_refund(
-        &self,
-        intent_id: &str,
-        refund_id: &str,
-        amount: i64,
-        now: Millis,
-    ) -> StoreResult<RefundRecorded>;
+    /// Records the refund on its succeeded payment and takes its net share back from `raised`,
+    /// exactly once per refund id.
+    async fn record_refund(&self, refund: &RefundMade, now: Millis) -> StoreResult<RefundRecorded>;
     /// Refunds with `createdAt` in `[from, to)`.
     async fn refunds_between(
         &self,
@@ -629,6 +615,14 @@ pub struct OutboxRow {
     pub sent_to: Vec<String>,
 }
 
+/// An outbox row as one replica holds it: every write to a leased row names both, so that a
+/// replica whose lease ended cannot touch the row another one took over.
+#[derive(Clone, Copy, Debug)]
+pub struct Lease<'a> {
+    pub id: &'a Id,
+    pub owner: &'a str,
+}
+
 /// Push devices and the push outbox (`src/jobs/push_worker.rs`).
 #[async_trait::async_trait]
 pub trait Push: Send + Sync {
@@ -649,21 +643,15 @@ pub trait Push: Send + Sync {
     async fn insert_with_outbox(&self, notification: &Notification) -> StoreResult<()>;
     /// Pending rows, oldest notification first (at most `limit`).
     async fn pending(&self, limit: u64) -> StoreResult<Vec<OutboxRow>>;
-    /// Leases a pending row that is due and not leased (or whose lease ended) to `owner` until
-    /// `until`; `false` when another replica holds it or it is no longer pending.
-    async fn claim(&self, id: &Id, owner: &str, now: Millis, until: Millis) -> StoreResult<bool>;
-    /// Records the devices that took the push, while `owner` holds the lease.
-    async fn record_sent(&self, id: &Id, owner: &str, sent_to: &[String]) -> StoreResult<bool>;
-    /// Ends the row (sent or dead) and its lease, while `owner` holds it.
-    async fn finish(&self, id: &Id, owner: &str, state: OutboxState) -> StoreResult<bool>;
-    /// Releases the lease and schedules the next attempt at `due_at`.
-    async fn retry_at(
-        &self,
-        id: &Id,
-        owner: &str,
-        attempts: u32,
-        due_at: Millis,
-    ) -> StoreResult<bool>;
+    /// Leases a pending row that is due and not leased (or whose lease ended) to the lease's owner
+    /// until `until`; `false` when another replica holds it or it is no longer pending.
+    async fn claim(&self, lease: &Lease<'_>, now: Millis, until: Millis) -> StoreResult<bool>;
+    /// Records the devices that took the push, while the owner holds the lease.
+    async fn record_sent(&self, lease: &Lease<'_>, sent_to: &[String]) -> StoreResult<bool>;
+    /// Ends the row (sent or dead) and its lease, while the owner holds it.
+    async fn finish(&self, lease: &Lease<'_>, state: OutboxState) -> StoreResult<bool>;
+    /// Releases the lease and schedules attempt number `attempts` at `due`.
+    async fn retry_at(&self, lease: &Lease<'_>, attempts: u32, due: Millis) -> StoreResult<bool>;
     /// Releases every lease `owner` holds (shutdown); how many.
     async fn release_all(&self, owner: &str) -> StoreResult<u64>;
     /// Pending rows and the creation time of the oldest (metrics).

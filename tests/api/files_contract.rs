@@ -7,6 +7,7 @@ use educoin::store::{Store, StoreError, StoredFile};
 use secrecy::SecretString;
 
 use crate::on_both_stores;
+use crate::support::store::database;
 use crate::support::{Db, services};
 
 /// The upload date every `put` here stamps (no test reads it back).
@@ -240,10 +241,7 @@ async fn mongo_files_are_in_the_images_gridfs_bucket() {
         .unwrap();
 
     let url = url.unwrap();
-    let client = mongodb::Client::with_uri_str(&url).await.unwrap();
-    let db = client
-        .default_database()
-        .expect("the test URL names a database");
+    let db = database(&url).await;
     let files: Vec<Document> = db
         .collection::<Document>("images.files")
         .find(doc! {})

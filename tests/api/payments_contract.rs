@@ -4,7 +4,9 @@
 
 use educoin::domain::payments::{Payment, PaymentStatus, Project, ProjectPatch, ProjectStatus};
 use educoin::domain::{Id, Millis};
-use educoin::store::{ListQuery, PaymentFilter, PaymentOutcome, RefundRecorded, Store, StoreError};
+use educoin::store::{
+    ListQuery, PaymentFilter, PaymentOutcome, RefundMade, RefundRecorded, Store, StoreError,
+};
 use futures_util::future::join_all;
 
 use crate::on_both_stores;
@@ -218,7 +220,7 @@ async fn refunds_apply_once_and_add_up_to_the_net(db: Db) {
     let pay = payment(&p, 1003, 201);
     s.insert_payment(&pay).await.unwrap();
     assert_eq!(
-        s.record_refund(&pay.intent_id, "re_early", 100, T0)
+        s.record_refund(&refund(&pay.intent_id, "re_early", 100), T0)
             .await
             .unwrap(),
         RefundRecorded::Refused,
@@ -236,7 +238,7 @@ async fn refunds_apply_once_and_add_up_to_the_net(db: Db) {
         async move {
             store
                 .payments
-                .record_refund(&intent, "re_one", 333, Millis(T0.0 + 1))
+                .record_refund(&refund(&intent, "re_one", 333), Millis(T0.0 + 1))
                 .await
                 .unwrap()
         }
@@ -252,14 +254,14 @@ async fn refunds_apply_once_and_add_up_to_the_net(db: Db) {
     let after = s.payment_by_intent(&pay.intent_id).await.unwrap().unwrap();
     assert_eq!(after.refunded, 333);
     assert_eq!(
-        s.record_refund(&pay.intent_id, "re_big", 671, T0)
+        s.record_refund(&refund(&pay.intent_id, "re_big", 671), T0)
             .await
             .unwrap(),
         RefundRecorded::Refused,
         "more than is left"
     );
     assert!(matches!(
-        s.record_refund(&pay.intent_id, "re_two", 670, Millis(T0.0 + 2))
+        s.record_refund(&refund(&pay.intent_id, "re_two", 670), Millis(T0.0 + 2))
             .await
             .unwrap(),
         RefundRecorded::Applied(_)
@@ -273,7 +275,9 @@ async fn refunds_apply_once_and_add_up_to_the_net(db: Db) {
     assert_eq!(refunds.iter().map(|r| r.amount).sum::<i64>(), 1003);
     assert_eq!(refunds.iter().map(|r| r.net).sum::<i64>(), 802);
     assert_eq!(
-        s.record_refund("pi_unknown", "re_x", 1, T0).await.unwrap(),
+        s.record_refund(&refund("pi_unknown", "re_x", 1), T0)
+            .await
+            .unwrap(),
         RefundRecorded::NoSuchPayment
     );
 }
@@ -369,3 +373,11 @@ on_both_stores!(
     refunds_apply_once_and_add_up_to_the_net,
     events_are_marked_once_and_lists_filter,
 );
+
+fn refund(intent_id: &str, refund_id: &str, amount: i64) -> RefundMade {
+    RefundMade {
+        intent_id: intent_id.into(),
+        refund_id: refund_id.into(),
+        amount,
+    }
+}

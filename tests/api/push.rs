@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use educoin::domain::Id;
 use educoin::domain::notification::NotificationKind;
-use educoin::store::{OutboxState, Platform, Store};
+use educoin::store::{Lease, OutboxState, Platform, Store};
 use serde_json::{Value, json};
 
 use crate::classroom::assignments::{assign, classroom};
@@ -492,8 +492,10 @@ async fn the_worker_stops_within_the_drain_and_leases_pass_on() {
         store
             .push
             .claim(
-                &row.notification.id,
-                "crashed-replica",
+                &Lease {
+                    id: &row.notification.id,
+                    owner: "crashed-replica",
+                },
                 now,
                 educoin::domain::Millis(now.0 + 60_000)
             )

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 
 use super::collections::{REWARD_ASSIGNMENTS, STUDENTS, TASK_ASSIGNMENTS};
 use super::points::{self, Book, Ledger, Pending, Session, Settled, exec};
-use super::{Documents, date, document, index, observe};
+use super::{Documents, date, document, ensure_indexes, index, observe};
 use crate::domain::assignment::{
     ClaimRefused, PointsMove, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus,
     Transition,
@@ -29,9 +29,10 @@ use crate::store::{
 };
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
-    observe(
-        "migrate",
-        db.collection::<Document>(TASK_ASSIGNMENTS).create_indexes([
+    ensure_indexes(
+        db,
+        TASK_ASSIGNMENTS,
+        [
             index(doc! { "slot": 1 }, "slot_unique", true),
             index(doc! { "origin": 1 }, "origin_unique", true),
             index(
@@ -46,25 +47,25 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
             ),
             index(doc! { "renewAt": 1 }, "renew_at", false),
             index(doc! { points::APPLIED: 1 }, "points_applied", false),
-        ]),
+        ],
     )
     .await?;
-    observe(
-        "migrate",
-        db.collection::<Document>(REWARD_ASSIGNMENTS)
-            .create_indexes([
-                index(
-                    doc! { "teacher": 1, "createdAt": -1, "_id": -1 },
-                    "by_teacher",
-                    false,
-                ),
-                index(
-                    doc! { "student": 1, "status": 1, "createdAt": -1, "_id": -1 },
-                    "by_student",
-                    false,
-                ),
-                index(doc! { points::APPLIED: 1 }, "points_applied", false),
-            ]),
+    ensure_indexes(
+        db,
+        REWARD_ASSIGNMENTS,
+        [
+            index(
+                doc! { "teacher": 1, "createdAt": -1, "_id": -1 },
+                "by_teacher",
+                false,
+            ),
+            index(
+                doc! { "student": 1, "status": 1, "createdAt": -1, "_id": -1 },
+                "by_student",
+                false,
+            ),
+            index(doc! { points::APPLIED: 1 }, "points_applied", false),
+        ],
     )
     .await?;
     Ok(())

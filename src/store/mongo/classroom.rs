@@ -17,8 +17,12 @@ use serde::de::DeserializeOwned;
 
 use super::collections::STUDENTS;
 use super::students::rename_class;
-use super::{Documents, conflict_on, date, document, index, literal_regex, observe};
-use crate::domain::classroom::{CategoryPatch, ClassChange, RewardPatch, TaskPatch};
+use super::{
+    Documents, conflict_on, date, document, ensure_indexes, index, literal_regex, observe, set_some,
+};
+use crate::domain::classroom::{
+    CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
+};
 use crate::domain::{Category, Class, Id, Millis, Reward, Task};
 use crate::store::rows::shared_rows;
 use crate::store::{
@@ -39,24 +43,21 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
             false,
         )
     };
-    observe(
-        "migrate",
-        db.collection::<Document>(CLASSES).create_indexes([
+    ensure_indexes(
+        db,
+        CLASSES,
+        [
             index(
                 doc! { "teacher": 1, "className": 1 },
                 "teacher_class_name_unique",
                 true,
             ),
             by_teacher(),
-        ]),
+        ],
     )
     .await?;
     for coll in [CATEGORIES, TASKS, REWARDS] {
-        observe(
-            "migrate",
-            db.collection::<Document>(coll).create_index(by_teacher()),
-        )
-        .await?;
+        ensure_indexes(db, coll, [by_teacher()]).await?;
     }
     Ok(())
 }
@@ -321,12 +322,8 @@ impl Categories for MongoCategories {
         now: Millis,
     ) -> StoreResult<Option<Category>> {
         let mut set = doc! {};
-        if let Some(name) = &p.name {
-            set.insert("name", name);
-        }
-        if let Some(image) = &p.image {
-            set.insert("image", image);
-        }
+        set_some(&mut set, "name", p.name.as_deref());
+        set_some(&mut set, "image", p.image.as_deref());
         update_own(&self.docs, "categories.update", teacher, id, set, now).await
     }
 }
@@ -378,21 +375,15 @@ impl Tasks for MongoTasks {
         now: Millis,
     ) -> StoreResult<Option<Task>> {
         let mut set = doc! {};
-        if let Some(name) = &p.name {
-            set.insert("name", name);
-        }
-        if let Some(points) = p.points {
-            set.insert("points", points);
-        }
-        if let Some(category) = &p.category {
-            set.insert("category", category.to_object_id());
-        }
-        if let Some(kind) = p.kind {
-            set.insert("type", kind.as_str());
-        }
-        if let Some(repeat) = p.repeat {
-            set.insert("repeat", repeat.as_str());
-        }
+        set_some(&mut set, "name", p.name.as_deref());
+        set_some(&mut set, "points", p.points);
+        set_some(
+            &mut set,
+            "category",
+            p.category.as_ref().map(Id::to_object_id),
+        );
+        set_some(&mut set, "type", p.kind.map(TaskType::as_str));
+        set_some(&mut set, "repeat", p.repeat.map(Repeat::as_str));
         update_own(&self.docs, "tasks.update", teacher, id, set, now).await
     }
 }
@@ -443,15 +434,9 @@ impl Rewards for MongoRewards {
         now: Millis,
     ) -> StoreResult<Option<Reward>> {
         let mut set = doc! {};
-        if let Some(name) = &p.name {
-            set.insert("name", name);
-        }
-        if let Some(image) = &p.image {
-            set.insert("image", image);
-        }
-        if let Some(required) = p.required_points {
-            set.insert("requiredPoints", required);
-        }
+        set_some(&mut set, "name", p.name.as_deref());
+        set_some(&mut set, "image", p.image.as_deref());
+        set_some(&mut set, "requiredPoints", p.required_points);
         update_own(&self.docs, "rewards.update", teacher, id, set, now).await
     }
 }

@@ -9,9 +9,9 @@
 
 use mongodb::Database;
 use mongodb::bson::oid::ObjectId;
-use mongodb::bson::{DateTime, Document, doc};
+use mongodb::bson::{DateTime, doc};
 
-use super::{Documents, date, document, index, observe};
+use super::{Documents, date, document, ensure_indexes, index, observe};
 use crate::domain::content::{PresetType, RuleType};
 use crate::domain::{Feedback, Id, Millis, Preset, Rule};
 use crate::store::rows::shared_rows;
@@ -26,9 +26,10 @@ const FEEDBACKS: &str = "feedbacks";
 const RULE_ATTEMPTS: usize = 3;
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
-    observe(
-        "migrate",
-        db.collection::<Document>(PRESETS).create_indexes([
+    ensure_indexes(
+        db,
+        PRESETS,
+        [
             index(
                 doc! { "type": 1, "createdAt": 1, "_id": 1 },
                 "by_type",
@@ -36,18 +37,10 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
             ),
             index(doc! { "createdAt": -1, "_id": -1 }, "created_at", false),
             index(doc! { "image": 1 }, "by_image", false),
-        ]),
+        ],
     )
     .await?;
-    observe(
-        "migrate",
-        db.collection::<Document>(RULES).create_index(index(
-            doc! { "type": 1 },
-            "type_unique",
-            true,
-        )),
-    )
-    .await?;
+    ensure_indexes(db, RULES, [index(doc! { "type": 1 }, "type_unique", true)]).await?;
     Ok(())
 }
 

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use mongodb::bson::doc;
+use mongodb::bson::{Bson, Document, doc};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::event::EventHandler;
 use mongodb::event::command::CommandEvent;
@@ -131,20 +131,8 @@ impl Backend for MongoBackend {
     async fn migrate(&self) -> StoreResult<()> {
         let unique_email = || index(doc! { "email": 1 }, "email_unique", true);
         let newest_first = index(doc! { "createdAt": -1, "_id": -1 }, "created_at", false);
-        observe(
-            "migrate",
-            self.db
-                .collection::<mongodb::bson::Document>(accounts::TEACHERS)
-                .create_indexes([unique_email(), newest_first]),
-        )
-        .await?;
-        observe(
-            "migrate",
-            self.db
-                .collection::<mongodb::bson::Document>(accounts::ADMINS)
-                .create_index(unique_email()),
-        )
-        .await?;
+        ensure_indexes(&self.db, accounts::TEACHERS, [unique_email(), newest_first]).await?;
+        ensure_indexes(&self.db, accounts::ADMINS, [unique_email()]).await?;
         students::create_indexes(&self.db).await?;
         classroom::create_indexes(&self.db).await?;
         assignments::create_indexes(&self.db).await?;
@@ -342,6 +330,26 @@ pub(crate) fn millis(t: mongodb::bson::DateTime) -> crate::domain::Millis {
 
 pub(crate) fn date(m: crate::domain::Millis) -> mongodb::bson::DateTime {
     mongodb::bson::DateTime::from_millis(m.0)
+}
+
+/// Adds a patch's field to its `$set` when the patch sets it; an unset field stays as stored.
+pub(crate) fn set_some(set: &mut Document, name: &str, value: Option<impl Into<Bson>>) {
+    if let Some(value) = value {
+        set.insert(name, value.into());
+    }
+}
+
+/// Creates `indexes` on collection `name`; one that exists already (same keys, same name) is left
+/// as it is, so migrating again changes nothing.
+pub(crate) async fn ensure_indexes(
+    db: &Database,
+    name: &str,
+    indexes: impl IntoIterator<Item = IndexModel>,
+) -> StoreResult<()> {
+    let coll = db.collection::<Document>(name);
+    observe("migrate", coll.create_indexes(indexes))
+        .await
+        .map(drop)
 }
 
 /// An index named `name` on `keys`.

@@ -2,9 +2,9 @@
 
 use mongodb::Database;
 use mongodb::bson::oid::ObjectId;
-use mongodb::bson::{DateTime, Document, doc};
+use mongodb::bson::{DateTime, doc};
 
-use super::{Documents, date, document, index, observe};
+use super::{Documents, date, document, ensure_indexes, index};
 use crate::domain::notification::Notification;
 use crate::domain::{Id, Millis};
 use crate::store::rows::shared_rows;
@@ -13,19 +13,19 @@ use crate::store::{ListQuery, Notifications, Page, StoreResult};
 pub(super) const NOTIFICATIONS: &str = "notifications";
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
-    observe(
-        "migrate",
-        db.collection::<Document>(NOTIFICATIONS).create_indexes([
+    ensure_indexes(
+        db,
+        NOTIFICATIONS,
+        [
             index(
                 doc! { "recipient": 1, "createdAt": -1, "_id": -1 },
                 "by_recipient",
                 false,
             ),
             index(doc! { "recipient": 1, "read": 1 }, "unread", false),
-        ]),
+        ],
     )
     .await
-    .map(drop)
 }
 
 document! {

@@ -18,14 +18,14 @@ use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 
 use super::document::{Documents, document, load as convert};
-use super::{date, index, observe};
+use super::{date, ensure_indexes, index, observe, set_some};
 use crate::domain::payments::{
     Payment, PaymentStatus, Project, ProjectPatch, ProjectStatus, Refund, net_kept,
 };
 use crate::domain::{Id, Millis};
 use crate::store::{
-    ListQuery, Page, PaymentFilter, PaymentOutcome, Payments, RefundRecorded, Settled, StoreError,
-    StoreResult,
+    ListQuery, Page, PaymentFilter, PaymentOutcome, Payments, RefundMade, RefundRecorded, Settled,
+    StoreError, StoreResult,
 };
 
 const PROJECTS: &str = "projects";
@@ -37,18 +37,20 @@ const EVENTS: &str = "stripeevents";
 const ATTEMPTS: u32 = 16;
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
-    observe(
-        "migrate",
-        db.collection::<Document>(PROJECTS).create_indexes([index(
+    ensure_indexes(
+        db,
+        PROJECTS,
+        [index(
             doc! { "teacher": 1, "createdAt": -1, "_id": -1 },
             "by_teacher",
             false,
-        )]),
+        )],
     )
     .await?;
-    observe(
-        "migrate",
-        db.collection::<Document>(PAYMENTS).create_indexes([
+    ensure_indexes(
+        db,
+        PAYMENTS,
+        [
             index(doc! { "intentId": 1 }, "intent_unique", true),
             index(
                 doc! { "project": 1, "createdAt": -1, "_id": -1 },
@@ -57,19 +59,15 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
             ),
             index(doc! { "createdAt": -1, "_id": -1 }, "created_at", false),
             index(doc! { "status": 1, "updatedAt": 1 }, "by_status", false),
-        ]),
+        ],
     )
     .await?;
-    observe(
-        "migrate",
-        db.collection::<Document>(REFUNDS).create_indexes([index(
-            doc! { "createdAt": 1 },
-            "created_at",
-            false,
-        )]),
+    ensure_indexes(
+        db,
+        REFUNDS,
+        [index(doc! { "createdAt": 1 }, "created_at", false)],
     )
     .await
-    .map(drop)
 }
 
 // The stored shapes, one field list each (`document!`). The payment's `credited` marker and
@@ -318,21 +316,11 @@ impl Payments for MongoPayments {
             return Err(conflict);
         }
         let mut set = doc! { "updatedAt": date(now) };
-        if let Some(v) = &patch.title {
-            set.insert("title", v);
-        }
-        if let Some(v) = &patch.description {
-            set.insert("description", v);
-        }
-        if let Some(v) = &patch.class {
-            set.insert("class", v);
-        }
-        if let Some(v) = patch.goal {
-            set.insert("goal", v);
-        }
-        if let Some(v) = &patch.picture {
-            set.insert("picture", v);
-        }
+        set_some(&mut set, "title", patch.title.as_deref());
+        set_some(&mut set, "description", patch.description.as_deref());
+        set_some(&mut set, "class", patch.class.as_deref());
+        set_some(&mut set, "goal", patch.goal);
+        set_some(&mut set, "picture", patch.picture.as_deref());
         let mut filter = own;
         filter.insert("status", ProjectStatus::Open.as_str());
         filter.insert("supporters", 0_i64);
@@ -474,13 +462,8 @@ impl Payments for MongoPayments {
         ))
     }
 
-    async fn record_refund(
-        &self,
-        intent_id: &str,
-        refund_id: &str,
-        amount: i64,
-        now: Millis,
-    ) -> StoreResult<RefundRecorded> {
+    async fn record_refund(&self, refund: &RefundMade, now: Millis) -> StoreResult<RefundRecorded> {
+        let (intent_id, refund_id, amount) = (&refund.intent_id, &refund.refund_id, refund.amount);
         if !key_safe(refund_id) {
             return Ok(RefundRecorded::Refused);
         }

@@ -13,33 +13,34 @@ use mongodb::{Collection, Database};
 
 use super::document::{Documents, document};
 use super::notifications::{NOTIFICATIONS, NotificationDoc};
-use super::{date, index, millis, observe};
+use super::{date, ensure_indexes, index, millis, observe};
 use crate::domain::notification::Notification;
 use crate::domain::{Id, Millis};
-use crate::store::{Device, OutboxRow, OutboxState, Push, StoreError, StoreResult};
+use crate::store::{Device, Lease, OutboxRow, OutboxState, Push, StoreError, StoreResult};
 
 const DEVICES: &str = "push_devices";
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
-    observe(
-        "migrate",
-        db.collection::<Document>(DEVICES).create_index(index(
+    ensure_indexes(
+        db,
+        DEVICES,
+        [index(
             doc! { "account": 1, "registeredAt": 1 },
             "by_account",
             false,
-        )),
+        )],
     )
     .await?;
-    observe(
-        "migrate",
-        db.collection::<Document>(NOTIFICATIONS).create_index(index(
+    ensure_indexes(
+        db,
+        NOTIFICATIONS,
+        [index(
             doc! { "push.state": 1, "createdAt": 1, "_id": 1 },
             "push_outbox",
             false,
-        )),
+        )],
     )
     .await
-    .map(drop)
 }
 
 document! {
@@ -106,8 +107,8 @@ fn to_row(mut d: Document) -> StoreResult<OutboxRow> {
 }
 
 /// The row `id` while `owner` holds its lease.
-fn held(id: &Id, owner: &str) -> Document {
-    doc! { "_id": id.to_object_id(), "push.state": "pending", "push.leaseOwner": owner }
+fn held(lease: &Lease<'_>) -> Document {
+    doc! { "_id": lease.id.to_object_id(), "push.state": "pending", "push.leaseOwner": lease.owner }
 }
 
 #[async_trait::async_trait]
@@ -227,38 +228,38 @@ impl Push for MongoPush {
         docs.into_iter().map(to_row).collect()
     }
 
-    async fn claim(&self, id: &Id, owner: &str, now: Millis, until: Millis) -> StoreResult<bool> {
+    async fn claim(&self, lease: &Lease<'_>, now: Millis, until: Millis) -> StoreResult<bool> {
         observe(
             "push.claim",
             self.notifications.update_one(
                 doc! {
-                    "_id": id.to_object_id(),
+                    "_id": lease.id.to_object_id(),
                     "push.state": OutboxState::Pending.as_str(),
                     "push.dueAt": { "$lte": date(now) },
                     "push.leaseUntil": { "$lte": date(now) },
                 },
-                doc! { "$set": { "push.leaseOwner": owner, "push.leaseUntil": date(until) } },
+                doc! { "$set": { "push.leaseOwner": lease.owner, "push.leaseUntil": date(until) } },
             ),
         )
         .await
         .map(|r| r.modified_count == 1)
     }
 
-    async fn record_sent(&self, id: &Id, owner: &str, sent_to: &[String]) -> StoreResult<bool> {
+    async fn record_sent(&self, lease: &Lease<'_>, sent_to: &[String]) -> StoreResult<bool> {
         observe(
             "push.record_sent",
             self.notifications
-                .update_one(held(id, owner), doc! { "$set": { "push.sentTo": sent_to } }),
+                .update_one(held(lease), doc! { "$set": { "push.sentTo": sent_to } }),
         )
         .await
         .map(|r| r.matched_count == 1)
     }
 
-    async fn finish(&self, id: &Id, owner: &str, state: OutboxState) -> StoreResult<bool> {
+    async fn finish(&self, lease: &Lease<'_>, state: OutboxState) -> StoreResult<bool> {
         observe(
             "push.finish",
             self.notifications.update_one(
-                held(id, owner),
+                held(lease),
                 doc! { "$set": {
                     "push.state": state.as_str(),
                     "push.leaseOwner": Bson::Null,
@@ -270,20 +271,14 @@ impl Push for MongoPush {
         .map(|r| r.modified_count == 1)
     }
 
-    async fn retry_at(
-        &self,
-        id: &Id,
-        owner: &str,
-        attempts: u32,
-        due_at: Millis,
-    ) -> StoreResult<bool> {
+    async fn retry_at(&self, lease: &Lease<'_>, attempts: u32, due: Millis) -> StoreResult<bool> {
         observe(
             "push.retry_at",
             self.notifications.update_one(
-                held(id, owner),
+                held(lease),
                 doc! { "$set": {
                     "push.attempts": attempts as i32,
-                    "push.dueAt": date(due_at),
+                    "push.dueAt": date(due),
                     "push.leaseOwner": Bson::Null,
                     "push.leaseUntil": DateTime::from_millis(0),
                 } },

@@ -3,7 +3,10 @@ use mongodb::bson::{DateTime, Document, doc};
 use mongodb::{Collection, Database};
 
 use super::collections::{STUDENTS, TO_TIDY};
-use super::{Documents, created_between, date, document, index, literal_regex, observe};
+use super::{
+    Documents, created_between, date, document, ensure_indexes, index, literal_regex, observe,
+    set_some,
+};
 use crate::domain::student::StudentPatch;
 use crate::domain::{Id, Millis, Student};
 use crate::store::rows::shared_rows;
@@ -44,9 +47,10 @@ fn first_level() -> i64 {
 }
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
-    observe(
-        "migrate",
-        db.collection::<Document>(STUDENTS).create_indexes([
+    ensure_indexes(
+        db,
+        STUDENTS,
+        [
             index(doc! { "passcodeLookup": 1 }, "passcode_unique", true),
             index(
                 doc! { "teacher": 1, "class": 1, "createdAt": -1 },
@@ -56,10 +60,9 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
             index(doc! { "createdAt": -1, "_id": -1 }, "created_at", false),
             // Settled points moves the job still has to tidy (`points::Ledger::tidy`).
             index(doc! { TO_TIDY: 1 }, "points_to_tidy", false),
-        ]),
+        ],
     )
     .await
-    .map(drop)
 }
 
 /// Moves a teacher's students from class `from` to class `to`; idempotent.
@@ -134,30 +137,11 @@ impl Students for MongoStudents {
 
     async fn update(&self, id: &Id, p: &StudentPatch, now: Millis) -> StoreResult<Option<Student>> {
         let mut set = doc! { "updatedAt": date(now) };
-        if let Some(name) = &p.name {
-            set.insert("name", name);
-        }
-        if let Some(profile) = &p.profile {
-            set.insert("profile", profile);
-        }
-        if let Some(dob) = p.date_of_birth {
-            set.insert("dateOfBirth", date(dob));
-        }
+        set_some(&mut set, "name", p.name.as_deref());
+        set_some(&mut set, "profile", p.profile.as_deref());
+        set_some(&mut set, "dateOfBirth", p.date_of_birth.map(date));
         let update = doc! { "$set": set, "$inc": { "__v": 1 } };
         self.docs.update_by_id("students.update", id, update).await
-    }
-
-    async fn set_passcode(
-        &self,
-        id: &Id,
-        sealed: &str,
-        lookup: &str,
-        now: Millis,
-    ) -> StoreResult<bool> {
-        let set = doc! { "$set": {
-            "passcodeSealed": sealed, "passcodeLookup": lookup, "updatedAt": date(now)
-        } };
-        self.docs.set_by_id("students.set_passcode", id, set).await
     }
 
     async fn count(&self) -> StoreResult<u64> {
@@ -174,16 +158,5 @@ impl Students for MongoStudents {
         self.docs
             .count("students.count_created_between", filter)
             .await
-    }
-
-    async fn rename_class(
-        &self,
-        teacher: &Id,
-        from: &str,
-        to: &str,
-        now: Millis,
-    ) -> StoreResult<u64> {
-        let coll = self.docs.raw().clone_with_type();
-        rename_class(&coll, "students.rename_class", teacher, from, to, now).await
     }
 }

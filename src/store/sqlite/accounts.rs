@@ -158,16 +158,14 @@ impl Teachers for SqliteTeachers {
     }
 
     async fn set_passcode_if_missing(&self, id: &Id, sealed: &str) -> StoreResult<bool> {
-        let (id, sealed) = (id.clone(), sealed.to_owned());
-        self.db
-            .write("teachers.set_passcode_if_missing", move |c| {
-                c.exec(
-                    "UPDATE teachers SET passcode_sealed = ?2 WHERE id = ?1 AND passcode_sealed IS NULL",
-                    params![id, sealed],
-                )
-                .map(|n| n == 1)
-            })
-            .await
+        let sql =
+            "UPDATE teachers SET passcode_sealed = ?2 WHERE id = ?1 AND passcode_sealed IS NULL";
+        let op = "teachers.set_passcode_if_missing";
+        Ok(self
+            .db
+            .execute(op, sql, (id.clone(), sealed.to_owned()))
+            .await?
+            == 1)
     }
 
     async fn count(&self) -> StoreResult<u64> {

@@ -88,6 +88,17 @@ impl Db {
         .await
     }
 
+    /// One statement on the writer; how many rows it changed. The parameters are owned: they cross
+    /// to the blocking pool.
+    pub async fn execute(
+        &self,
+        op: &'static str,
+        sql: &'static str,
+        params: impl Params + Send + 'static,
+    ) -> StoreResult<usize> {
+        self.write(op, move |c| c.exec(sql, params)).await
+    }
+
     /// Runs a short read (an indexed lookup) inline on the calling worker with a read connection.
     pub async fn read<T>(
         &self,

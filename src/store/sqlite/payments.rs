@@ -9,8 +9,8 @@ use crate::domain::payments::{
 };
 use crate::domain::{Id, Millis};
 use crate::store::{
-    ListQuery, Page, PaymentFilter, PaymentOutcome, Payments, RefundRecorded, Settled, StoreError,
-    StoreResult,
+    ListQuery, Page, PaymentFilter, PaymentOutcome, Payments, RefundMade, RefundRecorded, Settled,
+    StoreError, StoreResult,
 };
 
 table!(PROJECTS: Project = "projects" (
@@ -258,14 +258,12 @@ impl Payments for SqlitePayments {
             .await
     }
 
-    async fn record_refund(
-        &self,
-        intent_id: &str,
-        refund_id: &str,
-        amount: i64,
-        now: Millis,
-    ) -> StoreResult<RefundRecorded> {
-        let (intent_id, refund_id) = (intent_id.to_owned(), refund_id.to_owned());
+    async fn record_refund(&self, refund: &RefundMade, now: Millis) -> StoreResult<RefundRecorded> {
+        let (intent_id, refund_id, amount) = (
+            refund.intent_id.clone(),
+            refund.refund_id.clone(),
+            refund.amount,
+        );
         self.db
             .write("payments.refund", move |c| {
                 let tx = c.transaction()?;
@@ -342,16 +340,10 @@ impl Payments for SqlitePayments {
     }
 
     async fn mark_event(&self, event_id: &str, kind: &str, now: Millis) -> StoreResult<bool> {
-        let (event_id, kind) = (event_id.to_owned(), kind.to_owned());
-        self.db
-            .write("payments.mark_event", move |c| {
-                c.exec(
-                    "INSERT OR IGNORE INTO stripe_events (id, type, processed_at) VALUES (?1, ?2, ?3)",
-                    params![event_id, kind, now],
-                )
-                .map(|n| n > 0)
-            })
-            .await
+        let sql =
+            "INSERT OR IGNORE INTO stripe_events (id, type, processed_at) VALUES (?1, ?2, ?3)";
+        let params = (event_id.to_owned(), kind.to_owned(), now);
+        Ok(self.db.execute("payments.mark_event", sql, params).await? > 0)
     }
 
     async fn event_seen(&self, event_id: &str) -> StoreResult<bool> {

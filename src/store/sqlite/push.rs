@@ -8,7 +8,7 @@ use super::notifications::NOTIFICATIONS;
 use super::{Cached, Db};
 use crate::domain::notification::Notification;
 use crate::domain::{Id, Millis};
-use crate::store::{Device, OutboxRow, OutboxState, Platform, Push, StoreResult};
+use crate::store::{Device, Lease, OutboxRow, OutboxState, Platform, Push, StoreResult};
 
 pub(super) struct SqlitePush {
     pub(super) db: Db,
@@ -76,36 +76,23 @@ impl Push for SqlitePush {
     }
 
     async fn unregister(&self, account: &Id, token: &str) -> StoreResult<bool> {
-        let (account, token) = (account.clone(), token.to_owned());
-        self.db
-            .write("push.unregister", move |c| {
-                c.exec(
-                    "DELETE FROM push_devices WHERE account = ?1 AND token = ?2",
-                    params![account, token],
-                )
-                .map(|n| n > 0)
-            })
-            .await
+        let sql = "DELETE FROM push_devices WHERE account = ?1 AND token = ?2";
+        let params = (account.clone(), token.to_owned());
+        Ok(self.db.execute("push.unregister", sql, params).await? > 0)
     }
 
     async fn forget_token(&self, token: &str) -> StoreResult<()> {
-        let token = token.to_owned();
-        self.db
-            .write("push.forget_token", move |c| {
-                c.exec("DELETE FROM push_devices WHERE token = ?1", [token])
-                    .map(drop)
-            })
-            .await
+        let sql = "DELETE FROM push_devices WHERE token = ?1";
+        let params = [token.to_owned()];
+        self.db.execute("push.forget_token", sql, params).await?;
+        Ok(())
     }
 
     async fn forget_account(&self, account: &Id) -> StoreResult<u64> {
-        let account = account.clone();
-        self.db
-            .write("push.forget_account", move |c| {
-                c.exec("DELETE FROM push_devices WHERE account = ?1", [account])
-                    .map(|n| n as u64)
-            })
-            .await
+        let sql = "DELETE FROM push_devices WHERE account = ?1";
+        let params = [account.clone()];
+        let forgotten = self.db.execute("push.forget_account", sql, params).await?;
+        Ok(forgotten as u64)
     }
 
     async fn devices_of(&self, account: &Id) -> StoreResult<Vec<Device>> {
@@ -151,80 +138,40 @@ impl Push for SqlitePush {
             .await
     }
 
-    async fn claim(&self, id: &Id, owner: &str, now: Millis, until: Millis) -> StoreResult<bool> {
-        let (id, owner) = (id.clone(), owner.to_owned());
-        self.db
-            .write("push.claim", move |c| {
-                c.exec(
-                    "UPDATE push_outbox SET lease_owner = ?2, lease_until = ?4 \
-                     WHERE id = ?1 AND state = 'pending' AND due_at <= ?3 AND lease_until <= ?3",
-                    params![id, owner, now, until],
-                )
-                .map(|n| n == 1)
-            })
-            .await
+    async fn claim(&self, lease: &Lease<'_>, now: Millis, until: Millis) -> StoreResult<bool> {
+        let sql = "UPDATE push_outbox SET lease_owner = ?2, lease_until = ?4 \
+             WHERE id = ?1 AND state = 'pending' AND due_at <= ?3 AND lease_until <= ?3";
+        let params = (lease.id.clone(), lease.owner.to_owned(), now, until);
+        Ok(self.db.execute("push.claim", sql, params).await? == 1)
     }
 
-    async fn record_sent(&self, id: &Id, owner: &str, sent_to: &[String]) -> StoreResult<bool> {
-        let (id, owner) = (id.clone(), owner.to_owned());
+    async fn record_sent(&self, lease: &Lease<'_>, sent_to: &[String]) -> StoreResult<bool> {
+        let sql = "UPDATE push_outbox SET sent_to = ?3 WHERE id = ?1 AND lease_owner = ?2";
         let sent_to = serde_json::to_string(sent_to).unwrap_or_else(|_| "[]".into());
-        self.db
-            .write("push.record_sent", move |c| {
-                c.exec(
-                    "UPDATE push_outbox SET sent_to = ?3 WHERE id = ?1 AND lease_owner = ?2",
-                    params![id, owner, sent_to],
-                )
-                .map(|n| n == 1)
-            })
-            .await
+        let params = (lease.id.clone(), lease.owner.to_owned(), sent_to);
+        Ok(self.db.execute("push.record_sent", sql, params).await? == 1)
     }
 
-    async fn finish(&self, id: &Id, owner: &str, state: OutboxState) -> StoreResult<bool> {
-        let (id, owner) = (id.clone(), owner.to_owned());
-        self.db
-            .write("push.finish", move |c| {
-                c.exec(
-                    "UPDATE push_outbox SET state = ?3, lease_owner = NULL, lease_until = 0 \
-                     WHERE id = ?1 AND lease_owner = ?2 AND state = 'pending'",
-                    params![id, owner, state.as_str()],
-                )
-                .map(|n| n == 1)
-            })
-            .await
+    async fn finish(&self, lease: &Lease<'_>, state: OutboxState) -> StoreResult<bool> {
+        let sql = "UPDATE push_outbox SET state = ?3, lease_owner = NULL, lease_until = 0 \
+             WHERE id = ?1 AND lease_owner = ?2 AND state = 'pending'";
+        let params = (lease.id.clone(), lease.owner.to_owned(), state.as_str());
+        Ok(self.db.execute("push.finish", sql, params).await? == 1)
     }
 
-    async fn retry_at(
-        &self,
-        id: &Id,
-        owner: &str,
-        attempts: u32,
-        due_at: Millis,
-    ) -> StoreResult<bool> {
-        let (id, owner) = (id.clone(), owner.to_owned());
-        self.db
-            .write("push.retry_at", move |c| {
-                c.exec(
-                    "UPDATE push_outbox SET attempts = ?3, due_at = ?4, lease_owner = NULL, \
-                     lease_until = 0 WHERE id = ?1 AND lease_owner = ?2 AND state = 'pending'",
-                    params![id, owner, attempts, due_at],
-                )
-                .map(|n| n == 1)
-            })
-            .await
+    async fn retry_at(&self, lease: &Lease<'_>, attempts: u32, due: Millis) -> StoreResult<bool> {
+        let sql = "UPDATE push_outbox SET attempts = ?3, due_at = ?4, lease_owner = NULL, \
+             lease_until = 0 WHERE id = ?1 AND lease_owner = ?2 AND state = 'pending'";
+        let params = (lease.id.clone(), lease.owner.to_owned(), attempts, due);
+        Ok(self.db.execute("push.retry_at", sql, params).await? == 1)
     }
 
     async fn release_all(&self, owner: &str) -> StoreResult<u64> {
-        let owner = owner.to_owned();
-        self.db
-            .write("push.release_all", move |c| {
-                c.exec(
-                    "UPDATE push_outbox SET lease_owner = NULL, lease_until = 0 \
-                     WHERE lease_owner = ?1 AND state = 'pending'",
-                    [owner],
-                )
-                .map(|n| n as u64)
-            })
-            .await
+        let sql = "UPDATE push_outbox SET lease_owner = NULL, lease_until = 0 \
+             WHERE lease_owner = ?1 AND state = 'pending'";
+        let params = [owner.to_owned()];
+        let released = self.db.execute("push.release_all", sql, params).await?;
+        Ok(released as u64)
     }
 
     async fn depth(&self) -> StoreResult<(u64, Option<Millis>)> {

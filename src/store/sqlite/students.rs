@@ -89,26 +89,6 @@ impl Students for SqliteStudents {
             .await
     }
 
-    async fn set_passcode(
-        &self,
-        id: &Id,
-        sealed: &str,
-        lookup: &str,
-        now: Millis,
-    ) -> StoreResult<bool> {
-        let (id, sealed, lookup) = (id.clone(), sealed.to_owned(), lookup.to_owned());
-        self.db
-            .write("students.set_passcode", move |c| {
-                c.exec(
-                    "UPDATE students SET passcode_sealed = ?2, passcode_lookup = ?3, updated_at = ?4 \
-                     WHERE id = ?1",
-                    params![id, sealed, lookup, now],
-                )
-                .map(|n| n == 1)
-            })
-            .await
-    }
-
     async fn count(&self) -> StoreResult<u64> {
         STUDENTS
             .count(&self.db, "students.count", "1", vec![])
@@ -133,21 +113,6 @@ impl Students for SqliteStudents {
         let op = "students.count_created_between";
         STUDENTS
             .count(&self.db, op, CREATED_BETWEEN, vec![boxed(from), boxed(to)])
-            .await
-    }
-
-    async fn rename_class(
-        &self,
-        teacher: &Id,
-        from: &str,
-        to: &str,
-        now: Millis,
-    ) -> StoreResult<u64> {
-        let (teacher, from, to) = (teacher.clone(), from.to_owned(), to.to_owned());
-        self.db
-            .write("students.rename_class", move |c| {
-                rename_class(c, &teacher, &from, &to, now)
-            })
             .await
     }
 }

@@ -79,28 +79,16 @@ impl RefreshTokens for SqliteRefreshTokens {
     }
 
     async fn revoke_family(&self, family: &str) -> StoreResult<()> {
-        let family = family.to_owned();
-        self.db
-            .write("refresh_tokens.revoke_family", move |c| {
-                c.exec(
-                    "UPDATE refresh_tokens SET revoked = 1 WHERE family = ?1",
-                    [family],
-                )
-                .map(drop)
-            })
-            .await
+        let sql = "UPDATE refresh_tokens SET revoked = 1 WHERE family = ?1";
+        let op = "refresh_tokens.revoke_family";
+        self.db.execute(op, sql, [family.to_owned()]).await?;
+        Ok(())
     }
 
     async fn revoke_account(&self, account_id: &Id) -> StoreResult<()> {
-        let id = account_id.clone();
-        self.db
-            .write("refresh_tokens.revoke_account", move |c| {
-                c.exec(
-                    "UPDATE refresh_tokens SET revoked = 1 WHERE account_id = ?1",
-                    [id],
-                )
-                .map(drop)
-            })
-            .await
+        let sql = "UPDATE refresh_tokens SET revoked = 1 WHERE account_id = ?1";
+        let op = "refresh_tokens.revoke_account";
+        self.db.execute(op, sql, [account_id.clone()]).await?;
+        Ok(())
     }
 }

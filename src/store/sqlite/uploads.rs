@@ -1,4 +1,4 @@
-use rusqlite::{OptionalExtension, params};
+use rusqlite::OptionalExtension;
 
 use super::{Cached, Db};
 use crate::domain::{Id, Millis};
@@ -11,18 +11,11 @@ pub(super) struct SqliteUploads {
 #[async_trait::async_trait]
 impl Uploads for SqliteUploads {
     async fn record(&self, name: &str, owner: &Id, at: Millis) -> StoreResult<()> {
-        let (name, owner) = (name.to_owned(), owner.clone());
-        self.db
-            .write("uploads.record", move |c| {
-                c.exec(
-                    "INSERT INTO uploads (name, owner, created_at) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, \
-                     created_at = excluded.created_at",
-                    params![name, owner, at],
-                )
-                .map(drop)
-            })
-            .await
+        let sql = "INSERT INTO uploads (name, owner, created_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, created_at = excluded.created_at";
+        let params = (name.to_owned(), owner.clone(), at);
+        self.db.execute("uploads.record", sql, params).await?;
+        Ok(())
     }
 
     async fn owner(&self, name: &str) -> StoreResult<Option<Id>> {
@@ -38,12 +31,9 @@ impl Uploads for SqliteUploads {
     }
 
     async fn forget(&self, name: &str) -> StoreResult<()> {
-        let name = name.to_owned();
-        self.db
-            .write("uploads.forget", move |c| {
-                c.exec("DELETE FROM uploads WHERE name = ?1", [name])
-                    .map(drop)
-            })
-            .await
+        let sql = "DELETE FROM uploads WHERE name = ?1";
+        let params = [name.to_owned()];
+        self.db.execute("uploads.forget", sql, params).await?;
+        Ok(())
     }
 }

@@ -35,14 +35,7 @@ async fn racing_transitions_apply_once(db: Db) {
         join_all((0..RACERS).map(|_| app.patch(&approve, Some(&c.teacher.token), json!({})))).await;
     assert_eq!(tally(&results), (1, RACERS - 1), "approve");
 
-    let student = app
-        .state
-        .store
-        .students
-        .by_id(&c.student.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let student = app.stored_student(&c.student.id).await;
     assert_eq!(
         (student.points, student.pending_points, student.level),
         (170, 0, 2)
@@ -81,14 +74,7 @@ async fn racing_transitions_apply_once(db: Db) {
     .await;
     assert_eq!(tally(&results), (1, RACERS - 1), "claim");
 
-    let student = app
-        .state
-        .store
-        .students
-        .by_id(&c.student.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let student = app.stored_student(&c.student.id).await;
     // The level follows the points earned (170), which a claim does not lower.
     assert_eq!(
         (

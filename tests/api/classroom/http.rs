@@ -210,14 +210,7 @@ async fn class_rename_carries_to_students(db: Db) {
     let Res { body, .. } = app.get("/student/class/Class%207", Some(&t.token)).await;
     assert_eq!(body["pagination"]["total"], 1, "other classes untouched");
     // Another teacher's class of the same name and its students are untouched.
-    let s = app
-        .state
-        .store
-        .students
-        .by_id(&foreign.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let s = app.stored_student(&foreign.id).await;
     assert_eq!(s.class, "Class 5 / A");
 
     // New students join the class by its new name; the old name no longer exists.

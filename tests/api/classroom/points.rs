@@ -13,6 +13,7 @@ use serde_json::json;
 use super::assignments::{Classroom, assign, classroom, profile};
 use crate::on_both_stores;
 use crate::support::shapes::id;
+use crate::support::store::database;
 use crate::support::{Db, Kv, Res, TestApp, User, spawn_app};
 
 /// `(points, pendingPoints, earnedPoints, level, rewards)` as the student's profile shows them.
@@ -241,19 +242,16 @@ async fn mongo_interrupted_moves_are_credited_once() {
 
     // The jobs tidied the student: no settled keys are left behind.
     race(&app, &other).await;
-    let raw = mongodb::Client::with_uri_str(match &app.state.config.database {
-        educoin::config::DatabaseConfig::Mongo { url } => url.expose_secret().to_owned(),
-        _ => unreachable!(),
-    })
-    .await
-    .unwrap()
-    .default_database()
-    .unwrap()
-    .collection::<mongodb::bson::Document>("students")
-    .find_one(mongodb::bson::doc! { "_id": c.student.id.to_object_id() })
-    .await
-    .unwrap()
-    .unwrap();
+    let educoin::config::DatabaseConfig::Mongo { url } = &app.state.config.database else {
+        unreachable!()
+    };
+    let raw = database(url.expose_secret())
+        .await
+        .collection::<mongodb::bson::Document>("students")
+        .find_one(mongodb::bson::doc! { "_id": c.student.id.to_object_id() })
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!raw.contains_key("pointsOps"), "{raw}");
     assert!(!raw.contains_key("pointsToTidy"), "{raw}");
 }

@@ -89,14 +89,7 @@ async fn a_weekly_task_opens_once_next_week(db: Db) {
     assert_eq!(race(&app, due2).await, 1);
     assert_eq!(race(&app, due2).await, 0);
     assert_eq!(assignments_of(&app, &c.student).await.len(), 3);
-    let p = app
-        .state
-        .store
-        .students
-        .by_id(&c.student.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let p = app.stored_student(&c.student.id).await;
     assert_eq!(p.points, 30);
 }
 

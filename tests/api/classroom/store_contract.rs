@@ -7,11 +7,13 @@ use educoin::domain::classroom::{
 };
 use educoin::domain::{Category, Class, Id, Millis, Reward, Student, Task};
 use educoin::store::{ClassDelete, ClassUpdate, ListQuery, Store, StoreError};
-use secrecy::SecretString;
 
 use crate::on_both_stores;
-use crate::support::store::{SQLITE_FILE, open_store as open, teacher_record};
-use crate::support::{Db, services};
+use crate::support::Db;
+use crate::support::store::{
+    SQLITE_FILE, mongo_store_and_database, open_store as open, stored_reward, stored_task,
+    teacher_record,
+};
 
 pub(super) async fn a_teacher(store: &Store) -> Id {
     let id = Id::generate();
@@ -242,26 +244,7 @@ async fn class_update_is_conditional_and_renames_students(db: Db) {
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
     assert_eq!(store.classes.by_id(&k.id).await.unwrap(), Some(updated));
-    assert_eq!(class_of(s1.id.clone()).await, "New");
-
-    // The students' rename on its own: idempotent, scoped to the teacher.
-    assert_eq!(
-        store
-            .students
-            .rename_class(&t, "New", "Newer", NOW)
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        store
-            .students
-            .rename_class(&t, "New", "Newer", NOW)
-            .await
-            .unwrap(),
-        0
-    );
-    assert_eq!(class_of(s1.id).await, "Newer");
+    assert_eq!(class_of(s1.id).await, "New");
     assert_eq!(class_of(foreign.id).await, "Old");
 }
 
@@ -469,23 +452,12 @@ async fn categories_tasks_rewards_round_trip(db: Db) {
 async fn mongo_interrupted_rename_is_finished_later() {
     use mongodb::bson::{Document, doc};
 
-    let url = services::fresh_mongodb_url();
-    let store = Store::open(&DatabaseConfig::Mongo {
-        url: SecretString::from(url.clone()),
-    })
-    .await
-    .unwrap();
-    store.backend.migrate().await.unwrap();
+    let (store, raw) = mongo_store_and_database().await;
     let t = a_teacher(&store).await;
     let k = class(&t, "Old", 1);
     store.classes.insert(&k).await.unwrap();
     let s = a_student(&store, &t, "Old").await;
-    let classes = mongodb::Client::with_uri_str(&url)
-        .await
-        .unwrap()
-        .default_database()
-        .unwrap()
-        .collection::<Document>("classes");
+    let classes = raw.collection::<Document>("classes");
     let interrupt = |from: &'static str, to: &'static str| {
         let classes = classes.clone();
         let id = k.id.to_object_id();
@@ -543,45 +515,6 @@ on_both_stores!(
     level_follows_points_earned,
 );
 
-/// A task of `t` worth `points` and a reward costing `price`, for the points tests below.
-async fn task_and_reward(store: &Store, t: &Id, points: i64, price: i64) -> (Task, Reward) {
-    let category = Category {
-        id: Id::generate(),
-        name: "Points".into(),
-        image: "/images/star.png".into(),
-        teacher: t.clone(),
-        created_at: Millis(1_700_000_000_000),
-        updated_at: Millis(1_700_000_000_000),
-        version: 0,
-    };
-    store.categories.insert(&category).await.unwrap();
-    let task = Task {
-        id: Id::generate(),
-        name: "Help".into(),
-        points,
-        category: category.id.clone(),
-        kind: TaskType::Good,
-        repeat: Repeat::Monthly,
-        teacher: t.clone(),
-        created_at: Millis(1_700_000_000_000),
-        updated_at: Millis(1_700_000_000_000),
-        version: 0,
-    };
-    store.tasks.insert(&task).await.unwrap();
-    let reward = Reward {
-        id: Id::generate(),
-        name: "Prize".into(),
-        image: "/images/gift.png".into(),
-        required_points: price,
-        teacher: t.clone(),
-        created_at: Millis(1_700_000_000_000),
-        updated_at: Millis(1_700_000_000_000),
-        version: 0,
-    };
-    store.rewards.insert(&reward).await.unwrap();
-    (task, reward)
-}
-
 /// Achieves and approves a fresh assignment of `task` worth `points`.
 async fn complete(store: &Store, t: &Id, s: &Id, task: &Id, points: i64) -> TaskAssignment {
     let now = Millis::now();
@@ -614,13 +547,14 @@ async fn level_follows_points_earned(db: Db) {
     let (store, _dir) = open(db).await;
     let t = a_teacher(&store).await;
     let s = a_student(&store, &t, "Class 5").await.id;
-    let (task, reward) = task_and_reward(&store, &t, 250, 200).await;
-    complete(&store, &t, &s, &task.id, 250).await;
+    let task = stored_task(&store, &t, 250).await;
+    let reward = stored_reward(&store, &t, 200).await;
+    complete(&store, &t, &s, &task, 250).await;
     assert_eq!(balances(&store, &s).await, (250, 0, 250, 3, 0));
 
     let offer = RewardAssignment {
         id: Id::generate(),
-        reward: reward.id.clone(),
+        reward: reward.clone(),
         student: s.clone(),
         teacher: t.clone(),
         status: RewardStatus::Unclaimed,
@@ -639,7 +573,7 @@ async fn level_follows_points_earned(db: Db) {
     assert!(claimed.is_ok(), "{claimed:?}");
     assert_eq!(balances(&store, &s).await, (50, 0, 250, 3, 1));
 
-    complete(&store, &t, &s, &task.id, -180).await;
+    complete(&store, &t, &s, &task, -180).await;
     assert_eq!(balances(&store, &s).await, (-130, 0, 70, 1, 1));
     // Nothing is left pending on either store after transitions that did not fail.
     assert_eq!(
@@ -654,11 +588,11 @@ async fn sqlite_migration_fills_in_earned_points() {
     let (store, dir) = open(Db::Sqlite).await;
     let t = a_teacher(&store).await;
     let s = a_student(&store, &t, "Class 5").await.id;
-    let (task, _) = task_and_reward(&store, &t, 0, 0).await;
-    complete(&store, &t, &s, &task.id, 120).await;
-    complete(&store, &t, &s, &task.id, 130).await;
-    complete(&store, &t, &s, &task.id, -40).await;
-    let open_only = TaskAssignment::open(&task.id, &s, &t, None, Millis::now());
+    let task = stored_task(&store, &t, 0).await;
+    complete(&store, &t, &s, &task, 120).await;
+    complete(&store, &t, &s, &task, 130).await;
+    complete(&store, &t, &s, &task, -40).await;
+    let open_only = TaskAssignment::open(&task, &s, &t, None, Millis::now());
     store.task_assignments.insert(&open_only).await.unwrap();
     let achieved = store
         .task_assignments
@@ -693,24 +627,13 @@ async fn sqlite_migration_fills_in_earned_points() {
 async fn mongo_start_fills_in_earned_points() {
     use mongodb::bson::{Document, doc};
 
-    let url = services::fresh_mongodb_url();
-    let store = Store::open(&DatabaseConfig::Mongo {
-        url: SecretString::from(url.clone()),
-    })
-    .await
-    .unwrap();
-    store.backend.migrate().await.unwrap();
+    let (store, raw) = mongo_store_and_database().await;
     let t = a_teacher(&store).await;
     let s = a_student(&store, &t, "Class 5").await.id;
-    let (task, _) = task_and_reward(&store, &t, 0, 0).await;
-    complete(&store, &t, &s, &task.id, 120).await;
-    complete(&store, &t, &s, &task.id, -20).await;
-    let students = mongodb::Client::with_uri_str(&url)
-        .await
-        .unwrap()
-        .default_database()
-        .unwrap()
-        .collection::<Document>("students");
+    let task = stored_task(&store, &t, 0).await;
+    complete(&store, &t, &s, &task, 120).await;
+    complete(&store, &t, &s, &task, -20).await;
+    let students = raw.collection::<Document>("students");
     students
         .update_one(
             doc! { "_id": s.to_object_id() },

@@ -8,6 +8,7 @@ use educoin::config::DatabaseConfig;
 use secrecy::ExposeSecret;
 
 use crate::support::TestApp;
+use crate::support::store::database;
 
 /// How many files the server's store holds (uploads directory or GridFS), to prove that a
 /// refused upload left none behind.
@@ -20,12 +21,8 @@ pub async fn stored_files(api: &TestApp) -> usize {
             }
         }
         DatabaseConfig::Mongo { url } => {
-            let client = mongodb::Client::with_uri_str(url.expose_secret())
+            let n = database(url.expose_secret())
                 .await
-                .unwrap();
-            let n = client
-                .default_database()
-                .expect("the test URL names a database")
                 .collection::<mongodb::bson::Document>("images.files")
                 .count_documents(mongodb::bson::doc! {})
                 .await

@@ -135,6 +135,12 @@ fn init_logs() {
 }
 
 impl TestApp {
+    /// A student as the server's store holds it (balances, class), read past the API.
+    pub async fn stored_student(&self, id: &educoin::domain::Id) -> educoin::domain::Student {
+        let found = self.state.store.students.by_id(id).await.unwrap();
+        found.expect("the student is stored")
+    }
+
     /// The server's clock: follows real time until a test moves it (`advance`, `set`).
     pub fn clock(&self) -> &TestClock {
         &self.clock

@@ -30,6 +30,26 @@ pub async fn open_store(db: Db) -> (Store, tempfile::TempDir) {
     (store, dir)
 }
 
+/// A migrated MongoDB store and its database as the driver sees it, for the tests that write what
+/// the store never would (an interrupted move, a document from before a field existed).
+pub async fn mongo_store_and_database() -> (Store, mongodb::Database) {
+    let url = services::fresh_mongodb_url();
+    let config = DatabaseConfig::Mongo {
+        url: SecretString::from(url.clone()),
+    };
+    let store = Store::open(&config).await.unwrap();
+    store.backend.migrate().await.unwrap();
+    (store, database(&url).await)
+}
+
+/// The database a MongoDB URL names, through the driver.
+pub async fn database(url: &str) -> mongodb::Database {
+    let client = mongodb::Client::with_uri_str(url).await.unwrap();
+    client
+        .default_database()
+        .expect("the test URL names a database")
+}
+
 /// A fixed instant far from the wall clock, so that a stamp taken from the clock instead of
 /// the given `now` shows.
 pub const T0: Millis = Millis(1_900_000_000_000);
