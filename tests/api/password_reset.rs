@@ -4,15 +4,14 @@
 //! password with `reset-password`. Needs `python3` with aiosmtpd
 //! (`python3 -m pip install 'aiosmtpd==1.4.6'`); without it the tests fail and say so.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::on_both_caches;
-use crate::support::services::{die_with_parent, free_port};
+use crate::support::services::start_ready_peer;
 use crate::support::{Db, Kv, TestApp, spawn_app_with};
 
 const ADMIN: &str = "root@educoin.test";
@@ -31,7 +30,6 @@ struct SmtpSink {
 
 impl SmtpSink {
     fn start() -> SmtpSink {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/services/smtp_sink.py");
         let probe = Command::new("python3")
             .args(["-c", "import aiosmtpd"])
             .output()
@@ -44,35 +42,16 @@ impl SmtpSink {
         );
         let dir = tempfile::tempdir().unwrap();
         let mailbox = dir.path().join("mail.jsonl");
-        // A port picked free may be taken by the time the sink binds it: try a few.
-        for _ in 0..5 {
-            let port = free_port();
-            let mut cmd = Command::new("python3");
-            cmd.arg(&script)
-                .arg(port.to_string())
-                .arg(&mailbox)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null());
-            die_with_parent(&mut cmd);
-            let mut child = cmd.spawn().expect("start tests/services/smtp_sink.py");
-            let mut line = String::new();
-            let read = BufReader::new(child.stdout.take().expect("sink stdout"))
-                .read_line(&mut line)
-                .unwrap_or(0);
-            if read > 0 && line.trim() == "READY" {
-                // The sink answers SMTP only once Controller.start() returned; check it accepts.
-                std::net::TcpStream::connect(("127.0.0.1", port)).expect("the SMTP sink accepts");
-                return SmtpSink {
-                    child,
-                    port,
-                    mailbox,
-                    _dir: dir,
-                };
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+        let (child, port) =
+            start_ready_peer("python3", "smtp_sink.py", &[mailbox.to_str().unwrap()]);
+        // The sink answers SMTP only once Controller.start() returned; check it accepts.
+        std::net::TcpStream::connect(("127.0.0.1", port)).expect("the SMTP sink accepts");
+        SmtpSink {
+            child,
+            port,
+            mailbox,
+            _dir: dir,
         }
-        panic!("tests/services/smtp_sink.py did not start (5 tries)");
     }
 
     fn messages(&self) -> Vec<Value> {

@@ -3,16 +3,15 @@
 //! reports to `tests/services/sentry_sink.py` (envelopes parsed by the official `sentry-sdk`).
 //! A missing Python package fails these tests; it never skips them.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::support::accounts::{SUPER_EMAIL, SUPER_PASSWORD};
-use crate::support::services::{die_with_parent, free_port};
+use crate::support::services::{die_with_parent, free_port, start_ready_peer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_educoin");
 
@@ -37,37 +36,15 @@ impl Receiver {
              (scripts/test.sh installs tests/services/requirements.txt)\n{}",
             String::from_utf8_lossy(&probe.stderr)
         );
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/services")
-            .join(script);
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("received.jsonl");
-        for _ in 0..5 {
-            let port = free_port();
-            let mut cmd = Command::new("python3");
-            cmd.arg(&path)
-                .arg(port.to_string())
-                .arg(&out)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::inherit());
-            die_with_parent(&mut cmd);
-            let mut child = cmd.spawn().expect("start the receiver");
-            let mut line = String::new();
-            let read = BufReader::new(child.stdout.take().unwrap())
-                .read_line(&mut line)
-                .unwrap_or(0);
-            if read > 0 && line.trim() == "READY" {
-                return Receiver {
-                    child,
-                    port,
-                    out,
-                    _dir: dir,
-                };
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+        let (child, port) = start_ready_peer("python3", script, &[out.to_str().unwrap()]);
+        Receiver {
+            child,
+            port,
+            out,
+            _dir: dir,
         }
-        panic!("{script} did not start (5 tries)");
     }
 
     fn received(&self) -> Vec<Value> {
