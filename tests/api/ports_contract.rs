@@ -291,8 +291,9 @@ async fn racing_achieves_move_points_once(db: Db) {
     let a = assignment(&task, &s, &t, 1);
     store.task_assignments.insert(&a).await.unwrap();
     let now = Millis(T0.0 + 1_000);
+    // 50 callers: fewer let a non-atomic conditional write through too rarely to see.
     let results =
-        join_all((0..12).map(|_| store.task_assignments.achieve(&s, &a.id, 40, now))).await;
+        join_all((0..50).map(|_| store.task_assignments.achieve(&s, &a.id, 40, now))).await;
     let done = results
         .iter()
         .filter(|r| matches!(r, Ok(Transition::Done(_))))
@@ -401,12 +402,12 @@ async fn racing_claims_never_overdraw(db: Db) {
         store.reward_assignments.insert(o).await.unwrap();
     }
     let now = Millis(T0.0 + 1_000);
-    // Each offer claimed three times at once: 12 calls, points for two claims.
+    // Each offer claimed twelve times at once: 48 calls, points for two claims.
     let results = join_all(
         offers
             .iter()
             .cycle()
-            .take(12)
+            .take(48)
             .map(|o| store.reward_assignments.claim(&s, &o.id, 40, now)),
     )
     .await;
