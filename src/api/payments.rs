@@ -381,7 +381,8 @@ impl PaymentsApi {
     /// Starts a card payment toward an open project (no account needed). Answers Stripe's
     /// `clientSecret` and the `publishableKey` for Stripe.js, which takes the card. The amount
     /// (cents) must be within MINIMUM..MAXIMUM_PAYMENT_AMOUNT and at most what reaches the goal
-    /// with the platform's fee; a closed, funded or fulfilled project is 409. The same
+    /// with the platform's fee; a closed, funded or fulfilled project is 409, and so is a project
+    /// edited while the intent was being checked (nothing is recorded; try again). The same
     /// `Idempotency-Key` returns the same PaymentIntent at Stripe. Limited per address and per
     /// project (429).
     #[oai(path = "/fund/:id/payment-intent", method = "post")]

@@ -333,18 +333,19 @@ impl Payments for MongoPayments {
         filter.insert("status", ProjectStatus::Open.as_str());
         filter.insert("supporters", 0_i64);
         filter.insert(PAYMENT_STARTED, doc! { "$ne": true });
-        let updated = observe(
+        // `updateOne` then a read: jongodb's `findAndModify` is not atomic (see `credit`), and an
+        // edit must never pass a hold that landed between its match and its write.
+        let edited = observe(
             op,
             self.projects
                 .raw()
-                .find_one_and_update(filter, doc! { "$set": set, "$inc": { "__v": 1_i64 } })
-                .return_document(ReturnDocument::After),
+                .update_one(filter, doc! { "$set": set, "$inc": { "__v": 1_i64 } }),
         )
         .await?;
-        match updated {
-            Some(d) => Ok(Some(d.try_into()?)),
-            None => Err(conflict),
+        if edited.matched_count == 0 {
+            return Err(conflict);
         }
+        self.projects.by_id(op, id).await
     }
 
     async fn hold_for_payment(&self, id: &Id, version: i64) -> StoreResult<PaymentHold> {
