@@ -27,7 +27,7 @@ use crate::http::input::{integer, list_query, parse, parse_optional, path_id, re
 use crate::http::{ApiError, ApiResult, Envelope};
 use crate::payments::stripe::{StripeClient, StripeError};
 use crate::state::AppState;
-use crate::store::{ListQuery, PaymentFilter, StoreError};
+use crate::store::{ListQuery, PaymentFilter, PaymentHold, StoreError};
 
 pub struct PaymentsApi;
 
@@ -381,7 +381,8 @@ impl PaymentsApi {
     /// Starts a card payment toward an open project (no account needed). Answers Stripe's
     /// `clientSecret` and the `publishableKey` for Stripe.js, which takes the card. The amount
     /// (cents) must be within MINIMUM..MAXIMUM_PAYMENT_AMOUNT and at most what reaches the goal
-    /// with the platform's fee; a closed, funded or fulfilled project is 409. The same
+    /// with the platform's fee; a closed, funded or fulfilled project is 409, and so is a project
+    /// edited while the intent was being checked (nothing is recorded; try again). The same
     /// `Idempotency-Key` returns the same PaymentIntent at Stripe. Limited per address and per
     /// project (429).
     #[oai(path = "/fund/:id/payment-intent", method = "post")]
@@ -427,6 +428,23 @@ impl PaymentsApi {
             policy.fee_basis_points,
         )
         .map_err(|why| amount_refused(why, &project.currency))?;
+        // The amount was checked against the project as read; an edit landing before the payment
+        // is recorded would change the goal under it. The mark holds the project as it was read
+        // (edits are refused from now on), or tells that it changed since.
+        match state
+            .store
+            .payments
+            .hold_for_payment(&project.id, project.version)
+            .await?
+        {
+            PaymentHold::Held => {}
+            PaymentHold::Changed => {
+                return Err(ApiError::Conflict(
+                    "The project changed while this payment was being prepared; reload it and try again."
+                        .into(),
+                ));
+            }
+        }
         // Counted once the request is valid (so typos do not spend it) and before Stripe is asked.
         // A reservation kept as spent (`failed`) is a count that an attempt refused on one key
         // gives back on the others: one address hammering a project cannot spend its budget.

@@ -18,7 +18,9 @@ pub use ports::{
 };
 pub use ports::{Device, Lease, OutboxRow, OutboxState, Platform, Push};
 pub use ports::{Feedbacks, Presets, Rules, Uploads};
-pub use ports::{PaymentFilter, PaymentOutcome, Payments, RefundMade, RefundRecorded, Settled};
+pub use ports::{
+    PaymentFilter, PaymentHold, PaymentOutcome, Payments, RefundMade, RefundRecorded, Settled,
+};
 use secrecy::ExposeSecret;
 
 use crate::config::DatabaseConfig;

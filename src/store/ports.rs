@@ -448,6 +448,15 @@ pub enum RefundRecorded {
     NoSuchPayment,
 }
 
+/// What [`Payments::hold_for_payment`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentHold {
+    /// The project is still at the version read: it is marked, and edits are refused from now on.
+    Held,
+    /// It changed since it was read (edited, closed, funded) or is gone; nothing was written.
+    Changed,
+}
+
 /// Filters of the admin's payment list.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PaymentFilter {
@@ -474,7 +483,7 @@ pub trait Payments: Send + Sync {
         q: &ListQuery,
     ) -> StoreResult<Page<crate::domain::payments::Project>>;
     /// Applies `patch` to the teacher's open project while it has no payment at all (not even an
-    /// unfinished intent). `Ok(None)`: no such project of this teacher; `Err(Conflict)` (entity
+    /// unfinished intent, nor one being prepared: [`Payments::hold_for_payment`]). `Ok(None)`: no such project of this teacher; `Err(Conflict)` (entity
     /// "a project", field "payments"): it has payments or is not open.
     async fn update_project(
         &self,
@@ -483,6 +492,10 @@ pub trait Payments: Send + Sync {
         patch: &crate::domain::payments::ProjectPatch,
         now: Millis,
     ) -> StoreResult<Option<crate::domain::payments::Project>>;
+    /// Marks the project as taking a payment if it is still at `version` (the one an intent's
+    /// amount was checked against), so that no edit lands between that check and the payment's
+    /// insert. Does not change the version: racing intents on one project all pass.
+    async fn hold_for_payment(&self, id: &Id, version: i64) -> StoreResult<PaymentHold>;
     /// Moves the project from one of `from` to `to`; `None` when it is not in one of `from` (or
     /// does not exist).
     async fn set_project_status(

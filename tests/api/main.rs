@@ -16,6 +16,7 @@ mod hashing_memory;
 mod http_edge;
 mod images;
 mod input_edges;
+mod jongodb_probe;
 mod lifecycle;
 mod login_limits;
 mod password_reset;

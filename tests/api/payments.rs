@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use educoin::clock::Clock;
 use educoin::domain::Id;
+use educoin::store::PaymentHold;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -941,7 +942,38 @@ mod sqlite_only {
     }
 }
 
+/// An intent holds the project it checked its amount against before it asks Stripe; an edit while
+/// that intent is in flight (held, its payment not recorded yet) is refused and changes nothing,
+/// and further intents still pass (the hold keeps the version). The stale side, an edit between
+/// the intent's read and its hold, is the port test `an_intent_holds_the_project_it_checked`.
+async fn an_edit_racing_an_intent_in_flight_is_refused(db: Db) {
+    let stripe = LocalStripe::start();
+    let app = app_with_stripe(db, &stripe, |_| {}).await;
+    let teacher = app.stored_teacher("Ms Honey").await;
+    let p = project(&app, &teacher, 1000).await;
+    let id = Id::parse(&p).unwrap();
+    let payments = &app.state.store.payments;
+    let read = payments.project(&id).await.unwrap().unwrap();
+    assert_eq!(
+        payments.hold_for_payment(&id, read.version).await.unwrap(),
+        PaymentHold::Held
+    );
+    let res = app
+        .patch(
+            &format!("/project/{p}"),
+            Some(&teacher.token),
+            json!({"goal": 5}),
+        )
+        .await;
+    assert_eq!(res.status, 409, "{}", res.text);
+    assert_eq!(payments.project(&id).await.unwrap(), Some(read));
+    intent(&app, &p, "k-after-hold", json!({"amount": 1250}))
+        .await
+        .ok();
+}
+
 crate::on_both_stores!(
+    an_edit_racing_an_intent_in_flight_is_refused,
     a_supporter_pays_and_the_signed_webhook_credits_the_project_once,
     a_supporter_pays_through_the_page_in_chromium,
     twenty_concurrent_deliveries_apply_once_and_order_does_not_matter,

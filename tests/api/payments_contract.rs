@@ -5,7 +5,8 @@
 use educoin::domain::payments::{Payment, PaymentStatus, Project, ProjectPatch, ProjectStatus};
 use educoin::domain::{Id, Millis};
 use educoin::store::{
-    ListQuery, PaymentFilter, PaymentOutcome, RefundMade, RefundRecorded, Store, StoreError,
+    ListQuery, PaymentFilter, PaymentHold, PaymentOutcome, RefundMade, RefundRecorded, Store,
+    StoreError,
 };
 use futures_util::future::join_all;
 
@@ -61,6 +62,57 @@ async fn setup(db: Db, goal: i64) -> (Store, tempfile::TempDir, Project) {
 
 fn out(status: PaymentStatus) -> PaymentOutcome {
     PaymentOutcome { status }
+}
+
+/// An intent checks its amount against the project as it read it, then holds it at that version
+/// before asking Stripe: an edit in between makes the hold fail (stale), and an edit after the
+/// hold is refused. The hold keeps the version, so racing intents all pass.
+async fn an_intent_holds_the_project_it_checked(db: Db) {
+    let (store, _dir, p) = setup(db, 10_000).await;
+    let s = &store.payments;
+    let read = s.project(&p.id).await.unwrap().unwrap();
+    let patch = ProjectPatch {
+        goal: Some(500),
+        ..Default::default()
+    };
+    let edited = s
+        .update_project(&p.id, &p.teacher, &patch, Millis(T0.0 + 1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        s.hold_for_payment(&p.id, read.version).await.unwrap(),
+        PaymentHold::Changed,
+        "the goal changed under the check"
+    );
+    assert_eq!(s.project(&p.id).await.unwrap(), Some(edited.clone()));
+    let edited = s
+        .update_project(&p.id, &p.teacher, &patch, Millis(T0.0 + 2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        edited.version,
+        read.version + 2,
+        "a failed hold wrote nothing"
+    );
+
+    let holds = join_all((0..10).map(|_| s.hold_for_payment(&p.id, edited.version))).await;
+    assert!(
+        holds.iter().all(|h| matches!(h, Ok(PaymentHold::Held))),
+        "{holds:?}"
+    );
+    let err = s
+        .update_project(&p.id, &p.teacher, &patch, Millis(T0.0 + 3))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    assert_eq!(s.project(&p.id).await.unwrap(), Some(edited));
+    assert_eq!(
+        s.hold_for_payment(&Id::generate(), 0).await.unwrap(),
+        PaymentHold::Changed,
+        "no such project"
+    );
 }
 
 async fn projects_round_trip_and_edit_only_while_unpaid(db: Db) {
@@ -366,6 +418,7 @@ async fn events_are_marked_once_and_lists_filter(db: Db) {
 }
 
 on_both_stores!(
+    an_intent_holds_the_project_it_checked,
     projects_round_trip_and_edit_only_while_unpaid,
     a_duplicate_intent_is_a_conflict,
     racing_successes_credit_once_and_fund_at_the_goal,

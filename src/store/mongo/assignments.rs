@@ -11,7 +11,6 @@ use std::sync::Arc;
 use futures_util::TryStreamExt;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{DateTime, Document, doc};
-use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 use serde::de::DeserializeOwned;
 
@@ -157,14 +156,14 @@ impl MongoTaskAssignments {
             filter.extend(points::nothing_pending());
             let mut set = set.clone();
             set.extend(points::pending_fields(&key));
-            let updated = exec!(
+            let passed = exec!(
                 s,
                 self.docs
                     .raw()
-                    .find_one_and_update(filter, doc! { "$set": set, "$inc": { "__v": 1 } })
-                    .return_document(ReturnDocument::After)
+                    .update_one(filter, doc! { "$set": set, "$inc": { "__v": 1 } })
             )?;
-            if let Some(updated) = updated {
+            if passed.matched_count == 1 {
+                let updated = self.after_gate(s, id, own, &key).await?;
                 if let Some(p) = updated.pending() {
                     self.ledger.settle(s, &p, now).await?;
                 }
@@ -180,6 +179,17 @@ impl MongoTaskAssignments {
                 _ => return Ok((false, current)),
             }
         }
+    }
+
+    /// The assignment as the gate that wrote `key` left it (its move maybe settled since).
+    async fn after_gate(
+        &self,
+        s: &mut Session<'_>,
+        id: &ObjectId,
+        own: &Document,
+        key: &str,
+    ) -> Result<TaskAssignmentDoc, mongodb::error::Error> {
+        after_gate(s, self.docs.raw(), id, own, key).await
     }
 
     /// Moves the assignment `id` of `owner` (`{field: id}`) from status `from`, applying `set`
@@ -429,16 +439,16 @@ impl MongoRewardAssignments {
             "updatedAt": date(now),
         };
         set.extend(points::pending_fields(&key));
-        let claimed = exec!(
+        let passed = exec!(
             s,
             self.docs
                 .raw()
-                .find_one_and_update(unclaimed, doc! { "$set": set, "$inc": { "__v": 1 } })
-                .return_document(ReturnDocument::After)
+                .update_one(unclaimed, doc! { "$set": set, "$inc": { "__v": 1 } })
         )?;
-        let Some(claimed) = claimed else {
+        if passed.matched_count == 0 {
             return Ok(Err(ClaimRefused::AlreadyClaimed));
-        };
+        }
+        let claimed = after_gate(s, self.docs.raw(), &current.id, own, &key).await?;
         let pending = Pending {
             key,
             book: Book::Rewards,
@@ -520,6 +530,33 @@ impl RewardAssignments for MongoRewardAssignments {
             Err(refused) => Ok(Err(refused)),
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The gate
+
+/// The assignment right after the gate that wrote `key`: read by that key, which a later
+/// transition would have replaced (only after this move settled), so the answer is this
+/// transition's state. The gate is an `updateOne` and this a second read because jongodb's
+/// `findAndModify` does not match and write atomically (docs/decisions.md, "A points move
+/// applied twice on jongodb"); MongoDB's does, and this read costs one round trip there.
+async fn after_gate<D>(
+    s: &mut Session<'_>,
+    coll: &Collection<D>,
+    id: &ObjectId,
+    own: &Document,
+    key: &str,
+) -> Result<D, mongodb::error::Error>
+where
+    D: DeserializeOwned + Send + Sync,
+{
+    let by_key = doc! { "_id": id, points::OP: key };
+    if let Some(d) = exec!(s, coll.find_one(by_key))? {
+        return Ok(d);
+    }
+    // Settled by another runner and moved on by a later transition since: the latest state.
+    exec!(s, coll.find_one(own.clone()))?
+        .ok_or_else(|| mongodb::error::Error::custom("an assignment gone right after its gate"))
 }
 
 // ---------------------------------------------------------------------------------------------

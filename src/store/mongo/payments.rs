@@ -24,8 +24,8 @@ use crate::domain::payments::{
 };
 use crate::domain::{Id, Millis};
 use crate::store::{
-    ListQuery, Page, PaymentFilter, PaymentOutcome, Payments, RefundMade, RefundRecorded, Settled,
-    StoreError, StoreResult,
+    ListQuery, Page, PaymentFilter, PaymentHold, PaymentOutcome, Payments, RefundMade,
+    RefundRecorded, Settled, StoreError, StoreResult,
 };
 
 const PROJECTS: &str = "projects";
@@ -69,6 +69,9 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
     )
     .await
 }
+
+/// On projects: set by the first intent that passed its checks; edits are refused from then on.
+const PAYMENT_STARTED: &str = "paymentStarted";
 
 // The stored shapes, one field list each (`document!`). The payment's `credited` marker and
 // `refunds` map are the payments' own bookkeeping for exactly-once, so they are stored only.
@@ -166,34 +169,38 @@ impl MongoPayments {
         .await
     }
 
+    async fn payment_doc(&self, id: ObjectId) -> StoreResult<Option<PaymentDoc>> {
+        observe(
+            "payments.by_id",
+            self.payments.raw().find_one(doc! { "_id": id }),
+        )
+        .await
+    }
+
     /// Adds a succeeded payment's net to its project once (gated on `credited.<id>`), funds the
     /// project at its goal, then marks the payment credited.
     async fn credit(&self, p: &PaymentDoc, now: Millis) -> StoreResult<()> {
         let key = format!("credited.{}", p.id.to_hex());
-        let after = observe(
+        // `updateOne` then a read, not `findAndModify`: jongodb's `findAndModify` does not match
+        // and write atomically, so two racing credits could both apply there (docs/decisions.md,
+        // "A points move applied twice on jongodb"). The read sees this credit or a later state;
+        // either funds the project at its goal.
+        observe(
             "payments.credit",
-            self.projects
-                .raw()
-                .find_one_and_update(
-                    doc! { "_id": p.project, &key: { "$exists": false } },
-                    doc! {
-                        "$inc": { "raised": p.net, "supporters": 1_i64 },
-                        "$set": { &key: true, "updatedAt": date(now) },
-                    },
-                )
-                .return_document(ReturnDocument::After),
+            self.projects.raw().update_one(
+                doc! { "_id": p.project, &key: { "$exists": false } },
+                doc! {
+                    "$inc": { "raised": p.net, "supporters": 1_i64 },
+                    "$set": { &key: true, "updatedAt": date(now) },
+                },
+            ),
         )
         .await?;
-        let project = match after {
-            Some(p) => Some(p),
-            None => {
-                observe(
-                    "payments.credit",
-                    self.projects.raw().find_one(doc! { "_id": p.project }),
-                )
-                .await?
-            }
-        };
+        let project = observe(
+            "payments.credit",
+            self.projects.raw().find_one(doc! { "_id": p.project }),
+        )
+        .await?;
         if let Some(project) = project
             && project.status == ProjectStatus::Open.as_str()
             && project.raised >= project.goal
@@ -299,8 +306,9 @@ impl Payments for MongoPayments {
         {
             return Ok(None);
         }
-        // An intent recorded after this count may race the edit; the intent's amount was checked
-        // against the project as it was read, which the edit may only have changed while unpaid.
+        // An intent recorded after this count cannot have been checked against the project as it
+        // was before this edit: it marked the project first (`hold_for_payment`), which the
+        // update's filter refuses, or its mark fails on the version this edit bumps.
         let payments = observe(
             op,
             self.payments
@@ -324,18 +332,36 @@ impl Payments for MongoPayments {
         let mut filter = own;
         filter.insert("status", ProjectStatus::Open.as_str());
         filter.insert("supporters", 0_i64);
-        let updated = observe(
+        filter.insert(PAYMENT_STARTED, doc! { "$ne": true });
+        // `updateOne` then a read: jongodb's `findAndModify` is not atomic (see `credit`), and an
+        // edit must never pass a hold that landed between its match and its write.
+        let edited = observe(
             op,
             self.projects
                 .raw()
-                .find_one_and_update(filter, doc! { "$set": set, "$inc": { "__v": 1_i64 } })
-                .return_document(ReturnDocument::After),
+                .update_one(filter, doc! { "$set": set, "$inc": { "__v": 1_i64 } }),
         )
         .await?;
-        match updated {
-            Some(d) => Ok(Some(d.try_into()?)),
-            None => Err(conflict),
+        if edited.matched_count == 0 {
+            return Err(conflict);
         }
+        self.projects.by_id(op, id).await
+    }
+
+    async fn hold_for_payment(&self, id: &Id, version: i64) -> StoreResult<PaymentHold> {
+        let held = observe(
+            "projects.hold_for_payment",
+            self.projects.raw().update_one(
+                doc! { "_id": id.to_object_id(), "__v": version },
+                doc! { "$set": { PAYMENT_STARTED: true } },
+            ),
+        )
+        .await?;
+        Ok(if held.matched_count == 1 {
+            PaymentHold::Held
+        } else {
+            PaymentHold::Changed
+        })
     }
 
     async fn set_project_status(
@@ -435,18 +461,20 @@ impl Payments for MongoPayments {
                     newly_succeeded: false,
                 });
             }
+            // `updateOne` then a read: jongodb's `findAndModify` is not atomic (see `credit`).
             let moved = observe(
                 "payments.settle",
-                self.payments.raw()
-                    .find_one_and_update(
-                        doc! { "_id": before.id, "status": &before.status },
-                        doc! { "$set": { "status": outcome.status.as_str(), "updatedAt": date(now) } },
-                    )
-                    .return_document(ReturnDocument::After),
+                self.payments.raw().update_one(
+                    doc! { "_id": before.id, "status": &before.status },
+                    doc! { "$set": { "status": outcome.status.as_str(), "updatedAt": date(now) } },
+                ),
             )
             .await?;
-            let Some(after) = moved else {
+            if moved.matched_count == 0 {
                 continue; // another writer moved it first: read again
+            }
+            let Some(after) = self.payment_doc(before.id).await? else {
+                continue;
             };
             let newly_succeeded = outcome.status == PaymentStatus::Succeeded;
             if newly_succeeded {
@@ -486,29 +514,30 @@ impl Payments for MongoPayments {
             let net = net_kept(before.amount, before.net, before.refunded)
                 - net_kept(before.amount, before.net, before.refunded + amount);
             let key = format!("refunds.{refund_id}");
+            // `updateOne` then a read: jongodb's `findAndModify` is not atomic (see `credit`).
             let moved = observe(
                 "payments.refund",
-                self.payments
-                    .raw()
-                    .find_one_and_update(
-                        doc! {
-                            "_id": before.id,
-                            "status": PaymentStatus::Succeeded.as_str(),
-                            "refunded": before.refunded,
-                            &key: { "$exists": false },
+                self.payments.raw().update_one(
+                    doc! {
+                        "_id": before.id,
+                        "status": PaymentStatus::Succeeded.as_str(),
+                        "refunded": before.refunded,
+                        &key: { "$exists": false },
+                    },
+                    doc! {
+                        "$inc": { "refunded": amount },
+                        "$set": {
+                            &key: { "amount": amount, "net": net, "at": date(now) },
+                            "updatedAt": date(now),
                         },
-                        doc! {
-                            "$inc": { "refunded": amount },
-                            "$set": {
-                                &key: { "amount": amount, "net": net, "at": date(now) },
-                                "updatedAt": date(now),
-                            },
-                        },
-                    )
-                    .return_document(ReturnDocument::After),
+                    },
+                ),
             )
             .await?;
-            let Some(after) = moved else {
+            if moved.matched_count == 0 {
+                continue;
+            }
+            let Some(after) = self.payment_doc(before.id).await? else {
                 continue;
             };
             self.debit(&after, refund_id, amount, net, date(now))

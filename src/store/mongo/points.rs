@@ -38,7 +38,6 @@ use mongodb::bson::{Bson, Document, doc};
 use mongodb::error::{
     Error as DbError, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
 };
-use mongodb::options::ReturnDocument;
 use mongodb::{Client, ClientSession, Collection, Database};
 
 use super::collections::{REWARD_ASSIGNMENTS, STUDENTS, TASK_ASSIGNMENTS, TO_TIDY};
@@ -258,30 +257,38 @@ impl Ledger {
             if let Some(min) = p.mv.min_points {
                 pays.insert("points", doc! { "$gte": min });
             }
-            let after = exec!(
+            // `updateOne`, not `findAndModify`: jongodb's `findAndModify` does not match and
+            // write atomically (two racing settlers both applied; docs/decisions.md).
+            let applied = exec!(
                 s,
-                self.students
-                    .find_one_and_update(
-                        pays,
-                        doc! {
-                            "$inc": {
-                                "points": p.mv.points,
-                                "pendingPoints": p.mv.pending,
-                                "rewards": p.mv.rewards,
-                                "earnedPoints": p.mv.earned,
-                            },
-                            "$set": {
-                                &recorded_at: APPLIED_VALUE,
-                                TO_TIDY: true,
-                                "updatedAt": super::date(now),
-                            },
+                self.students.update_one(
+                    pays,
+                    doc! {
+                        "$inc": {
+                            "points": p.mv.points,
+                            "pendingPoints": p.mv.pending,
+                            "rewards": p.mv.rewards,
+                            "earnedPoints": p.mv.earned,
                         },
-                    )
-                    .return_document(ReturnDocument::After)
+                        "$set": {
+                            &recorded_at: APPLIED_VALUE,
+                            TO_TIDY: true,
+                            "updatedAt": super::date(now),
+                        },
+                    },
+                )
             )?;
-            if let Some(after) = after {
+            if applied.matched_count == 1 {
                 if p.mv.earned != 0 {
-                    self.set_level(s, &after).await?;
+                    let after = exec!(
+                        s,
+                        self.students
+                            .find_one(doc! { "_id": p.student })
+                            .projection(doc! { "earnedPoints": 1 })
+                    )?;
+                    if let Some(after) = after {
+                        self.set_level(s, &after).await?;
+                    }
                 }
                 self.mark(s, p, Settled::Applied, now).await?;
                 return Ok(Settled::Applied);

@@ -52,6 +52,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_uploads.sql"),
     include_str!("migrations/0009_payments.sql"),
     include_str!("migrations/0010_push.sql"),
+    include_str!("migrations/0011_project_payment_hold.sql"),
 ];
 
 #[derive(Clone)]

@@ -9,8 +9,8 @@ use crate::domain::payments::{
 };
 use crate::domain::{Id, Millis};
 use crate::store::{
-    ListQuery, Page, PaymentFilter, PaymentOutcome, Payments, RefundMade, RefundRecorded, Settled,
-    StoreError, StoreResult,
+    ListQuery, Page, PaymentFilter, PaymentHold, PaymentOutcome, Payments, RefundMade,
+    RefundRecorded, Settled, StoreError, StoreResult,
 };
 
 table!(PROJECTS: Project = "projects" (
@@ -104,7 +104,7 @@ impl Payments for SqlitePayments {
                      description = COALESCE(?3, description), class = COALESCE(?4, class), \
                      goal = COALESCE(?5, goal), picture = COALESCE(?6, picture), \
                      updated_at = ?7, version = version + 1 \
-                     WHERE id = ?1 AND status = 'open' \
+                     WHERE id = ?1 AND status = 'open' AND payment_started = 0 \
                      AND NOT EXISTS (SELECT 1 FROM payments WHERE project = ?1)",
                     params![
                         id,
@@ -129,6 +129,24 @@ impl Payments for SqlitePayments {
                 field: "payments",
             }),
         }
+    }
+
+    async fn hold_for_payment(&self, id: &Id, version: i64) -> StoreResult<PaymentHold> {
+        let id = id.clone();
+        let changed = self
+            .db
+            .write("projects.hold_for_payment", move |c| {
+                c.execute(
+                    "UPDATE projects SET payment_started = 1 WHERE id = ?1 AND version = ?2",
+                    params![id, version],
+                )
+            })
+            .await?;
+        Ok(if changed == 1 {
+            PaymentHold::Held
+        } else {
+            PaymentHold::Changed
+        })
     }
 
     async fn set_project_status(
