@@ -428,6 +428,20 @@ impl PaymentsApi {
             policy.fee_basis_points,
         )
         .map_err(|why| amount_refused(why, &project.currency))?;
+        // Counted once the request is valid (so typos do not spend it), before the project is held (a
+        // limited caller holds nothing) and before Stripe is asked.
+        // A reservation kept as spent (`failed`) is a count that an attempt refused on one key
+        // gives back on the others: one address hammering a project cannot spend its budget.
+        let ip = caller_ip(&state, req);
+        state
+            .auth
+            .limits
+            .reserve(&[
+                Key::PaymentAddress(address_bucket(ip)),
+                Key::PaymentProject(project.id.to_string()),
+            ])
+            .await?
+            .failed();
         // The amount was checked against the project as read; an edit landing before the payment
         // is recorded would change the goal under it. The mark holds the project as it was read
         // (edits are refused from now on), or tells that it changed since.
@@ -445,19 +459,6 @@ impl PaymentsApi {
                 ));
             }
         }
-        // Counted once the request is valid (so typos do not spend it) and before Stripe is asked.
-        // A reservation kept as spent (`failed`) is a count that an attempt refused on one key
-        // gives back on the others: one address hammering a project cannot spend its budget.
-        let ip = caller_ip(&state, req);
-        state
-            .auth
-            .limits
-            .reserve(&[
-                Key::PaymentAddress(address_bucket(ip)),
-                Key::PaymentProject(project.id.to_string()),
-            ])
-            .await?
-            .failed();
         let intent = stripe
             .create_payment_intent(
                 amount,
