@@ -6,11 +6,10 @@ use std::sync::Arc;
 
 use poem::endpoint::BoxEndpoint;
 use poem::http::Method;
-use poem::middleware::{CatchPanic, Cors};
+use poem::middleware::Cors;
 use poem::{EndpointExt, IntoResponse, Route};
 
 use crate::config::Config;
-use crate::http::ApiError;
 use crate::http::middleware;
 /// Also here, the path tests and tools have used for it.
 pub use crate::state::AppState;
@@ -64,6 +63,7 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
 
     let config = state.config.clone();
     let guard = middleware::GuardConfig {
+        state: state.clone(),
         body_limit: config.max_body_bytes,
         backend: state.store.backend.clone(),
         cache: state.cache.clone(),
@@ -71,20 +71,9 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
         limits: config.rate_limit.clone(),
         trusted: config.trusted_proxies.clone().into(),
     };
-    // Our own layers are two endpoints (src/http/middleware.rs), around poem's CORS and catch-panic.
-    let guarded = middleware::Guard::new(routes, guard)
-        .with(CatchPanic::new().with_handler(|_| {
-            let mut resp = poem::error::ResponseError::as_response(&ApiError::Internal(
-                "handler panicked".into(),
-            ));
-            // The panic's error report, finished by `Observe` with the route (src/telemetry/sentry.rs).
-            if let Some(report) = crate::telemetry::sentry::take_panic() {
-                resp.set_data(report);
-            }
-            resp
-        }))
-        .with(cors(&config))
-        .data(state);
+    // Our own layers are two endpoints (src/http/middleware.rs), around poem's CORS; `Guard`
+    // attaches the state and catches panics (poem's `AddData` and `CatchPanic` were two more layers).
+    let guarded = middleware::Guard::new(routes, guard).with(cors(&config));
     middleware::Observe::new(guarded).boxed()
 }
 

@@ -42,17 +42,21 @@ macro_rules! document_view {
     (@struct [$(#[$meta:meta])*] $view:ident [$($g:ident),*] {
         $($(#[$field_meta:meta])* $field:ident: $ty:ty = $value:expr),* $(,)?
     }) => {
-        #[derive(poem_openapi::Object, Debug, Clone)]
+        #[derive(poem_openapi::Object, serde::Serialize, Debug, Clone)]
         $(#[$meta])*
         pub struct $view<$($g: $crate::wire::Field),*> {
             #[oai(rename = "_id")]
+            #[serde(rename = "_id")]
             pub id: String,
             $($(#[$field_meta])* pub $field: $ty,)*
             #[oai(rename = "createdAt")]
+            #[serde(rename = "createdAt")]
             pub created_at: String,
             #[oai(rename = "updatedAt")]
+            #[serde(rename = "updatedAt")]
             pub updated_at: String,
             #[oai(rename = "__v")]
+            #[serde(rename = "__v")]
             pub version: i64,
         }
     };
@@ -72,11 +76,16 @@ pub(crate) use document_view;
 
 /// What a view's generic field may hold (a populated reference or its id).
 pub trait Field:
-    poem_openapi::types::ToJSON + poem_openapi::types::ParseFromJSON + Send + Sync
+    poem_openapi::types::ToJSON + poem_openapi::types::ParseFromJSON + serde::Serialize + Send + Sync
 {
 }
-impl<T: poem_openapi::types::ToJSON + poem_openapi::types::ParseFromJSON + Send + Sync> Field
-    for T
+impl<
+    T: poem_openapi::types::ToJSON
+        + poem_openapi::types::ParseFromJSON
+        + serde::Serialize
+        + Send
+        + Sync,
+> Field for T
 {
 }
 
@@ -88,6 +97,7 @@ document_view! {
         recipient: String = n.recipient.to_string(),
         /// `Teacher` or `Student`.
         #[oai(rename = "recipientModel")]
+        #[serde(rename = "recipientModel")]
         recipient_model: String = n.recipient_model().into(),
         message: String = n.message.clone(),
         read: bool = n.read,
@@ -95,6 +105,7 @@ document_view! {
         role: String = n.role.as_str().into(),
         /// `taskAssigned`, `taskAchieved`, `taskApproved`, `rewardAssigned` or `rewardClaimed`.
         #[oai(rename = "type")]
+        #[serde(rename = "type")]
         kind: String = n.kind.as_str().into(),
     }
 }

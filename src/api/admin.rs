@@ -1,7 +1,7 @@
 //! `/admin/*`: the dashboard's own profile and the platform overview.
 
+use crate::http::Json;
 use chrono::{Datelike, TimeZone, Utc};
-use poem_openapi::payload::Json;
 use poem_openapi::types::multipart::Upload;
 use poem_openapi::{Multipart, Object, OpenApi};
 
@@ -28,29 +28,33 @@ struct UpdateAdminForm {
     image: Option<Upload>,
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 struct TeacherGrowth {
     /// `Jan` .. `Dec`.
     name: String,
     teacher: u64,
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 struct StudentGrowth {
     name: String,
     student: u64,
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 struct Overview {
     #[oai(rename = "totalTeacher")]
+    #[serde(rename = "totalTeacher")]
     total_teacher: u64,
     #[oai(rename = "totalStudent")]
+    #[serde(rename = "totalStudent")]
     total_student: u64,
     /// Teachers who joined in each of the last 12 months, oldest first.
     #[oai(rename = "teacherGrowth")]
+    #[serde(rename = "teacherGrowth")]
     teacher_growth: Vec<TeacherGrowth>,
     #[oai(rename = "studentGrowth")]
+    #[serde(rename = "studentGrowth")]
     student_growth: Vec<StudentGrowth>,
 }
 

@@ -1,8 +1,8 @@
 //! `/assign-reward/*`: a teacher offers a reward to a student, who claims it by paying its price in
 //! points (CLIENT-CONTRACT §4).
 
+use crate::http::Json;
 use poem_openapi::param::Path;
-use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;

@@ -1,8 +1,8 @@
 //! `/assign-task/*`: a teacher hands a task to a student; the student says it is done
 //! (`achieve`); the teacher approves, and the points move (CLIENT-CONTRACT §4).
 
+use crate::http::Json;
 use poem_openapi::param::Path;
-use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
@@ -90,8 +90,8 @@ fn views<S, T>(
     teacher: impl Fn(&TaskAssignment) -> T,
 ) -> Vec<AssignedTaskView<S, T>>
 where
-    S: poem_openapi::types::ToJSON + poem_openapi::types::ParseFromJSON + Send + Sync,
-    T: poem_openapi::types::ToJSON + poem_openapi::types::ParseFromJSON + Send + Sync,
+    S: crate::wire::Field,
+    T: crate::wire::Field,
 {
     found
         .iter()

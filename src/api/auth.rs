@@ -1,9 +1,9 @@
 //! `/auth/*`: admin login and password reset by email, password change for everyone, refresh and
 //! logout.
 
+use crate::http::Json;
 use poem::Request;
 use poem::http::header;
-use poem_openapi::payload::Json;
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 

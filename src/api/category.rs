@@ -1,7 +1,7 @@
 //! `/category/*`: a teacher's task categories (name and icon).
 
+use crate::http::Json;
 use poem_openapi::param::Path;
-use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;

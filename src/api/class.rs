@@ -1,8 +1,8 @@
 //! `/class/*`: a teacher's classes. Students belong to a class by its name, so a rename carries to
 //! them and a class with students cannot be deleted.
 
+use crate::http::Json;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;

@@ -3,8 +3,8 @@
 //! caller (a shared classroom tablet changes hands). Push itself may be off (no Firebase key):
 //! devices register all the same, and push starts once it is configured.
 
+use crate::http::Json;
 use poem_openapi::param::Path;
-use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;

@@ -1,7 +1,7 @@
 //! `POST /feedback`: a teacher or a student writes to the team. It is stored with its author; no
 //! route reads it back (the contract has none).
 
-use poem_openapi::payload::Json;
+use crate::http::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;

@@ -1,4 +1,4 @@
-use poem_openapi::payload::Json;
+use crate::http::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
@@ -8,29 +8,30 @@ use crate::state::AppState;
 
 pub struct HealthApi;
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 struct Liveness {
     status: String,
     version: String,
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 struct Component {
     /// `up`, `down`, `timeout` or `migrating`.
     status: String,
     /// `sqlite` or `mongodb`; `memory` or `redis`.
     backend: String,
     #[oai(rename = "latencyMs")]
+    #[serde(rename = "latencyMs")]
     latency_ms: f64,
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 struct Components {
     database: Component,
     cache: Component,
 }
 
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 struct ReadinessBody {
     /// `ready` or `unavailable`.
     status: String,

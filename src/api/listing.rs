@@ -1,6 +1,6 @@
 //! The list routes' one answer: a page of views with its pagination, from a store page.
 
-use poem_openapi::payload::Json;
+use crate::http::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
 
 use crate::http::{Envelope, Pagination};

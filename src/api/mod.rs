@@ -33,6 +33,8 @@ mod payment_views;
 mod payments;
 mod payments_admin;
 mod payments_webhook;
+#[cfg(test)]
+mod wire_equality;
 
 use document::Documented;
 pub use document::allowed_methods;

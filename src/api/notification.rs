@@ -1,8 +1,8 @@
 //! `/notifications`: what happened to a teacher's or student's tasks and rewards, newest first.
 
+use crate::http::Json;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
 
 use super::ApiTags;
 use super::listing::listed;

@@ -30,10 +30,11 @@ document_view! {
 }
 
 /// What anyone with the link sees of a project, and the bounds of a payment toward it.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, serde::Serialize, Debug, Clone)]
 #[oai(rename = "PublicProject")]
 pub struct PublicProjectView {
     #[oai(rename = "_id")]
+    #[serde(rename = "_id")]
     pub id: String,
     pub title: String,
     pub description: String,
@@ -46,25 +47,31 @@ pub struct PublicProjectView {
     pub currency: String,
     /// The smallest payment accepted.
     #[oai(rename = "minAmount")]
+    #[serde(rename = "minAmount")]
     pub min_amount: i64,
     /// The largest payment accepted now: the policy's maximum, or what reaches the goal with the fee.
     #[oai(rename = "maxAmount")]
+    #[serde(rename = "maxAmount")]
     pub max_amount: i64,
     /// The platform's share of each payment, as a fraction (0.2 = 20 %).
     #[oai(rename = "feeFraction")]
+    #[serde(rename = "feeFraction")]
     pub fee_fraction: f64,
     /// Stripe's publishable key for Stripe.js (absent when payments are not configured).
     #[oai(rename = "publishableKey")]
+    #[serde(rename = "publishableKey")]
     pub publishable_key: Option<String>,
 }
 
 /// One payment as its project's teacher sees it: who, what they said, how much, when.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, serde::Serialize, Debug, Clone)]
 #[oai(rename = "ProjectPayment")]
 pub struct SupporterPaymentView {
     #[oai(rename = "_id")]
+    #[serde(rename = "_id")]
     pub id: String,
     #[oai(rename = "supporterName")]
+    #[serde(rename = "supporterName")]
     pub supporter_name: Option<String>,
     pub message: Option<String>,
     pub amount: i64,
@@ -73,6 +80,7 @@ pub struct SupporterPaymentView {
     pub refunded: i64,
     pub currency: String,
     #[oai(rename = "createdAt")]
+    #[serde(rename = "createdAt")]
     pub created_at: String,
 }
 
@@ -92,15 +100,17 @@ impl From<&Payment> for SupporterPaymentView {
 }
 
 /// A payment in the admins' ledger.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, serde::Serialize, Debug, Clone)]
 #[oai(rename = "Payment")]
 pub struct PaymentView {
     #[oai(rename = "_id")]
+    #[serde(rename = "_id")]
     pub id: String,
     pub project: String,
     pub teacher: String,
     /// Stripe's PaymentIntent id.
     #[oai(rename = "intentId")]
+    #[serde(rename = "intentId")]
     pub intent_id: String,
     pub amount: i64,
     /// The platform's share (rounded half-up).
@@ -112,13 +122,16 @@ pub struct PaymentView {
     /// `canceled`, ...) or `failed`.
     pub status: String,
     #[oai(rename = "supporterName")]
+    #[serde(rename = "supporterName")]
     pub supporter_name: Option<String>,
     pub message: Option<String>,
     /// Refunded so far (gross).
     pub refunded: i64,
     #[oai(rename = "createdAt")]
+    #[serde(rename = "createdAt")]
     pub created_at: String,
     #[oai(rename = "updatedAt")]
+    #[serde(rename = "updatedAt")]
     pub updated_at: String,
 }
 
@@ -144,17 +157,20 @@ impl From<&Payment> for PaymentView {
 }
 
 /// What the payment page needs to confirm the card with Stripe.js.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, serde::Serialize, Debug, Clone)]
 #[oai(rename = "PaymentIntent")]
 pub struct IntentView {
     /// Our payment's id.
     #[oai(rename = "paymentId")]
+    #[serde(rename = "paymentId")]
     pub payment_id: String,
     /// Stripe's PaymentIntent client secret, for `stripe.confirmCardPayment`.
     #[oai(rename = "clientSecret")]
+    #[serde(rename = "clientSecret")]
     pub client_secret: String,
     /// Stripe's publishable key, for `Stripe(key)`.
     #[oai(rename = "publishableKey")]
+    #[serde(rename = "publishableKey")]
     pub publishable_key: String,
     pub amount: i64,
     pub fee: i64,
@@ -163,7 +179,7 @@ pub struct IntentView {
 }
 
 /// One calendar month (UTC) of the admins' dashboard.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, serde::Serialize, Debug, Clone)]
 #[oai(rename = "PaymentMonth")]
 pub struct MonthTotalsView {
     /// `YYYY-MM`.

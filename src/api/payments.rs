@@ -3,9 +3,9 @@
 //! Stripe, never here); the platform keeps `PLATFORM_FEE_PERCENTAGE` of each payment, rounded
 //! half-up to the smallest unit, and the rest counts toward the goal.
 
+use crate::http::Json;
 use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
-use poem_openapi::payload::Json;
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 use sha2::{Digest, Sha256};

@@ -1,9 +1,9 @@
 //! The admins' side of payments: the ledger with filters, monthly totals for the dashboard,
 //! refunds through Stripe, and marking a project fulfilled once its items are bought.
 
+use crate::http::Json;
 use chrono::{Datelike, TimeZone, Utc};
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 

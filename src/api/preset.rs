@@ -2,8 +2,8 @@
 //! categories and rewards). The app reads one type whole; the dashboard pages through all of them,
 //! uploads and deletes.
 
+use crate::http::Json;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
 use poem_openapi::types::multipart::Upload;
 use poem_openapi::{Multipart, OpenApi};
 

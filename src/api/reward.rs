@@ -1,7 +1,7 @@
 //! `/reward/*`: what a teacher's students can buy with their points.
 
+use crate::http::Json;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 

@@ -3,7 +3,7 @@
 //! the server never renders or sanitizes it (displaying it safely is the client's job, as it was
 //! with the old server).
 
-use poem_openapi::payload::Json;
+use crate::http::Json;
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 

@@ -3,8 +3,8 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use crate::http::Json;
 use poem::Request;
-use poem_openapi::payload::Json;
 
 use crate::domain::password::Verified;
 use crate::domain::{AccountStatus, Id, Role, Teacher};

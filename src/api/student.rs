@@ -1,9 +1,9 @@
 //! `/student/*`: passcode login, the student's own profile, a teacher's students, and the admin's
 //! list (which never shows passcodes).
 
+use crate::http::Json;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 
@@ -59,20 +59,24 @@ struct UpdateStudentBody {
 }
 
 /// `GET /student/statistics/:id`.
-#[derive(Object)]
+#[derive(Object, serde::Serialize)]
 #[oai(rename = "StudentStatistics")]
 struct StatisticsView {
     level: i64,
     points: i64,
     /// What the level is computed from: approved tasks' points, never lowered by claims.
     #[oai(rename = "earnedPoints")]
+    #[serde(rename = "earnedPoints")]
     earned_points: i64,
     #[oai(rename = "totalAssignTask")]
+    #[serde(rename = "totalAssignTask")]
     total_assign_task: u64,
     #[oai(rename = "totalCompletedTask")]
+    #[serde(rename = "totalCompletedTask")]
     total_completed_task: u64,
     /// Assigned tasks not yet completed (not started or waiting for approval).
     #[oai(rename = "totalUnCompletedTask")]
+    #[serde(rename = "totalUnCompletedTask")]
     total_un_completed_task: u64,
 }
 

@@ -1,7 +1,7 @@
 //! `/task/*`: what a teacher's students earn or lose points for, and how often it repeats.
 
+use crate::http::Json;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::Json;
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 

@@ -1,9 +1,9 @@
 //! `/teacher/*`: sign-up and login (password or Google), the teacher's profile and pass-code, and the
 //! admin's teacher list and creation.
 
+use crate::http::Json;
 use poem::Request;
 use poem_openapi::param::Query;
-use poem_openapi::payload::Json;
 use poem_openapi::types::multipart::Upload;
 use poem_openapi::{Multipart, Object, OpenApi};
 

@@ -3,6 +3,7 @@
 //! hashes never appear; a student's passcode appears only where the caller may see it.
 
 use poem_openapi::Object;
+use serde::Serialize;
 
 use crate::domain::assignment::{RewardAssignment, TaskAssignment};
 use crate::domain::content::RuleType;
@@ -35,6 +36,7 @@ document_view! {
         /// `active` or `blocked`.
         status: String = t.status.as_str().into(),
         #[oai(rename = "totalStudent")]
+        #[serde(rename = "totalStudent")]
         total_student: u64 = total_student,
     }
 }
@@ -60,14 +62,17 @@ document_view! {
         name: String = s.name.clone(),
         /// The 6-digit passcode: only for the student itself and its own teacher.
         #[oai(skip_serializing_if_is_none)]
+        #[serde(skip_serializing_if = "Option::is_none")]
         password: Option<String> = passcode,
         /// Always `STUDENT`.
         role: String = "STUDENT".into(),
         /// Absent when unset (as a Mongoose document omits it; `null` would show "Invalid date").
         #[oai(rename = "dateOfBirth", skip_serializing_if_is_none)]
+        #[serde(rename = "dateOfBirth", skip_serializing_if = "Option::is_none")]
         date_of_birth: Option<String> = s.date_of_birth.map(|d| d.to_iso()),
         /// Absent when unset.
         #[oai(skip_serializing_if_is_none)]
+        #[serde(skip_serializing_if = "Option::is_none")]
         profile: Option<String> = s.profile.clone(),
         /// The class name.
         class: String = s.class.clone(),
@@ -77,9 +82,11 @@ document_view! {
         level: i64 = s.level,
         rewards: i64 = s.rewards,
         #[oai(rename = "pendingPoints")]
+        #[serde(rename = "pendingPoints")]
         pending_points: i64 = s.pending_points,
         /// Approved tasks' points (negative tasks subtract), never lowered by claims; `level` follows it.
         #[oai(rename = "earnedPoints")]
+        #[serde(rename = "earnedPoints")]
         earned_points: i64 = s.earned_points,
     }
 }
@@ -89,11 +96,14 @@ document_view! {
     pub struct ClassView from Class as k;
     {
         #[oai(rename = "className")]
+        #[serde(rename = "className")]
         class_name: String = k.class_name.clone(),
         #[oai(rename = "startDate")]
+        #[serde(rename = "startDate")]
         start_date: String = k.start_date.to_iso(),
         /// Absent when the class has no end date.
         #[oai(rename = "endDate", skip_serializing_if_is_none)]
+        #[serde(rename = "endDate", skip_serializing_if = "Option::is_none")]
         end_date: Option<String> = k.end_date.map(|d| d.to_iso()),
         /// The teacher's id.
         teacher: String = k.teacher.to_string(),
@@ -124,6 +134,7 @@ document_view! {
         category: Option<CategoryView> = category.map(CategoryView::from),
         /// `good` or `bad`.
         #[oai(rename = "type")]
+        #[serde(rename = "type")]
         kind: String = t.kind.as_str().into(),
         /// `everyday`, `weekly` or `monthly`.
         repeat: String = t.repeat.as_str().into(),
@@ -138,6 +149,7 @@ document_view! {
     {
         name: String = r.name.clone(),
         #[oai(rename = "requiredPoints")]
+        #[serde(rename = "requiredPoints")]
         required_points: i64 = r.required_points,
         image: String = r.image.clone(),
         /// The teacher's id.
@@ -146,10 +158,11 @@ document_view! {
 }
 
 /// A teacher as populated into what a student reads: `{_id, name, email, profile}`.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Serialize, Debug, Clone)]
 #[oai(rename = "TeacherSummary")]
 pub struct TeacherSummary {
     #[oai(rename = "_id")]
+    #[serde(rename = "_id")]
     pub id: String,
     pub name: String,
     pub email: String,
@@ -206,6 +219,7 @@ document_view! {
         paid: i64 = a.paid,
         /// Absent until claimed.
         #[oai(rename = "claimedAt", skip_serializing_if_is_none)]
+        #[serde(rename = "claimedAt", skip_serializing_if = "Option::is_none")]
         claimed_at: Option<String> = a.claimed_at.map(|m| m.to_iso()),
     }
 }
@@ -218,27 +232,33 @@ document_view! {
         image: String = p.image.clone(),
         /// `avatar` or `icon`.
         #[oai(rename = "type")]
+        #[serde(rename = "type")]
         kind: String = p.kind.as_str().into(),
     }
 }
 
 /// A rule. Before an admin has written it, only `type` and an empty `content` are present, so
 /// that a client reading `data.content` shows an empty page rather than failing.
-#[derive(Object, Debug, Clone)]
+#[derive(Object, Serialize, Debug, Clone)]
 #[oai(rename = "Rule")]
 pub struct RuleView {
     #[oai(rename = "_id", skip_serializing_if_is_none)]
+    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `privacy-policy` or `terms-and-conditions`.
     #[oai(rename = "type")]
+    #[serde(rename = "type")]
     pub kind: String,
     /// HTML exactly as the admin wrote it (never rendered or sanitized by the server).
     pub content: String,
     #[oai(rename = "createdAt", skip_serializing_if_is_none)]
+    #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
     #[oai(rename = "updatedAt", skip_serializing_if_is_none)]
+    #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
     #[oai(rename = "__v", skip_serializing_if_is_none)]
+    #[serde(rename = "__v", skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
 }
 

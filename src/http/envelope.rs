@@ -1,34 +1,41 @@
 //! The JSON shapes every client reads (CLIENT-CONTRACT §1).
 
 use poem_openapi::Object;
-use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
+use serde::Serialize;
+
+use super::json::Json;
 
 /// `{"success": true, "message": "...", "data": ..., "pagination": {...}}`.
-#[derive(Object, Debug)]
+#[derive(Object, Debug, Serialize)]
 pub struct Envelope<T: ParseFromJSON + ToJSON> {
     pub success: bool,
     /// A sentence for a person.
     pub message: String,
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<T>,
     /// Only on list routes.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<Pagination>,
     /// Only on login and refresh: the refresh token (old clients ignore it).
     #[oai(rename = "refreshToken", skip_serializing_if_is_none)]
+    #[serde(rename = "refreshToken", skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     /// Only on `GET /notifications`: how many are unread.
     #[oai(rename = "totalNotification", skip_serializing_if_is_none)]
+    #[serde(rename = "totalNotification", skip_serializing_if = "Option::is_none")]
     pub total_notification: Option<u64>,
 }
 
-#[derive(Object, Debug, Clone, PartialEq, Eq)]
+#[derive(Object, Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Pagination {
     pub page: u64,
     pub limit: u64,
     pub total: u64,
     #[oai(rename = "totalPage")]
+    #[serde(rename = "totalPage")]
     pub total_page: u64,
 }
 
@@ -66,7 +73,7 @@ impl<T: ParseFromJSON + ToJSON> Envelope<T> {
 pub type Done = Json<Envelope<Empty>>;
 
 /// No data: the envelope's `data` is omitted.
-#[derive(Object, Debug)]
+#[derive(Object, Debug, Serialize)]
 pub struct Empty {}
 
 pub fn done(message: impl Into<String>) -> Done {
@@ -81,7 +88,7 @@ pub fn done(message: impl Into<String>) -> Done {
 }
 
 /// `{"success": false, "message": "...", "errorMessages": [{"path": "...", "message": "..."}]}`.
-#[derive(Object, Debug, Clone, serde::Serialize)]
+#[derive(Object, Debug, Clone, Serialize)]
 pub struct ErrorBody {
     pub success: bool,
     pub message: String,
@@ -90,7 +97,7 @@ pub struct ErrorBody {
     pub error_messages: Vec<ErrorMessage>,
 }
 
-#[derive(Object, Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Object, Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ErrorMessage {
     /// The field (or URL path) the message is about; empty when it is about the whole request.
     pub path: String,

@@ -1,13 +1,18 @@
 //! The layers every request passes through, outermost first: `Observe` (request id, tracing span,
-//! metrics, access log, security headers, the WebSocket `Origin` rule), the shared state, CORS,
-//! catch-panic, then `Guard` (path normalisation, errors to the envelope, rate limit, database
+//! metrics, access log, security headers, the WebSocket `Origin` rule), CORS, then `Guard` (the
+//! shared state, panics to a 500, path normalisation, errors to the envelope, rate limit, database
 //! gate, body limit), then the routes. The layers of our own are folded into these two endpoints,
-//! one `async fn` each, rather than a stack of `around` closures: every `around` layer's future
-//! held the next layer's future and a `Request`, so each request moved kilobytes of futures
-//! through the stack (16% of `/health`'s CPU in issue 13's profile).
+//! one `async fn` each, rather than a stack of `around` closures or poem's `AddData` and
+//! `CatchPanic`: every layer's future held the next layer's future and a `Request`, so each request
+//! moved kilobytes of futures through the stack (16% of `/health`'s CPU in issue 13's profile,
+//! then 38% of its instructions in `memcpy`). `Observe` boxes what is below it once, so the
+//! wrappers around it (the span, the panic marker, its own state) move a pointer.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
+
+use futures_util::FutureExt;
 
 use ipnet::IpNet;
 use poem::PathPattern;
@@ -103,8 +108,9 @@ impl<E: Endpoint> Endpoint for Observe<E> {
         let is_docs = path.starts_with("/api/docs");
         drop_websocket_origin(&mut req);
 
-        // A panic inside is reported with this request (src/telemetry/sentry.rs).
-        let called = crate::telemetry::sentry::InRequest(self.inner.call(req));
+        // A panic inside is reported with this request (src/telemetry/sentry.rs). Boxed once:
+        // otherwise the future of every layer below is copied at each wrapper and await.
+        let called = crate::telemetry::sentry::InRequest(Box::pin(self.inner.call(req)));
         let mut resp = match called.instrument(span.clone()).await {
             Ok(r) => {
                 let mut resp = r.into_response();
@@ -195,9 +201,11 @@ fn security_headers(resp: &mut Response, is_docs: bool) {
     }
 }
 
-/// What `Guard` needs: the body limit, the database's state and the rate limiter's.
+/// What `Guard` needs: the application's state for the routes, the body limit, the database's
+/// state and the rate limiter's.
 #[derive(Clone)]
 pub struct GuardConfig {
+    pub state: crate::state::AppState,
     pub body_limit: usize,
     pub backend: Arc<dyn crate::store::Backend>,
     pub cache: Arc<dyn Cache>,
@@ -207,9 +215,10 @@ pub struct GuardConfig {
     pub trusted: Arc<[IpNet]>,
 }
 
-/// The layer just outside the routes, in this order: the path is normalised; errors (its own and
-/// the routes') become the envelope, so that the layers outside (CORS, metrics) see an ordinary
-/// response; the rate limit, the database gate and the body limit refuse what they must.
+/// The layer just outside the routes, in this order: the shared state is attached; a panic below
+/// becomes the envelope's 500 (as poem's `CatchPanic` made it); the path is normalised; errors (its
+/// own and the routes') become the envelope, so that the layers outside (CORS, metrics) see an
+/// ordinary response; the rate limit, the database gate and the body limit refuse what they must.
 pub struct Guard<E> {
     inner: E,
     config: GuardConfig,
@@ -225,19 +234,38 @@ impl<E: Endpoint> Endpoint for Guard<E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
-        normalize_path(&mut req);
-        // Kept for the error envelope and the `Allow` header, which name the normalised path.
-        let uri = req.uri().clone();
-        let result = async {
-            let c = &self.config;
-            rate_limit(&req, &*c.cache, &*c.local, &c.limits, &c.trusted).await?;
-            database_gate(&req, &*c.backend)?;
-            body_limit(&mut req, c.body_limit).await?;
-            Ok(self.inner.call(req).await?.into_response())
-        }
-        .await;
-        Ok(result.unwrap_or_else(|e| error_envelope(e, uri.path())))
+        let c = &self.config;
+        req.set_data(c.state.clone());
+        let guarded = async {
+            normalize_path(&mut req);
+            // Kept for the error envelope and the `Allow` header, which name the normalised path.
+            let uri = req.uri().clone();
+            let result = async {
+                rate_limit(&req, &*c.cache, &*c.local, &c.limits, &c.trusted).await?;
+                database_gate(&req, &*c.backend)?;
+                body_limit(&mut req, c.body_limit).await?;
+                Ok(self.inner.call(req).await?.into_response())
+            }
+            .await;
+            result.unwrap_or_else(|e| error_envelope(e, uri.path()))
+        };
+        Ok(AssertUnwindSafe(guarded)
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| panicked()))
     }
+}
+
+/// The answer to a request whose handling panicked: the envelope's 500, which says nothing of the
+/// panic; the panic's error report rides along for `Observe` to finish with the route
+/// (src/telemetry/sentry.rs).
+fn panicked() -> Response {
+    let mut resp =
+        poem::error::ResponseError::as_response(&ApiError::Internal("handler panicked".into()));
+    if let Some(report) = crate::telemetry::sentry::take_panic() {
+        resp.set_data(report);
+    }
+    resp
 }
 
 /// An error from below as the envelope, keeping the route template for the metrics.
@@ -298,7 +326,14 @@ async fn body_limit(req: &mut Request, limit: usize) -> poem::Result<()> {
         return Err(too_large().into());
     }
     if declared.is_none() {
-        let body = match req.take_body().into_bytes_limit(limit).await {
+        let body = req.take_body();
+        // A GET has no body: nothing to read (reading and replacing it cost as much as the
+        // rest of this layer).
+        if body.is_empty() {
+            req.set_body(body);
+            return Ok(());
+        }
+        let body = match body.into_bytes_limit(limit).await {
             Ok(bytes) => bytes,
             Err(ReadBodyError::PayloadTooLarge) => return Err(too_large().into()),
             Err(e) => return Err(e.into()),

@@ -7,9 +7,11 @@ pub mod error;
 pub mod fields;
 pub mod images;
 pub mod input;
+pub mod json;
 pub mod middleware;
 pub mod server;
 pub mod upload;
 
 pub use envelope::{Done, Envelope, Pagination, done};
 pub use error::{ApiError, ApiResult};
+pub use json::Json;
