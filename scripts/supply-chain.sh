@@ -44,6 +44,11 @@ prepare_db() {
 db=$(prepare_db)
 echo "advisory database: $SNAPSHOT ($(find "$db/crates" -name 'RUSTSEC-*.md' | wc -l) advisories, newest $(date -r "$db/.git/FETCH_HEAD" +%F))"
 
+# cargo-deny reads `cargo metadata` offline (--frozen), which needs every crate of Cargo.lock in the local
+# registry, including those of other platforms (wasm, android, windows) that no build here downloads:
+# fetch them from the registry first (a no-op when they are there).
+cargo fetch --locked --quiet
+
 # 1. The real scan. advisory-ignored is raised to a warning so that CI's log shows every decided
 # advisory with its reason next to the result.
 cargo deny --frozen --log-level warn check --show-stats --warn advisory-ignored \
