@@ -6,7 +6,7 @@ use educoin::domain::payments::{Payment, PaymentStatus, Project, ProjectPatch, P
 use educoin::domain::{Id, Millis};
 use educoin::store::{
     ListQuery, PaymentFilter, PaymentHold, PaymentOutcome, RefundMade, RefundRecorded, Store,
-    StoreError,
+    StoreError, StoreResult,
 };
 use futures_util::future::join_all;
 
@@ -52,6 +52,18 @@ fn payment(p: &Project, amount: i64, fee: i64) -> Payment {
     }
 }
 
+/// The owner's edit of `p`'s goal at `T0 + at` ms.
+async fn set_goal(store: &Store, p: &Project, goal: i64, at: i64) -> StoreResult<Option<Project>> {
+    let patch = ProjectPatch {
+        goal: Some(goal),
+        ..Default::default()
+    };
+    store
+        .payments
+        .update_project(&p.id, &p.teacher, &patch, Millis(T0.0 + at))
+        .await
+}
+
 async fn setup(db: Db, goal: i64) -> (Store, tempfile::TempDir, Project) {
     let (store, dir) = open_store(db).await;
     let teacher = stored_teacher(&store).await;
@@ -71,26 +83,14 @@ async fn an_intent_holds_the_project_it_checked(db: Db) {
     let (store, _dir, p) = setup(db, 10_000).await;
     let s = &store.payments;
     let read = s.project(&p.id).await.unwrap().unwrap();
-    let patch = ProjectPatch {
-        goal: Some(500),
-        ..Default::default()
-    };
-    let edited = s
-        .update_project(&p.id, &p.teacher, &patch, Millis(T0.0 + 1))
-        .await
-        .unwrap()
-        .unwrap();
+    let edited = set_goal(&store, &p, 500, 1).await.unwrap().unwrap();
     assert_eq!(
         s.hold_for_payment(&p.id, read.version).await.unwrap(),
         PaymentHold::Changed,
         "the goal changed under the check"
     );
     assert_eq!(s.project(&p.id).await.unwrap(), Some(edited.clone()));
-    let edited = s
-        .update_project(&p.id, &p.teacher, &patch, Millis(T0.0 + 2))
-        .await
-        .unwrap()
-        .unwrap();
+    let edited = set_goal(&store, &p, 500, 2).await.unwrap().unwrap();
     assert_eq!(
         edited.version,
         read.version + 2,
@@ -102,10 +102,7 @@ async fn an_intent_holds_the_project_it_checked(db: Db) {
         holds.iter().all(|h| matches!(h, Ok(PaymentHold::Held))),
         "{holds:?}"
     );
-    let err = s
-        .update_project(&p.id, &p.teacher, &patch, Millis(T0.0 + 3))
-        .await
-        .unwrap_err();
+    let err = set_goal(&store, &p, 500, 3).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
     assert_eq!(s.project(&p.id).await.unwrap(), Some(edited));
     assert_eq!(
@@ -131,16 +128,12 @@ async fn projects_round_trip_and_edit_only_while_unpaid(db: Db) {
         .await
         .unwrap();
     assert_eq!(page.total, 1);
+    let edited = set_goal(&store, &p, 20_000, 1).await.unwrap().unwrap();
+    assert_eq!((edited.goal, edited.version), (20_000, 1));
     let patch = ProjectPatch {
         goal: Some(20_000),
         ..Default::default()
     };
-    let edited = s
-        .update_project(&p.id, &p.teacher, &patch, Millis(T0.0 + 1))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!((edited.goal, edited.version), (20_000, 1));
     assert_eq!(
         s.update_project(&p.id, &Id::generate(), &patch, T0)
             .await

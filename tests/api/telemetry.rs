@@ -602,10 +602,14 @@ async fn a_stripe_call_is_a_client_span_and_carries_the_traceparent() {
         .unwrap();
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
 
+    // The request's own span ends after the response is written, so it may be exported later.
     let spans = otlp
-        .wait_for("the Stripe client span", |got| {
+        .wait_for("the Stripe client span and the request span", |got| {
+            let in_trace = |s: &&Value| s["trace_id"] == trace_id;
             got.iter()
-                .any(|s| s["trace_id"] == trace_id && s["attributes"]["peer.service"] == "stripe")
+                .filter(in_trace)
+                .any(|s| s["attributes"]["peer.service"] == "stripe")
+                && got.iter().filter(in_trace).any(|s| s["kind"] == 2)
         })
         .await;
     let trace: Vec<&Value> = spans.iter().filter(|s| s["trace_id"] == trace_id).collect();
