@@ -327,14 +327,11 @@ impl Inner {
         let http = self.http.as_ref().map_err(Arc::clone)?;
         // A client span, and the trace context on the request (W3C traceparent).
         let span = crate::telemetry::client_span("google", "jwks.fetch");
-        let mut request = http.get(url).build().map_err(|source| {
-            Arc::new(KeysError::Unreachable {
-                url: url.clone(),
-                source,
-            })
-        })?;
-        span.in_scope(|| crate::telemetry::propagation::inject_reqwest(&mut request));
-        let sent = tracing::Instrument::instrument(http.execute(request), span.clone()).await;
+        let sent = tracing::Instrument::instrument(
+            crate::telemetry::propagation::send(http.get(url)),
+            span.clone(),
+        )
+        .await;
         if sent.is_err() {
             crate::telemetry::mark_error(&span);
         }

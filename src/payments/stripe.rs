@@ -172,14 +172,8 @@ impl StripeClient {
         request: reqwest::RequestBuilder,
     ) -> Result<T, StripeError> {
         // The error's text never holds the key: reqwest's errors name the URL, not the headers.
-        let mut request = request
-            .build()
-            .map_err(|e| StripeError::Unavailable(e.without_url().to_string()))?;
         // Inside the span (instrumented by `send`): the traceparent names the client span.
-        crate::telemetry::propagation::inject_reqwest(&mut request);
-        let response = self
-            .http
-            .execute(request)
+        let response = crate::telemetry::propagation::send(request)
             .await
             .map_err(|e| StripeError::Unavailable(e.without_url().to_string()))?;
         let status = response.status();

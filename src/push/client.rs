@@ -88,20 +88,14 @@ impl Fcm {
                 };
             }
         };
-        let sent = match self
-            .http
-            .post(&self.send_url)
-            .bearer_auth(&*token)
-            .json(body)
-            .build()
-        {
-            Ok(mut request) => {
-                // Inside the span (instrumented by `send`): the traceparent names it.
-                crate::telemetry::propagation::inject_reqwest(&mut request);
-                self.http.execute(request).await
-            }
-            Err(e) => Err(e),
-        };
+        // Inside the span (instrumented by `send`): the traceparent names it.
+        let sent = crate::telemetry::propagation::send(
+            self.http
+                .post(&self.send_url)
+                .bearer_auth(&*token)
+                .json(body),
+        )
+        .await;
         let res = match sent {
             Ok(r) => r,
             Err(e) => {

@@ -105,16 +105,11 @@ impl TokenSource {
             .account
             .assertion(&self.token_uri, issued.0.div_euclid(1000))
             .map_err(TokenError::Assertion)?;
-        let mut request = self
+        let request = self
             .http
             .post(&self.token_uri)
-            .form(&[("grant_type", GRANT_TYPE), ("assertion", &assertion)])
-            .build()
-            .map_err(|e| TokenError::Unreachable(e.without_url().to_string()))?;
-        crate::telemetry::propagation::inject_reqwest(&mut request);
-        let res = self
-            .http
-            .execute(request)
+            .form(&[("grant_type", GRANT_TYPE), ("assertion", &assertion)]);
+        let res = crate::telemetry::propagation::send(request)
             .await
             .map_err(|e| TokenError::Unreachable(e.without_url().to_string()))?;
         let status = res.status();

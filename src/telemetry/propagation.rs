@@ -55,7 +55,11 @@ pub fn inject(headers: &mut HeaderMap) {
     PROPAGATOR.inject_context(&cx, &mut HeadersMut(headers));
 }
 
-/// `inject` for a reqwest request about to be sent.
-pub fn inject_reqwest(request: &mut reqwest::Request) {
+/// Sends a request with the current span's trace context on it (W3C traceparent): call it inside
+/// the client span (or instrument the future with it), so that the traceparent names that span.
+pub async fn send(request: reqwest::RequestBuilder) -> reqwest::Result<reqwest::Response> {
+    let (client, request) = request.build_split();
+    let mut request = request?;
     inject(request.headers_mut());
+    client.execute(request).await
 }
