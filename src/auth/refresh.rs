@@ -7,13 +7,12 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use rand::RngCore;
 use secrecy::ExposeSecret;
-use sha2::Sha256;
 
 use crate::clock::SharedClock;
 use crate::config::JwtConfig;
+use crate::domain::passcode::hmac_hex;
 use crate::domain::{Id, Millis, Role};
 use crate::store::{Consumed, RefreshToken, RefreshTokens, StoreError};
 
@@ -59,14 +58,7 @@ impl RefreshTokensService {
     }
 
     fn hash(&self, token: &str) -> String {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(token.as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hmac_hex(&self.key, token.as_bytes())
     }
 
     /// A new token: of a new family at login, of the same family on rotation.

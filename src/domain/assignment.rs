@@ -195,29 +195,27 @@ mod tests {
 
     #[test]
     fn periods_roll_over_in_utc() {
-        // Wednesday 2026-11-25.
-        let wed = at("2026-11-25T23:59:59.999Z");
-        assert_eq!(
-            next_period_start(Repeat::Everyday, wed).to_iso(),
-            "2026-11-26T00:00:00.000Z"
-        );
-        assert_eq!(
-            next_period_start(Repeat::Weekly, wed).to_iso(),
-            "2026-11-30T00:00:00.000Z"
-        );
-        // A Monday's next week is the Monday after, not the same day.
-        assert_eq!(
-            next_period_start(Repeat::Weekly, at("2026-11-30T00:00:00.000Z")).to_iso(),
-            "2026-12-07T00:00:00.000Z"
-        );
-        assert_eq!(
-            next_period_start(Repeat::Monthly, wed).to_iso(),
-            "2026-12-01T00:00:00.000Z"
-        );
-        assert_eq!(
-            next_period_start(Repeat::Monthly, at("2026-12-31T12:00:00.000Z")).to_iso(),
-            "2027-01-01T00:00:00.000Z"
-        );
+        // Wednesday 2026-11-25, just before midnight.
+        let wed = "2026-11-25T23:59:59.999Z";
+        for (repeat, from, next) in [
+            (Repeat::Everyday, wed, "2026-11-26T00:00:00.000Z"),
+            (Repeat::Weekly, wed, "2026-11-30T00:00:00.000Z"),
+            // A Monday's next week is the Monday after, not the same day.
+            (
+                Repeat::Weekly,
+                "2026-11-30T00:00:00.000Z",
+                "2026-12-07T00:00:00.000Z",
+            ),
+            (Repeat::Monthly, wed, "2026-12-01T00:00:00.000Z"),
+            (
+                Repeat::Monthly,
+                "2026-12-31T12:00:00.000Z",
+                "2027-01-01T00:00:00.000Z",
+            ),
+        ] {
+            let got = next_period_start(repeat, at(from)).to_iso();
+            assert_eq!(got, next, "{repeat:?} after {from}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub mod email;
 pub mod id;
 pub mod image_ref;
 pub mod invalid;
-mod named;
+pub(crate) mod named;
 pub mod notification;
 pub mod passcode;
 pub mod password;

@@ -55,6 +55,18 @@ fn derive(master: &[u8], label: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+/// HMAC-SHA256 of `message` under `key`, in lower-case hex: how a secret is stored when only
+/// equality is ever asked of it (passcode lookups, refresh tokens).
+pub fn hmac_hex(key: &[u8], message: &[u8]) -> String {
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(message);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn hex_decode(hex: &str) -> Option<Vec<u8>> {
     if !hex.len().is_multiple_of(2) {
         return None;
@@ -117,14 +129,7 @@ impl PasscodeCipher {
 
     /// The keyed hash used for lookup and uniqueness (hex).
     pub fn lookup_key(&self, passcode: &str) -> String {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.lookup_key)
-            .expect("HMAC takes any key length");
-        mac.update(passcode.as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hmac_hex(&self.lookup_key, passcode.as_bytes())
     }
 }
 

@@ -180,6 +180,16 @@ mod tests {
 
     use argon2::password_hash::PasswordHasher;
 
+    /// A hash made with other parameters than ours (`m_cost` KiB, one pass, one lane), as older
+    /// servers stored them.
+    fn argon2id_hash(m_cost: u32, password: &[u8]) -> String {
+        let params = Params::new(m_cost, 1, 1, None).unwrap();
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(password, &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string()
+    }
+
     #[test]
     fn hashes_verify_and_old_parameters_ask_for_a_rehash() {
         let h = hash("correct horse");
@@ -188,14 +198,7 @@ mod tests {
         assert_eq!(verify("wrong", &h), Verified::No);
         assert_eq!(verify("x", "not a hash"), Verified::No);
 
-        let weak = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            Params::new(8192, 1, 1, None).unwrap(),
-        )
-        .hash_password(b"old", &SaltString::generate(&mut OsRng))
-        .unwrap()
-        .to_string();
+        let weak = argon2id_hash(8192, b"old");
         assert_eq!(verify("old", &weak), Verified::Yes { rehash: true });
         assert_eq!(verify("older", &weak), Verified::No);
     }
@@ -226,14 +229,7 @@ mod tests {
             Verified::Yes { rehash: false }
         );
         // A bigger old hash (m = 32 MiB) still verifies, in memory of its own.
-        let big = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            Params::new(32_768, 1, 1, None).unwrap(),
-        )
-        .hash_password(b"big", &SaltString::generate(&mut OsRng))
-        .unwrap()
-        .to_string();
+        let big = argon2id_hash(32_768, b"big");
         assert_eq!(
             verify_in("big", &big, &mut mem),
             Verified::Yes { rehash: true }

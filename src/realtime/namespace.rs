@@ -223,7 +223,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_good_auth_token_joins_and_the_socket_gets_only_its_users_events() {
-        let engine = Engine::new(Limits::default(), false, testing::clock());
+        let engine = testing::engine(Limits::default());
         let (alice, bob) = (
             open(&engine, Handshake::default()),
             open(&engine, Handshake::default()),
@@ -262,7 +262,7 @@ mod tests {
 
     #[tokio::test]
     async fn missing_or_bad_tokens_are_refused_and_the_session_may_try_again() {
-        let engine = Engine::new(Limits::default(), false, testing::clock());
+        let engine = testing::engine(Limits::default());
         let s = open(&engine, Handshake::default());
         s.on_packet(&tokens(), "40").await;
         let (message, status) = connect_reply(&s).unwrap_err();
@@ -281,7 +281,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_query_then_the_header_token_count_when_auth_has_none_and_a_bad_auth_wins() {
-        let engine = Engine::new(Limits::default(), false, testing::clock());
+        let engine = testing::engine(Limits::default());
         let query = || Handshake {
             query_token: Some("t-alice".into()),
             header_token: Some("t-bob".into()),
@@ -312,7 +312,7 @@ mod tests {
 
     #[tokio::test]
     async fn another_namespace_is_refused_with_404() {
-        let engine = Engine::new(Limits::default(), false, testing::clock());
+        let engine = testing::engine(Limits::default());
         let s = open(&engine, Handshake::default());
         s.on_packet(&tokens(), r#"40/admin,{"token":"t-alice"}"#)
             .await;
@@ -337,7 +337,7 @@ mod tests {
     }
 
     fn two_sessions(limits: Limits) -> (Arc<Engine>, Arc<Session>, Arc<Session>) {
-        let engine = Engine::new(limits, false, testing::clock());
+        let engine = testing::engine(limits);
         let first = open(&engine, Handshake::default());
         let second = open(&engine, Handshake::default());
         (engine, first, second)
@@ -358,7 +358,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_second_connect_is_ignored_and_a_disconnect_frees_the_socket() {
-        let engine = Engine::new(Limits::default(), false, testing::clock());
+        let engine = testing::engine(Limits::default());
         let s = open(&engine, Handshake::default());
         s.on_packet(&tokens(), r#"40{"token":"t-alice"}"#).await;
         s.on_packet(&tokens(), r#"40{"token":"t-alice"}"#).await;
@@ -395,7 +395,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_revocation_ends_only_the_sockets_of_older_epochs() {
-        let engine = Engine::new(Limits::default(), false, testing::clock());
+        let engine = testing::engine(Limits::default());
         let s = open(&engine, Handshake::default());
         s.on_packet(&tokens(), r#"40{"token":"t-alice"}"#).await;
         assert!(connect_reply(&s).is_ok());
@@ -409,7 +409,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_malformed_packet_closes_the_session_without_a_panic() {
-        let engine = Engine::new(Limits::default(), false, testing::clock());
+        let engine = testing::engine(Limits::default());
         for packet in ["4é", "4€{}", "é", "40{oops", "47", ""] {
             let s = open(&engine, Handshake::default());
             s.on_packet(&tokens(), packet).await;

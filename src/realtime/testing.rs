@@ -7,11 +7,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::authenticator::{Authenticator, Principal, Refusal};
+use super::engine::{Engine, Limits};
+use super::phase::Transport;
+use super::session::{Handshake, Session};
 use crate::clock::{SharedClock, TestClock};
 
 /// A test clock, as the engine's: wall time a test may move.
 pub fn clock() -> SharedClock {
     Arc::new(TestClock::new())
+}
+
+/// An engine with `limits` on a test clock (no legacy broadcast).
+pub fn engine(limits: Limits) -> Arc<Engine> {
+    Engine::new(limits, false, clock())
+}
+
+/// A session on `engine` over `transport`, opened with no handshake details.
+pub fn session(engine: &Arc<Engine>, transport: Transport) -> Arc<Session> {
+    engine.open(transport, Handshake::default()).unwrap()
 }
 
 pub async fn eventually(what: &str, check: impl Fn() -> bool) {

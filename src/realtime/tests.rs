@@ -31,7 +31,7 @@ async fn pending_sessions_make_room_and_signed_in_ones_are_capped_apart() {
         max_pending_per_address: 2,
         ..quick()
     };
-    let engine = Engine::new(limits, false, testing::clock());
+    let engine = testing::engine(limits);
     let from = |last: u8| Handshake {
         address: IpAddr::from([10, 0, 0, last]),
         ..Handshake::default()
@@ -80,10 +80,8 @@ async fn pending_sessions_make_room_and_signed_in_ones_are_capped_apart() {
 
 #[tokio::test]
 async fn a_slow_client_is_closed_instead_of_queueing_without_bound() {
-    let engine = Engine::new(quick(), false, testing::clock());
-    let s = engine
-        .open(Transport::WebSocket, Handshake::default())
-        .unwrap();
+    let engine = testing::engine(quick());
+    let s = testing::session(&engine, Transport::WebSocket);
     for i in 0..3 {
         s.push(format!("4{i}").into());
     }
@@ -94,13 +92,9 @@ async fn a_slow_client_is_closed_instead_of_queueing_without_bound() {
 
 #[tokio::test]
 async fn a_session_that_misses_its_pong_expires_and_one_that_answers_lives() {
-    let engine = Engine::new(quick(), false, testing::clock());
-    let silent = engine
-        .open(Transport::Polling, Handshake::default())
-        .unwrap();
-    let lively = engine
-        .open(Transport::Polling, Handshake::default())
-        .unwrap();
+    let engine = testing::engine(quick());
+    let silent = testing::session(&engine, Transport::Polling);
+    let lively = testing::session(&engine, Transport::Polling);
     let pong = {
         let lively = lively.clone();
         tokio::spawn(async move {
@@ -129,10 +123,8 @@ async fn a_session_that_never_joins_the_namespace_is_closed() {
         connect_timeout: Duration::from_millis(50),
         ..Limits::default()
     };
-    let engine = Engine::new(limits, false, testing::clock());
-    let s = engine
-        .open(Transport::Polling, Handshake::default())
-        .unwrap();
+    let engine = testing::engine(limits);
+    let s = testing::session(&engine, Transport::Polling);
     eventually("the connect timeout", || s.is_closed()).await;
     assert_eq!(s.close_reason(), Some(CloseReason::ConnectTimeout));
 }

@@ -1,4 +1,4 @@
-//! The storage contract of the ports that had none (`src/store/ports.rs`): refresh tokens, task
+//! The storage contract of the ports that had none (`src/store/ports/`): refresh tokens, task
 //! and reward assignments, notifications. The real adapters (SQLite, MongoDB on jongodb), the same
 //! assertions for both.
 

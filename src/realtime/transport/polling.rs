@@ -124,10 +124,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_long_poll_waits_for_packets_and_a_second_one_is_refused() {
-        let engine = Engine::new(Limits::default(), false, testing::clock());
-        let s = engine
-            .open(Transport::Polling, Handshake::default())
-            .unwrap();
+        let engine = testing::engine(Limits::default());
+        let s = testing::session(&engine, Transport::Polling);
         let first = tokio::spawn({
             let s = s.clone();
             async move {
@@ -160,10 +158,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_websocket_session_refuses_polling() {
-        let engine = Engine::new(Limits::default(), false, testing::clock());
-        let s = engine
-            .open(Transport::WebSocket, Handshake::default())
-            .unwrap();
+        let engine = testing::engine(Limits::default());
+        let s = testing::session(&engine, Transport::WebSocket);
         assert!(matches!(s.poll().await, Poll::WrongTransport));
         let auth = crate::realtime::testing::Tokens::default();
         assert!(matches!(

@@ -16,7 +16,9 @@ use serde::de::DeserializeOwned;
 
 use super::collections::{REWARD_ASSIGNMENTS, STUDENTS, TASK_ASSIGNMENTS};
 use super::points::{self, Book, Ledger, Pending, Session, Settled, exec};
-use super::{Documents, date, document, ensure_indexes, index, observe};
+use super::{
+    Documents, date, document, ensure_indexes, index, newest_first_index, observe, unique_index,
+};
 use crate::domain::assignment::{
     ClaimRefused, PointsMove, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus,
     Transition,
@@ -32,20 +34,12 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
         db,
         TASK_ASSIGNMENTS,
         [
-            index(doc! { "slot": 1 }, "slot_unique", true),
-            index(doc! { "origin": 1 }, "origin_unique", true),
-            index(
-                doc! { "teacher": 1, "createdAt": -1, "_id": -1 },
-                "by_teacher",
-                false,
-            ),
-            index(
-                doc! { "student": 1, "createdAt": -1, "_id": -1 },
-                "by_student",
-                false,
-            ),
-            index(doc! { "renewAt": 1 }, "renew_at", false),
-            index(doc! { points::APPLIED: 1 }, "points_applied", false),
+            unique_index(doc! { "slot": 1 }, "slot_unique"),
+            unique_index(doc! { "origin": 1 }, "origin_unique"),
+            newest_first_index(doc! { "teacher": 1 }, "by_teacher"),
+            newest_first_index(doc! { "student": 1 }, "by_student"),
+            index(doc! { "renewAt": 1 }, "renew_at"),
+            index(doc! { points::APPLIED: 1 }, "points_applied"),
         ],
     )
     .await?;
@@ -53,17 +47,9 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
         db,
         REWARD_ASSIGNMENTS,
         [
-            index(
-                doc! { "teacher": 1, "createdAt": -1, "_id": -1 },
-                "by_teacher",
-                false,
-            ),
-            index(
-                doc! { "student": 1, "status": 1, "createdAt": -1, "_id": -1 },
-                "by_student",
-                false,
-            ),
-            index(doc! { points::APPLIED: 1 }, "points_applied", false),
+            newest_first_index(doc! { "teacher": 1 }, "by_teacher"),
+            newest_first_index(doc! { "student": 1, "status": 1 }, "by_student"),
+            index(doc! { points::APPLIED: 1 }, "points_applied"),
         ],
     )
     .await?;
@@ -130,10 +116,10 @@ pub(super) struct MongoTaskAssignments {
 }
 
 impl MongoTaskAssignments {
-    pub(super) fn new(db: &Database, ledger: Arc<Ledger>) -> Self {
+    pub(super) fn new(db: &Database, ledger: &Arc<Ledger>) -> Self {
         MongoTaskAssignments {
             docs: Documents::new(db, TASK_ASSIGNMENTS).unique("an assignment", "task"),
-            ledger,
+            ledger: ledger.clone(),
         }
     }
 
@@ -151,19 +137,8 @@ impl MongoTaskAssignments {
         let mut settled_first = false;
         loop {
             let key = points::new_key(Book::Tasks, id);
-            let mut filter = own.clone();
-            filter.insert("status", from.as_str());
-            filter.extend(points::nothing_pending());
-            let mut set = set.clone();
-            set.extend(points::pending_fields(&key));
-            let passed = exec!(
-                s,
-                self.docs
-                    .raw()
-                    .update_one(filter, doc! { "$set": set, "$inc": { "__v": 1 } })
-            )?;
-            if passed.matched_count == 1 {
-                let updated = self.after_gate(s, id, own, &key).await?;
+            let gate = pass_gate(s, self.docs.raw(), own, from.as_str(), set.clone(), &key);
+            if let Some(updated) = gate.await? {
                 if let Some(p) = updated.pending() {
                     self.ledger.settle(s, &p, now).await?;
                 }
@@ -179,17 +154,6 @@ impl MongoTaskAssignments {
                 _ => return Ok((false, current)),
             }
         }
-    }
-
-    /// The assignment as the gate that wrote `key` left it (its move maybe settled since).
-    async fn after_gate(
-        &self,
-        s: &mut Session<'_>,
-        id: &ObjectId,
-        own: &Document,
-        key: &str,
-    ) -> Result<TaskAssignmentDoc, mongodb::error::Error> {
-        after_gate(s, self.docs.raw(), id, own, key).await
     }
 
     /// Moves the assignment `id` of `owner` (`{field: id}`) from status `from`, applying `set`
@@ -392,11 +356,11 @@ pub(super) struct MongoRewardAssignments {
 }
 
 impl MongoRewardAssignments {
-    pub(super) fn new(db: &Database, ledger: Arc<Ledger>) -> Self {
+    pub(super) fn new(db: &Database, ledger: &Arc<Ledger>) -> Self {
         MongoRewardAssignments {
             docs: Documents::new(db, REWARD_ASSIGNMENTS),
             students: db.collection(STUDENTS),
-            ledger,
+            ledger: ledger.clone(),
         }
     }
 
@@ -429,26 +393,17 @@ impl MongoRewardAssignments {
             return Ok(Err(ClaimRefused::NotEnoughPoints { points, price }));
         }
         let key = points::new_key(Book::Rewards, &current.id);
-        let mut unclaimed = own.clone();
-        unclaimed.insert("status", RewardStatus::Unclaimed.as_str());
-        unclaimed.extend(points::nothing_pending());
-        let mut set = doc! {
+        let set = doc! {
             "status": RewardStatus::Claimed.as_str(),
             "paid": price,
             "claimedAt": date(now),
             "updatedAt": date(now),
         };
-        set.extend(points::pending_fields(&key));
-        let passed = exec!(
-            s,
-            self.docs
-                .raw()
-                .update_one(unclaimed, doc! { "$set": set, "$inc": { "__v": 1 } })
-        )?;
-        if passed.matched_count == 0 {
+        let unclaimed = RewardStatus::Unclaimed.as_str();
+        let gate = pass_gate(s, self.docs.raw(), own, unclaimed, set, &key);
+        let Some(claimed) = gate.await? else {
             return Ok(Err(ClaimRefused::AlreadyClaimed));
-        }
-        let claimed = after_gate(s, self.docs.raw(), &current.id, own, &key).await?;
+        };
         let pending = Pending {
             key,
             book: Book::Rewards,
@@ -535,27 +490,41 @@ impl RewardAssignments for MongoRewardAssignments {
 // ---------------------------------------------------------------------------------------------
 // The gate
 
-/// The assignment right after the gate that wrote `key`: read by that key, which a later
-/// transition would have replaced (only after this move settled), so the answer is this
-/// transition's state. The gate is an `updateOne` and this a second read because jongodb's
-/// `findAndModify` does not match and write atomically (docs/decisions.md, "A points move
-/// applied twice on jongodb"); MongoDB's does, and this read costs one round trip there.
-async fn after_gate<D>(
+/// The gate of a transition that moves points: the assignment `own` (its id and owner) leaves
+/// status `from` with `set` only if no earlier move is pending on it, and records the move `key`
+/// as pending in the same write. The assignment as the gate left it; `None` when it did not pass.
+///
+/// A conditional `updateOne` then a read, never `findAndModify`: jongodb's does not match and
+/// write atomically (docs/decisions.md, "A points move applied twice on jongodb"); MongoDB's
+/// does, and the read costs one round trip there.
+async fn pass_gate<D>(
     s: &mut Session<'_>,
     coll: &Collection<D>,
-    id: &ObjectId,
     own: &Document,
+    from: &str,
+    mut set: Document,
     key: &str,
-) -> Result<D, mongodb::error::Error>
+) -> Result<Option<D>, mongodb::error::Error>
 where
     D: DeserializeOwned + Send + Sync,
 {
-    let by_key = doc! { "_id": id, points::OP: key };
+    let mut filter = own.clone();
+    filter.insert("status", from);
+    filter.extend(points::nothing_pending());
+    set.extend(points::pending_fields(key));
+    let update = doc! { "$set": set, "$inc": { "__v": 1 } };
+    if exec!(s, coll.update_one(filter, update))?.matched_count == 0 {
+        return Ok(None);
+    }
+    // By the move's key, which a later transition replaces: this transition's state.
+    let mut by_key = own.clone();
+    by_key.insert(points::OP, key);
     if let Some(d) = exec!(s, coll.find_one(by_key))? {
-        return Ok(d);
+        return Ok(Some(d));
     }
     // Settled by another runner and moved on by a later transition since: the latest state.
     exec!(s, coll.find_one(own.clone()))?
+        .map(Some)
         .ok_or_else(|| mongodb::error::Error::custom("an assignment gone right after its gate"))
 }
 
@@ -570,11 +539,11 @@ pub(super) struct MongoPointsSettlement {
 }
 
 impl MongoPointsSettlement {
-    pub(super) fn new(db: &Database, ledger: Arc<Ledger>) -> Self {
+    pub(super) fn new(db: &Database, ledger: &Arc<Ledger>) -> Self {
         MongoPointsSettlement {
             tasks: db.collection(TASK_ASSIGNMENTS),
             rewards: db.collection(REWARD_ASSIGNMENTS),
-            ledger,
+            ledger: ledger.clone(),
         }
     }
 }

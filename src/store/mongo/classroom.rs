@@ -18,7 +18,8 @@ use serde::de::DeserializeOwned;
 use super::collections::STUDENTS;
 use super::students::rename_class;
 use super::{
-    Documents, conflict_on, date, document, ensure_indexes, index, literal_regex, observe, set_some,
+    Documents, conflict_on, date, document, ensure_indexes, literal_regex, newest_first_index,
+    observe, set_some, unique_index,
 };
 use crate::domain::classroom::{
     CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
@@ -36,21 +37,14 @@ const TASKS: &str = "tasks";
 const REWARDS: &str = "rewards";
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
-    let by_teacher = || {
-        index(
-            doc! { "teacher": 1, "createdAt": -1, "_id": -1 },
-            "by_teacher",
-            false,
-        )
-    };
+    let by_teacher = || newest_first_index(doc! { "teacher": 1 }, "by_teacher");
     ensure_indexes(
         db,
         CLASSES,
         [
-            index(
+            unique_index(
                 doc! { "teacher": 1, "className": 1 },
                 "teacher_class_name_unique",
-                true,
             ),
             by_teacher(),
         ],

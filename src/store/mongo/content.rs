@@ -11,7 +11,9 @@ use mongodb::Database;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{DateTime, doc};
 
-use super::{Documents, date, document, ensure_indexes, index, observe};
+use super::{
+    Documents, date, document, ensure_indexes, index, newest_first_index, observe, unique_index,
+};
 use crate::domain::content::{PresetType, RuleType};
 use crate::domain::{Feedback, Id, Millis, Preset, Rule};
 use crate::store::rows::shared_rows;
@@ -30,17 +32,13 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
         db,
         PRESETS,
         [
-            index(
-                doc! { "type": 1, "createdAt": 1, "_id": 1 },
-                "by_type",
-                false,
-            ),
-            index(doc! { "createdAt": -1, "_id": -1 }, "created_at", false),
-            index(doc! { "image": 1 }, "by_image", false),
+            index(doc! { "type": 1, "createdAt": 1, "_id": 1 }, "by_type"),
+            newest_first_index(doc! {}, "created_at"),
+            index(doc! { "image": 1 }, "by_image"),
         ],
     )
     .await?;
-    ensure_indexes(db, RULES, [index(doc! { "type": 1 }, "type_unique", true)]).await?;
+    ensure_indexes(db, RULES, [unique_index(doc! { "type": 1 }, "type_unique")]).await?;
     Ok(())
 }
 

@@ -286,6 +286,28 @@ where
         load(after)
     }
 
+    /// The gate of a move that must happen once (money, points): a conditional `updateOne` of
+    /// the document `id` where `conditions` also hold, then the document as it is after it.
+    /// `None` when they did not hold (another writer moved it first) or it is gone. Not
+    /// `findAndModify`: jongodb's does not match and write atomically (docs/decisions.md, "A
+    /// points move applied twice on jongodb"); `updateOne` does, on both.
+    pub async fn gate(
+        &self,
+        op: &'static str,
+        id: ObjectId,
+        mut conditions: Document,
+        update: Document,
+    ) -> StoreResult<Option<D>> {
+        conditions.insert("_id", id);
+        let passed = observe(op, self.coll.update_one(conditions, update))
+            .await
+            .map_err(|e| self.conflict(e))?;
+        if passed.matched_count == 0 {
+            return Ok(None);
+        }
+        observe(op, self.coll.find_one(doc! { "_id": id })).await
+    }
+
     /// Applies `update` to the document `id`; the document after it.
     pub async fn update_by_id(
         &self,

@@ -24,7 +24,7 @@ use mongodb::gridfs::{FilesCollectionDocument, GridFsBucket};
 use mongodb::options::GridFsBucketOptions;
 use mongodb::{Collection, Database};
 
-use super::{ensure_indexes, index, observe};
+use super::{ensure_indexes, index, observe, unique_index};
 use crate::domain::Millis;
 use crate::store::files::{STREAM_CHUNK, check_name, check_put};
 use crate::store::{FileStream, Files, StoreResult, StoredFile};
@@ -41,26 +41,13 @@ pub(super) struct MongoFiles {
 
 /// The indexes the GridFS spec asks for (the driver would create them on first upload).
 pub(super) async fn migrate(db: &Database) -> StoreResult<()> {
-    ensure_indexes(
-        db,
-        &format!("{BUCKET}.files"),
-        [index(
-            doc! { "filename": 1, "uploadDate": 1 },
-            "filename_1_uploadDate_1",
-            false,
-        )],
-    )
-    .await?;
-    ensure_indexes(
-        db,
-        &format!("{BUCKET}.chunks"),
-        [index(
-            doc! { "files_id": 1, "n": 1 },
-            "files_id_1_n_1",
-            true,
-        )],
-    )
-    .await?;
+    let files = index(
+        doc! { "filename": 1, "uploadDate": 1 },
+        "filename_1_uploadDate_1",
+    );
+    ensure_indexes(db, &format!("{BUCKET}.files"), [files]).await?;
+    let chunks = unique_index(doc! { "files_id": 1, "n": 1 }, "files_id_1_n_1");
+    ensure_indexes(db, &format!("{BUCKET}.chunks"), [chunks]).await?;
     Ok(())
 }
 

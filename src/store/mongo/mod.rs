@@ -129,8 +129,8 @@ impl Backend for MongoBackend {
     }
 
     async fn migrate(&self) -> StoreResult<()> {
-        let unique_email = || index(doc! { "email": 1 }, "email_unique", true);
-        let newest_first = index(doc! { "createdAt": -1, "_id": -1 }, "created_at", false);
+        let unique_email = || unique_index(doc! { "email": 1 }, "email_unique");
+        let newest_first = newest_first_index(doc! {}, "created_at");
         ensure_indexes(&self.db, accounts::TEACHERS, [unique_email(), newest_first]).await?;
         ensure_indexes(&self.db, accounts::ADMINS, [unique_email()]).await?;
         students::create_indexes(&self.db).await?;
@@ -220,12 +220,6 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
         categories: Arc::new(classroom::MongoCategories::new(&db)),
         tasks: Arc::new(classroom::MongoTasks::new(&db)),
         rewards: Arc::new(classroom::MongoRewards::new(&db)),
-        task_assignments: Arc::new(assignments::MongoTaskAssignments::new(&db, ledger.clone())),
-        reward_assignments: Arc::new(assignments::MongoRewardAssignments::new(
-            &db,
-            ledger.clone(),
-        )),
-        points: Arc::new(assignments::MongoPointsSettlement::new(&db, ledger)),
         notifications: Arc::new(notifications::MongoNotifications::new(&db)),
         files: Arc::new(files::MongoFiles::new(&db)),
         uploads: Arc::new(uploads::MongoUploads::new(&db)),
@@ -234,6 +228,10 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
         feedbacks: Arc::new(content::MongoFeedbacks::new(&db)),
         payments: Arc::new(payments::MongoPayments::new(&db)),
         push: Arc::new(push::MongoPush::new(&db)),
+        // The three that move points share the ledger.
+        task_assignments: Arc::new(assignments::MongoTaskAssignments::new(&db, &ledger)),
+        reward_assignments: Arc::new(assignments::MongoRewardAssignments::new(&db, &ledger)),
+        points: Arc::new(assignments::MongoPointsSettlement::new(&db, &ledger)),
     })
 }
 
@@ -353,16 +351,31 @@ pub(crate) async fn ensure_indexes(
 }
 
 /// An index named `name` on `keys`.
-pub(crate) fn index(keys: mongodb::bson::Document, name: &str, unique: bool) -> IndexModel {
-    IndexModel::builder()
-        .keys(keys)
-        .options(
-            IndexOptions::builder()
-                .name(name.to_owned())
-                .unique(unique)
-                .build(),
-        )
-        .build()
+pub(crate) fn index(keys: Document, name: &str) -> IndexModel {
+    named_index(keys, name, false)
+}
+
+/// An index named `name` for "newest first" lists filtered on `prefix`'s fields: those, then
+/// `createdAt` and `_id` descending (the order every list sorts by).
+pub(crate) fn newest_first_index(mut prefix: Document, name: &str) -> IndexModel {
+    prefix.insert("createdAt", -1);
+    prefix.insert("_id", -1);
+    index(prefix, name)
+}
+
+/// A unique index named `name` on `keys`.
+pub(crate) fn unique_index(keys: Document, name: &str) -> IndexModel {
+    named_index(keys, name, true)
+}
+
+/// `unique` is always spelled out (also `false`), as the indexes in place were created with it:
+/// `createIndexes` must keep seeing the same options for the same name.
+fn named_index(keys: Document, name: &str, unique: bool) -> IndexModel {
+    let options = IndexOptions::builder()
+        .name(name.to_owned())
+        .unique(unique)
+        .build();
+    IndexModel::builder().keys(keys).options(options).build()
 }
 
 /// `{createdAt: {$gte: from, $lt: to}}`.

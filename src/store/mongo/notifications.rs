@@ -4,7 +4,7 @@ use mongodb::Database;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{DateTime, doc};
 
-use super::{Documents, date, document, ensure_indexes, index};
+use super::{Documents, date, document, ensure_indexes, index, newest_first_index};
 use crate::domain::notification::Notification;
 use crate::domain::{Id, Millis};
 use crate::store::rows::shared_rows;
@@ -17,12 +17,8 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
         db,
         NOTIFICATIONS,
         [
-            index(
-                doc! { "recipient": 1, "createdAt": -1, "_id": -1 },
-                "by_recipient",
-                false,
-            ),
-            index(doc! { "recipient": 1, "read": 1 }, "unread", false),
+            newest_first_index(doc! { "recipient": 1 }, "by_recipient"),
+            index(doc! { "recipient": 1, "read": 1 }, "unread"),
         ],
     )
     .await

@@ -18,7 +18,7 @@ use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 
 use super::document::{Documents, document, load as convert};
-use super::{date, ensure_indexes, index, observe, set_some};
+use super::{date, ensure_indexes, index, newest_first_index, observe, set_some, unique_index};
 use crate::domain::payments::{
     Payment, PaymentStatus, Project, ProjectPatch, ProjectStatus, Refund, net_kept,
 };
@@ -40,34 +40,21 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
     ensure_indexes(
         db,
         PROJECTS,
-        [index(
-            doc! { "teacher": 1, "createdAt": -1, "_id": -1 },
-            "by_teacher",
-            false,
-        )],
+        [newest_first_index(doc! { "teacher": 1 }, "by_teacher")],
     )
     .await?;
     ensure_indexes(
         db,
         PAYMENTS,
         [
-            index(doc! { "intentId": 1 }, "intent_unique", true),
-            index(
-                doc! { "project": 1, "createdAt": -1, "_id": -1 },
-                "by_project",
-                false,
-            ),
-            index(doc! { "createdAt": -1, "_id": -1 }, "created_at", false),
-            index(doc! { "status": 1, "updatedAt": 1 }, "by_status", false),
+            unique_index(doc! { "intentId": 1 }, "intent_unique"),
+            newest_first_index(doc! { "project": 1 }, "by_project"),
+            newest_first_index(doc! {}, "created_at"),
+            index(doc! { "status": 1, "updatedAt": 1 }, "by_status"),
         ],
     )
     .await?;
-    ensure_indexes(
-        db,
-        REFUNDS,
-        [index(doc! { "createdAt": 1 }, "created_at", false)],
-    )
-    .await
+    ensure_indexes(db, REFUNDS, [index(doc! { "createdAt": 1 }, "created_at")]).await
 }
 
 /// On projects: set by the first intent that passed its checks; edits are refused from then on.
@@ -165,14 +152,6 @@ impl MongoPayments {
         observe(
             "payments.by_intent",
             self.payments.raw().find_one(doc! { "intentId": intent_id }),
-        )
-        .await
-    }
-
-    async fn payment_doc(&self, id: ObjectId) -> StoreResult<Option<PaymentDoc>> {
-        observe(
-            "payments.by_id",
-            self.payments.raw().find_one(doc! { "_id": id }),
         )
         .await
     }
@@ -461,20 +440,14 @@ impl Payments for MongoPayments {
                     newly_succeeded: false,
                 });
             }
-            // `updateOne` then a read: jongodb's `findAndModify` is not atomic (see `credit`).
-            let moved = observe(
+            let moved = self.payments.gate(
                 "payments.settle",
-                self.payments.raw().update_one(
-                    doc! { "_id": before.id, "status": &before.status },
-                    doc! { "$set": { "status": outcome.status.as_str(), "updatedAt": date(now) } },
-                ),
-            )
-            .await?;
-            if moved.matched_count == 0 {
+                before.id,
+                doc! { "status": &before.status },
+                doc! { "$set": { "status": outcome.status.as_str(), "updatedAt": date(now) } },
+            );
+            let Some(after) = moved.await? else {
                 continue; // another writer moved it first: read again
-            }
-            let Some(after) = self.payment_doc(before.id).await? else {
-                continue;
             };
             let newly_succeeded = outcome.status == PaymentStatus::Succeeded;
             if newly_succeeded {
@@ -514,30 +487,23 @@ impl Payments for MongoPayments {
             let net = net_kept(before.amount, before.net, before.refunded)
                 - net_kept(before.amount, before.net, before.refunded + amount);
             let key = format!("refunds.{refund_id}");
-            // `updateOne` then a read: jongodb's `findAndModify` is not atomic (see `credit`).
-            let moved = observe(
+            let moved = self.payments.gate(
                 "payments.refund",
-                self.payments.raw().update_one(
-                    doc! {
-                        "_id": before.id,
-                        "status": PaymentStatus::Succeeded.as_str(),
-                        "refunded": before.refunded,
-                        &key: { "$exists": false },
+                before.id,
+                doc! {
+                    "status": PaymentStatus::Succeeded.as_str(),
+                    "refunded": before.refunded,
+                    &key: { "$exists": false },
+                },
+                doc! {
+                    "$inc": { "refunded": amount },
+                    "$set": {
+                        &key: { "amount": amount, "net": net, "at": date(now) },
+                        "updatedAt": date(now),
                     },
-                    doc! {
-                        "$inc": { "refunded": amount },
-                        "$set": {
-                            &key: { "amount": amount, "net": net, "at": date(now) },
-                            "updatedAt": date(now),
-                        },
-                    },
-                ),
-            )
-            .await?;
-            if moved.matched_count == 0 {
-                continue;
-            }
-            let Some(after) = self.payment_doc(before.id).await? else {
+                },
+            );
+            let Some(after) = moved.await? else {
                 continue;
             };
             self.debit(&after, refund_id, amount, net, date(now))

@@ -21,26 +21,14 @@ use crate::store::{Device, Lease, OutboxRow, OutboxState, Push, StoreError, Stor
 const DEVICES: &str = "push_devices";
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
-    ensure_indexes(
-        db,
-        DEVICES,
-        [index(
-            doc! { "account": 1, "registeredAt": 1 },
-            "by_account",
-            false,
-        )],
-    )
-    .await?;
-    ensure_indexes(
-        db,
-        NOTIFICATIONS,
-        [index(
-            doc! { "push.state": 1, "createdAt": 1, "_id": 1 },
-            "push_outbox",
-            false,
-        )],
-    )
-    .await
+    let by_account = index(doc! { "account": 1, "registeredAt": 1 }, "by_account");
+    ensure_indexes(db, DEVICES, [by_account]).await?;
+    // The outbox rides on the notifications: pending ones, oldest first.
+    let outbox = index(
+        doc! { "push.state": 1, "createdAt": 1, "_id": 1 },
+        "push_outbox",
+    );
+    ensure_indexes(db, NOTIFICATIONS, [outbox]).await
 }
 
 document! {

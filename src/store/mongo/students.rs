@@ -4,8 +4,8 @@ use mongodb::{Collection, Database};
 
 use super::collections::{STUDENTS, TO_TIDY};
 use super::{
-    Documents, created_between, date, document, ensure_indexes, index, literal_regex, observe,
-    set_some,
+    Documents, created_between, date, document, ensure_indexes, index, literal_regex,
+    newest_first_index, observe, set_some, unique_index,
 };
 use crate::domain::student::StudentPatch;
 use crate::domain::{Id, Millis, Student};
@@ -51,15 +51,14 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
         db,
         STUDENTS,
         [
-            index(doc! { "passcodeLookup": 1 }, "passcode_unique", true),
+            unique_index(doc! { "passcodeLookup": 1 }, "passcode_unique"),
             index(
                 doc! { "teacher": 1, "class": 1, "createdAt": -1 },
                 "by_teacher",
-                false,
             ),
-            index(doc! { "createdAt": -1, "_id": -1 }, "created_at", false),
+            newest_first_index(doc! {}, "created_at"),
             // Settled points moves the job still has to tidy (`points::Ledger::tidy`).
-            index(doc! { TO_TIDY: 1 }, "points_to_tidy", false),
+            index(doc! { TO_TIDY: 1 }, "points_to_tidy"),
         ],
     )
     .await

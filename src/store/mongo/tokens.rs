@@ -34,8 +34,8 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
     observe(
         "migrate",
         coll.create_indexes([
-            index(doc! { "family": 1 }, "family", false),
-            index(doc! { "accountId": 1 }, "account", false),
+            index(doc! { "family": 1 }, "family"),
+            index(doc! { "accountId": 1 }, "account"),
             // MongoDB deletes expired tokens by itself.
             IndexModel::builder()
                 .keys(doc! { "expiresAt": 1 })

@@ -49,7 +49,7 @@ impl<T: Send + 'static> Table<T> {
         op: &'static str,
         email: &str,
     ) -> StoreResult<Option<T>> {
-        db.read(op, |c| self.find(c, "email", &email)).await
+        self.by(db, op, "email", email).await
     }
 
     /// A new password, which ends every session (a new token epoch, returned).

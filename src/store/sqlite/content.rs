@@ -83,9 +83,7 @@ pub(super) struct SqliteRules {
 #[async_trait::async_trait]
 impl Rules for SqliteRules {
     async fn get(&self, kind: RuleType) -> StoreResult<Option<Rule>> {
-        self.db
-            .read("rules.get", |c| RULES.find(c, "type", &kind))
-            .await
+        RULES.by(&self.db, "rules.get", "type", &kind).await
     }
 
     async fn upsert(&self, kind: RuleType, content: &str, now: Millis) -> StoreResult<Rule> {

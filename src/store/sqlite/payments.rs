@@ -184,12 +184,8 @@ impl Payments for SqlitePayments {
     }
 
     async fn payment_by_intent(&self, intent_id: &str) -> StoreResult<Option<Payment>> {
-        let intent_id = intent_id.to_owned();
-        self.db
-            .read("payments.by_intent", |c| {
-                PAYMENTS.find(c, "intent_id", &intent_id)
-            })
-            .await
+        let op = "payments.by_intent";
+        PAYMENTS.by(&self.db, op, "intent_id", intent_id).await
     }
 
     async fn list_payments(

@@ -43,11 +43,8 @@ impl Students for SqliteStudents {
     shared_rows!(table STUDENTS, Student, "students": insert, by_id, by_ids);
 
     async fn by_passcode_lookup(&self, lookup: &str) -> StoreResult<Option<Student>> {
-        self.db
-            .read("students.by_passcode_lookup", |c| {
-                STUDENTS.find(c, "passcode_lookup", &lookup)
-            })
-            .await
+        let op = "students.by_passcode_lookup";
+        STUDENTS.by(&self.db, op, "passcode_lookup", lookup).await
     }
 
     async fn list_for_teacher(

@@ -87,13 +87,24 @@ impl<T: Send + 'static> Table<T> {
         c.one(&sql, [value], self.from_row).optional()
     }
 
+    /// The row whose `column` equals `value`, read inline.
+    pub async fn by<V: ToSql + Sync + ?Sized>(
+        &'static self,
+        db: &Db,
+        op: &'static str,
+        column: &str,
+        value: &V,
+    ) -> StoreResult<Option<T>> {
+        db.read(op, |c| self.find(c, column, &value)).await
+    }
+
     pub async fn by_id(
         &'static self,
         db: &Db,
         op: &'static str,
         id: &Id,
     ) -> StoreResult<Option<T>> {
-        db.read(op, |c| self.find(c, "id", id)).await
+        self.by(db, op, "id", id).await
     }
 
     /// The rows among `ids` in one statement (any order; ids without a row are left out).
