@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::engine::{Engine, OpenError};
+use super::engine::OpenError;
 use super::limits::Limits;
 use super::phase::{CloseReason, Transport};
 use super::protocol;

@@ -2,7 +2,7 @@
 //!
 //! Each aggregate has its own port (`Tasks`, `Rewards`, ...), so each adapter implements
 //! `insert`, `by_id` and `by_ids` again (and each account adapter `by_email`, `set_password_hash`,
-//! `change_password`), and every one of them is the same single call into the backend's
+//! `change_password`; teachers and students `count_created_between`), and every one of them is the same single call into the backend's
 //! description of the rows (`Table` on SQLite, `Documents` on MongoDB: a method of the same name
 //! taking the operation name first) under the operation name `<prefix>.<method>`. `shared_rows!`
 //! writes those methods, inside the adapter's `#[async_trait]` impl of the port:
@@ -55,6 +55,11 @@ macro_rules! shared_rows {
         $crate::store::rows::shared_rows!(@fn $via set_password_hash($prefix)
             (id: &'life1 $crate::domain::Id, hash: &'life2 str)
             (now: $crate::domain::Millis) -> bool);
+    };
+    // Counted by creation time (teachers, students: the admins' statistics).
+    (@count_created_between $via:tt $row:ty, $prefix:literal) => {
+        $crate::store::rows::shared_rows!(@fn $via count_created_between($prefix)
+            () (from: $crate::domain::Millis, to: $crate::domain::Millis) -> u64);
     };
     (@change_password $via:tt $row:ty, $prefix:literal) => {
         $crate::store::rows::shared_rows!(@fn $via change_password($prefix)

@@ -112,8 +112,7 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::realtime::engine::{Engine, Limits};
-    use crate::realtime::session::Handshake;
+    use crate::realtime::engine::Limits;
     use crate::realtime::testing::{self, eventually};
 
     /// Whether a GET is waiting: a second one now is refused.

@@ -5,14 +5,12 @@ use mongodb::{Collection, Database};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Documents, created_between, date, document, literal_regex, observe};
+use super::collections::{ADMINS, TEACHERS};
+use super::{Documents, date, document, literal_regex, observe};
 use crate::domain::account::{AdminPatch, TeacherPatch};
 use crate::domain::{AccountStatus, Admin, Id, Millis, Teacher};
 use crate::store::rows::shared_rows;
 use crate::store::{Admins, ListQuery, Page, StoreError, StoreResult, Teachers};
-
-pub(super) const TEACHERS: &str = "teachers";
-pub(super) const ADMINS: &str = "admins";
 
 document! {
     /// The stored shape: Mongoose's field names, so documents look like the old server's.
@@ -165,7 +163,7 @@ impl MongoTeachers {
 #[async_trait::async_trait]
 impl Teachers for MongoTeachers {
     shared_rows!(docs docs, Teacher, "teachers":
-        insert, by_id, by_email, set_password_hash, change_password);
+        insert, by_id, by_email, set_password_hash, change_password, count_created_between);
 
     async fn list(&self, q: &ListQuery) -> StoreResult<Page<Teacher>> {
         let filter = match &q.search {
@@ -212,13 +210,6 @@ impl Teachers for MongoTeachers {
 
     async fn count(&self) -> StoreResult<u64> {
         self.docs.count("teachers.count", doc! {}).await
-    }
-
-    async fn count_created_between(&self, from: Millis, to: Millis) -> StoreResult<u64> {
-        let filter = created_between(from, to);
-        self.docs
-            .count("teachers.count_created_between", filter)
-            .await
     }
 }
 

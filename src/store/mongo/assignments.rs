@@ -17,7 +17,8 @@ use serde::de::DeserializeOwned;
 use super::collections::{REWARD_ASSIGNMENTS, STUDENTS, TASK_ASSIGNMENTS};
 use super::points::{self, Book, Ledger, Pending, Session, Settled, exec};
 use super::{
-    Documents, date, document, ensure_indexes, index, newest_first_index, observe, unique_index,
+    Documents, date, document, ensure_indexes, index, newest_first_index, observe, owned,
+    unique_index,
 };
 use crate::domain::assignment::{
     ClaimRefused, PointsMove, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus,
@@ -169,8 +170,7 @@ impl MongoTaskAssignments {
         set: Document,
         now: Millis,
     ) -> StoreResult<Transition<TaskAssignment>> {
-        let mut own = doc! { "_id": id.to_object_id() };
-        own.insert(owner.0, owner.1.to_object_id());
+        let own = owned(owner.0, owner.1, id);
         let (done, doc) = observe(op, async {
             let mut tx = self.ledger.begin().await?;
             loop {
@@ -467,7 +467,7 @@ impl RewardAssignments for MongoRewardAssignments {
         price: i64,
         now: Millis,
     ) -> StoreResult<Result<RewardAssignment, ClaimRefused>> {
-        let own = doc! { "_id": id.to_object_id(), "student": student.to_object_id() };
+        let own = owned("student", student, id);
         let outcome = observe("reward_assignments.claim", async {
             let mut tx = self.ledger.begin().await?;
             loop {

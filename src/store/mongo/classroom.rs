@@ -15,11 +15,11 @@ use mongodb::{Collection, Database};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::collections::STUDENTS;
+use super::collections::{CATEGORIES, CLASSES, REWARDS, STUDENTS, TASKS};
 use super::students::rename_class;
 use super::{
     Documents, conflict_on, date, document, ensure_indexes, literal_regex, newest_first_index,
-    observe, set_some, unique_index,
+    observe, owned, set_some, unique_index,
 };
 use crate::domain::classroom::{
     CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
@@ -30,11 +30,6 @@ use crate::store::{
     Categories, ClassDelete, ClassUpdate, Classes, ListQuery, Page, Rewards, StoreError,
     StoreResult, Tasks,
 };
-
-const CLASSES: &str = "classes";
-const CATEGORIES: &str = "categories";
-const TASKS: &str = "tasks";
-const REWARDS: &str = "rewards";
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
     let by_teacher = || newest_first_index(doc! { "teacher": 1 }, "by_teacher");
@@ -91,7 +86,7 @@ where
     set.insert("updatedAt", date(now));
     docs.update(
         op,
-        doc! { "_id": id.to_object_id(), "teacher": teacher.to_object_id() },
+        owned("teacher", teacher, id),
         doc! { "$set": set, "$inc": { "__v": 1 } },
     )
     .await
@@ -137,13 +132,7 @@ impl MongoClasses {
     }
 
     async fn own(&self, op: &'static str, teacher: &Id, id: &Id) -> StoreResult<Option<ClassDoc>> {
-        observe(
-            op,
-            self.docs
-                .raw()
-                .find_one(doc! { "_id": id.to_object_id(), "teacher": teacher.to_object_id() }),
-        )
-        .await
+        observe(op, self.docs.raw().find_one(owned("teacher", teacher, id))).await
     }
 
     /// Finishes a rename whose move of the students was interrupted (idempotent).

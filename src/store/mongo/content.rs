@@ -11,6 +11,7 @@ use mongodb::Database;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{DateTime, doc};
 
+use super::collections::{FEEDBACKS, PRESETS, RULES};
 use super::{
     Documents, date, document, ensure_indexes, index, newest_first_index, observe, unique_index,
 };
@@ -18,10 +19,6 @@ use crate::domain::content::{PresetType, RuleType};
 use crate::domain::{Feedback, Id, Millis, Preset, Rule};
 use crate::store::rows::shared_rows;
 use crate::store::{Feedbacks, ListQuery, Page, Presets, Rules, StoreError, StoreResult};
-
-const PRESETS: &str = "presets";
-const RULES: &str = "rules";
-const FEEDBACKS: &str = "feedbacks";
 
 /// How many times a rule write goes back to "update" after losing the insert race. One is enough
 /// (the winner's document exists by then); more only guards against a rule deleted in between.

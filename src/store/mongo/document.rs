@@ -341,6 +341,16 @@ where
         load(observe(op, self.coll.find_one_and_delete(filter)).await?)
     }
 
+    /// How many documents were created in `[from, to)`.
+    pub async fn count_created_between(
+        &self,
+        op: &'static str,
+        from: Millis,
+        to: Millis,
+    ) -> StoreResult<u64> {
+        self.count(op, super::created_between(from, to)).await
+    }
+
     pub async fn count(&self, op: &'static str, filter: Document) -> StoreResult<u64> {
         observe(op, self.coll.count_documents(filter)).await
     }

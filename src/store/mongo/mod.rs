@@ -27,6 +27,7 @@ use mongodb::event::command::CommandEvent;
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Database, IndexModel};
 
+use self::collections::{ADMINS, TEACHERS};
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::ops::breaker::{Breaker, Probing};
 pub(crate) use document::{Documents, document};
@@ -131,8 +132,8 @@ impl Backend for MongoBackend {
     async fn migrate(&self) -> StoreResult<()> {
         let unique_email = || unique_index(doc! { "email": 1 }, "email_unique");
         let newest_first = newest_first_index(doc! {}, "created_at");
-        ensure_indexes(&self.db, accounts::TEACHERS, [unique_email(), newest_first]).await?;
-        ensure_indexes(&self.db, accounts::ADMINS, [unique_email()]).await?;
+        ensure_indexes(&self.db, TEACHERS, [unique_email(), newest_first]).await?;
+        ensure_indexes(&self.db, ADMINS, [unique_email()]).await?;
         students::create_indexes(&self.db).await?;
         classroom::create_indexes(&self.db).await?;
         assignments::create_indexes(&self.db).await?;
@@ -348,6 +349,15 @@ pub(crate) async fn ensure_indexes(
     observe("migrate", coll.create_indexes(indexes))
         .await
         .map(drop)
+}
+
+/// The filter of `owner`'s document `id`, `field` naming the owner ("teacher", "student",
+/// "recipient"): a write to an account's own record names both, so that a request never touches
+/// another account's.
+pub(crate) fn owned(field: &str, owner: &crate::domain::Id, id: &crate::domain::Id) -> Document {
+    let mut filter = doc! { "_id": id.to_object_id() };
+    filter.insert(field, owner.to_object_id());
+    filter
 }
 
 /// An index named `name` on `keys`.

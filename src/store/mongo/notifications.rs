@@ -4,13 +4,12 @@ use mongodb::Database;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{DateTime, doc};
 
-use super::{Documents, date, document, ensure_indexes, index, newest_first_index};
+use super::collections::NOTIFICATIONS;
+use super::{Documents, date, document, ensure_indexes, index, newest_first_index, owned};
 use crate::domain::notification::Notification;
 use crate::domain::{Id, Millis};
 use crate::store::rows::shared_rows;
 use crate::store::{ListQuery, Notifications, Page, StoreResult};
-
-pub(super) const NOTIFICATIONS: &str = "notifications";
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
     ensure_indexes(
@@ -76,7 +75,7 @@ impl Notifications for MongoNotifications {
         now: Millis,
     ) -> StoreResult<Option<Notification>> {
         let op = "notifications.mark_read";
-        let own = doc! { "_id": id.to_object_id(), "recipient": recipient.to_object_id() };
+        let own = owned("recipient", recipient, id);
         let mut unread = own.clone();
         unread.insert("read", false);
         // Marking a read notification again changes nothing (not even updatedAt).

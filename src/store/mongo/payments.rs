@@ -17,8 +17,11 @@ use mongodb::bson::{Bson, DateTime, Document, doc};
 use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 
+use super::collections::{EVENTS, PAYMENTS, PROJECTS, REFUNDS};
 use super::document::{Documents, document, load as convert};
-use super::{date, ensure_indexes, index, newest_first_index, observe, set_some, unique_index};
+use super::{
+    date, ensure_indexes, index, newest_first_index, observe, owned, set_some, unique_index,
+};
 use crate::domain::payments::{
     Payment, PaymentStatus, Project, ProjectPatch, ProjectStatus, Refund, net_kept,
 };
@@ -28,10 +31,6 @@ use crate::store::{
     RefundRecorded, Settled, StoreError, StoreResult,
 };
 
-const PROJECTS: &str = "projects";
-const PAYMENTS: &str = "payments";
-const REFUNDS: &str = "paymentrefunds";
-const EVENTS: &str = "stripeevents";
 /// Compare-and-set rounds lost to concurrent writers of one payment before giving up (503; the
 /// sender retries).
 const ATTEMPTS: u32 = 16;
@@ -278,7 +277,7 @@ impl Payments for MongoPayments {
         now: Millis,
     ) -> StoreResult<Option<Project>> {
         let op = "projects.update";
-        let own = doc! { "_id": id.to_object_id(), "teacher": teacher.to_object_id() };
+        let own = owned("teacher", teacher, id);
         if observe(op, self.projects.raw().find_one(own.clone()))
             .await?
             .is_none()

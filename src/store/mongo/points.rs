@@ -390,18 +390,9 @@ impl Ledger {
     /// stopped between steps 2 and 3), then removes those keys and bumps `opsVersion`. Returns
     /// how many assignments it marked.
     pub(super) async fn tidy(&self, limit: u64, now: Millis) -> StoreResult<u64> {
-        use futures_util::TryStreamExt;
         let op = "points.tidy";
-        let students: Vec<Document> = observe(op, async {
-            self.students
-                .find(doc! { TO_TIDY: true })
-                .projection(doc! { OPS: 1, "earnedPoints": 1 })
-                .limit(limit as i64)
-                .await?
-                .try_collect()
-                .await
-        })
-        .await?;
+        let (filter, fields) = (doc! { TO_TIDY: true }, doc! { OPS: 1, "earnedPoints": 1 });
+        let students = projected(op, &self.students, filter, fields, Some(limit)).await?;
         let mut marked = 0;
         for student in students {
             let id = student
@@ -537,42 +528,47 @@ pub(super) async fn supports_transactions(db: &Database) -> StoreResult<bool> {
     Ok(clustered && hello.contains_key("logicalSessionTimeoutMinutes"))
 }
 
+/// The documents of `coll` matching `filter`, with only the `fields` projected, at most `limit`.
+async fn projected(
+    op: &'static str,
+    coll: &Collection<Document>,
+    filter: Document,
+    fields: Document,
+    limit: Option<u64>,
+) -> StoreResult<Vec<Document>> {
+    use futures_util::TryStreamExt;
+    observe(op, async {
+        let find = coll.find(filter).projection(fields);
+        let find = match limit {
+            Some(n) => find.limit(n as i64),
+            None => find,
+        };
+        find.await?.try_collect().await
+    })
+    .await
+}
+
 /// Gives students written before `earnedPoints` existed the sum of their approved tasks
 /// (negative ones subtract), and the level from it. Runs at every start; only documents without
 /// the field are touched, each with an update conditional on still lacking it.
 pub(super) async fn backfill_earned_points(db: &Database) -> StoreResult<u64> {
-    use futures_util::TryStreamExt;
     let op = "migrate";
     let students: Collection<Document> = db.collection(STUDENTS);
     let tasks: Collection<Document> = db.collection(TASK_ASSIGNMENTS);
-    let missing: Vec<Document> = observe(op, async {
-        students
-            .find(doc! { "earnedPoints": { "$exists": false } })
-            .projection(doc! { "_id": 1 })
-            .await?
-            .try_collect()
-            .await
-    })
-    .await?;
+    let without = doc! { "earnedPoints": { "$exists": false } };
+    let missing = projected(op, &students, without, doc! { "_id": 1 }, None).await?;
     let mut filled = 0;
     for s in missing {
         let Ok(id) = s.get_object_id("_id") else {
             continue;
         };
         // A completed assignment whose move is still pending is left out: settling it adds it.
-        let done: Vec<Document> = observe(op, async {
-            tasks
-                .find(doc! {
-                    "student": id,
-                    "status": crate::domain::assignment::TaskStatus::Completed.as_str(),
-                    APPLIED: { "$ne": false },
-                })
-                .projection(doc! { "points": 1 })
-                .await?
-                .try_collect()
-                .await
-        })
-        .await?;
+        let completed = doc! {
+            "student": id,
+            "status": crate::domain::assignment::TaskStatus::Completed.as_str(),
+            APPLIED: { "$ne": false },
+        };
+        let done = projected(op, &tasks, completed, doc! { "points": 1 }, None).await?;
         let earned: i64 = done.iter().filter_map(|d| whole(d, "points")).sum();
         let r = observe(
             op,

@@ -11,14 +11,13 @@ use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{self, Bson, DateTime, Document, doc};
 use mongodb::{Collection, Database};
 
+use super::collections::{DEVICES, NOTIFICATIONS};
 use super::document::{Documents, document};
-use super::notifications::{NOTIFICATIONS, NotificationDoc};
+use super::notifications::NotificationDoc;
 use super::{date, ensure_indexes, index, millis, observe};
 use crate::domain::notification::Notification;
 use crate::domain::{Id, Millis};
 use crate::store::{Device, Lease, OutboxRow, OutboxState, Push, StoreError, StoreResult};
-
-const DEVICES: &str = "push_devices";
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
     let by_account = index(doc! { "account": 1, "registeredAt": 1 }, "by_account");

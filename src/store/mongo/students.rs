@@ -4,8 +4,8 @@ use mongodb::{Collection, Database};
 
 use super::collections::{STUDENTS, TO_TIDY};
 use super::{
-    Documents, created_between, date, document, ensure_indexes, index, literal_regex,
-    newest_first_index, observe, set_some, unique_index,
+    Documents, date, document, ensure_indexes, index, literal_regex, newest_first_index, observe,
+    set_some, unique_index,
 };
 use crate::domain::student::StudentPatch;
 use crate::domain::{Id, Millis, Student};
@@ -110,7 +110,8 @@ impl MongoStudents {
 
 #[async_trait::async_trait]
 impl Students for MongoStudents {
-    shared_rows!(docs docs, Student, "students": insert, by_id, by_ids);
+    shared_rows!(docs docs, Student, "students":
+        insert, by_id, by_ids, count_created_between);
 
     async fn by_passcode_lookup(&self, lookup: &str) -> StoreResult<Option<Student>> {
         let filter = doc! { "passcodeLookup": lookup };
@@ -150,12 +151,5 @@ impl Students for MongoStudents {
     async fn count_for_teacher(&self, teacher: &Id) -> StoreResult<u64> {
         let filter = doc! { "teacher": teacher.to_object_id() };
         self.docs.count("students.count_for_teacher", filter).await
-    }
-
-    async fn count_created_between(&self, from: Millis, to: Millis) -> StoreResult<u64> {
-        let filter = created_between(from, to);
-        self.docs
-            .count("students.count_created_between", filter)
-            .await
     }
 }

@@ -4,12 +4,11 @@ use mongodb::bson::{DateTime, Document, doc};
 use mongodb::options::IndexOptions;
 use mongodb::{Database, IndexModel};
 
+use super::collections::REFRESH_TOKENS;
 use super::{Documents, document, index, observe};
 use crate::domain::{Id, Millis};
 use crate::store::rows::shared_rows;
 use crate::store::{Consumed, RefreshToken, RefreshTokens, StoreResult};
-
-const REFRESH_TOKENS: &str = "refreshtokens";
 
 document! {
     struct TokenDoc for RefreshToken {

@@ -37,15 +37,10 @@ pub struct Device {
 }
 
 named_enum! {
-    /// Where an outbox row stands.
-    pub enum OutboxState {
-        /// Waiting for (another) attempt.
-        Pending = "pending",
-        /// Every device of the recipient took it (or there was none).
-        Sent = "sent",
-        /// Past the retry deadline: given up and counted.
-        Dead = "dead",
-    }
+    /// Where an outbox row stands: `Pending` waits for (another) attempt, `Sent` went to every
+    /// device of the recipient (or there was none), `Dead` passed the retry deadline (given up
+    /// and counted).
+    pub enum OutboxState { Pending = "pending", Sent = "sent", Dead = "dead" }
 }
 
 /// One notification to push, written with the notification itself (its id is the notification's).

@@ -24,9 +24,6 @@ pub(super) fn count(
     c.one(sql, params, |r| r.get::<_, i64>(0)).map(|n| n as u64)
 }
 
-/// Rows created in `[?1, ?2)`.
-pub(super) const CREATED_BETWEEN: &str = "created_at >= ?1 AND created_at < ?2";
-
 table!(TEACHERS: Teacher = "teachers" (
     "id, name, email, contact, location, profile, status, password_hash, \
      passcode_sealed, created_at, updated_at, version, token_epoch",
@@ -115,7 +112,7 @@ pub(super) struct SqliteTeachers {
 #[async_trait::async_trait]
 impl Teachers for SqliteTeachers {
     shared_rows!(table TEACHERS, Teacher, "teachers":
-        insert, by_id, by_email, set_password_hash, change_password);
+        insert, by_id, by_email, set_password_hash, change_password, count_created_between);
 
     async fn list(&self, q: &ListQuery) -> StoreResult<Page<Teacher>> {
         let pattern = boxed(q.search.as_deref().map(like_pattern));
@@ -171,13 +168,6 @@ impl Teachers for SqliteTeachers {
     async fn count(&self) -> StoreResult<u64> {
         TEACHERS
             .count(&self.db, "teachers.count", "1", vec![])
-            .await
-    }
-
-    async fn count_created_between(&self, from: Millis, to: Millis) -> StoreResult<u64> {
-        let op = "teachers.count_created_between";
-        TEACHERS
-            .count(&self.db, op, CREATED_BETWEEN, vec![boxed(from), boxed(to)])
             .await
     }
 }

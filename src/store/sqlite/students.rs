@@ -1,6 +1,5 @@
 use rusqlite::{Connection, params};
 
-use super::accounts::CREATED_BETWEEN;
 use super::table::boxed;
 use super::{Cached, Db, like_pattern, table};
 use crate::domain::student::StudentPatch;
@@ -40,7 +39,8 @@ const NAME_FILTER: &str = "(?1 IS NULL OR name LIKE ?1 ESCAPE '\\')";
 
 #[async_trait::async_trait]
 impl Students for SqliteStudents {
-    shared_rows!(table STUDENTS, Student, "students": insert, by_id, by_ids);
+    shared_rows!(table STUDENTS, Student, "students":
+        insert, by_id, by_ids, count_created_between);
 
     async fn by_passcode_lookup(&self, lookup: &str) -> StoreResult<Option<Student>> {
         let op = "students.by_passcode_lookup";
@@ -103,13 +103,6 @@ impl Students for SqliteStudents {
                     [teacher],
                 )
             })
-            .await
-    }
-
-    async fn count_created_between(&self, from: Millis, to: Millis) -> StoreResult<u64> {
-        let op = "students.count_created_between";
-        STUDENTS
-            .count(&self.db, op, CREATED_BETWEEN, vec![boxed(from), boxed(to)])
             .await
     }
 }

@@ -104,7 +104,7 @@ impl<T: Send + 'static> Table<T> {
         op: &'static str,
         id: &Id,
     ) -> StoreResult<Option<T>> {
-        self.by(db, op, "id", id).await
+        db.read(op, |c| self.find(c, "id", id)).await
     }
 
     /// The rows among `ids` in one statement (any order; ids without a row are left out).
@@ -222,6 +222,19 @@ impl<T: Send + 'static> Table<T> {
                 .map(|n| n as u64)
         })
         .await
+    }
+
+    /// How many rows were created in `[from, to)`.
+    pub async fn count_created_between(
+        &'static self,
+        db: &Db,
+        op: &'static str,
+        from: Millis,
+        to: Millis,
+    ) -> StoreResult<u64> {
+        let filter = "created_at >= ?1 AND created_at < ?2";
+        self.count(db, op, filter, vec![boxed(from), boxed(to)])
+            .await
     }
 
     /// A patch of the row whose `key` columns (the first is `id`) hold these ids: each
