@@ -184,8 +184,9 @@ impl Payments for SqlitePayments {
     }
 
     async fn payment_by_intent(&self, intent_id: &str) -> StoreResult<Option<Payment>> {
-        let op = "payments.by_intent";
-        PAYMENTS.by(&self.db, op, "intent_id", intent_id).await
+        PAYMENTS
+            .by(&self.db, "payments.by_intent", "intent_id", intent_id)
+            .await
     }
 
     async fn list_payments(
