@@ -1,6 +1,5 @@
 //! `/admin/*`: the dashboard's own profile and the platform overview.
 
-use crate::http::Json;
 use chrono::{Datelike, TimeZone, Utc};
 use poem_openapi::types::multipart::Upload;
 use poem_openapi::{Multipart, Object, OpenApi};
@@ -11,8 +10,7 @@ use crate::domain::account::AdminPatch;
 use crate::domain::{Admin, Detail, Email, Millis};
 use crate::http::auth::Auth;
 use crate::http::input::parse_optional;
-use crate::http::{ApiError, ApiResult, Envelope};
-use crate::state::AppState;
+use crate::http::{ApiError, Reply, ok};
 use crate::store::StoreError;
 
 pub struct AdminApi;
@@ -91,21 +89,14 @@ pub(crate) fn last_twelve_months(
 impl AdminApi {
     /// The signed-in admin.
     #[oai(path = "/admin/profile", method = "get")]
-    async fn profile(&self, auth: Auth<Admin>) -> ApiResult<Json<Envelope<AdminView>>> {
-        Ok(Envelope::ok(
-            "Profile retrieved",
-            AdminView::from(&auth.who),
-        ))
+    async fn profile(&self, auth: Auth<'_, Admin>) -> Reply<AdminView> {
+        ok("Profile retrieved", AdminView::from(&auth.who))
     }
 
     /// The admin changes its own details or picture.
     #[oai(path = "/admin", method = "patch")]
-    async fn update(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Admin>,
-        form: UpdateAdminForm,
-    ) -> ApiResult<Json<Envelope<AdminView>>> {
+    async fn update(&self, auth: Auth<'_, Admin>, form: UpdateAdminForm) -> Reply<AdminView> {
+        let state = auth.state;
         let field = |name: &str, value: Option<&str>| {
             parse_optional::<Detail>(name, value).map(|v| v.map(String::from))
         };
@@ -118,7 +109,7 @@ impl AdminApi {
         };
         if let Some(image) = form.image {
             patch.profile =
-                Some(super::profile::store_own_image(&state, &auth.who.id, image).await?);
+                Some(super::profile::store_own_image(state, &auth.who.id, image).await?);
         }
         let updated = match state
             .store
@@ -140,19 +131,16 @@ impl AdminApi {
             Err(e) => return Err(e.into()),
         };
         if patch.profile.is_some() {
-            super::profile::forget_old_image(&state, &auth.who.id, auth.who.profile.as_deref())
+            super::profile::forget_old_image(state, &auth.who.id, auth.who.profile.as_deref())
                 .await;
         }
-        Ok(Envelope::ok("Profile updated", AdminView::from(&updated)))
+        ok("Profile updated", &updated)
     }
 
     /// Totals and the last 12 months of sign-ups.
     #[oai(path = "/admin/dashboard-overview", method = "get")]
-    async fn overview(
-        &self,
-        state: poem::web::Data<&AppState>,
-        _auth: Auth<Admin>,
-    ) -> ApiResult<Json<Envelope<Overview>>> {
+    async fn overview(&self, auth: Auth<'_, Admin>) -> Reply<Overview> {
+        let state = auth.state;
         let store = &state.store;
         let mut teacher_growth = Vec::with_capacity(12);
         let mut student_growth = Vec::with_capacity(12);
@@ -172,7 +160,7 @@ impl AdminApi {
         }
         let (total_teacher, total_student) =
             tokio::try_join!(store.teachers.count(), store.students.count())?;
-        Ok(Envelope::ok(
+        ok(
             "Dashboard overview retrieved",
             Overview {
                 total_teacher,
@@ -180,7 +168,7 @@ impl AdminApi {
                 teacher_growth,
                 student_growth,
             },
-        ))
+        )
     }
 }
 

@@ -1,7 +1,6 @@
 //! `/assign-reward/*`: a teacher offers a reward to a student, who claims it by paying its price in
 //! points (CLIENT-CONTRACT §4).
 
-use crate::http::Json;
 use poem_openapi::param::Path;
 use poem_openapi::{Object, OpenApi};
 
@@ -15,7 +14,7 @@ use crate::domain::{Id, Reward, Student, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{body_id, path_id, required};
-use crate::http::{ApiError, ApiResult, Envelope};
+use crate::http::{ApiError, ApiResult, Reply, ok};
 use crate::notifications;
 use crate::state::AppState;
 
@@ -64,16 +63,13 @@ async fn own_in_status(
 impl AssignRewardApi {
     /// Every reward the teacher assigned, newest first, with `reward` and `student` populated.
     #[oai(path = "/assign-reward", method = "get")]
-    async fn list(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-    ) -> ApiResult<Json<Envelope<Vec<TeacherRewardAssignment>>>> {
+    async fn list(&self, auth: Auth<'_, Teacher>) -> Reply<Vec<TeacherRewardAssignment>> {
+        let state = auth.state;
         let me = &auth.who.id;
         let found = state.store.reward_assignments.list_for_teacher(me).await?;
-        let rewards = populate::rewards(&state, me, found.iter().map(|a| &a.reward)).await?;
-        let students = populate::students(&state, me, found.iter().map(|a| &a.student)).await?;
-        Ok(Envelope::ok(
+        let rewards = populate::rewards(state, me, found.iter().map(|a| &a.reward)).await?;
+        let students = populate::students(state, me, found.iter().map(|a| &a.student)).await?;
+        ok(
             "Assigned rewards retrieved successfully",
             found
                 .iter()
@@ -85,8 +81,8 @@ impl AssignRewardApi {
                         a.teacher.to_string(),
                     )
                 })
-                .collect(),
-        ))
+                .collect::<Vec<_>>(),
+        )
     }
 
     /// Offers one of the teacher's rewards to one of its students (the same reward may be offered
@@ -94,15 +90,14 @@ impl AssignRewardApi {
     #[oai(path = "/assign-reward", method = "post")]
     async fn assign(
         &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-        body: Json<AssignRewardBody>,
-    ) -> ApiResult<Json<Envelope<TeacherRewardAssignment>>> {
+        auth: Auth<'_, Teacher, AssignRewardBody>,
+    ) -> Reply<TeacherRewardAssignment> {
+        let (state, body) = (auth.state, &auth.body);
         let reward = body_id("reward", &required("reward", body.reward.as_deref())?)?;
         let student = body_id("student", &required("student", body.student.as_deref())?)?;
         let me = &auth.who;
-        let reward = taught::<Reward>(&state, &me.id, &reward).await?;
-        let student = taught::<Student>(&state, &me.id, &student).await?;
+        let reward = taught::<Reward>(&auth, &reward).await?;
+        let student = taught::<Student>(&auth, &student).await?;
         let now = state.clock.now();
         let assignment = RewardAssignment {
             id: Id::generate(),
@@ -118,7 +113,7 @@ impl AssignRewardApi {
         };
         state.store.reward_assignments.insert(&assignment).await?;
         notifications::send(
-            &state,
+            state,
             &student.id,
             NotificationKind::RewardAssigned,
             format!(
@@ -127,7 +122,7 @@ impl AssignRewardApi {
             ),
         )
         .await;
-        Ok(Envelope::ok(
+        ok(
             "Reward assigned successfully",
             AssignedRewardView::new(
                 &assignment,
@@ -135,33 +130,21 @@ impl AssignRewardApi {
                 Some(StudentView::new(&student, None)),
                 me.id.to_string(),
             ),
-        ))
+        )
     }
 
     /// The student's rewards still to claim, with `reward` and `teacher` populated.
     #[oai(path = "/assign-reward/student", method = "get")]
-    async fn unclaimed(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Student>,
-    ) -> ApiResult<Json<Envelope<Vec<StudentRewardAssignment>>>> {
-        Ok(Envelope::ok(
-            "Assigned rewards retrieved successfully",
-            own_in_status(&state, &auth.who, RewardStatus::Unclaimed).await?,
-        ))
+    async fn unclaimed(&self, auth: Auth<'_, Student>) -> Reply<Vec<StudentRewardAssignment>> {
+        let view = own_in_status(auth.state, &auth.who, RewardStatus::Unclaimed).await?;
+        ok("Assigned rewards retrieved successfully", view)
     }
 
     /// The rewards the student has claimed.
     #[oai(path = "/assign-reward/earn", method = "get")]
-    async fn earned(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Student>,
-    ) -> ApiResult<Json<Envelope<Vec<StudentRewardAssignment>>>> {
-        Ok(Envelope::ok(
-            "Earned rewards retrieved successfully",
-            own_in_status(&state, &auth.who, RewardStatus::Claimed).await?,
-        ))
+    async fn earned(&self, auth: Auth<'_, Student>) -> Reply<Vec<StudentRewardAssignment>> {
+        let view = own_in_status(auth.state, &auth.who, RewardStatus::Claimed).await?;
+        ok("Earned rewards retrieved successfully", view)
     }
 
     /// Claims an offered reward: its price (`requiredPoints`, as it is now) comes off the student's
@@ -169,14 +152,14 @@ impl AssignRewardApi {
     #[oai(path = "/assign-reward/claim/:id", method = "post")]
     async fn claim(
         &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Student>,
+        auth: Auth<'_, Student>,
         id: Path<String>,
-    ) -> ApiResult<Json<Envelope<StudentRewardAssignment>>> {
+    ) -> Reply<StudentRewardAssignment> {
+        let state = auth.state;
         let id = path_id("assigned reward", &id)?;
         let me = &auth.who;
-        let current = mine(&state, &id, |a: &RewardAssignment| a.student == me.id).await?;
-        let reward = Reward::load(&state, &current.reward)
+        let current = mine(state, &id, |a: &RewardAssignment| a.student == me.id).await?;
+        let reward = Reward::load(state, &current.reward)
             .await?
             .ok_or_else(not_found::<RewardAssignment>)?;
         let claimed = match state
@@ -199,20 +182,20 @@ impl AssignRewardApi {
             }
         };
         notifications::send(
-            &state,
+            state,
             &claimed.teacher,
             NotificationKind::RewardClaimed,
             format!("{} claimed the reward {}", me.name, reward.name),
         )
         .await;
-        Ok(Envelope::ok(
+        ok(
             "Reward claimed successfully",
             AssignedRewardView::new(
                 &claimed,
                 Some((&reward).into()),
                 me.id.to_string(),
-                populate::teacher(&state, &me.teacher).await?,
+                populate::teacher(state, &me.teacher).await?,
             ),
-        ))
+        )
     }
 }

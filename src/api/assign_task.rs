@@ -1,7 +1,6 @@
 //! `/assign-task/*`: a teacher hands a task to a student; the student says it is done
 //! (`achieve`); the teacher approves, and the points move (CLIENT-CONTRACT §4).
 
-use crate::http::Json;
 use poem_openapi::param::Path;
 use poem_openapi::{Object, OpenApi};
 
@@ -15,7 +14,7 @@ use crate::domain::{Id, Student, Task, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{body_id, path_id, required};
-use crate::http::{ApiError, ApiResult, Envelope};
+use crate::http::{ApiError, ApiResult, Reply, ok};
 use crate::notifications;
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -83,6 +82,14 @@ async fn as_teacher_sees(state: &AppState, a: &TaskAssignment) -> ApiResult<Teac
     ))
 }
 
+fn student_id(a: &TaskAssignment) -> String {
+    a.student.to_string()
+}
+
+fn teacher_id(a: &TaskAssignment) -> String {
+    a.teacher.to_string()
+}
+
 fn views<S, T>(
     found: &[TaskAssignment],
     tasks: &std::collections::HashMap<Id, super::views::TaskView>,
@@ -103,43 +110,25 @@ where
 impl AssignTaskApi {
     /// Every task the teacher assigned, newest first, with `task` populated and `student` as an id.
     #[oai(path = "/assign-task", method = "get")]
-    async fn list(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-    ) -> ApiResult<Json<Envelope<Vec<TeacherAssignment>>>> {
-        let me = &auth.who.id;
-        let found = state
-            .store
-            .task_assignments
-            .list_for_teacher(me, None)
-            .await?;
-        let tasks = populate::tasks(&state, me, found.iter().map(|a| &a.task)).await?;
-        Ok(Envelope::ok(
-            "Assigned tasks retrieved successfully",
-            views(
-                &found,
-                &tasks,
-                |a| a.student.to_string(),
-                |a| a.teacher.to_string(),
-            ),
-        ))
+    async fn list(&self, auth: Auth<'_, Teacher>) -> Reply<Vec<TeacherAssignment>> {
+        let (state, me) = (auth.state, &auth.who.id);
+        let assignments = &state.store.task_assignments;
+        let found = assignments.list_for_teacher(me, None).await?;
+        let tasks = populate::tasks(state, me, found.iter().map(|a| &a.task)).await?;
+        let views = views(&found, &tasks, student_id, teacher_id);
+        ok("Assigned tasks retrieved successfully", views)
     }
 
     /// Assigns one of the teacher's tasks to one of its students. A student has at most one open
     /// assignment of a task: assigning it again before it is approved is 409.
     #[oai(path = "/assign-task", method = "post")]
-    async fn assign(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-        body: Json<AssignTaskBody>,
-    ) -> ApiResult<Json<Envelope<TeacherAssignment>>> {
+    async fn assign(&self, auth: Auth<'_, Teacher, AssignTaskBody>) -> Reply<TeacherAssignment> {
+        let (state, body) = (auth.state, &auth.body);
         let task = body_id("task", &required("task", body.task.as_deref())?)?;
         let student = body_id("student", &required("student", body.student.as_deref())?)?;
         let me = &auth.who;
-        let task = taught::<Task>(&state, &me.id, &task).await?;
-        let student = taught::<Student>(&state, &me.id, &student).await?;
+        let task = taught::<Task>(&auth, &task).await?;
+        let student = taught::<Student>(&auth, &student).await?;
         let assignment =
             TaskAssignment::open(&task.id, &student.id, &me.id, None, state.clock.now());
         match state.store.task_assignments.insert(&assignment).await {
@@ -154,57 +143,40 @@ impl AssignTaskApi {
             Err(e) => return Err(e.into()),
         }
         notifications::send(
-            &state,
+            state,
             &student.id,
             NotificationKind::TaskAssigned,
             format!("{} assigned you a new task: {}", me.name, task.name),
         )
         .await;
-        Ok(Envelope::ok(
-            "Task assigned successfully",
-            as_teacher_sees(&state, &assignment).await?,
-        ))
+        let view = as_teacher_sees(state, &assignment).await?;
+        ok("Task assigned successfully", view)
     }
 
     /// The teacher's assignments waiting for approval (`inProgress`), with `task` and `student`
     /// populated.
     #[oai(path = "/assign-task/pending", method = "get")]
-    async fn pending(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-    ) -> ApiResult<Json<Envelope<Vec<PendingAssignment>>>> {
-        let me = &auth.who.id;
-        let found = state
-            .store
-            .task_assignments
+    async fn pending(&self, auth: Auth<'_, Teacher>) -> Reply<Vec<PendingAssignment>> {
+        let (state, me) = (auth.state, &auth.who.id);
+        let assignments = &state.store.task_assignments;
+        let found = assignments
             .list_for_teacher(me, Some(TaskStatus::InProgress))
             .await?;
-        let tasks = populate::tasks(&state, me, found.iter().map(|a| &a.task)).await?;
-        let students = populate::students(&state, me, found.iter().map(|a| &a.student)).await?;
-        Ok(Envelope::ok(
-            "Pending tasks retrieved successfully",
-            views(
-                &found,
-                &tasks,
-                |a| students.get(&a.student).cloned(),
-                |a| a.teacher.to_string(),
-            ),
-        ))
+        let tasks = populate::tasks(state, me, found.iter().map(|a| &a.task)).await?;
+        let students = populate::students(state, me, found.iter().map(|a| &a.student)).await?;
+        let student = |a: &TaskAssignment| students.get(&a.student).cloned();
+        let views = views(&found, &tasks, student, teacher_id);
+        ok("Pending tasks retrieved successfully", views)
     }
 
     /// Approves an achieved task: its points move from the student's `pendingPoints` to `points`
     /// (once, whatever the concurrency), and its repetition is scheduled.
     #[oai(path = "/assign-task/approve/:id", method = "patch")]
-    async fn approve(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-        id: Path<String>,
-    ) -> ApiResult<Json<Envelope<TeacherAssignment>>> {
+    async fn approve(&self, auth: Auth<'_, Teacher>, id: Path<String>) -> Reply<TeacherAssignment> {
+        let state = auth.state;
         let id = path_id("assigned task", &id)?;
         let me = &auth.who;
-        let (_, task) = own_with_task(&state, &id, |a| a.teacher == me.id).await?;
+        let (_, task) = own_with_task(state, &id, |a| a.teacher == me.id).await?;
         let now = state.clock.now();
         let approved = applied(
             state
@@ -214,7 +186,7 @@ impl AssignTaskApi {
                 .await?,
         )?;
         notifications::send(
-            &state,
+            state,
             &approved.student,
             NotificationKind::TaskApproved,
             format!(
@@ -223,51 +195,34 @@ impl AssignTaskApi {
             ),
         )
         .await;
-        Ok(Envelope::ok(
-            "Task approved successfully",
-            as_teacher_sees(&state, &approved).await?,
-        ))
+        let view = as_teacher_sees(state, &approved).await?;
+        ok("Task approved successfully", view)
     }
 
     /// The student's own assignments, newest first, with `task` (and its `category`) and
     /// `teacher` populated.
     #[oai(path = "/assign-task/student", method = "get")]
-    async fn mine(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Student>,
-    ) -> ApiResult<Json<Envelope<Vec<StudentAssignment>>>> {
-        let me = &auth.who;
+    async fn mine(&self, auth: Auth<'_, Student>) -> Reply<Vec<StudentAssignment>> {
+        let (state, me) = (auth.state, &auth.who);
         let found = state
             .store
             .task_assignments
             .list_for_student(&me.id)
             .await?;
-        let tasks = populate::tasks(&state, &me.teacher, found.iter().map(|a| &a.task)).await?;
-        let teacher = populate::teacher(&state, &me.teacher).await?;
-        Ok(Envelope::ok(
-            "Assigned tasks retrieved successfully",
-            views(
-                &found,
-                &tasks,
-                |a| a.student.to_string(),
-                |_| teacher.clone(),
-            ),
-        ))
+        let tasks = populate::tasks(state, &me.teacher, found.iter().map(|a| &a.task)).await?;
+        let teacher = populate::teacher(state, &me.teacher).await?;
+        let views = views(&found, &tasks, student_id, |_| teacher.clone());
+        ok("Assigned tasks retrieved successfully", views)
     }
 
     /// The student says it did the task: its points wait in `pendingPoints` for the teacher's
     /// approval.
     #[oai(path = "/assign-task/achieve/:id", method = "patch")]
-    async fn achieve(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Student>,
-        id: Path<String>,
-    ) -> ApiResult<Json<Envelope<StudentAssignment>>> {
+    async fn achieve(&self, auth: Auth<'_, Student>, id: Path<String>) -> Reply<StudentAssignment> {
+        let state = auth.state;
         let id = path_id("assigned task", &id)?;
         let me = &auth.who;
-        let (_, task) = own_with_task(&state, &id, |a| a.student == me.id).await?;
+        let (_, task) = own_with_task(state, &id, |a| a.student == me.id).await?;
         let achieved = applied(
             state
                 .store
@@ -276,15 +231,15 @@ impl AssignTaskApi {
                 .await?,
         )?;
         notifications::send(
-            &state,
+            state,
             &achieved.teacher,
             NotificationKind::TaskAchieved,
             format!("{} completed the task {}", me.name, task.name),
         )
         .await;
-        let tasks = populate::tasks(&state, &me.teacher, [&task.id]).await?;
-        let teacher = populate::teacher(&state, &me.teacher).await?;
-        Ok(Envelope::ok(
+        let tasks = populate::tasks(state, &me.teacher, [&task.id]).await?;
+        let teacher = populate::teacher(state, &me.teacher).await?;
+        ok(
             "Task submitted for approval",
             AssignedTaskView::new(
                 &achieved,
@@ -292,6 +247,6 @@ impl AssignTaskApi {
                 me.id.to_string(),
                 teacher,
             ),
-        ))
+        )
     }
 }

@@ -1,7 +1,6 @@
 //! `/auth/*`: admin login and password reset by email, password change for everyone, refresh and
 //! logout.
 
-use crate::http::Json;
 use poem::Request;
 use poem::http::header;
 use poem_openapi::types::Any;
@@ -14,13 +13,13 @@ use crate::auth::limits::address_bucket;
 use crate::auth::otp::{self, CodeCheck};
 use crate::auth::refresh::RefreshError;
 use crate::domain::{AccountStatus, Email, Id, NewPassword, Role};
+use crate::http::auth::Public;
 use crate::http::auth::{Account, Auth};
 use crate::http::error::{capitalize, chain};
 use crate::http::fields::{Required, Text};
 use crate::http::input::{digit_code, parse, refused, required};
-use crate::http::{ApiError, ApiResult, Done, Envelope, done};
+use crate::http::{ApiError, ApiResult, Done, Reply, done, ok};
 use crate::revocation;
-use crate::state::AppState;
 
 pub struct AuthApi;
 
@@ -96,18 +95,14 @@ const SENT: &str = "If an account exists for this email, a code has been sent to
 impl AuthApi {
     /// Admin login (dashboard). `data` is the access token; `refreshToken` opens `/auth/refresh-token`.
     #[oai(path = "/auth/login", method = "post")]
-    async fn login(
-        &self,
-        state: poem::web::Data<&AppState>,
-        req: &Request,
-        body: Json<LoginBody>,
-    ) -> ApiResult<TokenResponse> {
+    async fn login(&self, call: Public<'_, LoginBody>) -> ApiResult<TokenResponse> {
+        let Public { state, req, body } = call;
         let email: Email = parse("email", body.email.as_deref())?;
         let password = required("password", body.password.as_deref())?;
         let _ = body.remember;
         let admin = state.store.admins.by_email(&email).await?;
         let rehash = sessions::verify_password(
-            &state,
+            state,
             req,
             "admin",
             &email,
@@ -126,7 +121,7 @@ impl AuthApi {
                 .await?;
         }
         sessions::open(
-            &state,
+            state,
             &admin.id,
             admin.role.role(),
             Some(&admin.email),
@@ -139,11 +134,8 @@ impl AuthApi {
     /// Emails a 4-digit code (valid 3 minutes) to an admin. The answer is the same whether or not
     /// the account exists; requests are limited per email (a few per 15 minutes, 6 a day).
     #[oai(path = "/auth/forget-password", method = "post")]
-    async fn forget_password(
-        &self,
-        state: poem::web::Data<&AppState>,
-        body: Json<ForgetBody>,
-    ) -> ApiResult<Done> {
+    async fn forget_password(&self, call: Public<'_, ForgetBody>) -> ApiResult<Done> {
+        let Public { state, body, .. } = call;
         let email = parse::<Email>("email", body.email.as_deref())?.into_inner();
         state.mailer.ensure_enabled()?;
         state
@@ -173,12 +165,8 @@ impl AuthApi {
     /// per email (10 a day, then the email is locked until the day ends), counted before the code
     /// is checked; a wrong, expired or never-requested code, for any email, gets the same answer.
     #[oai(path = "/auth/verify-email", method = "post")]
-    async fn verify_email(
-        &self,
-        state: poem::web::Data<&AppState>,
-        req: &Request,
-        body: Json<VerifyBody>,
-    ) -> ApiResult<Json<Envelope<String>>> {
+    async fn verify_email(&self, call: Public<'_, VerifyBody>) -> Reply<String> {
+        let Public { state, req, body } = call;
         let email = parse::<Email>("email", body.email.as_deref())?.into_inner();
         let code = digit_code("oneTimeCode", body.one_time_code.as_ref(), 4)?
             .ok_or_else(|| ApiError::field("oneTimeCode", "oneTimeCode is required"))?;
@@ -186,7 +174,7 @@ impl AuthApi {
             .auth
             .limits
             .reserve(&[
-                Key::CodeAddress(address_bucket(sessions::caller_ip(&state, req))),
+                Key::CodeAddress(address_bucket(sessions::caller_ip(state, req))),
                 Key::CodeFailures(email.clone()),
             ])
             .await?;
@@ -203,20 +191,14 @@ impl AuthApi {
         };
         attempt.succeeded().await?;
         let token = state.auth.otp.issue_reset_token(&admin.id).await?;
-        Ok(Envelope::ok(
-            "The code is correct. You can now set a new password.",
-            token,
-        ))
+        let view = token;
+        ok("The code is correct. You can now set a new password.", view)
     }
 
     /// Sets a new admin password with the reset token from `/auth/verify-email` (raw, no `Bearer`).
     #[oai(path = "/auth/reset-password", method = "post")]
-    async fn reset_password(
-        &self,
-        state: poem::web::Data<&AppState>,
-        req: &Request,
-        body: Json<ResetBody>,
-    ) -> ApiResult<Done> {
+    async fn reset_password(&self, call: Public<'_, ResetBody>) -> ApiResult<Done> {
+        let Public { state, req, body } = call;
         let token = req
             .headers()
             .get(header::AUTHORIZATION)
@@ -254,7 +236,7 @@ impl AuthApi {
                 "This account no longer exists.".into(),
             ));
         };
-        revocation::credentials_changed(&state, &id, epoch).await?;
+        revocation::credentials_changed(state, &id, epoch).await?;
         Ok(done("Your password has been reset. Please log in."))
     }
 
@@ -264,11 +246,10 @@ impl AuthApi {
     #[oai(path = "/auth/change-password", method = "post")]
     async fn change_password(
         &self,
-        state: poem::web::Data<&AppState>,
         req: &Request,
-        auth: Auth<Account>,
-        body: Json<ChangeBody>,
+        auth: Auth<'_, Account, ChangeBody>,
     ) -> ApiResult<Done> {
+        let (state, body) = (auth.state, &auth.body);
         let current = required("currentPassword", body.current_password.as_deref())?;
         let password = new_password(
             body.new_password.as_deref(),
@@ -293,7 +274,7 @@ impl AuthApi {
             }
         };
         sessions::verify_password(
-            &state,
+            state,
             req,
             "change_password",
             &email,
@@ -320,7 +301,7 @@ impl AuthApi {
             }
         };
         if let Some(epoch) = epoch {
-            revocation::credentials_changed(&state, &id, epoch).await?;
+            revocation::credentials_changed(state, &id, epoch).await?;
         }
         Ok(done("Your password has been changed."))
     }
@@ -328,11 +309,8 @@ impl AuthApi {
     /// Exchanges a refresh token for a new access token and a new refresh token (rotation). A
     /// refresh token used twice ends every session of its login.
     #[oai(path = "/auth/refresh-token", method = "post")]
-    async fn refresh_token(
-        &self,
-        state: poem::web::Data<&AppState>,
-        body: Json<RefreshBody>,
-    ) -> ApiResult<TokenResponse> {
+    async fn refresh_token(&self, call: Public<'_, RefreshBody>) -> ApiResult<TokenResponse> {
+        let Public { state, body, .. } = call;
         let presented = required("refreshToken", body.refresh_token.as_deref())?;
         let rotated = state
             .auth
@@ -387,11 +365,8 @@ impl AuthApi {
 
     /// Ends the session of this refresh token (and every token rotated from it).
     #[oai(path = "/auth/logout", method = "post")]
-    async fn logout(
-        &self,
-        state: poem::web::Data<&AppState>,
-        body: Json<RefreshBody>,
-    ) -> ApiResult<Done> {
+    async fn logout(&self, call: Public<'_, RefreshBody>) -> ApiResult<Done> {
+        let Public { state, body, .. } = call;
         if let Some(token) = body.refresh_token.as_deref().filter(|t| !t.is_empty())
             && let Some(account) = state.auth.refresh.revoke(token).await?
         {

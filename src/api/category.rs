@@ -1,6 +1,5 @@
 //! `/category/*`: a teacher's task categories (name and icon).
 
-use crate::http::Json;
 use poem_openapi::param::Path;
 use poem_openapi::{Object, OpenApi};
 
@@ -12,8 +11,7 @@ use crate::domain::{Category, Id, ImageRef, Name, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{parse, parse_optional, path_id};
-use crate::http::{ApiResult, Envelope};
-use crate::state::AppState;
+use crate::http::{Reply, ok};
 
 pub struct CategoryApi;
 
@@ -35,30 +33,20 @@ struct UpdateCategoryBody {
 impl CategoryApi {
     /// All the teacher's categories, newest first (not paginated).
     #[oai(path = "/category", method = "get")]
-    async fn list(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-    ) -> ApiResult<Json<Envelope<Vec<CategoryView>>>> {
-        let all = state
-            .store
-            .categories
-            .list_for_teacher(&auth.who.id)
-            .await?;
-        Ok(Envelope::ok(
-            "Categories retrieved successfully",
-            all.iter().map(CategoryView::from).collect(),
-        ))
+    async fn list(&self, auth: Auth<'_, Teacher>) -> Reply<Vec<CategoryView>> {
+        let all = auth.state.store.categories.list_for_teacher(&auth.who.id);
+        let views = all
+            .await?
+            .iter()
+            .map(CategoryView::from)
+            .collect::<Vec<_>>();
+        ok("Categories retrieved successfully", views)
     }
 
     /// Creates a category.
     #[oai(path = "/category/create-category", method = "post")]
-    async fn create(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-        body: Json<CreateCategoryBody>,
-    ) -> ApiResult<Json<Envelope<CategoryView>>> {
+    async fn create(&self, auth: Auth<'_, Teacher, CreateCategoryBody>) -> Reply<CategoryView> {
+        let (state, body) = (auth.state, &auth.body);
         let name: Name = parse("name", body.name.as_deref())?;
         let image: ImageRef = parse("image", body.image.as_deref())?;
         let now = state.clock.now();
@@ -72,30 +60,22 @@ impl CategoryApi {
             version: 0,
         };
         state.store.categories.insert(&category).await?;
-        Ok(Envelope::ok(
-            "Category created successfully",
-            CategoryView::from(&category),
-        ))
+        ok("Category created successfully", &category)
     }
 
     /// Edits `name` and `image`; the rest of an echoed category is ignored.
     #[oai(path = "/category/:id", method = "patch")]
     async fn update(
         &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
+        auth: Auth<'_, Teacher, UpdateCategoryBody>,
         id: Path<String>,
-        body: Json<UpdateCategoryBody>,
-    ) -> ApiResult<Json<Envelope<CategoryView>>> {
-        let id = path_id("category", &id)?;
+    ) -> Reply<CategoryView> {
+        let (id, body) = (path_id("category", &id)?, &auth.body);
         let patch = CategoryPatch {
             name: parse_optional::<Name>("name", body.name.as_deref())?.map(String::from),
             image: parse_optional::<ImageRef>("image", body.image.as_deref())?.map(String::from),
         };
-        let updated = patched::<Category>(&state, &auth.who.id, &id, &patch).await?;
-        Ok(Envelope::ok(
-            "Category updated successfully",
-            CategoryView::from(&updated),
-        ))
+        let updated = patched::<Category>(&auth, &id, &patch).await?;
+        ok("Category updated successfully", &updated)
     }
 }

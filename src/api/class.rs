@@ -1,7 +1,6 @@
 //! `/class/*`: a teacher's classes. Students belong to a class by its name, so a rename carries to
 //! them and a class with students cannot be deleted.
 
-use crate::http::Json;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{Object, OpenApi};
 
@@ -14,8 +13,7 @@ use crate::domain::{Class, Id, Millis, Name, Teacher, student};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{list_query, optional, parse, parse_optional, path_id};
-use crate::http::{ApiError, ApiResult, Done, Envelope, done};
-use crate::state::AppState;
+use crate::http::{ApiError, ApiResult, Done, Reply, done, ok};
 use crate::store::{ClassDelete, ClassUpdate, StoreError};
 
 pub struct ClassApi;
@@ -77,32 +75,23 @@ impl ClassApi {
     #[oai(path = "/class", method = "get")]
     async fn list(
         &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
+        auth: Auth<'_, Teacher>,
         page: Query<Option<String>>,
-    ) -> ApiResult<Json<Envelope<Vec<ClassView>>>> {
+    ) -> Reply<Vec<ClassView>> {
         let q = list_query(page.as_deref(), None);
-        let found = state
+        let found = auth
+            .state
             .store
             .classes
             .list_for_teacher(&auth.who.id, &q)
             .await?;
-        Ok(listed(
-            "Classes retrieved successfully",
-            &q,
-            &found,
-            ClassView::from,
-        ))
+        listed("Classes retrieved successfully", &q, &found)
     }
 
     /// Creates a class; its name is unique among the teacher's classes (409 otherwise).
     #[oai(path = "/class/create-class", method = "post")]
-    async fn create(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-        body: Json<CreateClassBody>,
-    ) -> ApiResult<Json<Envelope<ClassView>>> {
+    async fn create(&self, auth: Auth<'_, Teacher, CreateClassBody>) -> Reply<ClassView> {
+        let (state, body) = (auth.state, &auth.body);
         let class_name = parse::<Name>("className", body.class_name.as_deref())?.into_inner();
         let start_date = date("startDate", body.start_date.as_deref())?
             .ok_or_else(|| ApiError::field("startDate", "startDate is required"))?;
@@ -125,26 +114,15 @@ impl ClassApi {
             .insert(&class)
             .await
             .map_err(duplicate_name)?;
-        Ok(Envelope::ok(
-            "Class created successfully",
-            ClassView::from(&class),
-        ))
+        ok("Class created successfully", &class)
     }
 
     /// One of the teacher's classes.
     #[oai(path = "/class/:id", method = "get")]
-    async fn one(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-        id: Path<String>,
-    ) -> ApiResult<Json<Envelope<ClassView>>> {
+    async fn one(&self, auth: Auth<'_, Teacher>, id: Path<String>) -> Reply<ClassView> {
         let id = path_id("class", &id)?;
-        let class = taught::<Class>(&state, &auth.who.id, &id).await?;
-        Ok(Envelope::ok(
-            "Class retrieved successfully",
-            ClassView::from(&class),
-        ))
+        let class = taught::<Class>(&auth, &id).await?;
+        ok("Class retrieved successfully", &class)
     }
 
     /// Edits `className`, `startDate` and `endDate` (the rest of an echoed class is ignored). A new
@@ -152,18 +130,17 @@ impl ClassApi {
     #[oai(path = "/class/:id", method = "patch")]
     async fn update(
         &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
+        auth: Auth<'_, Teacher, UpdateClassBody>,
         id: Path<String>,
-        body: Json<UpdateClassBody>,
-    ) -> ApiResult<Json<Envelope<ClassView>>> {
+    ) -> Reply<ClassView> {
+        let (state, body) = (auth.state, &auth.body);
         let id = path_id("class", &id)?;
         let class_name =
             parse_optional::<Name>("className", body.class_name.as_deref())?.map(String::from);
         let start_date = date("startDate", body.start_date.as_deref())?;
         let end_date = date("endDate", body.end_date.as_deref())?;
         for _ in 0..UPDATE_ATTEMPTS {
-            let current = taught::<Class>(&state, &auth.who.id, &id).await?;
+            let current = taught::<Class>(&auth, &id).await?;
             let change = ClassChange {
                 class_name: class_name.clone().unwrap_or(current.class_name),
                 start_date: start_date.unwrap_or(current.start_date),
@@ -184,10 +161,7 @@ impl ClassApi {
                 .map_err(duplicate_name)?
             {
                 ClassUpdate::Updated(k) => {
-                    return Ok(Envelope::ok(
-                        "Class updated successfully",
-                        ClassView::from(&k),
-                    ));
+                    return ok("Class updated successfully", &k);
                 }
                 ClassUpdate::NotFound => return Err(not_found::<Class>()),
                 ClassUpdate::Stale => continue,
@@ -200,12 +174,8 @@ impl ClassApi {
 
     /// Deletes a class that has no students (409 while it has some).
     #[oai(path = "/class/:id", method = "delete")]
-    async fn delete(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-        id: Path<String>,
-    ) -> ApiResult<Done> {
+    async fn delete(&self, auth: Auth<'_, Teacher>, id: Path<String>) -> ApiResult<Done> {
+        let state = auth.state;
         let id = path_id("class", &id)?;
         match state
             .store

@@ -3,7 +3,6 @@
 //! caller (a shared classroom tablet changes hands). Push itself may be off (no Firebase key):
 //! devices register all the same, and push starts once it is configured.
 
-use crate::http::Json;
 use poem_openapi::param::Path;
 use poem_openapi::{Object, OpenApi};
 
@@ -12,7 +11,6 @@ use crate::http::auth::{Auth, Member};
 use crate::http::fields::{Required, Text};
 use crate::http::input::required;
 use crate::http::{ApiError, ApiResult, Done, done};
-use crate::state::AppState;
 use crate::store::{Device, Platform};
 
 /// FCM registration tokens are about 160 characters; this leaves room and refuses junk.
@@ -54,12 +52,8 @@ impl DevicesApi {
     /// Registers the caller's device for push (again is fine; another account's token moves to
     /// the caller). Beyond `PUSH_MAX_DEVICES_PER_ACCOUNT` devices the oldest is dropped.
     #[oai(path = "/devices", method = "post")]
-    async fn register(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Member>,
-        body: Json<DeviceBody>,
-    ) -> ApiResult<Done> {
+    async fn register(&self, auth: Auth<'_, Member, DeviceBody>) -> ApiResult<Done> {
+        let (state, body) = (auth.state, &auth.body);
         let token = token(body.token.as_deref())?;
         let platform = required("platform", body.platform.as_deref())?;
         let platform = Platform::parse(&platform)
@@ -81,14 +75,13 @@ impl DevicesApi {
     /// Removes one of the caller's devices (logout). Removing a token the caller does not hold
     /// changes nothing and is not an error.
     #[oai(path = "/devices/:token", method = "delete")]
-    async fn remove(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Member>,
-        token: Path<String>,
-    ) -> ApiResult<Done> {
+    async fn remove(&self, auth: Auth<'_, Member>, token: Path<String>) -> ApiResult<Done> {
         let token = self::token(Some(&token))?;
-        state.store.push.unregister(auth.who.id(), &token).await?;
+        auth.state
+            .store
+            .push
+            .unregister(auth.who.id(), &token)
+            .await?;
         Ok(done("Device removed"))
     }
 }

@@ -1,7 +1,6 @@
 //! `POST /feedback`: a teacher or a student writes to the team. It is stored with its author; no
 //! route reads it back (the contract has none).
 
-use crate::http::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
@@ -10,8 +9,7 @@ use crate::domain::{Feedback, FeedbackText, Id};
 use crate::http::auth::{Auth, Member};
 use crate::http::fields::{Required, Text};
 use crate::http::input::parse;
-use crate::http::{ApiResult, Envelope};
-use crate::state::AppState;
+use crate::http::{Reply, ok};
 
 pub struct FeedbackApi;
 
@@ -25,13 +23,9 @@ struct FeedbackBody {
 impl FeedbackApi {
     /// Sends feedback (teachers and students); `data` is the stored feedback.
     #[oai(path = "/feedback", method = "post")]
-    async fn send(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Member>,
-        body: Json<FeedbackBody>,
-    ) -> ApiResult<Json<Envelope<FeedbackView>>> {
-        let text: FeedbackText = parse("feedback", body.feedback.as_deref())?;
+    async fn send(&self, auth: Auth<'_, Member, FeedbackBody>) -> Reply<FeedbackView> {
+        let state = auth.state;
+        let text: FeedbackText = parse("feedback", auth.body.feedback.as_deref())?;
         let now = state.clock.now();
         let feedback = Feedback {
             id: Id::generate(),
@@ -43,9 +37,6 @@ impl FeedbackApi {
             version: 0,
         };
         state.store.feedbacks.insert(&feedback).await?;
-        Ok(Envelope::ok(
-            "Thank you for your feedback",
-            FeedbackView::from(&feedback),
-        ))
+        ok("Thank you for your feedback", &feedback)
     }
 }

@@ -39,18 +39,9 @@ pub fn content_security_policy(js_url: &str, api_base: &str, nonce: &str) -> Str
 
 #[handler]
 pub fn serve(Data(state): Data<&AppState>) -> Response {
-    let js_url = state
-        .config
-        .stripe
-        .as_ref()
-        .map(|s| s.js_url.as_str())
-        .unwrap_or("https://js.stripe.com/v3/");
-    let api_base = state
-        .config
-        .stripe
-        .as_ref()
-        .map(|s| s.api_base.as_str())
-        .unwrap_or("https://api.stripe.com");
+    let stripe = state.config.stripe.as_ref();
+    let js_url = stripe.map_or("https://js.stripe.com/v3/", |s| s.js_url.as_str());
+    let api_base = stripe.map_or("https://api.stripe.com", |s| s.api_base.as_str());
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     // The URL comes from our configuration; it is HTML-escaped all the same.
     let escaped = js_url

@@ -1,6 +1,5 @@
 //! `/notifications`: what happened to a teacher's or student's tasks and rewards, newest first.
 
-use crate::http::Json;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Path, Query};
 
@@ -9,8 +8,7 @@ use super::listing::listed;
 use super::views::NotificationView;
 use crate::http::auth::{Auth, Member};
 use crate::http::input::{list_query, path_id};
-use crate::http::{ApiError, ApiResult, Envelope};
-use crate::state::AppState;
+use crate::http::{ApiError, Reply, ok};
 
 pub struct NotificationApi;
 
@@ -21,32 +19,23 @@ impl NotificationApi {
     #[oai(path = "/notifications", method = "get")]
     async fn list(
         &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Member>,
+        auth: Auth<'_, Member>,
         page: Query<Option<String>>,
-    ) -> ApiResult<Json<Envelope<Vec<NotificationView>>>> {
+    ) -> Reply<Vec<NotificationView>> {
+        let state = auth.state;
         let me = auth.who.id();
         let q = list_query(page.as_deref(), None);
         let found = state.store.notifications.list_for(me, &q).await?;
         let unread = state.store.notifications.count_unread(me).await?;
-        let mut envelope = listed(
-            "Notifications retrieved successfully",
-            &q,
-            &found,
-            NotificationView::from,
-        );
+        let mut envelope = listed("Notifications retrieved successfully", &q, &found)?;
         envelope.0.total_notification = Some(unread);
         Ok(envelope)
     }
 
     /// Marks one of the caller's notifications read (again is fine).
     #[oai(path = "/notifications/:id", method = "patch")]
-    async fn read(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Member>,
-        id: Path<String>,
-    ) -> ApiResult<Json<Envelope<NotificationView>>> {
+    async fn read(&self, auth: Auth<'_, Member>, id: Path<String>) -> Reply<NotificationView> {
+        let state = auth.state;
         let id = path_id("notification", &id)?;
         let read = state
             .store
@@ -54,9 +43,6 @@ impl NotificationApi {
             .mark_read(auth.who.id(), &id, state.clock.now())
             .await?
             .ok_or_else(|| ApiError::NotFound("Notification not found.".into()))?;
-        Ok(Envelope::ok(
-            "Notification marked as read",
-            NotificationView::from(&read),
-        ))
+        ok("Notification marked as read", &read)
     }
 }

@@ -5,7 +5,8 @@
 
 use crate::domain::assignment::{RewardAssignment, TaskAssignment};
 use crate::domain::classroom::{CategoryPatch, RewardPatch, TaskPatch};
-use crate::domain::{Category, Class, Id, Millis, Reward, Student, Task};
+use crate::domain::{Category, Class, Id, Millis, Reward, Student, Task, Teacher};
+use crate::http::auth::Auth;
 use crate::http::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::StoreResult;
@@ -120,18 +121,19 @@ pub async fn mine<R: Record>(
         .ok_or_else(not_found::<R>)
 }
 
-/// One of `teacher`'s own records.
-pub async fn taught<R: Record>(state: &AppState, teacher: &Id, id: &Id) -> ApiResult<R> {
-    mine(state, id, |r: &R| r.teacher() == teacher).await
+/// One of the calling teacher's own records.
+pub async fn taught<R: Record>(auth: &Auth<'_, Teacher, impl Sync>, id: &Id) -> ApiResult<R> {
+    mine(auth.state, id, |r: &R| r.teacher() == &auth.who.id).await
 }
 
-/// `teacher`'s record `id` with `patch` applied, now; "not found" when it has no such record.
+/// The calling teacher's record `id` with `patch` applied, now; "not found" when it has no such
+/// record.
 pub async fn patched<R: Patched>(
-    state: &AppState,
-    teacher: &Id,
+    auth: &Auth<'_, Teacher, impl Sync>,
     id: &Id,
     patch: &R::Patch,
 ) -> ApiResult<R> {
+    let (state, teacher) = (auth.state, &auth.who.id);
     R::update(state, teacher, id, patch, state.clock.now())
         .await?
         .ok_or_else(not_found::<R>)

@@ -3,8 +3,7 @@
 //! Stripe, never here); the platform keeps `PLATFORM_FEE_PERCENTAGE` of each payment, rounded
 //! half-up to the smallest unit, and the rest counts toward the goal.
 
-use crate::http::Json;
-use poem::Request;
+use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
@@ -21,10 +20,10 @@ use crate::domain::payments::{
     most_accepted, plain_text,
 };
 use crate::domain::{Id, ImageRef, Name, Teacher};
-use crate::http::auth::Auth;
+use crate::http::auth::{Auth, Public};
 use crate::http::fields::{Required, Text};
 use crate::http::input::{integer, list_query, parse, parse_optional, path_id, refused};
-use crate::http::{ApiError, ApiResult, Envelope};
+use crate::http::{ApiError, ApiResult, Reply, ok};
 use crate::payments::stripe::{StripeClient, StripeError};
 use crate::state::AppState;
 use crate::store::{ListQuery, PaymentFilter, PaymentHold, StoreError};
@@ -178,12 +177,8 @@ fn amount_refused(why: AmountRefused, currency: &str) -> ApiError {
 impl PaymentsApi {
     /// A teacher publishes a classroom project with a goal (cents); it is `open` at once.
     #[oai(path = "/project", method = "post")]
-    async fn create(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-        body: Json<ProjectBody>,
-    ) -> ApiResult<Json<Envelope<ProjectView>>> {
+    async fn create(&self, auth: Auth<'_, Teacher, ProjectBody>) -> Reply<ProjectView> {
+        let (state, body) = (auth.state, &auth.body);
         let title: ProjectTitle = parse("title", body.title.as_deref())?;
         let description: ProjectDescription = parse("description", body.description.as_deref())?;
         let class: Name = parse("class", body.class.as_deref())?;
@@ -208,39 +203,34 @@ impl PaymentsApi {
             version: 0,
         };
         state.store.payments.insert_project(&project).await?;
-        Ok(Envelope::ok(
-            "Project created successfully",
-            ProjectView::from(&project),
-        ))
+        ok("Project created successfully", &project)
     }
 
     /// The teacher's projects with `raised`, `goal`, `supporters` and `status`, newest first.
     #[oai(path = "/project", method = "get")]
     async fn list(
         &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
+        auth: Auth<'_, Teacher>,
         page: Query<Option<String>>,
-    ) -> ApiResult<Json<Envelope<Vec<ProjectView>>>> {
+    ) -> Reply<Vec<ProjectView>> {
         let q = list_query(page.as_deref(), None);
-        let found = state.store.payments.projects_of(&auth.who.id, &q).await?;
-        Ok(listed(
-            "Projects retrieved successfully",
-            &q,
-            &found,
-            ProjectView::from,
-        ))
+        let found = auth
+            .state
+            .store
+            .payments
+            .projects_of(&auth.who.id, &q)
+            .await?;
+        listed("Projects retrieved successfully", &q, &found)
     }
 
     /// Edits an open project while it has no payment (not even an unfinished one): 409 after.
     #[oai(path = "/project/:id", method = "patch")]
     async fn update(
         &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
+        auth: Auth<'_, Teacher, ProjectPatchBody>,
         id: Path<String>,
-        body: Json<ProjectPatchBody>,
-    ) -> ApiResult<Json<Envelope<ProjectView>>> {
+    ) -> Reply<ProjectView> {
+        let (state, body) = (auth.state, &auth.body);
         let id = path_id("project", &id)?;
         let patch = ProjectPatch {
             title: parse_optional::<ProjectTitle>("title", body.title.as_deref())?
@@ -269,21 +259,14 @@ impl PaymentsApi {
             }
             Err(e) => return Err(e.into()),
         };
-        Ok(Envelope::ok(
-            "Project updated successfully",
-            ProjectView::from(&updated),
-        ))
+        ok("Project updated successfully", &updated)
     }
 
     /// Closes an open project: it takes no more payments (what it raised stays).
     #[oai(path = "/project/:id/close", method = "post")]
-    async fn close(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-        id: Path<String>,
-    ) -> ApiResult<Json<Envelope<ProjectView>>> {
-        let project = own_project(&state, &auth.who, &id).await?;
+    async fn close(&self, auth: Auth<'_, Teacher>, id: Path<String>) -> Reply<ProjectView> {
+        let state = auth.state;
+        let project = own_project(state, &auth.who, &id).await?;
         let closed = state
             .store
             .payments
@@ -300,10 +283,7 @@ impl PaymentsApi {
                     project.status.as_str()
                 ))
             })?;
-        Ok(Envelope::ok(
-            "Project closed successfully",
-            ProjectView::from(&closed),
-        ))
+        ok("Project closed successfully", &closed)
     }
 
     /// The succeeded payments of one of the teacher's projects: the supporter's display name and
@@ -311,12 +291,12 @@ impl PaymentsApi {
     #[oai(path = "/project/:id/payments", method = "get")]
     async fn payments(
         &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
+        auth: Auth<'_, Teacher>,
         id: Path<String>,
         page: Query<Option<String>>,
-    ) -> ApiResult<Json<Envelope<Vec<SupporterPaymentView>>>> {
-        let project = own_project(&state, &auth.who, &id).await?;
+    ) -> Reply<Vec<SupporterPaymentView>> {
+        let state = auth.state;
+        let project = own_project(state, &auth.who, &id).await?;
         let q: ListQuery = list_query(page.as_deref(), None);
         let filter = PaymentFilter {
             project: Some(project.id),
@@ -324,21 +304,16 @@ impl PaymentsApi {
             ..PaymentFilter::default()
         };
         let found = state.store.payments.list_payments(&filter, &q).await?;
-        Ok(listed(
-            "Payments retrieved successfully",
-            &q,
-            &found,
-            SupporterPaymentView::from,
-        ))
+        listed("Payments retrieved successfully", &q, &found)
     }
 
     /// A project's public view (no account needed), with the bounds of a payment toward it.
     #[oai(path = "/fund/:id", method = "get")]
     async fn public_view(
         &self,
-        state: poem::web::Data<&AppState>,
+        state: Data<&AppState>,
         id: Path<String>,
-    ) -> ApiResult<Json<Envelope<PublicProjectView>>> {
+    ) -> Reply<PublicProjectView> {
         let id = path_id("project", &id)?;
         let p = state
             .store
@@ -349,7 +324,7 @@ impl PaymentsApi {
         let policy = &state.config.payments;
         let max = (policy.maximum_amount as i64)
             .min(most_accepted(p.remaining(), policy.fee_basis_points));
-        Ok(Envelope::ok(
+        ok(
             "Project retrieved successfully",
             PublicProjectView {
                 id: p.id.to_string(),
@@ -375,7 +350,7 @@ impl PaymentsApi {
                     .as_ref()
                     .map(|s| s.publishable_key.clone()),
             },
-        ))
+        )
     }
 
     /// Starts a card payment toward an open project (no account needed). Answers Stripe's
@@ -388,13 +363,12 @@ impl PaymentsApi {
     #[oai(path = "/fund/:id/payment-intent", method = "post")]
     async fn create_intent(
         &self,
-        state: poem::web::Data<&AppState>,
-        req: &Request,
         id: Path<String>,
         #[oai(name = "Idempotency-Key")] idempotency: Header<Option<String>>,
-        body: Json<IntentBody>,
-    ) -> ApiResult<Json<Envelope<IntentView>>> {
-        let stripe = stripe(&state)?;
+        call: Public<'_, IntentBody>,
+    ) -> Reply<IntentView> {
+        let Public { state, req, body } = call;
+        let stripe = stripe(state)?;
         let project_id = path_id("project", &id)?;
         let client_key = idempotency_key(idempotency.as_deref())?;
         let amount = integer("amount", body.amount.as_ref())?
@@ -432,7 +406,7 @@ impl PaymentsApi {
         // limited caller holds nothing) and before Stripe is asked.
         // A reservation kept as spent (`failed`) is a count that an attempt refused on one key
         // gives back on the others: one address hammering a project cannot spend its budget.
-        let ip = caller_ip(&state, req);
+        let ip = caller_ip(state, req);
         state
             .auth
             .limits
@@ -507,7 +481,7 @@ impl PaymentsApi {
             .as_ref()
             .map(|s| s.publishable_key.clone())
             .unwrap_or_default();
-        Ok(Envelope::ok(
+        ok(
             "Payment started: confirm the card with Stripe.js",
             IntentView {
                 payment_id: payment.id.to_string(),
@@ -518,6 +492,6 @@ impl PaymentsApi {
                 net: payment.net,
                 currency: payment.currency,
             },
-        ))
+        )
     }
 }

@@ -1,7 +1,6 @@
 //! The admins' side of payments: the ledger with filters, monthly totals for the dashboard,
 //! refunds through Stripe, and marking a project fulfilled once its items are bought.
 
-use crate::http::Json;
 use chrono::{Datelike, TimeZone, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::types::Any;
@@ -15,8 +14,7 @@ use crate::domain::payments::{PaymentStatus, ProjectStatus};
 use crate::domain::{Admin, Millis};
 use crate::http::auth::Auth;
 use crate::http::input::{integer, list_query, path_id};
-use crate::http::{ApiError, ApiResult, Envelope};
-use crate::state::AppState;
+use crate::http::{ApiError, ApiResult, Reply, ok};
 use crate::store::{PaymentFilter, RefundMade, RefundRecorded};
 
 pub struct PaymentsAdminApi;
@@ -71,15 +69,14 @@ impl PaymentsAdminApi {
     #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
-        state: poem::web::Data<&AppState>,
-        _auth: Auth<Admin>,
+        auth: Auth<'_, Admin>,
         page: Query<Option<String>>,
         project: Query<Option<String>>,
         teacher: Query<Option<String>>,
         status: Query<Option<String>>,
         from: Query<Option<String>>,
         to: Query<Option<String>>,
-    ) -> ApiResult<Json<Envelope<Vec<PaymentView>>>> {
+    ) -> Reply<Vec<PaymentView>> {
         let id = |field: &str, raw: Option<&str>| {
             raw.map(str::trim)
                 .filter(|r| !r.is_empty())
@@ -100,13 +97,8 @@ impl PaymentsAdminApi {
             to: date_param("to", to.as_deref())?,
         };
         let q = list_query(page.as_deref(), None);
-        let found = state.store.payments.list_payments(&filter, &q).await?;
-        Ok(listed(
-            "Payments retrieved successfully",
-            &q,
-            &found,
-            PaymentView::from,
-        ))
+        let found = auth.state.store.payments.list_payments(&filter, &q).await?;
+        listed("Payments retrieved successfully", &q, &found)
     }
 
     /// Totals by calendar month (UTC) for the dashboard, oldest first: the last `months`
@@ -115,10 +107,10 @@ impl PaymentsAdminApi {
     #[oai(path = "/admin/payments/totals", method = "get")]
     async fn totals(
         &self,
-        state: poem::web::Data<&AppState>,
-        _auth: Auth<Admin>,
+        auth: Auth<'_, Admin>,
         months: Query<Option<String>>,
-    ) -> ApiResult<Json<Envelope<Vec<MonthTotalsView>>>> {
+    ) -> Reply<Vec<MonthTotalsView>> {
+        let state = auth.state;
         let months = match months.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
             None => 12,
             Some(m) => match m.parse::<i32>() {
@@ -165,7 +157,7 @@ impl PaymentsAdminApi {
             m.net += gross - fee;
             m.refunded += refunded;
         }
-        Ok(Envelope::ok("Payment totals retrieved successfully", out))
+        ok("Payment totals retrieved successfully", out)
     }
 
     /// Refunds a succeeded payment through Stripe, in full (no `amount`) or in part; the ledger
@@ -174,12 +166,11 @@ impl PaymentsAdminApi {
     #[oai(path = "/admin/payments/:id/refund", method = "post")]
     async fn refund(
         &self,
-        state: poem::web::Data<&AppState>,
-        _auth: Auth<Admin>,
+        auth: Auth<'_, Admin, RefundBody>,
         id: Path<String>,
-        body: Json<RefundBody>,
-    ) -> ApiResult<Json<Envelope<PaymentView>>> {
-        let stripe = stripe(&state)?;
+    ) -> Reply<PaymentView> {
+        let state = auth.state;
+        let stripe = stripe(state)?;
         let id = path_id("payment", &id)?;
         let payment = state
             .store
@@ -199,7 +190,7 @@ impl PaymentsAdminApi {
                 "This payment is refunded in full already.".into(),
             ));
         }
-        let amount = match integer("amount", body.amount.as_ref())? {
+        let amount = match integer("amount", auth.body.amount.as_ref())? {
             None => left,
             Some(a) if (1..=left).contains(&a) => a,
             Some(_) => {
@@ -226,10 +217,9 @@ impl PaymentsAdminApi {
         let now = state.clock.now();
         let recorded = state.store.payments.record_refund(&made, now).await?;
         match recorded {
-            RefundRecorded::Applied(p) | RefundRecorded::AlreadyApplied(p) => Ok(Envelope::ok(
-                "Payment refunded successfully",
-                PaymentView::from(&p),
-            )),
+            RefundRecorded::Applied(p) | RefundRecorded::AlreadyApplied(p) => {
+                ok("Payment refunded successfully", &p)
+            }
             RefundRecorded::Refused | RefundRecorded::NoSuchPayment => Err(ApiError::Conflict(
                 "Stripe made the refund but the ledger refused it; check the payment.".into(),
             )),
@@ -238,12 +228,8 @@ impl PaymentsAdminApi {
 
     /// Marks a funded (or closed) project fulfilled: the platform bought and delivered its items.
     #[oai(path = "/admin/projects/:id/fulfil", method = "post")]
-    async fn fulfil(
-        &self,
-        state: poem::web::Data<&AppState>,
-        _auth: Auth<Admin>,
-        id: Path<String>,
-    ) -> ApiResult<Json<Envelope<ProjectView>>> {
+    async fn fulfil(&self, auth: Auth<'_, Admin>, id: Path<String>) -> Reply<ProjectView> {
+        let state = auth.state;
         let id = path_id("project", &id)?;
         let project = state
             .store
@@ -267,9 +253,6 @@ impl PaymentsAdminApi {
                     project.status.as_str()
                 ))
             })?;
-        Ok(Envelope::ok(
-            "Project marked fulfilled",
-            ProjectView::from(&done),
-        ))
+        ok("Project marked fulfilled", &done)
     }
 }

@@ -2,7 +2,6 @@
 //! categories and rewards). The app reads one type whole; the dashboard pages through all of them,
 //! uploads and deletes.
 
-use crate::http::Json;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::types::multipart::Upload;
 use poem_openapi::{Multipart, OpenApi};
@@ -15,7 +14,7 @@ use crate::domain::{Admin, Id, Preset};
 use crate::http::auth::{Auth, Member};
 use crate::http::input::{list_query, path_id, required};
 use crate::http::upload::{IMAGES_PREFIX, store_image, stored_name_kind};
-use crate::http::{ApiError, ApiResult, Envelope};
+use crate::http::{ApiError, ApiResult, Reply, ok};
 use crate::state::AppState;
 
 pub struct PresetApi;
@@ -56,62 +55,42 @@ async fn forget_file(state: &AppState, image: &str) {
     }
 }
 
-async fn of_type(state: &AppState, kind: PresetType) -> ApiResult<Json<Envelope<Vec<PresetView>>>> {
+async fn of_type(state: &AppState, kind: PresetType) -> Reply<Vec<PresetView>> {
     let all = state.store.presets.list_by_type(kind).await?;
-    Ok(Envelope::ok(
-        "Presets retrieved successfully",
-        all.iter().map(PresetView::from).collect(),
-    ))
+    let view = all.iter().map(PresetView::from).collect::<Vec<_>>();
+    ok("Presets retrieved successfully", view)
 }
 
 #[OpenApi(tag = "ApiTags::Preset")]
 impl PresetApi {
     /// Every avatar preset, oldest first (not paginated), for teachers and students.
     #[oai(path = "/preset/avatar", method = "get")]
-    async fn avatars(
-        &self,
-        state: poem::web::Data<&AppState>,
-        _auth: Auth<Member>,
-    ) -> ApiResult<Json<Envelope<Vec<PresetView>>>> {
-        of_type(&state, PresetType::Avatar).await
+    async fn avatars(&self, auth: Auth<'_, Member>) -> Reply<Vec<PresetView>> {
+        of_type(auth.state, PresetType::Avatar).await
     }
 
     /// Every icon preset, oldest first (not paginated), for teachers and students.
     #[oai(path = "/preset/icon", method = "get")]
-    async fn icons(
-        &self,
-        state: poem::web::Data<&AppState>,
-        _auth: Auth<Member>,
-    ) -> ApiResult<Json<Envelope<Vec<PresetView>>>> {
-        of_type(&state, PresetType::Icon).await
+    async fn icons(&self, auth: Auth<'_, Member>) -> Reply<Vec<PresetView>> {
+        of_type(auth.state, PresetType::Icon).await
     }
 
     /// Every preset of both types, newest first, 10 a page (admins).
     #[oai(path = "/preset", method = "get")]
     async fn list(
         &self,
-        state: poem::web::Data<&AppState>,
-        _auth: Auth<Admin>,
+        auth: Auth<'_, Admin>,
         page: Query<Option<String>>,
-    ) -> ApiResult<Json<Envelope<Vec<PresetView>>>> {
+    ) -> Reply<Vec<PresetView>> {
         let q = list_query(page.as_deref(), None);
-        let found = state.store.presets.list(&q).await?;
-        Ok(listed(
-            "Presets retrieved successfully",
-            &q,
-            &found,
-            PresetView::from,
-        ))
+        let found = auth.state.store.presets.list(&q).await?;
+        listed("Presets retrieved successfully", &q, &found)
     }
 
     /// Uploads a preset image (admins); `data` is the new preset.
     #[oai(path = "/preset/upload", method = "post")]
-    async fn upload(
-        &self,
-        state: poem::web::Data<&AppState>,
-        _auth: Auth<Admin>,
-        form: UploadPresetForm,
-    ) -> ApiResult<Json<Envelope<PresetView>>> {
+    async fn upload(&self, auth: Auth<'_, Admin>, form: UploadPresetForm) -> Reply<PresetView> {
+        let state = auth.state;
         // Every field is checked before the file is stored, so a refused form leaves no file.
         let kind = preset_type(form.kind.as_deref())?;
         let image = form.image.ok_or_else(|| {
@@ -129,23 +108,16 @@ impl PresetApi {
         };
         if let Err(e) = state.store.presets.insert(&preset).await {
             // No preset points at the file: do not keep it.
-            forget_file(&state, &preset.image).await;
+            forget_file(state, &preset.image).await;
             return Err(e.into());
         }
-        Ok(Envelope::ok(
-            "Preset uploaded successfully",
-            PresetView::from(&preset),
-        ))
+        ok("Preset uploaded successfully", &preset)
     }
 
     /// Deletes a preset and its image file (admins); `data` is the deleted preset.
     #[oai(path = "/preset/delete/:id", method = "delete")]
-    async fn delete(
-        &self,
-        state: poem::web::Data<&AppState>,
-        _auth: Auth<Admin>,
-        id: Path<String>,
-    ) -> ApiResult<Json<Envelope<PresetView>>> {
+    async fn delete(&self, auth: Auth<'_, Admin>, id: Path<String>) -> Reply<PresetView> {
+        let state = auth.state;
         let id = path_id("preset", &id)?;
         // The record first: if the file cannot be deleted after it, an orphan file is harmless,
         // whereas a preset whose file is gone would show a broken image in every picker.
@@ -155,11 +127,8 @@ impl PresetApi {
             .delete(&id)
             .await?
             .ok_or_else(preset_not_found)?;
-        forget_file(&state, &preset.image).await;
-        Ok(Envelope::ok(
-            "Preset deleted successfully",
-            PresetView::from(&preset),
-        ))
+        forget_file(state, &preset.image).await;
+        ok("Preset deleted successfully", &preset)
     }
 }
 

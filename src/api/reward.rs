@@ -1,6 +1,5 @@
 //! `/reward/*`: what a teacher's students can buy with their points.
 
-use crate::http::Json;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
@@ -14,8 +13,7 @@ use crate::domain::{Id, ImageRef, Name, Price, Reward, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{list_query, parse, parse_optional, path_id, ranged};
-use crate::http::{ApiError, ApiResult, Envelope};
-use crate::state::AppState;
+use crate::http::{ApiError, ApiResult, Reply, ok};
 
 pub struct RewardApi;
 
@@ -48,33 +46,24 @@ impl RewardApi {
     #[oai(path = "/reward", method = "get")]
     async fn list(
         &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
+        auth: Auth<'_, Teacher>,
         page: Query<Option<String>>,
         search: Query<Option<String>>,
-    ) -> ApiResult<Json<Envelope<Vec<RewardView>>>> {
+    ) -> Reply<Vec<RewardView>> {
         let q = list_query(page.as_deref(), search.as_deref());
-        let found = state
+        let found = auth
+            .state
             .store
             .rewards
             .list_for_teacher(&auth.who.id, &q)
             .await?;
-        Ok(listed(
-            "Rewards retrieved successfully",
-            &q,
-            &found,
-            RewardView::from,
-        ))
+        listed("Rewards retrieved successfully", &q, &found)
     }
 
     /// Creates a reward; `data` is the new reward.
     #[oai(path = "/reward/create-reward", method = "post")]
-    async fn create(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-        body: Json<CreateRewardBody>,
-    ) -> ApiResult<Json<Envelope<RewardView>>> {
+    async fn create(&self, auth: Auth<'_, Teacher, CreateRewardBody>) -> Reply<RewardView> {
+        let (state, body) = (auth.state, &auth.body);
         let name: Name = parse("name", body.name.as_deref())?;
         let image: ImageRef = parse("image", body.image.as_deref())?;
         let required_points = required_points(body.required_points.as_ref())?
@@ -91,31 +80,24 @@ impl RewardApi {
             version: 0,
         };
         state.store.rewards.insert(&reward).await?;
-        Ok(Envelope::ok(
-            "Reward created successfully",
-            RewardView::from(&reward),
-        ))
+        ok("Reward created successfully", &reward)
     }
 
     /// Edits `name`, `image` and `requiredPoints`; the rest of an echoed reward is ignored.
     #[oai(path = "/reward/:id", method = "patch")]
     async fn update(
         &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
+        auth: Auth<'_, Teacher, UpdateRewardBody>,
         id: Path<String>,
-        body: Json<UpdateRewardBody>,
-    ) -> ApiResult<Json<Envelope<RewardView>>> {
+    ) -> Reply<RewardView> {
+        let body = &auth.body;
         let id = path_id("reward", &id)?;
         let patch = RewardPatch {
             name: parse_optional::<Name>("name", body.name.as_deref())?.map(String::from),
             image: parse_optional::<ImageRef>("image", body.image.as_deref())?.map(String::from),
             required_points: required_points(body.required_points.as_ref())?.map(Price::get),
         };
-        let updated = patched::<Reward>(&state, &auth.who.id, &id, &patch).await?;
-        Ok(Envelope::ok(
-            "Reward updated successfully",
-            RewardView::from(&updated),
-        ))
+        let updated = patched::<Reward>(&auth, &id, &patch).await?;
+        ok("Reward updated successfully", &updated)
     }
 }

@@ -3,7 +3,6 @@
 //! the server never renders or sanitizes it (displaying it safely is the client's job, as it was
 //! with the old server).
 
-use crate::http::Json;
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 
@@ -13,7 +12,7 @@ use crate::domain::Admin;
 use crate::domain::content::RuleType;
 use crate::http::auth::{Account, Auth};
 use crate::http::fields::Required;
-use crate::http::{ApiError, ApiResult, Envelope};
+use crate::http::{ApiError, ApiResult, Reply, ok};
 use crate::state::AppState;
 
 pub struct RuleApi;
@@ -54,12 +53,12 @@ fn content(raw: Option<&Any<serde_json::Value>>) -> ApiResult<&str> {
     Ok(content)
 }
 
-async fn read(state: &AppState, kind: RuleType, what: &str) -> ApiResult<Json<Envelope<RuleView>>> {
+async fn read(state: &AppState, kind: RuleType, what: &str) -> Reply<RuleView> {
     let view = match state.store.rules.get(kind).await? {
         Some(rule) => RuleView::from(&rule),
         None => RuleView::empty(kind),
     };
-    Ok(Envelope::ok(format!("{what} retrieved successfully"), view))
+    ok(&format!("{what} retrieved successfully"), view)
 }
 
 async fn write(
@@ -67,17 +66,11 @@ async fn write(
     kind: RuleType,
     body: &UpdateRuleBody,
     what: &str,
-) -> ApiResult<Json<Envelope<RuleView>>> {
+) -> Reply<RuleView> {
     let content = content(body.content.as_ref())?;
-    let rule = state
-        .store
-        .rules
-        .upsert(kind, content, state.clock.now())
-        .await?;
-    Ok(Envelope::ok(
-        format!("{what} updated successfully"),
-        RuleView::from(&rule),
-    ))
+    let now = state.clock.now();
+    let rule = state.store.rules.upsert(kind, content, now).await?;
+    ok(&format!("{what} updated successfully"), &rule)
 }
 
 /// The routes of each rule: read by any signed-in account, written by admins. Both rules are the
@@ -93,23 +86,14 @@ macro_rules! rule_routes {
         impl RuleApi {$(
             $(#[$read_doc])*
             #[oai(path = $path, method = "get")]
-            async fn $read(
-                &self,
-                state: poem::web::Data<&AppState>,
-                _auth: Auth<Account>,
-            ) -> ApiResult<Json<Envelope<RuleView>>> {
-                read(&state, $kind, $what).await
+            async fn $read(&self, auth: Auth<'_, Account>) -> Reply<RuleView> {
+                read(auth.state, $kind, $what).await
             }
 
             $(#[$write_doc])*
             #[oai(path = $path, method = "patch")]
-            async fn $write(
-                &self,
-                state: poem::web::Data<&AppState>,
-                _auth: Auth<Admin>,
-                body: Json<UpdateRuleBody>,
-            ) -> ApiResult<Json<Envelope<RuleView>>> {
-                write(&state, $kind, &body, $what).await
+            async fn $write(&self, auth: Auth<'_, Admin, UpdateRuleBody>) -> Reply<RuleView> {
+                write(auth.state, $kind, &auth.body, $what).await
             }
         )*}
     };

@@ -1,14 +1,13 @@
 //! `/student/*`: passcode login, the student's own profile, a teacher's students, and the admin's
 //! list (which never shows passcodes).
 
-use crate::http::Json;
 use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
-use super::listing::listed;
+use super::listing::listed_as;
 use super::owned::taught;
 use super::sessions::{self, TokenResponse};
 use super::views::StudentView;
@@ -16,12 +15,12 @@ use crate::auth::limits::{Key, address_bucket};
 use crate::domain::passcode::Purpose;
 use crate::domain::student::{self, StudentPatch};
 use crate::domain::{Admin, Id, ImageRef, Millis, Name, Passcode, Role, Student, Teacher};
-use crate::http::auth::Auth;
+use crate::http::auth::{Auth, Public};
 use crate::http::fields::{Required, Text};
 use crate::http::input::{
     digit_code, list_query, optional, parse, parse_optional, path_id, refused,
 };
-use crate::http::{ApiError, ApiResult, Envelope, Pagination};
+use crate::http::{ApiError, ApiResult, Envelope, Pagination, Reply, ok};
 use crate::ops::metrics;
 use crate::state::AppState;
 use crate::store::{Page, StoreError};
@@ -95,7 +94,7 @@ fn page_with_passcodes(
     found: Page<Student>,
     page: u64,
     limit: u64,
-) -> ApiResult<Json<Envelope<Vec<StudentView>>>> {
+) -> Reply<Vec<StudentView>> {
     let items = found
         .items
         .iter()
@@ -123,18 +122,14 @@ impl StudentApi {
     /// network, and past a global budget only addresses without failures are checked, since six
     /// digits can be guessed (docs/decisions.md, "Brute-force limits").
     #[oai(path = "/student/login", method = "post")]
-    async fn login(
-        &self,
-        state: poem::web::Data<&AppState>,
-        req: &Request,
-        body: Json<StudentLoginBody>,
-    ) -> ApiResult<TokenResponse> {
+    async fn login(&self, call: Public<'_, StudentLoginBody>) -> ApiResult<TokenResponse> {
+        let Public { state, req, body } = call;
         let code = digit_code("password", body.password.as_ref(), 6)?
             .ok_or_else(|| ApiError::field("password", "password is required"))?;
         let attempt = state
             .auth
             .limits
-            .passcode(sessions::caller_ip(&state, req))
+            .passcode(sessions::caller_ip(state, req))
             .await?;
         let found = match Passcode::parse(&code) {
             Ok(code) => {
@@ -156,7 +151,7 @@ impl StudentApi {
         };
         attempt.succeeded().await?;
         sessions::open(
-            &state,
+            state,
             &student.id,
             Role::Student,
             None,
@@ -168,26 +163,15 @@ impl StudentApi {
 
     /// The signed-in student, with its passcode.
     #[oai(path = "/student/profile", method = "get")]
-    async fn profile(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Student>,
-    ) -> ApiResult<Json<Envelope<StudentView>>> {
-        Ok(Envelope::ok(
-            "Profile retrieved",
-            with_passcode(&state, &auth.who)?,
-        ))
+    async fn profile(&self, auth: Auth<'_, Student>) -> Reply<StudentView> {
+        ok("Profile retrieved", with_passcode(auth.state, &auth.who)?)
     }
 
     /// A student edits its `name`, `profile` and `dateOfBirth`; points, level, rewards, role and
     /// teacher in the echoed body are ignored.
     #[oai(path = "/student", method = "patch")]
-    async fn update(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Student>,
-        body: Json<UpdateStudentBody>,
-    ) -> ApiResult<Json<Envelope<StudentView>>> {
+    async fn update(&self, auth: Auth<'_, Student, UpdateStudentBody>) -> Reply<StudentView> {
+        let (state, body) = (auth.state, &auth.body);
         let patch = StudentPatch {
             name: parse_optional::<Name>("name", body.name.as_deref())?.map(String::from),
             profile: parse_optional::<ImageRef>("profile", body.profile.as_deref())?
@@ -200,79 +184,71 @@ impl StudentApi {
             .update(&auth.who.id, &patch, state.clock.now())
             .await?
             .ok_or_else(|| ApiError::Unauthorized("This account no longer exists.".into()))?;
-        Ok(Envelope::ok(
-            "Profile updated",
-            with_passcode(&state, &updated)?,
-        ))
+        ok("Profile updated", with_passcode(state, &updated)?)
     }
 
     /// The teacher's own students, newest first, 10 a page, with passcodes.
     #[oai(path = "/student", method = "get")]
     async fn list_own(
         &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
+        auth: Auth<'_, Teacher>,
         page: Query<Option<String>>,
         search: Query<Option<String>>,
-    ) -> ApiResult<Json<Envelope<Vec<StudentView>>>> {
+    ) -> Reply<Vec<StudentView>> {
+        let state = auth.state;
         let q = list_query(page.as_deref(), search.as_deref());
         let found = state
             .store
             .students
             .list_for_teacher(&auth.who.id, None, &q)
             .await?;
-        page_with_passcodes(&state, found, q.page, q.limit)
+        page_with_passcodes(state, found, q.page, q.limit)
     }
 
     /// The teacher's students in one class (the name is free text, percent-encoded in the path).
     #[oai(path = "/student/class/:class_name", method = "get")]
     async fn list_class(
         &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
+        auth: Auth<'_, Teacher>,
         class_name: Path<String>,
         page: Query<Option<String>>,
-    ) -> ApiResult<Json<Envelope<Vec<StudentView>>>> {
+    ) -> Reply<Vec<StudentView>> {
+        let state = auth.state;
         let q = list_query(page.as_deref(), None);
         let found = state
             .store
             .students
             .list_for_teacher(&auth.who.id, Some(class_name.trim()), &q)
             .await?;
-        page_with_passcodes(&state, found, q.page, q.limit)
+        page_with_passcodes(state, found, q.page, q.limit)
     }
 
     /// Every student on the platform, without passcodes (admins).
     #[oai(path = "/student/all", method = "get")]
     async fn list_all(
         &self,
-        state: poem::web::Data<&AppState>,
-        _auth: Auth<Admin>,
+        auth: Auth<'_, Admin>,
         page: Query<Option<String>>,
         search: Query<Option<String>>,
-    ) -> ApiResult<Json<Envelope<Vec<StudentView>>>> {
+    ) -> Reply<Vec<StudentView>> {
         let q = list_query(page.as_deref(), search.as_deref());
-        let found = state.store.students.list_all(&q).await?;
-        Ok(listed("Students retrieved", &q, &found, |s| {
+        let found = auth.state.store.students.list_all(&q).await?;
+        listed_as("Students retrieved", &q, &found, |s| {
             StudentView::new(s, None)
-        }))
+        })
     }
 
     /// An own student's level, points and how many of its assigned tasks are completed.
     #[oai(path = "/student/statistics/:id", method = "get")]
-    async fn statistics(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-        id: Path<String>,
-    ) -> ApiResult<Json<Envelope<StatisticsView>>> {
-        let s = taught::<Student>(&state, &auth.who.id, &path_id("student", &id)?).await?;
-        let counts = state
+    async fn statistics(&self, auth: Auth<'_, Teacher>, id: Path<String>) -> Reply<StatisticsView> {
+        let s = taught::<Student>(&auth, &path_id("student", &id)?).await?;
+        let counts = auth
+            .state
             .store
             .task_assignments
             .count_for_student(&s.id)
             .await?;
-        Ok(Envelope::ok(
+        ok(
             "Student statistics retrieved",
             StatisticsView {
                 level: s.level,
@@ -282,22 +258,14 @@ impl StudentApi {
                 total_completed_task: counts.completed,
                 total_un_completed_task: counts.total.saturating_sub(counts.completed),
             },
-        ))
+        )
     }
 
     /// One of the teacher's own students.
     #[oai(path = "/student/:id", method = "get")]
-    async fn one(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-        id: Path<String>,
-    ) -> ApiResult<Json<Envelope<StudentView>>> {
-        let s = taught::<Student>(&state, &auth.who.id, &path_id("student", &id)?).await?;
-        Ok(Envelope::ok(
-            "Student retrieved",
-            with_passcode(&state, &s)?,
-        ))
+    async fn one(&self, auth: Auth<'_, Teacher>, id: Path<String>) -> Reply<StudentView> {
+        let s = taught::<Student>(&auth, &path_id("student", &id)?).await?;
+        ok("Student retrieved", with_passcode(auth.state, &s)?)
     }
 
     /// A teacher adds a student, to one of its classes (by name; 404 otherwise), with a 6-digit
@@ -305,11 +273,10 @@ impl StudentApi {
     #[oai(path = "/student/create-student", method = "post")]
     async fn create(
         &self,
-        state: poem::web::Data<&AppState>,
         req: &Request,
-        auth: Auth<Teacher>,
-        body: Json<CreateStudentBody>,
-    ) -> ApiResult<Json<Envelope<StudentView>>> {
+        auth: Auth<'_, Teacher, CreateStudentBody>,
+    ) -> Reply<StudentView> {
+        let (state, body) = (auth.state, &auth.body);
         let name: Name = parse("name", body.name.as_deref())?;
         let code = digit_code("password", body.password.as_ref(), 6)?
             .ok_or_else(|| ApiError::field("password", "password is required"))?;
@@ -335,7 +302,7 @@ impl StudentApi {
             .limits
             .reserve(&[
                 Key::TakenPasscodes(auth.who.id.to_hex()),
-                Key::PasscodeAddress(address_bucket(sessions::caller_ip(&state, req))),
+                Key::PasscodeAddress(address_bucket(sessions::caller_ip(state, req))),
             ])
             .await?;
         let now = state.clock.now();
@@ -360,7 +327,7 @@ impl StudentApi {
         match state.store.students.insert(&s).await {
             Ok(()) => {
                 attempt.succeeded().await?;
-                Ok(Envelope::ok("Student created", with_passcode(&state, &s)?))
+                ok("Student created", with_passcode(state, &s)?)
             }
             Err(StoreError::Conflict { .. }) => {
                 attempt.failed();

@@ -1,12 +1,11 @@
 //! `/task/*`: what a teacher's students earn or lose points for, and how often it repeats.
 
-use crate::http::Json;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
-use super::listing::listed;
+use super::listing::listed_as;
 use super::owned::{patched, taught};
 use super::populate;
 use super::views::TaskView;
@@ -17,8 +16,7 @@ use crate::http::fields::{Required, Text};
 use crate::http::input::{
     body_id, list_query, optional, parse, parse_optional, path_id, ranged, required,
 };
-use crate::http::{ApiError, ApiResult, Envelope};
-use crate::state::AppState;
+use crate::http::{ApiError, ApiResult, Reply, ok};
 
 pub struct TaskApi;
 
@@ -92,32 +90,25 @@ impl TaskApi {
     #[oai(path = "/task", method = "get")]
     async fn list(
         &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
+        auth: Auth<'_, Teacher>,
         page: Query<Option<String>>,
         search: Query<Option<String>>,
-    ) -> ApiResult<Json<Envelope<Vec<TaskView>>>> {
+    ) -> Reply<Vec<TaskView>> {
+        let state = auth.state;
         let q = list_query(page.as_deref(), search.as_deref());
         let found = state.store.tasks.list_for_teacher(&auth.who.id, &q).await?;
-        let categories = populate::categories(
-            &state,
-            &auth.who.id,
-            found.items.iter().map(|t| &t.category),
-        )
-        .await?;
-        Ok(listed("Tasks retrieved successfully", &q, &found, |t| {
+        let categories =
+            populate::categories(state, &auth.who.id, found.items.iter().map(|t| &t.category))
+                .await?;
+        listed_as("Tasks retrieved successfully", &q, &found, |t| {
             TaskView::new(t, categories.get(&t.category))
-        }))
+        })
     }
 
     /// Creates a task in one of the teacher's categories; `data` is the new task.
     #[oai(path = "/task/create-task", method = "post")]
-    async fn create(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-        body: Json<CreateTaskBody>,
-    ) -> ApiResult<Json<Envelope<TaskView>>> {
+    async fn create(&self, auth: Auth<'_, Teacher, CreateTaskBody>) -> Reply<TaskView> {
+        let (state, body) = (auth.state, &auth.body);
         let name: Name = parse("name", body.name.as_deref())?;
         let points = points(body.points.as_ref())?
             .ok_or_else(|| ApiError::field("points", "points is required"))?;
@@ -126,7 +117,7 @@ impl TaskApi {
             .ok_or_else(|| ApiError::field("type", "type is required"))?;
         let repeat = repeat(body.repeat.as_deref())?
             .ok_or_else(|| ApiError::field("repeat", "repeat is required"))?;
-        let category = taught::<Category>(&state, &auth.who.id, &category).await?;
+        let category = taught::<Category>(&auth, &category).await?;
         let now = state.clock.now();
         let task = Task {
             id: Id::generate(),
@@ -141,21 +132,18 @@ impl TaskApi {
             version: 0,
         };
         state.store.tasks.insert(&task).await?;
-        Ok(Envelope::ok(
-            "Task created successfully",
-            TaskView::new(&task, Some(&category)),
-        ))
+        let view = TaskView::new(&task, Some(&category));
+        ok("Task created successfully", view)
     }
 
     /// Edits `category`, `name`, `points`, `type` and `repeat`; anything else is ignored.
     #[oai(path = "/task/:id", method = "patch")]
     async fn update(
         &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
+        auth: Auth<'_, Teacher, UpdateTaskBody>,
         id: Path<String>,
-        body: Json<UpdateTaskBody>,
-    ) -> ApiResult<Json<Envelope<TaskView>>> {
+    ) -> Reply<TaskView> {
+        let body = &auth.body;
         let id = path_id("task", &id)?;
         let patch = TaskPatch {
             name: parse_optional::<Name>("name", body.name.as_deref())?.map(String::from),
@@ -165,20 +153,19 @@ impl TaskApi {
             repeat: repeat(body.repeat.as_deref())?,
         };
         // The task first, so that someone else's task is "Task not found" whatever the body says.
-        taught::<Task>(&state, &auth.who.id, &id).await?;
+        taught::<Task>(&auth, &id).await?;
         if let Some(category) = &patch.category {
-            taught::<Category>(&state, &auth.who.id, category).await?;
+            taught::<Category>(&auth, category).await?;
         }
-        let updated = patched::<Task>(&state, &auth.who.id, &id, &patch).await?;
-        let category = state
+        let updated = patched::<Task>(&auth, &id, &patch).await?;
+        let category = auth
+            .state
             .store
             .categories
             .by_id(&updated.category)
             .await?
             .filter(|c| c.teacher == auth.who.id);
-        Ok(Envelope::ok(
-            "Task updated successfully",
-            TaskView::new(&updated, category.as_ref()),
-        ))
+        let view = TaskView::new(&updated, category.as_ref());
+        ok("Task updated successfully", view)
     }
 }

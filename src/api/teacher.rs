@@ -1,8 +1,6 @@
 //! `/teacher/*`: sign-up and login (password or Google), the teacher's profile and pass-code, and the
 //! admin's teacher list and creation.
 
-use crate::http::Json;
-use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::types::multipart::Upload;
 use poem_openapi::{Multipart, Object, OpenApi};
@@ -15,10 +13,10 @@ use crate::auth::limits::{Key, address_bucket};
 use crate::domain::account::TeacherPatch;
 use crate::domain::passcode::{self, Purpose};
 use crate::domain::{Admin, Detail, Email, Name, NewPassword, Teacher};
-use crate::http::auth::Auth;
+use crate::http::auth::{Auth, Public};
 use crate::http::fields::{Required, Text};
 use crate::http::input::{list_query, parse, parse_optional, refused, required};
-use crate::http::{ApiError, ApiResult, Envelope, Pagination};
+use crate::http::{ApiError, ApiResult, Envelope, Pagination, Reply, ok};
 use crate::state::AppState;
 use crate::store::StoreError;
 
@@ -169,12 +167,8 @@ async fn create(
 impl TeacherApi {
     /// A teacher signs up with email and password and can log in at once.
     #[oai(path = "/teacher/sign-up", method = "post")]
-    async fn sign_up(
-        &self,
-        state: poem::web::Data<&AppState>,
-        req: &Request,
-        body: Json<SignUpBody>,
-    ) -> ApiResult<Json<Envelope<TeacherView>>> {
+    async fn sign_up(&self, call: Public<'_, SignUpBody>) -> Reply<TeacherView> {
+        let Public { state, req, body } = call;
         let password = required("password", body.password.as_deref())?;
         if body.confirm_password.as_deref() != Some(password.as_str()) {
             return Err(ApiError::field(
@@ -182,25 +176,19 @@ impl TeacherApi {
                 "The passwords do not match",
             ));
         }
-        let from = sessions::caller_ip(&state, req);
-        let t = create(&state, body.fields(), &password, Some(from)).await?;
-        Ok(Envelope::ok(
-            "Account created. You can log in now.",
-            view(&state, &t).await?,
-        ))
+        let from = sessions::caller_ip(state, req);
+        let t = create(state, body.fields(), &password, Some(from)).await?;
+        let view = view(state, &t).await?;
+        ok("Account created. You can log in now.", view)
     }
 
     /// Email and password, or Google (`type: "social"` with a verified `idToken`).
     #[oai(path = "/teacher/login", method = "post")]
-    async fn login(
-        &self,
-        state: poem::web::Data<&AppState>,
-        req: &Request,
-        body: Json<TeacherLoginBody>,
-    ) -> ApiResult<TokenResponse> {
+    async fn login(&self, call: Public<'_, TeacherLoginBody>) -> ApiResult<TokenResponse> {
+        let Public { state, req, body } = call;
         if body.kind.as_deref() == Some("social") {
             return super::google_login::login(
-                &state,
+                state,
                 body.email.as_deref(),
                 body.name.as_deref(),
                 body.profile.as_deref(),
@@ -213,7 +201,7 @@ impl TeacherApi {
         let teacher = state.store.teachers.by_email(&email).await?;
         let stored = teacher.as_ref().and_then(|t| t.password_hash.as_deref());
         let rehash = sessions::verify_password(
-            &state,
+            state,
             req,
             "teacher",
             &email,
@@ -232,30 +220,19 @@ impl TeacherApi {
                 .set_password_hash(&teacher.id, &hash, state.clock.now())
                 .await?;
         }
-        sessions::open_teacher(&state, &teacher).await
+        sessions::open_teacher(state, &teacher).await
     }
 
     /// The signed-in teacher (the app calls it with a trailing slash; both forms work).
     #[oai(path = "/teacher/profile", method = "get")]
-    async fn profile(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-    ) -> ApiResult<Json<Envelope<TeacherView>>> {
-        Ok(Envelope::ok(
-            "Profile retrieved",
-            view(&state, &auth.who).await?,
-        ))
+    async fn profile(&self, auth: Auth<'_, Teacher>) -> Reply<TeacherView> {
+        ok("Profile retrieved", view(auth.state, &auth.who).await?)
     }
 
     /// A teacher changes its name, location or picture.
     #[oai(path = "/teacher", method = "patch")]
-    async fn update(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-        form: UpdateTeacherForm,
-    ) -> ApiResult<Json<Envelope<TeacherView>>> {
+    async fn update(&self, auth: Auth<'_, Teacher>, form: UpdateTeacherForm) -> Reply<TeacherView> {
+        let state = auth.state;
         let mut patch = TeacherPatch {
             name: parse_optional::<Name>("name", form.name.as_deref())?.map(String::from),
             location: parse_optional::<Detail>("location", form.location.as_deref())?
@@ -264,7 +241,7 @@ impl TeacherApi {
         };
         if let Some(image) = form.image {
             patch.profile =
-                Some(super::profile::store_own_image(&state, &auth.who.id, image).await?);
+                Some(super::profile::store_own_image(state, &auth.who.id, image).await?);
         }
         let updated = state
             .store
@@ -273,22 +250,16 @@ impl TeacherApi {
             .await?
             .ok_or_else(|| ApiError::Unauthorized("This account no longer exists.".into()))?;
         if patch.profile.is_some() {
-            super::profile::forget_old_image(&state, &auth.who.id, auth.who.profile.as_deref())
+            super::profile::forget_old_image(state, &auth.who.id, auth.who.profile.as_deref())
                 .await;
         }
-        Ok(Envelope::ok(
-            "Profile updated",
-            view(&state, &updated).await?,
-        ))
+        ok("Profile updated", view(state, &updated).await?)
     }
 
     /// The teacher's own 6-digit pass-code (generated once, stored encrypted).
     #[oai(path = "/teacher/pass-code", method = "get")]
-    async fn pass_code(
-        &self,
-        state: poem::web::Data<&AppState>,
-        auth: Auth<Teacher>,
-    ) -> ApiResult<Json<Envelope<String>>> {
+    async fn pass_code(&self, auth: Auth<'_, Teacher>) -> Reply<String> {
+        let state = auth.state;
         let mut teacher = auth.who;
         if teacher.passcode_sealed.is_none() {
             let sealed = state
@@ -316,23 +287,23 @@ impl TeacherApi {
             .passcodes
             .open(Purpose::Teacher, &sealed)
             .map_err(|e| ApiError::Internal(e.to_string()))?;
-        Ok(Envelope::ok("Pass-code retrieved", code))
+        ok("Pass-code retrieved", code)
     }
 
     /// Every teacher, newest first, 10 a page (admins).
     #[oai(path = "/teacher", method = "get")]
     async fn list(
         &self,
-        state: poem::web::Data<&AppState>,
-        _auth: Auth<Admin>,
+        auth: Auth<'_, Admin>,
         page: Query<Option<String>>,
         search: Query<Option<String>>,
-    ) -> ApiResult<Json<Envelope<Vec<TeacherView>>>> {
+    ) -> Reply<Vec<TeacherView>> {
+        let state = auth.state;
         let q = list_query(page.as_deref(), search.as_deref());
         let found = state.store.teachers.list(&q).await?;
         let mut items = Vec::with_capacity(found.items.len());
         for t in &found.items {
-            items.push(view(&state, t).await?);
+            items.push(view(state, t).await?);
         }
         Ok(Envelope::page(
             "Teachers retrieved",
@@ -343,14 +314,10 @@ impl TeacherApi {
 
     /// An admin creates a teacher account.
     #[oai(path = "/teacher/create-teacher", method = "post")]
-    async fn create_teacher(
-        &self,
-        state: poem::web::Data<&AppState>,
-        _auth: Auth<Admin>,
-        body: Json<CreateTeacherBody>,
-    ) -> ApiResult<Json<Envelope<TeacherView>>> {
+    async fn create_teacher(&self, auth: Auth<'_, Admin, CreateTeacherBody>) -> Reply<TeacherView> {
+        let (state, body) = (auth.state, &auth.body);
         let password = required("password", body.password.as_deref())?;
-        let t = create(&state, body.fields(), &password, None).await?;
-        Ok(Envelope::ok("Teacher created", view(&state, &t).await?))
+        let t = create(state, body.fields(), &password, None).await?;
+        ok("Teacher created", view(state, &t).await?)
     }
 }

@@ -6,14 +6,13 @@
 //! scheme for the OpenAPI document. The check itself is `auth::principal`; this file only reads the
 //! header and maps its `AuthError` (through `http::error`).
 
-use std::marker::PhantomData;
-
-use poem::Request;
 use poem::http::header;
-use poem_openapi::registry::{MetaSecurityScheme, Registry};
+use poem::{Request, RequestBody};
+use poem_openapi::registry::{MetaRequest, MetaSecurityScheme, Registry};
+use poem_openapi::types::ParseFromJSON;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
-use super::ApiError;
+use super::{ApiError, Json};
 pub use crate::auth::principal::Account;
 use crate::auth::principal::{ALL_ROLES, AuthError, Principal, bearer_value};
 use crate::auth::tokens::Claims;
@@ -89,11 +88,15 @@ impl Guard for Member {
     }
 }
 
-/// `Auth<Teacher>` as a handler parameter: the caller, authenticated and of an admitted role.
-pub struct Auth<G: Guard> {
+/// `Auth<'_, Teacher>` as a handler parameter: the caller, authenticated and of an admitted role,
+/// with the state it was checked against; `Auth<'_, Teacher, CreateClassBody>` also reads the
+/// route's JSON body, after the caller (so a wrong role is 403 whatever the body: the role
+/// matrix relies on that order, and one extractor keeps it).
+pub struct Auth<'a, G: Guard, B = NoBody> {
     pub who: G,
     pub claims: Claims,
-    _guard: PhantomData<G>,
+    pub state: &'a AppState,
+    pub body: B,
 }
 
 fn bearer(req: &Request) -> Result<&str, AuthError> {
@@ -118,28 +121,61 @@ pub async fn authenticate(
         .await
 }
 
-impl<'a, G: Guard + 'static> ApiExtractor<'a> for Auth<G> {
+/// A route without a request body.
+pub struct NoBody;
+
+fn register_scheme(registry: &mut Registry) {
+    registry.create_security_scheme(
+        SCHEME,
+        MetaSecurityScheme {
+            ty: "http",
+            description: Some(
+                "The access token from a login route. A missing header is 401, a token that is not a JWT 400, \
+                 an expired or revoked one 401, the wrong role 403.",
+            ),
+            name: None,
+            key_in: None,
+            scheme: Some("bearer"),
+            bearer_format: Some("JWT"),
+            flows: None,
+            openid_connect_url: None,
+        },
+    );
+}
+
+fn app_state(req: &Request) -> poem::Result<&AppState> {
+    Ok(req
+        .data::<AppState>()
+        .ok_or_else(|| ApiError::Internal("application state missing".into()))?)
+}
+
+/// The caller as guard `G` admits it (401/400/403 otherwise), and the state.
+async fn caller<G: Guard>(req: &Request) -> poem::Result<(G, Claims, &AppState)> {
+    let state = app_state(req)?;
+    let Principal { account, claims } = authenticate(state, req, G::ROLES)
+        .await
+        .map_err(ApiError::from)?;
+    let who = G::from_account(account).ok_or_else(|| ApiError::from(AuthError::Forbidden))?;
+    crate::telemetry::record_role(claims.role.as_str());
+    Ok((who, claims, state))
+}
+
+/// The JSON body, read as poem-openapi's `Json` parameter reads it (same errors).
+async fn json<'a, T: ParseFromJSON>(req: &'a Request, body: &mut RequestBody) -> poem::Result<T> {
+    Ok(
+        <Json<T> as ApiExtractor<'a>>::from_request(req, body, Default::default())
+            .await?
+            .0,
+    )
+}
+
+impl<'a, G: Guard + 'static> ApiExtractor<'a> for Auth<'a, G> {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
     type ParamType = ();
     type ParamRawType = ();
 
     fn register(registry: &mut Registry) {
-        registry.create_security_scheme(
-            SCHEME,
-            MetaSecurityScheme {
-                ty: "http",
-                description: Some(
-                    "The access token from a login route. A missing header is 401, a token that is not a JWT 400, \
-                     an expired or revoked one 401, the wrong role 403.",
-                ),
-                name: None,
-                key_in: None,
-                scheme: Some("bearer"),
-                bearer_format: Some("JWT"),
-                flows: None,
-                openid_connect_url: None,
-            },
-        );
+        register_scheme(registry);
     }
 
     fn security_schemes() -> Vec<&'static str> {
@@ -148,21 +184,91 @@ impl<'a, G: Guard + 'static> ApiExtractor<'a> for Auth<G> {
 
     async fn from_request(
         req: &'a Request,
-        _body: &mut poem::RequestBody,
+        _body: &mut RequestBody,
         _opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let (who, claims, state) = caller(req).await?;
+        let body = NoBody;
+        Ok(Auth {
+            who,
+            claims,
+            state,
+            body,
+        })
+    }
+}
+
+impl<'a, G: Guard + 'static, T: ParseFromJSON + Send> ApiExtractor<'a> for Auth<'a, G, T> {
+    const TYPES: &'static [ApiExtractorType] = &[
+        ApiExtractorType::SecurityScheme,
+        ApiExtractorType::RequestObject,
+    ];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        register_scheme(registry);
+        <Json<T> as ApiExtractor>::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        <Json<T> as ApiExtractor>::request_meta()
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![SCHEME]
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        body: &mut RequestBody,
+        _opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        // The caller first: a wrong role is 403 whatever the body.
+        let (who, claims, state) = caller(req).await?;
+        let body = json(req, body).await?;
+        Ok(Auth {
+            who,
+            claims,
+            state,
+            body,
+        })
+    }
+}
+
+/// The counterpart of [`Auth`] for the routes anyone may call (logins, sign-up, password reset,
+/// the payment intent): the state, the request (for the caller's address and headers) and the
+/// JSON body.
+pub struct Public<'a, B> {
+    pub state: &'a AppState,
+    pub req: &'a Request,
+    pub body: B,
+}
+
+impl<'a, B: ParseFromJSON + Send> ApiExtractor<'a> for Public<'a, B> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        <Json<B> as ApiExtractor>::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        <Json<B> as ApiExtractor>::request_meta()
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        body: &mut RequestBody,
+        opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
         let state = req
             .data::<AppState>()
             .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-        let Principal { account, claims } = authenticate(state, req, G::ROLES)
-            .await
-            .map_err(ApiError::from)?;
-        let who = G::from_account(account).ok_or_else(|| ApiError::from(AuthError::Forbidden))?;
-        crate::telemetry::record_role(claims.role.as_str());
-        Ok(Auth {
-            who,
-            claims,
-            _guard: PhantomData,
-        })
+        let body = <Json<B> as ApiExtractor>::from_request(req, body, opts)
+            .await?
+            .0;
+        Ok(Public { state, req, body })
     }
 }

@@ -9,9 +9,11 @@ pub mod images;
 pub mod input;
 pub mod json;
 pub mod middleware;
+pub mod reply;
 pub mod server;
 pub mod upload;
 
 pub use envelope::{Done, Envelope, Pagination, done};
 pub use error::{ApiError, ApiResult};
 pub use json::Json;
+pub use reply::{Reply, ok};
