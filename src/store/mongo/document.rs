@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 
 use futures_util::TryStreamExt;
 use mongodb::bson::oid::ObjectId;
-use mongodb::bson::{DateTime, Document, doc};
+use mongodb::bson::{Bson, DateTime, Document, doc};
 use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 use serde::Serialize;
@@ -286,7 +286,7 @@ where
         load(after)
     }
 
-    /// The gate of a move that must happen once (money, points): a conditional `updateOne` of
+    /// The gate of a move that must happen once (money, points, a refresh token's use): a conditional `updateOne` of
     /// the document `id` where `conditions` also hold, then the document as it is after it.
     /// `None` when they did not hold (another writer moved it first) or it is gone. Not
     /// `findAndModify`: jongodb's does not match and write atomically (docs/decisions.md, "A
@@ -294,11 +294,12 @@ where
     pub async fn gate(
         &self,
         op: &'static str,
-        id: ObjectId,
+        id: impl Into<Bson>,
         mut conditions: Document,
         update: Document,
     ) -> StoreResult<Option<D>> {
-        conditions.insert("_id", id);
+        let id: Bson = id.into();
+        conditions.insert("_id", id.clone());
         let passed = observe(op, self.coll.update_one(conditions, update))
             .await
             .map_err(|e| self.conflict(e))?;

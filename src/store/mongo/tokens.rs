@@ -77,16 +77,11 @@ impl RefreshTokens for MongoRefreshTokens {
     async fn consume(&self, hash: &str, now: Millis) -> StoreResult<Consumed> {
         const OP: &str = "refresh_tokens.consume";
         let now_dt = DateTime::from_millis(now.0);
-        // The conditional update is the single point where a token becomes used.
-        let won = observe(
-            OP,
-            self.docs.raw().find_one_and_update(
-                doc! { "_id": hash, "usedAt": null, "revoked": false, "expiresAt": { "$gt": now_dt } },
-                doc! { "$set": { "usedAt": now_dt } },
-            ),
-        )
-        .await?;
-        if let Some(d) = won {
+        // The conditional update is the single point where a token becomes used: a gate, so that
+        // of racing refreshes exactly one wins (reuse detection depends on it).
+        let unused = doc! { "usedAt": null, "revoked": false, "expiresAt": { "$gt": now_dt } };
+        let used = doc! { "$set": { "usedAt": now_dt } };
+        if let Some(d) = self.docs.gate(OP, hash, unused, used).await? {
             return Ok(Consumed::Fresh(d.try_into()?));
         }
         let existing = observe(OP, self.docs.raw().find_one(doc! { "_id": hash })).await?;
