@@ -1,7 +1,7 @@
 //! `/class/*`: a teacher's classes. Students belong to a class by its name, so a rename carries to
 //! them and a class with students cannot be deleted.
 
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Path;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
@@ -12,7 +12,7 @@ use crate::domain::classroom::{self, ClassChange};
 use crate::domain::{Class, Id, Millis, Name, Teacher, student};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
-use crate::http::input::{list_query, optional, parse, parse_optional, path_id};
+use crate::http::input::{QueryText, list_query, optional, parse, parse_optional, path_id};
 use crate::http::{ApiError, ApiResult, Done, Reply, done, ok};
 use crate::store::{ClassDelete, ClassUpdate, StoreError};
 
@@ -73,11 +73,7 @@ fn duplicate_name(e: StoreError) -> ApiError {
 impl ClassApi {
     /// The teacher's classes, newest first, 10 a page.
     #[oai(path = "/class", method = "get")]
-    async fn list(
-        &self,
-        auth: Auth<'_, Teacher>,
-        page: Query<Option<String>>,
-    ) -> Reply<Vec<ClassView>> {
+    async fn list(&self, auth: Auth<'_, Teacher>, page: QueryText) -> Reply<Vec<ClassView>> {
         let q = list_query(page.as_deref(), None);
         let found = auth
             .state

@@ -1,13 +1,13 @@
 //! `/notifications`: what happened to a teacher's or student's tasks and rewards, newest first.
 
 use poem_openapi::OpenApi;
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Path;
 
 use super::ApiTags;
 use super::listing::listed;
 use super::views::NotificationView;
 use crate::http::auth::{Auth, Member};
-use crate::http::input::{list_query, path_id};
+use crate::http::input::{QueryText, list_query, path_id};
 use crate::http::{ApiError, Reply, ok};
 
 pub struct NotificationApi;
@@ -17,11 +17,7 @@ impl NotificationApi {
     /// The caller's notifications, newest first, 10 a page; `totalNotification` is how many are
     /// unread (of all, not of this page).
     #[oai(path = "/notifications", method = "get")]
-    async fn list(
-        &self,
-        auth: Auth<'_, Member>,
-        page: Query<Option<String>>,
-    ) -> Reply<Vec<NotificationView>> {
+    async fn list(&self, auth: Auth<'_, Member>, page: QueryText) -> Reply<Vec<NotificationView>> {
         let state = auth.state;
         let me = auth.who.id();
         let q = list_query(page.as_deref(), None);

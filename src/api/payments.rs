@@ -4,7 +4,7 @@
 //! half-up to the smallest unit, and the rest counts toward the goal.
 
 use poem::web::Data;
-use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::param::{Header, Path};
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 use sha2::{Digest, Sha256};
@@ -22,7 +22,7 @@ use crate::domain::payments::{
 use crate::domain::{Id, ImageRef, Name, Teacher};
 use crate::http::auth::{Auth, Public};
 use crate::http::fields::{Required, Text};
-use crate::http::input::{integer, list_query, parse, parse_optional, path_id, refused};
+use crate::http::input::{QueryText, integer, list_query, parse, parse_optional, path_id, refused};
 use crate::http::{ApiError, ApiResult, Reply, ok};
 use crate::payments::stripe::{StripeClient, StripeError};
 use crate::state::AppState;
@@ -208,11 +208,7 @@ impl PaymentsApi {
 
     /// The teacher's projects with `raised`, `goal`, `supporters` and `status`, newest first.
     #[oai(path = "/project", method = "get")]
-    async fn list(
-        &self,
-        auth: Auth<'_, Teacher>,
-        page: Query<Option<String>>,
-    ) -> Reply<Vec<ProjectView>> {
+    async fn list(&self, auth: Auth<'_, Teacher>, page: QueryText) -> Reply<Vec<ProjectView>> {
         let q = list_query(page.as_deref(), None);
         let found = auth
             .state
@@ -293,7 +289,7 @@ impl PaymentsApi {
         &self,
         auth: Auth<'_, Teacher>,
         id: Path<String>,
-        page: Query<Option<String>>,
+        page: QueryText,
     ) -> Reply<Vec<SupporterPaymentView>> {
         let state = auth.state;
         let project = own_project(state, &auth.who, &id).await?;

@@ -2,7 +2,7 @@
 //! refunds through Stripe, and marking a project fulfilled once its items are bought.
 
 use chrono::{Datelike, TimeZone, Utc};
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Path;
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 
@@ -13,7 +13,7 @@ use super::payments::{project_not_found, stripe, stripe_failed};
 use crate::domain::payments::{PaymentStatus, ProjectStatus};
 use crate::domain::{Admin, Millis};
 use crate::http::auth::Auth;
-use crate::http::input::{integer, list_query, path_id};
+use crate::http::input::{QueryText, integer, list_query, path_id};
 use crate::http::{ApiError, ApiResult, Reply, ok};
 use crate::store::{PaymentFilter, RefundMade, RefundRecorded};
 
@@ -70,12 +70,12 @@ impl PaymentsAdminApi {
     async fn list(
         &self,
         auth: Auth<'_, Admin>,
-        page: Query<Option<String>>,
-        project: Query<Option<String>>,
-        teacher: Query<Option<String>>,
-        status: Query<Option<String>>,
-        from: Query<Option<String>>,
-        to: Query<Option<String>>,
+        page: QueryText,
+        project: QueryText,
+        teacher: QueryText,
+        status: QueryText,
+        from: QueryText,
+        to: QueryText,
     ) -> Reply<Vec<PaymentView>> {
         let id = |field: &str, raw: Option<&str>| {
             raw.map(str::trim)
@@ -108,7 +108,7 @@ impl PaymentsAdminApi {
     async fn totals(
         &self,
         auth: Auth<'_, Admin>,
-        months: Query<Option<String>>,
+        months: QueryText,
     ) -> Reply<Vec<MonthTotalsView>> {
         let state = auth.state;
         let months = match months.as_deref().map(str::trim).filter(|m| !m.is_empty()) {

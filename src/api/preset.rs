@@ -2,7 +2,7 @@
 //! categories and rewards). The app reads one type whole; the dashboard pages through all of them,
 //! uploads and deletes.
 
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Path;
 use poem_openapi::types::multipart::Upload;
 use poem_openapi::{Multipart, OpenApi};
 
@@ -12,7 +12,7 @@ use super::views::PresetView;
 use crate::domain::content::PresetType;
 use crate::domain::{Admin, Id, Preset};
 use crate::http::auth::{Auth, Member};
-use crate::http::input::{list_query, path_id, required};
+use crate::http::input::{QueryText, list_query, path_id, required};
 use crate::http::upload::{IMAGES_PREFIX, store_image, stored_name_kind};
 use crate::http::{ApiError, ApiResult, Reply, ok};
 use crate::state::AppState;
@@ -77,11 +77,7 @@ impl PresetApi {
 
     /// Every preset of both types, newest first, 10 a page (admins).
     #[oai(path = "/preset", method = "get")]
-    async fn list(
-        &self,
-        auth: Auth<'_, Admin>,
-        page: Query<Option<String>>,
-    ) -> Reply<Vec<PresetView>> {
+    async fn list(&self, auth: Auth<'_, Admin>, page: QueryText) -> Reply<Vec<PresetView>> {
         let q = list_query(page.as_deref(), None);
         let found = auth.state.store.presets.list(&q).await?;
         listed("Presets retrieved successfully", &q, &found)

@@ -1,6 +1,6 @@
 //! `/reward/*`: what a teacher's students can buy with their points.
 
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Path;
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 
@@ -12,7 +12,7 @@ use crate::domain::classroom::RewardPatch;
 use crate::domain::{Id, ImageRef, Name, Price, Reward, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
-use crate::http::input::{list_query, parse, parse_optional, path_id, ranged};
+use crate::http::input::{QueryText, list_query, parse, parse_optional, path_id, ranged};
 use crate::http::{ApiError, ApiResult, Reply, ok};
 
 pub struct RewardApi;
@@ -47,8 +47,8 @@ impl RewardApi {
     async fn list(
         &self,
         auth: Auth<'_, Teacher>,
-        page: Query<Option<String>>,
-        search: Query<Option<String>>,
+        page: QueryText,
+        search: QueryText,
     ) -> Reply<Vec<RewardView>> {
         let q = list_query(page.as_deref(), search.as_deref());
         let found = auth

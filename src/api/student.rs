@@ -2,7 +2,7 @@
 //! list (which never shows passcodes).
 
 use poem::Request;
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Path;
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 
@@ -18,7 +18,7 @@ use crate::domain::{Admin, Id, ImageRef, Millis, Name, Passcode, Role, Student, 
 use crate::http::auth::{Auth, Public};
 use crate::http::fields::{Required, Text};
 use crate::http::input::{
-    digit_code, list_query, optional, parse, parse_optional, path_id, refused,
+    QueryText, digit_code, list_query, optional, parse, parse_optional, path_id, refused,
 };
 use crate::http::{ApiError, ApiResult, Envelope, Pagination, Reply, ok};
 use crate::ops::metrics;
@@ -192,8 +192,8 @@ impl StudentApi {
     async fn list_own(
         &self,
         auth: Auth<'_, Teacher>,
-        page: Query<Option<String>>,
-        search: Query<Option<String>>,
+        page: QueryText,
+        search: QueryText,
     ) -> Reply<Vec<StudentView>> {
         let state = auth.state;
         let q = list_query(page.as_deref(), search.as_deref());
@@ -211,7 +211,7 @@ impl StudentApi {
         &self,
         auth: Auth<'_, Teacher>,
         class_name: Path<String>,
-        page: Query<Option<String>>,
+        page: QueryText,
     ) -> Reply<Vec<StudentView>> {
         let state = auth.state;
         let q = list_query(page.as_deref(), None);
@@ -228,8 +228,8 @@ impl StudentApi {
     async fn list_all(
         &self,
         auth: Auth<'_, Admin>,
-        page: Query<Option<String>>,
-        search: Query<Option<String>>,
+        page: QueryText,
+        search: QueryText,
     ) -> Reply<Vec<StudentView>> {
         let q = list_query(page.as_deref(), search.as_deref());
         let found = auth.state.store.students.list_all(&q).await?;

@@ -1,6 +1,6 @@
 //! `/task/*`: what a teacher's students earn or lose points for, and how often it repeats.
 
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Path;
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 
@@ -14,7 +14,7 @@ use crate::domain::{Category, Id, Name, Task, TaskPoints, Teacher};
 use crate::http::auth::Auth;
 use crate::http::fields::{Required, Text};
 use crate::http::input::{
-    body_id, list_query, optional, parse, parse_optional, path_id, ranged, required,
+    QueryText, body_id, list_query, optional, parse, parse_optional, path_id, ranged, required,
 };
 use crate::http::{ApiError, ApiResult, Reply, ok};
 
@@ -91,8 +91,8 @@ impl TaskApi {
     async fn list(
         &self,
         auth: Auth<'_, Teacher>,
-        page: Query<Option<String>>,
-        search: Query<Option<String>>,
+        page: QueryText,
+        search: QueryText,
     ) -> Reply<Vec<TaskView>> {
         let state = auth.state;
         let q = list_query(page.as_deref(), search.as_deref());

@@ -1,7 +1,6 @@
 //! `/teacher/*`: sign-up and login (password or Google), the teacher's profile and pass-code, and the
 //! admin's teacher list and creation.
 
-use poem_openapi::param::Query;
 use poem_openapi::types::multipart::Upload;
 use poem_openapi::{Multipart, Object, OpenApi};
 
@@ -15,7 +14,7 @@ use crate::domain::passcode::{self, Purpose};
 use crate::domain::{Admin, Detail, Email, Name, NewPassword, Teacher};
 use crate::http::auth::{Auth, Public};
 use crate::http::fields::{Required, Text};
-use crate::http::input::{list_query, parse, parse_optional, refused, required};
+use crate::http::input::{QueryText, list_query, parse, parse_optional, refused, required};
 use crate::http::{ApiError, ApiResult, Envelope, Pagination, Reply, ok};
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -295,8 +294,8 @@ impl TeacherApi {
     async fn list(
         &self,
         auth: Auth<'_, Admin>,
-        page: Query<Option<String>>,
-        search: Query<Option<String>>,
+        page: QueryText,
+        search: QueryText,
     ) -> Reply<Vec<TeacherView>> {
         let state = auth.state;
         let q = list_query(page.as_deref(), search.as_deref());

@@ -12,6 +12,10 @@ use crate::store::ListQuery;
 /// The contract's page size.
 pub const PAGE_SIZE: u64 = 10;
 
+/// An optional query parameter taken as text (`page`, `search`, the admin filters): the handler
+/// parses it, so that a malformed value gets the envelope's 400 in the contract's words.
+pub type QueryText = poem_openapi::param::Query<Option<String>>;
+
 /// `page` is 1-based; anything that is not a positive number (the app sends `undefined`) is 1, and
 /// a number above [`ListQuery::MAX_PAGE`] (however many digits) is that page, which is past the
 /// end of every list. An empty `search` means no filter. NUL characters are dropped from `search`:
