@@ -85,7 +85,7 @@ async fn as_teacher_sees(state: &AppState, a: &TaskAssignment) -> ApiResult<Teac
 
 fn views<S, T>(
     found: &[TaskAssignment],
-    tasks: &std::collections::HashMap<Id, super::views::TaskView>,
+    tasks: &std::collections::HashMap<Id, std::sync::Arc<super::views::TaskView>>,
     student: impl Fn(&TaskAssignment) -> S,
     teacher: impl Fn(&TaskAssignment) -> T,
 ) -> Vec<AssignedTaskView<S, T>>
