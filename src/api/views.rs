@@ -198,7 +198,8 @@ document_view! {
     pub struct AssignedTaskView<S, T> from TaskAssignment as a,
         task: Option<Arc<TaskView>>, student: S, teacher: T;
     {
-        /// Shared by the assignments of one task in a list (built once, not copied per row).
+        // Shared by the assignments of one task in a list (built once, not copied per row); a
+        // doc comment here would enter the OpenAPI document.
         #[oai(nullable)]
         #[serde(serialize_with = "shared")]
         task: Option<Arc<TaskView>> = task,
