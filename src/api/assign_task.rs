@@ -92,7 +92,7 @@ fn teacher_id(a: &TaskAssignment) -> String {
 
 fn views<S, T>(
     found: &[TaskAssignment],
-    tasks: &std::collections::HashMap<Id, super::views::TaskView>,
+    tasks: &std::collections::HashMap<Id, std::sync::Arc<super::views::TaskView>>,
     student: impl Fn(&TaskAssignment) -> S,
     teacher: impl Fn(&TaskAssignment) -> T,
 ) -> Vec<AssignedTaskView<S, T>>

@@ -3,6 +3,7 @@
 //! page's tasks reference. A record of another teacher is never populated.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use super::owned::Many;
 use super::views::{RewardView, StudentView, TaskView, TeacherSummary};
@@ -35,16 +36,17 @@ fn viewed<R, V>(found: HashMap<Id, R>, view: impl Fn(&R) -> V) -> HashMap<Id, V>
     found.into_iter().map(|(id, r)| (id, view(&r))).collect()
 }
 
-/// `teacher`'s tasks among `ids`, with their categories: two queries.
+/// `teacher`'s tasks among `ids`, with their categories: two queries. Each view is shared by the
+/// rows that show it (a list of 50 assignments of a few tasks copied a task view per row).
 pub async fn tasks<'a>(
     state: &AppState,
     teacher: &Id,
     ids: impl IntoIterator<Item = &'a Id>,
-) -> ApiResult<HashMap<Id, TaskView>> {
+) -> ApiResult<HashMap<Id, Arc<TaskView>>> {
     let found = owned::<Task>(state, teacher, ids).await?;
     let categories = categories(state, teacher, found.values().map(|t| &t.category)).await?;
     Ok(viewed(found, |t| {
-        TaskView::new(t, categories.get(&t.category))
+        Arc::new(TaskView::new(t, categories.get(&t.category)))
     }))
 }
 

@@ -2,6 +2,8 @@
 //! `__v`, added by `wire::document_view!`), the same from both storage backends. Passwords and
 //! hashes never appear; a student's passcode appears only where the caller may see it.
 
+use std::sync::Arc;
+
 use poem_openapi::Object;
 use serde::Serialize;
 
@@ -16,6 +18,14 @@ pub use crate::http::upload::DEFAULT_AVATAR;
 /// The one view both a response and a socket event carry; it lives below `api` and
 /// `notifications` (see `wire`).
 pub use crate::wire::NotificationView;
+
+/// A shared view written as the view itself (serde's `Arc` support is behind its `rc` feature).
+fn shared<S: serde::Serializer, V: Serialize>(
+    view: &Option<Arc<V>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    view.as_deref().serialize(serializer)
+}
 
 /// An account's picture, or the default avatar when it has none.
 fn picture(profile: &Option<String>) -> String {
@@ -186,10 +196,13 @@ document_view! {
     /// summary. A populated reference is `null` only if the record vanished.
     #[oai(rename = "AssignedTask")]
     pub struct AssignedTaskView<S, T> from TaskAssignment as a,
-        task: Option<TaskView>, student: S, teacher: T;
+        task: Option<Arc<TaskView>>, student: S, teacher: T;
     {
+        // Shared by the assignments of one task in a list (built once, not copied per row); a
+        // doc comment here would enter the OpenAPI document.
         #[oai(nullable)]
-        task: Option<TaskView> = task,
+        #[serde(serialize_with = "shared")]
+        task: Option<Arc<TaskView>> = task,
         #[oai(nullable)]
         student: S = student,
         #[oai(nullable)]

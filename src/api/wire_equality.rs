@@ -106,7 +106,7 @@ fn assigned_task<S: crate::wire::Field, T: crate::wire::Field>(
 ) -> AssignedTaskView<S, T> {
     AssignedTaskView {
         id: s(ID),
-        task,
+        task: task.map(std::sync::Arc::new),
         student,
         teacher,
         status: s("inProgress"),

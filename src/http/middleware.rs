@@ -19,7 +19,6 @@ use poem::PathPattern;
 use poem::error::ReadBodyError;
 use poem::http::{HeaderName, HeaderValue, StatusCode, Uri, header};
 use poem::{Body, Endpoint, IntoResponse, Request, Response};
-use tracing::Instrument;
 
 use super::client_ip::client_ip;
 use super::error::{ApiError, into_envelope};
@@ -99,8 +98,8 @@ impl<E: Endpoint> Endpoint for Observe<E> {
         let uri = req.uri().clone();
         // The path only: query strings may carry tokens (the Socket.IO handshake does).
         let path = uri.path();
-        // The request span (and its trace parent): src/telemetry/mod.rs.
-        let span = crate::telemetry::request_span(req.headers(), &id, method.as_str(), path);
+        // The request span (and its trace parent), or only its fields: src/telemetry/context.rs.
+        let scope = crate::telemetry::request_span(req.headers(), &id, method.as_str(), path);
         let request_id = crate::telemetry::sentry::enabled().then(|| id.clone());
         req.set_data(RequestId(id));
         let _in_flight = InFlight::start();
@@ -111,7 +110,7 @@ impl<E: Endpoint> Endpoint for Observe<E> {
         // A panic inside is reported with this request (src/telemetry/sentry.rs). Boxed once:
         // otherwise the future of every layer below is copied at each wrapper and await.
         let called = crate::telemetry::sentry::InRequest(Box::pin(self.inner.call(req)));
-        let mut resp = match called.instrument(span.clone()).await {
+        let mut resp = match scope.instrument(called).await {
             Ok(r) => {
                 let mut resp = r.into_response();
                 security_headers(&mut resp, is_docs);
@@ -146,9 +145,9 @@ impl<E: Endpoint> Endpoint for Observe<E> {
             let panic = resp
                 .data::<crate::telemetry::sentry::PanicReport>()
                 .cloned();
-            crate::telemetry::finish_request(&span, &served, panic);
+            crate::telemetry::finish_request(&scope.span(), &served, panic);
         }
-        span.in_scope(|| {
+        scope.in_scope(|| {
             tracing::info!(
                 status = status.as_u16(),
                 route = %route,
@@ -181,23 +180,20 @@ fn drop_websocket_origin(req: &mut Request) {
 }
 
 /// Headers for an API that serves JSON and images, never pages; Swagger UI needs its scripts.
+/// Constants, so that each response copies a value built at compile time (`from_static` checks its
+/// bytes when it runs).
 fn security_headers(resp: &mut Response, is_docs: bool) {
+    const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
+    const DENY: HeaderValue = HeaderValue::from_static("DENY");
+    const NO_REFERRER: HeaderValue = HeaderValue::from_static("no-referrer");
+    const CSP: HeaderValue = HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'");
     let h = resp.headers_mut();
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF);
+    h.insert(header::X_FRAME_OPTIONS, DENY);
+    h.insert(header::REFERRER_POLICY, NO_REFERRER);
     // A page that sets its own policy (the payment page, `api::fund_page`) keeps it.
     if !is_docs && !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-        );
+        h.insert(header::CONTENT_SECURITY_POLICY, CSP);
     }
 }
 

@@ -4,10 +4,13 @@
 //! `span_id` (`super::ids`).
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use super::Extra;
+use super::batch::BatchedStderr;
+use super::context::{JsonWithRequest, TextWithRequest};
 use super::ids::{JournaldWithIds, JsonWithIds};
 
 use crate::config::Environment;
@@ -68,9 +71,13 @@ pub fn install(
     format: &str,
     extra: Vec<Extra>,
 ) -> LogFormat {
-    let filter = std::env::var("RUST_LOG")
+    let rust_log = std::env::var("RUST_LOG")
         .ok()
-        .and_then(|f| EnvFilter::try_new(f).ok())
+        .and_then(|f| EnvFilter::try_new(&f).ok().map(|filter| (f, filter)));
+    // A directive on spans (`[request{...}]=debug`) needs the request's span to exist.
+    let span_filters = rust_log.as_ref().is_some_and(|(f, _)| f.contains('['));
+    let filter = rust_log
+        .map(|(_, filter)| filter)
         .unwrap_or_else(|| EnvFilter::new(log_level));
     let mut format = match format {
         "journald" => LogFormat::Journald,
@@ -78,6 +85,10 @@ pub fn install(
         "pretty" => LogFormat::Pretty,
         _ => choose_format(environment),
     };
+    // The request's span is needed only by the exporter and Sentry (`extra`), journald and the
+    // coloured text; otherwise its fields suffice (src/telemetry/context.rs).
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut light = extra.is_empty() && !span_filters;
     let mut layers = extra;
     let output: Extra = match format {
         LogFormat::Journald => match tracing_journald::layer() {
@@ -90,42 +101,60 @@ pub fn install(
             )),
             Err(_) => {
                 format = LogFormat::Json;
-                json_layer()
+                json_layer(BatchedStderr::new())
             }
         },
-        LogFormat::Json => json_layer(),
+        LogFormat::Json => json_layer(BatchedStderr::new()),
         LogFormat::Pretty => {
             // Colours only on a terminal: escape codes in a file or a pipe are noise, and writing
             // them was 9% of `/health`'s instructions at `info` (issue 13, benches/profile.py).
-            Box::new(
-                tracing_subscriber::fmt::layer()
-                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-                    .with_writer(std::io::stderr),
-            )
+            light &= !ansi;
+            text_layer(ansi, BatchedStderr::new())
         }
     };
     layers.push(output);
+    light &= format != LogFormat::Journald;
     // A second init (several servers in one test process) keeps the first subscriber.
-    let _ = tracing_subscriber::registry()
+    let installed = tracing_subscriber::registry()
         .with(filter)
         .with(layers)
         .try_init();
+    if installed.is_ok() {
+        super::context::set_light(light);
+    }
     install_panic_hook(format);
     format
 }
 
-fn json_layer() -> Extra {
+/// The readable text output.
+fn text_layer<W>(ansi: bool, writer: W) -> Extra
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    Box::new(
+        tracing_subscriber::fmt::layer()
+            .with_ansi(ansi)
+            .with_writer(writer)
+            .event_format(TextWithRequest(tracing_subscriber::fmt::format())),
+    )
+}
+
+/// The JSON lines output.
+fn json_layer<W>(writer: W) -> Extra
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
     Box::new(
         tracing_subscriber::fmt::layer()
             .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
-            .event_format(JsonWithIds(
+            .event_format(JsonWithRequest(JsonWithIds(
                 tracing_subscriber::fmt::format()
                     .json()
                     .with_current_span(true)
                     .with_span_list(false)
                     .flatten_event(true),
-            ))
-            .with_writer(std::io::stderr),
+            )))
+            .with_writer(writer),
     )
 }
 
@@ -154,9 +183,117 @@ fn install_panic_hook(format: LogFormat) {
                 "panic"
             );
             super::sentry::on_panic(info);
+            // The panic's line (and what was queued before it) ahead of the standard message.
+            super::batch::flush();
             if format == LogFormat::Pretty {
                 previous(info);
             }
         }));
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+    use crate::telemetry::context::{RequestFields, Scope};
+
+    /// Lines written to memory.
+    #[derive(Clone, Default)]
+    struct Memory(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Memory {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Memory {
+        type Writer = Memory;
+        fn make_writer(&'a self) -> Memory {
+            self.clone()
+        }
+    }
+
+    const ID: &str = "5f1c2a9e-0b7d-4c1e-9a55-3f0e2d1c4b6a";
+    const PATH: &str = "/api/v1/odd \"path\"\t{x}=y";
+
+    /// What a request logs: lines inside its future, a line inside a span of its own, the access
+    /// line; with the request's span (`light` false) or only its fields.
+    fn render(json: bool, light: bool) -> Vec<String> {
+        let out = Memory::default();
+        let layer = if json {
+            json_layer(out.clone())
+        } else {
+            text_layer(false, out.clone())
+        };
+        let subscriber = tracing_subscriber::registry()
+            .with(EnvFilter::new("info"))
+            .with(vec![layer]);
+        tracing::subscriber::with_default(subscriber, || {
+            let scope = if light {
+                Scope::Light(RequestFields {
+                    request_id: ID.into(),
+                    method: "PATCH".into(),
+                    path: PATH.into(),
+                })
+            } else {
+                Scope::Span(crate::telemetry::new_request_span(ID, "PATCH", PATH))
+            };
+            let work = Box::pin(async {
+                tracing::warn!(error = %"the store said \"no\"", "a warning inside");
+                tracing::info_span!("inner", n = 3)
+                    .in_scope(|| tracing::info!(flag = true, "inside a span of its own"));
+                tracing::debug!("filtered out");
+            });
+            let done = futures_util::FutureExt::now_or_never(scope.instrument(work));
+            assert!(done.is_some());
+            scope.in_scope(|| {
+                tracing::info!(
+                    status = 200u16,
+                    route = %"/api/v1/category/{id}",
+                    latency_ms = 0.123456_f64,
+                    "request served"
+                )
+            });
+            tracing::info!("outside the request");
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .map(|line| {
+                if json {
+                    let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+                    v.as_object_mut().unwrap().remove("timestamp");
+                    v.to_string()
+                } else {
+                    // The time is the first word.
+                    line.split_once(' ').unwrap().1.to_owned()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn request_fields_print_as_the_request_span_did() {
+        for json in [false, true] {
+            let with_span = render(json, false);
+            assert_eq!(with_span.len(), 4, "{with_span:#?}");
+            let marker = if json {
+                "\"request_id\":"
+            } else {
+                "request{request_id="
+            };
+            let inside = with_span.iter().filter(|l| l.contains(marker)).count();
+            // JSON names the innermost span only: not the request inside `inner`.
+            assert_eq!(inside, if json { 2 } else { 3 }, "{with_span:#?}");
+            assert_eq!(render(json, true), with_span, "json: {json}");
+        }
+    }
 }

@@ -16,6 +16,8 @@
 //! With no collector configured these helpers return `Span::none()` (one relaxed atomic load), so
 //! a request pays nothing for tracing beyond the request span the logs already had.
 
+pub mod batch;
+pub mod context;
 pub mod export;
 pub mod ids;
 pub mod logs;
@@ -170,29 +172,45 @@ pub fn init(config: &Config) -> Telemetry {
 
 /// The span of one HTTP request: the logs' `request_id`, `method` and `path` (never the query,
 /// which may carry tokens), and for the trace the route, status and caller's role once known. Its
-/// parent is the caller's `traceparent`, when it sent one and traces are exported.
-pub fn request_span(headers: &poem::http::HeaderMap, id: &str, method: &str, path: &str) -> Span {
-    let make = || {
-        tracing::info_span!(
-            "request",
-            request_id = %id,
-            method = %method,
-            path = %path,
-            otel.name = tracing::field::Empty,
-            otel.kind = "server",
-            otel.status_code = tracing::field::Empty,
-            http.route = tracing::field::Empty,
-            http.response.status_code = tracing::field::Empty,
-            user.role = tracing::field::Empty,
-        )
-    };
+/// parent is the caller's `traceparent`, when it sent one and traces are exported. When only the
+/// log output would read the span, its fields without the span (`context`).
+pub fn request_span(
+    headers: &poem::http::HeaderMap,
+    id: &str,
+    method: &str,
+    path: &str,
+) -> context::Scope {
+    if context::light() {
+        return context::Scope::Light(context::RequestFields {
+            request_id: id.to_owned(),
+            method: method.to_owned(),
+            path: path.to_owned(),
+        });
+    }
+    let make = || new_request_span(id, method, path);
     if !exporting() {
-        return make();
+        return context::Scope::Span(make());
     }
     // tracing-opentelemetry parents a span without a tracing parent under the current
     // OpenTelemetry context: the caller's, attached just for the creation.
     let _caller = propagation::extract(headers).attach();
-    make()
+    context::Scope::Span(make())
+}
+
+/// The request span itself.
+pub(crate) fn new_request_span(id: &str, method: &str, path: &str) -> Span {
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %method,
+        path = %path,
+        otel.name = tracing::field::Empty,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        user.role = tracing::field::Empty,
+    )
 }
 
 /// Records the outcome on the request span (when exported) and reports a 5xx to Sentry.
