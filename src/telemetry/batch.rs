@@ -101,8 +101,9 @@ impl Default for BatchedStderr {
     }
 }
 
-/// One formatted line (tracing-subscriber writes a line in one `write_all`, but may call `write`
-/// more than once): appended to the buffer when it is complete, at drop.
+/// One formatted line. tracing-subscriber formats a line into its own buffer and hands it over in
+/// one `write_all`, which is one `write` here (all of it is taken), so a line is appended whole and
+/// two threads' lines never interleave. At drop, a line that must go through is written.
 pub struct Line {
     through: bool,
 }

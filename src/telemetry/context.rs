@@ -118,16 +118,8 @@ impl<F: Future + Unpin> Future for Scoped<'_, F> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = &mut *self;
-        match this.scope {
-            Scope::Span(span) => {
-                let _entered = span.enter();
-                Pin::new(&mut this.fut).poll(cx)
-            }
-            Scope::Light(fields) => {
-                let _entered = enter(fields);
-                Pin::new(&mut this.fut).poll(cx)
-            }
-        }
+        let scope = this.scope;
+        scope.in_scope(|| Pin::new(&mut this.fut).poll(cx))
     }
 }
 
