@@ -1,7 +1,6 @@
 //! `/assign-reward/*`: a teacher offers a reward to a student, who claims it by paying its price in
 //! points (CLIENT-CONTRACT §4).
 
-use poem_openapi::param::Path;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
@@ -11,9 +10,9 @@ use super::views::{AssignedRewardView, StudentView, TeacherSummary};
 use crate::domain::assignment::{ClaimRefused, RewardAssignment, RewardStatus};
 use crate::domain::notification::NotificationKind;
 use crate::domain::{Id, Reward, Student, Teacher};
-use crate::http::auth::Auth;
+use crate::http::auth::{Auth, ById};
 use crate::http::fields::{Required, Text};
-use crate::http::input::{body_id, path_id, required};
+use crate::http::input::{body_id, required};
 use crate::http::{ApiError, ApiResult, Reply, ok};
 use crate::notifications;
 use crate::state::AppState;
@@ -152,12 +151,13 @@ impl AssignRewardApi {
     #[oai(path = "/assign-reward/claim/:id", method = "post")]
     async fn claim(
         &self,
-        auth: Auth<'_, Student>,
-        id: Path<String>,
+        id: ById<'_, Student, RewardAssignment>,
     ) -> Reply<StudentRewardAssignment> {
-        let state = auth.state;
-        let id = path_id("assigned reward", &id)?;
-        let me = &auth.who;
+        let ById {
+            auth: Auth { state, who: me, .. },
+            id,
+            ..
+        } = id;
         let current = mine(state, &id, |a: &RewardAssignment| a.student == me.id).await?;
         let reward = Reward::load(state, &current.reward)
             .await?

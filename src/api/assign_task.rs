@@ -1,7 +1,6 @@
 //! `/assign-task/*`: a teacher hands a task to a student; the student says it is done
 //! (`achieve`); the teacher approves, and the points move (CLIENT-CONTRACT §4).
 
-use poem_openapi::param::Path;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
@@ -11,9 +10,9 @@ use super::views::{AssignedTaskView, StudentView, TeacherSummary};
 use crate::domain::assignment::{TaskAssignment, TaskStatus, Transition, next_period_start};
 use crate::domain::notification::NotificationKind;
 use crate::domain::{Id, Student, Task, Teacher};
-use crate::http::auth::Auth;
+use crate::http::auth::{Auth, ById};
 use crate::http::fields::{Required, Text};
-use crate::http::input::{body_id, path_id, required};
+use crate::http::input::{body_id, required};
 use crate::http::{ApiError, ApiResult, Reply, ok};
 use crate::notifications;
 use crate::state::AppState;
@@ -172,10 +171,12 @@ impl AssignTaskApi {
     /// Approves an achieved task: its points move from the student's `pendingPoints` to `points`
     /// (once, whatever the concurrency), and its repetition is scheduled.
     #[oai(path = "/assign-task/approve/:id", method = "patch")]
-    async fn approve(&self, auth: Auth<'_, Teacher>, id: Path<String>) -> Reply<TeacherAssignment> {
-        let state = auth.state;
-        let id = path_id("assigned task", &id)?;
-        let me = &auth.who;
+    async fn approve(&self, id: ById<'_, Teacher, TaskAssignment>) -> Reply<TeacherAssignment> {
+        let ById {
+            auth: Auth { state, who: me, .. },
+            id,
+            ..
+        } = id;
         let (_, task) = own_with_task(state, &id, |a| a.teacher == me.id).await?;
         let now = state.clock.now();
         let approved = applied(
@@ -218,10 +219,12 @@ impl AssignTaskApi {
     /// The student says it did the task: its points wait in `pendingPoints` for the teacher's
     /// approval.
     #[oai(path = "/assign-task/achieve/:id", method = "patch")]
-    async fn achieve(&self, auth: Auth<'_, Student>, id: Path<String>) -> Reply<StudentAssignment> {
-        let state = auth.state;
-        let id = path_id("assigned task", &id)?;
-        let me = &auth.who;
+    async fn achieve(&self, id: ById<'_, Student, TaskAssignment>) -> Reply<StudentAssignment> {
+        let ById {
+            auth: Auth { state, who: me, .. },
+            id,
+            ..
+        } = id;
         let (_, task) = own_with_task(state, &id, |a| a.student == me.id).await?;
         let achieved = applied(
             state

@@ -1,6 +1,5 @@
 //! `/category/*`: a teacher's task categories (name and icon).
 
-use poem_openapi::param::Path;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
@@ -8,9 +7,9 @@ use super::owned::patched;
 use super::views::CategoryView;
 use crate::domain::classroom::CategoryPatch;
 use crate::domain::{Category, Id, ImageRef, Name, Teacher};
-use crate::http::auth::Auth;
+use crate::http::auth::{Auth, ById};
 use crate::http::fields::{Required, Text};
-use crate::http::input::{parse, parse_optional, path_id};
+use crate::http::input::{parse, parse_optional};
 use crate::http::{Reply, ok};
 
 pub struct CategoryApi;
@@ -67,10 +66,10 @@ impl CategoryApi {
     #[oai(path = "/category/:id", method = "patch")]
     async fn update(
         &self,
-        auth: Auth<'_, Teacher, UpdateCategoryBody>,
-        id: Path<String>,
+        id: ById<'_, Teacher, Category, UpdateCategoryBody>,
     ) -> Reply<CategoryView> {
-        let (id, body) = (path_id("category", &id)?, &auth.body);
+        let ById { auth, id, .. } = id;
+        let body = &auth.body;
         let patch = CategoryPatch {
             name: parse_optional::<Name>("name", body.name.as_deref())?.map(String::from),
             image: parse_optional::<ImageRef>("image", body.image.as_deref())?.map(String::from),

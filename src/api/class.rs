@@ -1,18 +1,16 @@
 //! `/class/*`: a teacher's classes. Students belong to a class by its name, so a rename carries to
 //! them and a class with students cannot be deleted.
 
-use poem_openapi::param::Path;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
-use super::listing::listed;
-use super::owned::{not_found, taught};
+use super::owned::{by_path, not_found, taught, teacher_page};
 use super::views::ClassView;
 use crate::domain::classroom::{self, ClassChange};
 use crate::domain::{Class, Id, Millis, Name, Teacher, student};
-use crate::http::auth::Auth;
+use crate::http::auth::{Auth, ById};
 use crate::http::fields::{Required, Text};
-use crate::http::input::{QueryText, list_query, optional, parse, parse_optional, path_id};
+use crate::http::input::{QueryText, list_query, optional, parse, parse_optional};
 use crate::http::{ApiError, ApiResult, Done, Reply, done, ok};
 use crate::store::{ClassDelete, ClassUpdate, StoreError};
 
@@ -75,13 +73,7 @@ impl ClassApi {
     #[oai(path = "/class", method = "get")]
     async fn list(&self, auth: Auth<'_, Teacher>, page: QueryText) -> Reply<Vec<ClassView>> {
         let q = list_query(page.as_deref(), None);
-        let found = auth
-            .state
-            .store
-            .classes
-            .list_for_teacher(&auth.who.id, &q)
-            .await?;
-        listed("Classes retrieved successfully", &q, &found)
+        teacher_page::<Class, _>(&auth, &q, "Classes retrieved successfully").await
     }
 
     /// Creates a class; its name is unique among the teacher's classes (409 otherwise).
@@ -115,22 +107,17 @@ impl ClassApi {
 
     /// One of the teacher's classes.
     #[oai(path = "/class/:id", method = "get")]
-    async fn one(&self, auth: Auth<'_, Teacher>, id: Path<String>) -> Reply<ClassView> {
-        let id = path_id("class", &id)?;
-        let class = taught::<Class>(&auth, &id).await?;
+    async fn one(&self, id: ById<'_, Teacher, Class>) -> Reply<ClassView> {
+        let class = by_path(&id).await?;
         ok("Class retrieved successfully", &class)
     }
 
     /// Edits `className`, `startDate` and `endDate` (the rest of an echoed class is ignored). A new
     /// name carries to the class's students.
     #[oai(path = "/class/:id", method = "patch")]
-    async fn update(
-        &self,
-        auth: Auth<'_, Teacher, UpdateClassBody>,
-        id: Path<String>,
-    ) -> Reply<ClassView> {
+    async fn update(&self, id: ById<'_, Teacher, Class, UpdateClassBody>) -> Reply<ClassView> {
+        let ById { auth, id, .. } = id;
         let (state, body) = (auth.state, &auth.body);
-        let id = path_id("class", &id)?;
         let class_name =
             parse_optional::<Name>("className", body.class_name.as_deref())?.map(String::from);
         let start_date = date("startDate", body.start_date.as_deref())?;
@@ -170,9 +157,9 @@ impl ClassApi {
 
     /// Deletes a class that has no students (409 while it has some).
     #[oai(path = "/class/:id", method = "delete")]
-    async fn delete(&self, auth: Auth<'_, Teacher>, id: Path<String>) -> ApiResult<Done> {
+    async fn delete(&self, id: ById<'_, Teacher, Class>) -> ApiResult<Done> {
+        let ById { auth, id, .. } = id;
         let state = auth.state;
-        let id = path_id("class", &id)?;
         match state
             .store
             .classes

@@ -1,13 +1,13 @@
 //! `/notifications`: what happened to a teacher's or student's tasks and rewards, newest first.
 
 use poem_openapi::OpenApi;
-use poem_openapi::param::Path;
 
 use super::ApiTags;
 use super::listing::listed;
 use super::views::NotificationView;
-use crate::http::auth::{Auth, Member};
-use crate::http::input::{QueryText, list_query, path_id};
+use crate::domain::notification::Notification;
+use crate::http::auth::{Auth, ById, Member};
+use crate::http::input::{QueryText, list_query};
 use crate::http::{ApiError, Reply, ok};
 
 pub struct NotificationApi;
@@ -30,13 +30,16 @@ impl NotificationApi {
 
     /// Marks one of the caller's notifications read (again is fine).
     #[oai(path = "/notifications/:id", method = "patch")]
-    async fn read(&self, auth: Auth<'_, Member>, id: Path<String>) -> Reply<NotificationView> {
-        let state = auth.state;
-        let id = path_id("notification", &id)?;
+    async fn read(&self, id: ById<'_, Member, Notification>) -> Reply<NotificationView> {
+        let ById {
+            auth: Auth { state, who, .. },
+            id,
+            ..
+        } = id;
         let read = state
             .store
             .notifications
-            .mark_read(auth.who.id(), &id, state.clock.now())
+            .mark_read(who.id(), &id, state.clock.now())
             .await?
             .ok_or_else(|| ApiError::NotFound("Notification not found.".into()))?;
         ok("Notification marked as read", &read)

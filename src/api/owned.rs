@@ -1,15 +1,19 @@
 //! Loading one record by its id for the caller: the one sequence (load, check whose it is, else
 //! "not found") that every route taking the id of a teacher's or student's record runs. Another
 //! account's record is "not found", never "forbidden", so that an id does not reveal that it
-//! exists.
+//! exists. Also the list of a teacher's own records, which pages the same way for each.
 
+use poem_openapi::types::{ParseFromJSON, ToJSON};
+
+use super::listing::listed;
 use crate::domain::assignment::{RewardAssignment, TaskAssignment};
 use crate::domain::classroom::{CategoryPatch, RewardPatch, TaskPatch};
+use crate::domain::payments::Project;
 use crate::domain::{Category, Class, Id, Millis, Reward, Student, Task, Teacher};
-use crate::http::auth::Auth;
-use crate::http::{ApiError, ApiResult};
+use crate::http::auth::{Auth, ById};
+use crate::http::{ApiError, ApiResult, Reply};
 use crate::state::AppState;
-use crate::store::StoreResult;
+use crate::store::{ListQuery, Page, StoreResult};
 
 /// A record a route finds by id, with the teacher it belongs to.
 pub trait Record: Sized {
@@ -40,13 +44,22 @@ pub trait Patched: Record {
     ) -> impl Future<Output = StoreResult<Option<Self>>> + Send;
 }
 
+/// A record a teacher pages through (`GET /class`, `/reward`, `/project`), newest first.
+pub trait Listed: Sized {
+    fn page_of(
+        state: &AppState,
+        teacher: &Id,
+        q: &ListQuery,
+    ) -> impl Future<Output = StoreResult<Page<Self>>> + Send;
+}
+
 /// Each record: its store port and its 404 message.
 macro_rules! records {
-    ($($record:ty => $port:ident, $missing:literal;)*) => {$(
+    ($($record:ty => $port:ident.$load:ident, $missing:literal;)*) => {$(
         impl Record for $record {
             const NOT_FOUND: &'static str = $missing;
             async fn load(state: &AppState, id: &Id) -> StoreResult<Option<Self>> {
-                state.store.$port.by_id(id).await
+                state.store.$port.$load(id).await
             }
             fn id(&self) -> &Id {
                 &self.id
@@ -70,6 +83,13 @@ macro_rules! records {
             }
         }
     )*};
+    (@listed $($record:ty => $port:ident.$list:ident;)*) => {$(
+        impl Listed for $record {
+            async fn page_of(state: &AppState, teacher: &Id, q: &ListQuery) -> StoreResult<Page<Self>> {
+                state.store.$port.$list(teacher, q).await
+            }
+        }
+    )*};
     (@many $($record:ty => $port:ident;)*) => {$(
         impl Many for $record {
             async fn load_many(state: &AppState, ids: &[Id]) -> StoreResult<Vec<Self>> {
@@ -80,13 +100,14 @@ macro_rules! records {
 }
 
 records! {
-    Class => classes, "Class not found.";
-    Category => categories, "Category not found.";
-    Task => tasks, "Task not found.";
-    Reward => rewards, "Reward not found.";
-    Student => students, "Student not found.";
-    TaskAssignment => task_assignments, "Assigned task not found.";
-    RewardAssignment => reward_assignments, "Assigned reward not found.";
+    Class => classes.by_id, "Class not found.";
+    Category => categories.by_id, "Category not found.";
+    Task => tasks.by_id, "Task not found.";
+    Reward => rewards.by_id, "Reward not found.";
+    Student => students.by_id, "Student not found.";
+    TaskAssignment => task_assignments.by_id, "Assigned task not found.";
+    RewardAssignment => reward_assignments.by_id, "Assigned reward not found.";
+    Project => payments.project, "Project not found.";
 }
 
 records! {
@@ -95,6 +116,13 @@ records! {
     Task => tasks;
     Reward => rewards;
     Student => students;
+}
+
+records! {
+    @listed
+    Class => classes.list_for_teacher;
+    Reward => rewards.list_for_teacher;
+    Project => payments.projects_of;
 }
 
 records! {
@@ -121,9 +149,33 @@ pub async fn mine<R: Record>(
         .ok_or_else(not_found::<R>)
 }
 
+/// The record `id`, whoever's it is (a public or an admin's route); "not found" when there is none.
+pub async fn found<R: Record>(state: &AppState, id: &Id) -> ApiResult<R> {
+    mine(state, id, |_| true).await
+}
+
 /// One of the calling teacher's own records.
 pub async fn taught<R: Record>(auth: &Auth<'_, Teacher, impl Sync>, id: &Id) -> ApiResult<R> {
     mine(auth.state, id, |r: &R| r.teacher() == &auth.who.id).await
+}
+
+/// A list route's answer: page `q` of the calling teacher's records, as their views `V`.
+pub async fn teacher_page<R, V>(
+    auth: &Auth<'_, Teacher>,
+    q: &ListQuery,
+    message: &str,
+) -> Reply<Vec<V>>
+where
+    R: Listed,
+    V: for<'r> From<&'r R> + ParseFromJSON + ToJSON,
+{
+    let found = R::page_of(auth.state, &auth.who.id, q).await?;
+    listed(message, q, &found)
+}
+
+/// The calling teacher's record that the route's path names.
+pub async fn by_path<R: Record>(target: &ById<'_, Teacher, R, impl Sync>) -> ApiResult<R> {
+    taught(&target.auth, &target.id).await
 }
 
 /// The calling teacher's record `id` with `patch` applied, now; "not found" when it has no such

@@ -31,7 +31,8 @@ document_view! {
 
 /// What anyone with the link sees of a project, and the bounds of a payment toward it.
 #[derive(Object, serde::Serialize, Debug, Clone)]
-#[oai(rename = "PublicProject")]
+#[oai(rename = "PublicProject", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct PublicProjectView {
     #[oai(rename = "_id")]
     #[serde(rename = "_id")]
@@ -46,32 +47,23 @@ pub struct PublicProjectView {
     pub picture: Option<String>,
     pub currency: String,
     /// The smallest payment accepted.
-    #[oai(rename = "minAmount")]
-    #[serde(rename = "minAmount")]
     pub min_amount: i64,
     /// The largest payment accepted now: the policy's maximum, or what reaches the goal with the fee.
-    #[oai(rename = "maxAmount")]
-    #[serde(rename = "maxAmount")]
     pub max_amount: i64,
     /// The platform's share of each payment, as a fraction (0.2 = 20 %).
-    #[oai(rename = "feeFraction")]
-    #[serde(rename = "feeFraction")]
     pub fee_fraction: f64,
     /// Stripe's publishable key for Stripe.js (absent when payments are not configured).
-    #[oai(rename = "publishableKey")]
-    #[serde(rename = "publishableKey")]
     pub publishable_key: Option<String>,
 }
 
 /// One payment as its project's teacher sees it: who, what they said, how much, when.
 #[derive(Object, serde::Serialize, Debug, Clone)]
-#[oai(rename = "ProjectPayment")]
+#[oai(rename = "ProjectPayment", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct SupporterPaymentView {
     #[oai(rename = "_id")]
     #[serde(rename = "_id")]
     pub id: String,
-    #[oai(rename = "supporterName")]
-    #[serde(rename = "supporterName")]
     pub supporter_name: Option<String>,
     pub message: Option<String>,
     pub amount: i64,
@@ -79,8 +71,6 @@ pub struct SupporterPaymentView {
     pub net: i64,
     pub refunded: i64,
     pub currency: String,
-    #[oai(rename = "createdAt")]
-    #[serde(rename = "createdAt")]
     pub created_at: String,
 }
 
@@ -101,7 +91,8 @@ impl From<&Payment> for SupporterPaymentView {
 
 /// A payment in the admins' ledger.
 #[derive(Object, serde::Serialize, Debug, Clone)]
-#[oai(rename = "Payment")]
+#[oai(rename = "Payment", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct PaymentView {
     #[oai(rename = "_id")]
     #[serde(rename = "_id")]
@@ -109,8 +100,6 @@ pub struct PaymentView {
     pub project: String,
     pub teacher: String,
     /// Stripe's PaymentIntent id.
-    #[oai(rename = "intentId")]
-    #[serde(rename = "intentId")]
     pub intent_id: String,
     pub amount: i64,
     /// The platform's share (rounded half-up).
@@ -121,17 +110,11 @@ pub struct PaymentView {
     /// Stripe's PaymentIntent status (`requires_payment_method`, `processing`, `succeeded`,
     /// `canceled`, ...) or `failed`.
     pub status: String,
-    #[oai(rename = "supporterName")]
-    #[serde(rename = "supporterName")]
     pub supporter_name: Option<String>,
     pub message: Option<String>,
     /// Refunded so far (gross).
     pub refunded: i64,
-    #[oai(rename = "createdAt")]
-    #[serde(rename = "createdAt")]
     pub created_at: String,
-    #[oai(rename = "updatedAt")]
-    #[serde(rename = "updatedAt")]
     pub updated_at: String,
 }
 
@@ -158,19 +141,14 @@ impl From<&Payment> for PaymentView {
 
 /// What the payment page needs to confirm the card with Stripe.js.
 #[derive(Object, serde::Serialize, Debug, Clone)]
-#[oai(rename = "PaymentIntent")]
+#[oai(rename = "PaymentIntent", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct IntentView {
     /// Our payment's id.
-    #[oai(rename = "paymentId")]
-    #[serde(rename = "paymentId")]
     pub payment_id: String,
     /// Stripe's PaymentIntent client secret, for `stripe.confirmCardPayment`.
-    #[oai(rename = "clientSecret")]
-    #[serde(rename = "clientSecret")]
     pub client_secret: String,
     /// Stripe's publishable key, for `Stripe(key)`.
-    #[oai(rename = "publishableKey")]
-    #[serde(rename = "publishableKey")]
     pub publishable_key: String,
     pub amount: i64,
     pub fee: i64,

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::ApiTags;
 use super::listing::listed;
+use super::owned::{by_path, found, not_found, teacher_page};
 use super::payment_views::{IntentView, ProjectView, PublicProjectView, SupporterPaymentView};
 use super::sessions::caller_ip;
 use crate::auth::limits::{Key, address_bucket};
@@ -19,8 +20,9 @@ use crate::domain::payments::{
     ProjectStatus, ProjectTitle, SupporterMessage, SupporterName, check_amount, fee_for,
     most_accepted, plain_text,
 };
+use crate::domain::text::Bounded;
 use crate::domain::{Id, ImageRef, Name, Teacher};
-use crate::http::auth::{Auth, Public};
+use crate::http::auth::{Auth, ById, Public};
 use crate::http::fields::{Required, Text};
 use crate::http::input::{QueryText, integer, list_query, parse, parse_optional, path_id, refused};
 use crate::http::{ApiError, ApiResult, Reply, ok};
@@ -68,10 +70,6 @@ struct IntentBody {
     message: Option<Text>,
 }
 
-pub(crate) fn project_not_found() -> ApiError {
-    ApiError::NotFound("Project not found.".into())
-}
-
 /// 503 naming the settings when Stripe is not configured.
 pub(crate) fn stripe(state: &AppState) -> ApiResult<&StripeClient> {
     state.stripe.as_deref().ok_or_else(|| {
@@ -109,22 +107,44 @@ fn goal(value: Option<&Any<serde_json::Value>>) -> ApiResult<Option<i64>> {
     }
 }
 
-async fn own_project(state: &AppState, teacher: &Teacher, raw: &str) -> ApiResult<Project> {
-    let id = path_id("project", raw)?;
-    state
-        .store
-        .payments
-        .project(&id)
-        .await?
-        .filter(|p| p.teacher == teacher.id)
-        .ok_or_else(project_not_found)
-}
-
 /// Stripe's idempotency key for a supporter's intent: the client's key bound to the project, so
 /// one key can never create intents for two projects, and our key space is never the client's.
 fn intent_key(project: &Id, client_key: &str) -> String {
     let digest = Sha256::digest(format!("educoin-intent\0{project}\0{client_key}").as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A supporter's optional free text (`supporterName`, `message`): blank means not given.
+fn supporter_text<const MAX: usize>(
+    field: &str,
+    value: Option<&str>,
+    multiline: bool,
+) -> ApiResult<Option<Bounded<MAX>>> {
+    value
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| plain_text::<MAX>(s, multiline))
+        .transpose()
+        .map_err(|why| refused(field, why))
+}
+
+/// Moves a project to `to` from one of `from`, now; 409 ("`refusal`; this one is …") from any
+/// other status.
+pub(crate) async fn move_project(
+    state: &AppState,
+    project: &Project,
+    from: &[ProjectStatus],
+    to: ProjectStatus,
+    refusal: &str,
+) -> ApiResult<Project> {
+    let payments = &state.store.payments;
+    let now = state.clock.now();
+    payments
+        .set_project_status(&project.id, from, to, now)
+        .await?
+        .ok_or_else(|| {
+            let status = project.status.as_str();
+            ApiError::Conflict(format!("{refusal}; this one is {status}."))
+        })
 }
 
 fn idempotency_key(raw: Option<&str>) -> ApiResult<String> {
@@ -210,24 +230,14 @@ impl PaymentsApi {
     #[oai(path = "/project", method = "get")]
     async fn list(&self, auth: Auth<'_, Teacher>, page: QueryText) -> Reply<Vec<ProjectView>> {
         let q = list_query(page.as_deref(), None);
-        let found = auth
-            .state
-            .store
-            .payments
-            .projects_of(&auth.who.id, &q)
-            .await?;
-        listed("Projects retrieved successfully", &q, &found)
+        teacher_page::<Project, _>(&auth, &q, "Projects retrieved successfully").await
     }
 
     /// Edits an open project while it has no payment (not even an unfinished one): 409 after.
     #[oai(path = "/project/:id", method = "patch")]
-    async fn update(
-        &self,
-        auth: Auth<'_, Teacher, ProjectPatchBody>,
-        id: Path<String>,
-    ) -> Reply<ProjectView> {
+    async fn update(&self, id: ById<'_, Teacher, Project, ProjectPatchBody>) -> Reply<ProjectView> {
+        let ById { auth, id, .. } = id;
         let (state, body) = (auth.state, &auth.body);
-        let id = path_id("project", &id)?;
         let patch = ProjectPatch {
             title: parse_optional::<ProjectTitle>("title", body.title.as_deref())?
                 .map(|t| t.into_inner()),
@@ -247,7 +257,7 @@ impl PaymentsApi {
             .update_project(&id, &auth.who.id, &patch, state.clock.now())
             .await
         {
-            Ok(found) => found.ok_or_else(project_not_found)?,
+            Ok(found) => found.ok_or_else(not_found::<Project>)?,
             Err(StoreError::Conflict { .. }) => {
                 return Err(ApiError::Conflict(
                     "A project can be edited only while it is open and has no payments.".into(),
@@ -260,25 +270,12 @@ impl PaymentsApi {
 
     /// Closes an open project: it takes no more payments (what it raised stays).
     #[oai(path = "/project/:id/close", method = "post")]
-    async fn close(&self, auth: Auth<'_, Teacher>, id: Path<String>) -> Reply<ProjectView> {
-        let state = auth.state;
-        let project = own_project(state, &auth.who, &id).await?;
-        let closed = state
-            .store
-            .payments
-            .set_project_status(
-                &project.id,
-                &[ProjectStatus::Open],
-                ProjectStatus::Closed,
-                state.clock.now(),
-            )
-            .await?
-            .ok_or_else(|| {
-                ApiError::Conflict(format!(
-                    "Only an open project can be closed; this one is {}.",
-                    project.status.as_str()
-                ))
-            })?;
+    async fn close(&self, id: ById<'_, Teacher, Project>) -> Reply<ProjectView> {
+        let state = id.auth.state;
+        let project = by_path(&id).await?;
+        let (from, to) = (&[ProjectStatus::Open], ProjectStatus::Closed);
+        let refusal = "Only an open project can be closed";
+        let closed = move_project(state, &project, from, to, refusal).await?;
         ok("Project closed successfully", &closed)
     }
 
@@ -287,12 +284,11 @@ impl PaymentsApi {
     #[oai(path = "/project/:id/payments", method = "get")]
     async fn payments(
         &self,
-        auth: Auth<'_, Teacher>,
-        id: Path<String>,
+        id: ById<'_, Teacher, Project>,
         page: QueryText,
     ) -> Reply<Vec<SupporterPaymentView>> {
-        let state = auth.state;
-        let project = own_project(state, &auth.who, &id).await?;
+        let state = id.auth.state;
+        let project = by_path(&id).await?;
         let q: ListQuery = list_query(page.as_deref(), None);
         let filter = PaymentFilter {
             project: Some(project.id),
@@ -310,13 +306,7 @@ impl PaymentsApi {
         state: Data<&AppState>,
         id: Path<String>,
     ) -> Reply<PublicProjectView> {
-        let id = path_id("project", &id)?;
-        let p = state
-            .store
-            .payments
-            .project(&id)
-            .await?
-            .ok_or_else(project_not_found)?;
+        let p = found::<Project>(&state, &path_id("project", &id)?).await?;
         let policy = &state.config.payments;
         let max = (policy.maximum_amount as i64)
             .min(most_accepted(p.remaining(), policy.fee_basis_points));
@@ -369,26 +359,12 @@ impl PaymentsApi {
         let client_key = idempotency_key(idempotency.as_deref())?;
         let amount = integer("amount", body.amount.as_ref())?
             .ok_or_else(|| ApiError::field("amount", "amount is required"))?;
-        let supporter_name = body
-            .supporter_name
-            .as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| plain_text::<{ SupporterName::MAX }>(s, false))
-            .transpose()
-            .map_err(|why| refused("supporterName", why))?;
-        let message = body
-            .message
-            .as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| plain_text::<{ SupporterMessage::MAX }>(s, true))
-            .transpose()
-            .map_err(|why| refused("message", why))?;
-        let project = state
-            .store
-            .payments
-            .project(&project_id)
-            .await?
-            .ok_or_else(project_not_found)?;
+        let name = body.supporter_name.as_deref();
+        let supporter_name =
+            supporter_text::<{ SupporterName::MAX }>("supporterName", name, false)?;
+        let message = body.message.as_deref();
+        let message = supporter_text::<{ SupporterMessage::MAX }>("message", message, true)?;
+        let project = found::<Project>(state, &project_id).await?;
         let policy = &state.config.payments;
         check_amount(
             &project,

@@ -8,11 +8,12 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::listing::listed;
+use super::owned::found;
 use super::payment_views::{MonthTotalsView, PaymentView, ProjectView};
-use super::payments::{project_not_found, stripe, stripe_failed};
-use crate::domain::payments::{PaymentStatus, ProjectStatus};
+use super::payments::{move_project, stripe, stripe_failed};
+use crate::domain::payments::{PaymentStatus, Project, ProjectStatus};
 use crate::domain::{Admin, Millis};
-use crate::http::auth::Auth;
+use crate::http::auth::{Auth, ById};
 use crate::http::input::{QueryText, integer, list_query, path_id};
 use crate::http::{ApiError, ApiResult, Reply, ok};
 use crate::store::{PaymentFilter, RefundMade, RefundRecorded};
@@ -228,31 +229,16 @@ impl PaymentsAdminApi {
 
     /// Marks a funded (or closed) project fulfilled: the platform bought and delivered its items.
     #[oai(path = "/admin/projects/:id/fulfil", method = "post")]
-    async fn fulfil(&self, auth: Auth<'_, Admin>, id: Path<String>) -> Reply<ProjectView> {
-        let state = auth.state;
-        let id = path_id("project", &id)?;
-        let project = state
-            .store
-            .payments
-            .project(&id)
-            .await?
-            .ok_or_else(project_not_found)?;
-        let done = state
-            .store
-            .payments
-            .set_project_status(
-                &id,
-                &[ProjectStatus::Funded, ProjectStatus::Closed],
-                ProjectStatus::Fulfilled,
-                state.clock.now(),
-            )
-            .await?
-            .ok_or_else(|| {
-                ApiError::Conflict(format!(
-                    "Only a funded or closed project can be marked fulfilled; this one is {}.",
-                    project.status.as_str()
-                ))
-            })?;
+    async fn fulfil(&self, id: ById<'_, Admin, Project>) -> Reply<ProjectView> {
+        let ById {
+            auth: Auth { state, .. },
+            id,
+            ..
+        } = id;
+        let project = found::<Project>(state, &id).await?;
+        let from = &[ProjectStatus::Funded, ProjectStatus::Closed];
+        let refusal = "Only a funded or closed project can be marked fulfilled";
+        let done = move_project(state, &project, from, ProjectStatus::Fulfilled, refusal).await?;
         ok("Project marked fulfilled", &done)
     }
 }

@@ -2,7 +2,6 @@
 //! categories and rewards). The app reads one type whole; the dashboard pages through all of them,
 //! uploads and deletes.
 
-use poem_openapi::param::Path;
 use poem_openapi::types::multipart::Upload;
 use poem_openapi::{Multipart, OpenApi};
 
@@ -11,8 +10,8 @@ use super::listing::listed;
 use super::views::PresetView;
 use crate::domain::content::PresetType;
 use crate::domain::{Admin, Id, Preset};
-use crate::http::auth::{Auth, Member};
-use crate::http::input::{QueryText, list_query, path_id, required};
+use crate::http::auth::{Auth, ById, Member};
+use crate::http::input::{QueryText, list_query, required};
 use crate::http::upload::{IMAGES_PREFIX, store_image, stored_name_kind};
 use crate::http::{ApiError, ApiResult, Reply, ok};
 use crate::state::AppState;
@@ -112,9 +111,12 @@ impl PresetApi {
 
     /// Deletes a preset and its image file (admins); `data` is the deleted preset.
     #[oai(path = "/preset/delete/:id", method = "delete")]
-    async fn delete(&self, auth: Auth<'_, Admin>, id: Path<String>) -> Reply<PresetView> {
-        let state = auth.state;
-        let id = path_id("preset", &id)?;
+    async fn delete(&self, id: ById<'_, Admin, Preset>) -> Reply<PresetView> {
+        let ById {
+            auth: Auth { state, .. },
+            id,
+            ..
+        } = id;
         // The record first: if the file cannot be deleted after it, an orphan file is harmless,
         // whereas a preset whose file is gone would show a broken image in every picker.
         let preset = state

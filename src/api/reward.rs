@@ -1,18 +1,16 @@
 //! `/reward/*`: what a teacher's students can buy with their points.
 
-use poem_openapi::param::Path;
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
-use super::listing::listed;
-use super::owned::patched;
+use super::owned::{patched, teacher_page};
 use super::views::RewardView;
 use crate::domain::classroom::RewardPatch;
 use crate::domain::{Id, ImageRef, Name, Price, Reward, Teacher};
-use crate::http::auth::Auth;
+use crate::http::auth::{Auth, ById};
 use crate::http::fields::{Required, Text};
-use crate::http::input::{QueryText, list_query, parse, parse_optional, path_id, ranged};
+use crate::http::input::{QueryText, list_query, parse, parse_optional, ranged};
 use crate::http::{ApiError, ApiResult, Reply, ok};
 
 pub struct RewardApi;
@@ -51,13 +49,7 @@ impl RewardApi {
         search: QueryText,
     ) -> Reply<Vec<RewardView>> {
         let q = list_query(page.as_deref(), search.as_deref());
-        let found = auth
-            .state
-            .store
-            .rewards
-            .list_for_teacher(&auth.who.id, &q)
-            .await?;
-        listed("Rewards retrieved successfully", &q, &found)
+        teacher_page::<Reward, _>(&auth, &q, "Rewards retrieved successfully").await
     }
 
     /// Creates a reward; `data` is the new reward.
@@ -85,13 +77,9 @@ impl RewardApi {
 
     /// Edits `name`, `image` and `requiredPoints`; the rest of an echoed reward is ignored.
     #[oai(path = "/reward/:id", method = "patch")]
-    async fn update(
-        &self,
-        auth: Auth<'_, Teacher, UpdateRewardBody>,
-        id: Path<String>,
-    ) -> Reply<RewardView> {
+    async fn update(&self, id: ById<'_, Teacher, Reward, UpdateRewardBody>) -> Reply<RewardView> {
+        let ById { auth, id, .. } = id;
         let body = &auth.body;
-        let id = path_id("reward", &id)?;
         let patch = RewardPatch {
             name: parse_optional::<Name>("name", body.name.as_deref())?.map(String::from),
             image: parse_optional::<ImageRef>("image", body.image.as_deref())?.map(String::from),

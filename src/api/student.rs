@@ -8,22 +8,22 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::listing::listed_as;
-use super::owned::taught;
+use super::owned::by_path;
 use super::sessions::{self, TokenResponse};
 use super::views::StudentView;
 use crate::auth::limits::{Key, address_bucket};
 use crate::domain::passcode::Purpose;
 use crate::domain::student::{self, StudentPatch};
 use crate::domain::{Admin, Id, ImageRef, Millis, Name, Passcode, Role, Student, Teacher};
-use crate::http::auth::{Auth, Public};
+use crate::http::auth::{Auth, ById, Public};
 use crate::http::fields::{Required, Text};
 use crate::http::input::{
-    QueryText, digit_code, list_query, optional, parse, parse_optional, path_id, refused,
+    QueryText, digit_code, list_query, optional, parse, parse_optional, refused,
 };
 use crate::http::{ApiError, ApiResult, Envelope, Pagination, Reply, ok};
 use crate::ops::metrics;
 use crate::state::AppState;
-use crate::store::{Page, StoreError};
+use crate::store::{ListQuery, StoreError};
 
 pub struct StudentApi;
 
@@ -89,12 +89,15 @@ fn with_passcode(state: &AppState, s: &Student) -> ApiResult<StudentView> {
     Ok(StudentView::new(s, Some(code)))
 }
 
-fn page_with_passcodes(
-    state: &AppState,
-    found: Page<Student>,
-    page: u64,
-    limit: u64,
+/// Page `q` of the calling teacher's students (of one class, when given), with their passcodes.
+async fn own_students(
+    auth: &Auth<'_, Teacher>,
+    class: Option<&str>,
+    q: ListQuery,
 ) -> Reply<Vec<StudentView>> {
+    let state = auth.state;
+    let students = &state.store.students;
+    let found = students.list_for_teacher(&auth.who.id, class, &q).await?;
     let items = found
         .items
         .iter()
@@ -103,7 +106,7 @@ fn page_with_passcodes(
     Ok(Envelope::page(
         "Students retrieved",
         items,
-        Pagination::new(page, limit, found.total),
+        Pagination::new(q.page, q.limit, found.total),
     ))
 }
 
@@ -195,14 +198,8 @@ impl StudentApi {
         page: QueryText,
         search: QueryText,
     ) -> Reply<Vec<StudentView>> {
-        let state = auth.state;
         let q = list_query(page.as_deref(), search.as_deref());
-        let found = state
-            .store
-            .students
-            .list_for_teacher(&auth.who.id, None, &q)
-            .await?;
-        page_with_passcodes(state, found, q.page, q.limit)
+        own_students(&auth, None, q).await
     }
 
     /// The teacher's students in one class (the name is free text, percent-encoded in the path).
@@ -213,14 +210,8 @@ impl StudentApi {
         class_name: Path<String>,
         page: QueryText,
     ) -> Reply<Vec<StudentView>> {
-        let state = auth.state;
         let q = list_query(page.as_deref(), None);
-        let found = state
-            .store
-            .students
-            .list_for_teacher(&auth.who.id, Some(class_name.trim()), &q)
-            .await?;
-        page_with_passcodes(state, found, q.page, q.limit)
+        own_students(&auth, Some(class_name.trim()), q).await
     }
 
     /// Every student on the platform, without passcodes (admins).
@@ -240,14 +231,10 @@ impl StudentApi {
 
     /// An own student's level, points and how many of its assigned tasks are completed.
     #[oai(path = "/student/statistics/:id", method = "get")]
-    async fn statistics(&self, auth: Auth<'_, Teacher>, id: Path<String>) -> Reply<StatisticsView> {
-        let s = taught::<Student>(&auth, &path_id("student", &id)?).await?;
-        let counts = auth
-            .state
-            .store
-            .task_assignments
-            .count_for_student(&s.id)
-            .await?;
+    async fn statistics(&self, id: ById<'_, Teacher, Student>) -> Reply<StatisticsView> {
+        let s = by_path(&id).await?;
+        let assignments = &id.auth.state.store.task_assignments;
+        let counts = assignments.count_for_student(&s.id).await?;
         ok(
             "Student statistics retrieved",
             StatisticsView {
@@ -263,9 +250,9 @@ impl StudentApi {
 
     /// One of the teacher's own students.
     #[oai(path = "/student/:id", method = "get")]
-    async fn one(&self, auth: Auth<'_, Teacher>, id: Path<String>) -> Reply<StudentView> {
-        let s = taught::<Student>(&auth, &path_id("student", &id)?).await?;
-        ok("Student retrieved", with_passcode(auth.state, &s)?)
+    async fn one(&self, id: ById<'_, Teacher, Student>) -> Reply<StudentView> {
+        let s = by_path(&id).await?;
+        ok("Student retrieved", with_passcode(id.auth.state, &s)?)
     }
 
     /// A teacher adds a student, to one of its classes (by name; 404 otherwise), with a 6-digit

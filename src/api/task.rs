@@ -1,6 +1,5 @@
 //! `/task/*`: what a teacher's students earn or lose points for, and how often it repeats.
 
-use poem_openapi::param::Path;
 use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 
@@ -11,10 +10,10 @@ use super::populate;
 use super::views::TaskView;
 use crate::domain::classroom::{Repeat, TaskPatch, TaskType};
 use crate::domain::{Category, Id, Name, Task, TaskPoints, Teacher};
-use crate::http::auth::Auth;
+use crate::http::auth::{Auth, ById};
 use crate::http::fields::{Required, Text};
 use crate::http::input::{
-    QueryText, body_id, list_query, optional, parse, parse_optional, path_id, ranged, required,
+    QueryText, body_id, list_query, optional, parse, parse_optional, ranged, required,
 };
 use crate::http::{ApiError, ApiResult, Reply, ok};
 
@@ -138,13 +137,9 @@ impl TaskApi {
 
     /// Edits `category`, `name`, `points`, `type` and `repeat`; anything else is ignored.
     #[oai(path = "/task/:id", method = "patch")]
-    async fn update(
-        &self,
-        auth: Auth<'_, Teacher, UpdateTaskBody>,
-        id: Path<String>,
-    ) -> Reply<TaskView> {
+    async fn update(&self, id: ById<'_, Teacher, Task, UpdateTaskBody>) -> Reply<TaskView> {
+        let ById { auth, id, .. } = id;
         let body = &auth.body;
-        let id = path_id("task", &id)?;
         let patch = TaskPatch {
             name: parse_optional::<Name>("name", body.name.as_deref())?.map(String::from),
             points: points(body.points.as_ref())?.map(TaskPoints::get),

@@ -6,12 +6,18 @@
 //! scheme for the OpenAPI document. The check itself is `auth::principal`; this file only reads the
 //! header and maps its `AuthError` (through `http::error`).
 
+use std::marker::PhantomData;
+
 use poem::http::header;
 use poem::{Request, RequestBody};
-use poem_openapi::registry::{MetaRequest, MetaSecurityScheme, Registry};
+use poem_openapi::param::Path;
+use poem_openapi::registry::{
+    MetaParamIn, MetaRequest, MetaSchemaRef, MetaSecurityScheme, Registry,
+};
 use poem_openapi::types::ParseFromJSON;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
+use super::input::{PathName, path_id};
 use super::{ApiError, Json};
 pub use crate::auth::principal::Account;
 use crate::auth::principal::{ALL_ROLES, AuthError, Principal, bearer_value};
@@ -124,6 +130,67 @@ pub async fn authenticate(
 /// A route without a request body.
 pub struct NoBody;
 
+/// What a route reads after its caller: nothing ([`NoBody`]) or a JSON object, and how that shows
+/// in the document (a request body or none).
+pub trait Body: Sized + Send {
+    /// The extractor's kinds: the security scheme, and the request body when there is one.
+    const TYPES: &'static [ApiExtractorType];
+    /// The same for [`ById`], which is also the path parameter.
+    const BY_ID_TYPES: &'static [ApiExtractorType];
+    fn register(registry: &mut Registry);
+    fn request_meta() -> Option<MetaRequest>;
+    fn read(
+        req: &Request,
+        body: &mut RequestBody,
+    ) -> impl Future<Output = poem::Result<Self>> + Send;
+}
+
+impl Body for NoBody {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    const BY_ID_TYPES: &'static [ApiExtractorType] = &[
+        ApiExtractorType::Parameter,
+        ApiExtractorType::SecurityScheme,
+    ];
+
+    fn register(_registry: &mut Registry) {}
+
+    fn request_meta() -> Option<MetaRequest> {
+        None
+    }
+
+    async fn read(_req: &Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        Ok(NoBody)
+    }
+}
+
+/// A JSON body, read as poem-openapi's `Json` parameter reads it (same errors, same document).
+impl<T: ParseFromJSON + Send> Body for T {
+    const TYPES: &'static [ApiExtractorType] = &[
+        ApiExtractorType::SecurityScheme,
+        ApiExtractorType::RequestObject,
+    ];
+    const BY_ID_TYPES: &'static [ApiExtractorType] = &[
+        ApiExtractorType::Parameter,
+        ApiExtractorType::SecurityScheme,
+        ApiExtractorType::RequestObject,
+    ];
+
+    fn register(registry: &mut Registry) {
+        <Json<T> as ApiExtractor>::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        <Json<T> as ApiExtractor>::request_meta()
+    }
+
+    async fn read(req: &Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let opts = Default::default();
+        Ok(<Json<T> as ApiExtractor>::from_request(req, body, opts)
+            .await?
+            .0)
+    }
+}
+
 fn register_scheme(registry: &mut Registry) {
     registry.create_security_scheme(
         SCHEME,
@@ -160,59 +227,18 @@ async fn caller<G: Guard>(req: &Request) -> poem::Result<(G, Claims, &AppState)>
     Ok((who, claims, state))
 }
 
-/// The JSON body, read as poem-openapi's `Json` parameter reads it (same errors).
-async fn json<'a, T: ParseFromJSON>(req: &'a Request, body: &mut RequestBody) -> poem::Result<T> {
-    Ok(
-        <Json<T> as ApiExtractor<'a>>::from_request(req, body, Default::default())
-            .await?
-            .0,
-    )
-}
-
-impl<'a, G: Guard + 'static> ApiExtractor<'a> for Auth<'a, G> {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+impl<'a, G: Guard + 'static, B: Body> ApiExtractor<'a> for Auth<'a, G, B> {
+    const TYPES: &'static [ApiExtractorType] = B::TYPES;
     type ParamType = ();
     type ParamRawType = ();
 
     fn register(registry: &mut Registry) {
         register_scheme(registry);
-    }
-
-    fn security_schemes() -> Vec<&'static str> {
-        vec![SCHEME]
-    }
-
-    async fn from_request(
-        req: &'a Request,
-        _body: &mut RequestBody,
-        _opts: ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        let (who, claims, state) = caller(req).await?;
-        let body = NoBody;
-        Ok(Auth {
-            who,
-            claims,
-            state,
-            body,
-        })
-    }
-}
-
-impl<'a, G: Guard + 'static, T: ParseFromJSON + Send> ApiExtractor<'a> for Auth<'a, G, T> {
-    const TYPES: &'static [ApiExtractorType] = &[
-        ApiExtractorType::SecurityScheme,
-        ApiExtractorType::RequestObject,
-    ];
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut Registry) {
-        register_scheme(registry);
-        <Json<T> as ApiExtractor>::register(registry);
+        B::register(registry);
     }
 
     fn request_meta() -> Option<MetaRequest> {
-        <Json<T> as ApiExtractor>::request_meta()
+        B::request_meta()
     }
 
     fn security_schemes() -> Vec<&'static str> {
@@ -226,13 +252,69 @@ impl<'a, G: Guard + 'static, T: ParseFromJSON + Send> ApiExtractor<'a> for Auth<
     ) -> poem::Result<Self> {
         // The caller first: a wrong role is 403 whatever the body.
         let (who, claims, state) = caller(req).await?;
-        let body = json(req, body).await?;
+        let body = B::read(req, body).await?;
         Ok(Auth {
             who,
             claims,
             state,
             body,
         })
+    }
+}
+
+/// `id: ById<'_, Teacher, Class, UpdateClassBody>` as a handler parameter, on a route
+/// `/class/:id`: the [`Auth`] (caller, state and body, checked and read in that order) and then
+/// the path's `id` parsed as an ObjectId (400 "`\"x\" is not a valid class id`" otherwise), so the
+/// handler starts from a parsed id and the checks keep their order: 401/400/403, body, id.
+/// poem-openapi names a path parameter after the handler's argument, which is why that argument
+/// is `id` and the handler destructures it (`let ById { auth, id, .. } = id;`).
+pub struct ById<'a, G: Guard, R, B = NoBody> {
+    pub auth: Auth<'a, G, B>,
+    pub id: Id,
+    record: PhantomData<fn() -> R>,
+}
+
+impl<'a, G: Guard + 'static, R: PathName, B: Body> ApiExtractor<'a> for ById<'a, G, R, B> {
+    const TYPES: &'static [ApiExtractorType] = B::BY_ID_TYPES;
+    const PARAM_IS_REQUIRED: bool = <Path<String> as ApiExtractor<'a>>::PARAM_IS_REQUIRED;
+    type ParamType = String;
+    type ParamRawType = String;
+
+    fn register(registry: &mut Registry) {
+        <Auth<'a, G, B> as ApiExtractor>::register(registry);
+        <Path<String> as ApiExtractor>::register(registry);
+    }
+
+    fn param_in() -> Option<MetaParamIn> {
+        <Path<String> as ApiExtractor>::param_in()
+    }
+
+    fn param_schema_ref() -> Option<MetaSchemaRef> {
+        <Path<String> as ApiExtractor>::param_schema_ref()
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        B::request_meta()
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![SCHEME]
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        body: &mut RequestBody,
+        _opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let auth = Auth::from_request(req, body, Default::default()).await?;
+        // The route's one path parameter, by position: poem-openapi routes it under a generated
+        // name (`param0`) that only a parameter typed `Path` is told.
+        let (raw,) = req
+            .path_params::<(String,)>()
+            .map_err(|_| ApiError::Internal("a route by id without one path id".into()))?;
+        let id = path_id(R::PATH_NAME, &raw)?;
+        let record = PhantomData;
+        Ok(ById { auth, id, record })
     }
 }
 
@@ -251,24 +333,20 @@ impl<'a, B: ParseFromJSON + Send> ApiExtractor<'a> for Public<'a, B> {
     type ParamRawType = ();
 
     fn register(registry: &mut Registry) {
-        <Json<B> as ApiExtractor>::register(registry);
+        <B as Body>::register(registry);
     }
 
     fn request_meta() -> Option<MetaRequest> {
-        <Json<B> as ApiExtractor>::request_meta()
+        <B as Body>::request_meta()
     }
 
     async fn from_request(
         req: &'a Request,
         body: &mut RequestBody,
-        opts: ExtractParamOptions<Self::ParamType>,
+        _opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        let state = req
-            .data::<AppState>()
-            .ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-        let body = <Json<B> as ApiExtractor>::from_request(req, body, opts)
-            .await?
-            .0;
+        let state = app_state(req)?;
+        let body = <B as Body>::read(req, body).await?;
         Ok(Public { state, req, body })
     }
 }

@@ -4,9 +4,12 @@
 use poem_openapi::types::Any;
 
 use super::ApiError;
-use crate::domain::Id;
+use crate::domain::assignment::{RewardAssignment, TaskAssignment};
 use crate::domain::invalid::{FromText, Invalid};
+use crate::domain::notification::Notification;
+use crate::domain::payments::Project;
 use crate::domain::points::Ranged;
+use crate::domain::{Category, Class, Id, Preset, Reward, Student, Task};
 use crate::store::ListQuery;
 
 /// The contract's page size.
@@ -95,6 +98,33 @@ pub fn body_id(field: &str, raw: &str) -> Result<Id, ApiError> {
 /// A path id: a 24-hex ObjectId.
 pub fn path_id(what: &str, raw: &str) -> Result<Id, ApiError> {
     Id::parse(raw).map_err(|_| ApiError::field("id", format!("{raw:?} is not a valid {what} id")))
+}
+
+/// What a route's path id names, in its 400's words ("\"x\" is not a valid class id").
+pub trait PathName {
+    const PATH_NAME: &'static str;
+}
+
+/// The records a route names by a path id, each with the word its 400 uses.
+macro_rules! path_names {
+    ($($record:ty => $name:literal,)*) => {$(
+        impl PathName for $record {
+            const PATH_NAME: &'static str = $name;
+        }
+    )*};
+}
+
+path_names! {
+    Class => "class",
+    Category => "category",
+    Task => "task",
+    Reward => "reward",
+    Student => "student",
+    TaskAssignment => "assigned task",
+    RewardAssignment => "assigned reward",
+    Notification => "notification",
+    Preset => "preset",
+    Project => "project",
 }
 
 /// Text that the clients may send as a JSON string or a number (`"123456"` or `123456`).
