@@ -5,6 +5,7 @@ use poem_openapi::types::multipart::Upload;
 use poem_openapi::{Multipart, Object, OpenApi};
 
 use super::ApiTags;
+use super::sessions::account_gone;
 use super::views::AdminView;
 use crate::domain::account::AdminPatch;
 use crate::domain::{Admin, Detail, Email, Millis};
@@ -118,11 +119,7 @@ impl AdminApi {
             .await
         {
             Ok(Some(a)) => a,
-            Ok(None) => {
-                return Err(ApiError::Unauthorized(
-                    "This account no longer exists.".into(),
-                ));
-            }
+            Ok(None) => return Err(account_gone()),
             Err(StoreError::Conflict { .. }) => {
                 return Err(ApiError::Conflict(
                     "Another account already uses this email.".into(),

@@ -43,7 +43,8 @@ async fn own_in_status(
         .reward_assignments
         .list_for_student(&me.id, status)
         .await?;
-    let rewards = populate::rewards(state, &me.teacher, found.iter().map(|a| &a.reward)).await?;
+    let rewards =
+        populate::views::<Reward>(state, &me.teacher, found.iter().map(|a| &a.reward)).await?;
     let teacher = populate::teacher(state, &me.teacher).await?;
     Ok(found
         .iter()
@@ -66,8 +67,9 @@ impl AssignRewardApi {
         let state = auth.state;
         let me = &auth.who.id;
         let found = state.store.reward_assignments.list_for_teacher(me).await?;
-        let rewards = populate::rewards(state, me, found.iter().map(|a| &a.reward)).await?;
-        let students = populate::students(state, me, found.iter().map(|a| &a.student)).await?;
+        let rewards = populate::views::<Reward>(state, me, found.iter().map(|a| &a.reward)).await?;
+        let students =
+            populate::views::<Student>(state, me, found.iter().map(|a| &a.student)).await?;
         ok(
             "Assigned rewards retrieved successfully",
             found
@@ -153,11 +155,8 @@ impl AssignRewardApi {
         &self,
         id: ById<'_, Student, RewardAssignment>,
     ) -> Reply<StudentRewardAssignment> {
-        let ById {
-            auth: Auth { state, who: me, .. },
-            id,
-            ..
-        } = id;
+        let ById { auth, id, .. } = id;
+        let (state, me) = (auth.state, &auth.who);
         let current = mine(state, &id, |a: &RewardAssignment| a.student == me.id).await?;
         let reward = Reward::load(state, &current.reward)
             .await?

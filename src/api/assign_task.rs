@@ -162,7 +162,8 @@ impl AssignTaskApi {
             .list_for_teacher(me, Some(TaskStatus::InProgress))
             .await?;
         let tasks = populate::tasks(state, me, found.iter().map(|a| &a.task)).await?;
-        let students = populate::students(state, me, found.iter().map(|a| &a.student)).await?;
+        let students =
+            populate::views::<Student>(state, me, found.iter().map(|a| &a.student)).await?;
         let student = |a: &TaskAssignment| students.get(&a.student).cloned();
         let views = views(&found, &tasks, student, teacher_id);
         ok("Pending tasks retrieved successfully", views)
@@ -172,11 +173,8 @@ impl AssignTaskApi {
     /// (once, whatever the concurrency), and its repetition is scheduled.
     #[oai(path = "/assign-task/approve/:id", method = "patch")]
     async fn approve(&self, id: ById<'_, Teacher, TaskAssignment>) -> Reply<TeacherAssignment> {
-        let ById {
-            auth: Auth { state, who: me, .. },
-            id,
-            ..
-        } = id;
+        let ById { auth, id, .. } = id;
+        let (state, me) = (auth.state, &auth.who);
         let (_, task) = own_with_task(state, &id, |a| a.teacher == me.id).await?;
         let now = state.clock.now();
         let approved = applied(
@@ -220,11 +218,8 @@ impl AssignTaskApi {
     /// approval.
     #[oai(path = "/assign-task/achieve/:id", method = "patch")]
     async fn achieve(&self, id: ById<'_, Student, TaskAssignment>) -> Reply<StudentAssignment> {
-        let ById {
-            auth: Auth { state, who: me, .. },
-            id,
-            ..
-        } = id;
+        let ById { auth, id, .. } = id;
+        let (state, me) = (auth.state, &auth.who);
         let (_, task) = own_with_task(state, &id, |a| a.student == me.id).await?;
         let achieved = applied(
             state

@@ -7,7 +7,7 @@ use poem_openapi::types::Any;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
-use super::sessions::{self, TokenResponse};
+use super::sessions::{self, TokenResponse, account_gone};
 use crate::auth::limits::Key;
 use crate::auth::limits::address_bucket;
 use crate::auth::otp::{self, CodeCheck};
@@ -232,9 +232,7 @@ impl AuthApi {
             .change_password(&id, &hash, state.clock.now())
             .await?
         else {
-            return Err(ApiError::Unauthorized(
-                "This account no longer exists.".into(),
-            ));
+            return Err(account_gone());
         };
         revocation::credentials_changed(state, &id, epoch).await?;
         Ok(done("Your password has been reset. Please log in."))

@@ -31,11 +31,8 @@ impl NotificationApi {
     /// Marks one of the caller's notifications read (again is fine).
     #[oai(path = "/notifications/:id", method = "patch")]
     async fn read(&self, id: ById<'_, Member, Notification>) -> Reply<NotificationView> {
-        let ById {
-            auth: Auth { state, who, .. },
-            id,
-            ..
-        } = id;
+        let ById { auth, id, .. } = id;
+        let (state, who) = (auth.state, &auth.who);
         let read = state
             .store
             .notifications

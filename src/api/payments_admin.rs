@@ -230,11 +230,8 @@ impl PaymentsAdminApi {
     /// Marks a funded (or closed) project fulfilled: the platform bought and delivered its items.
     #[oai(path = "/admin/projects/:id/fulfil", method = "post")]
     async fn fulfil(&self, id: ById<'_, Admin, Project>) -> Reply<ProjectView> {
-        let ById {
-            auth: Auth { state, .. },
-            id,
-            ..
-        } = id;
+        let ById { auth, id, .. } = id;
+        let state = auth.state;
         let project = found::<Project>(state, &id).await?;
         let from = &[ProjectStatus::Funded, ProjectStatus::Closed];
         let refusal = "Only a funded or closed project can be marked fulfilled";

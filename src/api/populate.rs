@@ -59,25 +59,34 @@ pub async fn categories<'a>(
     owned(state, teacher, ids).await
 }
 
-/// `teacher`'s rewards among `ids`: one query.
-pub async fn rewards<'a>(
-    state: &AppState,
-    teacher: &Id,
-    ids: impl IntoIterator<Item = &'a Id>,
-) -> ApiResult<HashMap<Id, RewardView>> {
-    let found = owned::<Reward>(state, teacher, ids).await?;
-    Ok(viewed(found, |r| RewardView::from(r)))
+/// A record populated as is, one query for the page: a reward, or a student without its passcode
+/// (not needed where it is populated).
+pub trait Populated: Many {
+    type View;
+    fn view(&self) -> Self::View;
 }
 
-/// `teacher`'s students among `ids`, without their passcodes (not needed where they are
-/// populated): one query.
-pub async fn students<'a>(
+impl Populated for Reward {
+    type View = RewardView;
+    fn view(&self) -> RewardView {
+        self.into()
+    }
+}
+
+impl Populated for Student {
+    type View = StudentView;
+    fn view(&self) -> StudentView {
+        StudentView::new(self, None)
+    }
+}
+
+/// `teacher`'s records of type `R` among `ids`, as their views: one query.
+pub async fn views<'a, R: Populated>(
     state: &AppState,
     teacher: &Id,
     ids: impl IntoIterator<Item = &'a Id>,
-) -> ApiResult<HashMap<Id, StudentView>> {
-    let found = owned::<Student>(state, teacher, ids).await?;
-    Ok(viewed(found, |s| StudentView::new(s, None)))
+) -> ApiResult<HashMap<Id, R::View>> {
+    Ok(viewed(owned::<R>(state, teacher, ids).await?, R::view))
 }
 
 /// A student's teacher as `{_id, name, email, profile}`.

@@ -112,11 +112,8 @@ impl PresetApi {
     /// Deletes a preset and its image file (admins); `data` is the deleted preset.
     #[oai(path = "/preset/delete/:id", method = "delete")]
     async fn delete(&self, id: ById<'_, Admin, Preset>) -> Reply<PresetView> {
-        let ById {
-            auth: Auth { state, .. },
-            id,
-            ..
-        } = id;
+        let ById { auth, id, .. } = id;
+        let state = auth.state;
         // The record first: if the file cannot be deleted after it, an orphan file is harmless,
         // whereas a preset whose file is gone would show a broken image in every picker.
         let preset = state

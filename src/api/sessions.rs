@@ -19,6 +19,11 @@ pub fn caller_ip(state: &AppState, req: &Request) -> IpAddr {
     client_ip(req, &state.config.trusted_proxies).unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
+/// The answer to a caller whose account was deleted while its token was still valid.
+pub fn account_gone() -> ApiError {
+    ApiError::Unauthorized("This account no longer exists.".into())
+}
+
 pub fn wrong_credentials() -> ApiError {
     ApiError::Unauthorized("The email or password is incorrect.".into())
 }

@@ -9,7 +9,7 @@ use poem_openapi::{Object, OpenApi};
 use super::ApiTags;
 use super::listing::listed_as;
 use super::owned::by_path;
-use super::sessions::{self, TokenResponse};
+use super::sessions::{self, TokenResponse, account_gone};
 use super::views::StudentView;
 use crate::auth::limits::{Key, address_bucket};
 use crate::domain::passcode::Purpose;
@@ -186,7 +186,7 @@ impl StudentApi {
             .students
             .update(&auth.who.id, &patch, state.clock.now())
             .await?
-            .ok_or_else(|| ApiError::Unauthorized("This account no longer exists.".into()))?;
+            .ok_or_else(account_gone)?;
         ok("Profile updated", with_passcode(state, &updated)?)
     }
 

@@ -6,7 +6,7 @@ use poem_openapi::{Multipart, Object, OpenApi};
 
 use super::ApiTags;
 use super::new_teacher::new_teacher;
-use super::sessions::{self, TokenResponse};
+use super::sessions::{self, TokenResponse, account_gone};
 use super::views::TeacherView;
 use crate::auth::limits::{Key, address_bucket};
 use crate::domain::account::TeacherPatch;
@@ -247,7 +247,7 @@ impl TeacherApi {
             .teachers
             .update(&auth.who.id, &patch, state.clock.now())
             .await?
-            .ok_or_else(|| ApiError::Unauthorized("This account no longer exists.".into()))?;
+            .ok_or_else(account_gone)?;
         if patch.profile.is_some() {
             super::profile::forget_old_image(state, &auth.who.id, auth.who.profile.as_deref())
                 .await;
@@ -276,7 +276,7 @@ impl TeacherApi {
                 .teachers
                 .by_id(&teacher.id)
                 .await?
-                .ok_or_else(|| ApiError::Unauthorized("This account no longer exists.".into()))?;
+                .ok_or_else(account_gone)?;
         }
         let sealed = teacher.passcode_sealed.ok_or_else(|| {
             ApiError::Internal("teacher pass-code missing after it was set".into())

@@ -294,11 +294,11 @@ impl<'a, G: Guard + 'static, R: PathName, B: Body> ApiExtractor<'a> for ById<'a,
     }
 
     fn request_meta() -> Option<MetaRequest> {
-        B::request_meta()
+        <Auth<'a, G, B> as ApiExtractor>::request_meta()
     }
 
     fn security_schemes() -> Vec<&'static str> {
-        vec![SCHEME]
+        <Auth<'a, G, B> as ApiExtractor>::security_schemes()
     }
 
     async fn from_request(
