@@ -74,6 +74,33 @@ macro_rules! document_view {
 }
 pub(crate) use document_view;
 
+/// A view of a stored record that is not a whole Mongoose document (a payment has no `__v`; a
+/// supporter's list neither `__v` nor `updatedAt`), declared the way `document_view!` declares
+/// one: `_id` first, then each field once with the expression that fills it from the record
+/// (`as r`), and `From<&Record>` built from them.
+macro_rules! record_view {
+    (
+        $(#[$meta:meta])*
+        pub struct $view:ident from $record:ty as $r:ident;
+        { $($(#[$field_meta:meta])* $field:ident: $ty:ty = $value:expr),* $(,)? }
+    ) => {
+        #[derive(poem_openapi::Object, serde::Serialize, Debug, Clone)]
+        $(#[$meta])*
+        pub struct $view {
+            #[oai(rename = "_id")]
+            #[serde(rename = "_id")]
+            pub id: String,
+            $($(#[$field_meta])* pub $field: $ty,)*
+        }
+        impl From<&$record> for $view {
+            fn from($r: &$record) -> Self {
+                $view { id: $r.id.to_string(), $($field: $value,)* }
+            }
+        }
+    };
+}
+pub(crate) use record_view;
+
 /// What a view's generic field may hold (a populated reference or its id).
 pub trait Field:
     poem_openapi::types::ToJSON + poem_openapi::types::ParseFromJSON + serde::Serialize + Send + Sync

@@ -2,7 +2,8 @@
 //! place, so that the document says everything the server answers:
 //! - every operation that takes a body can answer 413 (the body limit) and 415 (a content type it
 //!   does not read): both come from layers before the handler, so its return type cannot say so;
-//! - a path `id` is a 24-hex ObjectId (`path_id` answers 400 for anything else);
+//! - a path `id` is a 24-hex ObjectId (`http::auth::ById` and `path_id` answer 400 for anything
+//!   else);
 //! - the `Allow` header of a 405, from the same operations.
 
 use std::collections::{BTreeMap, HashMap};

@@ -4,7 +4,7 @@
 use poem_openapi::Object;
 
 use crate::domain::payments::{Payment, Project};
-use crate::wire::document_view;
+use crate::wire::{document_view, record_view};
 
 document_view! {
     #[oai(rename = "Project")]
@@ -56,86 +56,48 @@ pub struct PublicProjectView {
     pub publishable_key: Option<String>,
 }
 
-/// One payment as its project's teacher sees it: who, what they said, how much, when.
-#[derive(Object, serde::Serialize, Debug, Clone)]
-#[oai(rename = "ProjectPayment", rename_all = "camelCase")]
-#[serde(rename_all = "camelCase")]
-pub struct SupporterPaymentView {
-    #[oai(rename = "_id")]
-    #[serde(rename = "_id")]
-    pub id: String,
-    pub supporter_name: Option<String>,
-    pub message: Option<String>,
-    pub amount: i64,
-    /// What counts toward the goal (amount less the platform's fee and refunds' shares).
-    pub net: i64,
-    pub refunded: i64,
-    pub currency: String,
-    pub created_at: String,
-}
-
-impl From<&Payment> for SupporterPaymentView {
-    fn from(p: &Payment) -> Self {
-        SupporterPaymentView {
-            id: p.id.to_string(),
-            supporter_name: p.supporter_name.clone(),
-            message: p.message.clone(),
-            amount: p.amount,
-            net: p.net,
-            refunded: p.refunded,
-            currency: p.currency.clone(),
-            created_at: p.created_at.to_iso(),
-        }
+record_view! {
+    /// One payment as its project's teacher sees it: who, what they said, how much, when.
+    #[oai(rename = "ProjectPayment", rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase")]
+    pub struct SupporterPaymentView from Payment as p;
+    {
+        supporter_name: Option<String> = p.supporter_name.clone(),
+        message: Option<String> = p.message.clone(),
+        amount: i64 = p.amount,
+        /// What counts toward the goal (amount less the platform's fee and refunds' shares).
+        net: i64 = p.net,
+        refunded: i64 = p.refunded,
+        currency: String = p.currency.clone(),
+        created_at: String = p.created_at.to_iso(),
     }
 }
 
-/// A payment in the admins' ledger.
-#[derive(Object, serde::Serialize, Debug, Clone)]
-#[oai(rename = "Payment", rename_all = "camelCase")]
-#[serde(rename_all = "camelCase")]
-pub struct PaymentView {
-    #[oai(rename = "_id")]
-    #[serde(rename = "_id")]
-    pub id: String,
-    pub project: String,
-    pub teacher: String,
-    /// Stripe's PaymentIntent id.
-    pub intent_id: String,
-    pub amount: i64,
-    /// The platform's share (rounded half-up).
-    pub fee: i64,
-    /// `amount - fee`: what counts toward the goal.
-    pub net: i64,
-    pub currency: String,
-    /// Stripe's PaymentIntent status (`requires_payment_method`, `processing`, `succeeded`,
-    /// `canceled`, ...) or `failed`.
-    pub status: String,
-    pub supporter_name: Option<String>,
-    pub message: Option<String>,
-    /// Refunded so far (gross).
-    pub refunded: i64,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-impl From<&Payment> for PaymentView {
-    fn from(p: &Payment) -> Self {
-        PaymentView {
-            id: p.id.to_string(),
-            project: p.project.to_string(),
-            teacher: p.teacher.to_string(),
-            intent_id: p.intent_id.clone(),
-            amount: p.amount,
-            fee: p.fee,
-            net: p.net,
-            currency: p.currency.clone(),
-            status: p.status.as_str().to_owned(),
-            supporter_name: p.supporter_name.clone(),
-            message: p.message.clone(),
-            refunded: p.refunded,
-            created_at: p.created_at.to_iso(),
-            updated_at: p.updated_at.to_iso(),
-        }
+record_view! {
+    /// A payment in the admins' ledger.
+    #[oai(rename = "Payment", rename_all = "camelCase")]
+    #[serde(rename_all = "camelCase")]
+    pub struct PaymentView from Payment as p;
+    {
+        project: String = p.project.to_string(),
+        teacher: String = p.teacher.to_string(),
+        /// Stripe's PaymentIntent id.
+        intent_id: String = p.intent_id.clone(),
+        amount: i64 = p.amount,
+        /// The platform's share (rounded half-up).
+        fee: i64 = p.fee,
+        /// `amount - fee`: what counts toward the goal.
+        net: i64 = p.net,
+        currency: String = p.currency.clone(),
+        /// Stripe's PaymentIntent status (`requires_payment_method`, `processing`, `succeeded`,
+        /// `canceled`, ...) or `failed`.
+        status: String = p.status.as_str().to_owned(),
+        supporter_name: Option<String> = p.supporter_name.clone(),
+        message: Option<String> = p.message.clone(),
+        /// Refunded so far (gross).
+        refunded: i64 = p.refunded,
+        created_at: String = p.created_at.to_iso(),
+        updated_at: String = p.updated_at.to_iso(),
     }
 }
 

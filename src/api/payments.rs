@@ -114,6 +114,12 @@ fn intent_key(project: &Id, client_key: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Stripe's publishable key for Stripe.js, when payments are configured.
+fn publishable_key(state: &AppState) -> Option<String> {
+    let stripe = state.config.stripe.as_ref();
+    stripe.map(|s| s.publishable_key.clone())
+}
+
 /// A supporter's optional free text (`supporterName`, `message`): blank means not given.
 fn supporter_text<const MAX: usize>(
     field: &str,
@@ -330,11 +336,7 @@ impl PaymentsApi {
                     0
                 },
                 fee_fraction: policy.fee_basis_points as f64 / 10_000.0,
-                publishable_key: state
-                    .config
-                    .stripe
-                    .as_ref()
-                    .map(|s| s.publishable_key.clone()),
+                publishable_key: publishable_key(&state),
             },
         )
     }
@@ -447,12 +449,7 @@ impl PaymentsApi {
                 .ok_or_else(|| ApiError::Internal("recorded intent vanished".into()))?,
             Err(e) => return Err(e.into()),
         };
-        let publishable_key = state
-            .config
-            .stripe
-            .as_ref()
-            .map(|s| s.publishable_key.clone())
-            .unwrap_or_default();
+        let publishable_key = publishable_key(state).unwrap_or_default();
         ok(
             "Payment started: confirm the card with Stripe.js",
             IntentView {
