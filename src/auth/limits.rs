@@ -377,75 +377,39 @@ mod tests {
     /// introduced (a change would reset every running count at a deploy).
     #[test]
     fn keys_and_labels() {
-        let s = || "x".to_owned();
-        let cases = [
-            (
-                Key::AddressFailures(s()),
-                "login:fail:ip:x",
-                "login_address",
-            ),
-            (
-                Key::AccountFailures(s()),
-                "login:fail:acct:x",
-                "login_account",
-            ),
-            (
-                Key::AddressSlowLane(s()),
-                "login:slow:ip:x",
-                "login_address",
-            ),
-            (
-                Key::PasscodeAddress(s()),
-                "login:passcode:ip:x",
-                "passcode_address",
-            ),
-            (
-                Key::PasscodeNetwork(s()),
-                "login:passcode:net:x",
-                "passcode_network",
-            ),
-            (
-                Key::PasscodeSlowLane(s()),
-                "login:passcode:slow:x",
-                "passcode_address",
-            ),
-            (
-                Key::PasscodeFailures,
-                "login:passcode:fail:global",
-                "passcode_global",
-            ),
-            (
-                Key::TakenPasscodes(s()),
-                "passcode:taken:x",
-                "passcode_taken",
-            ),
-            (Key::SignUps(s()), "signup:ip:x", "signup"),
-            (Key::ResetRequests(s()), "reset:req:x", "password_reset"),
-            (
-                Key::ResetRequestsDaily(s()),
-                "reset:req:day:x",
-                "password_reset",
-            ),
-            (
-                Key::CodeFailures(s()),
-                "reset:code:fail:x",
-                "reset_code_account",
-            ),
-            (
-                Key::CodeAddress(s()),
-                "reset:code:ip:x",
-                "reset_code_address",
-            ),
-            (Key::PaymentAddress(s()), "payment:ip:x", "payment_address"),
-            (
-                Key::PaymentProject(s()),
-                "payment:project:x",
-                "payment_project",
-            ),
+        use Key::*;
+        let x = || "x".to_owned();
+        let keys = [
+            AddressFailures(x()),
+            AccountFailures(x()),
+            AddressSlowLane(x()),
+            PasscodeAddress(x()),
+            PasscodeNetwork(x()),
+            PasscodeSlowLane(x()),
+            PasscodeFailures,
+            TakenPasscodes(x()),
+            SignUps(x()),
+            ResetRequests(x()),
+            ResetRequestsDaily(x()),
+            CodeFailures(x()),
+            CodeAddress(x()),
+            PaymentAddress(x()),
+            PaymentProject(x()),
         ];
-        for (key, cache_key, label) in cases {
-            assert_eq!((key.cache_key().as_str(), key.label()), (cache_key, label));
-        }
+        let rows: Vec<String> = keys
+            .iter()
+            .map(|k| format!("{} {}", k.cache_key(), k.label()))
+            .collect();
+        assert_eq!(
+            rows.join(", "),
+            "login:fail:ip:x login_address, login:fail:acct:x login_account, \
+             login:slow:ip:x login_address, login:passcode:ip:x passcode_address, \
+             login:passcode:net:x passcode_network, login:passcode:slow:x passcode_address, \
+             login:passcode:fail:global passcode_global, passcode:taken:x passcode_taken, \
+             signup:ip:x signup, reset:req:x password_reset, reset:req:day:x password_reset, \
+             reset:code:fail:x reset_code_account, reset:code:ip:x reset_code_address, \
+             payment:ip:x payment_address, payment:project:x payment_project"
+        );
     }
 
     #[test]
