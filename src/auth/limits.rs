@@ -106,41 +106,36 @@ pub enum Key {
 }
 
 impl Key {
-    fn cache_key(&self) -> String {
+    /// The key's row: its metric label, the prefix of its cache key, and what it counts (an address,
+    /// a network, an email, a teacher or a project; nothing for the global count). One table, so a
+    /// new key cannot get a cache key without a label.
+    fn row(&self) -> (&'static str, &'static str, &str) {
         match self {
-            Key::AddressFailures(a) => format!("login:fail:ip:{a}"),
-            Key::AccountFailures(email) => format!("login:fail:acct:{email}"),
-            Key::AddressSlowLane(a) => format!("login:slow:ip:{a}"),
-            Key::PasscodeAddress(a) => format!("login:passcode:ip:{a}"),
-            Key::PasscodeNetwork(n) => format!("login:passcode:net:{n}"),
-            Key::PasscodeSlowLane(a) => format!("login:passcode:slow:{a}"),
-            Key::PasscodeFailures => "login:passcode:fail:global".to_owned(),
-            Key::TakenPasscodes(teacher) => format!("passcode:taken:{teacher}"),
-            Key::SignUps(a) => format!("signup:ip:{a}"),
-            Key::ResetRequests(email) => format!("reset:req:{email}"),
-            Key::ResetRequestsDaily(email) => format!("reset:req:day:{email}"),
-            Key::CodeFailures(email) => format!("reset:code:fail:{email}"),
-            Key::CodeAddress(a) => format!("reset:code:ip:{a}"),
-            Key::PaymentAddress(a) => format!("payment:ip:{a}"),
-            Key::PaymentProject(p) => format!("payment:project:{p}"),
+            Key::AddressFailures(a) => ("login_address", "login:fail:ip:", a),
+            Key::AccountFailures(email) => ("login_account", "login:fail:acct:", email),
+            Key::AddressSlowLane(a) => ("login_address", "login:slow:ip:", a),
+            Key::PasscodeAddress(a) => ("passcode_address", "login:passcode:ip:", a),
+            Key::PasscodeNetwork(n) => ("passcode_network", "login:passcode:net:", n),
+            Key::PasscodeSlowLane(a) => ("passcode_address", "login:passcode:slow:", a),
+            Key::PasscodeFailures => ("passcode_global", "login:passcode:fail:global", ""),
+            Key::TakenPasscodes(teacher) => ("passcode_taken", "passcode:taken:", teacher),
+            Key::SignUps(a) => ("signup", "signup:ip:", a),
+            Key::ResetRequests(email) => ("password_reset", "reset:req:", email),
+            Key::ResetRequestsDaily(email) => ("password_reset", "reset:req:day:", email),
+            Key::CodeFailures(email) => ("reset_code_account", "reset:code:fail:", email),
+            Key::CodeAddress(a) => ("reset_code_address", "reset:code:ip:", a),
+            Key::PaymentAddress(a) => ("payment_address", "payment:ip:", a),
+            Key::PaymentProject(p) => ("payment_project", "payment:project:", p),
         }
     }
 
+    fn cache_key(&self) -> String {
+        let (_, prefix, subject) = self.row();
+        format!("{prefix}{subject}")
+    }
+
     fn label(&self) -> &'static str {
-        match self {
-            Key::AddressFailures(_) | Key::AddressSlowLane(_) => "login_address",
-            Key::AccountFailures(_) => "login_account",
-            Key::PasscodeAddress(_) | Key::PasscodeSlowLane(_) => "passcode_address",
-            Key::PasscodeNetwork(_) => "passcode_network",
-            Key::PasscodeFailures => "passcode_global",
-            Key::TakenPasscodes(_) => "passcode_taken",
-            Key::SignUps(_) => "signup",
-            Key::ResetRequests(_) | Key::ResetRequestsDaily(_) => "password_reset",
-            Key::CodeFailures(_) => "reset_code_account",
-            Key::CodeAddress(_) => "reset_code_address",
-            Key::PaymentAddress(_) => "payment_address",
-            Key::PaymentProject(_) => "payment_project",
-        }
+        self.row().0
     }
 }
 
@@ -377,6 +372,45 @@ impl LoginLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The cache keys and labels are those Redis and the metrics have held since the keys were
+    /// introduced (a change would reset every running count at a deploy).
+    #[test]
+    fn keys_and_labels() {
+        use Key::*;
+        let x = || "x".to_owned();
+        let keys = [
+            AddressFailures(x()),
+            AccountFailures(x()),
+            AddressSlowLane(x()),
+            PasscodeAddress(x()),
+            PasscodeNetwork(x()),
+            PasscodeSlowLane(x()),
+            PasscodeFailures,
+            TakenPasscodes(x()),
+            SignUps(x()),
+            ResetRequests(x()),
+            ResetRequestsDaily(x()),
+            CodeFailures(x()),
+            CodeAddress(x()),
+            PaymentAddress(x()),
+            PaymentProject(x()),
+        ];
+        let rows: Vec<String> = keys
+            .iter()
+            .map(|k| format!("{} {}", k.cache_key(), k.label()))
+            .collect();
+        assert_eq!(
+            rows.join(", "),
+            "login:fail:ip:x login_address, login:fail:acct:x login_account, \
+             login:slow:ip:x login_address, login:passcode:ip:x passcode_address, \
+             login:passcode:net:x passcode_network, login:passcode:slow:x passcode_address, \
+             login:passcode:fail:global passcode_global, passcode:taken:x passcode_taken, \
+             signup:ip:x signup, reset:req:x password_reset, reset:req:day:x password_reset, \
+             reset:code:fail:x reset_code_account, reset:code:ip:x reset_code_address, \
+             payment:ip:x payment_address, payment:project:x payment_project"
+        );
+    }
 
     #[test]
     fn buckets() {

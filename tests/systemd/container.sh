@@ -33,17 +33,25 @@ child_of() {
 C() { timeout 120 nsenter -t "$CPID" -a "$@"; }
 prop() { C systemctl show -P "$2" "$1"; }
 
-# A fresh copy of the cached Debian root in $ROOT (debootstrap once). Call container_start after
-# putting files into it.
+# The cached Debian root (debootstrap once). Safe to run while another process runs it: the second waits
+# for the first under a lock, so .ci/run can fetch it in the background while it compiles.
+container_cache() {
+  mkdir -p "$CACHE"
+  (
+    flock 9
+    if [[ ! -x $CACHE/rootfs/lib/systemd/systemd ]]; then
+      echo "      debootstrap bookworm into $CACHE/rootfs (once) ..."
+      rm -rf "$CACHE/rootfs.tmp"
+      debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus bookworm "$CACHE/rootfs.tmp" "$MIRROR" \
+        >"$CACHE/debootstrap.log" 2>&1 || { echo "debootstrap failed, see $CACHE/debootstrap.log" >&2; exit 1; }
+      mv "$CACHE/rootfs.tmp" "$CACHE/rootfs"
+    fi
+  ) 9>"$CACHE/.lock"
+}
+
+# A fresh copy of the cached Debian root in $ROOT. Call container_start after putting files into it.
 container_prepare() { # NAME
-  if [[ ! -x $CACHE/rootfs/lib/systemd/systemd ]]; then
-    echo "      debootstrap bookworm into $CACHE/rootfs (once) ..."
-    mkdir -p "$CACHE"
-    rm -rf "$CACHE/rootfs.tmp"
-    debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus bookworm "$CACHE/rootfs.tmp" "$MIRROR" \
-      >"$CACHE/debootstrap.log" 2>&1 || die "debootstrap failed, see $CACHE/debootstrap.log"
-    mv "$CACHE/rootfs.tmp" "$CACHE/rootfs"
-  fi
+  container_cache || die "no Debian root for the container"
   ROOT="$CACHE/$1.$$"
   rm -rf "$ROOT"
   cp -a "$CACHE/rootfs" "$ROOT"
