@@ -175,6 +175,33 @@ macro_rules! document {
 
 pub(crate) use document;
 
+/// A row type and its collection, for the adapters written once over several collections.
+pub(crate) trait Stored:
+    TryFrom<Self::Doc, Error = StoreError> + Send + Sync + Sized + 'static
+{
+    type Doc: Serialize + DeserializeOwned + Send + Sync + for<'a> From<&'a Self>;
+    const COLLECTION: &'static str;
+    /// What a duplicate key on the collection is about (entity, field), where it has a unique
+    /// index.
+    const UNIQUE: Option<(&'static str, &'static str)> = None;
+}
+
+/// The documents of `T`'s collection: what a generic adapter implements its port on.
+pub(crate) struct Rows<T: Stored> {
+    pub docs: Documents<T::Doc, T>,
+}
+
+impl<T: Stored> Rows<T> {
+    pub fn new(db: &Database) -> Self {
+        let docs = Documents::new(db, T::COLLECTION);
+        let docs = match T::UNIQUE {
+            Some((entity, field)) => docs.unique(entity, field),
+            None => docs,
+        };
+        Rows { docs }
+    }
+}
+
 /// One collection, its documents `D` mapping to domain rows `T` (see `document!`).
 pub(crate) struct Documents<D: Send + Sync, T> {
     coll: Collection<D>,

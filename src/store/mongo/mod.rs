@@ -8,6 +8,7 @@ mod collections;
 mod content;
 mod document;
 mod files;
+mod items;
 mod notifications;
 mod payments;
 mod points;
@@ -30,7 +31,7 @@ use mongodb::{Client, Database, IndexModel};
 use self::collections::{ADMINS, TEACHERS};
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::ops::breaker::{Breaker, Probing};
-pub(crate) use document::{Documents, document};
+pub(crate) use document::{Documents, Rows, Stored, document};
 
 const NAME: &str = "mongodb";
 const DEFAULT_DATABASE: &str = "educoin";
@@ -213,14 +214,14 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
                 })
             }),
         }),
-        teachers: Arc::new(accounts::MongoTeachers::new(&db)),
-        admins: Arc::new(accounts::MongoAdmins::new(&db)),
+        teachers: Arc::new(Rows::new(&db)),
+        admins: Arc::new(Rows::new(&db)),
         students: Arc::new(students::MongoStudents::new(&db)),
         refresh_tokens: Arc::new(tokens::MongoRefreshTokens::new(&db)),
         classes: Arc::new(classroom::MongoClasses::new(&db)),
-        categories: Arc::new(classroom::MongoCategories::new(&db)),
-        tasks: Arc::new(classroom::MongoTasks::new(&db)),
-        rewards: Arc::new(classroom::MongoRewards::new(&db)),
+        categories: Arc::new(Rows::new(&db)),
+        tasks: Arc::new(Rows::new(&db)),
+        rewards: Arc::new(Rows::new(&db)),
         notifications: Arc::new(notifications::MongoNotifications::new(&db)),
         files: Arc::new(files::MongoFiles::new(&db)),
         uploads: Arc::new(uploads::MongoUploads::new(&db)),

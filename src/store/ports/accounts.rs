@@ -7,26 +7,93 @@ use crate::store::StoreResult;
 
 use super::{ListQuery, Page};
 
+/// Teachers and admins: accounts that sign in by email and password, and that a new token epoch
+/// signs out everywhere.
+pub trait Account: Clone + Send + Sync + 'static {
+    /// What an edit may change; a `None` field stays as it is.
+    type Patch: Clone + Send + Sync + 'static;
+    /// The names its port methods are timed and traced under (`<collection>.<method>`).
+    const OPS: AccountOps;
+    /// The text fields a patch sets, by their stored name (the same on both stores).
+    fn changes(patch: &Self::Patch) -> Vec<(&'static str, Option<String>)>;
+}
+
+/// The operation names of an [`Account`]'s port methods.
+pub struct AccountOps {
+    pub insert: &'static str,
+    pub by_id: &'static str,
+    pub by_email: &'static str,
+    pub update: &'static str,
+    pub set_password_hash: &'static str,
+    pub change_password: &'static str,
+}
+
+/// The [`AccountOps`] of the collection `$prefix`.
+macro_rules! account_ops {
+    ($prefix:literal) => {
+        AccountOps {
+            insert: concat!($prefix, ".insert"),
+            by_id: concat!($prefix, ".by_id"),
+            by_email: concat!($prefix, ".by_email"),
+            update: concat!($prefix, ".update"),
+            set_password_hash: concat!($prefix, ".set_password_hash"),
+            change_password: concat!($prefix, ".change_password"),
+        }
+    };
+}
+
+impl Account for Teacher {
+    type Patch = TeacherPatch;
+    const OPS: AccountOps = account_ops!("teachers");
+
+    fn changes(p: &TeacherPatch) -> Vec<(&'static str, Option<String>)> {
+        let p = p.clone();
+        vec![
+            ("name", p.name),
+            ("contact", p.contact),
+            ("location", p.location),
+            ("profile", p.profile),
+        ]
+    }
+}
+
+impl Account for Admin {
+    type Patch = AdminPatch;
+    const OPS: AccountOps = account_ops!("admins");
+
+    fn changes(p: &AdminPatch) -> Vec<(&'static str, Option<String>)> {
+        let p = p.clone();
+        vec![
+            ("name", p.name),
+            ("email", p.email),
+            ("contact", p.contact),
+            ("location", p.location),
+            ("profile", p.profile),
+        ]
+    }
+}
+
+/// The port methods every [`Account`] shares.
 #[async_trait::async_trait]
-pub trait Teachers: Send + Sync {
+pub trait Accounts<A: Account>: Send + Sync {
     /// Fails with `Conflict` when the email is taken.
-    async fn insert(&self, teacher: &Teacher) -> StoreResult<()>;
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Teacher>>;
-    async fn by_email(&self, email: &str) -> StoreResult<Option<Teacher>>;
-    /// Newest first; `search` matches name or email.
-    async fn list(&self, query: &ListQuery) -> StoreResult<Page<Teacher>>;
-    /// Applies the set fields, bumps `updatedAt` and `__v`; `None` when there is no such teacher.
-    async fn update(
-        &self,
-        id: &Id,
-        patch: &TeacherPatch,
-        now: Millis,
-    ) -> StoreResult<Option<Teacher>>;
+    async fn insert(&self, account: &A) -> StoreResult<()>;
+    async fn by_id(&self, id: &Id) -> StoreResult<Option<A>>;
+    async fn by_email(&self, email: &str) -> StoreResult<Option<A>>;
+    /// Applies the set fields, bumps `updatedAt` and `__v`; `None` when there is no such account.
+    /// Fails with `Conflict` when a new email is taken.
+    async fn update(&self, id: &Id, patch: &A::Patch, now: Millis) -> StoreResult<Option<A>>;
     /// Replaces the hash without ending sessions (a parameter upgrade at login).
     async fn set_password_hash(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<bool>;
     /// A new password: sets the hash and increments `token_epoch`, which ends every access token
-    /// issued before. The new epoch; `None` when there is no such teacher.
+    /// issued before. The new epoch; `None` when there is no such account.
     async fn change_password(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<Option<i64>>;
+}
+
+#[async_trait::async_trait]
+pub trait Teachers: Accounts<Teacher> {
+    /// Newest first; `search` matches name or email.
+    async fn list(&self, query: &ListQuery) -> StoreResult<Page<Teacher>>;
     /// Blocks or unblocks, and increments `token_epoch` (as `change_password`).
     async fn set_status(
         &self,
@@ -42,20 +109,9 @@ pub trait Teachers: Send + Sync {
     async fn count_created_between(&self, from: Millis, to: Millis) -> StoreResult<u64>;
 }
 
-#[async_trait::async_trait]
-pub trait Admins: Send + Sync {
-    /// Fails with `Conflict` when the email is taken.
-    async fn insert(&self, admin: &Admin) -> StoreResult<()>;
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Admin>>;
-    async fn by_email(&self, email: &str) -> StoreResult<Option<Admin>>;
-    /// Fails with `Conflict` when a new email is taken.
-    async fn update(&self, id: &Id, patch: &AdminPatch, now: Millis) -> StoreResult<Option<Admin>>;
-    /// Replaces the hash without ending sessions (a parameter upgrade at login).
-    async fn set_password_hash(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<bool>;
-    /// A new password: sets the hash and increments `token_epoch`, which ends every access token
-    /// issued before. The new epoch; `None` when there is no such admin.
-    async fn change_password(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<Option<i64>>;
-}
+/// The admins' port, by its name: nothing beyond what every account has.
+pub trait Admins: Accounts<Admin> {}
+impl<S: Accounts<Admin>> Admins for S {}
 
 #[async_trait::async_trait]
 pub trait Students: Send + Sync {

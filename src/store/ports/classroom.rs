@@ -52,57 +52,93 @@ pub trait Classes: Send + Sync {
     -> StoreResult<ClassDelete>;
 }
 
+/// What a teacher sets up for its classes: categories, tasks and rewards. They are written,
+/// read and edited alike (only by their teacher); their fields and their listing differ.
+pub trait TeacherItem: Clone + Send + Sync + 'static {
+    /// What an edit may change; a `None` field stays as it is.
+    type Patch: Clone + Send + Sync + 'static;
+    /// The names its port methods are timed and traced under (`<collection>.<method>`).
+    const OPS: ItemOps;
+}
+
+/// Tasks and rewards: a teacher lists them by page.
+pub trait PagedItem: TeacherItem {}
+
+/// The operation names of a [`TeacherItem`]'s port methods.
+pub struct ItemOps {
+    pub insert: &'static str,
+    pub by_id: &'static str,
+    pub by_ids: &'static str,
+    pub list: &'static str,
+    pub update: &'static str,
+}
+
+/// The [`ItemOps`] of the collection `$prefix`.
+macro_rules! item_ops {
+    ($prefix:literal) => {
+        ItemOps {
+            insert: concat!($prefix, ".insert"),
+            by_id: concat!($prefix, ".by_id"),
+            by_ids: concat!($prefix, ".by_ids"),
+            list: concat!($prefix, ".list_for_teacher"),
+            update: concat!($prefix, ".update"),
+        }
+    };
+}
+
+impl TeacherItem for Category {
+    type Patch = CategoryPatch;
+    const OPS: ItemOps = item_ops!("categories");
+}
+
+impl TeacherItem for Task {
+    type Patch = TaskPatch;
+    const OPS: ItemOps = item_ops!("tasks");
+}
+
+impl TeacherItem for Reward {
+    type Patch = RewardPatch;
+    const OPS: ItemOps = item_ops!("rewards");
+}
+
+impl PagedItem for Task {}
+impl PagedItem for Reward {}
+
+/// The port methods every [`TeacherItem`] shares.
 #[async_trait::async_trait]
-pub trait Categories: Send + Sync {
-    async fn insert(&self, category: &Category) -> StoreResult<()>;
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Category>>;
-    /// The categories among `ids`, in one round trip (any order; unknown ids are left out).
-    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Category>>;
+pub trait TeacherItems<T: TeacherItem>: Send + Sync {
+    async fn insert(&self, item: &T) -> StoreResult<()>;
+    async fn by_id(&self, id: &Id) -> StoreResult<Option<T>>;
+    /// The items among `ids`, in one round trip (any order; unknown ids are left out).
+    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<T>>;
+    /// Applies the set fields of `teacher`'s item; `None` when it has no such item. The caller
+    /// checks what the patch refers to (a task's new `category` must be the teacher's).
+    async fn update(
+        &self,
+        teacher: &Id,
+        id: &Id,
+        patch: &T::Patch,
+        now: Millis,
+    ) -> StoreResult<Option<T>>;
+}
+
+#[async_trait::async_trait]
+pub trait Categories: TeacherItems<Category> {
     /// All of a teacher's categories, newest first (the app shows them unpaginated).
     async fn list_for_teacher(&self, teacher: &Id) -> StoreResult<Vec<Category>>;
-    /// Applies the set fields of `teacher`'s category; `None` when it has no such category.
-    async fn update(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        patch: &CategoryPatch,
-        now: Millis,
-    ) -> StoreResult<Option<Category>>;
 }
 
+/// Tasks and rewards.
 #[async_trait::async_trait]
-pub trait Tasks: Send + Sync {
-    async fn insert(&self, task: &Task) -> StoreResult<()>;
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Task>>;
-    /// The tasks among `ids`, in one round trip (any order; unknown ids are left out).
-    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Task>>;
-    /// A teacher's tasks, newest first (`search` matches the name).
-    async fn list_for_teacher(&self, teacher: &Id, query: &ListQuery) -> StoreResult<Page<Task>>;
-    /// Applies the set fields of `teacher`'s task; `None` when it has no such task. The caller
-    /// checks that a new `category` is the teacher's.
-    async fn update(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        patch: &TaskPatch,
-        now: Millis,
-    ) -> StoreResult<Option<Task>>;
+pub trait PagedItems<T: PagedItem>: TeacherItems<T> {
+    /// A teacher's items, newest first (`search` matches the name).
+    async fn list_for_teacher(&self, teacher: &Id, query: &ListQuery) -> StoreResult<Page<T>>;
 }
 
-#[async_trait::async_trait]
-pub trait Rewards: Send + Sync {
-    async fn insert(&self, reward: &Reward) -> StoreResult<()>;
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Reward>>;
-    /// The rewards among `ids`, in one round trip (any order; unknown ids are left out).
-    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Reward>>;
-    /// A teacher's rewards, newest first (`search` matches the name).
-    async fn list_for_teacher(&self, teacher: &Id, query: &ListQuery) -> StoreResult<Page<Reward>>;
-    /// Applies the set fields of `teacher`'s reward; `None` when it has no such reward.
-    async fn update(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        patch: &RewardPatch,
-        now: Millis,
-    ) -> StoreResult<Option<Reward>>;
-}
+/// The tasks' port, by its name.
+pub trait Tasks: PagedItems<Task> {}
+impl<S: PagedItems<Task>> Tasks for S {}
+
+/// The rewards' port, by its name.
+pub trait Rewards: PagedItems<Reward> {}
+impl<S: PagedItems<Reward>> Rewards for S {}

@@ -8,9 +8,15 @@ mod content;
 mod notifications;
 mod payments;
 
-pub use accounts::{Admins, Consumed, RefreshToken, RefreshTokens, Students, Teachers};
+pub use accounts::{
+    Account, AccountOps, Accounts, Admins, Consumed, RefreshToken, RefreshTokens, Students,
+    Teachers,
+};
 pub use assignments::{AssignmentCounts, PointsSettlement, RewardAssignments, TaskAssignments};
-pub use classroom::{Categories, ClassDelete, ClassUpdate, Classes, Rewards, Tasks};
+pub use classroom::{
+    Categories, ClassDelete, ClassUpdate, Classes, ItemOps, PagedItem, PagedItems, Rewards, Tasks,
+    TeacherItem, TeacherItems,
+};
 pub use content::{Feedbacks, Presets, Rules, Uploads};
 pub use notifications::{Device, Lease, Notifications, OutboxRow, OutboxState, Platform, Push};
 pub use payments::{

@@ -12,6 +12,7 @@ mod assignments;
 mod classroom;
 mod content;
 mod files;
+mod items;
 mod notifications;
 mod payments;
 mod push;
@@ -30,7 +31,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Params, Row, ToSql};
 use super::{Backend, Store, StoreError, StoreResult};
 use crate::domain::{Id, Millis};
 
-pub(crate) use table::{Table, table};
+pub(crate) use table::{Rows, Table, Tabled, table};
 
 const NAME: &str = "sqlite";
 
@@ -393,14 +394,14 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
     };
     Ok(Store {
         backend: Arc::new(SqliteBackend { db: db.clone() }),
-        teachers: Arc::new(accounts::SqliteTeachers { db: db.clone() }),
-        admins: Arc::new(accounts::SqliteAdmins { db: db.clone() }),
+        teachers: Arc::new(Rows::new(&db)),
+        admins: Arc::new(Rows::new(&db)),
         students: Arc::new(students::SqliteStudents { db: db.clone() }),
         refresh_tokens: Arc::new(tokens::SqliteRefreshTokens { db: db.clone() }),
         classes: Arc::new(classroom::SqliteClasses { db: db.clone() }),
-        categories: Arc::new(classroom::SqliteCategories { db: db.clone() }),
-        tasks: Arc::new(classroom::SqliteTasks { db: db.clone() }),
-        rewards: Arc::new(classroom::SqliteRewards { db: db.clone() }),
+        categories: Arc::new(Rows::new(&db)),
+        tasks: Arc::new(Rows::new(&db)),
+        rewards: Arc::new(Rows::new(&db)),
         task_assignments: Arc::new(assignments::SqliteTaskAssignments { db: db.clone() }),
         reward_assignments: Arc::new(assignments::SqliteRewardAssignments { db: db.clone() }),
         points: Arc::new(assignments::NothingPending),

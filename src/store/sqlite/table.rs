@@ -1,6 +1,8 @@
 //! A table described once (name, columns, row mapping, parameters), with the statements every
 //! table shares: insert, lookup by a column, by many ids, a list and a page.
 
+use std::marker::PhantomData;
+
 use rusqlite::{Connection, OptionalExtension, Row, ToSql};
 
 use super::{Cached, Db, id_list};
@@ -25,6 +27,12 @@ macro_rules! table {
             },
             bind: |record| vec![$(&record.$field as &dyn rusqlite::ToSql),+],
         };
+
+        impl $crate::store::sqlite::Tabled for $record {
+            fn table() -> &'static $crate::store::sqlite::Table<Self> {
+                &$name
+            }
+        }
     };
 }
 
@@ -39,6 +47,26 @@ pub(crate) fn boxed(value: impl ToSql + Send + 'static) -> Box<dyn ToSql + Send>
 
 fn bind(args: &Args) -> Vec<&dyn ToSql> {
     args.iter().map(|a| a.as_ref() as &dyn ToSql).collect()
+}
+
+/// A row type and its table, for the adapters written once over several tables.
+pub(crate) trait Tabled: Send + Sync + Sized + 'static {
+    fn table() -> &'static Table<Self>;
+}
+
+/// The rows of `T`'s table: what a generic adapter implements its port on.
+pub(crate) struct Rows<T> {
+    pub db: Db,
+    kind: PhantomData<fn() -> T>,
+}
+
+impl<T> Rows<T> {
+    pub fn new(db: &Db) -> Self {
+        Rows {
+            db: db.clone(),
+            kind: PhantomData,
+        }
+    }
 }
 
 pub(crate) struct Table<T: 'static> {
