@@ -10,7 +10,7 @@ pub mod sqlite;
 use std::sync::Arc;
 
 pub use files::{FileStream, Files, StoredFile};
-pub use ports::{Account, AccountOps, Accounts};
+pub use ports::{Account, Accounts, Change, Changes, Ops};
 pub use ports::{
     Admins, AssignmentCounts, Categories, ClassDelete, ClassUpdate, Classes, Consumed, ListQuery,
     Notifications, Page, PointsSettlement, RefreshToken, RefreshTokens, RewardAssignments, Rewards,
@@ -18,7 +18,7 @@ pub use ports::{
 };
 pub use ports::{Device, Lease, OutboxRow, OutboxState, Platform, Push};
 pub use ports::{Feedbacks, Presets, Rules, Uploads};
-pub use ports::{ItemOps, PagedItem, PagedItems, TeacherItem, TeacherItems};
+pub use ports::{PagedItem, PagedItems, TeacherItem, TeacherItems};
 pub use ports::{
     PaymentFilter, PaymentHold, PaymentOutcome, Payments, RefundMade, RefundRecorded, Settled,
 };

@@ -4,10 +4,12 @@ use mongodb::bson::{DateTime, Document, doc};
 use mongodb::options::ReturnDocument;
 
 use super::collections::{ADMINS, TEACHERS};
-use super::{Rows, Stored, date, document, literal_regex, observe};
+use super::{Rows, Stored, date, document, literal_regex, observe, set_changes};
 use crate::domain::{AccountStatus, Admin, Id, Millis, Teacher};
 use crate::store::rows::shared_rows;
-use crate::store::{Account, Accounts, ListQuery, Page, StoreError, StoreResult, Teachers};
+use crate::store::{
+    Account, Accounts, Changes, ListQuery, Page, StoreError, StoreResult, Teachers,
+};
 
 document! {
     /// The stored shape: Mongoose's field names, so documents look like the old server's.
@@ -60,13 +62,9 @@ document! {
 }
 
 /// `$set` for the fields a patch carries, plus the bookkeeping every update does.
-fn patch_update(fields: Vec<(&str, Option<String>)>, now: Millis) -> Document {
+fn patch_update(changes: Changes, now: Millis) -> Document {
     let mut set = doc! { "updatedAt": date(now) };
-    for (name, value) in fields {
-        if let Some(v) = value {
-            set.insert(name, v);
-        }
-    }
+    set_changes(&mut set, changes);
     doc! { "$set": set, "$inc": { "__v": 1 } }
 }
 

@@ -2,22 +2,15 @@
 //! (the old server's names; their indexes are made with the classes').
 
 use mongodb::bson::oid::ObjectId;
-use mongodb::bson::{DateTime, Document, doc};
+use mongodb::bson::{DateTime, doc};
 
 use super::classroom::page;
 use super::collections::{CATEGORIES, REWARDS, TASKS};
-use super::{Rows, Stored, date, document, owned, set_some};
-use crate::domain::classroom::{CategoryPatch, Repeat, RewardPatch, TaskPatch, TaskType};
+use super::{Rows, Stored, date, document, owned, set_changes};
 use crate::domain::{Category, Id, Millis, Reward, Task};
 use crate::store::{
     Categories, ListQuery, Page, PagedItem, PagedItems, StoreResult, TeacherItem, TeacherItems,
 };
-
-/// A [`TeacherItem`] as its collection holds it.
-pub(super) trait MongoItem: TeacherItem + Stored {
-    /// The `$set` of an edit: the fields it changes, under their stored names.
-    fn set(patch: &Self::Patch) -> Document;
-}
 
 document! {
     pub(crate) struct CategoryDoc for Category {
@@ -36,15 +29,6 @@ document! {
 impl Stored for Category {
     type Doc = CategoryDoc;
     const COLLECTION: &'static str = CATEGORIES;
-}
-
-impl MongoItem for Category {
-    fn set(p: &CategoryPatch) -> Document {
-        let mut set = doc! {};
-        set_some(&mut set, "name", p.name.as_deref());
-        set_some(&mut set, "image", p.image.as_deref());
-        set
-    }
 }
 
 document! {
@@ -68,22 +52,6 @@ impl Stored for Task {
     const COLLECTION: &'static str = TASKS;
 }
 
-impl MongoItem for Task {
-    fn set(p: &TaskPatch) -> Document {
-        let mut set = doc! {};
-        set_some(&mut set, "name", p.name.as_deref());
-        set_some(&mut set, "points", p.points);
-        set_some(
-            &mut set,
-            "category",
-            p.category.as_ref().map(Id::to_object_id),
-        );
-        set_some(&mut set, "type", p.kind.map(TaskType::as_str));
-        set_some(&mut set, "repeat", p.repeat.map(Repeat::as_str));
-        set
-    }
-}
-
 document! {
     pub(crate) struct RewardDoc for Reward {
         id as "_id": ObjectId,
@@ -104,18 +72,8 @@ impl Stored for Reward {
     const COLLECTION: &'static str = REWARDS;
 }
 
-impl MongoItem for Reward {
-    fn set(p: &RewardPatch) -> Document {
-        let mut set = doc! {};
-        set_some(&mut set, "name", p.name.as_deref());
-        set_some(&mut set, "image", p.image.as_deref());
-        set_some(&mut set, "requiredPoints", p.required_points);
-        set
-    }
-}
-
 #[async_trait::async_trait]
-impl<T: MongoItem> TeacherItems<T> for Rows<T> {
+impl<T: TeacherItem + Stored> TeacherItems<T> for Rows<T> {
     async fn insert(&self, item: &T) -> StoreResult<()> {
         self.docs.insert(T::OPS.insert, item).await
     }
@@ -136,8 +94,8 @@ impl<T: MongoItem> TeacherItems<T> for Rows<T> {
         patch: &T::Patch,
         now: Millis,
     ) -> StoreResult<Option<T>> {
-        let mut set = T::set(patch);
-        set.insert("updatedAt", date(now));
+        let mut set = doc! { "updatedAt": date(now) };
+        set_changes(&mut set, T::changes(patch));
         let own = owned("teacher", teacher, id);
         let update = doc! { "$set": set, "$inc": { "__v": 1 } };
         self.docs.update(T::OPS.update, own, update).await
@@ -153,7 +111,7 @@ impl Categories for Rows<Category> {
 }
 
 #[async_trait::async_trait]
-impl<T: MongoItem + PagedItem> PagedItems<T> for Rows<T> {
+impl<T: PagedItem + Stored> PagedItems<T> for Rows<T> {
     async fn list_for_teacher(&self, teacher: &Id, q: &ListQuery) -> StoreResult<Page<T>> {
         page(&self.docs, T::OPS.list, teacher, q, true).await
     }

@@ -5,72 +5,57 @@ use crate::domain::student::StudentPatch;
 use crate::domain::{AccountStatus, Admin, Id, Millis, Role, Student, Teacher};
 use crate::store::StoreResult;
 
-use super::{ListQuery, Page};
+use super::{Change, Changes, ListQuery, Ops, Page, ops};
 
 /// Teachers and admins: accounts that sign in by email and password, and that a new token epoch
 /// signs out everywhere.
 pub trait Account: Clone + Send + Sync + 'static {
     /// What an edit may change; a `None` field stays as it is.
     type Patch: Clone + Send + Sync + 'static;
-    /// The names its port methods are timed and traced under (`<collection>.<method>`).
-    const OPS: AccountOps;
-    /// The text fields a patch sets, by their stored name (the same on both stores).
-    fn changes(patch: &Self::Patch) -> Vec<(&'static str, Option<String>)>;
-}
-
-/// The operation names of an [`Account`]'s port methods.
-pub struct AccountOps {
-    pub insert: &'static str,
-    pub by_id: &'static str,
-    pub by_email: &'static str,
-    pub update: &'static str,
-    pub set_password_hash: &'static str,
-    pub change_password: &'static str,
-}
-
-/// The [`AccountOps`] of the collection `$prefix`.
-macro_rules! account_ops {
-    ($prefix:literal) => {
-        AccountOps {
-            insert: concat!($prefix, ".insert"),
-            by_id: concat!($prefix, ".by_id"),
-            by_email: concat!($prefix, ".by_email"),
-            update: concat!($prefix, ".update"),
-            set_password_hash: concat!($prefix, ".set_password_hash"),
-            change_password: concat!($prefix, ".change_password"),
-        }
-    };
+    const OPS: Ops;
+    /// The fields a patch sets.
+    fn changes(patch: &Self::Patch) -> Changes;
 }
 
 impl Account for Teacher {
     type Patch = TeacherPatch;
-    const OPS: AccountOps = account_ops!("teachers");
+    const OPS: Ops = ops!("teachers");
 
-    fn changes(p: &TeacherPatch) -> Vec<(&'static str, Option<String>)> {
-        let p = p.clone();
-        vec![
-            ("name", p.name),
-            ("contact", p.contact),
-            ("location", p.location),
-            ("profile", p.profile),
-        ]
+    fn changes(p: &TeacherPatch) -> Changes {
+        let fields = [
+            ("name", &p.name),
+            ("contact", &p.contact),
+            ("location", &p.location),
+            ("profile", &p.profile),
+        ];
+        texts(fields)
     }
 }
 
 impl Account for Admin {
     type Patch = AdminPatch;
-    const OPS: AccountOps = account_ops!("admins");
+    const OPS: Ops = ops!("admins");
 
-    fn changes(p: &AdminPatch) -> Vec<(&'static str, Option<String>)> {
-        let p = p.clone();
-        vec![
-            ("name", p.name),
-            ("email", p.email),
-            ("contact", p.contact),
-            ("location", p.location),
-            ("profile", p.profile),
-        ]
+    /// An admin edits what a teacher does, and its email.
+    fn changes(p: &AdminPatch) -> Changes {
+        let mut changes = texts([("email", &p.email)]);
+        changes.extend(Teacher::changes(&TeacherPatch {
+            name: p.name.clone(),
+            contact: p.contact.clone(),
+            location: p.location.clone(),
+            profile: p.profile.clone(),
+        }));
+        changes
     }
+}
+
+/// Text fields as [`Changes`].
+fn texts<const N: usize>(fields: [(&'static str, &Option<String>); N]) -> Changes {
+    let text = |value: &Option<String>| Change::Text(value.clone());
+    fields
+        .into_iter()
+        .map(|(name, value)| (name, text(value)))
+        .collect()
 }
 
 /// The port methods every [`Account`] shares.

@@ -4,7 +4,7 @@ use crate::domain::classroom::{CategoryPatch, ClassChange, RewardPatch, TaskPatc
 use crate::domain::{Category, Class, Id, Millis, Reward, Task};
 use crate::store::StoreResult;
 
-use super::{ListQuery, Page};
+use super::{Change, Changes, ListQuery, Ops, Page, ops};
 
 /// What became of a conditional class update.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,48 +57,53 @@ pub trait Classes: Send + Sync {
 pub trait TeacherItem: Clone + Send + Sync + 'static {
     /// What an edit may change; a `None` field stays as it is.
     type Patch: Clone + Send + Sync + 'static;
-    /// The names its port methods are timed and traced under (`<collection>.<method>`).
-    const OPS: ItemOps;
+    const OPS: Ops;
+    /// The fields a patch sets.
+    fn changes(patch: &Self::Patch) -> Changes;
 }
 
 /// Tasks and rewards: a teacher lists them by page.
 pub trait PagedItem: TeacherItem {}
 
-/// The operation names of a [`TeacherItem`]'s port methods.
-pub struct ItemOps {
-    pub insert: &'static str,
-    pub by_id: &'static str,
-    pub by_ids: &'static str,
-    pub list: &'static str,
-    pub update: &'static str,
-}
-
-/// The [`ItemOps`] of the collection `$prefix`.
-macro_rules! item_ops {
-    ($prefix:literal) => {
-        ItemOps {
-            insert: concat!($prefix, ".insert"),
-            by_id: concat!($prefix, ".by_id"),
-            by_ids: concat!($prefix, ".by_ids"),
-            list: concat!($prefix, ".list_for_teacher"),
-            update: concat!($prefix, ".update"),
-        }
-    };
-}
-
 impl TeacherItem for Category {
     type Patch = CategoryPatch;
-    const OPS: ItemOps = item_ops!("categories");
+    const OPS: Ops = ops!("categories");
+
+    fn changes(p: &CategoryPatch) -> Changes {
+        vec![
+            ("name", Change::Text(p.name.clone())),
+            ("image", Change::Text(p.image.clone())),
+        ]
+    }
 }
 
 impl TeacherItem for Task {
     type Patch = TaskPatch;
-    const OPS: ItemOps = item_ops!("tasks");
+    const OPS: Ops = ops!("tasks");
+
+    fn changes(p: &TaskPatch) -> Changes {
+        let name = |s: &str| s.to_owned();
+        vec![
+            ("name", Change::Text(p.name.clone())),
+            ("points", Change::Number(p.points)),
+            ("category", Change::Id(p.category.clone())),
+            ("type", Change::Text(p.kind.map(|k| name(k.as_str())))),
+            ("repeat", Change::Text(p.repeat.map(|r| name(r.as_str())))),
+        ]
+    }
 }
 
 impl TeacherItem for Reward {
     type Patch = RewardPatch;
-    const OPS: ItemOps = item_ops!("rewards");
+    const OPS: Ops = ops!("rewards");
+
+    fn changes(p: &RewardPatch) -> Changes {
+        vec![
+            ("name", Change::Text(p.name.clone())),
+            ("image", Change::Text(p.image.clone())),
+            ("required_points", Change::Number(p.required_points)),
+        ]
+    }
 }
 
 impl PagedItem for Task {}

@@ -8,13 +8,14 @@ mod content;
 mod notifications;
 mod payments;
 
+use crate::domain::Id;
+
 pub use accounts::{
-    Account, AccountOps, Accounts, Admins, Consumed, RefreshToken, RefreshTokens, Students,
-    Teachers,
+    Account, Accounts, Admins, Consumed, RefreshToken, RefreshTokens, Students, Teachers,
 };
 pub use assignments::{AssignmentCounts, PointsSettlement, RewardAssignments, TaskAssignments};
 pub use classroom::{
-    Categories, ClassDelete, ClassUpdate, Classes, ItemOps, PagedItem, PagedItems, Rewards, Tasks,
+    Categories, ClassDelete, ClassUpdate, Classes, PagedItem, PagedItems, Rewards, Tasks,
     TeacherItem, TeacherItems,
 };
 pub use content::{Feedbacks, Presets, Rules, Uploads};
@@ -22,6 +23,49 @@ pub use notifications::{Device, Lease, Notifications, OutboxRow, OutboxState, Pl
 pub use payments::{
     PaymentFilter, PaymentHold, PaymentOutcome, Payments, RefundMade, RefundRecorded, Settled,
 };
+
+/// The names a collection's shared port methods are timed and traced under
+/// (`<collection>.<method>`); written by [`ops!`].
+pub struct Ops {
+    pub insert: &'static str,
+    pub by_id: &'static str,
+    pub by_ids: &'static str,
+    pub by_email: &'static str,
+    pub list: &'static str,
+    pub update: &'static str,
+    pub set_password_hash: &'static str,
+    pub change_password: &'static str,
+}
+
+/// The [`Ops`] of the collection `$prefix`.
+macro_rules! ops {
+    ($prefix:literal) => {
+        $crate::store::Ops {
+            insert: concat!($prefix, ".insert"),
+            by_id: concat!($prefix, ".by_id"),
+            by_ids: concat!($prefix, ".by_ids"),
+            by_email: concat!($prefix, ".by_email"),
+            list: concat!($prefix, ".list_for_teacher"),
+            update: concat!($prefix, ".update"),
+            set_password_hash: concat!($prefix, ".set_password_hash"),
+            change_password: concat!($prefix, ".change_password"),
+        }
+    };
+}
+
+pub(crate) use ops;
+
+/// The new value of one field an edit may set; `None` leaves the field as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    Text(Option<String>),
+    Number(Option<i64>),
+    Id(Option<Id>),
+}
+
+/// What an edit sets, by the field's stored name: SQLite's column, which MongoDB stores in
+/// camelCase (`required_points` is `requiredPoints`).
+pub type Changes = Vec<(&'static str, Change)>;
 
 /// One page of a list: 1-based `page`, `limit` items, optional case-insensitive substring `search`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::table::boxed;
+use super::table::{boxed, set_of};
 use super::{Cached, Db, Rows, Tabled, like_pattern, table};
 use crate::domain::{AccountStatus, Admin, Id, Millis, Teacher};
 use crate::store::rows::shared_rows;
@@ -54,10 +54,7 @@ impl<A: Account + Tabled> Accounts<A> for Rows<A> {
     }
 
     async fn update(&self, id: &Id, p: &A::Patch, now: Millis) -> StoreResult<Option<A>> {
-        let changes = A::changes(p).into_iter();
-        let set = changes
-            .map(|(column, value)| (column, boxed(value)))
-            .collect();
+        let set = set_of(A::changes(p));
         A::table()
             .patch(&self.db, A::OPS.update, &[("id", id)], set, now)
             .await

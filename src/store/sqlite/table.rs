@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, ToSql};
 
 use super::{Cached, Db, id_list};
 use crate::domain::{Id, Millis};
-use crate::store::{ListQuery, Page, StoreResult};
+use crate::store::{Change, Changes, ListQuery, Page, StoreResult};
 
 /// Newest first, ties broken by id (ObjectIds grow with time too).
 pub(crate) const NEWEST_FIRST: &str = "ORDER BY created_at DESC, id DESC";
@@ -43,6 +43,19 @@ pub(crate) type Args = Vec<Box<dyn ToSql + Send>>;
 
 pub(crate) fn boxed(value: impl ToSql + Send + 'static) -> Box<dyn ToSql + Send> {
     Box::new(value)
+}
+
+/// An edit's [`Changes`] as the `(column, value)` pairs of [`Table::patch`].
+pub(crate) fn set_of(changes: Changes) -> Vec<(&'static str, Box<dyn ToSql + Send>)> {
+    let value = |change| match change {
+        Change::Text(v) => boxed(v),
+        Change::Number(v) => boxed(v),
+        Change::Id(v) => boxed(v),
+    };
+    changes
+        .into_iter()
+        .map(|(c, change)| (c, value(change)))
+        .collect()
 }
 
 fn bind(args: &Args) -> Vec<&dyn ToSql> {
