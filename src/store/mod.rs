@@ -10,7 +10,7 @@ pub mod sqlite;
 use std::sync::Arc;
 
 pub use files::{FileStream, Files, StoredFile};
-pub use ports::{Account, Accounts, Change, Changes, Ops};
+pub use ports::{Account, Accounts, Change, Changes, Ops, Record, Records};
 pub use ports::{
     Admins, AssignmentCounts, Categories, ClassDelete, ClassUpdate, Classes, Consumed, ListQuery,
     Notifications, Page, PointsSettlement, RefreshToken, RefreshTokens, RewardAssignments, Rewards,

@@ -113,14 +113,6 @@ impl Stored for Admin {
 
 #[async_trait::async_trait]
 impl<A: Account + Stored> Accounts<A> for Rows<A> {
-    async fn insert(&self, account: &A) -> StoreResult<()> {
-        self.docs.insert(A::OPS.insert, account).await
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<A>> {
-        self.docs.by_id(A::OPS.by_id, id).await
-    }
-
     async fn by_email(&self, email: &str) -> StoreResult<Option<A>> {
         self.docs
             .one(A::OPS.by_email, doc! { "email": email })

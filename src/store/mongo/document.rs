@@ -28,7 +28,7 @@ use crate::domain::content::{PresetType, RuleType};
 use crate::domain::notification::NotificationKind;
 use crate::domain::payments::{PaymentStatus, ProjectStatus};
 use crate::domain::{Id, Millis, Role};
-use crate::store::{ListQuery, Page, Platform, StoreError, StoreResult};
+use crate::store::{ListQuery, Page, Platform, Record, Records, StoreError, StoreResult};
 
 /// How a domain value is kept in a document field of type `S`.
 pub(crate) trait Field<S>: Sized {
@@ -199,6 +199,17 @@ impl<T: Stored> Rows<T> {
             None => docs,
         };
         Rows { docs }
+    }
+}
+
+#[async_trait::async_trait]
+impl<T: Record + Stored> Records<T> for Rows<T> {
+    async fn insert(&self, record: &T) -> StoreResult<()> {
+        self.docs.insert(T::OPS.insert, record).await
+    }
+
+    async fn by_id(&self, id: &Id) -> StoreResult<Option<T>> {
+        self.docs.by_id(T::OPS.by_id, id).await
     }
 }
 

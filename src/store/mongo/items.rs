@@ -9,7 +9,8 @@ use super::collections::{CATEGORIES, REWARDS, TASKS};
 use super::{Rows, Stored, date, document, owned, set_changes};
 use crate::domain::{Category, Id, Millis, Reward, Task};
 use crate::store::{
-    Categories, ListQuery, Page, PagedItem, PagedItems, StoreResult, TeacherItem, TeacherItems,
+    Categories, ListQuery, Page, PagedItem, PagedItems, Record, StoreResult, TeacherItem,
+    TeacherItems,
 };
 
 document! {
@@ -74,14 +75,6 @@ impl Stored for Reward {
 
 #[async_trait::async_trait]
 impl<T: TeacherItem + Stored> TeacherItems<T> for Rows<T> {
-    async fn insert(&self, item: &T) -> StoreResult<()> {
-        self.docs.insert(T::OPS.insert, item).await
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<T>> {
-        self.docs.by_id(T::OPS.by_id, id).await
-    }
-
     async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<T>> {
         self.docs.by_ids(T::OPS.by_ids, ids).await
     }

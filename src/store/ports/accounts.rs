@@ -5,19 +5,16 @@ use crate::domain::student::StudentPatch;
 use crate::domain::{AccountStatus, Admin, Id, Millis, Role, Student, Teacher};
 use crate::store::StoreResult;
 
-use super::{Change, Changes, ListQuery, Ops, Page, ops};
+use super::{Change, Changes, ListQuery, Ops, Page, Record, Records, ops};
 
 /// Teachers and admins: accounts that sign in by email and password, and that a new token epoch
 /// signs out everywhere.
-pub trait Account: Clone + Send + Sync + 'static {
-    /// What an edit may change; a `None` field stays as it is.
-    type Patch: Clone + Send + Sync + 'static;
-    const OPS: Ops;
-    /// The fields a patch sets.
-    fn changes(patch: &Self::Patch) -> Changes;
-}
+pub trait Account: Record {}
 
-impl Account for Teacher {
+impl Account for Teacher {}
+impl Account for Admin {}
+
+impl Record for Teacher {
     type Patch = TeacherPatch;
     const OPS: Ops = ops!("teachers");
 
@@ -28,17 +25,17 @@ impl Account for Teacher {
             ("location", &p.location),
             ("profile", &p.profile),
         ];
-        texts(fields)
+        Change::texts(fields)
     }
 }
 
-impl Account for Admin {
+impl Record for Admin {
     type Patch = AdminPatch;
     const OPS: Ops = ops!("admins");
 
     /// An admin edits what a teacher does, and its email.
     fn changes(p: &AdminPatch) -> Changes {
-        let mut changes = texts([("email", &p.email)]);
+        let mut changes = Change::texts([("email", &p.email)]);
         changes.extend(Teacher::changes(&TeacherPatch {
             name: p.name.clone(),
             contact: p.contact.clone(),
@@ -49,21 +46,9 @@ impl Account for Admin {
     }
 }
 
-/// Text fields as [`Changes`].
-fn texts<const N: usize>(fields: [(&'static str, &Option<String>); N]) -> Changes {
-    let text = |value: &Option<String>| Change::Text(value.clone());
-    fields
-        .into_iter()
-        .map(|(name, value)| (name, text(value)))
-        .collect()
-}
-
 /// The port methods every [`Account`] shares.
 #[async_trait::async_trait]
-pub trait Accounts<A: Account>: Send + Sync {
-    /// Fails with `Conflict` when the email is taken.
-    async fn insert(&self, account: &A) -> StoreResult<()>;
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<A>>;
+pub trait Accounts<A: Account>: Records<A> {
     async fn by_email(&self, email: &str) -> StoreResult<Option<A>>;
     /// Applies the set fields, bumps `updatedAt` and `__v`; `None` when there is no such account.
     /// Fails with `Conflict` when a new email is taken.

@@ -4,7 +4,7 @@ use crate::domain::classroom::{CategoryPatch, ClassChange, RewardPatch, TaskPatc
 use crate::domain::{Category, Class, Id, Millis, Reward, Task};
 use crate::store::StoreResult;
 
-use super::{Change, Changes, ListQuery, Ops, Page, ops};
+use super::{Change, Changes, ListQuery, Ops, Page, Record, Records, ops};
 
 /// What became of a conditional class update.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,30 +54,25 @@ pub trait Classes: Send + Sync {
 
 /// What a teacher sets up for its classes: categories, tasks and rewards. They are written,
 /// read and edited alike (only by their teacher); their fields and their listing differ.
-pub trait TeacherItem: Clone + Send + Sync + 'static {
-    /// What an edit may change; a `None` field stays as it is.
-    type Patch: Clone + Send + Sync + 'static;
-    const OPS: Ops;
-    /// The fields a patch sets.
-    fn changes(patch: &Self::Patch) -> Changes;
-}
+pub trait TeacherItem: Record {}
+
+impl TeacherItem for Category {}
+impl TeacherItem for Task {}
+impl TeacherItem for Reward {}
 
 /// Tasks and rewards: a teacher lists them by page.
 pub trait PagedItem: TeacherItem {}
 
-impl TeacherItem for Category {
+impl Record for Category {
     type Patch = CategoryPatch;
     const OPS: Ops = ops!("categories");
 
     fn changes(p: &CategoryPatch) -> Changes {
-        vec![
-            ("name", Change::Text(p.name.clone())),
-            ("image", Change::Text(p.image.clone())),
-        ]
+        Change::texts([("name", &p.name), ("image", &p.image)])
     }
 }
 
-impl TeacherItem for Task {
+impl Record for Task {
     type Patch = TaskPatch;
     const OPS: Ops = ops!("tasks");
 
@@ -93,16 +88,14 @@ impl TeacherItem for Task {
     }
 }
 
-impl TeacherItem for Reward {
+impl Record for Reward {
     type Patch = RewardPatch;
     const OPS: Ops = ops!("rewards");
 
     fn changes(p: &RewardPatch) -> Changes {
-        vec![
-            ("name", Change::Text(p.name.clone())),
-            ("image", Change::Text(p.image.clone())),
-            ("required_points", Change::Number(p.required_points)),
-        ]
+        let mut changes = Change::texts([("name", &p.name), ("image", &p.image)]);
+        changes.push(("required_points", Change::Number(p.required_points)));
+        changes
     }
 }
 
@@ -111,9 +104,7 @@ impl PagedItem for Reward {}
 
 /// The port methods every [`TeacherItem`] shares.
 #[async_trait::async_trait]
-pub trait TeacherItems<T: TeacherItem>: Send + Sync {
-    async fn insert(&self, item: &T) -> StoreResult<()>;
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<T>>;
+pub trait TeacherItems<T: TeacherItem>: Records<T> {
     /// The items among `ids`, in one round trip (any order; unknown ids are left out).
     async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<T>>;
     /// Applies the set fields of `teacher`'s item; `None` when it has no such item. The caller

@@ -9,6 +9,7 @@ mod notifications;
 mod payments;
 
 use crate::domain::Id;
+use crate::store::StoreResult;
 
 pub use accounts::{
     Account, Accounts, Admins, Consumed, RefreshToken, RefreshTokens, Students, Teachers,
@@ -66,6 +67,34 @@ pub enum Change {
 /// What an edit sets, by the field's stored name: SQLite's column, which MongoDB stores in
 /// camelCase (`required_points` is `requiredPoints`).
 pub type Changes = Vec<(&'static str, Change)>;
+
+impl Change {
+    /// Text fields as [`Changes`].
+    pub fn texts<const N: usize>(fields: [(&'static str, &Option<String>); N]) -> Changes {
+        let text = |value: &Option<String>| Change::Text(value.clone());
+        fields
+            .into_iter()
+            .map(|(name, value)| (name, text(value)))
+            .collect()
+    }
+}
+
+/// A record that a port written once for several collections serves (accounts, teacher items).
+pub trait Record: Clone + Send + Sync + 'static {
+    /// What an edit may change; a `None` field stays as it is.
+    type Patch: Clone + Send + Sync + 'static;
+    const OPS: Ops;
+    /// The fields a patch sets.
+    fn changes(patch: &Self::Patch) -> Changes;
+}
+
+/// The port methods every [`Record`] has.
+#[async_trait::async_trait]
+pub trait Records<T: Record>: Send + Sync {
+    /// Fails with `Conflict` when a unique field (an account's email) is taken.
+    async fn insert(&self, record: &T) -> StoreResult<()>;
+    async fn by_id(&self, id: &Id) -> StoreResult<Option<T>>;
+}
 
 /// One page of a list: 1-based `page`, `limit` items, optional case-insensitive substring `search`.
 #[derive(Clone, Debug, PartialEq, Eq)]

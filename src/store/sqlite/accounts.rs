@@ -39,14 +39,6 @@ table!(ADMINS: Admin = "admins" (
 
 #[async_trait::async_trait]
 impl<A: Account + Tabled> Accounts<A> for Rows<A> {
-    async fn insert(&self, account: &A) -> StoreResult<()> {
-        A::table().insert(&self.db, A::OPS.insert, account).await
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<A>> {
-        A::table().by_id(&self.db, A::OPS.by_id, id).await
-    }
-
     async fn by_email(&self, email: &str) -> StoreResult<Option<A>> {
         A::table()
             .by(&self.db, A::OPS.by_email, "email", email)

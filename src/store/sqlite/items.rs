@@ -4,7 +4,8 @@ use super::table::{boxed, set_of};
 use super::{Rows, Tabled, like_pattern, table};
 use crate::domain::{Category, Id, Millis, Reward, Task};
 use crate::store::{
-    Categories, ListQuery, Page, PagedItem, PagedItems, StoreResult, TeacherItem, TeacherItems,
+    Categories, ListQuery, Page, PagedItem, PagedItems, Record, StoreResult, TeacherItem,
+    TeacherItems,
 };
 
 table!(CATEGORIES: Category = "categories" (
@@ -24,14 +25,6 @@ table!(REWARDS: Reward = "rewards" (
 
 #[async_trait::async_trait]
 impl<T: TeacherItem + Tabled> TeacherItems<T> for Rows<T> {
-    async fn insert(&self, item: &T) -> StoreResult<()> {
-        T::table().insert(&self.db, T::OPS.insert, item).await
-    }
-
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<T>> {
-        T::table().by_id(&self.db, T::OPS.by_id, id).await
-    }
-
     async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<T>> {
         T::table().by_ids(&self.db, T::OPS.by_ids, ids).await
     }

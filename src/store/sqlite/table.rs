@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, ToSql};
 
 use super::{Cached, Db, id_list};
 use crate::domain::{Id, Millis};
-use crate::store::{Change, Changes, ListQuery, Page, StoreResult};
+use crate::store::{Change, Changes, ListQuery, Page, Record, Records, StoreResult};
 
 /// Newest first, ties broken by id (ObjectIds grow with time too).
 pub(crate) const NEWEST_FIRST: &str = "ORDER BY created_at DESC, id DESC";
@@ -79,6 +79,17 @@ impl<T> Rows<T> {
             db: db.clone(),
             kind: PhantomData,
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl<T: Record + Tabled> Records<T> for Rows<T> {
+    async fn insert(&self, record: &T) -> StoreResult<()> {
+        T::table().insert(&self.db, T::OPS.insert, record).await
+    }
+
+    async fn by_id(&self, id: &Id) -> StoreResult<Option<T>> {
+        T::table().by_id(&self.db, T::OPS.by_id, id).await
     }
 }
 
