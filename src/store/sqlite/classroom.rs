@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::accounts::{corrupt, count};
 use super::students::rename_class;
 use super::table::boxed;
-use super::{Cached, Db, table};
+use super::{Cached, Rows, table};
 use crate::domain::classroom::ClassChange;
 use crate::domain::{Class, Id, Millis};
 use crate::store::rows::shared_rows;
@@ -32,12 +32,8 @@ fn own_class(c: &Connection, teacher: &Id, id: &Id) -> rusqlite::Result<Option<C
     .optional()
 }
 
-pub(super) struct SqliteClasses {
-    pub(super) db: Db,
-}
-
 #[async_trait::async_trait]
-impl Classes for SqliteClasses {
+impl Classes for Rows<Class> {
     shared_rows!(table CLASSES, Class, "classes": insert, by_id);
 
     async fn by_name(&self, teacher: &Id, class_name: &str) -> StoreResult<Option<Class>> {

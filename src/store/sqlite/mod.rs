@@ -29,7 +29,7 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRe
 use rusqlite::{Connection, ErrorCode, OpenFlags, Params, Row, ToSql};
 
 use super::{Backend, Store, StoreError, StoreResult};
-use crate::domain::{Id, Millis};
+use crate::domain::{Class, Feedback, Id, Millis, Preset, Rule};
 
 pub(crate) use table::{Rows, Table, Tabled, table};
 
@@ -398,7 +398,7 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
         admins: Arc::new(Rows::new(&db)),
         students: Arc::new(students::SqliteStudents { db: db.clone() }),
         refresh_tokens: Arc::new(tokens::SqliteRefreshTokens { db: db.clone() }),
-        classes: Arc::new(classroom::SqliteClasses { db: db.clone() }),
+        classes: Arc::new(Rows::<Class>::new(&db)),
         categories: Arc::new(Rows::new(&db)),
         tasks: Arc::new(Rows::new(&db)),
         rewards: Arc::new(Rows::new(&db)),
@@ -408,9 +408,9 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
         notifications: Arc::new(notifications::SqliteNotifications { db: db.clone() }),
         files: Arc::new(files),
         uploads: Arc::new(uploads::SqliteUploads { db: db.clone() }),
-        presets: Arc::new(content::SqlitePresets { db: db.clone() }),
-        rules: Arc::new(content::SqliteRules { db: db.clone() }),
-        feedbacks: Arc::new(content::SqliteFeedbacks { db: db.clone() }),
+        presets: Arc::new(Rows::<Preset>::new(&db)),
+        rules: Arc::new(Rows::<Rule>::new(&db)),
+        feedbacks: Arc::new(Rows::<Feedback>::new(&db)),
         payments: Arc::new(payments::SqlitePayments { db: db.clone() }),
         push: Arc::new(push::SqlitePush { db }),
     })
