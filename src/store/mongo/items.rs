@@ -112,10 +112,35 @@ impl<T: PagedItem + Stored> PagedItems<T> for Rows<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::TaskDoc;
-    use crate::domain::classroom::{Repeat, TaskType};
-    use crate::domain::{Id, Millis, Task};
-    use crate::store::StoreError;
+    use mongodb::bson::doc;
+
+    use super::{TaskDoc, set_changes};
+    use crate::domain::classroom::{Repeat, RewardPatch, TaskPatch, TaskType};
+    use crate::domain::{Id, Millis, Reward, Task};
+    use crate::store::{Record, StoreError};
+
+    /// An edit sets only what it carries, under the stored (camelCase) names.
+    #[test]
+    fn an_edit_sets_its_fields_by_their_stored_names() {
+        let mut set = doc! {};
+        let patch = RewardPatch {
+            required_points: Some(5),
+            ..RewardPatch::default()
+        };
+        set_changes(&mut set, Reward::changes(&patch));
+        assert_eq!(set, doc! { "requiredPoints": 5_i64 });
+
+        let category = Id::generate();
+        let patch = TaskPatch {
+            category: Some(category.clone()),
+            kind: Some(TaskType::Good),
+            ..TaskPatch::default()
+        };
+        let mut set = doc! {};
+        set_changes(&mut set, Task::changes(&patch));
+        let expected = doc! { "category": category.to_object_id(), "type": "good" };
+        assert_eq!(set, expected);
+    }
 
     fn task() -> Task {
         Task {
