@@ -5,14 +5,13 @@ pub mod memory;
 pub mod redis;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use secrecy::ExposeSecret;
 use tokio::sync::broadcast;
 
 use crate::clock::SharedClock;
 use crate::config::CacheConfig;
-use crate::ops::metrics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
@@ -76,26 +75,6 @@ pub async fn open(
             Arc::new(redis::RedisCache::open(url.expose_secret(), key_prefix)?)
         }
     })
-}
-
-/// Times one cache operation and counts its failures.
-pub(crate) async fn observe<T>(
-    backend: &'static str,
-    op: &'static str,
-    fut: impl std::future::Future<Output = CacheResult<T>>,
-) -> CacheResult<T> {
-    let started = Instant::now();
-    let span = crate::telemetry::client_span(backend, op);
-    let result = tracing::Instrument::instrument(fut, span.clone()).await;
-    let m = metrics::get();
-    m.cache_duration
-        .with_label_values(&[backend, op])
-        .observe(started.elapsed().as_secs_f64());
-    if result.is_err() {
-        m.cache_errors.with_label_values(&[backend, op]).inc();
-        crate::telemetry::mark_error(&span);
-    }
-    result
 }
 
 /// Capacity of the local fan-out of pub/sub messages; a subscriber that lags further loses the

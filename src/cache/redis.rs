@@ -11,10 +11,22 @@ use redis::{AsyncCommands, Client, Script};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
-use super::{Cache, CacheError, CacheResult, FANOUT_CAPACITY, Message, WindowCount, observe};
+use super::{Cache, CacheError, CacheResult, FANOUT_CAPACITY, Message, WindowCount};
 use crate::ops::breaker::{Breaker, Probing};
+use crate::ops::metrics;
+use crate::ops::timed::{Families, timed};
 
 const NAME: &str = "redis";
+
+/// Times one Redis call and counts its failures.
+async fn observe<T>(op: &'static str, fut: impl Future<Output = CacheResult<T>>) -> CacheResult<T> {
+    let m = metrics::get();
+    let families = Families {
+        duration: &m.cache_duration,
+        errors: &m.cache_errors,
+    };
+    timed(families, (NAME, op), fut, |_| true).await
+}
 
 /// A command answers in well under a millisecond on a healthy Redis: one that takes longer than
 /// this finds it down or hung, and opens the breaker instead of holding the request.
@@ -112,7 +124,7 @@ impl RedisCache {
                 "redis is down (circuit open)".into(),
             ));
         }
-        let result = observe(NAME, op, async move {
+        let result = observe(op, async move {
             tokio::time::timeout(OP_TIMEOUT, fut)
                 .await
                 .unwrap_or_else(|_| Err(CacheError::Unavailable("redis timed out".into())))
@@ -203,7 +215,7 @@ impl Cache for RedisCache {
     /// probe feeds the breaker.
     async fn ping(&self) -> CacheResult<()> {
         let mut conn = self.conn.clone();
-        let result = observe(NAME, "ping", async move { ping(&mut conn).await }).await;
+        let result = observe("ping", async move { ping(&mut conn).await }).await;
         self.breaker.report(result.is_ok());
         result
     }
@@ -235,7 +247,7 @@ impl Cache for RedisCache {
     async fn release(&self, key: &str) -> CacheResult<()> {
         let mut conn = self.conn.clone();
         let key = self.key(key);
-        observe(NAME, "release", async move {
+        observe("release", async move {
             self.release_script
                 .key(key)
                 .invoke_async::<i64>(&mut conn)

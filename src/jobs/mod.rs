@@ -33,3 +33,23 @@ pub(crate) async fn every<E: Display, Run: Future<Output = Result<u64, E>>>(
         }
     }
 }
+
+/// Runs `round` until a round finds fewer than `batch` items (so a backlog is worked off in one
+/// run), and sums what the rounds did. A round answers how many items it found and how many of
+/// them it did.
+pub(crate) async fn in_batches<Round, E>(
+    batch: u64,
+    mut round: impl FnMut() -> Round,
+) -> Result<u64, E>
+where
+    Round: Future<Output = Result<(u64, u64), E>>,
+{
+    let mut done = 0;
+    loop {
+        let (found, did) = round().await?;
+        done += did;
+        if found < batch {
+            return Ok(done);
+        }
+    }
+}

@@ -23,9 +23,9 @@ const BATCH: u64 = 100;
 /// Opens every repetition due at `now`; returns how many this runner opened. `now` is a
 /// parameter so that tests drive the clock.
 pub async fn run_once(store: &Store, now: Millis) -> StoreResult<u64> {
-    let mut opened = 0;
-    loop {
+    super::in_batches(BATCH, || async {
         let due = store.task_assignments.due_for_renewal(now, BATCH).await?;
+        let mut opened = 0;
         for done in &due {
             let next = TaskAssignment::open(
                 &done.task,
@@ -34,16 +34,15 @@ pub async fn run_once(store: &Store, now: Millis) -> StoreResult<u64> {
                 Some(&done.id),
                 now,
             );
-            // `renew` clears `done`'s due date whether it inserted or lost the race, so the loop
-            // ends.
+            // `renew` clears `done`'s due date whether it inserted or lost the race, so the rounds
+            // end.
             if store.task_assignments.renew(done, &next).await? {
                 opened += 1;
             }
         }
-        if (due.len() as u64) < BATCH {
-            return Ok(opened);
-        }
-    }
+        Ok((due.len() as u64, opened))
+    })
+    .await
 }
 
 /// Runs [`run_once`] now and then every [`INTERVAL`] until `stop`. Which repetitions are due is

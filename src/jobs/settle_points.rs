@@ -23,14 +23,11 @@ const BATCH: u64 = 100;
 /// Settles every pending move, stamping what it changes with `now`; returns how many of those
 /// this runner found are settled now.
 pub async fn run_once(store: &Store, now: Millis) -> StoreResult<u64> {
-    let mut settled = 0;
-    loop {
+    super::in_batches(BATCH, || async {
         let n = store.points.settle_pending(BATCH, now).await?;
-        settled += n;
-        if n < BATCH {
-            return Ok(settled);
-        }
-    }
+        Ok((n, n))
+    })
+    .await
 }
 
 /// Runs [`run_once`] now and then every [`INTERVAL`] until `stop`.

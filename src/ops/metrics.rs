@@ -54,28 +54,29 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Registers `c` and hands it back, so each metric is declared in one expression.
+fn registered<C>(registry: &Registry, c: C) -> Result<C, prometheus::Error>
+where
+    C: prometheus::core::Collector + Clone + 'static,
+{
+    registry.register(Box::new(c.clone()))?;
+    Ok(c)
+}
+
 fn build() -> Result<Metrics, prometheus::Error> {
     let registry = Registry::new_custom(Some("educoin".into()), None)?;
-    let counter =
-        |name: &str, help: &str, labels: &[&str]| -> Result<IntCounterVec, prometheus::Error> {
-            let c = IntCounterVec::new(Opts::new(name, help), labels)?;
-            registry.register(Box::new(c.clone()))?;
-            Ok(c)
-        };
-    let histogram =
-        |name: &str, help: &str, labels: &[&str]| -> Result<HistogramVec, prometheus::Error> {
-            let h = HistogramVec::new(
-                HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec()),
-                labels,
-            )?;
-            registry.register(Box::new(h.clone()))?;
-            Ok(h)
-        };
-    let gauge = |name: &str, help: &str| -> Result<IntGauge, prometheus::Error> {
-        let g = IntGauge::new(name, help)?;
-        registry.register(Box::new(g.clone()))?;
-        Ok(g)
+    let counter = |name: &str, help: &str, labels: &[&str]| {
+        registered(
+            &registry,
+            IntCounterVec::new(Opts::new(name, help), labels)?,
+        )
     };
+    let histogram = |name: &str, help: &str, labels: &[&str]| {
+        let opts = HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec());
+        registered(&registry, HistogramVec::new(opts, labels)?)
+    };
+    let gauge = |name: &str, help: &str| registered(&registry, IntGauge::new(name, help)?);
+    let total = |name: &str, help: &str| registered(&registry, IntCounter::new(name, help)?);
 
     let build_info = IntGaugeVec::new(
         Opts::new(
@@ -136,30 +137,25 @@ fn build() -> Result<Metrics, prometheus::Error> {
             &["scope"],
         )?,
         sockets_connected: gauge("realtime_sockets_connected", "Connected Socket.IO clients")?,
-        breaker_open: {
-            let g = IntGaugeVec::new(
+        breaker_open: registered(
+            &registry,
+            IntGaugeVec::new(
                 Opts::new(
                     "dependency_circuit_open",
                     "1 while calls to the dependency fail fast (src/ops/breaker.rs)",
                 ),
                 &["dependency"],
-            )?;
-            registry.register(Box::new(g.clone()))?;
-            g
-        },
+            )?,
+        )?,
         push_messages: counter(
             "push_messages_total",
             "FCM sends by result: sent, failed (token dropped or refused), retried",
             &["result"],
         )?,
-        push_dead_lettered: {
-            let c = IntCounter::new(
-                "push_dead_lettered_total",
-                "Outbox rows given up past PUSH_RETRY_DEADLINE_SECS",
-            )?;
-            registry.register(Box::new(c.clone()))?;
-            c
-        },
+        push_dead_lettered: total(
+            "push_dead_lettered_total",
+            "Outbox rows given up past PUSH_RETRY_DEADLINE_SECS",
+        )?,
         push_outbox_depth: gauge("push_outbox_depth", "Outbox rows waiting to be pushed")?,
         push_outbox_age: gauge(
             "push_outbox_oldest_age_seconds",
@@ -170,14 +166,10 @@ fn build() -> Result<Metrics, prometheus::Error> {
             "Stripe webhook deliveries by outcome: processed, duplicate, bad_signature, invalid, unconfigured, failed",
             &["outcome"],
         )?,
-        payments_reconciled: {
-            let c = IntCounter::new(
-                "payments_reconciled_total",
-                "Payments settled by the reconcile job (their webhook never came)",
-            )?;
-            registry.register(Box::new(c.clone()))?;
-            c
-        },
+        payments_reconciled: total(
+            "payments_reconciled_total",
+            "Payments settled by the reconcile job (their webhook never came)",
+        )?,
         registry,
     };
     // Every label value exists at 0 from start, so alerts and rate() see a series before the

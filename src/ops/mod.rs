@@ -7,3 +7,4 @@ pub mod metrics;
 pub mod shutdown;
 pub mod systemd;
 pub mod telemetry;
+pub mod timed;

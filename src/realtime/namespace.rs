@@ -336,23 +336,27 @@ mod tests {
         assert_eq!(replies(&s), [r#"42["notification::alice",1]"#]);
     }
 
-    fn two_sessions(limits: Limits) -> (Arc<Engine>, Arc<Session>, Arc<Session>) {
+    /// Two sessions under the default limits changed by `limit`: the first signed in as alice,
+    /// then the second connecting with `token`.
+    async fn after_alice(
+        limit: impl FnOnce(&mut Limits),
+        token: &str,
+    ) -> (Arc<Engine>, Arc<Session>, Arc<Session>) {
+        let mut limits = Limits::default();
+        limit(&mut limits);
         let engine = testing::engine(limits);
         let first = open(&engine, Handshake::default());
         let second = open(&engine, Handshake::default());
+        first.on_packet(&tokens(), r#"40{"token":"t-alice"}"#).await;
+        assert!(connect_reply(&first).is_ok());
+        let connect = format!(r#"40{{"token":"{token}"}}"#);
+        second.on_packet(&tokens(), &connect).await;
         (engine, first, second)
     }
 
     #[tokio::test]
     async fn a_full_signed_in_pool_answers_503() {
-        let limits = Limits {
-            max_sessions: 1,
-            ..Limits::default()
-        };
-        let (_engine, first, second) = two_sessions(limits);
-        first.on_packet(&tokens(), r#"40{"token":"t-alice"}"#).await;
-        assert!(connect_reply(&first).is_ok());
-        second.on_packet(&tokens(), r#"40{"token":"t-bob"}"#).await;
+        let (_engine, _first, second) = after_alice(|l| l.max_sessions = 1, "t-bob").await;
         assert_eq!(connect_reply(&second).unwrap_err().1, 503);
     }
 
@@ -374,14 +378,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_user_over_the_socket_limit_has_the_oldest_socket_disconnected() {
-        let limits = Limits {
-            max_sockets_per_user: 1,
-            ..Limits::default()
-        };
-        let (engine, old, new) = two_sessions(limits);
-        old.on_packet(&tokens(), r#"40{"token":"t-alice"}"#).await;
-        assert!(connect_reply(&old).is_ok());
-        new.on_packet(&tokens(), r#"40{"token":"t-alice"}"#).await;
+        let (engine, old, new) = after_alice(|l| l.max_sockets_per_user = 1, "t-alice").await;
         assert!(connect_reply(&new).is_ok());
         assert_eq!(old.state().phase.socket(), None);
         assert_eq!(replies(&old), ["41"]);

@@ -11,6 +11,9 @@
 //! - The content type given to `put` must be the one the extension implies. The filesystem keeps
 //!   no metadata besides the name, so this is what makes both adapters answer the same type.
 
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+
 use super::{StoreError, StoreResult};
 use crate::domain::Millis;
 
@@ -27,11 +30,33 @@ pub struct StoredFile {
 pub struct FileStream {
     pub content_type: String,
     pub length: u64,
-    pub chunks: futures_util::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>,
+    pub chunks: Chunks,
 }
+
+/// The chunks of a [`FileStream`].
+pub type Chunks = BoxStream<'static, std::io::Result<bytes::Bytes>>;
 
 /// Chunks of a streamed file.
 pub const STREAM_CHUNK: usize = 64 * 1024;
+
+/// One `read` of a reader into a buffer, boxed so that tokio's and futures' readers both fit.
+pub type ReadInto<R> = for<'a> fn(&'a mut R, &'a mut [u8]) -> BoxFuture<'a, std::io::Result<usize>>;
+
+/// `reader` as a stream of chunks of at most [`STREAM_CHUNK`] bytes, to its end.
+pub fn chunks<R: Send + 'static>(reader: R, read: ReadInto<R>) -> Chunks {
+    Box::pin(futures_util::stream::try_unfold(
+        reader,
+        move |mut reader| async move {
+            let mut buf = vec![0u8; STREAM_CHUNK];
+            let n = read(&mut reader, &mut buf).await?;
+            if n == 0 {
+                return Ok(None);
+            }
+            buf.truncate(n);
+            Ok(Some((bytes::Bytes::from(buf), reader)))
+        },
+    ))
+}
 
 #[async_trait::async_trait]
 pub trait Files: Send + Sync {

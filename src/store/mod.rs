@@ -8,9 +8,9 @@ mod rows;
 pub mod sqlite;
 
 use std::sync::Arc;
-use std::time::Instant;
 
 pub use files::{FileStream, Files, StoredFile};
+pub use ports::{Account, Accounts, Change, Changes, Ops, Record, Records};
 pub use ports::{
     Admins, AssignmentCounts, Categories, ClassDelete, ClassUpdate, Classes, Consumed, ListQuery,
     Notifications, Page, PointsSettlement, RefreshToken, RefreshTokens, RewardAssignments, Rewards,
@@ -18,6 +18,7 @@ pub use ports::{
 };
 pub use ports::{Device, Lease, OutboxRow, OutboxState, Platform, Push};
 pub use ports::{Feedbacks, Presets, Rules, Uploads};
+pub use ports::{PagedItem, PagedItems, TeacherItem, TeacherItems};
 pub use ports::{
     PaymentFilter, PaymentHold, PaymentOutcome, Payments, RefundMade, RefundRecorded, Settled,
 };
@@ -25,6 +26,7 @@ use secrecy::ExposeSecret;
 
 use crate::config::DatabaseConfig;
 use crate::ops::metrics;
+use crate::ops::timed::{Families, timed};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -123,24 +125,18 @@ impl Store {
     }
 }
 
-/// Times one storage operation and counts its failures (labels: backend and operation name).
+/// Times one storage operation and counts its failures (labels: backend and operation name). A
+/// conflict is an answer, not a failure.
 pub(crate) async fn observe<T>(
     backend: &'static str,
     op: &'static str,
     fut: impl std::future::Future<Output = StoreResult<T>>,
 ) -> StoreResult<T> {
-    let started = Instant::now();
-    let span = crate::telemetry::client_span(backend, op);
-    let result = tracing::Instrument::instrument(fut, span.clone()).await;
     let m = metrics::get();
-    m.store_duration
-        .with_label_values(&[backend, op])
-        .observe(started.elapsed().as_secs_f64());
-    if let Err(e) = &result
-        && !matches!(e, StoreError::Conflict { .. })
-    {
-        m.store_errors.with_label_values(&[backend, op]).inc();
-        crate::telemetry::mark_error(&span);
-    }
-    result
+    let families = Families {
+        duration: &m.store_duration,
+        errors: &m.store_errors,
+    };
+    let fails = |e: &StoreError| !matches!(e, StoreError::Conflict { .. });
+    timed(families, (backend, op), fut, fails).await
 }

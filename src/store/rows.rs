@@ -1,16 +1,16 @@
 //! The port methods every row type shares, written once for both backends.
 //!
-//! Each aggregate has its own port (`Tasks`, `Rewards`, ...), so each adapter implements
-//! `insert`, `by_id` and `by_ids` again (and each account adapter `by_email`, `set_password_hash`,
-//! `change_password`; teachers and students `count_created_between`), and every one of them is the same single call into the backend's
+//! Each aggregate has its own port (`Students`, `Classes`, ...), so each adapter implements
+//! `insert`, `by_id` and `by_ids` again (teachers and students `count_created_between` too), and
+//! every one of them is the same single call into the backend's
 //! description of the rows (`Table` on SQLite, `Documents` on MongoDB: a method of the same name
 //! taking the operation name first) under the operation name `<prefix>.<method>`. `shared_rows!`
 //! writes those methods, inside the adapter's `#[async_trait]` impl of the port:
 //!
 //! ```ignore
 //! #[async_trait::async_trait]
-//! impl Tasks for SqliteTasks {
-//!     shared_rows!(table TASKS, Task, "tasks": insert, by_id, by_ids);
+//! impl Students for SqliteStudents {
+//!     shared_rows!(table STUDENTS, Student, "students": insert, by_id, by_ids);
 //!     // ...the methods that are the port's own
 //! }
 //! ```
@@ -46,27 +46,11 @@ macro_rules! shared_rows {
         $crate::store::rows::shared_rows!(@fn $via by_ids($prefix)
             (ids: &'life1 [$crate::domain::Id]) () -> Vec<$row>);
     };
-    // Accounts (teachers, admins).
-    (@by_email $via:tt $row:ty, $prefix:literal) => {
-        $crate::store::rows::shared_rows!(@fn $via by_email($prefix)
-            (email: &'life1 str) () -> Option<$row>);
-    };
-    (@set_password_hash $via:tt $row:ty, $prefix:literal) => {
-        $crate::store::rows::shared_rows!(@fn $via set_password_hash($prefix)
-            (id: &'life1 $crate::domain::Id, hash: &'life2 str)
-            (now: $crate::domain::Millis) -> bool);
-    };
     // Counted by creation time (teachers, students: the admins' statistics).
     (@count_created_between $via:tt $row:ty, $prefix:literal) => {
         $crate::store::rows::shared_rows!(@fn $via count_created_between($prefix)
             () (from: $crate::domain::Millis, to: $crate::domain::Millis) -> u64);
     };
-    (@change_password $via:tt $row:ty, $prefix:literal) => {
-        $crate::store::rows::shared_rows!(@fn $via change_password($prefix)
-            (id: &'life1 $crate::domain::Id, hash: &'life2 str)
-            (now: $crate::domain::Millis) -> Option<i64>);
-    };
-
     (@fn $via:tt $name:ident($prefix:literal)
         ($($arg:ident: &$life:lifetime $arg_ty:ty),*) ($($val:ident: $val_ty:ty),*) -> $out:ty
     ) => {

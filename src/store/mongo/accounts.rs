@@ -1,20 +1,19 @@
+use mongodb::Collection;
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{DateTime, Document, doc};
 use mongodb::options::ReturnDocument;
-use mongodb::{Collection, Database};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 
 use super::collections::{ADMINS, TEACHERS};
-use super::{Documents, date, document, literal_regex, observe};
-use crate::domain::account::{AdminPatch, TeacherPatch};
+use super::{Rows, Stored, date, document, literal_regex, observe, set_changes};
 use crate::domain::{AccountStatus, Admin, Id, Millis, Teacher};
 use crate::store::rows::shared_rows;
-use crate::store::{Admins, ListQuery, Page, StoreError, StoreResult, Teachers};
+use crate::store::{
+    Account, Accounts, Changes, ListQuery, Page, StoreError, StoreResult, Teachers,
+};
 
 document! {
     /// The stored shape: Mongoose's field names, so documents look like the old server's.
-    struct TeacherDoc for Teacher {
+    pub(crate) struct TeacherDoc for Teacher {
         id as "_id": ObjectId,
         name: String,
         email: String,
@@ -40,7 +39,7 @@ document! {
 }
 
 document! {
-    struct AdminDoc for Admin {
+    pub(crate) struct AdminDoc for Admin {
         id as "_id": ObjectId,
         name: String,
         email: String,
@@ -63,13 +62,9 @@ document! {
 }
 
 /// `$set` for the fields a patch carries, plus the bookkeeping every update does.
-fn patch_update(fields: &[(&str, &Option<String>)], now: Millis) -> Document {
+fn patch_update(changes: Changes, now: Millis) -> Document {
     let mut set = doc! { "updatedAt": date(now) };
-    for (name, value) in fields {
-        if let Some(v) = value {
-            set.insert(*name, v.clone());
-        }
-    }
+    set_changes(&mut set, changes);
     doc! { "$set": set, "$inc": { "__v": 1 } }
 }
 
@@ -104,66 +99,47 @@ async fn bump_epoch<D: Send + Sync>(
         .transpose()
 }
 
-/// What teachers and admins share: the email, a password, a token epoch.
-impl<D, T> Documents<D, T>
-where
-    D: Serialize + DeserializeOwned + Send + Sync + for<'a> From<&'a T>,
-    T: TryFrom<D, Error = StoreError> + Send + Sync,
-{
-    async fn by_email(&self, op: &'static str, email: &str) -> StoreResult<Option<T>> {
-        self.one(op, doc! { "email": email }).await
+impl Stored for Teacher {
+    type Doc = TeacherDoc;
+    const COLLECTION: &'static str = TEACHERS;
+    const UNIQUE: Option<(&'static str, &'static str)> = Some(("a teacher", "email"));
+}
+
+impl Stored for Admin {
+    type Doc = AdminDoc;
+    const COLLECTION: &'static str = ADMINS;
+    const UNIQUE: Option<(&'static str, &'static str)> = Some(("an admin", "email"));
+}
+
+#[async_trait::async_trait]
+impl<A: Account + Stored> Accounts<A> for Rows<A> {
+    async fn by_email(&self, email: &str) -> StoreResult<Option<A>> {
+        self.docs
+            .one(A::OPS.by_email, doc! { "email": email })
+            .await
     }
 
-    async fn set_password_hash(
-        &self,
-        op: &'static str,
-        id: &Id,
-        hash: &str,
-        now: Millis,
-    ) -> StoreResult<bool> {
+    /// Applies the patch's fields that are set.
+    async fn update(&self, id: &Id, p: &A::Patch, now: Millis) -> StoreResult<Option<A>> {
+        let update = patch_update(A::changes(p), now);
+        self.docs.update_by_id(A::OPS.update, id, update).await
+    }
+
+    async fn set_password_hash(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<bool> {
         let set = doc! { "$set": { "passwordHash": hash, "updatedAt": date(now) } };
-        self.set_by_id(op, id, set).await
+        self.docs.set_by_id(A::OPS.set_password_hash, id, set).await
     }
 
     /// A new password, which ends every session (a new token epoch, returned).
-    async fn change_password(
-        &self,
-        op: &'static str,
-        id: &Id,
-        hash: &str,
-        now: Millis,
-    ) -> StoreResult<Option<i64>> {
-        bump_epoch(self.raw(), op, id, doc! { "passwordHash": hash }, now).await
-    }
-
-    /// Applies the patch's `fields` that are set.
-    async fn patch(
-        &self,
-        op: &'static str,
-        id: &Id,
-        fields: &[(&str, &Option<String>)],
-        now: Millis,
-    ) -> StoreResult<Option<T>> {
-        self.update_by_id(op, id, patch_update(fields, now)).await
-    }
-}
-
-pub(super) struct MongoTeachers {
-    docs: Documents<TeacherDoc, Teacher>,
-}
-
-impl MongoTeachers {
-    pub(super) fn new(db: &Database) -> Self {
-        MongoTeachers {
-            docs: Documents::new(db, TEACHERS).unique("a teacher", "email"),
-        }
+    async fn change_password(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<Option<i64>> {
+        let (op, set) = (A::OPS.change_password, doc! { "passwordHash": hash });
+        bump_epoch(self.docs.raw(), op, id, set, now).await
     }
 }
 
 #[async_trait::async_trait]
-impl Teachers for MongoTeachers {
-    shared_rows!(docs docs, Teacher, "teachers":
-        insert, by_id, by_email, set_password_hash, change_password, count_created_between);
+impl Teachers for Rows<Teacher> {
+    shared_rows!(docs docs, Teacher, "teachers": count_created_between);
 
     async fn list(&self, q: &ListQuery) -> StoreResult<Page<Teacher>> {
         let filter = match &q.search {
@@ -174,16 +150,6 @@ impl Teachers for MongoTeachers {
             None => doc! {},
         };
         self.docs.page("teachers.list", filter, q).await
-    }
-
-    async fn update(&self, id: &Id, p: &TeacherPatch, now: Millis) -> StoreResult<Option<Teacher>> {
-        let fields = [
-            ("name", &p.name),
-            ("contact", &p.contact),
-            ("location", &p.location),
-            ("profile", &p.profile),
-        ];
-        self.docs.patch("teachers.update", id, &fields, now).await
     }
 
     async fn set_status(
@@ -210,34 +176,5 @@ impl Teachers for MongoTeachers {
 
     async fn count(&self) -> StoreResult<u64> {
         self.docs.count("teachers.count", doc! {}).await
-    }
-}
-
-pub(super) struct MongoAdmins {
-    docs: Documents<AdminDoc, Admin>,
-}
-
-impl MongoAdmins {
-    pub(super) fn new(db: &Database) -> Self {
-        MongoAdmins {
-            docs: Documents::new(db, ADMINS).unique("an admin", "email"),
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Admins for MongoAdmins {
-    shared_rows!(docs docs, Admin, "admins":
-        insert, by_id, by_email, set_password_hash, change_password);
-
-    async fn update(&self, id: &Id, p: &AdminPatch, now: Millis) -> StoreResult<Option<Admin>> {
-        let fields = [
-            ("name", &p.name),
-            ("email", &p.email),
-            ("contact", &p.contact),
-            ("location", &p.location),
-            ("profile", &p.profile),
-        ];
-        self.docs.patch("admins.update", id, &fields, now).await
     }
 }

@@ -1,5 +1,5 @@
-//! Classes, categories, tasks and rewards on MongoDB, in the old server's collections and field
-//! names.
+//! Classes on MongoDB, in the old server's collection and field names (what a teacher sets up
+//! for them is in `items.rs`; their indexes are made here).
 //!
 //! A class rename touches two collections. Without a transaction (a standalone MongoDB has none),
 //! the class is written first together with `renamedFrom` (its old name), then the students are
@@ -19,17 +19,12 @@ use super::collections::{CATEGORIES, CLASSES, REWARDS, STUDENTS, TASKS};
 use super::students::rename_class;
 use super::{
     Documents, conflict_on, date, document, ensure_indexes, literal_regex, newest_first_index,
-    observe, owned, set_some, unique_index,
+    observe, owned, unique_index,
 };
-use crate::domain::classroom::{
-    CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
-};
-use crate::domain::{Category, Class, Id, Millis, Reward, Task};
+use crate::domain::classroom::ClassChange;
+use crate::domain::{Class, Id, Millis};
 use crate::store::rows::shared_rows;
-use crate::store::{
-    Categories, ClassDelete, ClassUpdate, Classes, ListQuery, Page, Rewards, StoreError,
-    StoreResult, Tasks,
-};
+use crate::store::{ClassDelete, ClassUpdate, Classes, ListQuery, Page, StoreError, StoreResult};
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
     let by_teacher = || newest_first_index(doc! { "teacher": 1 }, "by_teacher");
@@ -52,7 +47,7 @@ pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
 }
 
 /// One page of a teacher's documents, newest first; `search` matches `name`.
-async fn page<D, T>(
+pub(super) async fn page<D, T>(
     docs: &Documents<D, T>,
     op: &'static str,
     teacher: &Id,
@@ -68,28 +63,6 @@ where
         filter.insert("name", literal_regex(s));
     }
     docs.page(op, filter, q).await
-}
-
-/// Applies `set` to the teacher's document `id`, bumping `updatedAt` and `__v`.
-async fn update_own<D, T>(
-    docs: &Documents<D, T>,
-    op: &'static str,
-    teacher: &Id,
-    id: &Id,
-    mut set: Document,
-    now: Millis,
-) -> StoreResult<Option<T>>
-where
-    D: Serialize + DeserializeOwned + Send + Sync + for<'a> From<&'a T>,
-    T: TryFrom<D, Error = StoreError> + Send + Sync,
-{
-    set.insert("updatedAt", date(now));
-    docs.update(
-        op,
-        owned("teacher", teacher, id),
-        doc! { "$set": set, "$inc": { "__v": 1 } },
-    )
-    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,227 +229,5 @@ impl Classes for MongoClasses {
         Err(StoreError::unavailable(
             "the class kept changing while it was being deleted",
         ))
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Categories
-
-document! {
-    struct CategoryDoc for Category {
-        id as "_id": ObjectId,
-        name: String,
-        #[serde(default)]
-        image: String,
-        teacher: ObjectId,
-        created_at as "createdAt": DateTime,
-        updated_at as "updatedAt": DateTime,
-        #[serde(default)]
-        version as "__v": i64,
-    }
-}
-
-pub(super) struct MongoCategories {
-    docs: Documents<CategoryDoc, Category>,
-}
-
-impl MongoCategories {
-    pub(super) fn new(db: &Database) -> Self {
-        MongoCategories {
-            docs: Documents::new(db, CATEGORIES),
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Categories for MongoCategories {
-    shared_rows!(docs docs, Category, "categories": insert, by_id, by_ids);
-
-    async fn list_for_teacher(&self, teacher: &Id) -> StoreResult<Vec<Category>> {
-        let filter = doc! { "teacher": teacher.to_object_id() };
-        self.docs.list("categories.list_for_teacher", filter).await
-    }
-
-    async fn update(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        p: &CategoryPatch,
-        now: Millis,
-    ) -> StoreResult<Option<Category>> {
-        let mut set = doc! {};
-        set_some(&mut set, "name", p.name.as_deref());
-        set_some(&mut set, "image", p.image.as_deref());
-        update_own(&self.docs, "categories.update", teacher, id, set, now).await
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tasks
-
-document! {
-    struct TaskDoc for Task {
-        id as "_id": ObjectId,
-        name: String,
-        points: i64,
-        category: ObjectId,
-        kind as "type": String,
-        repeat: String,
-        teacher: ObjectId,
-        created_at as "createdAt": DateTime,
-        updated_at as "updatedAt": DateTime,
-        #[serde(default)]
-        version as "__v": i64,
-    }
-}
-
-pub(super) struct MongoTasks {
-    docs: Documents<TaskDoc, Task>,
-}
-
-impl MongoTasks {
-    pub(super) fn new(db: &Database) -> Self {
-        MongoTasks {
-            docs: Documents::new(db, TASKS),
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Tasks for MongoTasks {
-    shared_rows!(docs docs, Task, "tasks": insert, by_id, by_ids);
-
-    async fn list_for_teacher(&self, teacher: &Id, q: &ListQuery) -> StoreResult<Page<Task>> {
-        page(&self.docs, "tasks.list_for_teacher", teacher, q, true).await
-    }
-
-    async fn update(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        p: &TaskPatch,
-        now: Millis,
-    ) -> StoreResult<Option<Task>> {
-        let mut set = doc! {};
-        set_some(&mut set, "name", p.name.as_deref());
-        set_some(&mut set, "points", p.points);
-        set_some(
-            &mut set,
-            "category",
-            p.category.as_ref().map(Id::to_object_id),
-        );
-        set_some(&mut set, "type", p.kind.map(TaskType::as_str));
-        set_some(&mut set, "repeat", p.repeat.map(Repeat::as_str));
-        update_own(&self.docs, "tasks.update", teacher, id, set, now).await
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Rewards
-
-document! {
-    struct RewardDoc for Reward {
-        id as "_id": ObjectId,
-        name: String,
-        #[serde(default)]
-        image: String,
-        required_points as "requiredPoints": i64,
-        teacher: ObjectId,
-        created_at as "createdAt": DateTime,
-        updated_at as "updatedAt": DateTime,
-        #[serde(default)]
-        version as "__v": i64,
-    }
-}
-
-pub(super) struct MongoRewards {
-    docs: Documents<RewardDoc, Reward>,
-}
-
-impl MongoRewards {
-    pub(super) fn new(db: &Database) -> Self {
-        MongoRewards {
-            docs: Documents::new(db, REWARDS),
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl Rewards for MongoRewards {
-    shared_rows!(docs docs, Reward, "rewards": insert, by_id, by_ids);
-
-    async fn list_for_teacher(&self, teacher: &Id, q: &ListQuery) -> StoreResult<Page<Reward>> {
-        page(&self.docs, "rewards.list_for_teacher", teacher, q, true).await
-    }
-
-    async fn update(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        p: &RewardPatch,
-        now: Millis,
-    ) -> StoreResult<Option<Reward>> {
-        let mut set = doc! {};
-        set_some(&mut set, "name", p.name.as_deref());
-        set_some(&mut set, "image", p.image.as_deref());
-        set_some(&mut set, "requiredPoints", p.required_points);
-        update_own(&self.docs, "rewards.update", teacher, id, set, now).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::TaskDoc;
-    use crate::domain::classroom::{Repeat, TaskType};
-    use crate::domain::{Id, Millis, Task};
-    use crate::store::StoreError;
-
-    fn task() -> Task {
-        Task {
-            id: Id::generate(),
-            name: "read".to_owned(),
-            points: 5,
-            category: Id::generate(),
-            kind: TaskType::Good,
-            repeat: Repeat::Weekly,
-            teacher: Id::generate(),
-            created_at: Millis(1_700_000_000_123),
-            updated_at: Millis(1_700_000_000_456),
-            version: 3,
-        }
-    }
-
-    /// `document!` writes the old server's field names and reads them back into the same row.
-    #[test]
-    fn a_task_maps_to_its_stored_names_and_back() {
-        let t = task();
-        let stored = mongodb::bson::to_document(&TaskDoc::from(&t)).unwrap();
-        assert_eq!(stored.get_object_id("_id").unwrap(), t.id.to_object_id());
-        assert_eq!(stored.get_str("type").unwrap(), "good");
-        assert_eq!(stored.get_str("repeat").unwrap(), "weekly");
-        let created = stored.get_datetime("createdAt").unwrap();
-        assert_eq!(created.timestamp_millis(), t.created_at.0);
-        assert_eq!(stored.get_i64("__v").unwrap(), 3);
-        let back: TaskDoc = mongodb::bson::from_document(stored).unwrap();
-        assert_eq!(Task::try_from(back).unwrap(), t);
-    }
-
-    #[test]
-    fn an_unknown_stored_name_is_a_backend_error_naming_the_field() {
-        let mut stored = mongodb::bson::to_document(&TaskDoc::from(&task())).unwrap();
-        stored.insert("type", "sometimes");
-        stored.remove("__v");
-        let d: TaskDoc = mongodb::bson::from_document(stored).unwrap();
-        assert_eq!(d.version, 0, "a missing __v is version 0");
-        match Task::try_from(d) {
-            Err(e @ StoreError::Backend(_)) => {
-                let detail = e.detail();
-                assert!(
-                    detail.contains("TaskDoc: unknown kind \"sometimes\""),
-                    "{detail}"
-                );
-            }
-            other => panic!("expected a backend error, got {other:?}"),
-        }
     }
 }

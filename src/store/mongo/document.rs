@@ -28,7 +28,7 @@ use crate::domain::content::{PresetType, RuleType};
 use crate::domain::notification::NotificationKind;
 use crate::domain::payments::{PaymentStatus, ProjectStatus};
 use crate::domain::{Id, Millis, Role};
-use crate::store::{ListQuery, Page, Platform, StoreError, StoreResult};
+use crate::store::{ListQuery, Page, Platform, Record, Records, StoreError, StoreResult};
 
 /// How a domain value is kept in a document field of type `S`.
 pub(crate) trait Field<S>: Sized {
@@ -174,6 +174,44 @@ macro_rules! document {
 }
 
 pub(crate) use document;
+
+/// A row type and its collection, for the adapters written once over several collections.
+pub(crate) trait Stored:
+    TryFrom<Self::Doc, Error = StoreError> + Send + Sync + Sized + 'static
+{
+    type Doc: Serialize + DeserializeOwned + Send + Sync + for<'a> From<&'a Self>;
+    const COLLECTION: &'static str;
+    /// What a duplicate key on the collection is about (entity, field), where it has a unique
+    /// index.
+    const UNIQUE: Option<(&'static str, &'static str)> = None;
+}
+
+/// The documents of `T`'s collection: what a generic adapter implements its port on.
+pub(crate) struct Rows<T: Stored> {
+    pub docs: Documents<T::Doc, T>,
+}
+
+impl<T: Stored> Rows<T> {
+    pub fn new(db: &Database) -> Self {
+        let docs = Documents::new(db, T::COLLECTION);
+        let docs = match T::UNIQUE {
+            Some((entity, field)) => docs.unique(entity, field),
+            None => docs,
+        };
+        Rows { docs }
+    }
+}
+
+#[async_trait::async_trait]
+impl<T: Record + Stored> Records<T> for Rows<T> {
+    async fn insert(&self, record: &T) -> StoreResult<()> {
+        self.docs.insert(T::OPS.insert, record).await
+    }
+
+    async fn by_id(&self, id: &Id) -> StoreResult<Option<T>> {
+        self.docs.by_id(T::OPS.by_id, id).await
+    }
+}
 
 /// One collection, its documents `D` mapping to domain rows `T` (see `document!`).
 pub(crate) struct Documents<D: Send + Sync, T> {

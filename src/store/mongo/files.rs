@@ -26,7 +26,7 @@ use mongodb::{Collection, Database};
 
 use super::{ensure_indexes, index, observe, unique_index};
 use crate::domain::Millis;
-use crate::store::files::{STREAM_CHUNK, check_name, check_put};
+use crate::store::files::{check_name, check_put, chunks};
 use crate::store::{FileStream, Files, StoreResult, StoredFile};
 
 const BUCKET: &str = "images";
@@ -195,18 +195,7 @@ impl Files for MongoFiles {
             Ok::<_, mongodb::error::Error>(Some(FileStream {
                 content_type,
                 length: file.length,
-                chunks: Box::pin(futures_util::stream::try_unfold(
-                    download,
-                    |mut download| async move {
-                        let mut buf = vec![0u8; STREAM_CHUNK];
-                        let n = download.read(&mut buf).await?;
-                        if n == 0 {
-                            return Ok(None);
-                        }
-                        buf.truncate(n);
-                        Ok(Some((bytes::Bytes::from(buf), download)))
-                    },
-                )),
+                chunks: chunks(download, |d, buf| Box::pin(d.read(buf))),
             }))
         })
         .await

@@ -8,6 +8,7 @@ mod collections;
 mod content;
 mod document;
 mod files;
+mod items;
 mod notifications;
 mod payments;
 mod points;
@@ -28,9 +29,10 @@ use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Database, IndexModel};
 
 use self::collections::{ADMINS, TEACHERS};
-use super::{Backend, Store, StoreError, StoreResult};
+use super::{Backend, Change, Changes, Store, StoreError, StoreResult};
+use crate::domain::Id;
 use crate::ops::breaker::{Breaker, Probing};
-pub(crate) use document::{Documents, document};
+pub(crate) use document::{Documents, Rows, Stored, document};
 
 const NAME: &str = "mongodb";
 const DEFAULT_DATABASE: &str = "educoin";
@@ -213,14 +215,14 @@ pub async fn open(url: &str) -> anyhow::Result<Store> {
                 })
             }),
         }),
-        teachers: Arc::new(accounts::MongoTeachers::new(&db)),
-        admins: Arc::new(accounts::MongoAdmins::new(&db)),
+        teachers: Arc::new(Rows::new(&db)),
+        admins: Arc::new(Rows::new(&db)),
         students: Arc::new(students::MongoStudents::new(&db)),
         refresh_tokens: Arc::new(tokens::MongoRefreshTokens::new(&db)),
         classes: Arc::new(classroom::MongoClasses::new(&db)),
-        categories: Arc::new(classroom::MongoCategories::new(&db)),
-        tasks: Arc::new(classroom::MongoTasks::new(&db)),
-        rewards: Arc::new(classroom::MongoRewards::new(&db)),
+        categories: Arc::new(Rows::new(&db)),
+        tasks: Arc::new(Rows::new(&db)),
+        rewards: Arc::new(Rows::new(&db)),
         notifications: Arc::new(notifications::MongoNotifications::new(&db)),
         files: Arc::new(files::MongoFiles::new(&db)),
         uploads: Arc::new(uploads::MongoUploads::new(&db)),
@@ -336,6 +338,31 @@ pub(crate) fn set_some(set: &mut Document, name: &str, value: Option<impl Into<B
     if let Some(value) = value {
         set.insert(name, value.into());
     }
+}
+
+/// Adds an edit's [`Changes`] to its `$set`, each under the camelCase of its column name; an
+/// unset field stays as stored.
+pub(crate) fn set_changes(set: &mut Document, changes: Changes) {
+    for (column, change) in changes {
+        let name = camel_case(column);
+        match change {
+            Change::Text(v) => set_some(set, &name, v),
+            Change::Number(v) => set_some(set, &name, v),
+            Change::Id(v) => set_some(set, &name, v.as_ref().map(Id::to_object_id)),
+        }
+    }
+}
+
+/// `required_points` → `requiredPoints`: the stored names of the old server's documents.
+fn camel_case(column: &str) -> String {
+    let mut parts = column.split('_');
+    let mut name = parts.next().unwrap_or_default().to_owned();
+    for part in parts {
+        let mut chars = part.chars();
+        name.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+        name.push_str(chars.as_str());
+    }
+    name
 }
 
 /// Creates `indexes` on collection `name`; one that exists already (same keys, same name) is left

@@ -5,28 +5,65 @@ use crate::domain::student::StudentPatch;
 use crate::domain::{AccountStatus, Admin, Id, Millis, Role, Student, Teacher};
 use crate::store::StoreResult;
 
-use super::{ListQuery, Page};
+use super::{Change, Changes, ListQuery, Ops, Page, Record, Records, ops};
 
+/// Teachers and admins: accounts that sign in by email and password, and that a new token epoch
+/// signs out everywhere.
+pub trait Account: Record {}
+
+impl Account for Teacher {}
+impl Account for Admin {}
+
+impl Record for Teacher {
+    type Patch = TeacherPatch;
+    const OPS: Ops = ops!("teachers");
+
+    fn changes(p: &TeacherPatch) -> Changes {
+        let fields = [
+            ("name", &p.name),
+            ("contact", &p.contact),
+            ("location", &p.location),
+            ("profile", &p.profile),
+        ];
+        Change::texts(fields)
+    }
+}
+
+impl Record for Admin {
+    type Patch = AdminPatch;
+    const OPS: Ops = ops!("admins");
+
+    /// An admin edits what a teacher does, and its email.
+    fn changes(p: &AdminPatch) -> Changes {
+        let mut changes = Change::texts([("email", &p.email)]);
+        changes.extend(Teacher::changes(&TeacherPatch {
+            name: p.name.clone(),
+            contact: p.contact.clone(),
+            location: p.location.clone(),
+            profile: p.profile.clone(),
+        }));
+        changes
+    }
+}
+
+/// The port methods every [`Account`] shares.
 #[async_trait::async_trait]
-pub trait Teachers: Send + Sync {
-    /// Fails with `Conflict` when the email is taken.
-    async fn insert(&self, teacher: &Teacher) -> StoreResult<()>;
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Teacher>>;
-    async fn by_email(&self, email: &str) -> StoreResult<Option<Teacher>>;
-    /// Newest first; `search` matches name or email.
-    async fn list(&self, query: &ListQuery) -> StoreResult<Page<Teacher>>;
-    /// Applies the set fields, bumps `updatedAt` and `__v`; `None` when there is no such teacher.
-    async fn update(
-        &self,
-        id: &Id,
-        patch: &TeacherPatch,
-        now: Millis,
-    ) -> StoreResult<Option<Teacher>>;
+pub trait Accounts<A: Account>: Records<A> {
+    async fn by_email(&self, email: &str) -> StoreResult<Option<A>>;
+    /// Applies the set fields, bumps `updatedAt` and `__v`; `None` when there is no such account.
+    /// Fails with `Conflict` when a new email is taken.
+    async fn update(&self, id: &Id, patch: &A::Patch, now: Millis) -> StoreResult<Option<A>>;
     /// Replaces the hash without ending sessions (a parameter upgrade at login).
     async fn set_password_hash(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<bool>;
     /// A new password: sets the hash and increments `token_epoch`, which ends every access token
-    /// issued before. The new epoch; `None` when there is no such teacher.
+    /// issued before. The new epoch; `None` when there is no such account.
     async fn change_password(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<Option<i64>>;
+}
+
+#[async_trait::async_trait]
+pub trait Teachers: Accounts<Teacher> {
+    /// Newest first; `search` matches name or email.
+    async fn list(&self, query: &ListQuery) -> StoreResult<Page<Teacher>>;
     /// Blocks or unblocks, and increments `token_epoch` (as `change_password`).
     async fn set_status(
         &self,
@@ -42,20 +79,9 @@ pub trait Teachers: Send + Sync {
     async fn count_created_between(&self, from: Millis, to: Millis) -> StoreResult<u64>;
 }
 
-#[async_trait::async_trait]
-pub trait Admins: Send + Sync {
-    /// Fails with `Conflict` when the email is taken.
-    async fn insert(&self, admin: &Admin) -> StoreResult<()>;
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Admin>>;
-    async fn by_email(&self, email: &str) -> StoreResult<Option<Admin>>;
-    /// Fails with `Conflict` when a new email is taken.
-    async fn update(&self, id: &Id, patch: &AdminPatch, now: Millis) -> StoreResult<Option<Admin>>;
-    /// Replaces the hash without ending sessions (a parameter upgrade at login).
-    async fn set_password_hash(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<bool>;
-    /// A new password: sets the hash and increments `token_epoch`, which ends every access token
-    /// issued before. The new epoch; `None` when there is no such admin.
-    async fn change_password(&self, id: &Id, hash: &str, now: Millis) -> StoreResult<Option<i64>>;
-}
+/// The admins' port, by its name: nothing beyond what every account has.
+pub trait Admins: Accounts<Admin> {}
+impl<S: Accounts<Admin>> Admins for S {}
 
 #[async_trait::async_trait]
 pub trait Students: Send + Sync {

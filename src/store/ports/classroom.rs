@@ -4,7 +4,7 @@ use crate::domain::classroom::{CategoryPatch, ClassChange, RewardPatch, TaskPatc
 use crate::domain::{Category, Class, Id, Millis, Reward, Task};
 use crate::store::StoreResult;
 
-use super::{ListQuery, Page};
+use super::{Change, Changes, ListQuery, Ops, Page, Record, Records, ops};
 
 /// What became of a conditional class update.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,57 +52,89 @@ pub trait Classes: Send + Sync {
     -> StoreResult<ClassDelete>;
 }
 
+/// What a teacher sets up for its classes: categories, tasks and rewards. They are written,
+/// read and edited alike (only by their teacher); their fields and their listing differ.
+pub trait TeacherItem: Record {}
+
+impl TeacherItem for Category {}
+impl TeacherItem for Task {}
+impl TeacherItem for Reward {}
+
+/// Tasks and rewards: a teacher lists them by page.
+pub trait PagedItem: TeacherItem {}
+
+impl Record for Category {
+    type Patch = CategoryPatch;
+    const OPS: Ops = ops!("categories");
+
+    fn changes(p: &CategoryPatch) -> Changes {
+        Change::texts([("name", &p.name), ("image", &p.image)])
+    }
+}
+
+impl Record for Task {
+    type Patch = TaskPatch;
+    const OPS: Ops = ops!("tasks");
+
+    fn changes(p: &TaskPatch) -> Changes {
+        let name = |s: &str| s.to_owned();
+        vec![
+            ("name", Change::Text(p.name.clone())),
+            ("points", Change::Number(p.points)),
+            ("category", Change::Id(p.category.clone())),
+            ("type", Change::Text(p.kind.map(|k| name(k.as_str())))),
+            ("repeat", Change::Text(p.repeat.map(|r| name(r.as_str())))),
+        ]
+    }
+}
+
+impl Record for Reward {
+    type Patch = RewardPatch;
+    const OPS: Ops = ops!("rewards");
+
+    fn changes(p: &RewardPatch) -> Changes {
+        let mut changes = Change::texts([("name", &p.name), ("image", &p.image)]);
+        changes.push(("required_points", Change::Number(p.required_points)));
+        changes
+    }
+}
+
+impl PagedItem for Task {}
+impl PagedItem for Reward {}
+
+/// The port methods every [`TeacherItem`] shares.
 #[async_trait::async_trait]
-pub trait Categories: Send + Sync {
-    async fn insert(&self, category: &Category) -> StoreResult<()>;
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Category>>;
-    /// The categories among `ids`, in one round trip (any order; unknown ids are left out).
-    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Category>>;
+pub trait TeacherItems<T: TeacherItem>: Records<T> {
+    /// The items among `ids`, in one round trip (any order; unknown ids are left out).
+    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<T>>;
+    /// Applies the set fields of `teacher`'s item; `None` when it has no such item. The caller
+    /// checks what the patch refers to (a task's new `category` must be the teacher's).
+    async fn update(
+        &self,
+        teacher: &Id,
+        id: &Id,
+        patch: &T::Patch,
+        now: Millis,
+    ) -> StoreResult<Option<T>>;
+}
+
+#[async_trait::async_trait]
+pub trait Categories: TeacherItems<Category> {
     /// All of a teacher's categories, newest first (the app shows them unpaginated).
     async fn list_for_teacher(&self, teacher: &Id) -> StoreResult<Vec<Category>>;
-    /// Applies the set fields of `teacher`'s category; `None` when it has no such category.
-    async fn update(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        patch: &CategoryPatch,
-        now: Millis,
-    ) -> StoreResult<Option<Category>>;
 }
 
+/// Tasks and rewards.
 #[async_trait::async_trait]
-pub trait Tasks: Send + Sync {
-    async fn insert(&self, task: &Task) -> StoreResult<()>;
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Task>>;
-    /// The tasks among `ids`, in one round trip (any order; unknown ids are left out).
-    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Task>>;
-    /// A teacher's tasks, newest first (`search` matches the name).
-    async fn list_for_teacher(&self, teacher: &Id, query: &ListQuery) -> StoreResult<Page<Task>>;
-    /// Applies the set fields of `teacher`'s task; `None` when it has no such task. The caller
-    /// checks that a new `category` is the teacher's.
-    async fn update(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        patch: &TaskPatch,
-        now: Millis,
-    ) -> StoreResult<Option<Task>>;
+pub trait PagedItems<T: PagedItem>: TeacherItems<T> {
+    /// A teacher's items, newest first (`search` matches the name).
+    async fn list_for_teacher(&self, teacher: &Id, query: &ListQuery) -> StoreResult<Page<T>>;
 }
 
-#[async_trait::async_trait]
-pub trait Rewards: Send + Sync {
-    async fn insert(&self, reward: &Reward) -> StoreResult<()>;
-    async fn by_id(&self, id: &Id) -> StoreResult<Option<Reward>>;
-    /// The rewards among `ids`, in one round trip (any order; unknown ids are left out).
-    async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<Reward>>;
-    /// A teacher's rewards, newest first (`search` matches the name).
-    async fn list_for_teacher(&self, teacher: &Id, query: &ListQuery) -> StoreResult<Page<Reward>>;
-    /// Applies the set fields of `teacher`'s reward; `None` when it has no such reward.
-    async fn update(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        patch: &RewardPatch,
-        now: Millis,
-    ) -> StoreResult<Option<Reward>>;
-}
+/// The tasks' port, by its name.
+pub trait Tasks: PagedItems<Task> {}
+impl<S: PagedItems<Task>> Tasks for S {}
+
+/// The rewards' port, by its name.
+pub trait Rewards: PagedItems<Reward> {}
+impl<S: PagedItems<Reward>> Rewards for S {}

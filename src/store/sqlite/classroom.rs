@@ -1,50 +1,15 @@
-//! Classes, categories, tasks and rewards on SQLite.
+//! Classes on SQLite (what a teacher sets up for them is in `items.rs`).
 
-use rusqlite::{Connection, OptionalExtension, ToSql, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::accounts::{corrupt, count};
 use super::students::rename_class;
 use super::table::boxed;
-use super::{Cached, Db, Table, like_pattern, table};
-use crate::domain::classroom::{
-    CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
-};
-use crate::domain::{Category, Class, Id, Millis, Reward, Task};
+use super::{Cached, Rows, table};
+use crate::domain::classroom::ClassChange;
+use crate::domain::{Class, Id, Millis};
 use crate::store::rows::shared_rows;
-use crate::store::{
-    Categories, ClassDelete, ClassUpdate, Classes, ListQuery, Page, Rewards, StoreResult, Tasks,
-};
-
-/// One teacher's rows, newest first; `search` matches the name.
-const TEACHER_AND_NAME: &str = "teacher = ?1 AND (?2 IS NULL OR name LIKE ?2 ESCAPE '\\')";
-
-async fn teacher_page<T: Send + 'static>(
-    table: &'static Table<T>,
-    db: &Db,
-    op: &'static str,
-    teacher: &Id,
-    q: &ListQuery,
-) -> StoreResult<Page<T>> {
-    let args = vec![
-        boxed(teacher.clone()),
-        boxed(q.search.as_deref().map(like_pattern)),
-    ];
-    table.scan_page(db, op, TEACHER_AND_NAME, args, q).await
-}
-
-/// A patch of the teacher's row `id` (see [`Table::patch`]).
-async fn patch<T: Send + 'static>(
-    table: &'static Table<T>,
-    db: &Db,
-    op: &'static str,
-    (teacher, id): (&Id, &Id),
-    set: Vec<(&'static str, Box<dyn ToSql + Send>)>,
-    now: Millis,
-) -> StoreResult<Option<T>> {
-    table
-        .patch(db, op, &[("id", id), ("teacher", teacher)], set, now)
-        .await
-}
+use crate::store::{ClassDelete, ClassUpdate, Classes, ListQuery, Page, StoreResult};
 
 // ---------------------------------------------------------------------------------------------
 // Classes
@@ -67,12 +32,8 @@ fn own_class(c: &Connection, teacher: &Id, id: &Id) -> rusqlite::Result<Option<C
     .optional()
 }
 
-pub(super) struct SqliteClasses {
-    pub(super) db: Db,
-}
-
 #[async_trait::async_trait]
-impl Classes for SqliteClasses {
+impl Classes for Rows<Class> {
     shared_rows!(table CLASSES, Class, "classes": insert, by_id);
 
     async fn by_name(&self, teacher: &Id, class_name: &str) -> StoreResult<Option<Class>> {
@@ -169,133 +130,5 @@ impl Classes for SqliteClasses {
                 Ok(ClassDelete::Deleted)
             })
             .await
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Categories
-
-table!(CATEGORIES: Category = "categories" (
-    "id, teacher, name, image, created_at, updated_at, version",
-    id, teacher, name, image, created_at, updated_at, version
-));
-
-pub(super) struct SqliteCategories {
-    pub(super) db: Db,
-}
-
-#[async_trait::async_trait]
-impl Categories for SqliteCategories {
-    shared_rows!(table CATEGORIES, Category, "categories": insert, by_id, by_ids);
-
-    async fn list_for_teacher(&self, teacher: &Id) -> StoreResult<Vec<Category>> {
-        let (op, args) = ("categories.list_for_teacher", vec![boxed(teacher.clone())]);
-        CATEGORIES
-            .newest_first(&self.db, op, "teacher = ?1", args)
-            .await
-    }
-
-    async fn update(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        p: &CategoryPatch,
-        now: Millis,
-    ) -> StoreResult<Option<Category>> {
-        let p = p.clone();
-        let set = vec![("name", boxed(p.name)), ("image", boxed(p.image))];
-        patch(
-            &CATEGORIES,
-            &self.db,
-            "categories.update",
-            (teacher, id),
-            set,
-            now,
-        )
-        .await
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tasks
-
-table!(TASKS: Task = "tasks" (
-    "id, teacher, name, points, category, type, repeat, created_at, updated_at, version",
-    id, teacher, name, points, category, kind, repeat, created_at, updated_at, version
-));
-
-pub(super) struct SqliteTasks {
-    pub(super) db: Db,
-}
-
-#[async_trait::async_trait]
-impl Tasks for SqliteTasks {
-    shared_rows!(table TASKS, Task, "tasks": insert, by_id, by_ids);
-
-    async fn list_for_teacher(&self, teacher: &Id, q: &ListQuery) -> StoreResult<Page<Task>> {
-        teacher_page(&TASKS, &self.db, "tasks.list_for_teacher", teacher, q).await
-    }
-
-    async fn update(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        p: &TaskPatch,
-        now: Millis,
-    ) -> StoreResult<Option<Task>> {
-        let p = p.clone();
-        let set = vec![
-            ("name", boxed(p.name)),
-            ("points", boxed(p.points)),
-            ("category", boxed(p.category)),
-            ("type", boxed(p.kind.map(TaskType::as_str))),
-            ("repeat", boxed(p.repeat.map(Repeat::as_str))),
-        ];
-        patch(&TASKS, &self.db, "tasks.update", (teacher, id), set, now).await
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Rewards
-
-table!(REWARDS: Reward = "rewards" (
-    "id, teacher, name, image, required_points, created_at, updated_at, version",
-    id, teacher, name, image, required_points, created_at, updated_at, version
-));
-
-pub(super) struct SqliteRewards {
-    pub(super) db: Db,
-}
-
-#[async_trait::async_trait]
-impl Rewards for SqliteRewards {
-    shared_rows!(table REWARDS, Reward, "rewards": insert, by_id, by_ids);
-
-    async fn list_for_teacher(&self, teacher: &Id, q: &ListQuery) -> StoreResult<Page<Reward>> {
-        teacher_page(&REWARDS, &self.db, "rewards.list_for_teacher", teacher, q).await
-    }
-
-    async fn update(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        p: &RewardPatch,
-        now: Millis,
-    ) -> StoreResult<Option<Reward>> {
-        let p = p.clone();
-        let set = vec![
-            ("name", boxed(p.name)),
-            ("image", boxed(p.image)),
-            ("required_points", boxed(p.required_points)),
-        ];
-        patch(
-            &REWARDS,
-            &self.db,
-            "rewards.update",
-            (teacher, id),
-            set,
-            now,
-        )
-        .await
     }
 }

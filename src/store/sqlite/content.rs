@@ -2,7 +2,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{Cached, Db, table};
+use super::{Cached, Rows, table};
 use crate::domain::content::{PresetType, RuleType};
 use crate::domain::{Feedback, Id, Millis, Preset, Rule};
 use crate::store::rows::shared_rows;
@@ -16,12 +16,8 @@ table!(PRESETS: Preset = "presets" (
     id, kind, image, created_at, updated_at, version
 ));
 
-pub(super) struct SqlitePresets {
-    pub(super) db: Db,
-}
-
 #[async_trait::async_trait]
-impl Presets for SqlitePresets {
+impl Presets for Rows<Preset> {
     shared_rows!(table PRESETS, Preset, "presets": insert, by_id);
 
     async fn list_by_type(&self, kind: PresetType) -> StoreResult<Vec<Preset>> {
@@ -76,12 +72,8 @@ table!(RULES: Rule = "rules" (
     id, kind, content, created_at, updated_at, version
 ));
 
-pub(super) struct SqliteRules {
-    pub(super) db: Db,
-}
-
 #[async_trait::async_trait]
-impl Rules for SqliteRules {
+impl Rules for Rows<Rule> {
     async fn get(&self, kind: RuleType) -> StoreResult<Option<Rule>> {
         RULES.by(&self.db, "rules.get", "type", &kind).await
     }
@@ -116,12 +108,8 @@ table!(FEEDBACKS: Feedback = "feedbacks" (
     id, user, role, feedback, created_at, updated_at, version
 ));
 
-pub(super) struct SqliteFeedbacks {
-    pub(super) db: Db,
-}
-
 #[async_trait::async_trait]
-impl Feedbacks for SqliteFeedbacks {
+impl Feedbacks for Rows<Feedback> {
     shared_rows!(table FEEDBACKS, Feedback, "feedbacks": insert);
 
     async fn by_id(&self, id: &Id) -> StoreResult<Option<Feedback>> {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::domain::Millis;
-use crate::store::files::{STREAM_CHUNK, check_name, check_put};
+use crate::store::files::{check_name, check_put, chunks};
 use crate::store::{FileStream, Files, StoreError, StoreResult, StoredFile, observe};
 
 const NAME: &str = "sqlite";
@@ -149,18 +149,7 @@ impl Files for DiskFiles {
             length,
             // Bounded by the length seen at open: a file replaced meanwhile (rename) is still
             // the old inode, read to its end.
-            chunks: Box::pin(futures_util::stream::try_unfold(
-                file,
-                |mut file| async move {
-                    let mut buf = vec![0u8; STREAM_CHUNK];
-                    let n = file.read(&mut buf).await?;
-                    if n == 0 {
-                        return Ok(None);
-                    }
-                    buf.truncate(n);
-                    Ok(Some((bytes::Bytes::from(buf), file)))
-                },
-            )),
+            chunks: chunks(file, |f, buf| Box::pin(f.read(buf))),
         }))
     }
 

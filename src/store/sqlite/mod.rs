@@ -12,6 +12,7 @@ mod assignments;
 mod classroom;
 mod content;
 mod files;
+mod items;
 mod notifications;
 mod payments;
 mod push;
@@ -28,9 +29,9 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRe
 use rusqlite::{Connection, ErrorCode, OpenFlags, Params, Row, ToSql};
 
 use super::{Backend, Store, StoreError, StoreResult};
-use crate::domain::{Id, Millis};
+use crate::domain::{Class, Feedback, Id, Millis, Preset, Rule};
 
-pub(crate) use table::{Table, table};
+pub(crate) use table::{Rows, Table, Tabled, table};
 
 const NAME: &str = "sqlite";
 
@@ -393,23 +394,23 @@ pub async fn open(path: &Path) -> anyhow::Result<Store> {
     };
     Ok(Store {
         backend: Arc::new(SqliteBackend { db: db.clone() }),
-        teachers: Arc::new(accounts::SqliteTeachers { db: db.clone() }),
-        admins: Arc::new(accounts::SqliteAdmins { db: db.clone() }),
+        teachers: Arc::new(Rows::new(&db)),
+        admins: Arc::new(Rows::new(&db)),
         students: Arc::new(students::SqliteStudents { db: db.clone() }),
         refresh_tokens: Arc::new(tokens::SqliteRefreshTokens { db: db.clone() }),
-        classes: Arc::new(classroom::SqliteClasses { db: db.clone() }),
-        categories: Arc::new(classroom::SqliteCategories { db: db.clone() }),
-        tasks: Arc::new(classroom::SqliteTasks { db: db.clone() }),
-        rewards: Arc::new(classroom::SqliteRewards { db: db.clone() }),
+        classes: Arc::new(Rows::<Class>::new(&db)),
+        categories: Arc::new(Rows::new(&db)),
+        tasks: Arc::new(Rows::new(&db)),
+        rewards: Arc::new(Rows::new(&db)),
         task_assignments: Arc::new(assignments::SqliteTaskAssignments { db: db.clone() }),
         reward_assignments: Arc::new(assignments::SqliteRewardAssignments { db: db.clone() }),
         points: Arc::new(assignments::NothingPending),
         notifications: Arc::new(notifications::SqliteNotifications { db: db.clone() }),
         files: Arc::new(files),
         uploads: Arc::new(uploads::SqliteUploads { db: db.clone() }),
-        presets: Arc::new(content::SqlitePresets { db: db.clone() }),
-        rules: Arc::new(content::SqliteRules { db: db.clone() }),
-        feedbacks: Arc::new(content::SqliteFeedbacks { db: db.clone() }),
+        presets: Arc::new(Rows::<Preset>::new(&db)),
+        rules: Arc::new(Rows::<Rule>::new(&db)),
+        feedbacks: Arc::new(Rows::<Feedback>::new(&db)),
         payments: Arc::new(payments::SqlitePayments { db: db.clone() }),
         push: Arc::new(push::SqlitePush { db }),
     })

@@ -1,11 +1,13 @@
 //! A table described once (name, columns, row mapping, parameters), with the statements every
 //! table shares: insert, lookup by a column, by many ids, a list and a page.
 
+use std::marker::PhantomData;
+
 use rusqlite::{Connection, OptionalExtension, Row, ToSql};
 
 use super::{Cached, Db, id_list};
 use crate::domain::{Id, Millis};
-use crate::store::{ListQuery, Page, StoreResult};
+use crate::store::{Change, Changes, ListQuery, Page, Record, Records, StoreResult};
 
 /// Newest first, ties broken by id (ObjectIds grow with time too).
 pub(crate) const NEWEST_FIRST: &str = "ORDER BY created_at DESC, id DESC";
@@ -25,6 +27,12 @@ macro_rules! table {
             },
             bind: |record| vec![$(&record.$field as &dyn rusqlite::ToSql),+],
         };
+
+        impl $crate::store::sqlite::Tabled for $record {
+            fn table() -> &'static $crate::store::sqlite::Table<Self> {
+                &$name
+            }
+        }
     };
 }
 
@@ -37,8 +45,52 @@ pub(crate) fn boxed(value: impl ToSql + Send + 'static) -> Box<dyn ToSql + Send>
     Box::new(value)
 }
 
+/// An edit's [`Changes`] as the `(column, value)` pairs of [`Table::patch`].
+pub(crate) fn set_of(changes: Changes) -> Vec<(&'static str, Box<dyn ToSql + Send>)> {
+    let value = |change| match change {
+        Change::Text(v) => boxed(v),
+        Change::Number(v) => boxed(v),
+        Change::Id(v) => boxed(v),
+    };
+    changes
+        .into_iter()
+        .map(|(c, change)| (c, value(change)))
+        .collect()
+}
+
 fn bind(args: &Args) -> Vec<&dyn ToSql> {
     args.iter().map(|a| a.as_ref() as &dyn ToSql).collect()
+}
+
+/// A row type and its table, for the adapters written once over several tables.
+pub(crate) trait Tabled: Send + Sync + Sized + 'static {
+    fn table() -> &'static Table<Self>;
+}
+
+/// The rows of `T`'s table: what a generic adapter implements its port on.
+pub(crate) struct Rows<T> {
+    pub db: Db,
+    kind: PhantomData<fn() -> T>,
+}
+
+impl<T> Rows<T> {
+    pub fn new(db: &Db) -> Self {
+        Rows {
+            db: db.clone(),
+            kind: PhantomData,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl<T: Record + Tabled> Records<T> for Rows<T> {
+    async fn insert(&self, record: &T) -> StoreResult<()> {
+        T::table().insert(&self.db, T::OPS.insert, record).await
+    }
+
+    async fn by_id(&self, id: &Id) -> StoreResult<Option<T>> {
+        T::table().by_id(&self.db, T::OPS.by_id, id).await
+    }
 }
 
 pub(crate) struct Table<T: 'static> {
