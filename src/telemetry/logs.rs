@@ -9,6 +9,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use super::Extra;
+use super::access::Direct;
 use super::batch::BatchedStderr;
 use super::context::{JsonWithRequest, TextWithRequest};
 use super::ids::{JournaldWithIds, JsonWithIds};
@@ -121,6 +122,13 @@ pub fn install(
         .try_init();
     if installed.is_ok() {
         super::context::set_light(light);
+        // Light, the outputs below are the only readers of the access line (`super::access`).
+        let direct = match format {
+            LogFormat::Pretty => Some(Direct::Text),
+            LogFormat::Json => Some(Direct::Json),
+            LogFormat::Journald => None,
+        };
+        super::access::set_direct(direct.filter(|_| light));
     }
     install_panic_hook(format);
     format
@@ -193,7 +201,7 @@ fn install_panic_hook(format: LogFormat) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::{Arc, Mutex};
 
     use tracing_subscriber::layer::SubscriberExt;
@@ -222,8 +230,46 @@ mod tests {
         }
     }
 
-    const ID: &str = "5f1c2a9e-0b7d-4c1e-9a55-3f0e2d1c4b6a";
-    const PATH: &str = "/api/v1/odd \"path\"\t{x}=y";
+    pub(crate) const ID: &str = "5f1c2a9e-0b7d-4c1e-9a55-3f0e2d1c4b6a";
+    pub(crate) const PATH: &str = "/api/v1/odd \"path\"\t{x}=y";
+
+    fn light_scope() -> Scope {
+        Scope::Light(RequestFields {
+            request_id: ID.into(),
+            method: "PATCH".into(),
+            path: PATH.into(),
+        })
+    }
+
+    /// `line` without its time: the first word of a text line, the `timestamp` of a JSON one
+    /// (cut from the bytes, so that what is compared is what was written).
+    pub(crate) fn without_time(json: bool, line: &str) -> String {
+        if !json {
+            return line.split_once(' ').unwrap().1.to_owned();
+        }
+        let rest = line.strip_prefix("{\"timestamp\":\"").unwrap();
+        let end = rest.find('"').unwrap();
+        format!("{{{}", &rest[end + 2..])
+    }
+
+    /// The access line of a light request as tracing-subscriber writes it, without its time.
+    pub(crate) fn access_line(json: bool, served: crate::telemetry::access::Served<'_>) -> String {
+        let out = Memory::default();
+        let layer = if json {
+            json_layer(out.clone())
+        } else {
+            text_layer(false, out.clone())
+        };
+        let subscriber = tracing_subscriber::registry()
+            .with(EnvFilter::new("info"))
+            .with(vec![layer]);
+        tracing::subscriber::with_default(subscriber, || {
+            crate::telemetry::access::through_tracing(&light_scope(), served)
+        });
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.matches('\n').count(), 1, "{text}");
+        without_time(json, text.trim_end())
+    }
 
     /// What a request logs: lines inside its future, a line inside a span of its own, the access
     /// line; with the request's span (`light` false) or only its fields.
@@ -239,11 +285,7 @@ mod tests {
             .with(vec![layer]);
         tracing::subscriber::with_default(subscriber, || {
             let scope = if light {
-                Scope::Light(RequestFields {
-                    request_id: ID.into(),
-                    method: "PATCH".into(),
-                    path: PATH.into(),
-                })
+                light_scope()
             } else {
                 Scope::Span(crate::telemetry::new_request_span(ID, "PATCH", PATH))
             };
@@ -255,14 +297,12 @@ mod tests {
             });
             let done = futures_util::FutureExt::now_or_never(scope.instrument(work));
             assert!(done.is_some());
-            scope.in_scope(|| {
-                tracing::info!(
-                    status = 200u16,
-                    route = %"/api/v1/category/{id}",
-                    latency_ms = 0.123456_f64,
-                    "request served"
-                )
-            });
+            let served = crate::telemetry::access::Served {
+                status: 200,
+                route: "/api/v1/category/{id}",
+                latency_ms: 0.123456,
+            };
+            crate::telemetry::access::through_tracing(&scope, served);
             tracing::info!("outside the request");
         });
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
