@@ -4,9 +4,9 @@
 //! formatter's own buffer and the wrappers of `context` that splice the request's fields into it.
 //! With [`Scope::Light`] (no exporter, Sentry, journald, colours or span filter) and the batched
 //! stderr as the writer, nothing else can see the event, so the line is formatted here, byte for
-//! byte as tracing-subscriber's `Full` and `Json` formats printed it (`tests` renders both ways and
-//! compares), and appended to the batch buffer. The filter still decides: the line is written
-//! only when `tracing::enabled!` says an info event of its target would be.
+//! byte as tracing-subscriber's `Full` and `Json` formats printed it (`logs::tests` renders both
+//! ways and compares), and appended to the batch buffer. The filter still decides: the line is
+//! written only when `tracing::enabled!` says an info event of its target would be.
 
 use std::fmt::{self, Write as _};
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -60,10 +60,7 @@ pub fn log(scope: &Scope, served: Served<'_>) {
         && let Some(direct) = direct()
     {
         if tracing::enabled!(target: TARGET, tracing::Level::INFO) {
-            let mut line = Line(Vec::with_capacity(320));
-            // Writing to memory fails only if a `Display` does, and ours do not.
-            let _ = write_line(&mut line, direct, fields, served);
-            super::batch::append(&line.0);
+            super::batch::append(&line(direct, fields, served));
         }
         return;
     }
@@ -82,6 +79,14 @@ pub(crate) fn through_tracing(scope: &Scope, served: Served<'_>) {
             "request served"
         )
     });
+}
+
+/// The line, with its newline (`logs::tests` compares it with tracing-subscriber's).
+pub(crate) fn line(direct: Direct, fields: &RequestFields, served: Served<'_>) -> Vec<u8> {
+    let mut line = Line(Vec::with_capacity(320));
+    // Writing to memory fails only if a `Display` does, and ours do not.
+    let _ = write_line(&mut line, direct, fields, served);
+    line.0
 }
 
 /// A line's bytes, written as text (the timestamp, the fields) or as JSON (serde_json).
@@ -142,40 +147,6 @@ fn write_line(
             line.write_str(",\"request_id\":")?;
             line.json(&r.request_id)?;
             line.write_str(",\"name\":\"request\"}}\n")
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The line written here and the one tracing-subscriber writes (`logs::tests::render`), with
-    /// the time taken out (the first word of the text, the `timestamp` of the JSON).
-    #[test]
-    fn lines_are_those_tracing_wrote() {
-        let fields = RequestFields {
-            request_id: crate::telemetry::logs::tests::ID.into(),
-            method: "PATCH".into(),
-            path: crate::telemetry::logs::tests::PATH.into(),
-        };
-        for route in ["/api/v1/category/{id}", "/odd \"route\"\t\\x"] {
-            for latency_ms in [0.123456_f64, 12.0, 1e-7, 123456.789] {
-                let served = Served {
-                    status: 200,
-                    route,
-                    latency_ms,
-                };
-                for (json, direct) in [(false, Direct::Text), (true, Direct::Json)] {
-                    let mut line = Line(Vec::new());
-                    write_line(&mut line, direct, &fields, served).unwrap();
-                    let ours = String::from_utf8(line.0).unwrap();
-                    assert!(ours.ends_with('\n') && ours.matches('\n').count() == 1);
-                    let ours = crate::telemetry::logs::tests::without_time(json, ours.trim_end());
-                    let theirs = crate::telemetry::logs::tests::access_line(json, served);
-                    assert_eq!(ours, theirs, "json: {json}");
-                }
-            }
         }
     }
 }

@@ -201,12 +201,13 @@ fn install_panic_hook(format: LogFormat) {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use std::sync::{Arc, Mutex};
 
     use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;
+    use crate::telemetry::access::{self, Served};
     use crate::telemetry::context::{RequestFields, Scope};
 
     /// Lines written to memory.
@@ -230,8 +231,8 @@ pub(crate) mod tests {
         }
     }
 
-    pub(crate) const ID: &str = "5f1c2a9e-0b7d-4c1e-9a55-3f0e2d1c4b6a";
-    pub(crate) const PATH: &str = "/api/v1/odd \"path\"\t{x}=y";
+    const ID: &str = "5f1c2a9e-0b7d-4c1e-9a55-3f0e2d1c4b6a";
+    const PATH: &str = "/api/v1/odd \"path\"\t{x}=y";
 
     fn light_scope() -> Scope {
         Scope::Light(RequestFields {
@@ -241,9 +242,24 @@ pub(crate) mod tests {
         })
     }
 
+    /// What the text or JSON output writes while `f` runs, at `info`.
+    fn capture(json: bool, f: impl FnOnce()) -> String {
+        let out = Memory::default();
+        let layer = if json {
+            json_layer(out.clone())
+        } else {
+            text_layer(false, out.clone())
+        };
+        let subscriber = tracing_subscriber::registry()
+            .with(EnvFilter::new("info"))
+            .with(vec![layer]);
+        tracing::subscriber::with_default(subscriber, f);
+        String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
+    }
+
     /// `line` without its time: the first word of a text line, the `timestamp` of a JSON one
     /// (cut from the bytes, so that what is compared is what was written).
-    pub(crate) fn without_time(json: bool, line: &str) -> String {
+    fn without_time(json: bool, line: &str) -> String {
         if !json {
             return line.split_once(' ').unwrap().1.to_owned();
         }
@@ -252,38 +268,42 @@ pub(crate) mod tests {
         format!("{{{}", &rest[end + 2..])
     }
 
-    /// The access line of a light request as tracing-subscriber writes it, without its time.
-    pub(crate) fn access_line(json: bool, served: crate::telemetry::access::Served<'_>) -> String {
-        let out = Memory::default();
-        let layer = if json {
-            json_layer(out.clone())
-        } else {
-            text_layer(false, out.clone())
+    /// The access line that `access` writes itself is the one tracing-subscriber wrote, byte for
+    /// byte but the time, for both outputs; odd characters in the route and the path.
+    #[test]
+    fn access_lines_written_directly_are_those_tracing_wrote() {
+        let fields = RequestFields {
+            request_id: ID.into(),
+            method: "PATCH".into(),
+            path: PATH.into(),
         };
-        let subscriber = tracing_subscriber::registry()
-            .with(EnvFilter::new("info"))
-            .with(vec![layer]);
-        tracing::subscriber::with_default(subscriber, || {
-            crate::telemetry::access::through_tracing(&light_scope(), served)
-        });
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-        assert_eq!(text.matches('\n').count(), 1, "{text}");
-        without_time(json, text.trim_end())
+        for route in ["/api/v1/category/{id}", "/odd \"route\"\t\\x"] {
+            for latency_ms in [0.123456_f64, 12.0, 1e-7, 123456.789] {
+                let served = Served {
+                    status: 200,
+                    route,
+                    latency_ms,
+                };
+                for (json, direct) in [(false, Direct::Text), (true, Direct::Json)] {
+                    let ours = String::from_utf8(access::line(direct, &fields, served)).unwrap();
+                    let theirs = capture(json, || access::through_tracing(&light_scope(), served));
+                    for line in [&ours, &theirs] {
+                        assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
+                    }
+                    assert_eq!(
+                        without_time(json, ours.trim_end()),
+                        without_time(json, theirs.trim_end()),
+                        "json: {json}"
+                    );
+                }
+            }
+        }
     }
 
     /// What a request logs: lines inside its future, a line inside a span of its own, the access
     /// line; with the request's span (`light` false) or only its fields.
     fn render(json: bool, light: bool) -> Vec<String> {
-        let out = Memory::default();
-        let layer = if json {
-            json_layer(out.clone())
-        } else {
-            text_layer(false, out.clone())
-        };
-        let subscriber = tracing_subscriber::registry()
-            .with(EnvFilter::new("info"))
-            .with(vec![layer]);
-        tracing::subscriber::with_default(subscriber, || {
+        let text = capture(json, || {
             let scope = if light {
                 light_scope()
             } else {
@@ -297,15 +317,14 @@ pub(crate) mod tests {
             });
             let done = futures_util::FutureExt::now_or_never(scope.instrument(work));
             assert!(done.is_some());
-            let served = crate::telemetry::access::Served {
+            let served = Served {
                 status: 200,
                 route: "/api/v1/category/{id}",
                 latency_ms: 0.123456,
             };
-            crate::telemetry::access::through_tracing(&scope, served);
+            access::through_tracing(&scope, served);
             tracing::info!("outside the request");
         });
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
         text.lines()
             .map(|line| {
                 if json {
