@@ -142,14 +142,15 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 /// under the benchmark's 32 connections); here they queue in the channel, and the thread takes
 /// the next one without sleeping while any are waiting.
 struct Writer {
-    jobs: std::sync::mpsc::Sender<Job>,
+    jobs: Option<std::sync::mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Writer {
     /// Starts the thread; it ends, closing the connection, when the last `Db` is dropped.
     fn start(mut conn: Connection) -> std::io::Result<Self> {
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || {
                 for job in queue {
@@ -158,13 +159,30 @@ impl Writer {
                     let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut conn)));
                 }
             })?;
-        Ok(Writer { jobs })
+        Ok(Writer {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        })
     }
 
     fn run(&self, job: impl FnOnce(&mut Connection) + Send + 'static) {
         // Refused only when the thread is gone: the job, and with it the caller's answer, is
         // dropped, so the caller gets an error.
-        let _ = self.jobs.send(Box::new(job));
+        if let Some(jobs) = &self.jobs {
+            let _ = jobs.send(Box::new(job));
+        }
+    }
+}
+
+/// The connection is closed by the time the last `Db` is gone, as when the `Db` held it.
+impl Drop for Writer {
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take()
+            && thread.thread().id() != std::thread::current().id()
+        {
+            let _ = thread.join();
+        }
     }
 }
 
