@@ -7,10 +7,11 @@ use std::sync::Arc;
 use poem::endpoint::BoxEndpoint;
 use poem::http::Method;
 use poem::middleware::Cors;
-use poem::{EndpointExt, IntoResponse, Route};
+use poem::{EndpointExt, IntoEndpoint, IntoResponse, Route};
 
 use crate::config::Config;
 use crate::http::middleware;
+use crate::http::prefix::Prefixed;
 /// Also here, the path tests and tools have used for it.
 pub use crate::state::AppState;
 use crate::{api, ops::metrics};
@@ -41,15 +42,24 @@ fn cors(config: &Config) -> Cors {
     }
 }
 
+/// Where the API service is nested, and the paths under it that are routed elsewhere.
+const API_PREFIX: &str = "/api/v1";
+const SPEC: &str = "/openapi.json";
+const TEST_HOOKS: &str = "/test";
+
 /// The API application on the public port.
 pub fn build(state: AppState) -> BoxEndpoint<'static> {
     let service = api::service();
     let mut routes = Route::new()
-        .at("/api/v1/openapi.json", service.spec_endpoint())
-        .nest("/api/docs", service.swagger_ui())
-        .nest("/api/v1", service);
+        .at(API_PREFIX.to_owned() + SPEC, service.spec_endpoint())
+        .nest("/api/docs", service.swagger_ui());
+    let service = Arc::new(service.into_endpoint());
+    routes = routes.nest(API_PREFIX, service.clone());
     if state.config.test_hooks {
-        routes = routes.nest("/api/v1/test", api::test_hooks::routes());
+        routes = routes.nest(
+            API_PREFIX.to_owned() + TEST_HOOKS,
+            api::test_hooks::routes(),
+        );
     }
     // Uploaded images and the default avatar, served from the root (CLIENT-CONTRACT §1, §6).
     routes = routes.at("/images/:file", poem::get(crate::http::images::serve));
@@ -73,6 +83,8 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
     };
     // Our own layers are two endpoints (src/http/middleware.rs), around poem's CORS; `Guard`
     // attaches the state and catches panics (poem's `AddData` and `CatchPanic` were two more layers).
+    // The API's own paths skip the outer tree (src/http/prefix.rs).
+    let routes = Prefixed::new(API_PREFIX, &[SPEC, TEST_HOOKS], service, routes);
     let guarded = middleware::Guard::new(routes, guard).with(cors(&config));
     middleware::Observe::new(guarded).boxed()
 }

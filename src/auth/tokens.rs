@@ -18,6 +18,8 @@ use crate::domain::{Id, Role};
 const ACCESS: &str = "access";
 /// Clock skew tolerated between replicas.
 const LEEWAY_SECS: u64 = 5;
+/// The header of every token `issue` signs (`{"typ":"JWT","alg":"HS256"}`), encoded.
+const OUR_HEADER: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -121,8 +123,11 @@ impl AccessTokens {
     /// read's instructions, issue 13).
     fn decode(&self, token: &str) -> Option<Claims> {
         let (message, signature) = token.rsplit_once('.')?;
-        let (_, payload) = message.rsplit_once('.')?;
-        if jsonwebtoken::decode_header(token).ok()?.alg != Algorithm::HS256 {
+        let (header, payload) = message.rsplit_once('.')?;
+        // The header we sign with is HS256 without decoding it (decode_header reads the same
+        // segment: all before the payload's dot).
+        if header != OUR_HEADER && jsonwebtoken::decode_header(token).ok()?.alg != Algorithm::HS256
+        {
             return None;
         }
         let mut mac = self.mac.clone();
@@ -206,6 +211,19 @@ mod tests {
 
     fn tokens(secret: &str, ttl: u64) -> AccessTokens {
         tokens_on(secret, ttl, Arc::new(TestClock::new()))
+    }
+
+    #[test]
+    fn issued_tokens_carry_our_header() {
+        let jwt = tokens("k1-0123456789abcdef0123456789abcdef", 60).issue_for_epoch(
+            &Id::generate(),
+            Role::Student,
+            None,
+            0,
+        );
+        assert_eq!(jwt.split('.').next(), Some(OUR_HEADER));
+        let header = jsonwebtoken::decode_header(&jwt).unwrap();
+        assert_eq!(header.alg, Algorithm::HS256);
     }
 
     #[test]

@@ -147,14 +147,12 @@ impl<E: Endpoint> Endpoint for Observe<E> {
                 .cloned();
             crate::telemetry::finish_request(&scope.span(), &served, panic);
         }
-        scope.in_scope(|| {
-            tracing::info!(
-                status = status.as_u16(),
-                route = %route,
-                latency_ms = elapsed.as_secs_f64() * 1000.0,
-                "request served"
-            )
-        });
+        let served = crate::telemetry::access::Served {
+            status: status.as_u16(),
+            route,
+            latency_ms: elapsed.as_secs_f64() * 1000.0,
+        };
+        crate::telemetry::access::log(&scope, served);
         resp.headers_mut().insert(REQUEST_ID, id_header);
         Ok(resp)
     }

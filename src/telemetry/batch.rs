@@ -108,14 +108,23 @@ pub struct Line {
     through: bool,
 }
 
+/// Queues `bytes` (whole lines); returns whether the buffer has reached [`HIGH_WATER`].
+fn queue(bytes: &[u8]) -> bool {
+    let mut pending = shared().pending.lock().unwrap_or_else(|e| e.into_inner());
+    pending.extend_from_slice(bytes);
+    pending.len() >= HIGH_WATER
+}
+
+/// Queues an info line formatted elsewhere (`super::access`), as a `Line` of an info event would.
+pub fn append(line: &[u8]) {
+    drop(Line {
+        through: queue(line),
+    });
+}
+
 impl Write for Line {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let len = {
-            let mut pending = shared().pending.lock().unwrap_or_else(|e| e.into_inner());
-            pending.extend_from_slice(buf);
-            pending.len()
-        };
-        if len >= HIGH_WATER {
+        if queue(buf) {
             self.through = true;
         }
         Ok(buf.len())

@@ -9,6 +9,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use super::Extra;
+use super::access::Direct;
 use super::batch::BatchedStderr;
 use super::context::{JsonWithRequest, TextWithRequest};
 use super::ids::{JournaldWithIds, JsonWithIds};
@@ -121,6 +122,13 @@ pub fn install(
         .try_init();
     if installed.is_ok() {
         super::context::set_light(light);
+        // Light, the outputs below are the only readers of the access line (`super::access`).
+        let direct = match format {
+            LogFormat::Pretty => Some(Direct::Text),
+            LogFormat::Json => Some(Direct::Json),
+            LogFormat::Journald => None,
+        };
+        super::access::set_direct(direct.filter(|_| light));
     }
     install_panic_hook(format);
     format
@@ -199,6 +207,7 @@ mod tests {
     use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;
+    use crate::telemetry::access::{self, Served};
     use crate::telemetry::context::{RequestFields, Scope};
 
     /// Lines written to memory.
@@ -225,9 +234,16 @@ mod tests {
     const ID: &str = "5f1c2a9e-0b7d-4c1e-9a55-3f0e2d1c4b6a";
     const PATH: &str = "/api/v1/odd \"path\"\t{x}=y";
 
-    /// What a request logs: lines inside its future, a line inside a span of its own, the access
-    /// line; with the request's span (`light` false) or only its fields.
-    fn render(json: bool, light: bool) -> Vec<String> {
+    fn light_scope() -> Scope {
+        Scope::Light(RequestFields {
+            request_id: ID.into(),
+            method: "PATCH".into(),
+            path: PATH.into(),
+        })
+    }
+
+    /// What the text or JSON output writes while `f` runs, at `info`.
+    fn capture(json: bool, f: impl FnOnce()) -> String {
         let out = Memory::default();
         let layer = if json {
             json_layer(out.clone())
@@ -237,13 +253,59 @@ mod tests {
         let subscriber = tracing_subscriber::registry()
             .with(EnvFilter::new("info"))
             .with(vec![layer]);
-        tracing::subscriber::with_default(subscriber, || {
+        tracing::subscriber::with_default(subscriber, f);
+        String::from_utf8(out.0.lock().unwrap().clone()).unwrap()
+    }
+
+    /// `line` without its time: the first word of a text line, the `timestamp` of a JSON one
+    /// (cut from the bytes, so that what is compared is what was written).
+    fn without_time(json: bool, line: &str) -> String {
+        if !json {
+            return line.split_once(' ').unwrap().1.to_owned();
+        }
+        let rest = line.strip_prefix("{\"timestamp\":\"").unwrap();
+        let end = rest.find('"').unwrap();
+        format!("{{{}", &rest[end + 2..])
+    }
+
+    /// The access line that `access` writes itself is the one tracing-subscriber wrote, byte for
+    /// byte but the time, for both outputs; odd characters in the route and the path.
+    #[test]
+    fn access_lines_written_directly_are_those_tracing_wrote() {
+        let fields = RequestFields {
+            request_id: ID.into(),
+            method: "PATCH".into(),
+            path: PATH.into(),
+        };
+        for route in ["/api/v1/category/{id}", "/odd \"route\"\t\\x"] {
+            for latency_ms in [0.123456_f64, 12.0, 1e-7, 123456.789] {
+                let served = Served {
+                    status: 200,
+                    route,
+                    latency_ms,
+                };
+                for (json, direct) in [(false, Direct::Text), (true, Direct::Json)] {
+                    let ours = String::from_utf8(access::line(direct, &fields, served)).unwrap();
+                    let theirs = capture(json, || access::through_tracing(&light_scope(), served));
+                    for line in [&ours, &theirs] {
+                        assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
+                    }
+                    assert_eq!(
+                        without_time(json, ours.trim_end()),
+                        without_time(json, theirs.trim_end()),
+                        "json: {json}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// What a request logs: lines inside its future, a line inside a span of its own, the access
+    /// line; with the request's span (`light` false) or only its fields.
+    fn render(json: bool, light: bool) -> Vec<String> {
+        let text = capture(json, || {
             let scope = if light {
-                Scope::Light(RequestFields {
-                    request_id: ID.into(),
-                    method: "PATCH".into(),
-                    path: PATH.into(),
-                })
+                light_scope()
             } else {
                 Scope::Span(crate::telemetry::new_request_span(ID, "PATCH", PATH))
             };
@@ -255,17 +317,14 @@ mod tests {
             });
             let done = futures_util::FutureExt::now_or_never(scope.instrument(work));
             assert!(done.is_some());
-            scope.in_scope(|| {
-                tracing::info!(
-                    status = 200u16,
-                    route = %"/api/v1/category/{id}",
-                    latency_ms = 0.123456_f64,
-                    "request served"
-                )
-            });
+            let served = Served {
+                status: 200,
+                route: "/api/v1/category/{id}",
+                latency_ms: 0.123456,
+            };
+            access::through_tracing(&scope, served);
             tracing::info!("outside the request");
         });
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
         text.lines()
             .map(|line| {
                 if json {

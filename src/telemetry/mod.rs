@@ -16,6 +16,7 @@
 //! With no collector configured these helpers return `Span::none()` (one relaxed atomic load), so
 //! a request pays nothing for tracing beyond the request span the logs already had.
 
+pub mod access;
 pub mod batch;
 pub mod context;
 pub mod export;
