@@ -10,7 +10,6 @@
 
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{Bson, DateTime, Document, doc};
-use mongodb::options::ReturnDocument;
 use mongodb::{Collection, Database};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -166,24 +165,24 @@ impl Classes for MongoClasses {
         if renamed {
             set.insert("renamedFrom", &current.class_name);
         }
-        let written = observe(
-            OP,
-            self.docs
-                .raw()
-                .find_one_and_update(
-                    doc! {
-                        "_id": id.to_object_id(),
-                        "teacher": teacher.to_object_id(),
-                        "__v": expected_version,
-                    },
-                    doc! { "$set": set, "$inc": { "__v": 1 } },
-                )
-                .return_document(ReturnDocument::After),
-        )
-        .await
-        .map_err(|e| conflict_on(e, "a class", "name"))?;
-        let Some(written) = written else {
+        // A conditional `updateOne`, then a read: jongodb's `findAndModify` does not match and write
+        // atomically, so two renames of one version could both pass (docs/decisions.md, "A points
+        // move applied twice on jongodb") and the students follow the first name while the class
+        // keeps the second.
+        let version = doc! {
+            "_id": id.to_object_id(),
+            "teacher": teacher.to_object_id(),
+            "__v": expected_version,
+        };
+        let update = doc! { "$set": set, "$inc": { "__v": 1 } };
+        let passed = observe(OP, self.docs.raw().update_one(version, update))
+            .await
+            .map_err(|e| conflict_on(e, "a class", "name"))?;
+        if passed.matched_count == 0 {
             // It changed (or vanished) between the read and the write.
+            return Ok(ClassUpdate::Stale);
+        }
+        let Some(written) = self.own(OP, teacher, id).await? else {
             return Ok(ClassUpdate::Stale);
         };
         self.finish_rename(OP, &written, now).await?;
