@@ -81,12 +81,13 @@ async fn as_teacher_sees(state: &AppState, a: &TaskAssignment) -> ApiResult<Teac
     ))
 }
 
+// `to_hex` rather than `to_string`: the same text without the formatter, twice per listed row.
 fn student_id(a: &TaskAssignment) -> String {
-    a.student.to_string()
+    a.student.to_hex()
 }
 
 fn teacher_id(a: &TaskAssignment) -> String {
-    a.teacher.to_string()
+    a.teacher.to_hex()
 }
 
 fn views<S, T>(

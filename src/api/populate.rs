@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::owned::Many;
-use super::views::{RewardView, StudentView, TaskView, TeacherSummary};
+use super::views::{CategoryView, RewardView, StudentView, TaskView, TeacherSummary};
 use crate::domain::{Category, Id, Reward, Student, Task, Teacher};
 use crate::http::ApiResult;
 use crate::state::AppState;
@@ -37,7 +37,8 @@ fn viewed<R, V>(found: HashMap<Id, R>, view: impl Fn(&R) -> V) -> HashMap<Id, V>
 }
 
 /// `teacher`'s tasks among `ids`, with their categories: two queries. Each view is shared by the
-/// rows that show it (a list of 50 assignments of a few tasks copied a task view per row).
+/// rows that show it (a list of 50 assignments of a few tasks copied a task view per row), each
+/// category view by the tasks that show it.
 pub async fn tasks<'a>(
     state: &AppState,
     teacher: &Id,
@@ -45,8 +46,9 @@ pub async fn tasks<'a>(
 ) -> ApiResult<HashMap<Id, Arc<TaskView>>> {
     let found = owned::<Task>(state, teacher, ids).await?;
     let categories = categories(state, teacher, found.values().map(|t| &t.category)).await?;
+    let categories = viewed(categories, |c| Arc::new(CategoryView::from(c)));
     Ok(viewed(found, |t| {
-        Arc::new(TaskView::new(t, categories.get(&t.category)))
+        Arc::new(TaskView::new(t, categories.get(&t.category).cloned()))
     }))
 }
 

@@ -132,16 +132,35 @@ document_view! {
     }
 }
 
+/// A task's category as its view: built from the record, or built once and shared by the tasks of
+/// a page that show it (a list of 50 tasks in 5 categories built and dropped 50 category views).
+pub trait CategoryOf {
+    fn category_view(self) -> Option<Arc<CategoryView>>;
+}
+
+impl CategoryOf for Option<&Category> {
+    fn category_view(self) -> Option<Arc<CategoryView>> {
+        self.map(|c| Arc::new(c.into()))
+    }
+}
+
+impl CategoryOf for Option<Arc<CategoryView>> {
+    fn category_view(self) -> Option<Arc<CategoryView>> {
+        self
+    }
+}
+
 document_view! {
     #[oai(rename = "Task")]
-    pub struct TaskView from Task as t, category: Option<&Category>;
+    pub struct TaskView from Task as t, category: impl CategoryOf;
     {
         name: String = t.name.clone(),
         /// From -500 to 500; added to the student's points when an assignment is approved.
         points: i64 = t.points,
         /// The category, populated (`null` only if it no longer exists).
         #[oai(nullable)]
-        category: Option<CategoryView> = category.map(CategoryView::from),
+        #[serde(serialize_with = "shared")]
+        category: Option<Arc<CategoryView>> = category.category_view(),
         /// `good` or `bad`.
         #[oai(rename = "type")]
         #[serde(rename = "type")]

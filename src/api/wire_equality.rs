@@ -4,6 +4,8 @@
 //! one handler are held to the same rule by the check every debug-build response makes
 //! (`http::json`), which the route tests exercise.
 
+use std::sync::Arc;
+
 use poem_openapi::types::ToJSON;
 use serde::Serialize;
 
@@ -46,7 +48,7 @@ fn task(category: Option<CategoryView>) -> TaskView {
         id: s(ID),
         name: s("Read"),
         points: -5,
-        category,
+        category: category.map(Arc::new),
         kind: s("good"),
         repeat: s("weekly"),
         teacher: s(ID),

@@ -20,10 +20,15 @@ impl Id {
 
     /// The edge's parser: 24 hex characters, either case.
     pub fn parse(raw: &str) -> Result<Self, InvalidId> {
+        Self::parse_bytes(raw.as_bytes())
+    }
+
+    /// [`Id::parse`] of text not yet checked to be UTF-8 (SQLite's): a byte that is not a hex
+    /// digit is refused either way, so the UTF-8 check (4% of a 50-row list) is not needed.
+    pub fn parse_bytes(raw: &[u8]) -> Result<Self, InvalidId> {
         // By hand rather than `ObjectId::parse_str`: every id of every row read from SQLite comes
         // through here, and the `hex` crate's decoding into a `Vec` was 12% of a 50-row list's
         // instructions (issue 13). Same rule: exactly 24 hex digits, either case.
-        let raw = raw.as_bytes();
         if raw.len() != 24 {
             return Err(InvalidId);
         }

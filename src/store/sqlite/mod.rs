@@ -270,7 +270,12 @@ impl ToSql for Id {
 
 impl FromSql for Id {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        Id::parse(value.as_str()?).map_err(|e| FromSqlError::Other(Box::new(e)))
+        match value {
+            ValueRef::Text(text) => {
+                Id::parse_bytes(text).map_err(|e| FromSqlError::Other(Box::new(e)))
+            }
+            _ => Err(FromSqlError::InvalidType),
+        }
     }
 }
 
