@@ -16,6 +16,7 @@ use crate::http::input::{body_id, required};
 use crate::http::{ApiError, ApiResult, Reply, ok};
 use crate::notifications;
 use crate::state::AppState;
+use crate::store::OwnerWrite;
 
 pub struct AssignRewardApi;
 
@@ -161,10 +162,15 @@ impl AssignRewardApi {
         let reward = Reward::load(state, &current.reward)
             .await?
             .ok_or_else(not_found::<RewardAssignment>)?;
+        let write = OwnerWrite {
+            owner: &me.id,
+            id: &id,
+            now: state.clock.now(),
+        };
         let claimed = match state
             .store
             .reward_assignments
-            .claim(&me.id, &id, reward.required_points, state.clock.now())
+            .claim(write, reward.required_points)
             .await?
         {
             Ok(a) => a,

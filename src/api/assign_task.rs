@@ -7,7 +7,9 @@ use super::ApiTags;
 use super::owned::{Record, mine, not_found, taught};
 use super::populate;
 use super::views::{AssignedTaskView, StudentView, TeacherSummary};
-use crate::domain::assignment::{TaskAssignment, TaskStatus, Transition, next_period_start};
+use crate::domain::assignment::{
+    TaskAssignment, TaskStatus, TaskStep, Transition, next_period_start,
+};
 use crate::domain::notification::NotificationKind;
 use crate::domain::{Id, Student, Task, Teacher};
 use crate::http::auth::{Auth, ById};
@@ -16,7 +18,7 @@ use crate::http::input::{body_id, required};
 use crate::http::{ApiError, ApiResult, Reply, ok};
 use crate::notifications;
 use crate::state::AppState;
-use crate::store::StoreError;
+use crate::store::{OwnerWrite, StoreError};
 
 pub struct AssignTaskApi;
 
@@ -178,11 +180,21 @@ impl AssignTaskApi {
         let (state, me) = (auth.state, &auth.who);
         let (_, task) = own_with_task(state, &id, |a| a.teacher == me.id).await?;
         let now = state.clock.now();
+        let write = OwnerWrite {
+            owner: &me.id,
+            id: &id,
+            now,
+        };
         let approved = applied(
             state
                 .store
                 .task_assignments
-                .approve(&me.id, &id, now, next_period_start(task.repeat, now))
+                .transition(
+                    write,
+                    TaskStep::Approve {
+                        renew_at: next_period_start(task.repeat, now),
+                    },
+                )
                 .await?,
         )?;
         notifications::send(
@@ -222,11 +234,21 @@ impl AssignTaskApi {
         let ById { auth, id, .. } = id;
         let (state, me) = (auth.state, &auth.who);
         let (_, task) = own_with_task(state, &id, |a| a.student == me.id).await?;
+        let write = OwnerWrite {
+            owner: &me.id,
+            id: &id,
+            now: state.clock.now(),
+        };
         let achieved = applied(
             state
                 .store
                 .task_assignments
-                .achieve(&me.id, &id, task.points, state.clock.now())
+                .transition(
+                    write,
+                    TaskStep::Achieve {
+                        points: task.points,
+                    },
+                )
                 .await?,
         )?;
         notifications::send(

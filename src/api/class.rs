@@ -12,7 +12,7 @@ use crate::http::auth::{Auth, ById};
 use crate::http::fields::{Required, Text};
 use crate::http::input::{QueryText, list_query, optional, parse, parse_optional};
 use crate::http::{ApiError, ApiResult, Done, Reply, done, ok};
-use crate::store::{ClassDelete, ClassUpdate, StoreError};
+use crate::store::{ClassDelete, ClassUpdate, OwnerWrite, StoreError};
 
 pub struct ClassApi;
 
@@ -128,18 +128,18 @@ impl ClassApi {
                 class_name: class_name.clone().unwrap_or(current.class_name),
                 start_date: start_date.unwrap_or(current.start_date),
                 end_date: end_date.or(current.end_date),
+                expected_version: current.version,
             };
             check_dates(change.start_date, change.end_date)?;
+            let write = OwnerWrite {
+                owner: &auth.who.id,
+                id: &id,
+                now: state.clock.now(),
+            };
             match state
                 .store
                 .classes
-                .update(
-                    &auth.who.id,
-                    &id,
-                    current.version,
-                    &change,
-                    state.clock.now(),
-                )
+                .update(write, &change)
                 .await
                 .map_err(duplicate_name)?
             {
@@ -160,12 +160,12 @@ impl ClassApi {
     async fn delete(&self, id: ById<'_, Teacher, Class>) -> ApiResult<Done> {
         let ById { auth, id, .. } = id;
         let state = auth.state;
-        match state
-            .store
-            .classes
-            .delete_if_empty(&auth.who.id, &id, state.clock.now())
-            .await?
-        {
+        let write = OwnerWrite {
+            owner: &auth.who.id,
+            id: &id,
+            now: state.clock.now(),
+        };
+        match state.store.classes.delete_if_empty(write).await? {
             ClassDelete::Deleted => Ok(done("Class deleted successfully")),
             ClassDelete::NotFound => Err(not_found::<Class>()),
             ClassDelete::HasStudents(n) => Err(ApiError::Conflict(format!(

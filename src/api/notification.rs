@@ -9,6 +9,7 @@ use crate::domain::notification::Notification;
 use crate::http::auth::{Auth, ById, Member};
 use crate::http::input::{QueryText, list_query};
 use crate::http::{ApiError, Reply, ok};
+use crate::store::OwnerWrite;
 
 pub struct NotificationApi;
 
@@ -33,10 +34,15 @@ impl NotificationApi {
     async fn read(&self, id: ById<'_, Member, Notification>) -> Reply<NotificationView> {
         let ById { auth, id, .. } = id;
         let (state, who) = (auth.state, &auth.who);
+        let write = OwnerWrite {
+            owner: who.id(),
+            id: &id,
+            now: state.clock.now(),
+        };
         let read = state
             .store
             .notifications
-            .mark_read(who.id(), &id, state.clock.now())
+            .mark_read(write)
             .await?
             .ok_or_else(|| ApiError::NotFound("Notification not found.".into()))?;
         ok("Notification marked as read", &read)

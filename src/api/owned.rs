@@ -13,7 +13,7 @@ use crate::domain::{Category, Class, Id, Millis, Reward, Student, Task, Teacher}
 use crate::http::auth::{Auth, ById};
 use crate::http::{ApiError, ApiResult, Reply};
 use crate::state::AppState;
-use crate::store::{ListQuery, Page, StoreResult};
+use crate::store::{ListQuery, OwnerWrite, Page, StoreResult};
 
 /// A record a route finds by id, with the teacher it belongs to.
 pub trait Record: Sized {
@@ -79,7 +79,7 @@ macro_rules! records {
                 patch: &$patch,
                 now: Millis,
             ) -> StoreResult<Option<Self>> {
-                state.store.$port.update(teacher, id, patch, now).await
+                state.store.$port.update(OwnerWrite { owner: teacher, id, now }, patch).await
             }
         }
     )*};

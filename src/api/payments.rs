@@ -28,7 +28,7 @@ use crate::http::input::{QueryText, integer, list_query, parse, parse_optional, 
 use crate::http::{ApiError, ApiResult, Reply, ok};
 use crate::payments::stripe::{StripeClient, StripeError};
 use crate::state::AppState;
-use crate::store::{ListQuery, PaymentFilter, PaymentHold, StoreError};
+use crate::store::{ListQuery, OwnerWrite, PaymentFilter, PaymentHold, StoreError};
 
 pub struct PaymentsApi;
 
@@ -257,12 +257,12 @@ impl PaymentsApi {
             picture: parse_optional::<ImageRef>("picture", body.picture.as_deref())?
                 .map(String::from),
         };
-        let updated = match state
-            .store
-            .payments
-            .update_project(&id, &auth.who.id, &patch, state.clock.now())
-            .await
-        {
+        let write = OwnerWrite {
+            owner: &auth.who.id,
+            id: &id,
+            now: state.clock.now(),
+        };
+        let updated = match state.store.payments.update_project(write, &patch).await {
             Ok(found) => found.ok_or_else(not_found::<Project>)?,
             Err(StoreError::Conflict { .. }) => {
                 return Err(ApiError::Conflict(

@@ -78,6 +78,40 @@ pub enum Transition<T> {
     WrongState(T),
 }
 
+/// A step along a task assignment's state machine, as its owner asks for it (CLIENT-CONTRACT §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskStep {
+    /// The student did the task: `notStarted` → `inProgress`, recording the task's `points` on
+    /// the assignment; they wait in the student's `pendingPoints`.
+    Achieve { points: i64 },
+    /// The teacher approves: `inProgress` → `completed`; the points move to the balance and count
+    /// as earned, and the repetition is due at `renew_at`.
+    Approve { renew_at: Millis },
+}
+
+impl TaskStep {
+    /// The status the assignment must be in for the step.
+    pub fn starts_from(self) -> TaskStatus {
+        match self {
+            TaskStep::Achieve { .. } => TaskStatus::NotStarted,
+            TaskStep::Approve { .. } => TaskStatus::InProgress,
+        }
+    }
+
+    /// Whether the step is the assignment's teacher's to take (otherwise its student's).
+    pub fn by_teacher(self) -> bool {
+        matches!(self, TaskStep::Approve { .. })
+    }
+
+    /// How the step moves the student's balances, for an assignment worth `points`.
+    pub fn points_move(self, points: i64) -> PointsMove {
+        match self {
+            TaskStep::Achieve { .. } => PointsMove::achieve(points),
+            TaskStep::Approve { .. } => PointsMove::approve(points),
+        }
+    }
+}
+
 /// How a transition moves a student's balances (both stores apply exactly this).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PointsMove {

@@ -24,6 +24,9 @@ pub struct ClassChange {
     pub class_name: String,
     pub start_date: Millis,
     pub end_date: Option<Millis>,
+    /// The `__v` of the class these values were merged with: the store writes them only while
+    /// the class is still at it, so that an edit never undoes one made in between.
+    pub expected_version: i64,
 }
 
 /// `endDate` may not come before `startDate`. `Err` is a sentence for the user.

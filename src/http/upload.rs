@@ -8,7 +8,7 @@ use tokio::io::AsyncReadExt;
 
 use super::{ApiError, ApiResult};
 use crate::domain::Millis;
-use crate::store::Files;
+use crate::store::{Files, StoredFile};
 
 /// Largest accepted image: 5 MiB, enough for a phone photo the app has already resized. It must
 /// stay below the global `MAX_BODY_BYTES` (default 6 MiB) with room for the multipart framing and
@@ -107,7 +107,17 @@ pub async fn store_image_bytes(
     let kind = sniff(&bytes)
         .ok_or_else(|| ApiError::field(FIELD, "The image must be a PNG or JPEG file."))?;
     let name = random_name(kind);
-    files.put(&name, kind.content_type(), bytes, now).await?;
+    let content_type = kind.content_type().to_owned();
+    files
+        .put(
+            &name,
+            StoredFile {
+                content_type,
+                bytes,
+            },
+            now,
+        )
+        .await?;
     Ok(format!("{IMAGES_PREFIX}{name}"))
 }
 

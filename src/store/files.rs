@@ -60,15 +60,9 @@ pub fn chunks<R: Send + 'static>(reader: R, read: ReadInto<R>) -> Chunks {
 
 #[async_trait::async_trait]
 pub trait Files: Send + Sync {
-    /// Stores `bytes` under `name` (a random name the caller chose; never user input), replacing
+    /// Stores `file` under `name` (a random name the caller chose; never user input), replacing
     /// any file of that name; `now` is its upload date.
-    async fn put(
-        &self,
-        name: &str,
-        content_type: &str,
-        bytes: Vec<u8>,
-        now: Millis,
-    ) -> StoreResult<()>;
+    async fn put(&self, name: &str, file: StoredFile, now: Millis) -> StoreResult<()>;
     async fn get(&self, name: &str) -> StoreResult<Option<StoredFile>>;
     /// The file as a stream of chunks. By default read whole, then streamed.
     async fn open(&self, name: &str) -> StoreResult<Option<FileStream>> {
@@ -110,8 +104,8 @@ pub(crate) fn check_name(name: &str) -> StoreResult<&'static str> {
 }
 
 /// [`check_name`], plus: `content_type` is the one the name implies.
-pub(crate) fn check_put(name: &str, content_type: &str) -> StoreResult<()> {
-    let implied = check_name(name)?;
+pub(crate) fn check_put(name: &str, file: &StoredFile) -> StoreResult<()> {
+    let (implied, content_type) = (check_name(name)?, &file.content_type);
     if implied != content_type {
         return Err(StoreError::backend(format!(
             "file {name:?} is {implied}, not {content_type}"
@@ -152,8 +146,12 @@ mod tests {
 
     #[test]
     fn content_type_must_match_the_extension() {
-        assert!(check_put("a.png", "image/png").is_ok());
-        assert!(check_put("a.png", "image/jpeg").is_err());
-        assert!(check_put("a.jpeg", "image/jpeg").is_ok());
+        let typed = |content_type: &str| StoredFile {
+            content_type: content_type.into(),
+            bytes: Vec::new(),
+        };
+        assert!(check_put("a.png", &typed("image/png")).is_ok());
+        assert!(check_put("a.png", &typed("image/jpeg")).is_err());
+        assert!(check_put("a.jpeg", &typed("image/jpeg")).is_ok());
     }
 }

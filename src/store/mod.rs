@@ -13,8 +13,8 @@ pub use files::{FileStream, Files, StoredFile};
 pub use ports::{Account, Accounts, Change, Changes, Ops, Record, Records};
 pub use ports::{
     Admins, AssignmentCounts, Categories, ClassDelete, ClassUpdate, Classes, Consumed, ListQuery,
-    Notifications, Page, PointsSettlement, RefreshToken, RefreshTokens, RewardAssignments, Rewards,
-    Students, TaskAssignments, Tasks, Teachers,
+    Notifications, OwnerWrite, Page, PointsSettlement, RefreshToken, RefreshTokens,
+    RewardAssignments, Rewards, Students, TaskAssignments, Tasks, Teachers,
 };
 pub use ports::{Device, Lease, OutboxRow, OutboxState, Platform, Push};
 pub use ports::{Feedbacks, Presets, Rules, Uploads};

@@ -41,6 +41,14 @@ async fn open(db: Db) -> (Store, tempfile::TempDir, Option<String>) {
 }
 
 /// Deterministic bytes that are not an image and contain every byte value (a xorshift stream).
+/// What `put` stores: `bytes` of `content_type`.
+fn file(content_type: &str, bytes: Vec<u8>) -> StoredFile {
+    StoredFile {
+        content_type: content_type.into(),
+        bytes,
+    }
+}
+
 fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed | 1;
     (0..len)
@@ -58,12 +66,16 @@ async fn files_round_trip(db: Db) {
     let png = b"\x89PNG\r\n\x1a\nnot really the rest of a png".to_vec();
     store
         .files
-        .put(PNG_NAME, "image/png", png.clone(), NOW)
+        .put(PNG_NAME, file("image/png", png.clone()), NOW)
         .await
         .unwrap();
     store
         .files
-        .put(JPG_NAME, "image/jpeg", b"\xFF\xD8\xFFjpeg".to_vec(), NOW)
+        .put(
+            JPG_NAME,
+            file("image/jpeg", b"\xFF\xD8\xFFjpeg".to_vec()),
+            NOW,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -81,7 +93,7 @@ async fn files_round_trip(db: Db) {
     let empty = "00000000000000000000000000000000.png";
     store
         .files
-        .put(empty, "image/png", Vec::new(), NOW)
+        .put(empty, file("image/png", Vec::new()), NOW)
         .await
         .unwrap();
     assert_eq!(
@@ -99,8 +111,7 @@ async fn files_put_replaces(db: Db) {
             .files
             .put(
                 PNG_NAME,
-                "image/png",
-                vec![round; 1000 + usize::from(round)],
+                file("image/png", vec![round; 1000 + usize::from(round)]),
                 NOW,
             )
             .await
@@ -123,12 +134,12 @@ async fn files_delete_removes_only_that_file(db: Db) {
     let (store, _dir, _) = open(db).await;
     store
         .files
-        .put(PNG_NAME, "image/png", vec![1; 10], NOW)
+        .put(PNG_NAME, file("image/png", vec![1; 10]), NOW)
         .await
         .unwrap();
     store
         .files
-        .put(JPG_NAME, "image/jpeg", vec![2; 10], NOW)
+        .put(JPG_NAME, file("image/jpeg", vec![2; 10]), NOW)
         .await
         .unwrap();
     assert!(store.files.delete(PNG_NAME).await.unwrap());
@@ -146,7 +157,7 @@ async fn files_two_mib_binary_round_trip(db: Db) {
     let bytes = noise(2 * 1024 * 1024, 0x5eed);
     store
         .files
-        .put(JPG_NAME, "image/jpeg", bytes.clone(), NOW)
+        .put(JPG_NAME, file("image/jpeg", bytes.clone()), NOW)
         .await
         .unwrap();
     let back = store.files.get(JPG_NAME).await.unwrap().unwrap();
@@ -168,7 +179,7 @@ async fn files_refuse_names_that_could_escape(db: Db) {
     ] {
         assert!(
             matches!(
-                store.files.put(name, "image/png", vec![1], NOW).await,
+                store.files.put(name, file("image/png", vec![1]), NOW).await,
                 Err(StoreError::Backend(_))
             ),
             "put {name:?}"
@@ -179,7 +190,10 @@ async fn files_refuse_names_that_could_escape(db: Db) {
     assert!(!dir.path().join("escape.png").exists());
     // The content type must be the one the extension implies, so both adapters answer alike.
     assert!(matches!(
-        store.files.put(PNG_NAME, "image/jpeg", vec![1], NOW).await,
+        store
+            .files
+            .put(PNG_NAME, file("image/jpeg", vec![1]), NOW)
+            .await,
         Err(StoreError::Backend(_))
     ));
     assert_eq!(store.files.get(PNG_NAME).await.unwrap(), None);
@@ -202,12 +216,12 @@ async fn sqlite_files_are_plain_files_next_to_the_database() {
     assert!(uploads.is_dir(), "uploads/ is created at open");
     store
         .files
-        .put(PNG_NAME, "image/png", vec![7; 100], NOW)
+        .put(PNG_NAME, file("image/png", vec![7; 100]), NOW)
         .await
         .unwrap();
     store
         .files
-        .put(PNG_NAME, "image/png", vec![8; 50], NOW)
+        .put(PNG_NAME, file("image/png", vec![8; 50]), NOW)
         .await
         .unwrap();
     assert_eq!(std::fs::read(uploads.join(PNG_NAME)).unwrap(), vec![8; 50]);
@@ -231,12 +245,12 @@ async fn mongo_files_are_in_the_images_gridfs_bucket() {
     let (store, _dir, url) = open(Db::Mongo).await;
     store
         .files
-        .put(JPG_NAME, "image/jpeg", noise(600 * 1024, 3), NOW)
+        .put(JPG_NAME, file("image/jpeg", noise(600 * 1024, 3)), NOW)
         .await
         .unwrap();
     store
         .files
-        .put(JPG_NAME, "image/jpeg", noise(300 * 1024, 4), NOW)
+        .put(JPG_NAME, file("image/jpeg", noise(300 * 1024, 4)), NOW)
         .await
         .unwrap();
 

@@ -12,7 +12,7 @@ use futures_util::future::join_all;
 
 use crate::on_both_stores;
 use crate::support::Db;
-use crate::support::store::{T0, open_store, stored_teacher};
+use crate::support::store::{T0, open_store, stored_teacher, write};
 
 fn project(teacher: &Id, goal: i64) -> Project {
     Project {
@@ -60,7 +60,7 @@ async fn set_goal(store: &Store, p: &Project, goal: i64, at: i64) -> StoreResult
     };
     store
         .payments
-        .update_project(&p.id, &p.teacher, &patch, Millis(T0.0 + at))
+        .update_project(write(&p.teacher, &p.id, Millis(T0.0 + at)), &patch)
         .await
 }
 
@@ -135,7 +135,7 @@ async fn projects_round_trip_and_edit_only_while_unpaid(db: Db) {
         ..Default::default()
     };
     assert_eq!(
-        s.update_project(&p.id, &Id::generate(), &patch, T0)
+        s.update_project(write(&Id::generate(), &p.id, T0), &patch)
             .await
             .unwrap(),
         None,
@@ -144,7 +144,7 @@ async fn projects_round_trip_and_edit_only_while_unpaid(db: Db) {
 
     s.insert_payment(&payment(&p, 1000, 200)).await.unwrap();
     let err = s
-        .update_project(&p.id, &p.teacher, &patch, T0)
+        .update_project(write(&p.teacher, &p.id, T0), &patch)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");

@@ -3,7 +3,7 @@
 //! assertions for both.
 
 use educoin::domain::assignment::{
-    ClaimRefused, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus, Transition,
+    ClaimRefused, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus, TaskStep, Transition,
 };
 use educoin::domain::notification::{Notification, NotificationKind};
 use educoin::domain::{Id, Millis, Role};
@@ -13,7 +13,7 @@ use futures_util::future::join_all;
 use crate::on_both_stores;
 use crate::support::Db;
 use crate::support::store::{
-    T0, open_store, stored_reward, stored_student, stored_task, stored_teacher,
+    T0, open_store, stored_reward, stored_student, stored_task, stored_teacher, write,
 };
 
 const DAY: i64 = 86_400_000;
@@ -212,17 +212,27 @@ async fn task_assignments_follow_their_state_machine(db: Db) {
     // Only the assignment's own student achieves it; approving comes after achieving.
     assert_eq!(
         assignments
-            .achieve(&stranger, &a.id, 30, now)
+            .transition(
+                write(&stranger, &a.id, now),
+                TaskStep::Achieve { points: 30 }
+            )
             .await
             .unwrap(),
         Transition::NotFound
     );
     assert!(matches!(
-        assignments.approve(&t, &a.id, now, renew_at).await.unwrap(),
+        assignments
+            .transition(write(&t, &a.id, now), TaskStep::Approve { renew_at })
+            .await
+            .unwrap(),
         Transition::WrongState(_)
     ));
 
-    let Transition::Done(achieved) = assignments.achieve(&s, &a.id, 30, now).await.unwrap() else {
+    let Transition::Done(achieved) = assignments
+        .transition(write(&s, &a.id, now), TaskStep::Achieve { points: 30 })
+        .await
+        .unwrap()
+    else {
         panic!("achieved");
     };
     assert_eq!(
@@ -235,19 +245,28 @@ async fn task_assignments_follow_their_state_machine(db: Db) {
     );
     assert_eq!(balances(&store, &s).await, (0, 30, 0, 0));
     assert!(matches!(
-        assignments.achieve(&s, &a.id, 30, now).await.unwrap(),
+        assignments
+            .transition(write(&s, &a.id, now), TaskStep::Achieve { points: 30 })
+            .await
+            .unwrap(),
         Transition::WrongState(_)
     ));
 
     let other_teacher = stored_teacher(&store).await;
     assert_eq!(
         assignments
-            .approve(&other_teacher, &a.id, now, renew_at)
+            .transition(
+                write(&other_teacher, &a.id, now),
+                TaskStep::Approve { renew_at }
+            )
             .await
             .unwrap(),
         Transition::NotFound
     );
-    let Transition::Done(done) = assignments.approve(&t, &a.id, now, renew_at).await.unwrap()
+    let Transition::Done(done) = assignments
+        .transition(write(&t, &a.id, now), TaskStep::Approve { renew_at })
+        .await
+        .unwrap()
     else {
         panic!("approved");
     };
@@ -259,7 +278,10 @@ async fn task_assignments_follow_their_state_machine(db: Db) {
     let counts = assignments.count_for_student(&s).await.unwrap();
     assert_eq!((counts.total, counts.completed), (1, 1));
     assert!(matches!(
-        assignments.approve(&t, &a.id, now, renew_at).await.unwrap(),
+        assignments
+            .transition(write(&t, &a.id, now), TaskStep::Approve { renew_at })
+            .await
+            .unwrap(),
         Transition::WrongState(_)
     ));
 
@@ -294,8 +316,12 @@ async fn racing_achieves_move_points_once(db: Db) {
         let task = stored_task(&store, &t, 40).await;
         let a = assignment(&task, &s, &t, round);
         store.task_assignments.insert(&a).await.unwrap();
-        let results =
-            join_all((0..50).map(|_| store.task_assignments.achieve(&s, &a.id, 40, now))).await;
+        let results = join_all((0..50).map(|_| {
+            store
+                .task_assignments
+                .transition(write(&s, &a.id, now), TaskStep::Achieve { points: 40 })
+        }))
+        .await;
         let done = results
             .iter()
             .filter(|r| matches!(r, Ok(Transition::Done(_))))
@@ -357,18 +383,21 @@ async fn reward_assignments_are_claimed_once_and_paid(db: Db) {
 
     let now = Millis(T0.0 + 1_000);
     assert_eq!(
-        offers.claim(&stranger, &o1.id, 60, now).await.unwrap(),
+        offers
+            .claim(write(&stranger, &o1.id, now), 60)
+            .await
+            .unwrap(),
         Err(ClaimRefused::NotFound)
     );
     assert_eq!(
-        offers.claim(&s, &o2.id, 500, now).await.unwrap(),
+        offers.claim(write(&s, &o2.id, now), 500).await.unwrap(),
         Err(ClaimRefused::NotEnoughPoints {
             points: 100,
             price: 500
         })
     );
     let claimed = offers
-        .claim(&s, &o1.id, 60, now)
+        .claim(write(&s, &o1.id, now), 60)
         .await
         .unwrap()
         .expect("claimed");
@@ -379,7 +408,7 @@ async fn reward_assignments_are_claimed_once_and_paid(db: Db) {
     assert_eq!(claimed.updated_at, now);
     assert_eq!(balances(&store, &s).await, (40, 0, 0, 1));
     assert_eq!(
-        offers.claim(&s, &o1.id, 60, now).await.unwrap(),
+        offers.claim(write(&s, &o1.id, now), 60).await.unwrap(),
         Err(ClaimRefused::AlreadyClaimed)
     );
     assert_eq!(balances(&store, &s).await, (40, 0, 0, 1), "paid once");
@@ -415,7 +444,7 @@ async fn racing_claims_never_overdraw(db: Db) {
             .iter()
             .cycle()
             .take(48)
-            .map(|o| store.reward_assignments.claim(&s, &o.id, 40, now)),
+            .map(|o| store.reward_assignments.claim(write(&s, &o.id, now), 40)),
     )
     .await;
     let claimed = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
@@ -456,12 +485,15 @@ async fn notifications_list_newest_first_and_mark_read(db: Db) {
 
     let now = Millis(T0.0 + 1_000);
     assert_eq!(
-        notes.mark_read(&other, &mine[0].id, now).await.unwrap(),
+        notes
+            .mark_read(write(&other, &mine[0].id, now))
+            .await
+            .unwrap(),
         None,
         "only the recipient marks it"
     );
     let read = notes
-        .mark_read(&r, &mine[0].id, now)
+        .mark_read(write(&r, &mine[0].id, now))
         .await
         .unwrap()
         .expect("its own");
@@ -472,7 +504,10 @@ async fn notifications_list_newest_first_and_mark_read(db: Db) {
     );
     assert_eq!(notes.count_unread(&r).await.unwrap(), 2);
     let later = Millis(now.0 + DAY);
-    let again = notes.mark_read(&r, &mine[0].id, later).await.unwrap();
+    let again = notes
+        .mark_read(write(&r, &mine[0].id, later))
+        .await
+        .unwrap();
     assert_eq!(again.map(|n| n.read), Some(true), "marking twice is fine");
     assert_eq!(notes.count_unread(&r).await.unwrap(), 2);
     assert_eq!(notes.count_unread(&other).await.unwrap(), 1);
@@ -503,7 +538,10 @@ async fn task_transitions_stamp_the_given_now(db: Db) {
     let (achieved_at, approved_at) = (Millis(T0.0 + 1_000), Millis(T0.0 + 2_000));
     let Transition::Done(achieved) = store
         .task_assignments
-        .achieve(&s, &a.id, 10, achieved_at)
+        .transition(
+            write(&s, &a.id, achieved_at),
+            TaskStep::Achieve { points: 10 },
+        )
         .await
         .unwrap()
     else {
@@ -512,7 +550,12 @@ async fn task_transitions_stamp_the_given_now(db: Db) {
     assert_eq!(achieved.updated_at, achieved_at);
     let Transition::Done(done) = store
         .task_assignments
-        .approve(&t, &a.id, approved_at, Millis(approved_at.0 + DAY))
+        .transition(
+            write(&t, &a.id, approved_at),
+            TaskStep::Approve {
+                renew_at: Millis(approved_at.0 + DAY),
+            },
+        )
         .await
         .unwrap()
     else {

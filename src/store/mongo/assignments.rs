@@ -21,13 +21,14 @@ use super::{
     unique_index,
 };
 use crate::domain::assignment::{
-    ClaimRefused, PointsMove, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus,
+    ClaimRefused, PointsMove, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus, TaskStep,
     Transition,
 };
 use crate::domain::{Id, Millis};
 use crate::store::rows::shared_rows;
 use crate::store::{
-    AssignmentCounts, PointsSettlement, RewardAssignments, StoreError, StoreResult, TaskAssignments,
+    AssignmentCounts, OwnerWrite, PointsSettlement, RewardAssignments, StoreError, StoreResult,
+    TaskAssignments,
 };
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
@@ -124,7 +125,7 @@ impl MongoTaskAssignments {
         }
     }
 
-    /// One attempt of [`Self::transition`]: whether the gate passed, and the assignment after it
+    /// One attempt of [`Self::take_step`]: whether the gate passed, and the assignment after it
     /// (or as it is, when it did not pass; `None` when the caller has no such assignment).
     async fn transition_once(
         &self,
@@ -157,25 +158,29 @@ impl MongoTaskAssignments {
         }
     }
 
-    /// Moves the assignment `id` of `owner` (`{field: id}`) from status `from`, applying `set`
-    /// (which stamps `updatedAt` with the caller's `now`, never this server's clock), and moves
-    /// the student's points as the new status says. A move an earlier transition left
-    /// pending is settled first (so a retried request finishes it instead of losing it).
-    async fn transition(
+    /// Takes `step` of the owner's assignment, applying `set` (which stamps `updatedAt` with the
+    /// caller's `now`, never this server's clock), and moves the student's points as the new
+    /// status says. A move an earlier transition left pending is settled first (so a retried
+    /// request finishes it instead of losing it).
+    async fn take_step(
         &self,
         op: &'static str,
-        id: &Id,
-        owner: (&str, &Id),
-        from: TaskStatus,
+        write: OwnerWrite<'_>,
+        step: TaskStep,
         set: Document,
-        now: Millis,
     ) -> StoreResult<Transition<TaskAssignment>> {
-        let own = owned(owner.0, owner.1, id);
+        let owner = if step.by_teacher() {
+            "teacher"
+        } else {
+            "student"
+        };
+        let (own, from, now) = (owned(owner, write), step.starts_from(), write.now);
+        let id = write.id.to_object_id();
         let (done, doc) = observe(op, async {
             let mut tx = self.ledger.begin().await?;
             loop {
                 let attempt = self
-                    .transition_once(&mut tx.session(), &id.to_object_id(), &own, from, &set, now)
+                    .transition_once(&mut tx.session(), &id, &own, from, &set, now)
                     .await;
                 if let Some(outcome) = tx.end(attempt).await? {
                     return Ok(outcome);
@@ -226,51 +231,34 @@ impl TaskAssignments for MongoTaskAssignments {
         Ok(AssignmentCounts { total, completed })
     }
 
-    async fn achieve(
+    async fn transition(
         &self,
-        student: &Id,
-        id: &Id,
-        points: i64,
-        now: Millis,
+        write: OwnerWrite<'_>,
+        step: TaskStep,
     ) -> StoreResult<Transition<TaskAssignment>> {
-        self.transition(
-            "task_assignments.achieve",
-            id,
-            ("student", student),
-            TaskStatus::NotStarted,
-            doc! {
-                "status": TaskStatus::InProgress.as_str(),
-                "points": points,
-                "updatedAt": date(now),
-            },
-            now,
-        )
-        .await
-    }
-
-    async fn approve(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        now: Millis,
-        renew_at: Millis,
-    ) -> StoreResult<Transition<TaskAssignment>> {
-        self.transition(
-            "task_assignments.approve",
-            id,
-            ("teacher", teacher),
-            TaskStatus::InProgress,
+        let now = date(write.now);
+        let (op, set) = match step {
+            TaskStep::Achieve { points } => (
+                "task_assignments.achieve",
+                doc! {
+                    "status": TaskStatus::InProgress.as_str(),
+                    "points": points,
+                    "updatedAt": now,
+                },
+            ),
             // The slot frees up (it becomes the assignment's own id) for the next one.
-            doc! {
-                "status": TaskStatus::Completed.as_str(),
-                "slot": id.to_hex(),
-                "approvedAt": date(now),
-                "renewAt": date(renew_at),
-                "updatedAt": date(now),
-            },
-            now,
-        )
-        .await
+            TaskStep::Approve { renew_at } => (
+                "task_assignments.approve",
+                doc! {
+                    "status": TaskStatus::Completed.as_str(),
+                    "slot": write.id.to_hex(),
+                    "approvedAt": now,
+                    "renewAt": date(renew_at),
+                    "updatedAt": now,
+                },
+            ),
+        };
+        self.take_step(op, write, step, set).await
     }
 
     async fn due_for_renewal(&self, now: Millis, limit: u64) -> StoreResult<Vec<TaskAssignment>> {
@@ -462,12 +450,10 @@ impl RewardAssignments for MongoRewardAssignments {
     /// `points >= price`. If the student cannot pay, the assignment goes back to `unclaimed`.
     async fn claim(
         &self,
-        student: &Id,
-        id: &Id,
+        write: OwnerWrite<'_>,
         price: i64,
-        now: Millis,
     ) -> StoreResult<Result<RewardAssignment, ClaimRefused>> {
-        let own = owned("student", student, id);
+        let (own, student, now) = (owned("student", write), write.owner, write.now);
         let outcome = observe("reward_assignments.claim", async {
             let mut tx = self.ledger.begin().await?;
             loop {

@@ -23,7 +23,9 @@ use super::{
 use crate::domain::classroom::ClassChange;
 use crate::domain::{Class, Id, Millis};
 use crate::store::rows::shared_rows;
-use crate::store::{ClassDelete, ClassUpdate, Classes, ListQuery, Page, StoreError, StoreResult};
+use crate::store::{
+    ClassDelete, ClassUpdate, Classes, ListQuery, OwnerWrite, Page, StoreError, StoreResult,
+};
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
     let by_teacher = || newest_first_index(doc! { "teacher": 1 }, "by_teacher");
@@ -103,8 +105,8 @@ impl MongoClasses {
         }
     }
 
-    async fn own(&self, op: &'static str, teacher: &Id, id: &Id) -> StoreResult<Option<ClassDoc>> {
-        observe(op, self.docs.raw().find_one(owned("teacher", teacher, id))).await
+    async fn own(&self, op: &'static str, write: OwnerWrite<'_>) -> StoreResult<Option<ClassDoc>> {
+        observe(op, self.docs.raw().find_one(owned("teacher", write))).await
     }
 
     /// Finishes a rename whose move of the students was interrupted (idempotent).
@@ -141,18 +143,16 @@ impl Classes for MongoClasses {
 
     async fn update(
         &self,
-        teacher: &Id,
-        id: &Id,
-        expected_version: i64,
+        write: OwnerWrite<'_>,
         change: &ClassChange,
-        now: Millis,
     ) -> StoreResult<ClassUpdate> {
         const OP: &str = "classes.update";
-        let Some(current) = self.own(OP, teacher, id).await? else {
+        let now = write.now;
+        let Some(current) = self.own(OP, write).await? else {
             return Ok(ClassUpdate::NotFound);
         };
         self.finish_rename(OP, &current, now).await?;
-        if current.version != expected_version {
+        if current.version != change.expected_version {
             return Ok(ClassUpdate::Stale);
         }
         let renamed = current.class_name != change.class_name;
@@ -169,11 +169,8 @@ impl Classes for MongoClasses {
         // atomically, so two renames of one version could both pass (docs/decisions.md, "A points
         // move applied twice on jongodb") and the students follow the first name while the class
         // keeps the second.
-        let version = doc! {
-            "_id": id.to_object_id(),
-            "teacher": teacher.to_object_id(),
-            "__v": expected_version,
-        };
+        let mut version = owned("teacher", write);
+        version.insert("__v", change.expected_version);
         let update = doc! { "$set": set, "$inc": { "__v": 1 } };
         let passed = observe(OP, self.docs.raw().update_one(version, update))
             .await
@@ -182,29 +179,24 @@ impl Classes for MongoClasses {
             // It changed (or vanished) between the read and the write.
             return Ok(ClassUpdate::Stale);
         }
-        let Some(written) = self.own(OP, teacher, id).await? else {
+        let Some(written) = self.own(OP, write).await? else {
             return Ok(ClassUpdate::Stale);
         };
         self.finish_rename(OP, &written, now).await?;
         Ok(ClassUpdate::Updated(Class::try_from(written)?))
     }
 
-    async fn delete_if_empty(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        now: Millis,
-    ) -> StoreResult<ClassDelete> {
+    async fn delete_if_empty(&self, write: OwnerWrite<'_>) -> StoreResult<ClassDelete> {
         const OP: &str = "classes.delete_if_empty";
         for _ in 0..DELETE_ATTEMPTS {
-            let Some(current) = self.own(OP, teacher, id).await? else {
+            let Some(current) = self.own(OP, write).await? else {
                 return Ok(ClassDelete::NotFound);
             };
-            self.finish_rename(OP, &current, now).await?;
+            self.finish_rename(OP, &current, write.now).await?;
             let students = observe(
                 OP,
                 self.students.count_documents(
-                    doc! { "teacher": teacher.to_object_id(), "class": &current.class_name },
+                    doc! { "teacher": current.teacher, "class": &current.class_name },
                 ),
             )
             .await?;

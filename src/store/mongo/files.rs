@@ -68,10 +68,10 @@ impl MongoFiles {
     async fn upload(
         &self,
         name: &str,
-        content_type: &str,
-        bytes: &[u8],
+        content: &StoredFile,
         now: Millis,
     ) -> mongodb::error::Result<()> {
+        let bytes = &content.bytes;
         let id = ObjectId::new();
         let chunks: Vec<Document> = bytes
             .chunks(CHUNK_SIZE)
@@ -91,7 +91,7 @@ impl MongoFiles {
             "chunkSize": CHUNK_SIZE as i32,
             "uploadDate": super::date(now),
             "filename": name,
-            "metadata": { "contentType": content_type },
+            "metadata": { "contentType": &content.content_type },
         };
         let written = async {
             if !chunks.is_empty() {
@@ -147,16 +147,10 @@ fn from_stream(e: std::io::Error) -> mongodb::error::Error {
 
 #[async_trait::async_trait]
 impl Files for MongoFiles {
-    async fn put(
-        &self,
-        name: &str,
-        content_type: &str,
-        bytes: Vec<u8>,
-        now: Millis,
-    ) -> StoreResult<()> {
-        check_put(name, content_type)?;
+    async fn put(&self, name: &str, file: StoredFile, now: Millis) -> StoreResult<()> {
+        check_put(name, &file)?;
         observe("files.put", async {
-            self.upload(name, content_type, &bytes, now).await?;
+            self.upload(name, &file, now).await?;
             // Older revisions of the name go; the newest (ours, or a concurrent writer's) stays.
             if let Some(newest) = self.newest(name).await? {
                 let older: Vec<FilesCollectionDocument> = self

@@ -7,10 +7,10 @@ use mongodb::bson::{DateTime, doc};
 use super::classroom::page;
 use super::collections::{CATEGORIES, REWARDS, TASKS};
 use super::{Rows, Stored, date, document, owned, set_changes};
-use crate::domain::{Category, Id, Millis, Reward, Task};
+use crate::domain::{Category, Id, Reward, Task};
 use crate::store::{
-    Categories, ListQuery, Page, PagedItem, PagedItems, Record, StoreResult, TeacherItem,
-    TeacherItems,
+    Categories, ListQuery, OwnerWrite, Page, PagedItem, PagedItems, Record, StoreResult,
+    TeacherItem, TeacherItems,
 };
 
 document! {
@@ -80,16 +80,10 @@ impl<T: TeacherItem + Stored> TeacherItems<T> for Rows<T> {
     }
 
     /// Applies the patch to the teacher's document, bumping `updatedAt` and `__v`.
-    async fn update(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        patch: &T::Patch,
-        now: Millis,
-    ) -> StoreResult<Option<T>> {
-        let mut set = doc! { "updatedAt": date(now) };
+    async fn update(&self, write: OwnerWrite<'_>, patch: &T::Patch) -> StoreResult<Option<T>> {
+        let mut set = doc! { "updatedAt": date(write.now) };
         set_changes(&mut set, T::changes(patch));
-        let own = owned("teacher", teacher, id);
+        let own = owned("teacher", write);
         let update = doc! { "$set": set, "$inc": { "__v": 1 } };
         self.docs.update(T::OPS.update, own, update).await
     }

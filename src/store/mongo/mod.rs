@@ -378,12 +378,12 @@ pub(crate) async fn ensure_indexes(
         .map(drop)
 }
 
-/// The filter of `owner`'s document `id`, `field` naming the owner ("teacher", "student",
+/// The filter of an owned document, `field` naming the owner ("teacher", "student",
 /// "recipient"): a write to an account's own record names both, so that a request never touches
 /// another account's.
-pub(crate) fn owned(field: &str, owner: &crate::domain::Id, id: &crate::domain::Id) -> Document {
-    let mut filter = doc! { "_id": id.to_object_id() };
-    filter.insert(field, owner.to_object_id());
+pub(crate) fn owned(field: &str, write: crate::store::OwnerWrite<'_>) -> Document {
+    let mut filter = doc! { "_id": write.id.to_object_id() };
+    filter.insert(field, write.owner.to_object_id());
     filter
 }
 

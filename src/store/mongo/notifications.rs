@@ -6,10 +6,10 @@ use mongodb::bson::{DateTime, doc};
 
 use super::collections::NOTIFICATIONS;
 use super::{Documents, date, document, ensure_indexes, index, newest_first_index, owned};
+use crate::domain::Id;
 use crate::domain::notification::Notification;
-use crate::domain::{Id, Millis};
 use crate::store::rows::shared_rows;
-use crate::store::{ListQuery, Notifications, Page, StoreResult};
+use crate::store::{ListQuery, Notifications, OwnerWrite, Page, StoreResult};
 
 pub(super) async fn create_indexes(db: &Database) -> StoreResult<()> {
     ensure_indexes(
@@ -68,18 +68,13 @@ impl Notifications for MongoNotifications {
         self.docs.count("notifications.count_unread", filter).await
     }
 
-    async fn mark_read(
-        &self,
-        recipient: &Id,
-        id: &Id,
-        now: Millis,
-    ) -> StoreResult<Option<Notification>> {
+    async fn mark_read(&self, write: OwnerWrite<'_>) -> StoreResult<Option<Notification>> {
         let op = "notifications.mark_read";
-        let own = owned("recipient", recipient, id);
+        let own = owned("recipient", write);
         let mut unread = own.clone();
         unread.insert("read", false);
         // Marking a read notification again changes nothing (not even updatedAt).
-        let set = doc! { "$set": { "read": true, "updatedAt": date(now) } };
+        let set = doc! { "$set": { "read": true, "updatedAt": date(write.now) } };
         match self.docs.update(op, unread, set).await? {
             Some(n) => Ok(Some(n)),
             None => self.docs.one(op, own).await,

@@ -27,7 +27,7 @@ use crate::domain::payments::{
 };
 use crate::domain::{Id, Millis};
 use crate::store::{
-    ListQuery, Page, PaymentFilter, PaymentHold, PaymentOutcome, Payments, RefundMade,
+    ListQuery, OwnerWrite, Page, PaymentFilter, PaymentHold, PaymentOutcome, Payments, RefundMade,
     RefundRecorded, Settled, StoreError, StoreResult,
 };
 
@@ -271,13 +271,11 @@ impl Payments for MongoPayments {
 
     async fn update_project(
         &self,
-        id: &Id,
-        teacher: &Id,
+        write: OwnerWrite<'_>,
         patch: &ProjectPatch,
-        now: Millis,
     ) -> StoreResult<Option<Project>> {
-        let op = "projects.update";
-        let own = owned("teacher", teacher, id);
+        let (op, id, now) = ("projects.update", write.id, write.now);
+        let own = owned("teacher", write);
         if observe(op, self.projects.raw().find_one(own.clone()))
             .await?
             .is_none()

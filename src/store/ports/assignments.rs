@@ -1,10 +1,10 @@
 //! Assigned tasks and rewards, their state machines, and the points moves they leave pending.
 
 use crate::domain::assignment::{
-    ClaimRefused, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus, Transition,
+    ClaimRefused, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus, TaskStep, Transition,
 };
 use crate::domain::{Id, Millis};
-use crate::store::StoreResult;
+use crate::store::{OwnerWrite, StoreResult};
 
 /// How many assignments a student has, for its statistics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -32,24 +32,14 @@ pub trait TaskAssignments: Send + Sync {
     /// A student's assignments, newest first.
     async fn list_for_student(&self, student: &Id) -> StoreResult<Vec<TaskAssignment>>;
     async fn count_for_student(&self, student: &Id) -> StoreResult<AssignmentCounts>;
-    /// `notStarted` → `inProgress` for the student's own assignment: records `points` (the task's)
-    /// on it and adds them to the student's `pendingPoints`.
-    async fn achieve(
+    /// Takes `step` of the owner's assignment (the student's for `Achieve`, the teacher's for
+    /// `Approve`) and moves the student's points as [`TaskStep::points_move`] says: achieving
+    /// records the task's points and adds them to `pendingPoints`; approving moves them to
+    /// `points`, adds them to `earnedPoints`, sets `level` from that, and schedules the repetition.
+    async fn transition(
         &self,
-        student: &Id,
-        id: &Id,
-        points: i64,
-        now: Millis,
-    ) -> StoreResult<Transition<TaskAssignment>>;
-    /// `inProgress` → `completed` for the teacher's own assignment: moves its points from the
-    /// student's `pendingPoints` to `points`, adds them to `earnedPoints`, sets `level` from that,
-    /// and schedules the repetition at `renew_at`.
-    async fn approve(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        now: Millis,
-        renew_at: Millis,
+        write: OwnerWrite<'_>,
+        step: TaskStep,
     ) -> StoreResult<Transition<TaskAssignment>>;
     /// Completed assignments whose repetition is due at `now`, oldest due first, at most `limit`.
     async fn due_for_renewal(&self, now: Millis, limit: u64) -> StoreResult<Vec<TaskAssignment>>;
@@ -78,10 +68,8 @@ pub trait RewardAssignments: Send + Sync {
     /// Exactly once under concurrent calls.
     async fn claim(
         &self,
-        student: &Id,
-        id: &Id,
+        write: OwnerWrite<'_>,
         price: i64,
-        now: Millis,
     ) -> StoreResult<Result<RewardAssignment, ClaimRefused>>;
 }
 

@@ -1,10 +1,10 @@
 //! Classes and what a teacher sets up for them: categories, tasks and rewards.
 
 use crate::domain::classroom::{CategoryPatch, ClassChange, RewardPatch, TaskPatch};
-use crate::domain::{Category, Class, Id, Millis, Reward, Task};
+use crate::domain::{Category, Class, Id, Reward, Task};
 use crate::store::StoreResult;
 
-use super::{Change, Changes, ListQuery, Ops, Page, Record, Records, ops};
+use super::{Change, Changes, ListQuery, Ops, OwnerWrite, Page, Record, Records, ops};
 
 /// What became of a conditional class update.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,23 +33,17 @@ pub trait Classes: Send + Sync {
     async fn by_name(&self, teacher: &Id, class_name: &str) -> StoreResult<Option<Class>>;
     /// A teacher's classes, newest first (`search` is ignored).
     async fn list_for_teacher(&self, teacher: &Id, query: &ListQuery) -> StoreResult<Page<Class>>;
-    /// Writes `change` if the class is `teacher`'s and its `__v` is still `expected_version`; bumps
-    /// `updatedAt` and `__v`. A new name carries to the teacher's students in the class: in one
-    /// transaction on SQLite; on MongoDB the class is written first with a marker of its old name,
-    /// then the students are moved and the marker removed, and any later update or delete of the
-    /// class first finishes a move that was interrupted. `Conflict` when the name is taken.
-    async fn update(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        expected_version: i64,
-        change: &ClassChange,
-        now: Millis,
-    ) -> StoreResult<ClassUpdate>;
-    /// Deletes the teacher's class unless students are still in it. `now` stamps the students of
-    /// an interrupted rename it finishes first (MongoDB).
-    async fn delete_if_empty(&self, teacher: &Id, id: &Id, now: Millis)
-    -> StoreResult<ClassDelete>;
+    /// Writes `change` if the class is the teacher's and its `__v` is still
+    /// `change.expected_version`; bumps `updatedAt` and `__v`. A new name carries to the teacher's
+    /// students in the class: in one transaction on SQLite; on MongoDB the class is written first
+    /// with a marker of its old name, then the students are moved and the marker removed, and any
+    /// later update or delete of the class first finishes a move that was interrupted. `Conflict`
+    /// when the name is taken.
+    async fn update(&self, write: OwnerWrite<'_>, change: &ClassChange)
+    -> StoreResult<ClassUpdate>;
+    /// Deletes the teacher's class unless students are still in it. `write.now` stamps the
+    /// students of an interrupted rename it finishes first (MongoDB).
+    async fn delete_if_empty(&self, write: OwnerWrite<'_>) -> StoreResult<ClassDelete>;
 }
 
 /// What a teacher sets up for its classes: categories, tasks and rewards. They are written,
@@ -107,15 +101,9 @@ impl PagedItem for Reward {}
 pub trait TeacherItems<T: TeacherItem>: Records<T> {
     /// The items among `ids`, in one round trip (any order; unknown ids are left out).
     async fn by_ids(&self, ids: &[Id]) -> StoreResult<Vec<T>>;
-    /// Applies the set fields of `teacher`'s item; `None` when it has no such item. The caller
+    /// Applies the set fields of a teacher's item; `None` when it has no such item. The caller
     /// checks what the patch refers to (a task's new `category` must be the teacher's).
-    async fn update(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        patch: &T::Patch,
-        now: Millis,
-    ) -> StoreResult<Option<T>>;
+    async fn update(&self, write: OwnerWrite<'_>, patch: &T::Patch) -> StoreResult<Option<T>>;
 }
 
 #[async_trait::async_trait]

@@ -8,7 +8,7 @@ mod content;
 mod notifications;
 mod payments;
 
-use crate::domain::Id;
+use crate::domain::{Id, Millis};
 use crate::store::StoreResult;
 
 pub use accounts::{
@@ -94,6 +94,17 @@ pub trait Records<T: Record>: Send + Sync {
     /// Fails with `Conflict` when a unique field (an account's email) is taken.
     async fn insert(&self, record: &T) -> StoreResult<()>;
     async fn by_id(&self, id: &Id) -> StoreResult<Option<T>>;
+}
+
+/// A write an owner makes to one of its records (a teacher's class, item or project, a student's
+/// assignment, a recipient's notification) at `now`: the store changes `id` only when `owner`
+/// holds it, answers as if there were no such record otherwise, and stamps what it changes with
+/// `now`. The two ids are named rather than placed, so they cannot be swapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OwnerWrite<'a> {
+    pub owner: &'a Id,
+    pub id: &'a Id,
+    pub now: Millis,
 }
 
 /// One page of a list: 1-based `page`, `limit` items, optional case-insensitive substring `search`.

@@ -5,7 +5,7 @@ use crate::domain::notification::Notification;
 use crate::domain::{Id, Millis};
 use crate::store::StoreResult;
 
-use super::{ListQuery, Page};
+use super::{ListQuery, OwnerWrite, Page};
 
 #[async_trait::async_trait]
 pub trait Notifications: Send + Sync {
@@ -14,12 +14,7 @@ pub trait Notifications: Send + Sync {
     async fn list_for(&self, recipient: &Id, query: &ListQuery) -> StoreResult<Page<Notification>>;
     async fn count_unread(&self, recipient: &Id) -> StoreResult<u64>;
     /// Marks the recipient's own notification read; `None` when it has no such notification.
-    async fn mark_read(
-        &self,
-        recipient: &Id,
-        id: &Id,
-        now: Millis,
-    ) -> StoreResult<Option<Notification>>;
+    async fn mark_read(&self, write: OwnerWrite<'_>) -> StoreResult<Option<Notification>>;
 }
 
 named_enum! {

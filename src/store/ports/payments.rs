@@ -3,7 +3,7 @@
 use crate::domain::{Id, Millis};
 use crate::store::StoreResult;
 
-use super::{ListQuery, Page};
+use super::{ListQuery, OwnerWrite, Page};
 
 /// How a webhook or a re-read from Stripe moves a payment (docs/decisions.md, "Payments").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,10 +80,8 @@ pub trait Payments: Send + Sync {
     /// "a project", field "payments"): it has payments or is not open.
     async fn update_project(
         &self,
-        id: &Id,
-        teacher: &Id,
+        write: OwnerWrite<'_>,
         patch: &crate::domain::payments::ProjectPatch,
-        now: Millis,
     ) -> StoreResult<Option<crate::domain::payments::Project>>;
     /// Marks the project as taking a payment if it is still at `version` (the one an intent's
     /// amount was checked against), so that no edit lands between that check and the payment's

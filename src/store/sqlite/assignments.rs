@@ -5,13 +5,13 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Cached, Db, table};
 use crate::domain::assignment::{
-    ClaimRefused, PointsMove, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus,
+    ClaimRefused, PointsMove, RewardAssignment, RewardStatus, TaskAssignment, TaskStatus, TaskStep,
     Transition,
 };
 use crate::domain::{Id, Millis};
 use crate::store::rows::shared_rows;
 use crate::store::{
-    AssignmentCounts, PointsSettlement, RewardAssignments, StoreResult, TaskAssignments,
+    AssignmentCounts, OwnerWrite, PointsSettlement, RewardAssignments, StoreResult, TaskAssignments,
 };
 
 table!(TASK_ASSIGNMENTS: TaskAssignment = "task_assignments" (
@@ -32,62 +32,51 @@ fn move_points(c: &Connection, student: &Id, m: PointsMove, now: Millis) -> rusq
     .map(drop)
 }
 
-/// Whose assignment a transition may touch.
-enum Owner<'a> {
-    Student(&'a Id),
-    Teacher(&'a Id),
-}
-
-impl Owner<'_> {
-    fn column(&self) -> &'static str {
-        match self {
-            Owner::Student(_) => "student",
-            Owner::Teacher(_) => "teacher",
-        }
-    }
-
-    fn holds(&self, a: &TaskAssignment) -> bool {
-        match self {
-            Owner::Student(id) => a.student == **id,
-            Owner::Teacher(id) => a.teacher == **id,
-        }
-    }
-
-    fn id(&self) -> &Id {
-        match self {
-            Owner::Student(id) | Owner::Teacher(id) => id,
-        }
+/// What a step writes: its operation name, its `SET` clause (`?4` is the time it is taken, `?5`
+/// the value it records) and that value.
+fn step_set(step: TaskStep) -> (&'static str, &'static str, i64) {
+    match step {
+        TaskStep::Achieve { points } => (
+            "task_assignments.achieve",
+            "status = 'inProgress', points = ?5, updated_at = ?4",
+            points,
+        ),
+        // The slot frees up (it becomes the assignment's own id) for the next one.
+        TaskStep::Approve { renew_at } => (
+            "task_assignments.approve",
+            "status = 'completed', slot = id, approved_at = ?4, renew_at = ?5, updated_at = ?4",
+            renew_at.0,
+        ),
     }
 }
 
-/// Runs a transition: `set` is applied (with `?4..` bound to `args`) only if the assignment is the
-/// owner's and in status `from`; when it changes a row, `then` moves the points, all in one
-/// transaction.
+/// Takes `step` of the `owner`'s assignment `id` if it is in the status the step starts from, and
+/// moves the student's points, in one transaction.
 fn transition(
     c: &mut Connection,
-    id: &Id,
-    owner: Owner<'_>,
-    set: &str,
-    from: TaskStatus,
-    args: &[&dyn rusqlite::ToSql],
-    then: impl FnOnce(&Connection, &TaskAssignment) -> rusqlite::Result<()>,
+    (owner, id): (&Id, &Id),
+    step: TaskStep,
+    now: Millis,
 ) -> rusqlite::Result<Transition<TaskAssignment>> {
     let tx = c.transaction()?;
+    let (column, holder): (_, fn(&TaskAssignment) -> &Id) = if step.by_teacher() {
+        ("teacher", |a| &a.teacher)
+    } else {
+        ("student", |a| &a.student)
+    };
     let Some(current) = TASK_ASSIGNMENTS
         .find(&tx, "id", id)?
-        .filter(|a| owner.holds(a))
+        .filter(|a| holder(a) == owner)
     else {
         return Ok(Transition::NotFound);
     };
-    let mut bound: Vec<&dyn rusqlite::ToSql> = vec![id, owner.id(), &from];
-    bound.extend_from_slice(args);
+    let (_, set, value) = step_set(step);
     let changed = tx.exec(
         &format!(
             "UPDATE task_assignments SET {set}, version = version + 1 \
-             WHERE id = ?1 AND {} = ?2 AND status = ?3",
-            owner.column()
+             WHERE id = ?1 AND {column} = ?2 AND status = ?3"
         ),
-        bound.as_slice(),
+        params![id, owner, step.starts_from(), now, value],
     )?;
     if changed == 0 {
         return Ok(Transition::WrongState(current));
@@ -95,7 +84,8 @@ fn transition(
     let updated = TASK_ASSIGNMENTS
         .find(&tx, "id", id)?
         .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
-    then(&tx, &updated)?;
+    let points = step.points_move(updated.points);
+    move_points(&tx, &updated.student, points, now)?;
     tx.commit()?;
     Ok(Transition::Done(updated))
 }
@@ -153,50 +143,15 @@ impl TaskAssignments for SqliteTaskAssignments {
             .await
     }
 
-    async fn achieve(
+    async fn transition(
         &self,
-        student: &Id,
-        id: &Id,
-        points: i64,
-        now: Millis,
+        write: OwnerWrite<'_>,
+        step: TaskStep,
     ) -> StoreResult<Transition<TaskAssignment>> {
-        let (student, id) = (student.clone(), id.clone());
+        let (owner, id, now) = (write.owner.clone(), write.id.clone(), write.now);
+        let (op, _, _) = step_set(step);
         self.db
-            .write("task_assignments.achieve", move |c| {
-                transition(
-                    c,
-                    &id,
-                    Owner::Student(&student),
-                    "status = 'inProgress', points = ?4, updated_at = ?5",
-                    TaskStatus::NotStarted,
-                    &[&points, &now],
-                    |tx, a| move_points(tx, &a.student, PointsMove::achieve(a.points), now),
-                )
-            })
-            .await
-    }
-
-    async fn approve(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        now: Millis,
-        renew_at: Millis,
-    ) -> StoreResult<Transition<TaskAssignment>> {
-        let (teacher, id) = (teacher.clone(), id.clone());
-        self.db
-            .write("task_assignments.approve", move |c| {
-                transition(
-                    c,
-                    &id,
-                    Owner::Teacher(&teacher),
-                    // The slot frees up (it becomes the assignment's own id) for the next one.
-                    "status = 'completed', slot = id, approved_at = ?4, renew_at = ?5, updated_at = ?4",
-                    TaskStatus::InProgress,
-                    &[&now, &renew_at],
-                    |tx, a| move_points(tx, &a.student, PointsMove::approve(a.points), now),
-                )
-            })
+            .write(op, move |c| transition(c, (&owner, &id), step, now))
             .await
     }
 
@@ -284,12 +239,10 @@ impl RewardAssignments for SqliteRewardAssignments {
 
     async fn claim(
         &self,
-        student: &Id,
-        id: &Id,
+        write: OwnerWrite<'_>,
         price: i64,
-        now: Millis,
     ) -> StoreResult<Result<RewardAssignment, ClaimRefused>> {
-        let (student, id) = (student.clone(), id.clone());
+        let (student, id, now) = (write.owner.clone(), write.id.clone(), write.now);
         self.db
             .write("reward_assignments.claim", move |c| {
                 let tx = c.transaction()?;

@@ -7,9 +7,9 @@ use super::students::rename_class;
 use super::table::boxed;
 use super::{Cached, Rows, table};
 use crate::domain::classroom::ClassChange;
-use crate::domain::{Class, Id, Millis};
+use crate::domain::{Class, Id};
 use crate::store::rows::shared_rows;
-use crate::store::{ClassDelete, ClassUpdate, Classes, ListQuery, Page, StoreResult};
+use crate::store::{ClassDelete, ClassUpdate, Classes, ListQuery, OwnerWrite, Page, StoreResult};
 
 // ---------------------------------------------------------------------------------------------
 // Classes
@@ -65,20 +65,18 @@ impl Classes for Rows<Class> {
 
     async fn update(
         &self,
-        teacher: &Id,
-        id: &Id,
-        expected_version: i64,
+        write: OwnerWrite<'_>,
         change: &ClassChange,
-        now: Millis,
     ) -> StoreResult<ClassUpdate> {
-        let (teacher, id, change) = (teacher.clone(), id.clone(), change.clone());
+        let (teacher, id, now) = (write.owner.clone(), write.id.clone(), write.now);
+        let change = change.clone();
         self.db
             .write("classes.update", move |c| {
                 let tx = c.transaction()?;
                 let Some(current) = own_class(&tx, &teacher, &id)? else {
                     return Ok(ClassUpdate::NotFound);
                 };
-                if current.version != expected_version {
+                if current.version != change.expected_version {
                     return Ok(ClassUpdate::Stale);
                 }
                 tx.exec(
@@ -103,13 +101,8 @@ impl Classes for Rows<Class> {
             .await
     }
 
-    async fn delete_if_empty(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        _now: Millis,
-    ) -> StoreResult<ClassDelete> {
-        let (teacher, id) = (teacher.clone(), id.clone());
+    async fn delete_if_empty(&self, write: OwnerWrite<'_>) -> StoreResult<ClassDelete> {
+        let (teacher, id) = (write.owner.clone(), write.id.clone());
         self.db
             .write("classes.delete_if_empty", move |c| {
                 // One transaction: no student can join between the count and the delete.

@@ -95,16 +95,10 @@ fn put(dir: &Path, name: &str, bytes: &[u8]) -> StoreResult<()> {
 
 #[async_trait::async_trait]
 impl Files for DiskFiles {
-    async fn put(
-        &self,
-        name: &str,
-        content_type: &str,
-        bytes: Vec<u8>,
-        _now: Millis,
-    ) -> StoreResult<()> {
-        check_put(name, content_type)?;
+    async fn put(&self, name: &str, file: StoredFile, _now: Millis) -> StoreResult<()> {
+        check_put(name, &file)?;
         let name = name.to_owned();
-        self.run("files.put", move |dir| put(dir, &name, &bytes))
+        self.run("files.put", move |dir| put(dir, &name, &file.bytes))
             .await
     }
 

@@ -2,10 +2,10 @@
 
 use super::table::{boxed, set_of};
 use super::{Rows, Tabled, like_pattern, table};
-use crate::domain::{Category, Id, Millis, Reward, Task};
+use crate::domain::{Category, Id, Reward, Task};
 use crate::store::{
-    Categories, ListQuery, Page, PagedItem, PagedItems, Record, StoreResult, TeacherItem,
-    TeacherItems,
+    Categories, ListQuery, OwnerWrite, Page, PagedItem, PagedItems, Record, StoreResult,
+    TeacherItem, TeacherItems,
 };
 
 table!(CATEGORIES: Category = "categories" (
@@ -29,19 +29,13 @@ impl<T: TeacherItem + Tabled> TeacherItems<T> for Rows<T> {
         T::table().by_ids(&self.db, T::OPS.by_ids, ids).await
     }
 
-    async fn update(
-        &self,
-        teacher: &Id,
-        id: &Id,
-        patch: &T::Patch,
-        now: Millis,
-    ) -> StoreResult<Option<T>> {
+    async fn update(&self, write: OwnerWrite<'_>, patch: &T::Patch) -> StoreResult<Option<T>> {
         let (key, set) = (
-            [("id", id), ("teacher", teacher)],
+            [("id", write.id), ("teacher", write.owner)],
             set_of(T::changes(patch)),
         );
         T::table()
-            .patch(&self.db, T::OPS.update, &key, set, now)
+            .patch(&self.db, T::OPS.update, &key, set, write.now)
             .await
     }
 }

@@ -5,10 +5,10 @@ use rusqlite::params;
 use super::accounts::count;
 use super::table::boxed;
 use super::{Cached, Db, table};
+use crate::domain::Id;
 use crate::domain::notification::Notification;
-use crate::domain::{Id, Millis};
 use crate::store::rows::shared_rows;
-use crate::store::{ListQuery, Notifications, Page, StoreResult};
+use crate::store::{ListQuery, Notifications, OwnerWrite, Page, StoreResult};
 
 table!(pub(super) NOTIFICATIONS: Notification = "notifications" (
     "id, recipient, role, type, message, read, created_at, updated_at, version",
@@ -42,13 +42,8 @@ impl Notifications for SqliteNotifications {
             .await
     }
 
-    async fn mark_read(
-        &self,
-        recipient: &Id,
-        id: &Id,
-        now: Millis,
-    ) -> StoreResult<Option<Notification>> {
-        let (recipient, id) = (recipient.clone(), id.clone());
+    async fn mark_read(&self, write: OwnerWrite<'_>) -> StoreResult<Option<Notification>> {
+        let (recipient, id, now) = (write.owner.clone(), write.id.clone(), write.now);
         self.db
             .write("notifications.mark_read", move |c| {
                 // Marking a read notification again changes nothing (not even updatedAt).

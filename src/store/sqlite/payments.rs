@@ -9,7 +9,7 @@ use crate::domain::payments::{
 };
 use crate::domain::{Id, Millis};
 use crate::store::{
-    ListQuery, Page, PaymentFilter, PaymentHold, PaymentOutcome, Payments, RefundMade,
+    ListQuery, OwnerWrite, Page, PaymentFilter, PaymentHold, PaymentOutcome, Payments, RefundMade,
     RefundRecorded, Settled, StoreError, StoreResult,
 };
 
@@ -83,12 +83,11 @@ impl Payments for SqlitePayments {
 
     async fn update_project(
         &self,
-        id: &Id,
-        teacher: &Id,
+        write: OwnerWrite<'_>,
         patch: &ProjectPatch,
-        now: Millis,
     ) -> StoreResult<Option<Project>> {
-        let (id, teacher, patch) = (id.clone(), teacher.clone(), patch.clone());
+        let (teacher, id, now) = (write.owner.clone(), write.id.clone(), write.now);
+        let patch = patch.clone();
         let result = self
             .db
             .write("projects.update", move |c| {

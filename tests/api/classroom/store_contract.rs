@@ -1,7 +1,9 @@
 //! The storage contract of the classroom ports: both adapters behave the same.
 
 use educoin::config::DatabaseConfig;
-use educoin::domain::assignment::{RewardAssignment, RewardStatus, TaskAssignment, Transition};
+use educoin::domain::assignment::{
+    RewardAssignment, RewardStatus, TaskAssignment, TaskStep, Transition,
+};
 use educoin::domain::classroom::{
     CategoryPatch, ClassChange, Repeat, RewardPatch, TaskPatch, TaskType,
 };
@@ -12,7 +14,7 @@ use crate::on_both_stores;
 use crate::support::Db;
 use crate::support::store::{
     SQLITE_FILE, mongo_store_and_database, open_store as open, stored_reward, stored_task,
-    teacher_record,
+    teacher_record, write,
 };
 
 pub(super) async fn a_teacher(store: &Store) -> Id {
@@ -36,10 +38,10 @@ const NOW: Millis = Millis(1_800_000_000_000);
 /// record type, so this is a macro.
 macro_rules! owner_only_update {
     ($port:expr, $owner:expr, $other:expr, $id:expr, $patch:expr) => {{
-        let other = $port.update($other, $id, $patch, NOW).await.unwrap();
+        let other = $port.update(write($other, $id, NOW), $patch).await.unwrap();
         assert_eq!(other, None, "another teacher's update");
         let updated = $port
-            .update($owner, $id, $patch, NOW)
+            .update(write($owner, $id, NOW), $patch)
             .await
             .unwrap()
             .unwrap();
@@ -179,12 +181,17 @@ async fn class_update_is_conditional_and_renames_students(db: Db) {
         class_name: "New".into(),
         start_date: Millis(1_735_689_600_000),
         end_date: None,
+        expected_version: 0,
+    };
+    let stale = ClassChange {
+        expected_version: 5,
+        ..change.clone()
     };
     // Not the owner, or a stale version: nothing happens.
     assert_eq!(
         store
             .classes
-            .update(&other, &k.id, 0, &change, NOW)
+            .update(write(&other, &k.id, NOW), &change)
             .await
             .unwrap(),
         ClassUpdate::NotFound
@@ -192,7 +199,7 @@ async fn class_update_is_conditional_and_renames_students(db: Db) {
     assert_eq!(
         store
             .classes
-            .update(&t, &k.id, 5, &change, NOW)
+            .update(write(&t, &k.id, NOW), &stale)
             .await
             .unwrap(),
         ClassUpdate::Stale
@@ -201,7 +208,7 @@ async fn class_update_is_conditional_and_renames_students(db: Db) {
 
     let ClassUpdate::Updated(updated) = store
         .classes
-        .update(&t, &k.id, 0, &change, NOW)
+        .update(write(&t, &k.id, NOW), &change)
         .await
         .unwrap()
     else {
@@ -228,18 +235,19 @@ async fn class_update_is_conditional_and_renames_students(db: Db) {
     assert_eq!(
         store
             .classes
-            .update(&t, &k.id, 0, &change, NOW)
+            .update(write(&t, &k.id, NOW), &change)
             .await
             .unwrap(),
         ClassUpdate::Stale
     );
     let taken = ClassChange {
         class_name: "Taken".into(),
+        expected_version: 1,
         ..change.clone()
     };
     let err = store
         .classes
-        .update(&t, &k.id, 1, &taken, NOW)
+        .update(write(&t, &k.id, NOW), &taken)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
@@ -264,7 +272,7 @@ async fn class_delete_only_when_empty(db: Db) {
     assert_eq!(
         store
             .classes
-            .delete_if_empty(&t, &full.id, NOW)
+            .delete_if_empty(write(&t, &full.id, NOW))
             .await
             .unwrap(),
         ClassDelete::HasStudents(2)
@@ -273,7 +281,7 @@ async fn class_delete_only_when_empty(db: Db) {
     assert_eq!(
         store
             .classes
-            .delete_if_empty(&other, &empty.id, NOW)
+            .delete_if_empty(write(&other, &empty.id, NOW))
             .await
             .unwrap(),
         ClassDelete::NotFound
@@ -281,7 +289,7 @@ async fn class_delete_only_when_empty(db: Db) {
     assert_eq!(
         store
             .classes
-            .delete_if_empty(&t, &empty.id, NOW)
+            .delete_if_empty(write(&t, &empty.id, NOW))
             .await
             .unwrap(),
         ClassDelete::Deleted
@@ -290,7 +298,7 @@ async fn class_delete_only_when_empty(db: Db) {
     assert_eq!(
         store
             .classes
-            .delete_if_empty(&t, &empty.id, NOW)
+            .delete_if_empty(write(&t, &empty.id, NOW))
             .await
             .unwrap(),
         ClassDelete::NotFound
@@ -480,10 +488,11 @@ async fn mongo_interrupted_rename_is_finished_later() {
         class_name: "New".into(),
         start_date: k.start_date,
         end_date: k.end_date,
+        expected_version: 1,
     };
     let ClassUpdate::Updated(updated) = store
         .classes
-        .update(&t, &k.id, 1, &same, NOW)
+        .update(write(&t, &k.id, NOW), &same)
         .await
         .unwrap()
     else {
@@ -501,7 +510,11 @@ async fn mongo_interrupted_rename_is_finished_later() {
     // A delete finishes it too, and then counts the moved student.
     interrupt("New", "Newest").await;
     assert_eq!(
-        store.classes.delete_if_empty(&t, &k.id, NOW).await.unwrap(),
+        store
+            .classes
+            .delete_if_empty(write(&t, &k.id, NOW))
+            .await
+            .unwrap(),
         ClassDelete::HasStudents(1)
     );
     assert_eq!(class_of().await, "Newest");
@@ -520,11 +533,16 @@ async fn complete(store: &Store, t: &Id, s: &Id, task: &Id, points: i64) -> Task
     let now = Millis::now();
     let a = TaskAssignment::open(task, s, t, None, now);
     store.task_assignments.insert(&a).await.unwrap();
-    let achieved = store.task_assignments.achieve(s, &a.id, points, now);
-    assert!(matches!(achieved.await.unwrap(), Transition::Done(_)));
-    let approved = store
+    let achieved = store
         .task_assignments
-        .approve(t, &a.id, now, Millis(now.0 + 1));
+        .transition(write(s, &a.id, now), TaskStep::Achieve { points });
+    assert!(matches!(achieved.await.unwrap(), Transition::Done(_)));
+    let approved = store.task_assignments.transition(
+        write(t, &a.id, now),
+        TaskStep::Approve {
+            renew_at: Millis(now.0 + 1),
+        },
+    );
     let Transition::Done(done) = approved.await.unwrap() else {
         panic!("approved");
     };
@@ -567,7 +585,7 @@ async fn level_follows_points_earned(db: Db) {
     store.reward_assignments.insert(&offer).await.unwrap();
     let claimed = store
         .reward_assignments
-        .claim(&s, &offer.id, 200, Millis::now())
+        .claim(write(&s, &offer.id, Millis::now()), 200)
         .await
         .unwrap();
     assert!(claimed.is_ok(), "{claimed:?}");
@@ -594,9 +612,10 @@ async fn sqlite_migration_fills_in_earned_points() {
     complete(&store, &t, &s, &task, -40).await;
     let open_only = TaskAssignment::open(&task, &s, &t, None, Millis::now());
     store.task_assignments.insert(&open_only).await.unwrap();
-    let achieved = store
-        .task_assignments
-        .achieve(&s, &open_only.id, 500, Millis::now());
+    let achieved = store.task_assignments.transition(
+        write(&s, &open_only.id, Millis::now()),
+        TaskStep::Achieve { points: 500 },
+    );
     achieved.await.unwrap();
     drop(store);
     // Back to schema 5, as an older server left it (undoing 0006 and what came after it).

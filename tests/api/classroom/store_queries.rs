@@ -1,7 +1,7 @@
 //! What lists cost: `by_ids` on both stores, populated lists in a constant number of database
 //! round trips (counted by the store itself), and transitions stamped with the caller's `now`.
 
-use educoin::domain::assignment::{TaskAssignment, Transition};
+use educoin::domain::assignment::{TaskAssignment, TaskStep, Transition};
 use educoin::domain::classroom::{Repeat, TaskType};
 use educoin::domain::{Category, Id, Millis, Reward, Task};
 use educoin::store::Store;
@@ -9,7 +9,7 @@ use educoin::store::Store;
 use super::store_contract::{a_student, a_teacher};
 use crate::on_both_stores;
 use crate::support::accounts::User;
-use crate::support::store::open_store as open;
+use crate::support::store::{open_store as open, write};
 use crate::support::{Db, Kv, TestApp, spawn_app};
 
 const AT: Millis = Millis(1_700_000_000_000);
@@ -169,7 +169,10 @@ async fn assignments(store: &Store, t: &Id, rows: usize, achieved: bool) {
         let a = TaskAssignment::open(&k.id, &s.id, t, None, AT);
         store.task_assignments.insert(&a).await.unwrap();
         if achieved {
-            let done = store.task_assignments.achieve(&s.id, &a.id, 10, AT).await;
+            let done = store
+                .task_assignments
+                .transition(write(&s.id, &a.id, AT), TaskStep::Achieve { points: 10 })
+                .await;
             assert!(matches!(done.unwrap(), Transition::Done(_)));
         }
     }
@@ -236,7 +239,10 @@ async fn transitions_stamp_the_given_now(db: Db) {
     let achieved_at = Millis(1_000_000_000_000);
     let Transition::Done(achieved) = store
         .task_assignments
-        .achieve(&s.id, &a.id, 10, achieved_at)
+        .transition(
+            write(&s.id, &a.id, achieved_at),
+            TaskStep::Achieve { points: 10 },
+        )
         .await
         .unwrap()
     else {
@@ -257,7 +263,12 @@ async fn transitions_stamp_the_given_now(db: Db) {
     let approved_at = Millis(1_000_000_360_000);
     let Transition::Done(approved) = store
         .task_assignments
-        .approve(&t, &a.id, approved_at, Millis(approved_at.0 + 1))
+        .transition(
+            write(&t, &a.id, approved_at),
+            TaskStep::Approve {
+                renew_at: Millis(approved_at.0 + 1),
+            },
+        )
         .await
         .unwrap()
     else {

@@ -4,7 +4,7 @@
 use educoin::config::DatabaseConfig;
 use educoin::domain::classroom::{Repeat, TaskType};
 use educoin::domain::{AccountStatus, Category, Id, Millis, Reward, Student, Task, Teacher};
-use educoin::store::Store;
+use educoin::store::{OwnerWrite, Store};
 use secrecy::SecretString;
 
 use super::{Db, services};
@@ -55,6 +55,11 @@ pub async fn database(url: &str) -> mongodb::Database {
 pub const T0: Millis = Millis(1_900_000_000_000);
 
 /// An active teacher without a password (its token is issued directly).
+/// `owner`'s write to its record `id`, stamped `now`.
+pub fn write<'a>(owner: &'a Id, id: &'a Id, now: Millis) -> OwnerWrite<'a> {
+    OwnerWrite { owner, id, now }
+}
+
 pub fn teacher_record(id: &Id, name: &str, email: String, at: Millis) -> Teacher {
     Teacher {
         id: id.clone(),
