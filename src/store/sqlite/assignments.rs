@@ -50,14 +50,14 @@ fn step_set(step: TaskStep) -> (&'static str, &'static str, i64) {
     }
 }
 
-/// Takes `step` of the `owner`'s assignment `id` if it is in the status the step starts from, and
-/// moves the student's points, in one transaction.
+/// Takes `step` of the owner's assignment if it is in the status the step starts from, and moves
+/// the student's points, in one transaction.
 fn transition(
     c: &mut Connection,
-    (owner, id): (&Id, &Id),
+    write: OwnerWrite<'_>,
     step: TaskStep,
-    now: Millis,
 ) -> rusqlite::Result<Transition<TaskAssignment>> {
+    let (owner, id, now) = (write.owner, write.id, write.now);
     let tx = c.transaction()?;
     let (column, holder): (_, fn(&TaskAssignment) -> &Id) = if step.by_teacher() {
         ("teacher", |a| &a.teacher)
@@ -151,7 +151,14 @@ impl TaskAssignments for SqliteTaskAssignments {
         let (owner, id, now) = (write.owner.clone(), write.id.clone(), write.now);
         let (op, _, _) = step_set(step);
         self.db
-            .write(op, move |c| transition(c, (&owner, &id), step, now))
+            .write(op, move |c| {
+                let write = OwnerWrite {
+                    owner: &owner,
+                    id: &id,
+                    now,
+                };
+                transition(c, write, step)
+            })
             .await
     }
 
