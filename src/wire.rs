@@ -43,17 +43,15 @@ macro_rules! document_view {
         $($(#[$field_meta:meta])* $field:ident: $ty:ty = $value:expr),* $(,)?
     }) => {
         #[derive(poem_openapi::Object, serde::Serialize, Debug, Clone)]
+        #[oai(rename_all = "camelCase")]
+        #[serde(rename_all = "camelCase")]
         $(#[$meta])*
         pub struct $view<$($g: $crate::wire::Field),*> {
             #[oai(rename = "_id")]
             #[serde(rename = "_id")]
             pub id: String,
             $($(#[$field_meta])* pub $field: $ty,)*
-            #[oai(rename = "createdAt")]
-            #[serde(rename = "createdAt")]
             pub created_at: String,
-            #[oai(rename = "updatedAt")]
-            #[serde(rename = "updatedAt")]
             pub updated_at: String,
             #[oai(rename = "__v")]
             #[serde(rename = "__v")]
@@ -85,6 +83,8 @@ macro_rules! record_view {
         { $($(#[$field_meta:meta])* $field:ident: $ty:ty = $value:expr),* $(,)? }
     ) => {
         #[derive(poem_openapi::Object, serde::Serialize, Debug, Clone)]
+        #[oai(rename_all = "camelCase")]
+        #[serde(rename_all = "camelCase")]
         $(#[$meta])*
         pub struct $view {
             #[oai(rename = "_id")]
@@ -123,8 +123,6 @@ document_view! {
         /// The recipient's id.
         recipient: String = n.recipient.to_string(),
         /// `Teacher` or `Student`.
-        #[oai(rename = "recipientModel")]
-        #[serde(rename = "recipientModel")]
         recipient_model: String = n.recipient_model().into(),
         message: String = n.message.clone(),
         read: bool = n.read,

@@ -4,17 +4,15 @@
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
-use super::owned::{Record, mine, not_found, taught};
+use super::notices::Notice;
+use super::owned::{Record, for_student, mine, not_found};
 use super::populate;
 use super::views::{AssignedRewardView, StudentView, TeacherSummary};
 use crate::domain::assignment::{ClaimRefused, RewardAssignment, RewardStatus};
-use crate::domain::notification::NotificationKind;
 use crate::domain::{Id, Reward, Student, Teacher};
 use crate::http::auth::{Auth, ById};
 use crate::http::fields::{Required, Text};
-use crate::http::input::{body_id, required};
 use crate::http::{ApiError, ApiResult, Reply, ok};
-use crate::notifications;
 use crate::state::AppState;
 use crate::store::OwnerWrite;
 
@@ -94,12 +92,10 @@ impl AssignRewardApi {
         &self,
         auth: Auth<'_, Teacher, AssignRewardBody>,
     ) -> Reply<TeacherRewardAssignment> {
-        let (state, body) = (auth.state, &auth.body);
-        let reward = body_id("reward", &required("reward", body.reward.as_deref())?)?;
-        let student = body_id("student", &required("student", body.student.as_deref())?)?;
-        let me = &auth.who;
-        let reward = taught::<Reward>(&auth, &reward).await?;
-        let student = taught::<Student>(&auth, &student).await?;
+        let (state, body, me) = (auth.state, &auth.body, &auth.who);
+        let reward = ("reward", body.reward.as_deref());
+        let (reward, student) =
+            for_student::<Reward>(&auth, reward, body.student.as_deref()).await?;
         let now = state.clock.now();
         let assignment = RewardAssignment {
             id: Id::generate(),
@@ -114,16 +110,9 @@ impl AssignRewardApi {
             version: 0,
         };
         state.store.reward_assignments.insert(&assignment).await?;
-        notifications::send(
-            state,
-            &student.id,
-            NotificationKind::RewardAssigned,
-            format!(
-                "{} offered you a reward: {} for {} points",
-                me.name, reward.name, reward.required_points
-            ),
-        )
-        .await;
+        Notice::reward_assigned(me, &reward)
+            .send(state, &student.id)
+            .await;
         ok(
             "Reward assigned successfully",
             AssignedRewardView::new(
@@ -186,13 +175,9 @@ impl AssignRewardApi {
                 )));
             }
         };
-        notifications::send(
-            state,
-            &claimed.teacher,
-            NotificationKind::RewardClaimed,
-            format!("{} claimed the reward {}", me.name, reward.name),
-        )
-        .await;
+        Notice::reward_claimed(me, &reward)
+            .send(state, &claimed.teacher)
+            .await;
         ok(
             "Reward claimed successfully",
             AssignedRewardView::new(

@@ -4,19 +4,17 @@
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
-use super::owned::{Record, mine, not_found, taught};
+use super::notices::Notice;
+use super::owned::{Record, for_student, mine, not_found};
 use super::populate;
 use super::views::{AssignedTaskView, StudentView, TeacherSummary};
 use crate::domain::assignment::{
     TaskAssignment, TaskStatus, TaskStep, Transition, next_period_start,
 };
-use crate::domain::notification::NotificationKind;
 use crate::domain::{Id, Student, Task, Teacher};
 use crate::http::auth::{Auth, ById};
 use crate::http::fields::{Required, Text};
-use crate::http::input::{body_id, required};
 use crate::http::{ApiError, ApiResult, Reply, ok};
-use crate::notifications;
 use crate::state::AppState;
 use crate::store::{OwnerWrite, StoreError};
 
@@ -72,15 +70,20 @@ fn applied(t: Transition<TaskAssignment>) -> ApiResult<TaskAssignment> {
     }
 }
 
-/// One assignment as `GET /assign-task` shows it.
-async fn as_teacher_sees(state: &AppState, a: &TaskAssignment) -> ApiResult<TeacherAssignment> {
+/// The answer `message` with one assignment as `GET /assign-task` shows it.
+async fn as_teacher_sees(
+    state: &AppState,
+    a: &TaskAssignment,
+    message: &str,
+) -> Reply<TeacherAssignment> {
     let tasks = populate::tasks(state, &a.teacher, [&a.task]).await?;
-    Ok(AssignedTaskView::new(
+    let view = AssignedTaskView::new(
         a,
         tasks.get(&a.task).cloned(),
         a.student.to_string(),
         a.teacher.to_string(),
-    ))
+    );
+    ok(message, view)
 }
 
 // `to_hex` rather than `to_string`: the same text without the formatter, twice per listed row.
@@ -125,12 +128,9 @@ impl AssignTaskApi {
     /// assignment of a task: assigning it again before it is approved is 409.
     #[oai(path = "/assign-task", method = "post")]
     async fn assign(&self, auth: Auth<'_, Teacher, AssignTaskBody>) -> Reply<TeacherAssignment> {
-        let (state, body) = (auth.state, &auth.body);
-        let task = body_id("task", &required("task", body.task.as_deref())?)?;
-        let student = body_id("student", &required("student", body.student.as_deref())?)?;
-        let me = &auth.who;
-        let task = taught::<Task>(&auth, &task).await?;
-        let student = taught::<Student>(&auth, &student).await?;
+        let (state, body, me) = (auth.state, &auth.body, &auth.who);
+        let task = ("task", body.task.as_deref());
+        let (task, student) = for_student::<Task>(&auth, task, body.student.as_deref()).await?;
         let assignment =
             TaskAssignment::open(&task.id, &student.id, &me.id, None, state.clock.now());
         match state.store.task_assignments.insert(&assignment).await {
@@ -144,15 +144,10 @@ impl AssignTaskApi {
             }
             Err(e) => return Err(e.into()),
         }
-        notifications::send(
-            state,
-            &student.id,
-            NotificationKind::TaskAssigned,
-            format!("{} assigned you a new task: {}", me.name, task.name),
-        )
-        .await;
-        let view = as_teacher_sees(state, &assignment).await?;
-        ok("Task assigned successfully", view)
+        Notice::task_assigned(me, &task)
+            .send(state, &student.id)
+            .await;
+        as_teacher_sees(state, &assignment, "Task assigned successfully").await
     }
 
     /// The teacher's assignments waiting for approval (`inProgress`), with `task` and `student`
@@ -197,18 +192,10 @@ impl AssignTaskApi {
                 )
                 .await?,
         )?;
-        notifications::send(
-            state,
-            &approved.student,
-            NotificationKind::TaskApproved,
-            format!(
-                "{} approved your task {}: {:+} points",
-                me.name, task.name, approved.points
-            ),
-        )
-        .await;
-        let view = as_teacher_sees(state, &approved).await?;
-        ok("Task approved successfully", view)
+        Notice::task_approved(me, &task, approved.points)
+            .send(state, &approved.student)
+            .await;
+        as_teacher_sees(state, &approved, "Task approved successfully").await
     }
 
     /// The student's own assignments, newest first, with `task` (and its `category`) and
@@ -251,13 +238,9 @@ impl AssignTaskApi {
                 )
                 .await?,
         )?;
-        notifications::send(
-            state,
-            &achieved.teacher,
-            NotificationKind::TaskAchieved,
-            format!("{} completed the task {}", me.name, task.name),
-        )
-        .await;
+        Notice::task_achieved(me, &task)
+            .send(state, &achieved.teacher)
+            .await;
         let tasks = populate::tasks(state, &me.teacher, [&task.id]).await?;
         let teacher = populate::teacher(state, &me.teacher).await?;
         ok(

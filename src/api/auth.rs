@@ -113,12 +113,7 @@ impl AuthApi {
         .await?;
         let admin = admin.ok_or_else(sessions::wrong_credentials)?;
         if rehash {
-            let hash = state.auth.passwords.hash(&password).await?;
-            state
-                .store
-                .admins
-                .set_password_hash(&admin.id, &hash, state.clock.now())
-                .await?;
+            sessions::rehash(state, &*state.store.admins, &admin.id, &password).await?;
         }
         sessions::open(
             state,

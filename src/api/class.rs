@@ -10,7 +10,8 @@ use crate::domain::classroom::{self, ClassChange};
 use crate::domain::{Class, Id, Millis, Name, Teacher, student};
 use crate::http::auth::{Auth, ById};
 use crate::http::fields::{Required, Text};
-use crate::http::input::{QueryText, list_query, optional, parse, parse_optional};
+use crate::http::input::{optional, parse, parse_optional};
+use crate::http::paged::Paged;
 use crate::http::{ApiError, ApiResult, Done, Reply, done, ok};
 use crate::store::{ClassDelete, ClassUpdate, OwnerWrite, StoreError};
 
@@ -71,9 +72,9 @@ fn duplicate_name(e: StoreError) -> ApiError {
 impl ClassApi {
     /// The teacher's classes, newest first, 10 a page.
     #[oai(path = "/class", method = "get")]
-    async fn list(&self, auth: Auth<'_, Teacher>, page: QueryText) -> Reply<Vec<ClassView>> {
-        let q = list_query(page.as_deref(), None);
-        teacher_page::<Class, _>(&auth, &q, "Classes retrieved successfully").await
+    async fn list(&self, page: Paged<'_, Teacher>) -> Reply<Vec<ClassView>> {
+        let q = page.query(None);
+        teacher_page::<Class, _>(&page.auth, &q, "Classes retrieved successfully").await
     }
 
     /// Creates a class; its name is unique among the teacher's classes (409 otherwise).

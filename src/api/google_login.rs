@@ -4,6 +4,7 @@
 //! with a warning on every such login.
 
 use super::new_teacher::new_teacher;
+use super::owned::created_or_winner;
 use super::sessions::{self, TokenResponse};
 use crate::auth::google::GoogleError;
 use crate::domain::{Email, ImageRef, Name};
@@ -11,7 +12,6 @@ use crate::http::error::chain;
 use crate::http::input::{optional, parse, parse_optional, refused};
 use crate::http::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::StoreError;
 
 /// Who Google says the caller is.
 struct Identity {
@@ -94,19 +94,10 @@ pub async fn login(
                 None,
                 picture,
             );
-            match state.store.teachers.insert(&t).await {
-                Ok(()) => t,
-                // Two first logins raced: the other one created the account.
-                Err(StoreError::Conflict { .. }) => state
-                    .store
-                    .teachers
-                    .by_email(&who.email)
-                    .await?
-                    .ok_or_else(|| {
-                        ApiError::Internal("teacher vanished after a conflict".into())
-                    })?,
-                Err(e) => return Err(e.into()),
-            }
+            let inserted = state.store.teachers.insert(&t).await;
+            // Two first logins raced: the other one created the account.
+            let winner = state.store.teachers.by_email(&who.email);
+            created_or_winner(inserted, t, winner, "teacher vanished after a conflict").await?
         }
     };
     sessions::unblocked(&teacher)?;

@@ -12,6 +12,7 @@ mod google_login;
 mod health;
 mod listing;
 mod new_teacher;
+mod notices;
 mod notification;
 mod owned;
 mod populate;

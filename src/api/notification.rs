@@ -6,8 +6,8 @@ use super::ApiTags;
 use super::listing::listed;
 use super::views::NotificationView;
 use crate::domain::notification::Notification;
-use crate::http::auth::{Auth, ById, Member};
-use crate::http::input::{QueryText, list_query};
+use crate::http::auth::{ById, Member};
+use crate::http::paged::Paged;
 use crate::http::{ApiError, Reply, ok};
 use crate::store::OwnerWrite;
 
@@ -18,10 +18,9 @@ impl NotificationApi {
     /// The caller's notifications, newest first, 10 a page; `totalNotification` is how many are
     /// unread (of all, not of this page).
     #[oai(path = "/notifications", method = "get")]
-    async fn list(&self, auth: Auth<'_, Member>, page: QueryText) -> Reply<Vec<NotificationView>> {
-        let state = auth.state;
-        let me = auth.who.id();
-        let q = list_query(page.as_deref(), None);
+    async fn list(&self, page: Paged<'_, Member>) -> Reply<Vec<NotificationView>> {
+        let (state, me) = (page.auth.state, page.auth.who.id());
+        let q = page.query(None);
         let found = state.store.notifications.list_for(me, &q).await?;
         let unread = state.store.notifications.count_unread(me).await?;
         let mut envelope = listed("Notifications retrieved successfully", &q, &found)?;

@@ -11,9 +11,10 @@ use crate::domain::classroom::{CategoryPatch, RewardPatch, TaskPatch};
 use crate::domain::payments::Project;
 use crate::domain::{Category, Class, Id, Millis, Reward, Student, Task, Teacher};
 use crate::http::auth::{Auth, ById};
+use crate::http::input::{body_id, required};
 use crate::http::{ApiError, ApiResult, Reply};
 use crate::state::AppState;
-use crate::store::{ListQuery, OwnerWrite, Page, StoreResult};
+use crate::store::{ListQuery, OwnerWrite, Page, StoreError, StoreResult};
 
 /// A record a route finds by id, with the teacher it belongs to.
 pub trait Record: Sized {
@@ -157,6 +158,38 @@ pub async fn found<R: Record>(state: &AppState, id: &Id) -> ApiResult<R> {
 /// One of the calling teacher's own records.
 pub async fn taught<R: Record>(auth: &Auth<'_, Teacher, impl Sync>, id: &Id) -> ApiResult<R> {
     mine(auth.state, id, |r: &R| r.teacher() == &auth.who.id).await
+}
+
+/// One of the calling teacher's `R` (a task or a reward, in body field `item.0`) and one of its
+/// students, as an assign route's body names them: both ids are read (400 when missing or
+/// malformed) before either is loaded (404 when it is not the teacher's).
+pub async fn for_student<R: Record>(
+    auth: &Auth<'_, Teacher, impl Sync>,
+    item: (&str, Option<&str>),
+    student: Option<&str>,
+) -> ApiResult<(R, Student)> {
+    let (field, raw) = item;
+    let item = body_id(field, &required(field, raw)?)?;
+    let student = body_id("student", &required("student", student)?)?;
+    Ok((taught(auth, &item).await?, taught(auth, &student).await?))
+}
+
+/// What a create answers once `inserted` is known: the new `record`, or, when a concurrent create
+/// of the same key won (`Conflict`), the record that one stored (`winner`, read only then; a 500
+/// saying `vanished` if it is gone too).
+pub async fn created_or_winner<T>(
+    inserted: StoreResult<()>,
+    record: T,
+    winner: impl Future<Output = StoreResult<Option<T>>>,
+    vanished: &str,
+) -> ApiResult<T> {
+    match inserted {
+        Ok(()) => Ok(record),
+        Err(StoreError::Conflict { .. }) => winner
+            .await?
+            .ok_or_else(|| ApiError::Internal(vanished.into())),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A list route's answer: page `q` of the calling teacher's records, as their views `V`.

@@ -58,8 +58,7 @@ pub struct PublicProjectView {
 
 record_view! {
     /// One payment as its project's teacher sees it: who, what they said, how much, when.
-    #[oai(rename = "ProjectPayment", rename_all = "camelCase")]
-    #[serde(rename_all = "camelCase")]
+    #[oai(rename = "ProjectPayment")]
     pub struct SupporterPaymentView from Payment as p;
     {
         supporter_name: Option<String> = p.supporter_name.clone(),
@@ -75,8 +74,7 @@ record_view! {
 
 record_view! {
     /// A payment in the admins' ledger.
-    #[oai(rename = "Payment", rename_all = "camelCase")]
-    #[serde(rename_all = "camelCase")]
+    #[oai(rename = "Payment")]
     pub struct PaymentView from Payment as p;
     {
         project: String = p.project.to_string(),

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::ApiTags;
 use super::listing::listed;
-use super::owned::{by_path, found, not_found, teacher_page};
+use super::owned::{by_path, created_or_winner, found, not_found, teacher_page};
 use super::payment_views::{IntentView, ProjectView, PublicProjectView, SupporterPaymentView};
 use super::sessions::caller_ip;
 use crate::auth::limits::{Key, address_bucket};
@@ -25,6 +25,7 @@ use crate::domain::{Id, ImageRef, Name, Teacher};
 use crate::http::auth::{Auth, ById, Public};
 use crate::http::fields::{Required, Text};
 use crate::http::input::{QueryText, integer, list_query, parse, parse_optional, path_id, refused};
+use crate::http::paged::Paged;
 use crate::http::{ApiError, ApiResult, Reply, ok};
 use crate::payments::stripe::{StripeClient, StripeError};
 use crate::state::AppState;
@@ -234,9 +235,9 @@ impl PaymentsApi {
 
     /// The teacher's projects with `raised`, `goal`, `supporters` and `status`, newest first.
     #[oai(path = "/project", method = "get")]
-    async fn list(&self, auth: Auth<'_, Teacher>, page: QueryText) -> Reply<Vec<ProjectView>> {
-        let q = list_query(page.as_deref(), None);
-        teacher_page::<Project, _>(&auth, &q, "Projects retrieved successfully").await
+    async fn list(&self, page: Paged<'_, Teacher>) -> Reply<Vec<ProjectView>> {
+        let q = page.query(None);
+        teacher_page::<Project, _>(&page.auth, &q, "Projects retrieved successfully").await
     }
 
     /// Edits an open project while it has no payment (not even an unfinished one): 409 after.
@@ -438,17 +439,11 @@ impl PaymentsApi {
             created_at: now,
             updated_at: now,
         };
-        let payment = match state.store.payments.insert_payment(&payment).await {
-            Ok(()) => payment,
-            // The same key again: Stripe answered the same intent, which is recorded already.
-            Err(StoreError::Conflict { .. }) => state
-                .store
-                .payments
-                .payment_by_intent(&intent.id)
-                .await?
-                .ok_or_else(|| ApiError::Internal("recorded intent vanished".into()))?,
-            Err(e) => return Err(e.into()),
-        };
+        let inserted = state.store.payments.insert_payment(&payment).await;
+        // The same key again: Stripe answered the same intent, which is recorded already.
+        let winner = state.store.payments.payment_by_intent(&intent.id);
+        let payment =
+            created_or_winner(inserted, payment, winner, "recorded intent vanished").await?;
         let publishable_key = publishable_key(state).unwrap_or_default();
         ok(
             "Payment started: confirm the card with Stripe.js",

@@ -14,7 +14,8 @@ use super::payments::{move_project, stripe, stripe_failed};
 use crate::domain::payments::{PaymentStatus, Project, ProjectStatus};
 use crate::domain::{Admin, Millis};
 use crate::http::auth::{Auth, ById};
-use crate::http::input::{QueryText, integer, list_query, path_id};
+use crate::http::input::{QueryText, integer, path_id};
+use crate::http::paged::Paged;
 use crate::http::{ApiError, ApiResult, Reply, ok};
 use crate::store::{PaymentFilter, RefundMade, RefundRecorded};
 
@@ -70,8 +71,7 @@ impl PaymentsAdminApi {
     #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
-        auth: Auth<'_, Admin>,
-        page: QueryText,
+        page: Paged<'_, Admin>,
         project: QueryText,
         teacher: QueryText,
         status: QueryText,
@@ -97,8 +97,14 @@ impl PaymentsAdminApi {
             from: date_param("from", from.as_deref())?,
             to: date_param("to", to.as_deref())?,
         };
-        let q = list_query(page.as_deref(), None);
-        let found = auth.state.store.payments.list_payments(&filter, &q).await?;
+        let q = page.query(None);
+        let found = page
+            .auth
+            .state
+            .store
+            .payments
+            .list_payments(&filter, &q)
+            .await?;
         listed("Payments retrieved successfully", &q, &found)
     }
 

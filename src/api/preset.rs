@@ -11,7 +11,8 @@ use super::views::PresetView;
 use crate::domain::content::PresetType;
 use crate::domain::{Admin, Id, Preset};
 use crate::http::auth::{Auth, ById, Member};
-use crate::http::input::{QueryText, list_query, required};
+use crate::http::input::required;
+use crate::http::paged::Paged;
 use crate::http::upload::{IMAGES_PREFIX, store_image, stored_name_kind};
 use crate::http::{ApiError, ApiResult, Reply, ok};
 use crate::state::AppState;
@@ -76,9 +77,9 @@ impl PresetApi {
 
     /// Every preset of both types, newest first, 10 a page (admins).
     #[oai(path = "/preset", method = "get")]
-    async fn list(&self, auth: Auth<'_, Admin>, page: QueryText) -> Reply<Vec<PresetView>> {
-        let q = list_query(page.as_deref(), None);
-        let found = auth.state.store.presets.list(&q).await?;
+    async fn list(&self, page: Paged<'_, Admin>) -> Reply<Vec<PresetView>> {
+        let q = page.query(None);
+        let found = page.auth.state.store.presets.list(&q).await?;
         listed("Presets retrieved successfully", &q, &found)
     }
 

@@ -10,7 +10,8 @@ use crate::domain::classroom::RewardPatch;
 use crate::domain::{Id, ImageRef, Name, Price, Reward, Teacher};
 use crate::http::auth::{Auth, ById};
 use crate::http::fields::{Required, Text};
-use crate::http::input::{QueryText, list_query, parse, parse_optional, ranged};
+use crate::http::input::{QueryText, parse, parse_optional, ranged};
+use crate::http::paged::Paged;
 use crate::http::{ApiError, ApiResult, Reply, ok};
 
 pub struct RewardApi;
@@ -42,14 +43,9 @@ fn required_points(value: Option<&Any<serde_json::Value>>) -> ApiResult<Option<P
 impl RewardApi {
     /// The teacher's rewards, newest first, 10 a page.
     #[oai(path = "/reward", method = "get")]
-    async fn list(
-        &self,
-        auth: Auth<'_, Teacher>,
-        page: QueryText,
-        search: QueryText,
-    ) -> Reply<Vec<RewardView>> {
-        let q = list_query(page.as_deref(), search.as_deref());
-        teacher_page::<Reward, _>(&auth, &q, "Rewards retrieved successfully").await
+    async fn list(&self, page: Paged<'_, Teacher>, search: QueryText) -> Reply<Vec<RewardView>> {
+        let q = page.query(search.as_deref());
+        teacher_page::<Reward, _>(&page.auth, &q, "Rewards retrieved successfully").await
     }
 
     /// Creates a reward; `data` is the new reward.

@@ -12,6 +12,7 @@ use crate::http::client_ip::client_ip;
 use crate::http::{ApiError, ApiResult, Envelope};
 use crate::ops::metrics;
 use crate::state::AppState;
+use crate::store::{self, Accounts};
 
 pub type TokenResponse = Json<Envelope<String>>;
 
@@ -68,6 +69,21 @@ pub async fn verify_password(
             Err(wrong())
         }
     }
+}
+
+/// Stores `password`, just verified, under the hash parameters in force now (what
+/// [`verify_password`]'s `true` asks for), without ending the account's sessions.
+pub async fn rehash<A: store::Account>(
+    state: &AppState,
+    accounts: &(impl Accounts<A> + ?Sized),
+    id: &Id,
+    password: &str,
+) -> ApiResult<()> {
+    let hash = state.auth.passwords.hash(password).await?;
+    accounts
+        .set_password_hash(id, &hash, state.clock.now())
+        .await?;
+    Ok(())
 }
 
 /// Opens a session: the access token as `data`, a new refresh-token family beside it. `epoch` is

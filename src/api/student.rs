@@ -20,6 +20,7 @@ use crate::http::fields::{Required, Text};
 use crate::http::input::{
     QueryText, digit_code, list_query, optional, parse, parse_optional, refused,
 };
+use crate::http::paged::Paged;
 use crate::http::{ApiError, ApiResult, Envelope, Pagination, Reply, ok};
 use crate::ops::metrics;
 use crate::state::AppState;
@@ -194,12 +195,10 @@ impl StudentApi {
     #[oai(path = "/student", method = "get")]
     async fn list_own(
         &self,
-        auth: Auth<'_, Teacher>,
-        page: QueryText,
+        page: Paged<'_, Teacher>,
         search: QueryText,
     ) -> Reply<Vec<StudentView>> {
-        let q = list_query(page.as_deref(), search.as_deref());
-        own_students(&auth, None, q).await
+        own_students(&page.auth, None, page.query(search.as_deref())).await
     }
 
     /// The teacher's students in one class (the name is free text, percent-encoded in the path).
@@ -216,14 +215,9 @@ impl StudentApi {
 
     /// Every student on the platform, without passcodes (admins).
     #[oai(path = "/student/all", method = "get")]
-    async fn list_all(
-        &self,
-        auth: Auth<'_, Admin>,
-        page: QueryText,
-        search: QueryText,
-    ) -> Reply<Vec<StudentView>> {
-        let q = list_query(page.as_deref(), search.as_deref());
-        let found = auth.state.store.students.list_all(&q).await?;
+    async fn list_all(&self, page: Paged<'_, Admin>, search: QueryText) -> Reply<Vec<StudentView>> {
+        let q = page.query(search.as_deref());
+        let found = page.auth.state.store.students.list_all(&q).await?;
         listed_as("Students retrieved", &q, &found, |s| {
             StudentView::new(s, None)
         })

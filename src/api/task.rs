@@ -12,9 +12,8 @@ use crate::domain::classroom::{Repeat, TaskPatch, TaskType};
 use crate::domain::{Category, Id, Name, Task, TaskPoints, Teacher};
 use crate::http::auth::{Auth, ById};
 use crate::http::fields::{Required, Text};
-use crate::http::input::{
-    QueryText, body_id, list_query, optional, parse, parse_optional, ranged, required,
-};
+use crate::http::input::{QueryText, body_id, optional, parse, parse_optional, ranged, required};
+use crate::http::paged::Paged;
 use crate::http::{ApiError, ApiResult, Reply, ok};
 
 pub struct TaskApi;
@@ -87,18 +86,12 @@ fn category_ref(value: Option<&Any<serde_json::Value>>) -> ApiResult<Option<Id>>
 impl TaskApi {
     /// The teacher's tasks, newest first, 10 a page, with `category` populated.
     #[oai(path = "/task", method = "get")]
-    async fn list(
-        &self,
-        auth: Auth<'_, Teacher>,
-        page: QueryText,
-        search: QueryText,
-    ) -> Reply<Vec<TaskView>> {
-        let state = auth.state;
-        let q = list_query(page.as_deref(), search.as_deref());
-        let found = state.store.tasks.list_for_teacher(&auth.who.id, &q).await?;
+    async fn list(&self, page: Paged<'_, Teacher>, search: QueryText) -> Reply<Vec<TaskView>> {
+        let (state, me) = (page.auth.state, &page.auth.who.id);
+        let q = page.query(search.as_deref());
+        let found = state.store.tasks.list_for_teacher(me, &q).await?;
         let categories =
-            populate::categories(state, &auth.who.id, found.items.iter().map(|t| &t.category))
-                .await?;
+            populate::categories(state, me, found.items.iter().map(|t| &t.category)).await?;
         listed_as("Tasks retrieved successfully", &q, &found, |t| {
             TaskView::new(t, categories.get(&t.category))
         })

@@ -14,7 +14,8 @@ use crate::domain::passcode::{self, Purpose};
 use crate::domain::{Admin, Detail, Email, Name, NewPassword, Teacher};
 use crate::http::auth::{Auth, Public};
 use crate::http::fields::{Required, Text};
-use crate::http::input::{QueryText, list_query, parse, parse_optional, refused, required};
+use crate::http::input::{QueryText, parse, parse_optional, refused, required};
+use crate::http::paged::Paged;
 use crate::http::{ApiError, ApiResult, Envelope, Pagination, Reply, ok};
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -212,12 +213,7 @@ impl TeacherApi {
         let teacher = teacher.ok_or_else(sessions::wrong_credentials)?;
         sessions::unblocked(&teacher)?;
         if rehash {
-            let hash = state.auth.passwords.hash(&password).await?;
-            state
-                .store
-                .teachers
-                .set_password_hash(&teacher.id, &hash, state.clock.now())
-                .await?;
+            sessions::rehash(state, &*state.store.teachers, &teacher.id, &password).await?;
         }
         sessions::open_teacher(state, &teacher).await
     }
@@ -291,14 +287,9 @@ impl TeacherApi {
 
     /// Every teacher, newest first, 10 a page (admins).
     #[oai(path = "/teacher", method = "get")]
-    async fn list(
-        &self,
-        auth: Auth<'_, Admin>,
-        page: QueryText,
-        search: QueryText,
-    ) -> Reply<Vec<TeacherView>> {
-        let state = auth.state;
-        let q = list_query(page.as_deref(), search.as_deref());
+    async fn list(&self, page: Paged<'_, Admin>, search: QueryText) -> Reply<Vec<TeacherView>> {
+        let state = page.auth.state;
+        let q = page.query(search.as_deref());
         let found = state.store.teachers.list(&q).await?;
         let mut items = Vec::with_capacity(found.items.len());
         for t in &found.items {

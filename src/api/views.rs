@@ -45,8 +45,6 @@ document_view! {
         role: String = "TEACHER".into(),
         /// `active` or `blocked`.
         status: String = t.status.as_str().into(),
-        #[oai(rename = "totalStudent")]
-        #[serde(rename = "totalStudent")]
         total_student: u64 = total_student,
     }
 }
@@ -77,8 +75,8 @@ document_view! {
         /// Always `STUDENT`.
         role: String = "STUDENT".into(),
         /// Absent when unset (as a Mongoose document omits it; `null` would show "Invalid date").
-        #[oai(rename = "dateOfBirth", skip_serializing_if_is_none)]
-        #[serde(rename = "dateOfBirth", skip_serializing_if = "Option::is_none")]
+        #[oai(skip_serializing_if_is_none)]
+        #[serde(skip_serializing_if = "Option::is_none")]
         date_of_birth: Option<String> = s.date_of_birth.map(|d| d.to_iso()),
         /// Absent when unset.
         #[oai(skip_serializing_if_is_none)]
@@ -91,12 +89,8 @@ document_view! {
         points: i64 = s.points,
         level: i64 = s.level,
         rewards: i64 = s.rewards,
-        #[oai(rename = "pendingPoints")]
-        #[serde(rename = "pendingPoints")]
         pending_points: i64 = s.pending_points,
         /// Approved tasks' points (negative tasks subtract), never lowered by claims; `level` follows it.
-        #[oai(rename = "earnedPoints")]
-        #[serde(rename = "earnedPoints")]
         earned_points: i64 = s.earned_points,
     }
 }
@@ -105,15 +99,11 @@ document_view! {
     #[oai(rename = "Class")]
     pub struct ClassView from Class as k;
     {
-        #[oai(rename = "className")]
-        #[serde(rename = "className")]
         class_name: String = k.class_name.clone(),
-        #[oai(rename = "startDate")]
-        #[serde(rename = "startDate")]
         start_date: String = k.start_date.to_iso(),
         /// Absent when the class has no end date.
-        #[oai(rename = "endDate", skip_serializing_if_is_none)]
-        #[serde(rename = "endDate", skip_serializing_if = "Option::is_none")]
+        #[oai(skip_serializing_if_is_none)]
+        #[serde(skip_serializing_if = "Option::is_none")]
         end_date: Option<String> = k.end_date.map(|d| d.to_iso()),
         /// The teacher's id.
         teacher: String = k.teacher.to_string(),
@@ -177,8 +167,6 @@ document_view! {
     pub struct RewardView from Reward as r;
     {
         name: String = r.name.clone(),
-        #[oai(rename = "requiredPoints")]
-        #[serde(rename = "requiredPoints")]
         required_points: i64 = r.required_points,
         image: String = r.image.clone(),
         /// The teacher's id.
@@ -250,8 +238,8 @@ document_view! {
         /// What the claim cost; 0 while unclaimed.
         paid: i64 = a.paid,
         /// Absent until claimed.
-        #[oai(rename = "claimedAt", skip_serializing_if_is_none)]
-        #[serde(rename = "claimedAt", skip_serializing_if = "Option::is_none")]
+        #[oai(skip_serializing_if_is_none)]
+        #[serde(skip_serializing_if = "Option::is_none")]
         claimed_at: Option<String> = a.claimed_at.map(|m| m.to_iso()),
     }
 }
@@ -272,7 +260,8 @@ document_view! {
 /// A rule. Before an admin has written it, only `type` and an empty `content` are present, so
 /// that a client reading `data.content` shows an empty page rather than failing.
 #[derive(Object, Serialize, Debug, Clone)]
-#[oai(rename = "Rule")]
+#[oai(rename = "Rule", rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct RuleView {
     #[oai(rename = "_id", skip_serializing_if_is_none)]
     #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
@@ -283,11 +272,11 @@ pub struct RuleView {
     pub kind: String,
     /// HTML exactly as the admin wrote it (never rendered or sanitized by the server).
     pub content: String,
-    #[oai(rename = "createdAt", skip_serializing_if_is_none)]
-    #[serde(rename = "createdAt", skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
-    #[oai(rename = "updatedAt", skip_serializing_if_is_none)]
-    #[serde(rename = "updatedAt", skip_serializing_if = "Option::is_none")]
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
     #[oai(rename = "__v", skip_serializing_if_is_none)]
     #[serde(rename = "__v", skip_serializing_if = "Option::is_none")]

@@ -9,6 +9,7 @@ pub mod images;
 pub mod input;
 pub mod json;
 pub mod middleware;
+pub mod paged;
 pub mod prefix;
 pub mod reply;
 pub mod server;

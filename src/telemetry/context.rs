@@ -19,10 +19,8 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
-use tracing::{Event, Span, Subscriber};
+use tracing::Span;
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
-use tracing_subscriber::registry::LookupSpan;
 
 /// Whether requests use [`Scope::Light`]; set once the log output is installed.
 static LIGHT: AtomicBool = AtomicBool::new(false);
@@ -123,80 +121,43 @@ impl<F: Future + Unpin> Future for Scoped<'_, F> {
     }
 }
 
-/// The text output's event format, printing the request's fields where `Full` printed its span:
-/// `request{request_id=… method=… path=… otel.kind="server"}:` after the level, outermost.
-pub struct TextWithRequest<F>(pub F);
-
-impl<S, N, F> FormatEvent<S, N> for TextWithRequest<F>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-    F: FormatEvent<S, N>,
-{
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        with_current(|request| {
-            let Some(r) = request else {
-                return self.0.format_event(ctx, writer.by_ref(), event);
-            };
-            let mut line = String::with_capacity(256);
-            self.0.format_event(ctx, Writer::new(&mut line), event)?;
-            // `Full` writes the time (no spaces), a space, the level padded to 5, a space, then
-            // the spans from the root: the request is the root.
-            let Some(at) = line.find(' ').map(|i| i + 7).filter(|&i| i <= line.len()) else {
-                return writer.write_str(&line);
-            };
-            let (head, tail) = line.split_at(at);
-            let after = if ctx.event_scope().is_some() { "" } else { " " };
-            write!(
-                writer,
-                "{head}request{{request_id={} method={} path={} otel.kind=\"server\"}}:{after}{tail}",
-                r.request_id, r.method, r.path
-            )
-        })
-    }
+/// `line` as `Full` wrote it, with the request's fields where it printed the request span:
+/// `request{request_id=… method=… path=… otel.kind="server"}:` after the level, outermost
+/// (`in_span`: the event's own spans follow, without a space).
+pub(crate) fn write_text(
+    writer: &mut Writer<'_>,
+    line: &str,
+    r: &RequestFields,
+    in_span: bool,
+) -> fmt::Result {
+    // `Full` writes the time (no spaces), a space, the level padded to 5, a space, then the spans
+    // from the root: the request is the root.
+    let Some(at) = line.find(' ').map(|i| i + 7).filter(|&i| i <= line.len()) else {
+        return writer.write_str(line);
+    };
+    let (head, tail) = line.split_at(at);
+    let after = if in_span { "" } else { " " };
+    write!(
+        writer,
+        "{head}request{{request_id={} method={} path={} otel.kind=\"server\"}}:{after}{tail}",
+        r.request_id, r.method, r.path
+    )
 }
 
-/// The JSON output's event format, printing the request's fields as the `span` object that
-/// `with_current_span` printed (fields in name order, then `name`), when no span is current.
-pub struct JsonWithRequest<F>(pub F);
-
-impl<S, N, F> FormatEvent<S, N> for JsonWithRequest<F>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-    F: FormatEvent<S, N>,
-{
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        with_current(|request| {
-            let current = event.parent().is_some() || ctx.lookup_current().is_some();
-            let Some(r) = request.filter(|_| !current) else {
-                return self.0.format_event(ctx, writer.by_ref(), event);
-            };
-            let mut line = String::with_capacity(320);
-            self.0.format_event(ctx, Writer::new(&mut line), event)?;
-            // The object ends the line: `...}\n`.
-            let Some(end) = line.trim_end().strip_suffix('}').map(str::len) else {
-                return writer.write_str(&line);
-            };
-            let (head, tail) = line.split_at(end);
-            let json = |s: &str| serde_json::to_string(s).map_err(|_| fmt::Error);
-            write!(
-                writer,
-                "{head},\"span\":{{\"method\":{},\"otel.kind\":\"server\",\"path\":{},\"request_id\":{},\"name\":\"request\"}}{tail}",
-                json(&r.method)?,
-                json(&r.path)?,
-                json(&r.request_id)?,
-            )
-        })
-    }
+/// `line` as the JSON format wrote it, with the request's fields as the `span` object that
+/// `with_current_span` printed (fields in name order, then `name`).
+pub(crate) fn write_json(writer: &mut Writer<'_>, line: &str, r: &RequestFields) -> fmt::Result {
+    // The object ends the line: `...}\n`.
+    let Some(end) = line.trim_end().strip_suffix('}').map(str::len) else {
+        return writer.write_str(line);
+    };
+    let (head, tail) = line.split_at(end);
+    let json = |s: &str| serde_json::to_string(s).map_err(|_| fmt::Error);
+    write!(
+        writer,
+        "{head},\"span\":{{\"method\":{},\"otel.kind\":\"server\",\"path\":{},\"request_id\":{},\"name\":\"request\"}}{tail}",
+        json(&r.method)?,
+        json(&r.path)?,
+        json(&r.request_id)?,
+    )
 }

@@ -13,7 +13,6 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
 use tracing_opentelemetry::OtelData;
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{Extensions, LookupSpan};
 
@@ -24,34 +23,19 @@ pub fn of(extensions: &Extensions<'_>) -> Option<(TraceId, SpanId)> {
     Some((data.trace_id()?, data.span_id()?))
 }
 
-/// A JSON event format that puts `"trace_id"` and `"span_id"` first in the object.
-pub struct JsonWithIds<F>(pub F);
-
-impl<S, N, F> FormatEvent<S, N> for JsonWithIds<F>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-    F: FormatEvent<S, N>,
-{
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        let ids = ctx.lookup_current().and_then(|span| of(&span.extensions()));
-        let Some((trace_id, span_id)) = ids else {
-            return self.0.format_event(ctx, writer, event);
-        };
-        let mut line = String::with_capacity(256);
-        self.0.format_event(ctx, Writer::new(&mut line), event)?;
-        match line.strip_prefix('{') {
-            Some(rest) => write!(
-                writer,
-                "{{\"trace_id\":\"{trace_id}\",\"span_id\":\"{span_id}\",{rest}"
-            ),
-            None => writer.write_str(&line),
-        }
+/// `line` as the JSON format wrote it, with `"trace_id"` and `"span_id"` first in the object.
+pub(crate) fn write_json(
+    writer: &mut Writer<'_>,
+    line: &str,
+    trace_id: TraceId,
+    span_id: SpanId,
+) -> fmt::Result {
+    match line.strip_prefix('{') {
+        Some(rest) => write!(
+            writer,
+            "{{\"trace_id\":\"{trace_id}\",\"span_id\":\"{span_id}\",{rest}"
+        ),
+        None => writer.write_str(line),
     }
 }
 

@@ -11,8 +11,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 use super::Extra;
 use super::access::Direct;
 use super::batch::BatchedStderr;
-use super::context::{JsonWithRequest, TextWithRequest};
-use super::ids::{JournaldWithIds, JsonWithIds};
+use super::ids::JournaldWithIds;
+use super::line::LogLine;
 
 use crate::config::Environment;
 
@@ -143,7 +143,7 @@ where
         tracing_subscriber::fmt::layer()
             .with_ansi(ansi)
             .with_writer(writer)
-            .event_format(TextWithRequest(tracing_subscriber::fmt::format())),
+            .event_format(LogLine::text(tracing_subscriber::fmt::format())),
     )
 }
 
@@ -155,13 +155,13 @@ where
     Box::new(
         tracing_subscriber::fmt::layer()
             .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
-            .event_format(JsonWithRequest(JsonWithIds(
+            .event_format(LogLine::json(
                 tracing_subscriber::fmt::format()
                     .json()
                     .with_current_span(true)
                     .with_span_list(false)
                     .flatten_event(true),
-            )))
+            ))
             .with_writer(writer),
     )
 }

@@ -21,6 +21,7 @@ pub mod batch;
 pub mod context;
 pub mod export;
 pub mod ids;
+pub mod line;
 pub mod logs;
 pub mod propagation;
 pub mod sentry;
