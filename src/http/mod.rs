@@ -9,7 +9,7 @@ pub mod images;
 pub mod input;
 pub mod json;
 pub mod middleware;
-pub mod prefix;
+pub mod operations;
 pub mod reply;
 pub mod server;
 pub mod upload;

@@ -458,6 +458,17 @@ struct Peer {
     remote: RemoteAddr,
 }
 
+/// What every request of a connection needs, behind one per-connection reference count: the
+/// endpoint and the tokens are shared by all connections, and cloning them per request (an atomic
+/// on a line both cores write, and a `CancellationToken` clone takes its tree's lock) was
+/// measurable work per request under load (issue 13).
+struct Conn<E> {
+    ep: Arc<E>,
+    peer: Peer,
+    activity: Arc<Activity>,
+    stop: CancellationToken,
+}
+
 /// One connection: hyper serves it, this watches it.
 async fn connection<E: Endpoint + 'static>(
     io: Tracked,
@@ -468,41 +479,45 @@ async fn connection<E: Endpoint + 'static>(
     stop: CancellationToken,
     abort: CancellationToken,
 ) {
-    let service = {
-        let activity = activity.clone();
-        let stop = stop.clone();
-        hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-            // Counted now, synchronously, so that the monitor never sees a request hyper has
-            // already parsed as an idle connection.
-            let in_flight = InFlight::new(&activity);
-            let activity = activity.clone();
-            let stop = stop.clone();
-            let ep = ep.clone();
-            let peer = peer.clone();
-            async move {
-                let http1 = req.version() < Version::HTTP_2;
-                let has_body = req.body().size_hint().exact() != Some(0);
-                let mut req: Request =
-                    (req, peer.local, peer.remote, poem::http::uri::Scheme::HTTP).into();
-                if has_body {
-                    let body = req.take_body();
-                    req.set_body(timed_body(body, activity));
-                }
-                let mut resp = ep.get_response(req).await;
-                // From the moment of stopping, every HTTP/1 response tells the client not to reuse
-                // the connection, so that it never sends a request on one we are about to close.
-                if http1 && stop.is_cancelled() && resp.status() != 101 {
-                    resp.headers_mut()
-                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-                }
-                let resp: hyper::Response<BoxBody> = resp.into();
-                Ok::<_, Infallible>(resp.map(|inner| Counted {
-                    inner,
-                    _in_flight: in_flight,
-                }))
+    let conn_state = Arc::new(Conn {
+        ep,
+        peer,
+        activity: activity.clone(),
+        stop: stop.clone(),
+    });
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        // Counted now, synchronously, so that the monitor never sees a request hyper has
+        // already parsed as an idle connection.
+        let in_flight = InFlight::new(&conn_state.activity);
+        let c = conn_state.clone();
+        async move {
+            let http1 = req.version() < Version::HTTP_2;
+            let has_body = req.body().size_hint().exact() != Some(0);
+            let mut req: Request = (
+                req,
+                c.peer.local.clone(),
+                c.peer.remote.clone(),
+                poem::http::uri::Scheme::HTTP,
+            )
+                .into();
+            if has_body {
+                let body = req.take_body();
+                req.set_body(timed_body(body, c.activity.clone()));
             }
-        })
-    };
+            let mut resp = c.ep.get_response(req).await;
+            // From the moment of stopping, every HTTP/1 response tells the client not to reuse
+            // the connection, so that it never sends a request on one we are about to close.
+            if http1 && c.stop.is_cancelled() && resp.status() != 101 {
+                resp.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            let resp: hyper::Response<BoxBody> = resp.into();
+            Ok::<_, Infallible>(resp.map(|inner| Counted {
+                inner,
+                _in_flight: in_flight,
+            }))
+        }
+    });
 
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -519,6 +534,10 @@ async fn connection<E: Endpoint + 'static>(
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(conn);
 
+    // The tokens are looked at on the tick, not awaited: a pending `cancelled()` takes its token's
+    // lock each time it is polled, and this loop is polled on every wake of the connection (each
+    // request), by every connection at once. Stopping is noticed within a `TICK`, the drain
+    // deadline within a `DRAIN_TICK` (the connection is draining by then).
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // When stopping began, and how long the connection had waited on its client by then.
@@ -529,12 +548,15 @@ async fn connection<E: Endpoint + 'static>(
             // the checks below can call the connection idle.
             biased;
             _ = &mut conn => return,
-            _ = abort.cancelled() => break "drain deadline",
-            _ = stop.cancelled(), if draining.is_none() => {
-                draining = Some((Instant::now(), activity.total_wait()));
-                tick = tokio::time::interval(DRAIN_TICK);
-            }
             _ = tick.tick() => {
+                if abort.is_cancelled() {
+                    break "drain deadline";
+                }
+                if draining.is_none() && stop.is_cancelled() {
+                    draining = Some((Instant::now(), activity.total_wait()));
+                    tick = tokio::time::interval(DRAIN_TICK);
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                }
                 if activity.current_wait() >= limits.io_timeout {
                     break "client stalled (io timeout)";
                 }
