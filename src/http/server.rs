@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -65,6 +65,11 @@ struct Activity {
     last_read: AtomicU64,
     /// Requests whose response has not been fully sent.
     in_flight: AtomicUsize,
+    /// When the last response was sent (or the connection opened): how long it has waited for
+    /// its next request head.
+    idle_since: AtomicU64,
+    /// The client spoke HTTP/2 (whose streams have no head to wait for).
+    http2: AtomicBool,
     /// Since when the connection waits on its client, per `Wait`; 0 when it does not.
     waiting_since: [AtomicU64; 2],
     /// Total of the waits that ended.
@@ -77,10 +82,13 @@ impl Activity {
             epoch: Instant::now(),
             last_read: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            idle_since: AtomicU64::new(0),
+            http2: AtomicBool::new(false),
             waiting_since: [AtomicU64::new(0), AtomicU64::new(0)],
             waited: AtomicU64::new(0),
         };
         a.last_read.store(a.now(), Ordering::Relaxed);
+        a.idle_since.store(a.now(), Ordering::Relaxed);
         a
     }
 
@@ -146,6 +154,21 @@ impl Activity {
     fn idle(&self) -> bool {
         self.in_flight.load(Ordering::Acquire) == 0
     }
+
+    /// Whether an idle connection has waited `timeout` for its next request: since its last byte,
+    /// or, on HTTP/1, since its last response (a head that trickles in does not count: this is
+    /// the request-head timeout, hyper's `header_read_timeout`, checked on the monitor's tick
+    /// rather than with a timer armed and dropped around every request).
+    fn idle_past(&self, timeout: Duration) -> bool {
+        if !self.idle() {
+            return false;
+        }
+        let waited = self
+            .now()
+            .saturating_sub(self.idle_since.load(Ordering::Relaxed));
+        self.since_read() >= timeout
+            || (!self.http2.load(Ordering::Relaxed) && Duration::from_millis(waited) >= timeout)
+    }
 }
 
 /// Counts a request from the moment hyper hands it over until its response body is sent or
@@ -161,7 +184,9 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle_since.store(self.0.now(), Ordering::Relaxed);
+        }
     }
 }
 
@@ -492,6 +517,9 @@ async fn connection<E: Endpoint + 'static>(
         let c = conn_state.clone();
         async move {
             let http1 = req.version() < Version::HTTP_2;
+            if !http1 {
+                c.activity.http2.store(true, Ordering::Relaxed);
+            }
             let has_body = req.body().size_hint().exact() != Some(0);
             let mut req: Request = (
                 req,
@@ -520,12 +548,9 @@ async fn connection<E: Endpoint + 'static>(
     });
 
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        // Also runs while a keep-alive connection waits for its next request: one setting is
-        // both the idle and the request-head timeout.
-        .header_read_timeout(limits.idle_timeout);
+    // The request-head timeout is the monitor's (`Activity::idle_past`): hyper's armed a timer
+    // for every request of a keep-alive connection (issue 13).
+    builder.http1().header_read_timeout(None);
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -560,8 +585,7 @@ async fn connection<E: Endpoint + 'static>(
                 if activity.current_wait() >= limits.io_timeout {
                     break "client stalled (io timeout)";
                 }
-                // HTTP/2 has no header-read timer; HTTP/1 idles end by hyper's before this.
-                if activity.idle() && activity.since_read() >= limits.idle_timeout {
+                if activity.idle_past(limits.idle_timeout) {
                     break "idle";
                 }
                 if let Some((since, waited_before)) = draining {
