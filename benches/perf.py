@@ -344,6 +344,8 @@ def main():
     ap.add_argument("--login-seconds", type=int, default=10)
     ap.add_argument("--login-connections", type=int, default=8)
     ap.add_argument("--skip-login", action="store_true")
+    ap.add_argument("--route", action="append",
+                    help="only the routes whose label contains this (repeat); default all")
     ap.add_argument("--log-level", default="info", help="the servers' LOG_LEVEL (info, as deployed)")
     ap.add_argument("--mongodb", metavar="URI",
                     help="run the servers on MongoDB at URI instead of the embedded SQLite")
@@ -386,7 +388,7 @@ def main():
 
         tokens = {name: seed(servers[name]) for name, _ in binaries}
         names = [n for n, _ in binaries]
-        plan = routes(tokens[names[0]])
+        plan = [r for r in routes(tokens[names[0]]) if not args.route or any(x in r[0] for x in args.route)]
         samples = {}  # (label, target) -> [result per round]
         for rnd in range(args.rounds):
             print(f"# round {rnd + 1}/{args.rounds}", file=sys.stderr)
@@ -394,7 +396,7 @@ def main():
                 # Rotate the order each round so that no server always runs first.
                 order = names[rnd % len(names):] + names[: rnd % len(names)]
                 for name in order:
-                    _, _, _, path, token, body = routes(tokens[name])[i]
+                    _, _, _, path, token, body = next(r for r in routes(tokens[name]) if r[0] == label)
                     samples.setdefault((label, name), []).append(run_wrk(
                         args, lua, servers[name], method, path, token, body, args.seconds,
                         args.connections, args.threads))

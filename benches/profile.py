@@ -6,7 +6,8 @@ dumped. Prints Ir (instructions executed by the server, all threads) per request
 shared with compilers, wall-clock figures drift by tens of percent; instruction counts do not, so
 this is what to compare while changing code. Needs valgrind (Debian: apt-get install -y valgrind).
 
-    benches/profile.py --binary target/release/educoin [--requests 1000] [--route health]
+    benches/profile.py --binary target/release/educoin [--requests 1000] [--route health] \
+        [--ceiling benches/ceiling/target/release/educoin-ceiling]   # the ceiling's Ir beside ours
     callgrind_annotate --inclusive=yes <workdir>/callgrind.out.<n> | head -60   # where it goes
 """
 
@@ -41,6 +42,34 @@ def dump(pid, workdir, before):
     perf.die("callgrind wrote no dump")
 
 
+def measure(server, home, method, path, headers, body, requests):
+    """Ir per request of `requests` sequential requests (after 20 unmeasured ones)."""
+    conn = http.client.HTTPConnection(perf.HOST, server.port, timeout=120)
+
+    def one(i):
+        b = body.replace("{n}", f"p{i}") if body else None
+        conn.request(method, path, body=b, headers=headers)
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status != 200:
+            perf.die(f"{method} {path} answered {resp.status}")
+
+    for i in range(20):
+        one(-i - 1)
+    before = set(home.glob("callgrind.out*"))
+    subprocess.run(["callgrind_control", "-z", str(server.pid)], check=True, capture_output=True)
+    for i in range(requests):
+        one(i)
+    ir, f = dump(server.pid, home, before)
+    conn.close()
+    return ir / requests, f
+
+
+def callgrind(binary, home):
+    return ["valgrind", "--tool=callgrind", "--collect-atstart=yes", f"--callgrind-out-file={home}/callgrind.out",
+            os.path.abspath(binary)]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--binary", required=True)
@@ -51,6 +80,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the work dir (callgrind dumps) and print it")
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                     help="an extra variable for the server (e.g. NO_COLOR=1); repeat")
+    ap.add_argument("--ceiling", metavar="PATH",
+                    help="also profile this ceiling binary (benches/ceiling) at the routes' ceiling paths")
     args = ap.parse_args()
     if not shutil.which("valgrind"):
         perf.die("valgrind is not installed (apt-get install -y valgrind)")
@@ -58,17 +89,20 @@ def main():
     home = Path(tempfile.mkdtemp(prefix="educoin-profile-"))
     env = perf.server_env(home, args.log_level, args.mongodb, "profile")
     env.update(kv.split("=", 1) for kv in args.env)
-    argv = ["valgrind", "--tool=callgrind", "--collect-atstart=yes", f"--callgrind-out-file={home}/callgrind.out",
-            os.path.abspath(args.binary)]
-    server = perf.Server("profile", argv, env, home)
+    server = perf.Server("profile", callgrind(args.binary, home), env, home)
+    ceiling_home = home / "ceiling"
+    ceiling_home.mkdir()
+    ceiling = None
     try:
         tokens = perf.seed(server)
-        conn = http.client.HTTPConnection(perf.HOST, server.port, timeout=120)
+        if args.ceiling:
+            ceiling = perf.Server("ceiling", callgrind(args.ceiling, ceiling_home),
+                                  {"JWT_SECRET": perf.JWT_SECRET}, ceiling_home)
         print(f"# {args.binary}: Ir per request, {args.requests} sequential requests on one keep-alive "
               f"connection, LOG_LEVEL={args.log_level}")
-        print("| route | Ir/request |")
-        print("|---|---|")
-        for label, _, method, path, token, body in perf.routes(tokens):
+        print("| route | Ir/request |" + (" ceiling | Ir/request |" if ceiling else ""))
+        print("|---|---|" + ("---|---|" if ceiling else ""))
+        for label, ceiling_path, method, path, token, body in perf.routes(tokens):
             if args.route and not any(r in label for r in args.route):
                 continue
             if not args.route and method != "GET":
@@ -76,25 +110,18 @@ def main():
             headers = {"Content-Type": "application/json"}
             if token:
                 headers["Authorization"] = f"Bearer {token}"
-
-            def one(i):
-                b = body.replace("{n}", f"p{i}") if body else None
-                conn.request(method, path, body=b, headers=headers)
-                resp = conn.getresponse()
-                resp.read()
-                if resp.status != 200:
-                    perf.die(f"{label} answered {resp.status}")
-
-            for i in range(20):
-                one(-i - 1)
-            before = set(home.glob("callgrind.out*"))
-            subprocess.run(["callgrind_control", "-z", str(server.pid)], check=True, capture_output=True)
-            for i in range(args.requests):
-                one(i)
-            ir, f = dump(server.pid, home, before)
-            print(f"| {label} | {ir / args.requests:,.0f} |" + (f" {f}" if args.keep else ""), flush=True)
+            ir, f = measure(server, home, method, path, headers, body, args.requests)
+            row = f"| {label} | {ir:,.0f} |"
+            if ceiling and ceiling_path:
+                cir, cf = measure(ceiling, ceiling_home, "GET", ceiling_path, headers, "", args.requests)
+                row += f" {ceiling_path} | {cir:,.0f} |" + (f" {cf}" if args.keep else "")
+            elif ceiling:
+                row += " — | — |"
+            print(row + (f" {f}" if args.keep else ""), flush=True)
     finally:
         server.stop()
+        if ceiling:
+            ceiling.stop()
         if args.keep:
             print(f"# work dir: {home}")
         else:

@@ -5,13 +5,13 @@
 use std::sync::Arc;
 
 use poem::endpoint::BoxEndpoint;
+use poem::error::NotFoundError;
 use poem::http::Method;
 use poem::middleware::Cors;
-use poem::{EndpointExt, IntoEndpoint, IntoResponse, Route};
+use poem::{EndpointExt, IntoResponse, Route};
 
 use crate::config::Config;
 use crate::http::middleware;
-use crate::http::prefix::Prefixed;
 /// Also here, the path tests and tools have used for it.
 pub use crate::state::AppState;
 use crate::{api, ops::metrics};
@@ -42,24 +42,27 @@ fn cors(config: &Config) -> Cors {
     }
 }
 
-/// Where the API service is nested, and the paths under it that are routed elsewhere.
-const API_PREFIX: &str = "/api/v1";
-const SPEC: &str = "/openapi.json";
-const TEST_HOOKS: &str = "/test";
+/// Where the API is mounted.
+const API_PREFIX: &str = api::BASE;
 
 /// The API application on the public port.
 pub fn build(state: AppState) -> BoxEndpoint<'static> {
     let service = api::service();
     let mut routes = Route::new()
-        .at(API_PREFIX.to_owned() + SPEC, service.spec_endpoint())
+        .at(
+            format!("{API_PREFIX}/openapi.json"),
+            service.spec_endpoint(),
+        )
         .nest("/api/docs", service.swagger_ui());
-    let service = Arc::new(service.into_endpoint());
-    routes = routes.nest(API_PREFIX, service.clone());
+    // Every operation at its full path, in this one tree (src/http/operations.rs); a path under
+    // the prefix that no operation has is the prefix's 404, labelled with it for the metrics.
+    routes = crate::http::operations::mount(routes, API_PREFIX, api::apis());
+    routes = routes.nest(
+        API_PREFIX,
+        poem::endpoint::make_sync(|_| Err::<(), _>(NotFoundError)),
+    );
     if state.config.test_hooks {
-        routes = routes.nest(
-            API_PREFIX.to_owned() + TEST_HOOKS,
-            api::test_hooks::routes(),
-        );
+        routes = routes.nest(format!("{API_PREFIX}/test"), api::test_hooks::routes());
     }
     // Uploaded images and the default avatar, served from the root (CLIENT-CONTRACT §1, §6).
     routes = routes.at("/images/:file", poem::get(crate::http::images::serve));
@@ -83,8 +86,6 @@ pub fn build(state: AppState) -> BoxEndpoint<'static> {
     };
     // Our own layers are two endpoints (src/http/middleware.rs), around poem's CORS; `Guard`
     // attaches the state and catches panics (poem's `AddData` and `CatchPanic` were two more layers).
-    // The API's own paths skip the outer tree (src/http/prefix.rs).
-    let routes = Prefixed::new(API_PREFIX, &[SPEC, TEST_HOOKS], service, routes);
     let guarded = middleware::Guard::new(routes, guard).with(cors(&config));
     middleware::Observe::new(guarded).boxed()
 }

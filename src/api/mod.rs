@@ -84,7 +84,8 @@ macro_rules! apis {
     ($($api:path),* $(,)?) => {
         pub type Apis = ($($api,)*);
 
-        fn apis() -> Apis {
+        /// The route groups: the document's (`service`) and the server's routes (`app.rs`).
+        pub fn apis() -> Apis {
             ($($api,)*)
         }
     };

@@ -11,7 +11,7 @@
 
 use std::ops::{Deref, DerefMut};
 
-use poem::http::{StatusCode, header};
+use poem::http::{HeaderValue, StatusCode, header};
 use poem::{IntoResponse, Request, RequestBody, Response};
 use poem_openapi::ApiResponse;
 use poem_openapi::payload::{ParsePayload, Payload};
@@ -78,8 +78,11 @@ impl<T: ToJSON + Serialize> IntoResponse for Json<T> {
         };
         #[cfg(debug_assertions)]
         assert_same_as_to_json(&self.0, &bytes);
+        // A constant (the same for every `T`): a `&str` value is checked and copied into a new
+        // header value per response.
+        const JSON: HeaderValue = HeaderValue::from_static(<Theirs<bool> as Payload>::CONTENT_TYPE);
         Response::builder()
-            .header(header::CONTENT_TYPE, Self::CONTENT_TYPE)
+            .header(header::CONTENT_TYPE, JSON)
             .body(bytes)
     }
 }

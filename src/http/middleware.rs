@@ -28,13 +28,9 @@ use crate::ops::metrics;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The id of the request being served, for handlers that want to mention it.
-#[derive(Clone, Debug)]
-pub struct RequestId(pub String);
-
 /// A client-supplied id is kept when it is short and plain (so a proxy's id links the logs);
 /// anything else is replaced, so that logs cannot be injected through it. Returned twice: as the
-/// text handlers see and as the response header (the client's own header is reused, not copied).
+/// text of the logs and as the response header (the client's own header is reused, not copied).
 fn request_id(req: &Request) -> (String, HeaderValue) {
     let supplied = req.headers().get(&REQUEST_ID).filter(|v| {
         let v = v.as_bytes();
@@ -99,9 +95,8 @@ impl<E: Endpoint> Endpoint for Observe<E> {
         // The path only: query strings may carry tokens (the Socket.IO handshake does).
         let path = uri.path();
         // The request span (and its trace parent), or only its fields: src/telemetry/context.rs.
-        let scope = crate::telemetry::request_span(req.headers(), &id, method.as_str(), path);
         let request_id = crate::telemetry::sentry::enabled().then(|| id.clone());
-        req.set_data(RequestId(id));
+        let scope = crate::telemetry::request_span(req.headers(), id, method.as_str(), path);
         let _in_flight = InFlight::start();
         let started = Instant::now();
         let is_docs = path.starts_with("/api/docs");

@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -65,6 +65,11 @@ struct Activity {
     last_read: AtomicU64,
     /// Requests whose response has not been fully sent.
     in_flight: AtomicUsize,
+    /// When the last response was sent (or the connection opened): how long it has waited for
+    /// its next request head.
+    idle_since: AtomicU64,
+    /// The client spoke HTTP/2 (whose streams have no head to wait for).
+    http2: AtomicBool,
     /// Since when the connection waits on its client, per `Wait`; 0 when it does not.
     waiting_since: [AtomicU64; 2],
     /// Total of the waits that ended.
@@ -77,10 +82,13 @@ impl Activity {
             epoch: Instant::now(),
             last_read: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            idle_since: AtomicU64::new(0),
+            http2: AtomicBool::new(false),
             waiting_since: [AtomicU64::new(0), AtomicU64::new(0)],
             waited: AtomicU64::new(0),
         };
         a.last_read.store(a.now(), Ordering::Relaxed);
+        a.idle_since.store(a.now(), Ordering::Relaxed);
         a
     }
 
@@ -146,6 +154,21 @@ impl Activity {
     fn idle(&self) -> bool {
         self.in_flight.load(Ordering::Acquire) == 0
     }
+
+    /// Whether an idle connection has waited `timeout` for its next request: since its last byte,
+    /// or, on HTTP/1, since its last response (a head that trickles in does not count: this is
+    /// the request-head timeout, hyper's `header_read_timeout`, checked on the monitor's tick
+    /// rather than with a timer armed and dropped around every request).
+    fn idle_past(&self, timeout: Duration) -> bool {
+        if !self.idle() {
+            return false;
+        }
+        let waited = self
+            .now()
+            .saturating_sub(self.idle_since.load(Ordering::Relaxed));
+        self.since_read() >= timeout
+            || (!self.http2.load(Ordering::Relaxed) && Duration::from_millis(waited) >= timeout)
+    }
 }
 
 /// Counts a request from the moment hyper hands it over until its response body is sent or
@@ -161,7 +184,9 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle_since.store(self.0.now(), Ordering::Relaxed);
+        }
     }
 }
 
@@ -458,6 +483,17 @@ struct Peer {
     remote: RemoteAddr,
 }
 
+/// What every request of a connection needs, behind one per-connection reference count: the
+/// endpoint and the tokens are shared by all connections, and cloning them per request (an atomic
+/// on a line both cores write, and a `CancellationToken` clone takes its tree's lock) was
+/// measurable work per request under load (issue 13).
+struct Conn<E> {
+    ep: Arc<E>,
+    peer: Peer,
+    activity: Arc<Activity>,
+    stop: CancellationToken,
+}
+
 /// One connection: hyper serves it, this watches it.
 async fn connection<E: Endpoint + 'static>(
     io: Tracked,
@@ -468,49 +504,53 @@ async fn connection<E: Endpoint + 'static>(
     stop: CancellationToken,
     abort: CancellationToken,
 ) {
-    let service = {
-        let activity = activity.clone();
-        let stop = stop.clone();
-        hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
-            // Counted now, synchronously, so that the monitor never sees a request hyper has
-            // already parsed as an idle connection.
-            let in_flight = InFlight::new(&activity);
-            let activity = activity.clone();
-            let stop = stop.clone();
-            let ep = ep.clone();
-            let peer = peer.clone();
-            async move {
-                let http1 = req.version() < Version::HTTP_2;
-                let has_body = req.body().size_hint().exact() != Some(0);
-                let mut req: Request =
-                    (req, peer.local, peer.remote, poem::http::uri::Scheme::HTTP).into();
-                if has_body {
-                    let body = req.take_body();
-                    req.set_body(timed_body(body, activity));
-                }
-                let mut resp = ep.get_response(req).await;
-                // From the moment of stopping, every HTTP/1 response tells the client not to reuse
-                // the connection, so that it never sends a request on one we are about to close.
-                if http1 && stop.is_cancelled() && resp.status() != 101 {
-                    resp.headers_mut()
-                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-                }
-                let resp: hyper::Response<BoxBody> = resp.into();
-                Ok::<_, Infallible>(resp.map(|inner| Counted {
-                    inner,
-                    _in_flight: in_flight,
-                }))
+    let conn_state = Arc::new(Conn {
+        ep,
+        peer,
+        activity: activity.clone(),
+        stop: stop.clone(),
+    });
+    let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+        // Counted now, synchronously, so that the monitor never sees a request hyper has
+        // already parsed as an idle connection.
+        let in_flight = InFlight::new(&conn_state.activity);
+        let c = conn_state.clone();
+        async move {
+            let http1 = req.version() < Version::HTTP_2;
+            if !http1 {
+                c.activity.http2.store(true, Ordering::Relaxed);
             }
-        })
-    };
+            let has_body = req.body().size_hint().exact() != Some(0);
+            let mut req: Request = (
+                req,
+                c.peer.local.clone(),
+                c.peer.remote.clone(),
+                poem::http::uri::Scheme::HTTP,
+            )
+                .into();
+            if has_body {
+                let body = req.take_body();
+                req.set_body(timed_body(body, c.activity.clone()));
+            }
+            let mut resp = c.ep.get_response(req).await;
+            // From the moment of stopping, every HTTP/1 response tells the client not to reuse
+            // the connection, so that it never sends a request on one we are about to close.
+            if http1 && c.stop.is_cancelled() && resp.status() != 101 {
+                resp.headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            let resp: hyper::Response<BoxBody> = resp.into();
+            Ok::<_, Infallible>(resp.map(|inner| Counted {
+                inner,
+                _in_flight: in_flight,
+            }))
+        }
+    });
 
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        // Also runs while a keep-alive connection waits for its next request: one setting is
-        // both the idle and the request-head timeout.
-        .header_read_timeout(limits.idle_timeout);
+    // The request-head timeout is the monitor's (`Activity::idle_past`): hyper's armed a timer
+    // for every request of a keep-alive connection (issue 13).
+    builder.http1().header_read_timeout(None);
     builder
         .http2()
         .timer(TokioTimer::new())
@@ -519,6 +559,10 @@ async fn connection<E: Endpoint + 'static>(
     let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(conn);
 
+    // The tokens are looked at on the tick, not awaited: a pending `cancelled()` takes its token's
+    // lock each time it is polled, and this loop is polled on every wake of the connection (each
+    // request), by every connection at once. Stopping is noticed within a `TICK`, the drain
+    // deadline within a `DRAIN_TICK` (the connection is draining by then).
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // When stopping began, and how long the connection had waited on its client by then.
@@ -529,17 +573,19 @@ async fn connection<E: Endpoint + 'static>(
             // the checks below can call the connection idle.
             biased;
             _ = &mut conn => return,
-            _ = abort.cancelled() => break "drain deadline",
-            _ = stop.cancelled(), if draining.is_none() => {
-                draining = Some((Instant::now(), activity.total_wait()));
-                tick = tokio::time::interval(DRAIN_TICK);
-            }
             _ = tick.tick() => {
+                if abort.is_cancelled() {
+                    break "drain deadline";
+                }
+                if draining.is_none() && stop.is_cancelled() {
+                    draining = Some((Instant::now(), activity.total_wait()));
+                    tick = tokio::time::interval(DRAIN_TICK);
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                }
                 if activity.current_wait() >= limits.io_timeout {
                     break "client stalled (io timeout)";
                 }
-                // HTTP/2 has no header-read timer; HTTP/1 idles end by hyper's before this.
-                if activity.idle() && activity.since_read() >= limits.idle_timeout {
+                if activity.idle_past(limits.idle_timeout) {
                     break "idle";
                 }
                 if let Some((since, waited_before)) = draining {

@@ -178,18 +178,18 @@ pub fn init(config: &Config) -> Telemetry {
 /// log output would read the span, its fields without the span (`context`).
 pub fn request_span(
     headers: &poem::http::HeaderMap,
-    id: &str,
+    id: String,
     method: &str,
     path: &str,
 ) -> context::Scope {
     if context::light() {
         return context::Scope::Light(context::RequestFields {
-            request_id: id.to_owned(),
+            request_id: id,
             method: method.to_owned(),
             path: path.to_owned(),
         });
     }
-    let make = || new_request_span(id, method, path);
+    let make = || new_request_span(&id, method, path);
     if !exporting() {
         return context::Scope::Span(make());
     }

@@ -2,6 +2,7 @@
 //! table shares: insert, lookup by a column, by many ids, a list and a page.
 
 use std::marker::PhantomData;
+use std::sync::OnceLock;
 
 use rusqlite::{Connection, OptionalExtension, Row, ToSql};
 
@@ -26,6 +27,7 @@ macro_rules! table {
                 })
             },
             bind: |record| vec![$(&record.$field as &dyn rusqlite::ToSql),+],
+            sql: std::sync::OnceLock::new(),
         };
 
         impl $crate::store::sqlite::Tabled for $record {
@@ -100,21 +102,45 @@ pub(crate) struct Table<T: 'static> {
     pub from_row: fn(&Row<'_>) -> rusqlite::Result<T>,
     /// The values of `columns` for a record.
     pub bind: for<'a> fn(&'a T) -> Vec<&'a dyn ToSql>,
+    /// The statements every request may run, written once (formatting them per call was a tenth
+    /// of an authenticated read's instructions, issue 13).
+    pub sql: OnceLock<Statements>,
+}
+
+/// A table's own statements.
+pub(crate) struct Statements {
+    insert: String,
+    by_id: String,
+    by_ids: String,
 }
 
 impl<T: Send + 'static> Table<T> {
+    fn statements(&self) -> &Statements {
+        self.sql.get_or_init(|| {
+            let n = self.columns.split(',').count();
+            let placeholders = (1..=n)
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            Statements {
+                insert: format!(
+                    "INSERT INTO {} ({}) VALUES ({placeholders})",
+                    self.name, self.columns
+                ),
+                by_id: self.select_where("id = ?1"),
+                by_ids: self.select_where("id IN (SELECT value FROM json_each(?1))"),
+            }
+        })
+    }
+
+    fn select_where(&self, filter: &str) -> String {
+        format!("SELECT {} FROM {} WHERE {filter}", self.columns, self.name)
+    }
+
     /// Inserts `value` with the caller's connection (inside its transaction, if any).
     pub fn insert_with(&self, c: &Connection, value: &T) -> rusqlite::Result<()> {
-        let n = self.columns.split(',').count();
-        let placeholders = (1..=n)
-            .map(|i| format!("?{i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({placeholders})",
-            self.name, self.columns
-        );
-        c.exec(&sql, (self.bind)(value).as_slice()).map(drop)
+        c.exec(&self.statements().insert, (self.bind)(value).as_slice())
+            .map(drop)
     }
 
     pub async fn insert(&'static self, db: &Db, op: &'static str, value: &T) -> StoreResult<()>
@@ -132,10 +158,12 @@ impl<T: Send + 'static> Table<T> {
         column: &str,
         value: &dyn ToSql,
     ) -> rusqlite::Result<Option<T>> {
-        let sql = format!(
-            "SELECT {} FROM {} WHERE {column} = ?1",
-            self.columns, self.name
-        );
+        if column == "id" {
+            return c
+                .one(&self.statements().by_id, [value], self.from_row)
+                .optional();
+        }
+        let sql = self.select_where(&format!("{column} = ?1"));
         c.one(&sql, [value], self.from_row).optional()
     }
 
@@ -171,11 +199,7 @@ impl<T: Send + 'static> Table<T> {
         }
         let ids = id_list(ids);
         db.read(op, |c| {
-            let sql = format!(
-                "SELECT {} FROM {} WHERE id IN (SELECT value FROM json_each(?1))",
-                self.columns, self.name
-            );
-            c.all(&sql, [ids], self.from_row)
+            c.all(&self.statements().by_ids, [ids], self.from_row)
         })
         .await
     }
