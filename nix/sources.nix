@@ -9,6 +9,8 @@
   build = [
     "Cargo.toml"
     "Cargo.lock"
+    # build settings (the bundled SQLite's compile flags)
+    ".cargo/config.toml"
     "src"
     "public"
   ];

@@ -24,7 +24,7 @@ mod uploads;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, OpenFlags, Params, Row, ToSql};
@@ -39,7 +39,8 @@ const NAME: &str = "sqlite";
 /// Statements kept prepared per connection: every distinct statement the adapter runs fits.
 const STATEMENT_CACHE: usize = 256;
 
-/// Read connections kept open between requests; more are opened under load and closed after.
+/// Read connections kept open between scans (the blocking pool's); more are opened under load and
+/// closed after. Short reads on the async workers use a connection of their own thread.
 const IDLE_READERS: usize = 8;
 
 /// Versioned schema migrations, applied in order; `PRAGMA user_version` records the last one.
@@ -109,7 +110,7 @@ impl Db {
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> StoreResult<T> {
         self.inner.round_trips.fetch_add(1, Ordering::Relaxed);
-        super::observe(NAME, op, async { self.inner.with_reader(f) }).await
+        super::observe(NAME, op, async { self.inner.with_own_reader(f) }).await
     }
 
     /// Runs a read that may visit many rows (a list, a count) on the blocking pool with a read
@@ -187,7 +188,42 @@ impl Drop for Writer {
     }
 }
 
+thread_local! {
+    /// The read connections of this thread, one per open database: an async worker's short reads
+    /// take theirs without a lock (the shared pool's lock, taken twice per query by both workers,
+    /// was contended under load: issue 13). The `Weak` names the database; it also keeps its
+    /// address from being reused, so a connection is never taken for another database.
+    static OWN_READERS: std::cell::RefCell<Vec<(Weak<Inner>, Connection)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl Inner {
+    /// Runs `f` on this thread's read connection to this database (opened on first use, closed
+    /// with the thread, or at a later read once the database is gone).
+    fn with_own_reader<T>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> StoreResult<T> {
+        // Taken out while in use, so that the cell is not borrowed across `f`.
+        let own = OWN_READERS.with_borrow_mut(|readers| {
+            readers.retain(|(db, _)| db.strong_count() > 0);
+            let at = readers
+                .iter()
+                .position(|(db, _)| std::ptr::eq(db.as_ptr(), Arc::as_ptr(self)))?;
+            Some(readers.swap_remove(at))
+        });
+        let (db, conn) = match own {
+            Some(own) => own,
+            None => (
+                Arc::downgrade(self),
+                open_reader(&self.path).map_err(map_error)?,
+            ),
+        };
+        let result = f(&conn).map_err(map_error);
+        OWN_READERS.with_borrow_mut(|readers| readers.push((db, conn)));
+        result
+    }
+
     fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> StoreResult<T> {
         let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match pooled {
