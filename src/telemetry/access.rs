@@ -160,17 +160,9 @@ fn write_line(
             // The parts appended as they are: through `write!`, each piece went through the
             // formatter's padding logic (a tenth of the line's cost).
             line.time(std::time::SystemTime::now())?;
-            for part in [
-                "  INFO request{request_id=",
-                &r.request_id,
-                " method=",
-                &r.method,
-                " path=",
-                &r.path,
-                " otel.kind=\"server\"}: ",
-                TARGET,
-                ": request served status=",
-            ] {
+            line.write_str("  INFO ")?;
+            r.write_text(line)?;
+            for part in [": ", TARGET, ": request served status="] {
                 line.write_str(part)?;
             }
             writeln!(line, "{status} route={route} latency_ms={latency_ms:?}")
@@ -185,13 +177,9 @@ fn write_line(
             line.json(route)?;
             line.write_str(",\"latency_ms\":")?;
             serde_json::to_writer(&mut line.0, &latency_ms).map_err(|_| fmt::Error)?;
-            write!(line, ",\"target\":\"{TARGET}\",\"span\":{{\"method\":")?;
-            line.json(&r.method)?;
-            line.write_str(",\"otel.kind\":\"server\",\"path\":")?;
-            line.json(&r.path)?;
-            line.write_str(",\"request_id\":")?;
-            line.json(&r.request_id)?;
-            line.write_str(",\"name\":\"request\"}}\n")
+            write!(line, ",\"target\":\"{TARGET}\",")?;
+            r.write_json(line, Line::json)?;
+            line.write_str("}\n")
         }
     }
 }

@@ -40,6 +40,41 @@ pub struct RequestFields {
     pub path: String,
 }
 
+impl RequestFields {
+    /// The request span as `Full` prints it: `request{request_id=… method=… path=…
+    /// otel.kind="server"}` (what the access line and the spliced lines both show).
+    pub(crate) fn write_text(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        for part in [
+            "request{request_id=",
+            &self.request_id,
+            " method=",
+            &self.method,
+            " path=",
+            &self.path,
+            " otel.kind=\"server\"}",
+        ] {
+            out.write_str(part)?;
+        }
+        Ok(())
+    }
+
+    /// The request span as the JSON format's `span` object (`with_current_span`: fields in name
+    /// order, then `name`), each string written by `string` as serde_json escapes it.
+    pub(crate) fn write_json<W: fmt::Write>(
+        &self,
+        out: &mut W,
+        string: impl Fn(&mut W, &str) -> fmt::Result,
+    ) -> fmt::Result {
+        out.write_str("\"span\":{\"method\":")?;
+        string(out, &self.method)?;
+        out.write_str(",\"otel.kind\":\"server\",\"path\":")?;
+        string(out, &self.path)?;
+        out.write_str(",\"request_id\":")?;
+        string(out, &self.request_id)?;
+        out.write_str(",\"name\":\"request\"}")
+    }
+}
+
 thread_local! {
     static CURRENT: Cell<*const RequestFields> = const { Cell::new(std::ptr::null()) };
 }
@@ -136,12 +171,10 @@ pub(crate) fn write_text(
         return writer.write_str(line);
     };
     let (head, tail) = line.split_at(at);
-    let after = if in_span { "" } else { " " };
-    write!(
-        writer,
-        "{head}request{{request_id={} method={} path={} otel.kind=\"server\"}}:{after}{tail}",
-        r.request_id, r.method, r.path
-    )
+    writer.write_str(head)?;
+    r.write_text(writer)?;
+    writer.write_str(if in_span { ":" } else { ": " })?;
+    writer.write_str(tail)
 }
 
 /// `line` as the JSON format wrote it, with the request's fields as the `span` object that
@@ -152,12 +185,10 @@ pub(crate) fn write_json(writer: &mut Writer<'_>, line: &str, r: &RequestFields)
         return writer.write_str(line);
     };
     let (head, tail) = line.split_at(end);
-    let json = |s: &str| serde_json::to_string(s).map_err(|_| fmt::Error);
-    write!(
-        writer,
-        "{head},\"span\":{{\"method\":{},\"otel.kind\":\"server\",\"path\":{},\"request_id\":{},\"name\":\"request\"}}{tail}",
-        json(&r.method)?,
-        json(&r.path)?,
-        json(&r.request_id)?,
-    )
+    writer.write_str(head)?;
+    writer.write_char(',')?;
+    r.write_json(writer, |w, s| {
+        w.write_str(&serde_json::to_string(s).map_err(|_| fmt::Error)?)
+    })?;
+    writer.write_str(tail)
 }
