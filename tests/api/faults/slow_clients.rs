@@ -11,12 +11,11 @@ use super::{Launch, get_status, signal, wait_exit, wait_serving};
 use crate::support::{Db, Kv, spawn_app_with};
 
 /// Writes `head` at once, then one byte of `trickle` every 200 ms until the server closes the
-/// connection or `stop` is set.
-fn trickle(addr: String, head: String, trickle: &'static [u8], stop: Arc<AtomicBool>) {
+/// connection or `stop` is set. Returns a handle on the connection, to watch it.
+fn trickle(addr: String, head: String, trickle: &'static [u8], stop: Arc<AtomicBool>) -> TcpStream {
+    let mut s = TcpStream::connect(&addr).expect("the server accepts");
+    let watched = s.try_clone().expect("a TCP stream can be cloned");
     std::thread::spawn(move || {
-        let Ok(mut s) = TcpStream::connect(&addr) else {
-            return;
-        };
         if s.write_all(head.as_bytes()).is_err() {
             return;
         }
@@ -27,6 +26,21 @@ fn trickle(addr: String, head: String, trickle: &'static [u8], stop: Arc<AtomicB
             std::thread::sleep(Duration::from_millis(200));
         }
     });
+    watched
+}
+
+/// Whether the server closes `s` within 15 s (what it sent before the close is read and dropped).
+fn closed_by_server(mut s: &TcpStream) -> bool {
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let mut buf = [0u8; 65536];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue, // what was sent before the close
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false, // timed out: still open
+        }
+    }
 }
 
 /// Sends `count` pipelined requests for the 300 KB OpenAPI document on a connection with a tiny
@@ -153,18 +167,6 @@ async fn idle_and_stalled_connections_are_closed_and_health_still_answers() {
     let stalled_since = Instant::now();
 
     // Every one of them is closed by the server within a few timeouts.
-    let closed_by_server = |mut s: &TcpStream| -> bool {
-        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-        let mut buf = [0u8; 65536];
-        loop {
-            match s.read(&mut buf) {
-                Ok(0) => return true,
-                Ok(_) => continue, // what was sent before the close
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
-                Err(_) => return false, // timed out: still open
-            }
-        }
-    };
     let started = Instant::now();
     let idle_closed =
         tokio::task::spawn_blocking(move || idle.iter().filter(|s| closed_by_server(s)).count())
@@ -206,6 +208,46 @@ async fn idle_and_stalled_connections_are_closed_and_health_still_answers() {
     assert!(
         reader_got < 100 * 290 * 1024,
         "a client that never reads keeps its connection"
+    );
+    app.stop().await;
+}
+
+/// Slowloris while the server runs: request heads that trickle in (a header byte every 200 ms, so
+/// the connections are never quiet) are closed once they have waited `HTTP_IDLE_TIMEOUT_SECS` for
+/// a complete head (the connection monitor's request-head timeout), while ordinary requests are
+/// served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_heads_that_trickle_in_are_closed_after_the_idle_timeout() {
+    let app = spawn_app_with(Db::Sqlite, Kv::Memory, |env| {
+        env.insert("HTTP_IDLE_TIMEOUT_SECS".into(), "2".into());
+    })
+    .await;
+    let addr = app.addr.to_string();
+    let stop = Arc::new(AtomicBool::new(false));
+    let slow: Vec<TcpStream> = (0..50)
+        .map(|_| {
+            trickle(
+                addr.clone(),
+                format!("GET /api/v1/health HTTP/1.1\r\nHost: {addr}\r\n"),
+                b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n",
+                stop.clone(),
+            )
+        })
+        .collect();
+    let a = addr.clone();
+    let status = tokio::task::spawn_blocking(move || get_status(&a, "/api/v1/health"))
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "an ordinary request while 50 heads trickle in");
+
+    let closed =
+        tokio::task::spawn_blocking(move || slow.iter().filter(|s| closed_by_server(s)).count())
+            .await
+            .unwrap();
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(
+        closed, 50,
+        "every trickling head is closed (HTTP_IDLE_TIMEOUT_SECS=2)"
     );
     app.stop().await;
 }
