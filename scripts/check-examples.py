@@ -13,6 +13,7 @@ usage: scripts/check-examples.py PATH/TO/educoin [--random N]
 """
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -79,6 +80,11 @@ def main():
 
         image = examples.image_config()
         uid = image["uid"]
+        # The image's uid runs a copy in `work`, as the image runs the binary from the world-readable
+        # store: the checkout may sit below a directory that uid cannot enter (`mktemp -d` is 0700).
+        image_binary = work / "educoin"
+        shutil.copy2(binary, image_binary)
+        image_binary.chmod(0o755)
         runs = examples.docker_runs()
         if len(runs) < 3:
             failures.append("docker runs")
@@ -105,7 +111,7 @@ def main():
                     value = str(path)
                 env[name] = value
             report(f"docker run at {run['where']} ({len(run['env'])} settings, as uid {uid})",
-                   check_config(binary, env, uid=uid), failures)
+                   check_config(str(image_binary), env, uid=uid), failures)
 
     deploys = examples.deploy_commands()
     if len(deploys) < 4:
